@@ -1,0 +1,250 @@
+/* FvEmbedder: aligned 112x112 RGB crops in, unit embeddings out. */
+#include "fv.h"
+#include "core/fv-core.h"
+
+#include <string.h>
+
+struct _FvEmbedder
+{
+  FvModel *model;
+  FvSession *session;
+  guint dim;
+  guint max_batch;
+};
+
+/**
+ * fv_embedder_new_for_model:
+ * @model: a MobileFaceNet-like model: one [N,112,112,3] input and one
+ *   output of D values per image
+ * @max_batch: how many faces one run may take (1 or more)
+ * @error: return location for an %FV_MODEL_ERROR
+ *
+ * Returns: (transfer full) (nullable): a new embedder holding a reference
+ *   to @model
+ */
+FvEmbedder *
+fv_embedder_new_for_model (FvModel * model, guint max_batch, GError ** error)
+{
+  g_autoptr (FvEmbedder) e = NULL;
+  FvShape in, out;
+  guint i;
+
+  g_return_val_if_fail (model != NULL, NULL);
+  g_return_val_if_fail (max_batch >= 1, NULL);
+
+  fv_model_get_input_shape (model, 0, &in);
+  if (in.rank != 4 || in.dims[1] != FV_EMBED_SIZE
+      || in.dims[2] != FV_EMBED_SIZE || in.dims[3] != 3) {
+    g_set_error (error, FV_MODEL_ERROR, FV_MODEL_ERROR_INVALID,
+        "not an embedding model: the input must be [N,%d,%d,3]",
+        FV_EMBED_SIZE, FV_EMBED_SIZE);
+    return NULL;
+  }
+  if (fv_model_get_n_outputs (model) != 1) {
+    g_set_error (error, FV_MODEL_ERROR, FV_MODEL_ERROR_INVALID,
+        "not an embedding model: it has %u outputs",
+        fv_model_get_n_outputs (model));
+    return NULL;
+  }
+
+  e = g_new0 (FvEmbedder, 1);
+  e->model = fv_model_ref (model);
+  e->max_batch = max_batch;
+  e->session = fv_session_new (model, max_batch, 0, 0, error);
+  if (!e->session)
+    return NULL;
+  fv_session_get_output (e->session, 0, &out);
+  e->dim = 1;
+  for (i = 1; i < out.rank; i++)
+    e->dim *= out.dims[i];
+  if (e->dim < 2 || e->dim > 4096) {
+    g_set_error (error, FV_MODEL_ERROR, FV_MODEL_ERROR_INVALID,
+        "not an embedding model: %u output values per image", e->dim);
+    return NULL;
+  }
+  return g_steal_pointer (&e);
+}
+
+/**
+ * fv_embedder_new:
+ * @model_path: (type filename): path of MobileFaceNet.tflite
+ * @error: return location for an %FV_MODEL_ERROR
+ *
+ * Loads the model and prepares to embed one face at a time.
+ *
+ * Returns: (transfer full) (nullable): a new embedder
+ */
+FvEmbedder *
+fv_embedder_new (const char *model_path, GError ** error)
+{
+  g_autoptr (FvModel) model = NULL;
+
+  g_return_val_if_fail (model_path != NULL, NULL);
+  model = fv_model_new_from_file (model_path, error);
+  if (!model)
+    return NULL;
+  return fv_embedder_new_for_model (model, 1, error);
+}
+
+/**
+ * fv_embedder_free:
+ * @embedder: (transfer full) (nullable): an embedder
+ */
+void
+fv_embedder_free (FvEmbedder * embedder)
+{
+  if (!embedder)
+    return;
+  fv_session_free (embedder->session);
+  if (embedder->model)
+    fv_model_unref (embedder->model);
+  g_free (embedder);
+}
+
+/**
+ * fv_embedder_get_dim:
+ * @embedder: an embedder
+ *
+ * Returns: the number of values in an embedding (192 for MobileFaceNet)
+ */
+guint
+fv_embedder_get_dim (FvEmbedder * embedder)
+{
+  g_return_val_if_fail (embedder != NULL, 0);
+  return embedder->dim;
+}
+
+/**
+ * fv_embedder_get_fingerprint:
+ * @embedder: an embedder
+ *
+ * Returns: (transfer none): the SHA-256 of the model file, in hex
+ */
+const char *
+fv_embedder_get_fingerprint (FvEmbedder * embedder)
+{
+  g_return_val_if_fail (embedder != NULL, NULL);
+  return fv_model_get_sha256 (embedder->model);
+}
+
+/**
+ * fv_embedder_get_model:
+ * @embedder: an embedder
+ *
+ * Returns: (transfer none): the model
+ */
+FvModel *
+fv_embedder_get_model (FvEmbedder * embedder)
+{
+  g_return_val_if_fail (embedder != NULL, NULL);
+  return embedder->model;
+}
+
+/**
+ * fv_embedder_get_arena_size:
+ * @embedder: an embedder
+ *
+ * Returns: the bytes of activation memory the embedder holds
+ */
+gsize
+fv_embedder_get_arena_size (FvEmbedder * embedder)
+{
+  g_return_val_if_fail (embedder != NULL, 0);
+  return fv_session_get_arena_size (embedder->session);
+}
+
+static void
+run_and_normalize (FvEmbedder * e, guint n, float *embeddings)
+{
+  const float *out;
+  guint i;
+
+  fv_session_run (e->session, n);
+  out = fv_session_get_output (e->session, 0, NULL);
+  memcpy (embeddings, out, sizeof (float) * n * e->dim);
+  for (i = 0; i < n; i++)
+    fv_l2_normalize (embeddings + (gsize) i * e->dim, e->dim);
+}
+
+/**
+ * fv_embedder_embed_tensor:
+ * @embedder: an embedder
+ * @n_faces: number of faces
+ * @input: (array): @n_faces preprocessed NHWC images of 112x112x3 floats
+ *   ((p - 127.5) / 128, RGB)
+ * @embeddings: (out caller-allocates) (array): room for @n_faces times
+ *   the dimension
+ *
+ * Embeds already normalised input. Allocates nothing.
+ */
+void
+fv_embedder_embed_tensor (FvEmbedder * embedder, guint n_faces,
+    const float *input, float *embeddings)
+{
+  const gsize image = FV_EMBED_SIZE * FV_EMBED_SIZE * 3;
+  float *in;
+  guint done = 0;
+
+  g_return_if_fail (embedder != NULL && (input || n_faces == 0));
+  in = fv_session_get_input (embedder->session, 0);
+  while (done < n_faces) {
+    guint n = MIN (n_faces - done, embedder->max_batch);
+    memcpy (in, input + done * image, n * image * sizeof (float));
+    run_and_normalize (embedder, n, embeddings + (gsize) done * embedder->dim);
+    done += n;
+  }
+}
+
+/**
+ * fv_embedder_embed_batch:
+ * @embedder: an embedder
+ * @n_faces: number of faces
+ * @rgb: (array length=n_faces): the faces: 112x112 packed 8-bit RGB
+ * @strides: (array length=n_faces): bytes per row of each face
+ * @embeddings: (out caller-allocates) (array): room for @n_faces times the
+ *   dimension; each embedding is L2-normalised
+ *
+ * Embeds several aligned faces, up to the embedder's batch at a time.
+ * Allocates nothing.
+ */
+void
+fv_embedder_embed_batch (FvEmbedder * embedder, guint n_faces,
+    const guint8 * const *rgb, const gsize * strides, float *embeddings)
+{
+  float *in;
+  guint done = 0;
+
+  g_return_if_fail (embedder != NULL && (n_faces == 0 || (rgb && strides)));
+  in = fv_session_get_input (embedder->session, 0);
+  while (done < n_faces) {
+    guint n = MIN (n_faces - done, embedder->max_batch), f, x, y;
+    for (f = 0; f < n; f++) {
+      float *dst = in + (gsize) f * FV_EMBED_SIZE * FV_EMBED_SIZE * 3;
+      for (y = 0; y < FV_EMBED_SIZE; y++) {
+        const guint8 *row = rgb[done + f] + y * strides[done + f];
+        for (x = 0; x < FV_EMBED_SIZE * 3; x++)
+          *dst++ = ((float) row[x] - 127.5f) * (1.0f / 128.0f);
+      }
+    }
+    run_and_normalize (embedder, n, embeddings + (gsize) done * embedder->dim);
+    done += n;
+  }
+}
+
+/**
+ * fv_embedder_embed:
+ * @embedder: an embedder
+ * @rgb: (array): a 112x112 packed 8-bit RGB face aligned to the ArcFace
+ *   template
+ * @stride: bytes per row of @rgb
+ * @embedding: (out caller-allocates) (array): room for the dimension;
+ *   L2-normalised on return
+ *
+ * Embeds one face. Allocates nothing.
+ */
+void
+fv_embedder_embed (FvEmbedder * embedder, const guint8 * rgb, gsize stride,
+    float *embedding)
+{
+  fv_embedder_embed_batch (embedder, 1, &rgb, &stride, embedding);
+}
