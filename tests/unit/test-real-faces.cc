@@ -51,7 +51,7 @@ TEST (RealFaces, AlignedCropsMatchTheReference)
   ASSERT_NE (nullptr, e) << error->message;
   const guint dim = fv_embedder_get_dim (e);
 
-  double worst = 1.0;
+  double worst = 2.0;
   std::string worst_name;
   for (const auto &r : rows) {
     ASSERT_EQ (dim, r.emb.size ()) << r.aligned;
