@@ -189,6 +189,42 @@ FV_API void fv_session_run (FvSession * session, guint batch);
 FV_API gsize fv_session_get_arena_size (FvSession * session);
 FV_API guint fv_session_get_max_batch (FvSession * session);
 
+/* Threads and profiling of a session. */
+FV_API gboolean fv_session_set_threads (FvSession * session,
+    guint n_threads, GError ** error);
+FV_API guint fv_session_get_threads (FvSession * session);
+
+/**
+ * FvStepProfile:
+ * @name: the layer's output tensor, as named in the model file
+ * @family: the kernel family ("gemm" for 1x1 convolutions, "fc", "conv",
+ *   "dwconv3x3", "dwconv") or the generic op ("elementwise", "maxpool", ...)
+ * @kernel: (nullable): the kernel function that runs the step, %NULL for
+ *   generic ops
+ * @macs: multiply-adds per image
+ * @ns: nanoseconds spent in the step since profiling was switched on
+ * @runs: runs since profiling was switched on
+ * @images: images computed in those runs
+ *
+ * One step of a session's plan and, when profiling is on, its time (see
+ * fv_session_set_profiling()). The strings belong to the model.
+ */
+typedef struct
+{
+  const char *name;
+  const char *family;
+  const char *kernel;
+  guint64 macs;
+  guint64 ns;
+  guint64 runs;
+  guint64 images;
+} FvStepProfile;
+
+FV_API void fv_session_set_profiling (FvSession * session, gboolean enabled);
+FV_API guint fv_session_get_n_steps (FvSession * session);
+FV_API void fv_session_get_step_profile (FvSession * session, guint index,
+    FvStepProfile * profile);
+
 /* ------------------------------------------------------------------------ */
 /* Embedder                                                                 */
 /* ------------------------------------------------------------------------ */
@@ -237,5 +273,8 @@ G_DEFINE_AUTOPTR_CLEANUP_FUNC (FvSession, fv_session_free)
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (FvEmbedder, fv_embedder_free)
 
 G_END_DECLS
+
+#include "face/fv-face.h"
+#include "gallery/fv-gallery.h"
 
 #endif /* FV_H */

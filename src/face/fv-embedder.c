@@ -234,9 +234,9 @@ fv_embedder_embed_batch (FvEmbedder * embedder, guint n_faces,
 /**
  * fv_embedder_embed:
  * @embedder: an embedder
- * @rgb: (array): a 112x112 packed 8-bit RGB face aligned to the ArcFace
- *   template
- * @stride: bytes per row of @rgb
+ * @rgb: (array): a face of exactly %FV_EMBED_SIZE x %FV_EMBED_SIZE pixels,
+ *   packed 8-bit R, G, B (in that order), aligned to the ArcFace template
+ * @stride: bytes per row of @rgb, at least 3 * %FV_EMBED_SIZE
  * @embedding: (out caller-allocates) (array): room for the dimension;
  *   L2-normalised on return
  *

@@ -10,8 +10,13 @@ fv_shape_elems (const FvShape * s)
   gsize n = 1;
   guint i;
 
-  for (i = 0; i < s->rank; i++)
+  /* Saturates instead of wrapping: callers compare the result with
+   * limits, and dims from a hostile file can overflow a product. */
+  for (i = 0; i < s->rank; i++) {
+    if (s->dims[i] != 0 && n > G_MAXSIZE / s->dims[i])
+      return G_MAXSIZE;
     n *= s->dims[i];
+  }
   return n;
 }
 
@@ -218,7 +223,8 @@ import_op (FvGraph * g, guint index, const FvTflOp * op, GError ** error)
           op->op_name, op->builtin);
   }
 
-  if (op->n_inputs < want_in - opt_in || op->n_inputs > want_in + opt_in
+  /* want_in inputs are required, opt_in more are optional. */
+  if (op->n_inputs < want_in || op->n_inputs > want_in + opt_in
       || op->n_outputs != 1)
     return fail_op (error, FV_MODEL_ERROR_FORMAT, index, op->op_name,
         "has %u inputs and %u outputs", op->n_inputs, op->n_outputs);
@@ -228,6 +234,10 @@ import_op (FvGraph * g, guint index, const FvTflOp * op, GError ** error)
 
   n.x = op->inputs[0];
   n.out = op->outputs[0];
+  if (FV_GTENSOR (g, n.x)->idata)
+    return fail_op (error, FV_MODEL_ERROR_UNSUPPORTED_TYPE, index,
+        op->op_name, "int32 input \"%s\" is not supported",
+        FV_GTENSOR (g, n.x)->name);
   t = FV_GTENSOR (g, n.out);
   if (t->producer >= 0 || t->data || t->idata || n.out == g->input)
     return fail_op (error, FV_MODEL_ERROR_FORMAT, index, op->op_name,
@@ -332,6 +342,9 @@ import_op (FvGraph * g, guint index, const FvTflOp * op, GError ** error)
       if (n.y < 0)
         return fail_op (error, FV_MODEL_ERROR_FORMAT, index, op->op_name,
             "missing operand");
+      if (FV_GTENSOR (g, n.y)->idata)
+        return fail_op (error, FV_MODEL_ERROR_UNSUPPORTED_TYPE, index,
+            op->op_name, "int32 operands are not supported");
       if (FV_GTENSOR (g, n.y)->producer < 0 && n.y != g->input
           && !FV_GTENSOR (g, n.y)->data)
         return fail_op (error, FV_MODEL_ERROR_FORMAT, index, op->op_name,
@@ -650,7 +663,7 @@ fv_graph_infer_shapes (const FvGraph * g, guint batch, guint height,
             unknown = j;
             continue;
           }
-          if (d <= 0)
+          if (d <= 0 || (gsize) d > total / known)
             goto bad;
           o->dims[j] = d;
           known *= d;

@@ -229,17 +229,17 @@ read_model_file (const char *path, GError ** error)
     int e = errno;
     g_set_error (error, FV_MODEL_ERROR,
         e == ENOENT ? FV_MODEL_ERROR_NOT_FOUND : FV_MODEL_ERROR_IO,
-        "cannot open model \"%s\": %s", path, g_strerror (e));
+        "%s: cannot open the model: %s", path, g_strerror (e));
     return NULL;
   }
   if (S_ISDIR (st.st_mode)) {
     g_set_error (error, FV_MODEL_ERROR, FV_MODEL_ERROR_IO,
-        "model \"%s\" is a directory, not a file", path);
+        "%s: the model path is a directory, not a file", path);
     return NULL;
   }
   if (!g_file_get_contents (path, &contents, &len, &local)) {
     g_set_error (error, FV_MODEL_ERROR, FV_MODEL_ERROR_IO,
-        "cannot read model \"%s\": %s", path, local->message);
+        "%s: cannot read the model: %s", path, local->message);
     return NULL;
   }
   return g_bytes_new_take (contents, len);
@@ -276,7 +276,7 @@ model_new_from_file (const char *path, FvIsa isa, GError ** error)
  * @error: return location for an %FV_MODEL_ERROR
  *
  * Loads, validates and compiles a model for the best kernels of this CPU
- * (see #FvIsa for `FV_CPU_MASK`).
+ * (see #FvIsa for `FV_CPU_MASK`). Every error message starts with @path.
  *
  * Returns: (transfer full) (nullable): a new model, or %NULL with @error set
  */

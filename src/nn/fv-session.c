@@ -3,8 +3,19 @@
  * fv_session_run() only calls kernels. */
 #include "fv-nn.h"
 #include "core/fv-core.h"
+#include "core/fv-threadpool.h"
 
 #include <string.h>
+#include <time.h>
+
+/* Layers with fewer multiply-adds than this run on one thread: waking the
+ * others costs about a microsecond. */
+#define PARALLEL_MIN_MACS 65536
+
+/* Larger plans are refused with an error: they are a mistake or a hostile
+ * file, and the allocation would abort. MobileFaceNet needs 2.4 MB per
+ * image, P-Net about 120 MB for a 1080p frame. */
+#define MAX_ARENA_BYTES ((gsize) 4 << 30)
 
 typedef struct
 {
@@ -15,6 +26,10 @@ typedef struct
   FvShape xs, ys, os;           /* shapes at the maximum batch */
   gsize rows_per_image;         /* work units per image */
   gsize row_len;                /* channels for row-wise ops */
+  gsize x_img, y_img, out_img;  /* floats per image; 0 for constants */
+  guint64 macs;                 /* multiply-adds per image */
+  const char *kernel;           /* kernel name, NULL for generic ops */
+  guint64 prof_ns;
   union
   {
     FvGemmParams gemm;
@@ -34,7 +49,23 @@ struct _FvSession
   gsize arena_floats;
   FvStep *steps;
   guint n_steps;
+  FvThreadPool *pool;           /* NULL when running on one thread */
+  guint n_threads;
+  gboolean pinned;              /* input and outputs have their own memory */
+  /* Sessions of one image for threads 1..n-1, which run whole images of
+   * a batch while thread 0 runs others in this session. */
+  FvSession **lanes;
+  gint next_image;              /* atomic: the next image to claim */
+  gboolean profiling;
+  guint64 prof_runs, prof_images;
 };
+
+typedef struct
+{
+  FvSession *s;
+  const FvStep *st;
+  guint b0, nb;
+} FvTask;
 
 static guint
 same_pad_before (guint in, guint out, guint k, guint stride, FvPadding pad)
@@ -107,8 +138,10 @@ tensor_ptr (FvSession * s, int t)
 static void
 setup_step (FvSession * s, FvStep * st, const FvLayer * l)
 {
-  const FvShape *xs = &s->shapes[l->x], *os = &s->shapes[l->out];
   const FvGTensor *xt = FV_GTENSOR (s->model->graph, l->x);
+  /* s->shapes only holds activations: a constant has its own shape. */
+  const FvShape *xs = xt->is_const ? &xt->shape : &s->shapes[l->x];
+  const FvShape *os = &s->shapes[l->out];
   guint b = s->max_batch;
 
   st->layer = l;
@@ -125,6 +158,11 @@ setup_step (FvSession * s, FvStep * st, const FvLayer * l)
   st->os = *os;
   st->row_len = os->rank ? os->dims[os->rank - 1] : 1;
   st->rows_per_image = fv_shape_elems (os) / b / MAX (st->row_len, 1);
+  st->out_img = fv_shape_elems (os) / b;
+  if (!st->x_const && st->xs.rank > 0 && st->xs.dims[0] == b)
+    st->x_img = fv_shape_elems (&st->xs) / b;
+  if (l->y >= 0 && !st->y_const && st->ys.rank > 0 && st->ys.dims[0] == b)
+    st->y_img = fv_shape_elems (&st->ys) / b;
 
   switch (l->kind) {
     case FV_LAYER_GEMM:
@@ -142,6 +180,8 @@ setup_step (FvSession * s, FvStep * st, const FvLayer * l)
       p->c_stride = l->out_c;
       st->rows_per_image = l->kind == FV_LAYER_FC ? 1
           : (gsize) os->dims[1] * os->dims[2];
+      st->macs = (guint64) st->rows_per_image * p->k * p->n;
+      st->kernel = s->model->kt->gemm_name;
       break;
     }
     case FV_LAYER_CONV:{
@@ -167,6 +207,9 @@ setup_step (FvSession * s, FvStep * st, const FvLayer * l)
       p->alpha = l->alpha;
       p->oc_pad = l->c_pad;
       st->rows_per_image = p->out_h;
+      st->macs = (guint64) p->out_h * p->out_w * p->out_c * p->kh * p->kw
+          * p->in_c;
+      st->kernel = s->model->kt->conv_name;
       break;
     }
     case FV_LAYER_DWCONV3X3:
@@ -192,6 +235,9 @@ setup_step (FvSession * s, FvStep * st, const FvLayer * l)
       p->alpha = l->alpha;
       p->c_pad = l->c_pad;
       st->rows_per_image = p->out_h;
+      st->macs = (guint64) p->out_h * p->out_w * p->c * p->kh * p->kw;
+      st->kernel = l->kind == FV_LAYER_DWCONV3X3
+          ? s->model->kt->dwconv3x3_name : s->model->kt->dwconv_name;
       break;
     }
     case FV_LAYER_MAXPOOL:
@@ -206,6 +252,108 @@ setup_step (FvSession * s, FvStep * st, const FvLayer * l)
     default:
       break;
   }
+}
+
+/* Places every activation in the arena and resolves every step. With
+ * @pin_io the input and the outputs get memory of their own for the
+ * whole run, so that threads running whole images can read the input
+ * and write the outputs at any time (fv_session_set_threads()). */
+static gboolean
+session_plan (FvSession * s, gboolean pin_io, GError ** error)
+{
+  FvModel *model = s->model;
+  FvGraph *g = model->graph;
+  const guint max_batch = s->max_batch, height = s->height, width = s->width;
+  const guint nt = g->tensors->len;
+  guint i, j;
+  g_autofree gsize *size = NULL;
+  g_autofree int *first = NULL, *last = NULL, *root = NULL;
+
+  /* Lifetimes in layer steps; the input is live from the start, outputs
+   * to the end. RESHAPE outputs alias their input's memory. */
+  size = g_new0 (gsize, nt);
+  first = g_new (int, nt);
+  last = g_new (int, nt);
+  root = g_new (int, nt);
+  for (i = 0; i < nt; i++) {
+    first[i] = G_MAXINT;
+    last[i] = -1;
+    root[i] = i;
+  }
+  first[g->input] = -1;
+  for (i = 0; i < model->n_layers; i++) {
+    const FvLayer *l = &model->layers[i];
+    const FvShape *os = &s->shapes[l->out];
+    if (os->rank == 0 || os->dims[0] != max_batch) {
+      g_set_error (error, FV_MODEL_ERROR, FV_MODEL_ERROR_SHAPE,
+          "layer %s does not keep the batch as its first dimension",
+          l->name);
+      return FALSE;
+    }
+    /* Checked at load time at the file's size only; another size can
+     * break them. */
+    if (l->kind == FV_LAYER_PRELU && os->dims[os->rank - 1] != l->c_pad) {
+      g_set_error (error, FV_MODEL_ERROR, FV_MODEL_ERROR_SHAPE,
+          "layer %s has %u channels but %" G_GSIZE_FORMAT " PReLU slopes",
+          l->name, os->dims[os->rank - 1], l->c_pad);
+      return FALSE;
+    }
+    if (l->y >= 0 && l->kind == FV_LAYER_GEMM
+        && (s->shapes[l->y].rank != os->rank
+            || memcmp (s->shapes[l->y].dims, os->dims,
+                sizeof (guint) * os->rank) != 0)) {
+      g_set_error (error, FV_MODEL_ERROR, FV_MODEL_ERROR_SHAPE,
+          "the residual of layer %s does not have the layer's shape",
+          l->name);
+      return FALSE;
+    }
+    if (l->kind == FV_LAYER_RESHAPE && !FV_GTENSOR (g, l->x)->is_const)
+      root[l->out] = root[l->x];
+    first[root[l->out]] = MIN (first[root[l->out]], (int) i);
+    /* An output that nothing reads still needs room while it is written. */
+    last[root[l->out]] = MAX (last[root[l->out]], (int) i);
+    last[root[l->x]] = MAX (last[root[l->x]], (int) i);
+    if (l->y >= 0)
+      last[root[l->y]] = MAX (last[root[l->y]], (int) i);
+  }
+  for (i = 0; i < g->n_outputs; i++) {
+    last[root[g->outputs[i]]] = model->n_layers;
+    if (pin_io)
+      first[root[g->outputs[i]]] = -1;
+  }
+  last[root[g->input]] = MAX (last[root[g->input]], 0);
+  if (pin_io)
+    last[root[g->input]] = model->n_layers;
+  for (i = 0; i < nt; i++) {
+    const FvGTensor *t = FV_GTENSOR (g, i);
+    if (root[i] == (int) i && !t->is_const && last[i] >= 0
+        && first[i] != G_MAXINT) {
+      if (fv_shape_elems (&s->shapes[i]) > MAX_ARENA_BYTES / sizeof (float))
+        break;
+      size[i] = fv_round_up (fv_shape_elems (&s->shapes[i]), FV_ALIGN / 4);
+    }
+  }
+  if (i == nt)
+    s->arena_floats = plan_arena (nt, size, first, last, s->offsets);
+  if (i < nt || s->arena_floats > MAX_ARENA_BYTES / sizeof (float)) {
+    g_set_error (error, FV_MODEL_ERROR, FV_MODEL_ERROR_SHAPE,
+        "a batch of %u at %ux%u needs more than %u MiB of activations",
+        max_batch, width, height, (guint) (MAX_ARENA_BYTES >> 20));
+    return FALSE;
+  }
+  for (i = 0; i < nt; i++)
+    s->offsets[i] = s->offsets[root[i]];
+  s->arena = fv_alloc_floats (s->arena_floats);
+
+  s->steps = g_new0 (FvStep, MAX (model->n_layers, 1));
+  for (i = 0, j = 0; i < model->n_layers; i++) {
+    if (model->layers[i].kind == FV_LAYER_RESHAPE
+        && root[model->layers[i].out] != model->layers[i].out)
+      continue;
+    setup_step (s, &s->steps[j++], &model->layers[i]);
+  }
+  s->n_steps = j;
+  return TRUE;
 }
 
 /**
@@ -230,9 +378,7 @@ fv_session_new (FvModel * model, guint max_batch, guint height, guint width,
   g_autoptr (FvSession) s = NULL;
   FvGraph *g;
   const FvGTensor *in;
-  guint nt, i, j;
-  g_autofree gsize *size = NULL;
-  g_autofree int *first = NULL, *last = NULL, *root = NULL;
+  guint nt;
 
   g_return_val_if_fail (model != NULL, NULL);
   g_return_val_if_fail (error == NULL || *error == NULL, NULL);
@@ -265,56 +411,9 @@ fv_session_new (FvModel * model, guint max_batch, guint height, guint width,
   if (!fv_graph_infer_shapes (g, max_batch, height, width, s->shapes, error))
     return NULL;
 
-  /* Lifetimes in layer steps; the input is live from the start, outputs
-   * to the end. RESHAPE outputs alias their input's memory. */
-  size = g_new0 (gsize, nt);
-  first = g_new (int, nt);
-  last = g_new (int, nt);
-  root = g_new (int, nt);
-  for (i = 0; i < nt; i++) {
-    first[i] = G_MAXINT;
-    last[i] = -1;
-    root[i] = i;
-  }
-  first[g->input] = -1;
-  for (i = 0; i < model->n_layers; i++) {
-    const FvLayer *l = &model->layers[i];
-    const FvShape *os = &s->shapes[l->out];
-    if (os->rank == 0 || os->dims[0] != max_batch) {
-      g_set_error (error, FV_MODEL_ERROR, FV_MODEL_ERROR_SHAPE,
-          "layer %s does not keep the batch as its first dimension",
-          l->name);
-      return NULL;
-    }
-    if (l->kind == FV_LAYER_RESHAPE && !FV_GTENSOR (g, l->x)->is_const)
-      root[l->out] = root[l->x];
-    first[root[l->out]] = MIN (first[root[l->out]], (int) i);
-    last[root[l->x]] = MAX (last[root[l->x]], (int) i);
-    if (l->y >= 0)
-      last[root[l->y]] = MAX (last[root[l->y]], (int) i);
-  }
-  for (i = 0; i < g->n_outputs; i++)
-    last[root[g->outputs[i]]] = model->n_layers;
-  last[root[g->input]] = MAX (last[root[g->input]], 0);
-  for (i = 0; i < nt; i++) {
-    const FvGTensor *t = FV_GTENSOR (g, i);
-    if (root[i] == (int) i && !t->is_const && last[i] >= 0
-        && first[i] != G_MAXINT)
-      size[i] = fv_round_up (fv_shape_elems (&s->shapes[i]), FV_ALIGN / 4);
-  }
-  s->arena_floats = plan_arena (nt, size, first, last, s->offsets);
-  for (i = 0; i < nt; i++)
-    s->offsets[i] = s->offsets[root[i]];
-  s->arena = fv_alloc_floats (s->arena_floats);
-
-  s->steps = g_new0 (FvStep, MAX (model->n_layers, 1));
-  for (i = 0, j = 0; i < model->n_layers; i++) {
-    if (model->layers[i].kind == FV_LAYER_RESHAPE
-        && root[model->layers[i].out] != model->layers[i].out)
-      continue;
-    setup_step (s, &s->steps[j++], &model->layers[i]);
-  }
-  s->n_steps = j;
+  if (!session_plan (s, FALSE, error))
+    return NULL;
+  s->n_threads = 1;
   return g_steal_pointer (&s);
 }
 
@@ -327,6 +426,13 @@ fv_session_free (FvSession * s)
 {
   if (!s)
     return;
+  fv_thread_pool_free (s->pool);
+  if (s->lanes) {
+    guint i;
+    for (i = 0; i + 1 < s->n_threads; i++)
+      fv_session_free (s->lanes[i]);
+    g_free (s->lanes);
+  }
   fv_free_floats (s->arena);
   g_free (s->steps);
   g_free (s->shapes);
@@ -393,13 +499,21 @@ fv_session_get_output (FvSession * session, guint index, FvShape * shape)
  * fv_session_get_arena_size:
  * @session: a session
  *
- * Returns: the size in bytes of the arena that holds every activation
+ * Returns: the size in bytes of the arena that holds every activation,
+ *   including the memory of the extra threads (fv_session_set_threads())
  */
 gsize
 fv_session_get_arena_size (FvSession * session)
 {
+  gsize floats;
+  guint i;
+
   g_return_val_if_fail (session != NULL, 0);
-  return session->arena_floats * sizeof (float);
+  floats = session->arena_floats;
+  if (session->lanes)
+    for (i = 0; i + 1 < session->n_threads; i++)
+      floats += session->lanes[i]->arena_floats;
+  return floats * sizeof (float);
 }
 
 /**
@@ -422,57 +536,244 @@ with_batch (FvShape * sh, gboolean is_const, guint batch)
     sh->dims[0] = batch;
 }
 
+/* The generic ops of fv-ops.c, on images [b0, b0 + nb). */
 static void
-run_step (const FvKernelTable * kt, const FvStep * st, guint batch)
+run_generic (const FvSession * s, const FvStep * st, guint b0, guint nb)
 {
   const FvLayer *l = st->layer;
-  const gsize rows = st->rows_per_image * batch;
+  const gsize rows = st->rows_per_image * nb;
+  const float *x = st->x + b0 * st->x_img;
+  const float *y = st->y ? st->y + b0 * st->y_img : NULL;
+  float *out = st->out + b0 * st->out_img;
 
   switch (l->kind) {
-    case FV_LAYER_GEMM:
-    case FV_LAYER_FC:
-      kt->gemm (&st->p.gemm, 0, rows);
-      break;
-    case FV_LAYER_CONV:
-      kt->conv (&st->p.conv, 0, rows);
-      break;
-    case FV_LAYER_DWCONV3X3:
-      kt->dwconv3x3 (&st->p.dw, 0, rows);
-      break;
-    case FV_LAYER_DWCONV:
-      kt->dwconv (&st->p.dw, 0, rows);
-      break;
     case FV_LAYER_MAXPOOL:
-      fv_op_maxpool (st->x, st->out, batch, st->xs.dims[1], st->xs.dims[2],
+      fv_op_maxpool (x, out, nb, st->xs.dims[1], st->xs.dims[2],
           st->xs.dims[3], st->os.dims[1], st->os.dims[2], l->kh, l->kw,
           l->stride_h, l->stride_w, st->pad_top, st->pad_left, l->act);
       break;
     case FV_LAYER_ELEMENTWISE:
       if (l->y >= 0) {
         FvShape xs = st->xs, ys = st->ys, os = st->os;
-        with_batch (&xs, st->x_const, batch);
-        with_batch (&ys, st->y_const, batch);
-        with_batch (&os, FALSE, batch);
-        fv_op_binary (l->op, l->act, st->x, &xs, st->y, &ys, st->out, &os);
+        with_batch (&xs, st->x_const, nb);
+        with_batch (&ys, st->y_const, nb);
+        with_batch (&os, FALSE, nb);
+        fv_op_binary (l->op, l->act, x, &xs, y, &ys, out, &os);
       } else {
-        fv_op_unary (l->op, st->x, st->out, rows * st->row_len);
+        fv_op_unary (l->op, x, out, rows * st->row_len);
       }
       break;
     case FV_LAYER_REDUCE:
-      fv_op_reduce_last (l->op, st->x, st->out, rows, st->row_len);
+      fv_op_reduce_last (l->op, x, out, rows, st->row_len);
       break;
     case FV_LAYER_PRELU:
-      fv_op_prelu (st->x, l->alpha, st->out, rows, st->row_len);
+      fv_op_prelu (x, l->alpha, out, rows, st->row_len);
       break;
     case FV_LAYER_SOFTMAX:
-      fv_op_softmax_last (st->x, st->out, rows, st->row_len);
+      fv_op_softmax_last (x, out, rows, st->row_len);
       break;
-    case FV_LAYER_RESHAPE:
+    case FV_LAYER_RESHAPE:{
       /* Only reached when the input is a constant. */
-      memcpy (st->out, st->x, rows * st->row_len * sizeof (float));
+      gsize n = MIN (rows * st->row_len,
+          FV_GTENSOR (s->model->graph, l->x)->n_elems);
+      memcpy (out, st->x, n * sizeof (float));
       break;
+    }
     default:
       g_assert_not_reached ();
+  }
+}
+
+/* Part @part of @n_parts of a GEMM over rows [m0, m1): a band of rows, or
+ * a band of weight panels when that divides more evenly (7x7 layers, the
+ * fully connected head). */
+static void
+run_gemm_part (const FvKernelTable * kt, const FvGemmParams * p, gsize m0,
+    gsize m1, guint part, guint n_parts)
+{
+  const gsize mr = kt->gemm_mr, nr = kt->gemm_nr;
+  const gsize blocks = (m1 - m0 + mr - 1) / mr;
+  const gsize panels = (p->n + nr - 1) / nr;
+  /* Work of the busiest part, relative to an even split (times n_parts). */
+  const gsize row_load = (blocks + n_parts - 1) / n_parts * panels;
+  const gsize col_load = (panels + n_parts - 1) / n_parts * blocks;
+
+  if (n_parts == 1) {
+    kt->gemm (p, m0, m1);
+  } else if (col_load < row_load) {
+    const gsize pa = panels * part / n_parts;
+    const gsize pb = panels * (part + 1) / n_parts;
+    const gsize n0 = pa * nr, n1 = MIN (pb * nr, p->n);
+    FvGemmParams q = *p;
+
+    if (pa == pb)
+      return;
+    q.n = n1 - n0;
+    q.w += pa * nr * (p->k + 1);
+    if (q.alpha)
+      q.alpha += n0;
+    if (q.res)
+      q.res += n0;
+    q.c += n0;
+    kt->gemm (&q, m0, m1);
+  } else {
+    const gsize ba = blocks * part / n_parts;
+    const gsize bb = blocks * (part + 1) / n_parts;
+    if (ba < bb)
+      kt->gemm (p, m0 + ba * mr, MIN (m0 + bb * mr, m1));
+  }
+}
+
+/* Part @part of @n_parts of one step on images [b0, b0 + nb). */
+static void
+run_step_part (const FvSession * s, const FvStep * st, guint b0, guint nb,
+    guint part, guint n_parts)
+{
+  const FvKernelTable *kt = s->model->kt;
+  const gsize r0 = st->rows_per_image * b0;
+  const gsize r1 = st->rows_per_image * (b0 + nb);
+  const gsize ra = r0 + (r1 - r0) * part / n_parts;
+  const gsize rb = r0 + (r1 - r0) * (part + 1) / n_parts;
+
+  switch (st->layer->kind) {
+    case FV_LAYER_GEMM:
+    case FV_LAYER_FC:
+      run_gemm_part (kt, &st->p.gemm, r0, r1, part, n_parts);
+      break;
+    case FV_LAYER_CONV:
+      if (ra < rb)
+        kt->conv (&st->p.conv, ra, rb);
+      break;
+    case FV_LAYER_DWCONV3X3:
+      if (ra < rb)
+        kt->dwconv3x3 (&st->p.dw, ra, rb);
+      break;
+    case FV_LAYER_DWCONV:
+      if (ra < rb)
+        kt->dwconv (&st->p.dw, ra, rb);
+      break;
+    default:
+      if (part == 0)
+        run_generic (s, st, b0, nb);
+      break;
+  }
+}
+
+static inline guint64
+now_ns (void)
+{
+  struct timespec ts;
+
+  clock_gettime (CLOCK_MONOTONIC, &ts);
+  return (guint64) ts.tv_sec * 1000000000u + (guint64) ts.tv_nsec;
+}
+
+/* Every step on images [b0, b0 + nb), on the calling thread only. */
+static void
+run_images (FvSession * s, guint b0, guint nb, gboolean profile)
+{
+  guint i;
+
+  if (G_LIKELY (!profile)) {
+    for (i = 0; i < s->n_steps; i++)
+      run_step_part (s, &s->steps[i], b0, nb, 0, 1);
+    return;
+  }
+  for (i = 0; i < s->n_steps; i++) {
+    guint64 t0 = now_ns ();
+    run_step_part (s, &s->steps[i], b0, nb, 0, 1);
+    s->steps[i].prof_ns += now_ns () - t0;
+  }
+}
+
+/* Whole images per thread, claimed one at a time: no synchronisation
+ * between layers, and the working set of one image per core. Thread 0
+ * computes in this session, the others in their lanes; the input and the
+ * outputs are pinned (see session_plan()), so nothing else overwrites
+ * them meanwhile. */
+static void
+copy_image_out (FvSession * s, FvSession * lane, guint image)
+{
+  FvGraph *g = s->model->graph;
+  guint o;
+
+  for (o = 0; o < g->n_outputs; o++) {
+    const int t = g->outputs[o];
+    const gsize n = fv_shape_elems (&s->shapes[t]) / s->max_batch;
+    memcpy (s->arena + s->offsets[t] + image * n,
+        lane->arena + lane->offsets[t], n * sizeof (float));
+  }
+}
+
+static void
+images_task (gpointer data, guint index, guint n_threads)
+{
+  FvTask *t = data;
+  FvSession *s = t->s;
+  const int input = s->model->graph->input;
+  const gsize in_n = fv_shape_elems (&s->shapes[input]) / s->max_batch;
+  gint image;
+
+  while ((image = g_atomic_int_add (&s->next_image, 1)) < (gint) t->nb) {
+    if (index == 0) {
+      run_images (s, image, 1, s->profiling);
+      if (G_UNLIKELY (s->profiling))
+        s->prof_images++;
+    } else {
+      FvSession *lane = s->lanes[index - 1];
+      memcpy (lane->arena + lane->offsets[input],
+          s->arena + s->offsets[input] + image * in_n, in_n * sizeof (float));
+      run_images (lane, 0, 1, FALSE);
+      copy_image_out (s, lane, image);
+    }
+  }
+}
+
+/* One layer split between the threads. */
+static void
+step_task (gpointer data, guint index, guint n_threads)
+{
+  FvTask *t = data;
+
+  run_step_part (t->s, t->st, t->b0, t->nb, index, n_threads);
+}
+
+static gboolean
+step_is_parallel (const FvStep * st, guint nb)
+{
+  switch (st->layer->kind) {
+    case FV_LAYER_GEMM:
+    case FV_LAYER_FC:
+    case FV_LAYER_CONV:
+    case FV_LAYER_DWCONV3X3:
+    case FV_LAYER_DWCONV:
+      return st->macs * nb >= PARALLEL_MIN_MACS;
+    default:
+      return FALSE;
+  }
+}
+
+/* Images [b0, b0 + nb) with every layer split between the threads. */
+static void
+run_split (FvSession * s, guint b0, guint nb)
+{
+  FvTask task = { s, NULL, b0, nb };
+  guint i;
+
+  for (i = 0; i < s->n_steps; i++) {
+    const FvStep *st = &s->steps[i];
+    guint64 t0 = 0;
+
+    if (G_UNLIKELY (s->profiling))
+      t0 = now_ns ();
+    if (step_is_parallel (st, nb)) {
+      task.st = st;
+      fv_thread_pool_run (s->pool, step_task, &task);
+    } else {
+      run_step_part (s, st, b0, nb, 0, 1);
+    }
+    if (G_UNLIKELY (s->profiling))
+      s->steps[i].prof_ns += now_ns () - t0;
   }
 }
 
@@ -483,14 +784,228 @@ run_step (const FvKernelTable * kt, const FvStep * st, guint batch)
  *
  * Runs the model on the first @batch images of the input. Allocates
  * nothing and cannot fail.
+ *
+ * With several threads (fv_session_set_threads()), a batch of at least as
+ * many images as threads is spread over the threads, whole images per
+ * thread; the images left over (and a single image) are computed with
+ * every layer split between the threads. The calling thread takes part;
+ * it runs with flush-to-zero / denormals-are-zero set, and its floating
+ * point mode is restored on return.
  */
 void
 fv_session_run (FvSession * session, guint batch)
 {
-  guint i;
+  const guint n = session ? session->n_threads : 1;
+  guint64 fp;
+  guint whole;
 
   g_return_if_fail (session != NULL);
   g_return_if_fail (batch >= 1 && batch <= session->max_batch);
+
+  fp = fv_fp_mode_enter ();
+  if (n == 1) {
+    run_images (session, 0, batch, session->profiling);
+    if (G_UNLIKELY (session->profiling))
+      session->prof_images += batch;
+  } else {
+    /* Whole images while every thread gets one; the rest split. */
+    whole = session->lanes ? batch / n * n : 0;
+    if (whole > 0) {
+      FvTask task = { session, NULL, 0, whole };
+      g_atomic_int_set (&session->next_image, 0);
+      fv_thread_pool_run (session->pool, images_task, &task);
+    }
+    if (whole < batch) {
+      run_split (session, whole, batch - whole);
+      if (G_UNLIKELY (session->profiling))
+        session->prof_images += batch - whole;
+    }
+  }
+  if (G_UNLIKELY (session->profiling))
+    session->prof_runs++;
+  fv_fp_mode_leave (fp);
+}
+
+/* Plans again (with @pin_io); keeps the old plan if that fails. */
+static gboolean
+session_replan (FvSession * s, gboolean pin_io, GError ** error)
+{
+  const guint nt = s->model->graph->tensors->len;
+  gsize *old_offsets = s->offsets;
+  float *old_arena = s->arena;
+  gsize old_floats = s->arena_floats;
+  FvStep *old_steps = s->steps;
+  guint old_n_steps = s->n_steps;
+
+  s->offsets = g_new0 (gsize, nt);
+  s->arena = NULL;
+  s->steps = NULL;
+  if (!session_plan (s, pin_io, error)) {
+    fv_free_floats (s->arena);
+    g_free (s->steps);
+    g_free (s->offsets);
+    s->offsets = old_offsets;
+    s->arena = old_arena;
+    s->arena_floats = old_floats;
+    s->steps = old_steps;
+    s->n_steps = old_n_steps;
+    return FALSE;
+  }
+  g_free (old_offsets);
+  fv_free_floats (old_arena);
+  g_free (old_steps);
+  s->pinned = pin_io;
+  return TRUE;
+}
+
+/**
+ * fv_session_set_threads:
+ * @session: a session
+ * @n_threads: how many threads fv_session_run() uses, the calling thread
+ *   included; 0 for one per processor
+ * @error: return location for an %FV_MODEL_ERROR
+ *
+ * Starts (or stops) the session's worker threads. They persist until the
+ * next call or until the session is freed; between runs they sleep. Call
+ * it from the thread that runs the session, never during a run.
+ *
+ * A session planned for batches of more than one image also gets, for
+ * each extra thread, the activation memory of one image (threads compute
+ * whole images of a batch), and its input and outputs get memory of their
+ * own: pointers from fv_session_get_input() and fv_session_get_output()
+ * obtained before this call are no longer valid after it.
+ *
+ * Returns: %TRUE on success; on failure the session keeps its previous
+ *   threads
+ */
+gboolean
+fv_session_set_threads (FvSession * session, guint n_threads,
+    GError ** error)
+{
+  FvThreadPool *pool = NULL;
+  FvSession **lanes = NULL;
+  guint i;
+
+  g_return_val_if_fail (session != NULL, FALSE);
+  g_return_val_if_fail (error == NULL || *error == NULL, FALSE);
+
+  if (n_threads == 0)
+    n_threads = g_get_num_processors ();
+  if (n_threads > 256) {
+    g_set_error (error, FV_MODEL_ERROR, FV_MODEL_ERROR_INVALID,
+        "%u threads are too many (at most 256)", n_threads);
+    return FALSE;
+  }
+  if (n_threads == session->n_threads)
+    return TRUE;
+  if (n_threads > 1) {
+    pool = fv_thread_pool_new (n_threads, error);
+    if (!pool)
+      return FALSE;
+  }
+  if (n_threads > 1 && session->max_batch > 1) {
+    lanes = g_new0 (FvSession *, n_threads - 1);
+    for (i = 0; i + 1 < n_threads; i++) {
+      lanes[i] = fv_session_new (session->model, 1, session->height,
+          session->width, error);
+      if (!lanes[i])
+        goto fail;
+    }
+    if (!session->pinned && !session_replan (session, TRUE, error))
+      goto fail;
+  }
+  if (session->lanes) {
+    for (i = 0; i + 1 < session->n_threads; i++)
+      fv_session_free (session->lanes[i]);
+    g_free (session->lanes);
+  }
+  fv_thread_pool_free (session->pool);
+  session->pool = pool;
+  session->lanes = lanes;
+  session->n_threads = n_threads;
+  return TRUE;
+
+fail:
+  if (lanes) {
+    for (i = 0; i + 1 < n_threads; i++)
+      fv_session_free (lanes[i]);
+    g_free (lanes);
+  }
+  fv_thread_pool_free (pool);
+  return FALSE;
+}
+
+/**
+ * fv_session_get_threads:
+ * @session: a session
+ *
+ * Returns: the number of threads fv_session_run() uses
+ */
+guint
+fv_session_get_threads (FvSession * session)
+{
+  g_return_val_if_fail (session != NULL, 1);
+  return session->n_threads;
+}
+
+/**
+ * fv_session_set_profiling:
+ * @session: a session
+ * @enabled: whether to time each step
+ *
+ * Switches the per-step timers on or off, and resets them. When off, they
+ * cost nothing measurable. With several threads, a step's time is the
+ * wall time of the whole step (layers split between threads) or the time
+ * thread 0 spent in it (whole images per thread).
+ */
+void
+fv_session_set_profiling (FvSession * session, gboolean enabled)
+{
+  guint i;
+
+  g_return_if_fail (session != NULL);
+  session->profiling = enabled;
+  session->prof_runs = session->prof_images = 0;
   for (i = 0; i < session->n_steps; i++)
-    run_step (session->model->kt, &session->steps[i], batch);
+    session->steps[i].prof_ns = 0;
+}
+
+/**
+ * fv_session_get_n_steps:
+ * @session: a session
+ *
+ * Returns: the number of steps (fused layers) a run executes
+ */
+guint
+fv_session_get_n_steps (FvSession * session)
+{
+  g_return_val_if_fail (session != NULL, 0);
+  return session->n_steps;
+}
+
+/**
+ * fv_session_get_step_profile:
+ * @session: a session
+ * @index: a step, below fv_session_get_n_steps()
+ * @profile: (out caller-allocates): what the step is and the time it took
+ *
+ * Describes step @index and, if profiling is on
+ * (fv_session_set_profiling()), the time spent in it so far.
+ */
+void
+fv_session_get_step_profile (FvSession * session, guint index,
+    FvStepProfile * profile)
+{
+  const FvStep *st;
+
+  g_return_if_fail (session != NULL && profile != NULL);
+  g_return_if_fail (index < session->n_steps);
+  st = &session->steps[index];
+  profile->name = st->layer->name;
+  profile->family = fv_layer_kind_name (st->layer->kind);
+  profile->kernel = st->kernel;
+  profile->macs = st->macs;
+  profile->ns = st->prof_ns;
+  profile->runs = session->prof_runs;
+  profile->images = session->prof_images;
 }

@@ -5,6 +5,10 @@
 
 #include <stddef.h>
 
+#ifdef __cplusplus
+extern "C" {
+#endif
+
 typedef struct
 {
   size_t in_h, in_w, in_c;
@@ -29,5 +33,14 @@ void fv_f32_conv_pack (size_t oc, size_t kh, size_t kw, size_t ic,
 
 void fv_f32_conv_ukernel__scalar (const FvConvParams * p, size_t r0,
     size_t r1);
+
+void fv_f32_conv_prelu_ukernel_2x32__avx2 (const FvConvParams * p, size_t r0,
+    size_t r1);
+void fv_f32_conv_prelu_ukernel_4x64__avx512 (const FvConvParams * p,
+    size_t r0, size_t r1);
+
+#ifdef __cplusplus
+}
+#endif
 
 #endif /* FV_KERNEL_CONV_H */

@@ -5,6 +5,10 @@
 
 #include <stddef.h>
 
+#ifdef __cplusplus
+extern "C" {
+#endif
+
 typedef struct
 {
   size_t in_h, in_w, c;
@@ -28,5 +32,18 @@ void fv_f32_dwconv_pack (size_t kh, size_t kw, size_t c, size_t c_pad,
 
 void fv_f32_dwconv_ukernel__scalar (const FvDwconvParams * p, size_t r0,
     size_t r1);
+
+void fv_f32_dwconv3x3_prelu_ukernel_c8__avx2 (const FvDwconvParams * p,
+    size_t r0, size_t r1);
+void fv_f32_dwconv_ukernel_c8__avx2 (const FvDwconvParams * p, size_t r0,
+    size_t r1);
+void fv_f32_dwconv3x3_prelu_ukernel_c16__avx512 (const FvDwconvParams * p,
+    size_t r0, size_t r1);
+void fv_f32_dwconv_ukernel_c16__avx512 (const FvDwconvParams * p, size_t r0,
+    size_t r1);
+
+#ifdef __cplusplus
+}
+#endif
 
 #endif /* FV_KERNEL_DWCONV_H */

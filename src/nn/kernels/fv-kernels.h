@@ -14,7 +14,8 @@ typedef struct
   FvIsa isa;
   /* 1x1 convolution and fully connected */
   FvGemmFn gemm;
-  size_t gemm_nr;
+  size_t gemm_mr;               /* rows per tile: threads split rows at it */
+  size_t gemm_nr;               /* columns per packed weight panel */
   const char *gemm_name;
   /* depthwise 3x3, stride 1 and 2 */
   FvDwconvFn dwconv3x3;
@@ -29,7 +30,11 @@ typedef struct
   size_t c_align;
 } FvKernelTable;
 
+G_BEGIN_DECLS
+
 /* The table for @isa, or NULL if this build has no kernels for it. */
 const FvKernelTable *fv_kernel_table_get (FvIsa isa);
+
+G_END_DECLS
 
 #endif /* FV_KERNELS_H */

@@ -146,7 +146,12 @@ fb_table_at (Fb * fb, gsize pos, const char *what)
   }
   soff = (gint32) rd_u32 (fb, pos);
   vt = (gint64) pos - soff;
-  if (vt < 0 || !fb_range (fb, (gsize) vt, 4, "vtable"))
+  if (vt < 0) {
+    fb_fail (fb, FV_MODEL_ERROR_FORMAT, "vtable of %s at offset %"
+        G_GINT64_FORMAT " is outside the file", what, vt);
+    return t;
+  }
+  if (!fb_range (fb, (gsize) vt, 4, "vtable"))
     return t;
   if (vt % 2 != 0) {
     fb_fail (fb, FV_MODEL_ERROR_FORMAT, "vtable of %s is misaligned", what);
@@ -163,7 +168,12 @@ fb_table_at (Fb * fb, gsize pos, const char *what)
   t.vt = (gsize) vt;
   t.vt_fields = (vt_size - 4) / 2;
   t.table_size = rd_u16 (fb, vt + 2);
-  if (t.table_size < 4 || !fb_range (fb, pos, t.table_size, what))
+  if (t.table_size < 4) {
+    fb_fail (fb, FV_MODEL_ERROR_FORMAT, "%s at offset %" G_GSIZE_FORMAT
+        " has a bad size %" G_GSIZE_FORMAT, what, pos, t.table_size);
+    return t;
+  }
+  if (!fb_range (fb, pos, t.table_size, what))
     return t;
   t.valid = TRUE;
   return t;

@@ -1,0 +1,1542 @@
+/* gst-faceverify: the faceverify element
+ *
+ * This library is free software; you can redistribute it and/or
+ * modify it under the terms of the GNU Lesser General Public
+ * License as published by the Free Software Foundation; either
+ * version 2.1 of the License, or (at your option) any later version.
+ */
+
+/**
+ * SECTION:element-faceverify
+ * @title: faceverify
+ *
+ * Verifies every face region of interest against a gallery of enrolled
+ * people. For each #GstVideoRegionOfInterestMeta whose type is `roi-type`
+ * ("face"), it aligns the face to 112x112 (from the five landmarks of the
+ * ROI's `landmarks` parameter when present, a square crop of the box
+ * otherwise), computes a MobileFaceNet embedding, matches it against the
+ * gallery file and attaches the decision three ways:
+ *
+ * - a `face_id` parameter on the ROI (DL Streamer-style fields `label`,
+ *   `label_id`, `confidence`, `model_name`, `attribute_name`, plus `known`,
+ *   `similarity`, `margin`, `track-id`, `frames-ago`, `aligned`,
+ *   `gallery-version` and optionally `embedding`);
+ * - an #FvFaceIdMeta linked to the ROI by id, which survives scaling;
+ * - a `face-identity` element message on the bus.
+ *
+ * A light IoU tracker follows faces across frames; a track's identity is
+ * recomputed every `reidentify-interval` frames and whenever its box moves
+ * a lot, and an identity only changes after two agreeing observations.
+ *
+ * The gallery file may be changed by another process while the pipeline
+ * runs (`faceverify enroll`, `faceverify gallery remove`): a background
+ * thread notices and swaps the new gallery in without stalling the
+ * streaming thread.
+ *
+ * ## Example launch line
+ * |[
+ * gst-launch-1.0 filesrc location=clip.avi ! avidemux ! jpegdec ! videoconvert ! \
+ *     mtcnnfacedetect ! faceverify gallery-file=team.db ! videoconvert ! autovideosink
+ * ]|
+ */
+#ifdef HAVE_CONFIG_H
+#include "config.h"
+#endif
+
+#include "gstfaceverify.h"
+#include "gstfaceverifyelements.h"
+#include "gstfaceverifymeta.h"
+#include "gstfvframe.h"
+#include "gstfvtracker.h"
+#include "gstfvworkers.h"
+
+#include <gst/video/video.h>
+#include <math.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "fv.h"
+
+GST_DEBUG_CATEGORY_STATIC (gst_face_verify_debug);
+#define GST_CAT_DEFAULT gst_face_verify_debug
+
+#define DEFAULT_MODEL_FILE NULL
+#define DEFAULT_GALLERY_FILE NULL
+#define DEFAULT_MATCH_THRESHOLD FV_GALLERY_DEFAULT_MATCH_THRESHOLD
+#define DEFAULT_MATCH_MARGIN FV_GALLERY_DEFAULT_MATCH_MARGIN
+#define DEFAULT_ROI_TYPE "face"
+#define DEFAULT_MIN_FACE_SIZE 20
+#define DEFAULT_MAX_FACES 16
+#define DEFAULT_THREADS 1
+#define DEFAULT_REIDENTIFY_INTERVAL 1
+#define DEFAULT_UPDATES GST_FACE_VERIFY_UPDATES_ON_CHANGE
+#define DEFAULT_ATTACH_EMBEDDING FALSE
+
+#define MODEL_FILE_NAME "MobileFaceNet.tflite"
+/* How often the background thread looks at the gallery file. */
+#define GALLERY_POLL_US (200 * G_TIME_SPAN_MILLISECOND)
+/* A ROI less than this fraction inside the frame is skipped. */
+#define MIN_VISIBLE_FRACTION 0.5
+#define CROP_BYTES (FV_EMBED_SIZE * FV_EMBED_SIZE * 3)
+/* Box crops (no landmarks) take this much extra room around the box, as a
+ * fraction of its longer side. */
+#define BOX_CROP_MARGIN 0.1f
+
+enum
+{
+  PROP_0,
+  PROP_MODEL_FILE,
+  PROP_GALLERY_FILE,
+  PROP_MATCH_THRESHOLD,
+  PROP_MATCH_MARGIN,
+  PROP_ROI_TYPE,
+  PROP_MIN_FACE_SIZE,
+  PROP_MAX_FACES,
+  PROP_THREADS,
+  PROP_REIDENTIFY_INTERVAL,
+  PROP_UPDATES,
+  PROP_ATTACH_EMBEDDING,
+};
+
+enum
+{
+  SIGNAL_ENROLL,
+  SIGNAL_FORGET,
+  LAST_SIGNAL
+};
+
+static guint gst_face_verify_signals[LAST_SIGNAL];
+
+/* Identifies one state of the gallery file on disk. */
+typedef struct
+{
+  gboolean exists;
+  guint64 dev;
+  guint64 ino;
+  gint64 mtime_ns;
+  gint64 size;
+} GstFaceVerifyStamp;
+
+typedef struct
+{
+  GstVideoRegionOfInterestMeta *roi;
+  GstFvBox box;
+  gfloat landmarks[2 * FV_FACE_ID_N_LANDMARKS];
+  gboolean has_landmarks;
+  gfloat area;
+  guint track;
+  gint slot;                    /* crop/embedding slot if embedded now */
+  gint query;                   /* match slot if matched now */
+} GstFaceVerifyFace;
+
+/* Settings read once per frame, so a property change never lands in the
+ * middle of a frame. */
+typedef struct
+{
+  gfloat threshold;
+  gfloat margin;
+  GQuark roi_type;
+  guint min_face_size;
+  guint reidentify_interval;
+  GstFaceVerifyUpdates updates;
+  gboolean attach_embedding;
+} GstFaceVerifySettings;
+
+struct _GstFaceVerify
+{
+  GstBaseTransform parent;
+
+  /* properties, under the object lock */
+  gchar *model_file;
+  gchar *gallery_file;
+  gdouble match_threshold;
+  gdouble match_margin;
+  gchar *roi_type;
+  GQuark roi_type_quark;
+  guint min_face_size;
+  guint max_faces;
+  guint threads;
+  guint reidentify_interval;
+  GstFaceVerifyUpdates updates;
+  gboolean attach_embedding;
+
+  /* from start() to stop() */
+  gboolean started;
+  FvModel *model;
+  FvEmbedder **embedders;
+  FvAligner **aligners;
+  GstFvWorkers *workers;
+  guint n_workers;
+  guint dim;
+  gchar *model_name;
+  gchar *fingerprint;
+  guint capacity;
+  GstFvTracker *tracker;
+  GstFaceVerifyFace *faces;
+  guint *slot_face;
+  gboolean *slot_aligned;
+  GstFvBox *boxes;
+  guint *track_of;
+  guint8 *crops;
+  gfloat *embeddings;
+  gfloat *queries;
+  FvGalleryMatch *matches;
+  guint *prev_sig;
+  guint n_prev_sig;
+  guint64 n_frames;
+  guint64 n_embedded;
+
+  /* the pixel path, chosen in set_caps() */
+  GstVideoInfo info;
+  GstFvPixelPath path;
+  gboolean have_info;
+  const FvFrame *job_frame;
+
+  /* the gallery in use: swapped by the reload thread */
+  GMutex gallery_lock;
+  FvGallerySnapshot *snapshot;
+  guint64 gallery_version;
+
+  /* owned by the reload thread while it runs */
+  FvGallery *gallery;
+  gchar *gallery_path;
+  GstFaceVerifyStamp stamp;
+  GstFaceVerifyStamp failed_stamp;
+  GThread *reload_thread;
+  GMutex reload_lock;
+  GCond reload_cond;
+  gboolean reload_stop;
+  gboolean reload_now;
+
+  /* the faces of the last frame, for the enroll signal */
+  GMutex last_lock;
+  guint n_last;
+  gint *last_roi_ids;
+  gfloat *last_areas;
+  gfloat *last_embeddings;
+};
+
+#define gst_face_verify_parent_class parent_class
+G_DEFINE_TYPE (GstFaceVerify, gst_face_verify, GST_TYPE_BASE_TRANSFORM);
+GST_ELEMENT_REGISTER_DEFINE (faceverify, "faceverify", GST_RANK_NONE,
+    GST_TYPE_FACE_VERIFY);
+
+static GstStaticPadTemplate sink_template = GST_STATIC_PAD_TEMPLATE ("sink",
+    GST_PAD_SINK,
+    GST_PAD_ALWAYS,
+    GST_STATIC_CAPS (GST_VIDEO_CAPS_MAKE (GST_FV_VIDEO_FORMATS)));
+
+static GstStaticPadTemplate src_template = GST_STATIC_PAD_TEMPLATE ("src",
+    GST_PAD_SRC,
+    GST_PAD_ALWAYS,
+    GST_STATIC_CAPS (GST_VIDEO_CAPS_MAKE (GST_FV_VIDEO_FORMATS)));
+
+GType
+gst_face_verify_updates_get_type (void)
+{
+  static GType type = 0;
+  static const GEnumValue values[] = {
+    {GST_FACE_VERIFY_UPDATES_EVERY_FRAME,
+        "A face-identity message for every frame", "every-frame"},
+    {GST_FACE_VERIFY_UPDATES_ON_CHANGE,
+        "A face-identity message when faces appear or leave or an "
+          "identity changes", "on-change"},
+    {GST_FACE_VERIFY_UPDATES_NONE, "No face-identity messages", "none"},
+    {0, NULL, NULL}
+  };
+
+  if (g_once_init_enter (&type)) {
+    GType t = g_enum_register_static ("GstFaceVerifyUpdates", values);
+    g_once_init_leave (&type, t);
+  }
+  return type;
+}
+
+/* ------------------------------------------------------------------------ */
+/* The gallery                                                              */
+/* ------------------------------------------------------------------------ */
+
+static void
+gst_face_verify_stamp_file (const gchar * path, GstFaceVerifyStamp * st)
+{
+  struct stat sb;
+
+  memset (st, 0, sizeof (*st));
+  if (stat (path, &sb) != 0)
+    return;
+  st->exists = TRUE;
+  st->dev = sb.st_dev;
+  st->ino = sb.st_ino;
+  st->mtime_ns = (gint64) sb.st_mtim.tv_sec * G_GINT64_CONSTANT (1000000000)
+      + sb.st_mtim.tv_nsec;
+  st->size = sb.st_size;
+}
+
+static gboolean
+gst_face_verify_stamp_equal (const GstFaceVerifyStamp * a,
+    const GstFaceVerifyStamp * b)
+{
+  return a->exists == b->exists && a->dev == b->dev && a->ino == b->ino
+      && a->mtime_ns == b->mtime_ns && a->size == b->size;
+}
+
+/* Publishes a new snapshot (may be NULL: no gallery); takes @snapshot. */
+static void
+gst_face_verify_swap_snapshot (GstFaceVerify * self,
+    FvGallerySnapshot * snapshot)
+{
+  FvGallerySnapshot *old;
+  guint64 version;
+
+  g_mutex_lock (&self->gallery_lock);
+  old = self->snapshot;
+  self->snapshot = snapshot;
+  version = ++self->gallery_version;
+  g_mutex_unlock (&self->gallery_lock);
+  if (old)
+    fv_gallery_snapshot_unref (old);
+  GST_INFO_OBJECT (self, "gallery version %" G_GUINT64_FORMAT ": %u "
+      "identities", version,
+      snapshot ? fv_gallery_snapshot_get_n_identities (snapshot) : 0);
+}
+
+static void
+gst_face_verify_gallery_failed (GstFaceVerify * self, gboolean at_start,
+    const gchar * path, const GstFaceVerifyStamp * st, GError * err)
+{
+  if (at_start) {
+    GST_ELEMENT_ERROR (self, RESOURCE, OPEN_READ,
+        ("Could not open the gallery \"%s\".", path), ("%s", err->message));
+    return;
+  }
+  /* one warning per state of the file, not one per poll */
+  if (gst_face_verify_stamp_equal (st, &self->failed_stamp))
+    return;
+  self->failed_stamp = *st;
+  GST_ELEMENT_WARNING (self, RESOURCE, READ,
+      ("Could not reload the gallery \"%s\"; the previous gallery stays in "
+          "use.", path), ("%s", err->message));
+}
+
+/* Loads or reloads the gallery when the file or the property changed.
+ * Runs in start() (@at_start) and then only in the reload thread. */
+static gboolean
+gst_face_verify_update_gallery (GstFaceVerify * self, gboolean at_start)
+{
+  g_autofree gchar *path = NULL;
+  g_autoptr (GError) err = NULL;
+  GstFaceVerifyStamp st;
+  gboolean same_path, same_file;
+
+  GST_OBJECT_LOCK (self);
+  path = g_strdup (self->gallery_file);
+  GST_OBJECT_UNLOCK (self);
+
+  if (!path || !*path) {
+    if (self->gallery || at_start) {
+      g_clear_pointer (&self->gallery, fv_gallery_free);
+      g_clear_pointer (&self->gallery_path, g_free);
+      memset (&self->stamp, 0, sizeof (self->stamp));
+      gst_face_verify_swap_snapshot (self, NULL);
+    }
+    return TRUE;
+  }
+
+  gst_face_verify_stamp_file (path, &st);
+  same_path = self->gallery_path && strcmp (self->gallery_path, path) == 0;
+
+  if (!st.exists) {
+    if (at_start || !same_path) {
+      GST_ELEMENT_WARNING (self, RESOURCE, NOT_FOUND,
+          ("The gallery \"%s\" does not exist (yet): every face is unknown "
+              "until it appears.", path), (NULL));
+      g_clear_pointer (&self->gallery, fv_gallery_free);
+      g_free (self->gallery_path);
+      self->gallery_path = g_strdup (path);
+      self->stamp = st;
+      self->failed_stamp = st;
+      gst_face_verify_swap_snapshot (self, NULL);
+    } else if (!gst_face_verify_stamp_equal (&st, &self->failed_stamp)) {
+      /* deleted while running: keep matching against what we have */
+      self->failed_stamp = st;
+      GST_ELEMENT_WARNING (self, RESOURCE, NOT_FOUND,
+          ("The gallery \"%s\" disappeared; the previous gallery stays in "
+              "use.", path), (NULL));
+    }
+    return TRUE;
+  }
+
+  /* Another file at the path, or the file itself rewritten (SQLite in WAL
+   * mode may not notice an in-place overwrite on an open connection): open
+   * it afresh. Changes made through SQLite show in data_version instead. */
+  same_file = same_path && self->gallery
+      && gst_face_verify_stamp_equal (&st, &self->stamp);
+
+  if (!same_file) {
+    FvGallery *g;
+
+    if (!at_start && gst_face_verify_stamp_equal (&st, &self->failed_stamp))
+      return TRUE;
+    g = fv_gallery_open (path, FV_GALLERY_OPEN_READ_ONLY, self->fingerprint,
+        self->dim, &err);
+    if (g && !fv_gallery_reload (g, &err))
+      g_clear_pointer (&g, fv_gallery_free);
+    if (!g) {
+      gst_face_verify_gallery_failed (self, at_start, path, &st, err);
+      return FALSE;
+    }
+    g_clear_pointer (&self->gallery, fv_gallery_free);
+    self->gallery = g;
+    g_free (self->gallery_path);
+    self->gallery_path = g_strdup (path);
+    self->stamp = st;
+    memset (&self->failed_stamp, 0, sizeof (self->failed_stamp));
+    gst_face_verify_swap_snapshot (self, fv_gallery_get_snapshot (g));
+    return TRUE;
+  }
+
+  /* the same file: reload when another connection committed a change */
+  if (!fv_gallery_needs_reload (self->gallery))
+    return TRUE;
+  if (!fv_gallery_reload (self->gallery, &err)) {
+    gst_face_verify_gallery_failed (self, at_start, path, &st, err);
+    return FALSE;
+  }
+  self->stamp = st;
+  memset (&self->failed_stamp, 0, sizeof (self->failed_stamp));
+  {
+    FvGallerySnapshot *snap = fv_gallery_get_snapshot (self->gallery);
+    gboolean changed;
+
+    g_mutex_lock (&self->gallery_lock);
+    changed = snap != self->snapshot;
+    g_mutex_unlock (&self->gallery_lock);
+    if (changed)
+      gst_face_verify_swap_snapshot (self, snap);
+    else if (snap)
+      fv_gallery_snapshot_unref (snap);
+  }
+  return TRUE;
+}
+
+static gpointer
+gst_face_verify_reload_main (gpointer data)
+{
+  GstFaceVerify *self = data;
+
+  g_mutex_lock (&self->reload_lock);
+  while (!self->reload_stop) {
+    gint64 deadline = g_get_monotonic_time () + GALLERY_POLL_US;
+
+    while (!self->reload_stop && !self->reload_now)
+      if (!g_cond_wait_until (&self->reload_cond, &self->reload_lock, deadline))
+        break;
+    if (self->reload_stop)
+      break;
+    self->reload_now = FALSE;
+    g_mutex_unlock (&self->reload_lock);
+
+    gst_face_verify_update_gallery (self, FALSE);
+
+    g_mutex_lock (&self->reload_lock);
+  }
+  g_mutex_unlock (&self->reload_lock);
+  return NULL;
+}
+
+static void
+gst_face_verify_wake_reload (GstFaceVerify * self)
+{
+  g_mutex_lock (&self->reload_lock);
+  self->reload_now = TRUE;
+  g_cond_signal (&self->reload_cond);
+  g_mutex_unlock (&self->reload_lock);
+}
+
+/* ------------------------------------------------------------------------ */
+/* Action signals                                                           */
+/* ------------------------------------------------------------------------ */
+
+/* Opens the gallery file for a change asked by a signal, in the caller's
+ * thread. Takes the model's fingerprint and dimension while started. */
+static FvGallery *
+gst_face_verify_open_for_writing (GstFaceVerify * self, GError ** error)
+{
+  g_autofree gchar *path = NULL;
+  g_autofree gchar *fingerprint = NULL;
+  guint dim = 0;
+
+  GST_OBJECT_LOCK (self);
+  path = g_strdup (self->gallery_file);
+  GST_OBJECT_UNLOCK (self);
+  g_mutex_lock (&self->last_lock);
+  if (self->started) {
+    fingerprint = g_strdup (self->fingerprint);
+    dim = self->dim;
+  }
+  g_mutex_unlock (&self->last_lock);
+
+  if (!fingerprint) {
+    g_set_error (error, FV_GALLERY_ERROR, FV_GALLERY_ERROR_INVALID,
+        "the element is not running (the model is not loaded)");
+    return NULL;
+  }
+  if (!path || !*path) {
+    g_set_error (error, FV_GALLERY_ERROR, FV_GALLERY_ERROR_INVALID,
+        "the gallery-file property is not set");
+    return NULL;
+  }
+  return fv_gallery_open (path,
+      FV_GALLERY_OPEN_READ_WRITE | FV_GALLERY_OPEN_CREATE, fingerprint, dim,
+      error);
+}
+
+static gboolean
+gst_face_verify_enroll (GstFaceVerify * self, const gchar * label, gint roi_id)
+{
+  g_autoptr (GError) err = NULL;
+  g_autoptr (FvGallery) g = NULL;
+  g_autofree gfloat *emb = NULL;
+  FvGallerySample sample;
+  gint64 identity_id = -1;
+  gint found = -1, found_roi = 0;
+  guint i;
+
+  if (!label || !*label) {
+    GST_ELEMENT_WARNING (self, LIBRARY, SETTINGS,
+        ("Cannot enroll: the label is empty."), (NULL));
+    return FALSE;
+  }
+
+  g_mutex_lock (&self->last_lock);
+  if (self->started) {
+    for (i = 0; i < self->n_last; i++) {
+      if (roi_id == 0 ? (found < 0
+              || self->last_areas[i] > self->last_areas[found])
+          : self->last_roi_ids[i] == roi_id)
+        found = i;
+    }
+    if (found >= 0) {
+      emb = g_memdup2 (self->last_embeddings + (gsize) found * self->dim,
+          self->dim * sizeof (gfloat));
+      found_roi = self->last_roi_ids[found];
+    }
+  }
+  g_mutex_unlock (&self->last_lock);
+
+  if (!emb) {
+    GST_ELEMENT_WARNING (self, LIBRARY, SETTINGS,
+        ("Cannot enroll \"%s\": no face with ROI id %d on the last frame.",
+            label, roi_id), (NULL));
+    return FALSE;
+  }
+
+  g = gst_face_verify_open_for_writing (self, &err);
+  sample.embedding = emb;
+  sample.quality = -1.0f;
+  sample.source = "faceverify element";
+  if (!g || !fv_gallery_enroll (g, label, NULL, &sample, 1,
+          FV_GALLERY_ENROLL_APPEND, &identity_id, &err)) {
+    GST_ELEMENT_WARNING (self, RESOURCE, WRITE,
+        ("Cannot enroll \"%s\" into the gallery.", label),
+        ("%s", err->message));
+    return FALSE;
+  }
+  GST_INFO_OBJECT (self, "enrolled \"%s\" (identity %" G_GINT64_FORMAT
+      ") from ROI %d", label, identity_id, found_roi);
+  g_clear_pointer (&g, fv_gallery_free);
+  gst_face_verify_wake_reload (self);
+  return TRUE;
+}
+
+static gboolean
+gst_face_verify_forget (GstFaceVerify * self, const gchar * label)
+{
+  g_autoptr (GError) err = NULL;
+  g_autoptr (FvGallery) g = NULL;
+
+  if (!label || !*label) {
+    GST_ELEMENT_WARNING (self, LIBRARY, SETTINGS,
+        ("Cannot forget: the label is empty."), (NULL));
+    return FALSE;
+  }
+  g = gst_face_verify_open_for_writing (self, &err);
+  if (!g || !fv_gallery_remove (g, label, &err)) {
+    GST_ELEMENT_WARNING (self, RESOURCE, WRITE,
+        ("Cannot remove \"%s\" from the gallery.", label),
+        ("%s", err->message));
+    return FALSE;
+  }
+  g_clear_pointer (&g, fv_gallery_free);
+  gst_face_verify_wake_reload (self);
+  return TRUE;
+}
+
+/* ------------------------------------------------------------------------ */
+/* Start, stop, caps                                                        */
+/* ------------------------------------------------------------------------ */
+
+static void
+gst_face_verify_free_resources (GstFaceVerify * self)
+{
+  guint i;
+
+  g_clear_pointer (&self->workers, gst_fv_workers_free);
+  if (self->embedders) {
+    for (i = 0; i < self->n_workers; i++)
+      g_clear_pointer (&self->embedders[i], fv_embedder_free);
+    g_clear_pointer (&self->embedders, g_free);
+  }
+  if (self->aligners) {
+    for (i = 0; i < self->n_workers; i++)
+      g_clear_pointer (&self->aligners[i], fv_aligner_free);
+    g_clear_pointer (&self->aligners, g_free);
+  }
+  self->n_workers = 0;
+  g_clear_pointer (&self->model, fv_model_unref);
+  g_clear_pointer (&self->model_name, g_free);
+  g_clear_pointer (&self->fingerprint, g_free);
+  g_clear_pointer (&self->tracker, gst_fv_tracker_free);
+  g_clear_pointer (&self->faces, g_free);
+  g_clear_pointer (&self->slot_face, g_free);
+  g_clear_pointer (&self->slot_aligned, g_free);
+  g_clear_pointer (&self->boxes, g_free);
+  g_clear_pointer (&self->track_of, g_free);
+  g_clear_pointer (&self->crops, g_free);
+  g_clear_pointer (&self->embeddings, g_free);
+  g_clear_pointer (&self->queries, g_free);
+  g_clear_pointer (&self->matches, g_free);
+  g_clear_pointer (&self->prev_sig, g_free);
+  self->n_prev_sig = 0;
+
+  g_mutex_lock (&self->last_lock);
+  g_clear_pointer (&self->last_roi_ids, g_free);
+  g_clear_pointer (&self->last_areas, g_free);
+  g_clear_pointer (&self->last_embeddings, g_free);
+  self->n_last = 0;
+  g_mutex_unlock (&self->last_lock);
+
+  g_clear_pointer (&self->gallery, fv_gallery_free);
+  g_clear_pointer (&self->gallery_path, g_free);
+  memset (&self->stamp, 0, sizeof (self->stamp));
+  memset (&self->failed_stamp, 0, sizeof (self->failed_stamp));
+  g_mutex_lock (&self->gallery_lock);
+  g_clear_pointer (&self->snapshot, fv_gallery_snapshot_unref);
+  g_mutex_unlock (&self->gallery_lock);
+}
+
+static void
+gst_face_verify_model_error (GstFaceVerify * self, const gchar * path,
+    GError * err)
+{
+  if (g_error_matches (err, FV_MODEL_ERROR, FV_MODEL_ERROR_NOT_FOUND))
+    GST_ELEMENT_ERROR (self, RESOURCE, NOT_FOUND,
+        ("The face model \"%s\" was not found.", path), ("%s", err->message));
+  else if (g_error_matches (err, FV_MODEL_ERROR, FV_MODEL_ERROR_IO))
+    GST_ELEMENT_ERROR (self, RESOURCE, OPEN_READ,
+        ("Could not read the face model \"%s\".", path), ("%s", err->message));
+  else
+    GST_ELEMENT_ERROR (self, LIBRARY, INIT,
+        ("Could not load the face model \"%s\".", path), ("%s", err->message));
+}
+
+static gboolean
+gst_face_verify_start (GstBaseTransform * trans)
+{
+  GstFaceVerify *self = GST_FACE_VERIFY (trans);
+  g_autoptr (GError) err = NULL;
+  g_autofree gchar *path = NULL;
+  g_autofree gchar *base = NULL;
+  guint threads, cap, i;
+  gchar *dot;
+
+  GST_OBJECT_LOCK (self);
+  path = g_strdup (self->model_file);
+  threads = self->threads;
+  cap = self->max_faces;
+  GST_OBJECT_UNLOCK (self);
+
+  if (!path || !*path) {
+    g_free (path);
+    path = fv_find_model (MODEL_FILE_NAME);
+    if (!path) {
+      GST_ELEMENT_ERROR (self, RESOURCE, NOT_FOUND,
+          ("The face model " MODEL_FILE_NAME " was not found."),
+          ("Looked in $FV_MODEL_DIR, the source tree's models/ and the "
+              "installed models; set the model-file property."));
+      return FALSE;
+    }
+  }
+
+  self->model = fv_model_new_from_file (path, &err);
+  if (!self->model) {
+    gst_face_verify_model_error (self, path, err);
+    return FALSE;
+  }
+  if (threads == 0)
+    threads = g_get_num_processors ();
+  threads = CLAMP (threads, 1, cap);
+  self->embedders = g_new0 (FvEmbedder *, threads);
+  self->aligners = g_new0 (FvAligner *, threads);
+  self->n_workers = threads;
+  for (i = 0; i < threads; i++) {
+    self->aligners[i] = fv_aligner_new ();
+    self->embedders[i] = fv_embedder_new_for_model (self->model, 1, &err);
+    if (!self->embedders[i]) {
+      gst_face_verify_model_error (self, path, err);
+      gst_face_verify_free_resources (self);
+      return FALSE;
+    }
+  }
+  self->workers = gst_fv_workers_new (threads);
+  self->dim = fv_embedder_get_dim (self->embedders[0]);
+  self->fingerprint = g_strdup (fv_embedder_get_fingerprint
+      (self->embedders[0]));
+  base = g_path_get_basename (path);
+  if ((dot = strrchr (base, '.')) && dot != base)
+    *dot = '\0';
+  self->model_name = g_strdup (base);
+
+  self->capacity = cap;
+  /* tracks outlive their faces for a few frames: room for twice as many */
+  self->tracker = gst_fv_tracker_new (2 * cap, self->dim);
+  self->faces = g_new0 (GstFaceVerifyFace, cap);
+  self->slot_face = g_new0 (guint, cap);
+  self->slot_aligned = g_new0 (gboolean, cap);
+  self->boxes = g_new0 (GstFvBox, cap);
+  self->track_of = g_new0 (guint, cap);
+  self->crops = g_malloc0 ((gsize) cap * CROP_BYTES);
+  self->embeddings = g_new0 (gfloat, (gsize) cap * self->dim);
+  self->queries = g_new0 (gfloat, (gsize) cap * self->dim);
+  self->matches = g_new0 (FvGalleryMatch, cap);
+  self->prev_sig = g_new0 (guint, (gsize) cap * 3);
+  self->n_prev_sig = 0;
+  self->n_frames = self->n_embedded = 0;
+
+  g_mutex_lock (&self->last_lock);
+  self->last_roi_ids = g_new0 (gint, cap);
+  self->last_areas = g_new0 (gfloat, cap);
+  self->last_embeddings = g_new0 (gfloat, (gsize) cap * self->dim);
+  self->n_last = 0;
+  g_mutex_unlock (&self->last_lock);
+
+  if (!gst_face_verify_update_gallery (self, TRUE)) {
+    gst_face_verify_free_resources (self);
+    return FALSE;
+  }
+
+  self->reload_stop = FALSE;
+  self->reload_now = FALSE;
+  self->reload_thread = g_thread_new ("faceverify-gallery",
+      gst_face_verify_reload_main, self);
+
+  g_mutex_lock (&self->last_lock);
+  self->started = TRUE;
+  g_mutex_unlock (&self->last_lock);
+  GST_INFO_OBJECT (self, "model %s (%u-d, %u thread(s)): %s", path,
+      self->dim, threads, fv_model_describe_kernels (self->model));
+  return TRUE;
+}
+
+static gboolean
+gst_face_verify_stop (GstBaseTransform * trans)
+{
+  GstFaceVerify *self = GST_FACE_VERIFY (trans);
+
+  g_mutex_lock (&self->last_lock);
+  self->started = FALSE;
+  g_mutex_unlock (&self->last_lock);
+
+  if (self->reload_thread) {
+    g_mutex_lock (&self->reload_lock);
+    self->reload_stop = TRUE;
+    g_cond_signal (&self->reload_cond);
+    g_mutex_unlock (&self->reload_lock);
+    g_thread_join (self->reload_thread);
+    self->reload_thread = NULL;
+  }
+  GST_INFO_OBJECT (self, "%" G_GUINT64_FORMAT " frames, %" G_GUINT64_FORMAT
+      " embeddings", self->n_frames, self->n_embedded);
+  gst_face_verify_free_resources (self);
+  self->have_info = FALSE;
+  return TRUE;
+}
+
+static gboolean
+gst_face_verify_set_caps (GstBaseTransform * trans, GstCaps * incaps,
+    GstCaps * outcaps)
+{
+  GstFaceVerify *self = GST_FACE_VERIFY (trans);
+  GstVideoInfo info;
+
+  if (!gst_video_info_from_caps (&info, incaps)) {
+    GST_WARNING_OBJECT (self, "invalid caps %" GST_PTR_FORMAT, incaps);
+    return FALSE;
+  }
+  if (!gst_fv_pixel_path_init (&self->path, &info)) {
+    GST_WARNING_OBJECT (self, "unsupported format %s",
+        gst_video_format_to_string (GST_VIDEO_INFO_FORMAT (&info)));
+    return FALSE;
+  }
+  self->info = info;
+  self->have_info = TRUE;
+  return TRUE;
+}
+
+/* ------------------------------------------------------------------------ */
+/* Per frame                                                                */
+/* ------------------------------------------------------------------------ */
+
+static gboolean
+gst_face_verify_read_landmarks (GstVideoRegionOfInterestMeta * roi,
+    const GstFvBox * box, gfloat * out)
+{
+  GstStructure *s = gst_video_region_of_interest_meta_get_param (roi,
+      "landmarks");
+  const GValue *pts;
+  gfloat reach = MAX (box->w, box->h);
+  guint k;
+
+  if (!s)
+    return FALSE;
+  pts = gst_structure_get_value (s, "points");
+  if (!pts || !GST_VALUE_HOLDS_ARRAY (pts)
+      || gst_value_array_get_size (pts) != 2 * FV_FACE_ID_N_LANDMARKS)
+    return FALSE;
+  for (k = 0; k < 2 * FV_FACE_ID_N_LANDMARKS; k++) {
+    const GValue *v = gst_value_array_get_value (pts, k);
+    gdouble d;
+    if (G_VALUE_HOLDS_DOUBLE (v))
+      d = g_value_get_double (v);
+    else if (G_VALUE_HOLDS_FLOAT (v))
+      d = g_value_get_float (v);
+    else
+      return FALSE;
+    /* absurd landmarks (NaN, far outside the box): use the box instead */
+    if (!isfinite (d))
+      return FALSE;
+    if (k % 2 == 0 ? (d < box->x - reach || d > box->x + box->w + reach)
+        : (d < box->y - reach || d > box->y + box->h + reach))
+      return FALSE;
+    out[k] = (gfloat) d;
+  }
+  return TRUE;
+}
+
+/* Gives id-0 ROIs of our type unique ids and keeps the max-faces largest
+ * valid ones. Returns how many faces were kept. */
+static guint
+gst_face_verify_collect (GstFaceVerify * self, GstBuffer * buf,
+    const GstFaceVerifySettings * s)
+{
+  gpointer state = NULL;
+  GstMeta *meta;
+  gint max_id = 0;
+  guint n = 0;
+  gdouble fw = GST_VIDEO_INFO_WIDTH (&self->info);
+  gdouble fh = GST_VIDEO_INFO_HEIGHT (&self->info);
+
+  while ((meta = gst_buffer_iterate_meta_filtered (buf, &state,
+              GST_VIDEO_REGION_OF_INTEREST_META_API_TYPE))) {
+    GstVideoRegionOfInterestMeta *roi = (GstVideoRegionOfInterestMeta *) meta;
+    max_id = MAX (max_id, roi->id);
+  }
+
+  state = NULL;
+  while ((meta = gst_buffer_iterate_meta_filtered (buf, &state,
+              GST_VIDEO_REGION_OF_INTEREST_META_API_TYPE))) {
+    GstVideoRegionOfInterestMeta *roi = (GstVideoRegionOfInterestMeta *) meta;
+    gdouble x0, y0, x1, y1, vis;
+    GstFaceVerifyFace *f;
+    gfloat area;
+    guint k;
+
+    if (roi->roi_type != s->roi_type)
+      continue;
+    if (roi->id == 0 && max_id < G_MAXINT)
+      roi->id = ++max_id;
+
+    /* skip what cannot be a usable face: empty, mostly off the frame
+     * (which also covers absurdly large boxes), or too small */
+    if (roi->w == 0 || roi->h == 0)
+      continue;
+    x0 = MAX ((gdouble) roi->x, 0.0);
+    y0 = MAX ((gdouble) roi->y, 0.0);
+    x1 = MIN ((gdouble) roi->x + roi->w, fw);
+    y1 = MIN ((gdouble) roi->y + roi->h, fh);
+    if (x1 <= x0 || y1 <= y0)
+      continue;
+    vis = (x1 - x0) * (y1 - y0) / ((gdouble) roi->w * roi->h);
+    if (vis < MIN_VISIBLE_FRACTION)
+      continue;
+    if (MIN (x1 - x0, y1 - y0) < s->min_face_size)
+      continue;
+
+    area = (gfloat) ((x1 - x0) * (y1 - y0));
+    if (n < self->capacity) {
+      f = &self->faces[n++];
+    } else {
+      /* full: replace the smallest if this one is larger */
+      f = &self->faces[0];
+      for (k = 1; k < n; k++)
+        if (self->faces[k].area < f->area)
+          f = &self->faces[k];
+      if (f->area >= area)
+        continue;
+    }
+    f->roi = roi;
+    f->box.x = roi->x;
+    f->box.y = roi->y;
+    f->box.w = roi->w;
+    f->box.h = roi->h;
+    f->area = area;
+    f->has_landmarks = gst_face_verify_read_landmarks (roi, &f->box,
+        f->landmarks);
+    f->slot = -1;
+    f->query = -1;
+  }
+  return n;
+}
+
+static void
+gst_face_verify_embed_range (gpointer data, guint worker, guint begin,
+    guint end)
+{
+  GstFaceVerify *self = data;
+  guint s;
+
+  for (s = begin; s < end; s++) {
+    GstFaceVerifyFace *f = &self->faces[self->slot_face[s]];
+    FvAligner *al = self->aligners[worker];
+    guint8 *crop = self->crops + (gsize) s * CROP_BYTES;
+    gboolean aligned = f->has_landmarks
+        && fv_aligner_align (al, self->job_frame, f->landmarks, crop,
+        FV_EMBED_SIZE * 3);
+
+    if (!aligned)
+      fv_aligner_crop_box (al, self->job_frame, f->box.x, f->box.y,
+          f->box.x + f->box.w, f->box.y + f->box.h, BOX_CROP_MARGIN, crop,
+          FV_EMBED_SIZE * 3);
+    self->slot_aligned[s] = aligned;
+    fv_embedder_embed (self->embedders[worker], crop, FV_EMBED_SIZE * 3,
+        self->embeddings + (gsize) s * self->dim);
+  }
+}
+
+static void
+gst_face_verify_attach (GstFaceVerify * self, GstBuffer * buf,
+    GstFaceVerifyFace * f, GstFvTrack * tr, guint64 gallery_version,
+    const GstFaceVerifySettings * s)
+{
+  const GstFvIdentity *id = &tr->reported;
+  const gchar *label = id->known && id->label ? id->label :
+      FV_FACE_ID_UNKNOWN_LABEL;
+  gint label_id = id->known ? id->label_id : -1;
+  guint frames_ago = gst_fv_tracker_frames_ago (self->tracker, tr);
+  GstStructure *old, *st;
+  FvFaceIdMeta *m;
+  GBytes *emb = NULL;
+  guint k;
+
+  if (s->attach_embedding)
+    emb = g_bytes_new (tr->embedding, self->dim * sizeof (gfloat));
+
+  old = gst_video_region_of_interest_meta_get_param (f->roi, "face_id");
+  if (old) {
+    f->roi->params = g_list_remove (f->roi->params, old);
+    gst_structure_free (old);
+  }
+  st = gst_structure_new ("face_id",
+      "label", G_TYPE_STRING, label,
+      "label_id", G_TYPE_INT, label_id,
+      "confidence", G_TYPE_DOUBLE, id->similarity,
+      "model_name", G_TYPE_STRING, self->model_name,
+      "attribute_name", G_TYPE_STRING, "face_id",
+      "known", G_TYPE_BOOLEAN, id->known,
+      "similarity", G_TYPE_DOUBLE, id->similarity,
+      "margin", G_TYPE_DOUBLE, id->margin,
+      "track-id", G_TYPE_UINT, tr->id,
+      "frames-ago", G_TYPE_UINT, frames_ago,
+      "aligned", G_TYPE_BOOLEAN, tr->embedding_aligned,
+      "gallery-version", G_TYPE_UINT64, gallery_version, NULL);
+  if (emb)
+    gst_structure_set (st, "embedding", G_TYPE_BYTES, emb, NULL);
+  gst_video_region_of_interest_meta_add_param (f->roi, st);
+
+  m = fv_buffer_get_face_id_meta (buf, f->roi->id);
+  if (m)
+    gst_buffer_remove_meta (buf, (GstMeta *) m);
+  m = fv_buffer_add_face_id_meta (buf, f->roi->id, label);
+  if (m) {
+    m->label_id = label_id;
+    m->known = id->known;
+    m->similarity = id->similarity;
+    m->margin = id->margin;
+    m->track_id = tr->id;
+    m->frames_ago = frames_ago;
+    m->aligned = tr->embedding_aligned;
+    m->gallery_version = gallery_version;
+    m->x = f->roi->x;
+    m->y = f->roi->y;
+    m->w = f->roi->w;
+    m->h = f->roi->h;
+    m->n_landmarks = f->has_landmarks ? FV_FACE_ID_N_LANDMARKS : 0;
+    for (k = 0; k < 2 * m->n_landmarks; k++)
+      m->landmarks[k] = f->landmarks[k];
+    if (emb)
+      m->embedding = g_bytes_ref (emb);
+  }
+  if (emb)
+    g_bytes_unref (emb);
+}
+
+static void
+gst_face_verify_post (GstFaceVerify * self, GstBuffer * buf, guint n,
+    const GstFaceVerifySettings * s)
+{
+  GstBaseTransform *trans = GST_BASE_TRANSFORM (self);
+  GstClockTime ts = GST_BUFFER_PTS (buf);
+  GstStructure *st;
+  GValue faces = G_VALUE_INIT;
+  guint i;
+
+  if (s->updates == GST_FACE_VERIFY_UPDATES_NONE)
+    return;
+  if (s->updates == GST_FACE_VERIFY_UPDATES_ON_CHANGE) {
+    gboolean changed = n * 3 != self->n_prev_sig;
+    for (i = 0; i < n && !changed; i++) {
+      GstFvTrack *tr = &self->tracker->tracks[self->faces[i].track];
+      changed = self->prev_sig[3 * i] != tr->id
+          || self->prev_sig[3 * i + 1] != (guint) tr->reported.label_id
+          || self->prev_sig[3 * i + 2] != (guint) tr->reported.known;
+    }
+    if (!changed)
+      return;
+  }
+  for (i = 0; i < n; i++) {
+    GstFvTrack *tr = &self->tracker->tracks[self->faces[i].track];
+    self->prev_sig[3 * i] = tr->id;
+    self->prev_sig[3 * i + 1] = (guint) tr->reported.label_id;
+    self->prev_sig[3 * i + 2] = (guint) tr->reported.known;
+  }
+  self->n_prev_sig = 3 * n;
+
+  st = gst_structure_new ("face-identity",
+      "timestamp", G_TYPE_UINT64, ts,
+      "stream-time", G_TYPE_UINT64,
+      gst_segment_to_stream_time (&trans->segment, GST_FORMAT_TIME, ts),
+      "running-time", G_TYPE_UINT64,
+      gst_segment_to_running_time (&trans->segment, GST_FORMAT_TIME, ts),
+      "duration", G_TYPE_UINT64, GST_BUFFER_DURATION (buf), NULL);
+  g_value_init (&faces, GST_TYPE_ARRAY);
+  for (i = 0; i < n; i++) {
+    GstFaceVerifyFace *f = &self->faces[i];
+    GstFvTrack *tr = &self->tracker->tracks[f->track];
+    const GstFvIdentity *id = &tr->reported;
+    GValue v = G_VALUE_INIT;
+
+    g_value_init (&v, GST_TYPE_STRUCTURE);
+    g_value_take_boxed (&v, gst_structure_new ("face",
+            "roi-id", G_TYPE_INT, f->roi->id,
+            "track-id", G_TYPE_UINT, tr->id,
+            "x", G_TYPE_UINT, f->roi->x,
+            "y", G_TYPE_UINT, f->roi->y,
+            "width", G_TYPE_UINT, f->roi->w,
+            "height", G_TYPE_UINT, f->roi->h,
+            "label", G_TYPE_STRING, id->known && id->label ? id->label :
+            FV_FACE_ID_UNKNOWN_LABEL,
+            "label-id", G_TYPE_INT, id->known ? id->label_id : -1,
+            "similarity", G_TYPE_DOUBLE, id->similarity,
+            "known", G_TYPE_BOOLEAN, id->known, NULL));
+    gst_value_array_append_and_take_value (&faces, &v);
+  }
+  gst_structure_take_value (st, "faces", &faces);
+  gst_element_post_message (GST_ELEMENT (self),
+      gst_message_new_element (GST_OBJECT (self), st));
+}
+
+static GstFlowReturn
+gst_face_verify_transform_ip (GstBaseTransform * trans, GstBuffer * buf)
+{
+  GstFaceVerify *self = GST_FACE_VERIFY (trans);
+  GstFaceVerifySettings s;
+  FvGallerySnapshot *snap;
+  guint64 version;
+  guint n, i, n_embed = 0, n_query = 0;
+
+  if (G_UNLIKELY (!self->have_info)) {
+    GST_ELEMENT_ERROR (self, CORE, NOT_IMPLEMENTED, (NULL),
+        ("a buffer arrived before caps"));
+    return GST_FLOW_NOT_NEGOTIATED;
+  }
+
+  GST_OBJECT_LOCK (self);
+  s.threshold = (gfloat) self->match_threshold;
+  s.margin = (gfloat) self->match_margin;
+  s.roi_type = self->roi_type_quark;
+  s.min_face_size = self->min_face_size;
+  s.reidentify_interval = self->reidentify_interval;
+  s.updates = self->updates;
+  s.attach_embedding = self->attach_embedding;
+  GST_OBJECT_UNLOCK (self);
+
+  self->n_frames++;
+  n = gst_face_verify_collect (self, buf, &s);
+  for (i = 0; i < n; i++)
+    self->boxes[i] = self->faces[i].box;
+  gst_fv_tracker_update (self->tracker, self->boxes, n, self->track_of);
+
+  g_mutex_lock (&self->gallery_lock);
+  snap = self->snapshot ? fv_gallery_snapshot_ref (self->snapshot) : NULL;
+  version = self->gallery_version;
+  g_mutex_unlock (&self->gallery_lock);
+
+  for (i = 0; i < n; i++) {
+    GstFaceVerifyFace *f = &self->faces[i];
+    GstFvTrack *tr;
+
+    f->track = self->track_of[i];
+    tr = &self->tracker->tracks[f->track];
+    if (gst_fv_tracker_needs_embedding (self->tracker, tr,
+            s.reidentify_interval)) {
+      f->slot = n_embed;
+      self->slot_face[n_embed++] = i;
+    }
+  }
+
+  if (n_embed > 0) {
+    GstVideoFrame vframe;
+    FvFrame frame;
+
+    if (!gst_video_frame_map (&vframe, &self->info, buf, GST_MAP_READ)) {
+      if (snap)
+        fv_gallery_snapshot_unref (snap);
+      GST_ELEMENT_ERROR (self, STREAM, FAILED, (NULL),
+          ("invalid video buffer received"));
+      return GST_FLOW_ERROR;
+    }
+    if (!gst_fv_frame_wrap (&self->path, &vframe, &frame)) {
+      gst_video_frame_unmap (&vframe);
+      if (snap)
+        fv_gallery_snapshot_unref (snap);
+      GST_ELEMENT_ERROR (self, STREAM, FORMAT, (NULL),
+          ("the frame's layout is not usable"));
+      return GST_FLOW_ERROR;
+    }
+    self->job_frame = &frame;
+    gst_fv_workers_run (self->workers, n_embed, gst_face_verify_embed_range,
+        self);
+    self->job_frame = NULL;
+    gst_video_frame_unmap (&vframe);
+    self->n_embedded += n_embed;
+
+    for (i = 0; i < n; i++) {
+      GstFaceVerifyFace *f = &self->faces[i];
+      if (f->slot >= 0)
+        gst_fv_tracker_set_embedding (self->tracker,
+            &self->tracker->tracks[f->track],
+            self->embeddings + (gsize) f->slot * self->dim,
+            self->slot_aligned[f->slot]);
+    }
+  }
+
+  /* match what is new: fresh embeddings, and every track when the gallery
+   * changed (its cached embedding is matched again, no need to embed) */
+  for (i = 0; i < n; i++) {
+    GstFaceVerifyFace *f = &self->faces[i];
+    GstFvTrack *tr = &self->tracker->tracks[f->track];
+    if (f->slot >= 0 || !tr->has_identity || tr->gallery_version != version) {
+      memcpy (self->queries + (gsize) n_query * self->dim, tr->embedding,
+          self->dim * sizeof (gfloat));
+      f->query = n_query++;
+    }
+  }
+  if (n_query > 0 && snap)
+    fv_gallery_snapshot_match (snap, self->queries, n_query, s.threshold,
+        s.margin, self->matches);
+  for (i = 0; i < n; i++) {
+    GstFaceVerifyFace *f = &self->faces[i];
+    GstFvIdentity obs = { -1, NULL, FALSE, 0.0, 0.0 };
+
+    if (f->query < 0)
+      continue;
+    if (snap) {
+      const FvGalleryMatch *m = &self->matches[f->query];
+      obs.known = m->known;
+      obs.label_id = m->known ? (gint) m->identity_id : -1;
+      obs.label = m->known ? (gchar *) m->label : NULL;
+      obs.similarity = m->similarity;
+      obs.margin = m->margin;
+    }
+    gst_fv_tracker_observe (self->tracker, &self->tracker->tracks[f->track],
+        &obs, version);
+  }
+
+  for (i = 0; i < n; i++)
+    gst_face_verify_attach (self, buf, &self->faces[i],
+        &self->tracker->tracks[self->faces[i].track], version, &s);
+
+  g_mutex_lock (&self->last_lock);
+  for (i = 0; i < n; i++) {
+    GstFaceVerifyFace *f = &self->faces[i];
+    self->last_roi_ids[i] = f->roi->id;
+    self->last_areas[i] = f->area;
+    memcpy (self->last_embeddings + (gsize) i * self->dim,
+        self->tracker->tracks[f->track].embedding, self->dim * sizeof (gfloat));
+  }
+  self->n_last = n;
+  g_mutex_unlock (&self->last_lock);
+
+  gst_face_verify_post (self, buf, n, &s);
+
+  if (snap)
+    fv_gallery_snapshot_unref (snap);
+  return GST_FLOW_OK;
+}
+
+/* ------------------------------------------------------------------------ */
+/* GObject                                                                  */
+/* ------------------------------------------------------------------------ */
+
+static gboolean
+gst_face_verify_is_running (GstFaceVerify * self)
+{
+  return GST_STATE (self) > GST_STATE_READY
+      || GST_STATE_PENDING (self) > GST_STATE_READY;
+}
+
+static void
+gst_face_verify_set_property (GObject * object, guint prop_id,
+    const GValue * value, GParamSpec * pspec)
+{
+  GstFaceVerify *self = GST_FACE_VERIFY (object);
+  gboolean wake = FALSE;
+
+  GST_OBJECT_LOCK (self);
+  switch (prop_id) {
+    case PROP_MODEL_FILE:
+      g_free (self->model_file);
+      self->model_file = g_value_dup_string (value);
+      break;
+    case PROP_GALLERY_FILE:
+      g_free (self->gallery_file);
+      self->gallery_file = g_value_dup_string (value);
+      wake = TRUE;
+      break;
+    case PROP_MATCH_THRESHOLD:
+      self->match_threshold = g_value_get_double (value);
+      break;
+    case PROP_MATCH_MARGIN:
+      self->match_margin = g_value_get_double (value);
+      break;
+    case PROP_ROI_TYPE:
+      g_free (self->roi_type);
+      self->roi_type = g_value_dup_string (value);
+      if (!self->roi_type)
+        self->roi_type = g_strdup (DEFAULT_ROI_TYPE);
+      self->roi_type_quark = g_quark_from_string (self->roi_type);
+      break;
+    case PROP_MIN_FACE_SIZE:
+      self->min_face_size = g_value_get_uint (value);
+      break;
+    case PROP_MAX_FACES:
+      self->max_faces = g_value_get_uint (value);
+      break;
+    case PROP_THREADS:
+      self->threads = g_value_get_uint (value);
+      break;
+    case PROP_REIDENTIFY_INTERVAL:
+      self->reidentify_interval = g_value_get_uint (value);
+      break;
+    case PROP_UPDATES:
+      self->updates = g_value_get_enum (value);
+      break;
+    case PROP_ATTACH_EMBEDDING:
+      self->attach_embedding = g_value_get_boolean (value);
+      break;
+    default:
+      G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
+      break;
+  }
+  GST_OBJECT_UNLOCK (self);
+
+  if ((prop_id == PROP_MODEL_FILE || prop_id == PROP_MAX_FACES
+          || prop_id == PROP_THREADS) && gst_face_verify_is_running (self))
+    GST_WARNING_OBJECT (self, "%s takes effect at the next start (READY)",
+        pspec->name);
+  /* a new gallery path is loaded in the background */
+  if (wake && self->reload_thread)
+    gst_face_verify_wake_reload (self);
+}
+
+static void
+gst_face_verify_get_property (GObject * object, guint prop_id,
+    GValue * value, GParamSpec * pspec)
+{
+  GstFaceVerify *self = GST_FACE_VERIFY (object);
+
+  GST_OBJECT_LOCK (self);
+  switch (prop_id) {
+    case PROP_MODEL_FILE:
+      g_value_set_string (value, self->model_file);
+      break;
+    case PROP_GALLERY_FILE:
+      g_value_set_string (value, self->gallery_file);
+      break;
+    case PROP_MATCH_THRESHOLD:
+      g_value_set_double (value, self->match_threshold);
+      break;
+    case PROP_MATCH_MARGIN:
+      g_value_set_double (value, self->match_margin);
+      break;
+    case PROP_ROI_TYPE:
+      g_value_set_string (value, self->roi_type);
+      break;
+    case PROP_MIN_FACE_SIZE:
+      g_value_set_uint (value, self->min_face_size);
+      break;
+    case PROP_MAX_FACES:
+      g_value_set_uint (value, self->max_faces);
+      break;
+    case PROP_THREADS:
+      g_value_set_uint (value, self->threads);
+      break;
+    case PROP_REIDENTIFY_INTERVAL:
+      g_value_set_uint (value, self->reidentify_interval);
+      break;
+    case PROP_UPDATES:
+      g_value_set_enum (value, self->updates);
+      break;
+    case PROP_ATTACH_EMBEDDING:
+      g_value_set_boolean (value, self->attach_embedding);
+      break;
+    default:
+      G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
+      break;
+  }
+  GST_OBJECT_UNLOCK (self);
+}
+
+static void
+gst_face_verify_finalize (GObject * object)
+{
+  GstFaceVerify *self = GST_FACE_VERIFY (object);
+
+  g_free (self->model_file);
+  g_free (self->gallery_file);
+  g_free (self->roi_type);
+  g_mutex_clear (&self->gallery_lock);
+  g_mutex_clear (&self->reload_lock);
+  g_cond_clear (&self->reload_cond);
+  g_mutex_clear (&self->last_lock);
+  G_OBJECT_CLASS (parent_class)->finalize (object);
+}
+
+static void
+gst_face_verify_init (GstFaceVerify * self)
+{
+  self->model_file = g_strdup (DEFAULT_MODEL_FILE);
+  self->gallery_file = g_strdup (DEFAULT_GALLERY_FILE);
+  self->match_threshold = DEFAULT_MATCH_THRESHOLD;
+  self->match_margin = DEFAULT_MATCH_MARGIN;
+  self->roi_type = g_strdup (DEFAULT_ROI_TYPE);
+  self->roi_type_quark = g_quark_from_string (self->roi_type);
+  self->min_face_size = DEFAULT_MIN_FACE_SIZE;
+  self->max_faces = DEFAULT_MAX_FACES;
+  self->threads = DEFAULT_THREADS;
+  self->reidentify_interval = DEFAULT_REIDENTIFY_INTERVAL;
+  self->updates = DEFAULT_UPDATES;
+  self->attach_embedding = DEFAULT_ATTACH_EMBEDDING;
+  g_mutex_init (&self->gallery_lock);
+  g_mutex_init (&self->reload_lock);
+  g_cond_init (&self->reload_cond);
+  g_mutex_init (&self->last_lock);
+
+  /* metadata only: pixels are never written, but the buffer must be
+   * writable to carry the new metas */
+  gst_base_transform_set_in_place (GST_BASE_TRANSFORM (self), TRUE);
+  gst_base_transform_set_passthrough (GST_BASE_TRANSFORM (self), FALSE);
+}
+
+#define DESCRIPTION \
+  "Verifies each face region of interest (GstVideoRegionOfInterestMeta of " \
+  "type roi-type, \"face\") against a gallery of enrolled people with " \
+  "MobileFaceNet: aligns the face (five landmarks from the ROI's " \
+  "\"landmarks\" param, else a square box crop), embeds it, matches the " \
+  "gallery and attaches the identity. Works behind mtcnnfacedetect or any " \
+  "detector that adds \"face\" ROIs (OpenCV facedetect: ROIs with id 0 get " \
+  "unique ids).\n" \
+  "\n" \
+  "Example:\n" \
+  "  gst-launch-1.0 filesrc location=clip.avi ! avidemux ! jpegdec ! " \
+  "videoconvert ! mtcnnfacedetect ! faceverify gallery-file=team.db ! " \
+  "fakesink\n" \
+  "\n" \
+  "Metadata, per face: the ROI gets a \"face_id\" param (label: the " \
+  "identity or \"unknown\"; label_id: gallery id or -1; confidence: the " \
+  "similarity; model_name; attribute_name=\"face_id\"; known; similarity; " \
+  "margin; track-id; frames-ago: 0 when computed on this frame; aligned; " \
+  "gallery-version; embedding (GBytes of float32) with " \
+  "attach-embedding=true) and the buffer an FvFaceIdMeta with the same " \
+  "fields, linked by roi_id, which survives videoscale " \
+  "(pkg-config gstfaceverifymeta-1.0).\n" \
+  "\n" \
+  "Message \"face-identity\" (element message, see updates): timestamp, " \
+  "stream-time, running-time, duration (guint64, ns) and faces, an array " \
+  "of \"face\" structures with roi-id (int), track-id (uint), x, y, width, " \
+  "height (uint, frame pixels), label (string), label-id (int), similarity " \
+  "(double), known (boolean).\n" \
+  "\n" \
+  "Signals (action): gboolean enroll (gchararray label, gint roi-id) adds " \
+  "the face with that ROI id on the last processed frame (0: the largest " \
+  "face) to the gallery file under label, creating the file if needed; " \
+  "gboolean forget (gchararray label) removes an identity. Both return " \
+  "TRUE on success and post a WARNING message on failure; the change is " \
+  "picked up like any other gallery edit.\n" \
+  "\n" \
+  "The gallery file may be edited by other processes while PLAYING; the " \
+  "new version is loaded in the background within about 0.2 s. A broken " \
+  "file posts a WARNING and the previous gallery stays in use. Errors: a " \
+  "missing model is RESOURCE/NOT_FOUND, a malformed one LIBRARY/INIT, an " \
+  "unreadable gallery at start RESOURCE/OPEN_READ."
+
+static void
+gst_face_verify_class_init (GstFaceVerifyClass * klass)
+{
+  GObjectClass *gobject_class = G_OBJECT_CLASS (klass);
+  GstElementClass *element_class = GST_ELEMENT_CLASS (klass);
+  GstBaseTransformClass *trans_class = GST_BASE_TRANSFORM_CLASS (klass);
+
+  GST_DEBUG_CATEGORY_INIT (gst_face_verify_debug, "faceverify", 0,
+      "face verification against a gallery");
+
+  gobject_class->set_property = gst_face_verify_set_property;
+  gobject_class->get_property = gst_face_verify_get_property;
+  gobject_class->finalize = gst_face_verify_finalize;
+
+  g_object_class_install_property (gobject_class, PROP_MODEL_FILE,
+      g_param_spec_string ("model-file", "Model file",
+          "The MobileFaceNet TFLite file; unset: " MODEL_FILE_NAME
+          " from $FV_MODEL_DIR or the installed models. Loaded at start.",
+          DEFAULT_MODEL_FILE,
+          G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS |
+          GST_PARAM_MUTABLE_READY));
+  g_object_class_install_property (gobject_class, PROP_GALLERY_FILE,
+      g_param_spec_string ("gallery-file", "Gallery file",
+          "The gallery (SQLite file made by `faceverify enroll`); unset: "
+          "every face is unknown. Edits by other processes and a new path "
+          "set while PLAYING are loaded in the background.",
+          DEFAULT_GALLERY_FILE,
+          G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS |
+          GST_PARAM_MUTABLE_PLAYING));
+  g_object_class_install_property (gobject_class, PROP_MATCH_THRESHOLD,
+      g_param_spec_double ("match-threshold", "Match threshold",
+          "A face is known when the cosine similarity to its best identity "
+          "is at least this (and the margin test passes)",
+          -1.0, 1.0, DEFAULT_MATCH_THRESHOLD,
+          G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS |
+          GST_PARAM_MUTABLE_PLAYING));
+  g_object_class_install_property (gobject_class, PROP_MATCH_MARGIN,
+      g_param_spec_double ("match-margin", "Match margin",
+          "A face is known only when its best identity's similarity exceeds "
+          "the second best identity's by at least this",
+          0.0, 2.0, DEFAULT_MATCH_MARGIN,
+          G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS |
+          GST_PARAM_MUTABLE_PLAYING));
+  g_object_class_install_property (gobject_class, PROP_ROI_TYPE,
+      g_param_spec_string ("roi-type", "ROI type",
+          "Only regions of interest of this type are verified",
+          DEFAULT_ROI_TYPE,
+          G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS |
+          GST_PARAM_MUTABLE_PLAYING));
+  g_object_class_install_property (gobject_class, PROP_MIN_FACE_SIZE,
+      g_param_spec_uint ("min-face-size", "Minimum face size",
+          "Faces whose visible box is smaller than this many pixels on its "
+          "shorter side are skipped (no identity attached)",
+          0, G_MAXINT, DEFAULT_MIN_FACE_SIZE,
+          G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS |
+          GST_PARAM_MUTABLE_PLAYING));
+  g_object_class_install_property (gobject_class, PROP_MAX_FACES,
+      g_param_spec_uint ("max-faces", "Maximum faces",
+          "At most this many faces per frame are verified, the largest "
+          "first; buffers are sized for it at start",
+          1, 256, DEFAULT_MAX_FACES,
+          G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS |
+          GST_PARAM_MUTABLE_READY));
+  g_object_class_install_property (gobject_class, PROP_THREADS,
+      g_param_spec_uint ("threads", "Threads",
+          "Threads that embed the faces of one frame in parallel (0: one "
+          "per CPU core)",
+          0, 64, DEFAULT_THREADS,
+          G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS |
+          GST_PARAM_MUTABLE_READY));
+  g_object_class_install_property (gobject_class, PROP_REIDENTIFY_INTERVAL,
+      g_param_spec_uint ("reidentify-interval", "Re-identify interval",
+          "Recompute a tracked face's identity every this many frames (1: "
+          "every frame); sooner when its box changes a lot or an identity "
+          "change awaits confirmation. In between, the track's identity is "
+          "reused and frames-ago counts the frames since",
+          1, G_MAXINT, DEFAULT_REIDENTIFY_INTERVAL,
+          G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS |
+          GST_PARAM_MUTABLE_PLAYING));
+  g_object_class_install_property (gobject_class, PROP_UPDATES,
+      g_param_spec_enum ("updates", "Updates",
+          "When to post face-identity element messages on the bus",
+          GST_TYPE_FACE_VERIFY_UPDATES, DEFAULT_UPDATES,
+          G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS |
+          GST_PARAM_MUTABLE_PLAYING));
+  g_object_class_install_property (gobject_class, PROP_ATTACH_EMBEDDING,
+      g_param_spec_boolean ("attach-embedding", "Attach embedding",
+          "Add the L2-normalised embedding (GBytes of float32) as the "
+          "\"embedding\" field of the face_id param and to FvFaceIdMeta",
+          DEFAULT_ATTACH_EMBEDDING,
+          G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS |
+          GST_PARAM_MUTABLE_PLAYING));
+
+  /**
+   * GstFaceVerify::enroll:
+   * @faceverify: the element
+   * @label: the identity's label
+   * @roi_id: the id of a face ROI on the last processed frame; 0 for the
+   *   largest face
+   *
+   * Adds the face's embedding to the gallery file as a sample of @label
+   * (creating the identity, and the file, when needed). The element picks
+   * the change up like any other edit of the gallery.
+   *
+   * Returns: %TRUE on success
+   */
+  gst_face_verify_signals[SIGNAL_ENROLL] =
+      g_signal_new_class_handler ("enroll", G_TYPE_FROM_CLASS (klass),
+      G_SIGNAL_RUN_LAST | G_SIGNAL_ACTION,
+      G_CALLBACK (gst_face_verify_enroll), NULL, NULL, NULL,
+      G_TYPE_BOOLEAN, 2, G_TYPE_STRING, G_TYPE_INT);
+
+  /**
+   * GstFaceVerify::forget:
+   * @faceverify: the element
+   * @label: the identity's label
+   *
+   * Removes the identity @label from the gallery file.
+   *
+   * Returns: %TRUE on success
+   */
+  gst_face_verify_signals[SIGNAL_FORGET] =
+      g_signal_new_class_handler ("forget", G_TYPE_FROM_CLASS (klass),
+      G_SIGNAL_RUN_LAST | G_SIGNAL_ACTION,
+      G_CALLBACK (gst_face_verify_forget), NULL, NULL, NULL,
+      G_TYPE_BOOLEAN, 1, G_TYPE_STRING);
+
+  gst_element_class_add_static_pad_template (element_class, &sink_template);
+  gst_element_class_add_static_pad_template (element_class, &src_template);
+  gst_element_class_set_static_metadata (element_class,
+      "Face verification", "Filter/Analyzer/Video", DESCRIPTION,
+      "gst-faceverify developers");
+
+  trans_class->start = GST_DEBUG_FUNCPTR (gst_face_verify_start);
+  trans_class->stop = GST_DEBUG_FUNCPTR (gst_face_verify_stop);
+  trans_class->set_caps = GST_DEBUG_FUNCPTR (gst_face_verify_set_caps);
+  trans_class->transform_ip = GST_DEBUG_FUNCPTR (gst_face_verify_transform_ip);
+
+  gst_type_mark_as_plugin_api (GST_TYPE_FACE_VERIFY_UPDATES, 0);
+}

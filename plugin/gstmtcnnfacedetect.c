@@ -1,0 +1,622 @@
+/* gst-faceverify: the mtcnnfacedetect element
+ *
+ * This library is free software; you can redistribute it and/or
+ * modify it under the terms of the GNU Lesser General Public
+ * License as published by the Free Software Foundation; either
+ * version 2.1 of the License, or (at your option) any later version.
+ */
+
+/**
+ * SECTION:element-mtcnnfacedetect
+ * @title: mtcnnfacedetect
+ *
+ * Finds faces with MTCNN (P-Net, R-Net, O-Net) and five facial landmarks
+ * and adds one #GstVideoRegionOfInterestMeta of type "face" per face, with
+ * a unique non-zero id and two parameters:
+ *
+ * - `detection`: `confidence` (double, 0 to 1), `x_min`, `y_min`, `x_max`,
+ *   `y_max` (double, the box normalised to the frame size, clipped to
+ *   [0, 1], as DL Streamer writes them), `label_id` (0), `label` ("face"),
+ *   `frames-ago` (0 when detected on this frame);
+ * - `landmarks`: `points`, an array of ten doubles: x, y of the left eye,
+ *   right eye, nose tip, left mouth corner and right mouth corner ("left"
+ *   and "right" as seen in the image), in frame pixels; `order`, the same
+ *   list as a string.
+ *
+ * The ROI box is in frame pixels, clipped to the frame. Pixels are never
+ * modified.
+ *
+ * ## Example launch line
+ * |[
+ * gst-launch-1.0 v4l2src ! videoconvert ! mtcnnfacedetect min-face-size=60 ! \
+ *     faceverify gallery-file=team.db ! videoconvert ! autovideosink
+ * ]|
+ */
+#ifdef HAVE_CONFIG_H
+#include "config.h"
+#endif
+
+#include "gstmtcnnfacedetect.h"
+#include "gstfaceverifyelements.h"
+#include "gstfvframe.h"
+
+#include <gst/video/video.h>
+#include <math.h>
+#include <string.h>
+
+#include "fv.h"
+
+GST_DEBUG_CATEGORY_STATIC (gst_mtcnn_face_detect_debug);
+#define GST_CAT_DEFAULT gst_mtcnn_face_detect_debug
+
+#define DEFAULT_MODEL_DIR NULL
+#define DEFAULT_MIN_FACE_SIZE 40
+#define DEFAULT_PNET_THRESHOLD 0.6
+#define DEFAULT_RNET_THRESHOLD 0.7
+#define DEFAULT_SCORE_THRESHOLD 0.7
+#define DEFAULT_MAX_FACES 16
+#define DEFAULT_DETECTION_INTERVAL 1
+#define DEFAULT_THREADS 1
+#define MAX_MAX_FACES 256
+
+#define LANDMARK_ORDER \
+  "left-eye,right-eye,nose,left-mouth-corner,right-mouth-corner"
+
+static const gchar *const model_files[3] = {
+  "pnet.tflite", "rnet.tflite", "onet.tflite"
+};
+
+enum
+{
+  PROP_0,
+  PROP_MODEL_DIR,
+  PROP_MIN_FACE_SIZE,
+  PROP_PNET_THRESHOLD,
+  PROP_RNET_THRESHOLD,
+  PROP_SCORE_THRESHOLD,
+  PROP_MAX_FACES,
+  PROP_DETECTION_INTERVAL,
+  PROP_THREADS,
+};
+
+struct _GstMtcnnFaceDetect
+{
+  GstBaseTransform parent;
+
+  /* properties, under the object lock */
+  gchar *model_dir;
+  guint min_face_size;
+  gdouble thresholds[3];
+  guint max_faces;
+  guint detection_interval;
+  guint threads;
+  gboolean options_changed;
+
+  /* from start() to stop() */
+  FvModel *models[3];
+  FvDetector *detector;
+  FvDetectorOptions options;
+  FvDetection *dets;
+  guint n_dets;
+  gint *det_ids;
+  guint frames_since;           /* frames since the last detection */
+  gboolean have_dets;
+  gint next_id;
+  guint64 n_detections_run;
+
+  /* chosen in set_caps() */
+  GstVideoInfo info;
+  GstFvPixelPath path;
+  gboolean have_info;
+};
+
+#define gst_mtcnn_face_detect_parent_class parent_class
+G_DEFINE_TYPE (GstMtcnnFaceDetect, gst_mtcnn_face_detect,
+    GST_TYPE_BASE_TRANSFORM);
+GST_ELEMENT_REGISTER_DEFINE (mtcnnfacedetect, "mtcnnfacedetect",
+    GST_RANK_NONE, GST_TYPE_MTCNN_FACE_DETECT);
+
+static GstStaticPadTemplate sink_template = GST_STATIC_PAD_TEMPLATE ("sink",
+    GST_PAD_SINK,
+    GST_PAD_ALWAYS,
+    GST_STATIC_CAPS (GST_VIDEO_CAPS_MAKE (GST_FV_VIDEO_FORMATS)));
+
+static GstStaticPadTemplate src_template = GST_STATIC_PAD_TEMPLATE ("src",
+    GST_PAD_SRC,
+    GST_PAD_ALWAYS,
+    GST_STATIC_CAPS (GST_VIDEO_CAPS_MAKE (GST_FV_VIDEO_FORMATS)));
+
+/* Reads the detector settings from the properties (object lock held). */
+static void
+gst_mtcnn_face_detect_read_options (GstMtcnnFaceDetect * self,
+    FvDetectorOptions * o)
+{
+  fv_detector_options_init (o);
+  o->min_face_size = MAX (self->min_face_size, 12);
+  o->thresholds[0] = (float) self->thresholds[0];
+  o->thresholds[1] = (float) self->thresholds[1];
+  o->thresholds[2] = (float) self->thresholds[2];
+  /* A video frame is not a tight portrait: searching a padded copy of
+   * every empty frame would double the cost for nothing. */
+  o->retry_padded = FALSE;
+}
+
+static void
+gst_mtcnn_face_detect_model_error (GstMtcnnFaceDetect * self,
+    const gchar * path, GError * err)
+{
+  if (g_error_matches (err, FV_MODEL_ERROR, FV_MODEL_ERROR_NOT_FOUND))
+    GST_ELEMENT_ERROR (self, RESOURCE, NOT_FOUND,
+        ("The face detector model \"%s\" was not found.", path),
+        ("%s", err->message));
+  else if (g_error_matches (err, FV_MODEL_ERROR, FV_MODEL_ERROR_IO))
+    GST_ELEMENT_ERROR (self, RESOURCE, OPEN_READ,
+        ("Could not read the face detector model \"%s\".", path),
+        ("%s", err->message));
+  else
+    GST_ELEMENT_ERROR (self, LIBRARY, INIT,
+        ("Could not load the face detector model \"%s\".", path),
+        ("%s", err->message));
+}
+
+static void
+gst_mtcnn_face_detect_free_resources (GstMtcnnFaceDetect * self)
+{
+  guint i;
+
+  g_clear_pointer (&self->detector, fv_detector_free);
+  for (i = 0; i < 3; i++)
+    g_clear_pointer (&self->models[i], fv_model_unref);
+  g_clear_pointer (&self->dets, g_free);
+  g_clear_pointer (&self->det_ids, g_free);
+  self->n_dets = 0;
+  self->have_dets = FALSE;
+}
+
+static gboolean
+gst_mtcnn_face_detect_start (GstBaseTransform * trans)
+{
+  GstMtcnnFaceDetect *self = GST_MTCNN_FACE_DETECT (trans);
+  g_autofree gchar *dir = NULL;
+  guint i;
+
+  GST_OBJECT_LOCK (self);
+  dir = g_strdup (self->model_dir);
+  gst_mtcnn_face_detect_read_options (self, &self->options);
+  self->options_changed = FALSE;
+  GST_OBJECT_UNLOCK (self);
+
+  for (i = 0; i < 3; i++) {
+    g_autoptr (GError) err = NULL;
+    g_autofree gchar *path = NULL;
+
+    if (dir && *dir)
+      path = g_build_filename (dir, model_files[i], NULL);
+    else
+      path = fv_find_model (model_files[i]);
+    if (!path) {
+      GST_ELEMENT_ERROR (self, RESOURCE, NOT_FOUND,
+          ("The face detector model %s was not found.", model_files[i]),
+          ("Looked in $FV_MODEL_DIR, the source tree's models/ and the "
+              "installed models; set the model-dir property."));
+      gst_mtcnn_face_detect_free_resources (self);
+      return FALSE;
+    }
+    self->models[i] = fv_model_new_from_file (path, &err);
+    if (!self->models[i]) {
+      gst_mtcnn_face_detect_model_error (self, path, err);
+      gst_mtcnn_face_detect_free_resources (self);
+      return FALSE;
+    }
+  }
+
+  {
+    g_autoptr (GError) err = NULL;
+    self->detector = fv_detector_new_for_models (self->models[0],
+        self->models[1], self->models[2], &self->options, &err);
+    if (!self->detector) {
+      gst_mtcnn_face_detect_model_error (self, dir ? dir : "(installed)", err);
+      gst_mtcnn_face_detect_free_resources (self);
+      return FALSE;
+    }
+  }
+
+  self->dets = g_new0 (FvDetection, MAX_MAX_FACES);
+  self->det_ids = g_new0 (gint, MAX_MAX_FACES);
+  self->n_dets = 0;
+  self->have_dets = FALSE;
+  self->frames_since = 0;
+  self->next_id = 1;
+  self->n_detections_run = 0;
+  return TRUE;
+}
+
+static gboolean
+gst_mtcnn_face_detect_stop (GstBaseTransform * trans)
+{
+  GstMtcnnFaceDetect *self = GST_MTCNN_FACE_DETECT (trans);
+
+  GST_INFO_OBJECT (self, "%" G_GUINT64_FORMAT " detector runs",
+      self->n_detections_run);
+  gst_mtcnn_face_detect_free_resources (self);
+  self->have_info = FALSE;
+  return TRUE;
+}
+
+static gboolean
+gst_mtcnn_face_detect_set_caps (GstBaseTransform * trans, GstCaps * incaps,
+    GstCaps * outcaps)
+{
+  GstMtcnnFaceDetect *self = GST_MTCNN_FACE_DETECT (trans);
+  g_autoptr (GError) err = NULL;
+  GstVideoInfo info;
+
+  if (!gst_video_info_from_caps (&info, incaps)
+      || !gst_fv_pixel_path_init (&self->path, &info)) {
+    GST_WARNING_OBJECT (self, "unsupported caps %" GST_PTR_FORMAT, incaps);
+    return FALSE;
+  }
+  /* plan the detector for this frame size now, not on the first frame */
+  if (self->detector && !fv_detector_prepare (self->detector,
+          GST_VIDEO_INFO_WIDTH (&info), GST_VIDEO_INFO_HEIGHT (&info), &err)) {
+    GST_ELEMENT_ERROR (self, LIBRARY, INIT,
+        ("Could not prepare the face detector for %dx%d frames.",
+            GST_VIDEO_INFO_WIDTH (&info), GST_VIDEO_INFO_HEIGHT (&info)),
+        ("%s", err->message));
+    return FALSE;
+  }
+  self->info = info;
+  self->have_info = TRUE;
+  self->have_dets = FALSE;
+  return TRUE;
+}
+
+/* A changed min-face-size or threshold while running: rebuild the detector
+ * from the models already in memory (no file access). */
+static void
+gst_mtcnn_face_detect_apply_options (GstMtcnnFaceDetect * self)
+{
+  g_autoptr (GError) err = NULL;
+  FvDetectorOptions o;
+  FvDetector *d;
+
+  GST_OBJECT_LOCK (self);
+  gst_mtcnn_face_detect_read_options (self, &o);
+  self->options_changed = FALSE;
+  GST_OBJECT_UNLOCK (self);
+
+  d = fv_detector_new_for_models (self->models[0], self->models[1],
+      self->models[2], &o, &err);
+  if (d && !fv_detector_prepare (d, GST_VIDEO_INFO_WIDTH (&self->info),
+          GST_VIDEO_INFO_HEIGHT (&self->info), &err))
+    g_clear_pointer (&d, fv_detector_free);
+  if (!d) {
+    GST_ELEMENT_WARNING (self, LIBRARY, SETTINGS,
+        ("Could not apply the new detector settings; keeping the old ones."),
+        ("%s", err->message));
+    return;
+  }
+  fv_detector_free (self->detector);
+  self->detector = d;
+  self->options = o;
+  self->have_dets = FALSE;
+}
+
+static void
+gst_mtcnn_face_detect_add_roi (GstMtcnnFaceDetect * self, GstBuffer * buf,
+    const FvDetection * d, gint id, guint frames_ago)
+{
+  gdouble fw = GST_VIDEO_INFO_WIDTH (&self->info);
+  gdouble fh = GST_VIDEO_INFO_HEIGHT (&self->info);
+  gdouble x0 = CLAMP (d->x1, 0.0, fw), y0 = CLAMP (d->y1, 0.0, fh);
+  gdouble x1 = CLAMP (d->x2, 0.0, fw), y1 = CLAMP (d->y2, 0.0, fh);
+  GstVideoRegionOfInterestMeta *roi;
+  GValue points = G_VALUE_INIT;
+  GstStructure *s;
+  guint k;
+
+  roi = gst_buffer_add_video_region_of_interest_meta (buf, "face",
+      (guint) floor (x0), (guint) floor (y0),
+      (guint) MAX (ceil (x1) - floor (x0), 1.0),
+      (guint) MAX (ceil (y1) - floor (y0), 1.0));
+  roi->id = id;
+
+  s = gst_structure_new ("detection",
+      "x_min", G_TYPE_DOUBLE, x0 / fw,
+      "y_min", G_TYPE_DOUBLE, y0 / fh,
+      "x_max", G_TYPE_DOUBLE, x1 / fw,
+      "y_max", G_TYPE_DOUBLE, y1 / fh,
+      "confidence", G_TYPE_DOUBLE, (gdouble) d->score,
+      "label_id", G_TYPE_INT, 0,
+      "label", G_TYPE_STRING, "face",
+      "frames-ago", G_TYPE_UINT, frames_ago, NULL);
+  gst_video_region_of_interest_meta_add_param (roi, s);
+
+  g_value_init (&points, GST_TYPE_ARRAY);
+  for (k = 0; k < 2 * FV_N_LANDMARKS; k++) {
+    GValue v = G_VALUE_INIT;
+    g_value_init (&v, G_TYPE_DOUBLE);
+    g_value_set_double (&v, d->landmarks[k]);
+    gst_value_array_append_and_take_value (&points, &v);
+  }
+  s = gst_structure_new ("landmarks",
+      "order", G_TYPE_STRING, LANDMARK_ORDER, NULL);
+  gst_structure_take_value (s, "points", &points);
+  gst_video_region_of_interest_meta_add_param (roi, s);
+}
+
+static GstFlowReturn
+gst_mtcnn_face_detect_transform_ip (GstBaseTransform * trans, GstBuffer * buf)
+{
+  GstMtcnnFaceDetect *self = GST_MTCNN_FACE_DETECT (trans);
+  guint interval, max_faces, i;
+  gboolean changed;
+
+  if (G_UNLIKELY (!self->have_info)) {
+    GST_ELEMENT_ERROR (self, CORE, NEGOTIATION, (NULL),
+        ("a buffer arrived before caps"));
+    return GST_FLOW_NOT_NEGOTIATED;
+  }
+
+  GST_OBJECT_LOCK (self);
+  interval = self->detection_interval;
+  max_faces = self->max_faces;
+  changed = self->options_changed;
+  GST_OBJECT_UNLOCK (self);
+
+  if (G_UNLIKELY (changed))
+    gst_mtcnn_face_detect_apply_options (self);
+
+  if (!self->have_dets || ++self->frames_since >= interval) {
+    GstVideoFrame vframe;
+    FvFrame frame;
+    gint max_id = 0;
+    gpointer state = NULL;
+    GstMeta *meta;
+
+    if (!gst_video_frame_map (&vframe, &self->info, buf, GST_MAP_READ)) {
+      GST_ELEMENT_ERROR (self, STREAM, FAILED, (NULL),
+          ("invalid video buffer received"));
+      return GST_FLOW_ERROR;
+    }
+    if (!gst_fv_frame_wrap (&self->path, &vframe, &frame)) {
+      gst_video_frame_unmap (&vframe);
+      GST_ELEMENT_ERROR (self, STREAM, FORMAT, (NULL),
+          ("the frame's layout is not usable"));
+      return GST_FLOW_ERROR;
+    }
+    self->n_dets = fv_detector_detect (self->detector, &frame, self->dets,
+        MIN (max_faces, MAX_MAX_FACES));
+    gst_video_frame_unmap (&vframe);
+    self->n_detections_run++;
+    self->frames_since = 0;
+    self->have_dets = TRUE;
+
+    /* ids unique in the buffer even when upstream added ROIs already */
+    while ((meta = gst_buffer_iterate_meta_filtered (buf, &state,
+                GST_VIDEO_REGION_OF_INTEREST_META_API_TYPE)))
+      max_id = MAX (max_id, ((GstVideoRegionOfInterestMeta *) meta)->id);
+    if (self->next_id <= max_id)
+      self->next_id = max_id + 1;
+    for (i = 0; i < self->n_dets; i++) {
+      if (self->next_id <= 0)
+        self->next_id = 1;
+      self->det_ids[i] = self->next_id++;
+    }
+  }
+
+  for (i = 0; i < self->n_dets && i < max_faces; i++)
+    gst_mtcnn_face_detect_add_roi (self, buf, &self->dets[i],
+        self->det_ids[i], self->frames_since);
+  return GST_FLOW_OK;
+}
+
+static void
+gst_mtcnn_face_detect_set_property (GObject * object, guint prop_id,
+    const GValue * value, GParamSpec * pspec)
+{
+  GstMtcnnFaceDetect *self = GST_MTCNN_FACE_DETECT (object);
+
+  GST_OBJECT_LOCK (self);
+  switch (prop_id) {
+    case PROP_MODEL_DIR:
+      g_free (self->model_dir);
+      self->model_dir = g_value_dup_string (value);
+      break;
+    case PROP_MIN_FACE_SIZE:
+      self->min_face_size = g_value_get_uint (value);
+      self->options_changed = TRUE;
+      break;
+    case PROP_PNET_THRESHOLD:
+      self->thresholds[0] = g_value_get_double (value);
+      self->options_changed = TRUE;
+      break;
+    case PROP_RNET_THRESHOLD:
+      self->thresholds[1] = g_value_get_double (value);
+      self->options_changed = TRUE;
+      break;
+    case PROP_SCORE_THRESHOLD:
+      self->thresholds[2] = g_value_get_double (value);
+      self->options_changed = TRUE;
+      break;
+    case PROP_MAX_FACES:
+      self->max_faces = g_value_get_uint (value);
+      break;
+    case PROP_DETECTION_INTERVAL:
+      self->detection_interval = g_value_get_uint (value);
+      break;
+    case PROP_THREADS:
+      self->threads = g_value_get_uint (value);
+      break;
+    default:
+      G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
+      break;
+  }
+  GST_OBJECT_UNLOCK (self);
+}
+
+static void
+gst_mtcnn_face_detect_get_property (GObject * object, guint prop_id,
+    GValue * value, GParamSpec * pspec)
+{
+  GstMtcnnFaceDetect *self = GST_MTCNN_FACE_DETECT (object);
+
+  GST_OBJECT_LOCK (self);
+  switch (prop_id) {
+    case PROP_MODEL_DIR:
+      g_value_set_string (value, self->model_dir);
+      break;
+    case PROP_MIN_FACE_SIZE:
+      g_value_set_uint (value, self->min_face_size);
+      break;
+    case PROP_PNET_THRESHOLD:
+      g_value_set_double (value, self->thresholds[0]);
+      break;
+    case PROP_RNET_THRESHOLD:
+      g_value_set_double (value, self->thresholds[1]);
+      break;
+    case PROP_SCORE_THRESHOLD:
+      g_value_set_double (value, self->thresholds[2]);
+      break;
+    case PROP_MAX_FACES:
+      g_value_set_uint (value, self->max_faces);
+      break;
+    case PROP_DETECTION_INTERVAL:
+      g_value_set_uint (value, self->detection_interval);
+      break;
+    case PROP_THREADS:
+      g_value_set_uint (value, self->threads);
+      break;
+    default:
+      G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
+      break;
+  }
+  GST_OBJECT_UNLOCK (self);
+}
+
+static void
+gst_mtcnn_face_detect_finalize (GObject * object)
+{
+  GstMtcnnFaceDetect *self = GST_MTCNN_FACE_DETECT (object);
+
+  g_free (self->model_dir);
+  G_OBJECT_CLASS (parent_class)->finalize (object);
+}
+
+static void
+gst_mtcnn_face_detect_init (GstMtcnnFaceDetect * self)
+{
+  self->model_dir = g_strdup (DEFAULT_MODEL_DIR);
+  self->min_face_size = DEFAULT_MIN_FACE_SIZE;
+  self->thresholds[0] = DEFAULT_PNET_THRESHOLD;
+  self->thresholds[1] = DEFAULT_RNET_THRESHOLD;
+  self->thresholds[2] = DEFAULT_SCORE_THRESHOLD;
+  self->max_faces = DEFAULT_MAX_FACES;
+  self->detection_interval = DEFAULT_DETECTION_INTERVAL;
+  self->threads = DEFAULT_THREADS;
+
+  gst_base_transform_set_in_place (GST_BASE_TRANSFORM (self), TRUE);
+  gst_base_transform_set_passthrough (GST_BASE_TRANSFORM (self), FALSE);
+}
+
+#define DESCRIPTION \
+  "Finds faces with MTCNN and five landmarks and adds one " \
+  "GstVideoRegionOfInterestMeta of type \"face\" per face (box in frame " \
+  "pixels, clipped to the frame; unique non-zero id), for faceverify or " \
+  "any consumer of ROI metas. Pixels are never modified.\n" \
+  "\n" \
+  "Example:\n" \
+  "  gst-launch-1.0 filesrc location=clip.avi ! avidemux ! jpegdec ! " \
+  "videoconvert ! mtcnnfacedetect ! faceverify gallery-file=team.db ! " \
+  "fakesink\n" \
+  "\n" \
+  "ROI params: \"detection\" with confidence (double, 0..1), x_min, y_min, " \
+  "x_max, y_max (double, box normalised to the frame, as DL Streamer), " \
+  "label_id (0), label (\"face\"), frames-ago (uint, 0 when detected on " \
+  "this frame); \"landmarks\" with points (array of 10 doubles: x, y in " \
+  "frame pixels of the left eye, right eye, nose tip, left mouth corner, " \
+  "right mouth corner, left/right as seen in the image) and order (the " \
+  "same list as a string).\n" \
+  "\n" \
+  "No messages, no signals. Errors: a missing model is RESOURCE/NOT_FOUND, " \
+  "a malformed one LIBRARY/INIT."
+
+static void
+gst_mtcnn_face_detect_class_init (GstMtcnnFaceDetectClass * klass)
+{
+  GObjectClass *gobject_class = G_OBJECT_CLASS (klass);
+  GstElementClass *element_class = GST_ELEMENT_CLASS (klass);
+  GstBaseTransformClass *trans_class = GST_BASE_TRANSFORM_CLASS (klass);
+
+  GST_DEBUG_CATEGORY_INIT (gst_mtcnn_face_detect_debug, "mtcnnfacedetect",
+      0, "MTCNN face detection");
+
+  gobject_class->set_property = gst_mtcnn_face_detect_set_property;
+  gobject_class->get_property = gst_mtcnn_face_detect_get_property;
+  gobject_class->finalize = gst_mtcnn_face_detect_finalize;
+
+  g_object_class_install_property (gobject_class, PROP_MODEL_DIR,
+      g_param_spec_string ("model-dir", "Model folder",
+          "Folder with pnet.tflite, rnet.tflite and onet.tflite; unset: "
+          "$FV_MODEL_DIR or the installed models. Loaded at start.",
+          DEFAULT_MODEL_DIR,
+          G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS |
+          GST_PARAM_MUTABLE_READY));
+  g_object_class_install_property (gobject_class, PROP_MIN_FACE_SIZE,
+      g_param_spec_uint ("min-face-size", "Minimum face size",
+          "The smallest face to find, in pixels (12 or more; smaller faces "
+          "cost more time). A change while playing rebuilds the detector "
+          "from the loaded models",
+          12, G_MAXINT, DEFAULT_MIN_FACE_SIZE,
+          G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS |
+          GST_PARAM_MUTABLE_PLAYING));
+  g_object_class_install_property (gobject_class, PROP_PNET_THRESHOLD,
+      g_param_spec_double ("pnet-threshold", "P-Net threshold",
+          "Score a candidate window needs in the first stage (P-Net)",
+          0.0, 1.0, DEFAULT_PNET_THRESHOLD,
+          G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS |
+          GST_PARAM_MUTABLE_PLAYING));
+  g_object_class_install_property (gobject_class, PROP_RNET_THRESHOLD,
+      g_param_spec_double ("rnet-threshold", "R-Net threshold",
+          "Score a candidate needs in the second stage (R-Net)",
+          0.0, 1.0, DEFAULT_RNET_THRESHOLD,
+          G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS |
+          GST_PARAM_MUTABLE_PLAYING));
+  g_object_class_install_property (gobject_class, PROP_SCORE_THRESHOLD,
+      g_param_spec_double ("score-threshold", "Score threshold",
+          "Final confidence (O-Net score) a face needs to be reported",
+          0.0, 1.0, DEFAULT_SCORE_THRESHOLD,
+          G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS |
+          GST_PARAM_MUTABLE_PLAYING));
+  g_object_class_install_property (gobject_class, PROP_MAX_FACES,
+      g_param_spec_uint ("max-faces", "Maximum faces",
+          "Report at most this many faces per frame, the most confident "
+          "first", 1, MAX_MAX_FACES, DEFAULT_MAX_FACES,
+          G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS |
+          GST_PARAM_MUTABLE_PLAYING));
+  g_object_class_install_property (gobject_class, PROP_DETECTION_INTERVAL,
+      g_param_spec_uint ("detection-interval", "Detection interval",
+          "Run the detector on every n-th frame; the frames in between "
+          "carry the last faces again (same ROI ids, detection frames-ago "
+          "> 0)", 1, G_MAXINT, DEFAULT_DETECTION_INTERVAL,
+          G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS |
+          GST_PARAM_MUTABLE_PLAYING));
+  g_object_class_install_property (gobject_class, PROP_THREADS,
+      g_param_spec_uint ("threads", "Threads",
+          "Threads for the detector (0: one per CPU core)",
+          0, 64, DEFAULT_THREADS,
+          G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS |
+          GST_PARAM_MUTABLE_READY));
+
+  gst_element_class_add_static_pad_template (element_class, &sink_template);
+  gst_element_class_add_static_pad_template (element_class, &src_template);
+  gst_element_class_set_static_metadata (element_class,
+      "MTCNN face detector", "Filter/Analyzer/Video", DESCRIPTION,
+      "gst-faceverify developers");
+
+  trans_class->start = GST_DEBUG_FUNCPTR (gst_mtcnn_face_detect_start);
+  trans_class->stop = GST_DEBUG_FUNCPTR (gst_mtcnn_face_detect_stop);
+  trans_class->set_caps = GST_DEBUG_FUNCPTR (gst_mtcnn_face_detect_set_caps);
+  trans_class->transform_ip =
+      GST_DEBUG_FUNCPTR (gst_mtcnn_face_detect_transform_ip);
+}

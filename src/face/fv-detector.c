@@ -1,0 +1,918 @@
+/* FvDetector: the MTCNN cascade (P-Net on an image pyramid, R-Net and
+ * O-Net on batches of candidate crops) on the library's engine.
+ *
+ * The nets were converted from Caffe weights trained on column-major
+ * images: every image or crop is transposed (rows and columns swapped)
+ * before it enters a net, and P-Net's maps come out transposed. R-Net and
+ * O-Net regressions and landmarks are in normal image coordinates.
+ *
+ * The frame is converted once per pass into a planar RGB "canvas" of at
+ * most max_input_size on its longer side (downscaled if larger, and
+ * surrounded by a border on the padded retry). Pyramid levels and crops
+ * are box-filtered from the canvas with libyuv. */
+#include "fv-face-private.h"
+
+#include <math.h>
+#include <string.h>
+
+#include <libyuv.h>
+
+#define CELL 12                 /* P-Net window */
+#define STRIDE 2                /* P-Net cell stride */
+#define RNET_SIZE 24
+#define ONET_SIZE 48
+#define RNET_BATCH 64
+#define ONET_BATCH 16
+
+/* Bounds on the work per frame, only reached by pathological images: the
+ * best cells of a level entering its NMS, the survivors of a level, all
+ * stage-1 survivors, and the crops given to R-Net and O-Net. */
+#define LEVEL_TOP 2048
+#define LEVEL_KEEP 512
+#define STAGE1_MAX 8192
+#define RNET_MAX 1024
+#define ONET_MAX 256
+
+#define MAX_LEVELS 128
+#define N_PLANS 4
+
+/* The padded retry puts this fraction of the frame's size on each side,
+ * filled with PAD_VALUE. */
+#define PAD_FRACTION 0.25
+#define PAD_VALUE 0
+
+typedef struct
+{
+  float x1, y1, x2, y2, score;
+  float reg[4];
+  float lm[2 * FV_N_LANDMARKS];
+} Cand;
+
+/* Everything that depends on the canvas size: the pyramid and one P-Net
+ * session per level. */
+typedef struct
+{
+  guint cw, ch;
+  guint n_levels;
+  float scale[MAX_LEVELS];
+  guint lw[MAX_LEVELS], lh[MAX_LEVELS];
+  FvSession *session[MAX_LEVELS];
+  gsize bytes;
+  guint64 stamp;
+} Plan;
+
+struct _FvDetector
+{
+  FvDetectorOptions opts;
+  FvModel *pnet, *rnet, *onet;
+  int p_prob, p_reg, r_prob, r_reg, o_prob, o_reg, o_lm;
+  FvSession *rsession, *osession;
+  Plan plans[N_PLANS];
+  guint64 clock;
+
+  FvScratch canvas;             /* 3 planes cw x ch */
+  FvScratch level;              /* 3 planes, the largest level */
+  FvScratch convert;            /* frame conversion scratch */
+  guint8 crop[3 * ONET_SIZE * ONET_SIZE];
+
+  Cand *heap;                   /* LEVEL_TOP */
+  Cand *cands;                  /* STAGE1_MAX */
+  Cand *next;                   /* RNET_MAX */
+  guint8 *dead;                 /* STAGE1_MAX */
+};
+
+/**
+ * fv_detector_options_init:
+ * @options: (out caller-allocates): options to fill
+ *
+ * Sets the defaults: minimum face 40 px, pyramid factor 0.709, thresholds
+ * 0.6 / 0.7 / 0.7, maximum input size 1920, padded retry on.
+ */
+void
+fv_detector_options_init (FvDetectorOptions * options)
+{
+  g_return_if_fail (options != NULL);
+  memset (options, 0, sizeof *options);
+  options->min_face_size = 40;
+  options->scale_factor = 0.709f;
+  options->thresholds[0] = 0.6f;
+  options->thresholds[1] = 0.7f;
+  options->thresholds[2] = 0.7f;
+  options->max_input_size = 1920;
+  options->retry_padded = TRUE;
+}
+
+static gboolean
+options_valid (const FvDetectorOptions * o)
+{
+  guint i;
+
+  if (o->min_face_size < CELL || o->min_face_size > 16384)
+    return FALSE;
+  if (!(o->scale_factor > 0.1f && o->scale_factor <= 0.95f))
+    return FALSE;
+  for (i = 0; i < 3; i++)
+    if (!(o->thresholds[i] >= 0.0f && o->thresholds[i] <= 1.0f))
+      return FALSE;
+  return o->max_input_size >= 64 && o->max_input_size <= 8192;
+}
+
+/* Finds the outputs of a cascade net by their channel count, which is
+ * unambiguous in all three (2 = scores, 4 = box regression, 10 =
+ * landmarks). */
+static gboolean
+find_outputs (FvModel * m, const char *what, const guint * channels,
+    int *index, guint n, GError ** error)
+{
+  guint i, j, no = fv_model_get_n_outputs (m);
+
+  for (j = 0; j < n; j++) {
+    index[j] = -1;
+    for (i = 0; i < no; i++) {
+      FvShape s;
+      fv_model_get_output_shape (m, i, &s);
+      if (s.rank >= 2 && s.dims[s.rank - 1] == channels[j]) {
+        index[j] = i;
+        break;
+      }
+    }
+    if (index[j] < 0) {
+      g_set_error (error, FV_MODEL_ERROR, FV_MODEL_ERROR_INVALID,
+          "not an MTCNN %s: no output with %u channels", what, channels[j]);
+      return FALSE;
+    }
+  }
+  return TRUE;
+}
+
+static gboolean
+check_input (FvModel * m, const char *what, guint size, GError ** error)
+{
+  FvShape s;
+
+  fv_model_get_input_shape (m, 0, &s);
+  if (s.rank != 4 || s.dims[3] != 3
+      || (size && (s.dims[1] != size || s.dims[2] != size))) {
+    g_set_error (error, FV_MODEL_ERROR, FV_MODEL_ERROR_INVALID,
+        "not an MTCNN %s: the input must be [N,%u,%u,3]", what, size, size);
+    return FALSE;
+  }
+  return TRUE;
+}
+
+/**
+ * fv_detector_new_for_models:
+ * @pnet: the P-Net model (pnet.tflite)
+ * @rnet: the R-Net model (rnet.tflite)
+ * @onet: the O-Net model (onet.tflite)
+ * @options: (nullable): settings, or %NULL for the defaults
+ * @error: return location for an %FV_MODEL_ERROR
+ *
+ * Creates a detector. The R-Net and O-Net sessions (batches of 64 and 16
+ * crops) are planned here; the P-Net sessions and buffers for a frame
+ * size when that size is first seen, or by fv_detector_prepare().
+ *
+ * Returns: (transfer full) (nullable): a new detector holding references
+ *   to the models
+ */
+FvDetector *
+fv_detector_new_for_models (FvModel * pnet, FvModel * rnet, FvModel * onet,
+    const FvDetectorOptions * options, GError ** error)
+{
+  static const guint pc[] = { 2, 4 }, oc[] = { 2, 4, 10 };
+  g_autoptr (FvDetector) d = NULL;
+  g_autoptr (FvSession) probe = NULL;
+  int idx[3];
+
+  g_return_val_if_fail (pnet != NULL && rnet != NULL && onet != NULL, NULL);
+  g_return_val_if_fail (options == NULL || options_valid (options), NULL);
+
+  d = g_new0 (FvDetector, 1);
+  if (options)
+    d->opts = *options;
+  else
+    fv_detector_options_init (&d->opts);
+  d->pnet = fv_model_ref (pnet);
+  d->rnet = fv_model_ref (rnet);
+  d->onet = fv_model_ref (onet);
+
+  if (!check_input (pnet, "P-Net", 0, error)
+      || !check_input (rnet, "R-Net", RNET_SIZE, error)
+      || !check_input (onet, "O-Net", ONET_SIZE, error))
+    return NULL;
+  if (!find_outputs (pnet, "P-Net", pc, idx, 2, error))
+    return NULL;
+  d->p_prob = idx[0];
+  d->p_reg = idx[1];
+  if (!find_outputs (rnet, "R-Net", pc, idx, 2, error))
+    return NULL;
+  d->r_prob = idx[0];
+  d->r_reg = idx[1];
+  if (!find_outputs (onet, "O-Net", oc, idx, 3, error))
+    return NULL;
+  d->o_prob = idx[0];
+  d->o_reg = idx[1];
+  d->o_lm = idx[2];
+
+  /* P-Net must run at any size: try the smallest one now. */
+  probe = fv_session_new (pnet, 1, CELL, CELL, error);
+  if (!probe)
+    return NULL;
+  d->rsession = fv_session_new (rnet, RNET_BATCH, 0, 0, error);
+  if (!d->rsession)
+    return NULL;
+  d->osession = fv_session_new (onet, ONET_BATCH, 0, 0, error);
+  if (!d->osession)
+    return NULL;
+
+  d->heap = g_new (Cand, LEVEL_TOP);
+  d->cands = g_new (Cand, STAGE1_MAX);
+  d->next = g_new (Cand, RNET_MAX);
+  d->dead = g_new (guint8, STAGE1_MAX);
+  return g_steal_pointer (&d);
+}
+
+/**
+ * fv_detector_new_from_files:
+ * @pnet_path: (type filename): pnet.tflite
+ * @rnet_path: (type filename): rnet.tflite
+ * @onet_path: (type filename): onet.tflite
+ * @options: (nullable): settings, or %NULL for the defaults
+ * @error: return location for an %FV_MODEL_ERROR
+ *
+ * Returns: (transfer full) (nullable): a new detector
+ */
+FvDetector *
+fv_detector_new_from_files (const char *pnet_path, const char *rnet_path,
+    const char *onet_path, const FvDetectorOptions * options, GError ** error)
+{
+  g_autoptr (FvModel) p = NULL;
+  g_autoptr (FvModel) r = NULL;
+  g_autoptr (FvModel) o = NULL;
+
+  g_return_val_if_fail (pnet_path && rnet_path && onet_path, NULL);
+  if (!(p = fv_model_new_from_file (pnet_path, error))
+      || !(r = fv_model_new_from_file (rnet_path, error))
+      || !(o = fv_model_new_from_file (onet_path, error)))
+    return NULL;
+  return fv_detector_new_for_models (p, r, o, options, error);
+}
+
+/**
+ * fv_detector_new:
+ * @options: (nullable): settings, or %NULL for the defaults
+ * @error: return location for an %FV_MODEL_ERROR
+ *
+ * Loads pnet.tflite, rnet.tflite and onet.tflite from where
+ * fv_find_model() finds them.
+ *
+ * Returns: (transfer full) (nullable): a new detector
+ */
+FvDetector *
+fv_detector_new (const FvDetectorOptions * options, GError ** error)
+{
+  static const char *names[] = { "pnet.tflite", "rnet.tflite", "onet.tflite" };
+  char *paths[3] = { NULL, NULL, NULL };
+  FvDetector *d = NULL;
+  guint i;
+
+  for (i = 0; i < 3; i++) {
+    paths[i] = fv_find_model (names[i]);
+    if (!paths[i]) {
+      g_set_error (error, FV_MODEL_ERROR, FV_MODEL_ERROR_NOT_FOUND,
+          "model %s not found (set FV_MODEL_DIR or run models/fetch.sh)",
+          names[i]);
+      goto out;
+    }
+  }
+  d = fv_detector_new_from_files (paths[0], paths[1], paths[2], options, error);
+out:
+  for (i = 0; i < 3; i++)
+    g_free (paths[i]);
+  return d;
+}
+
+static void
+plan_clear (Plan * p)
+{
+  guint i;
+
+  for (i = 0; i < p->n_levels; i++)
+    fv_session_free (p->session[i]);
+  memset (p, 0, sizeof *p);
+}
+
+/**
+ * fv_detector_free:
+ * @detector: (transfer full) (nullable): a detector
+ */
+void
+fv_detector_free (FvDetector * detector)
+{
+  guint i;
+
+  if (!detector)
+    return;
+  for (i = 0; i < N_PLANS; i++)
+    plan_clear (&detector->plans[i]);
+  fv_session_free (detector->rsession);
+  fv_session_free (detector->osession);
+  g_clear_pointer (&detector->pnet, fv_model_unref);
+  g_clear_pointer (&detector->rnet, fv_model_unref);
+  g_clear_pointer (&detector->onet, fv_model_unref);
+  fv_scratch_clear (&detector->canvas);
+  fv_scratch_clear (&detector->level);
+  fv_scratch_clear (&detector->convert);
+  g_free (detector->heap);
+  g_free (detector->cands);
+  g_free (detector->next);
+  g_free (detector->dead);
+  g_free (detector);
+}
+
+/**
+ * fv_detector_get_options:
+ * @detector: a detector
+ * @options: (out caller-allocates): the detector's settings
+ */
+void
+fv_detector_get_options (FvDetector * detector, FvDetectorOptions * options)
+{
+  g_return_if_fail (detector != NULL && options != NULL);
+  *options = detector->opts;
+}
+
+/* How a frame maps onto the canvas: scaled to dw x dh at (ox, oy). */
+typedef struct
+{
+  guint dw, dh, ox, oy, cw, ch;
+} Layout;
+
+static void
+layout_for (const FvDetector * d, guint w, guint h, gboolean padded, Layout * l)
+{
+  double grow = padded ? 1.0 + 2.0 * PAD_FRACTION : 1.0;
+  double s = MIN (1.0, d->opts.max_input_size / (MAX (w, h) * grow));
+
+  l->dw = CLAMP ((guint) (w * s + 0.5), 1, w);
+  l->dh = CLAMP ((guint) (h * s + 0.5), 1, h);
+  l->ox = padded ? (guint) (l->dw * PAD_FRACTION + 0.5) : 0;
+  l->oy = padded ? (guint) (l->dh * PAD_FRACTION + 0.5) : 0;
+  l->cw = l->dw + 2 * l->ox;
+  l->ch = l->dh + 2 * l->oy;
+}
+
+static Plan *
+get_plan (FvDetector * d, guint cw, guint ch, GError ** error)
+{
+  Plan *p = NULL;
+  double scale, minl;
+  guint i;
+
+  for (i = 0; i < N_PLANS; i++) {
+    if (d->plans[i].cw == cw && d->plans[i].ch == ch) {
+      d->plans[i].stamp = ++d->clock;
+      return &d->plans[i];
+    }
+  }
+  /* Replace the least recently used plan. */
+  for (i = 0; i < N_PLANS; i++)
+    if (!p || d->plans[i].stamp < p->stamp)
+      p = &d->plans[i];
+  plan_clear (p);
+
+  scale = (double) CELL / d->opts.min_face_size;
+  minl = MIN (cw, ch) * scale;
+  while (minl >= CELL && p->n_levels < MAX_LEVELS) {
+    guint lw = (guint) ceil (cw * scale), lh = (guint) ceil (ch * scale);
+    FvSession *s;
+
+    /* Transposed: the image width is the tensor height. */
+    s = fv_session_new (d->pnet, 1, lw, lh, error);
+    if (!s) {
+      plan_clear (p);
+      return NULL;
+    }
+    p->session[p->n_levels] = s;
+    p->scale[p->n_levels] = scale;
+    p->lw[p->n_levels] = lw;
+    p->lh[p->n_levels] = lh;
+    p->bytes += fv_session_get_arena_size (s);
+    p->n_levels++;
+    scale *= d->opts.scale_factor;
+    minl *= d->opts.scale_factor;
+  }
+  p->cw = cw;
+  p->ch = ch;
+  p->stamp = ++d->clock;
+  return p;
+}
+
+static gboolean
+prepare_layout (FvDetector * d, guint w, guint h, const Layout * l,
+    GError ** error)
+{
+  Plan *p = get_plan (d, l->cw, l->ch, error);
+
+  if (!p)
+    return FALSE;
+  fv_scratch_ensure (&d->canvas, (gsize) 3 * l->cw * l->ch);
+  if (p->n_levels)
+    fv_scratch_ensure (&d->level, (gsize) 3 * p->lw[0] * p->lh[0]);
+  fv_scratch_ensure (&d->convert, fv_frame_planar_scratch_size (w, h, l->dw,
+          l->dh));
+  return TRUE;
+}
+
+/**
+ * fv_detector_prepare:
+ * @detector: a detector
+ * @width: frame width
+ * @height: frame height
+ * @error: return location for an %FV_MODEL_ERROR
+ *
+ * Plans the P-Net sessions and allocates the buffers for frames of this
+ * size (for both the normal pass and the padded retry), so that
+ * fv_detector_detect() on such frames allocates nothing. Optional: detect
+ * does it on the first frame of a new size. The detector keeps the plans
+ * of the last few canvas sizes.
+ *
+ * Returns: %FALSE if a P-Net session cannot be planned
+ */
+gboolean
+fv_detector_prepare (FvDetector * detector, guint width, guint height,
+    GError ** error)
+{
+  Layout l;
+
+  g_return_val_if_fail (detector != NULL, FALSE);
+  g_return_val_if_fail (width >= 1 && height >= 1, FALSE);
+  g_return_val_if_fail (width <= FV_FRAME_MAX_SIZE
+      && height <= FV_FRAME_MAX_SIZE, FALSE);
+  layout_for (detector, width, height, FALSE, &l);
+  if (!prepare_layout (detector, width, height, &l, error))
+    return FALSE;
+  if (detector->opts.retry_padded) {
+    layout_for (detector, width, height, TRUE, &l);
+    if (!prepare_layout (detector, width, height, &l, error))
+      return FALSE;
+  }
+  return TRUE;
+}
+
+/**
+ * fv_detector_get_memory_size:
+ * @detector: a detector
+ *
+ * Returns: the bytes the detector holds in sessions and buffers (not
+ *   counting the models' weights)
+ */
+gsize
+fv_detector_get_memory_size (FvDetector * detector)
+{
+  gsize n;
+  guint i;
+
+  g_return_val_if_fail (detector != NULL, 0);
+  n = fv_session_get_arena_size (detector->rsession)
+      + fv_session_get_arena_size (detector->osession)
+      + detector->canvas.size + detector->level.size
+      + detector->convert.size
+      + sizeof (Cand) * (LEVEL_TOP + STAGE1_MAX + RNET_MAX) + STAGE1_MAX;
+  for (i = 0; i < N_PLANS; i++)
+    n += detector->plans[i].bytes;
+  return n;
+}
+
+/* ---- candidate lists ---------------------------------------------------- */
+
+static inline void
+cand_swap (Cand * a, Cand * b)
+{
+  Cand t = *a;
+  *a = *b;
+  *b = t;
+}
+
+/* Min-heap on score, for keeping the best cells of a level. */
+static void
+heap_down (Cand * h, guint n, guint i)
+{
+  for (;;) {
+    guint l = 2 * i + 1, r = l + 1, m = i;
+    if (l < n && h[l].score < h[m].score)
+      m = l;
+    if (r < n && h[r].score < h[m].score)
+      m = r;
+    if (m == i)
+      return;
+    cand_swap (&h[i], &h[m]);
+    i = m;
+  }
+}
+
+static void
+heap_push (Cand * h, guint * n, guint cap, const Cand * c)
+{
+  guint i;
+
+  if (*n == cap) {
+    if (c->score <= h[0].score)
+      return;
+    h[0] = *c;
+    heap_down (h, *n, 0);
+    return;
+  }
+  i = (*n)++;
+  h[i] = *c;
+  while (i > 0 && h[(i - 1) / 2].score > h[i].score) {
+    cand_swap (&h[i], &h[(i - 1) / 2]);
+    i = (i - 1) / 2;
+  }
+}
+
+/* In-place heapsort, best score first; needs no memory (unlike qsort). */
+static void
+sort_desc (Cand * c, guint n)
+{
+  guint i;
+
+  if (n < 2)
+    return;
+  for (i = n / 2; i-- > 0;)
+    heap_down (c, n, i);
+  for (i = n - 1; i > 0; i--) {
+    cand_swap (&c[0], &c[i]);
+    heap_down (c, i, 0);
+  }
+}
+
+/* Greedy non-maximum suppression on a list sorted best first; keeps the
+ * survivors in order at the front and returns their number. Overlap is
+ * intersection over union, or over the smaller box in "min" mode; areas
+ * count pixels inclusively, as in the original MTCNN. */
+static guint
+nms (FvDetector * d, Cand * c, guint n, float thr, gboolean min_mode)
+{
+  guint i, j, kept = 0;
+  guint8 *dead = d->dead;
+
+  memset (dead, 0, n);
+  for (i = 0; i < n; i++) {
+    float ai;
+    if (dead[i])
+      continue;
+    ai = (c[i].x2 - c[i].x1 + 1) * (c[i].y2 - c[i].y1 + 1);
+    for (j = i + 1; j < n; j++) {
+      float w, h, inter, aj, ov;
+      if (dead[j])
+        continue;
+      w = MIN (c[i].x2, c[j].x2) - MAX (c[i].x1, c[j].x1) + 1;
+      h = MIN (c[i].y2, c[j].y2) - MAX (c[i].y1, c[j].y1) + 1;
+      if (w <= 0 || h <= 0)
+        continue;
+      inter = w * h;
+      aj = (c[j].x2 - c[j].x1 + 1) * (c[j].y2 - c[j].y1 + 1);
+      ov = min_mode ? inter / MIN (ai, aj) : inter / (ai + aj - inter);
+      if (ov > thr)
+        dead[j] = 1;
+    }
+    if (kept != i)
+      c[kept] = c[i];
+    kept++;
+  }
+  return kept;
+}
+
+static void
+regress (Cand * c, const float *reg)
+{
+  float w = c->x2 - c->x1 + 1, h = c->y2 - c->y1 + 1;
+
+  c->x1 += reg[0] * w;
+  c->y1 += reg[1] * h;
+  c->x2 += reg[2] * w;
+  c->y2 += reg[3] * h;
+}
+
+static void
+square (Cand * c)
+{
+  float w = c->x2 - c->x1, h = c->y2 - c->y1, s = MAX (w, h);
+
+  c->x1 = c->x1 + w * 0.5f - s * 0.5f;
+  c->y1 = c->y1 + h * 0.5f - s * 0.5f;
+  c->x2 = c->x1 + s;
+  c->y2 = c->y1 + s;
+}
+
+/* ---- nets --------------------------------------------------------------- */
+
+static inline float
+norm (guint8 p)
+{
+  return ((float) p - 127.5f) * (1.0f / 128.0f);
+}
+
+/* Writes 3 planes of w x h as a transposed NHWC tensor [w][h][3]. */
+static void
+planes_to_input (const guint8 * r, const guint8 * g, const guint8 * b,
+    gsize stride, guint w, guint h, float *dst)
+{
+  guint x, y;
+
+  for (x = 0; x < w; x++) {
+    for (y = 0; y < h; y++) {
+      gsize o = y * stride + x;
+      dst[0] = norm (r[o]);
+      dst[1] = norm (g[o]);
+      dst[2] = norm (b[o]);
+      dst += 3;
+    }
+  }
+}
+
+static void
+run_level (FvDetector * d, const Plan * p, guint li, guint8 * const *canvas,
+    guint * n_cands)
+{
+  FvSession *s = p->session[li];
+  guint lw = p->lw[li], lh = p->lh[li], mw, mh, x, y, n_heap = 0, kept, c;
+  gsize plane = (gsize) lw * lh;
+  guint8 *lv = d->level.data;
+  const float *prob, *reg;
+  float scale = p->scale[li], th = d->opts.thresholds[0];
+  FvShape shape;
+
+  for (c = 0; c < 3; c++)
+    ScalePlane (canvas[c], p->cw, p->cw, p->ch, lv + c * plane, lw, lw, lh,
+        kFilterBox);
+  planes_to_input (lv, lv + plane, lv + 2 * plane, lw, lw, lh,
+      fv_session_get_input (s, 0));
+  fv_session_run (s, 1);
+
+  prob = fv_session_get_output (s, d->p_prob, &shape);
+  reg = fv_session_get_output (s, d->p_reg, NULL);
+  mw = shape.dims[1];           /* along image x (transposed) */
+  mh = shape.dims[2];
+  for (x = 0; x < mw; x++) {
+    for (y = 0; y < mh; y++) {
+      gsize o = (gsize) x * mh + y;
+      float score = prob[o * 2 + 1];
+      Cand cd;
+      if (!(score > th))
+        continue;
+      cd.x1 = truncf ((STRIDE * x + 1) / scale);
+      cd.y1 = truncf ((STRIDE * y + 1) / scale);
+      cd.x2 = truncf ((STRIDE * x + CELL) / scale);
+      cd.y2 = truncf ((STRIDE * y + CELL) / scale);
+      cd.score = score;
+      memcpy (cd.reg, reg + o * 4, sizeof cd.reg);
+      heap_push (d->heap, &n_heap, LEVEL_TOP, &cd);
+    }
+  }
+  sort_desc (d->heap, n_heap);
+  kept = MIN (nms (d, d->heap, n_heap, 0.5f, FALSE), LEVEL_KEEP);
+
+  if (*n_cands + kept > STAGE1_MAX) {
+    /* Only for pathological frames: thin out what we have. */
+    sort_desc (d->cands, *n_cands);
+    *n_cands = nms (d, d->cands, *n_cands, 0.7f, FALSE);
+    *n_cands = MIN (*n_cands, STAGE1_MAX - kept);
+  }
+  memcpy (d->cands + *n_cands, d->heap, kept * sizeof (Cand));
+  *n_cands += kept;
+}
+
+/* Crops box @c of the canvas, resized to size x size (zero outside the
+ * canvas, like the reference's padded patch), into a transposed input. */
+static void
+crop_to_input (FvDetector * d, const Plan * p, guint8 * const *canvas,
+    const Cand * c, guint size, float *dst)
+{
+  gint64 x1, y1, x2, y2, bw, bh, ix1, iy1, ix2, iy2, ox1, oy1, ox2, oy2;
+  gsize plane = (gsize) size * size;
+  guint k;
+
+  x1 = (gint64) rintf (CLAMP (c->x1, -1e7f, 1e7f));
+  y1 = (gint64) rintf (CLAMP (c->y1, -1e7f, 1e7f));
+  x2 = (gint64) rintf (CLAMP (c->x2, -1e7f, 1e7f));
+  y2 = (gint64) rintf (CLAMP (c->y2, -1e7f, 1e7f));
+  bw = x2 - x1 + 1;
+  bh = y2 - y1 + 1;
+  ix1 = MAX (x1, 0);
+  iy1 = MAX (y1, 0);
+  ix2 = MIN (x2, (gint64) p->cw - 1);
+  iy2 = MIN (y2, (gint64) p->ch - 1);
+  if (bw <= 0 || bh <= 0 || ix2 < ix1 || iy2 < iy1) {
+    memset (dst, 0, plane * 3 * sizeof (float));
+    return;
+  }
+  ox1 = (ix1 - x1) * size / bw;
+  oy1 = (iy1 - y1) * size / bh;
+  ox2 = ((ix2 + 1 - x1) * size + bw - 1) / bw;
+  oy2 = ((iy2 + 1 - y1) * size + bh - 1) / bh;
+  ox2 = CLAMP (ox2, ox1 + 1, (gint64) size);
+  oy2 = CLAMP (oy2, oy1 + 1, (gint64) size);
+  ox1 = MIN (ox1, ox2 - 1);
+  oy1 = MIN (oy1, oy2 - 1);
+  if (ox1 > 0 || oy1 > 0 || ox2 < size || oy2 < size)
+    memset (d->crop, 0, 3 * plane);
+  for (k = 0; k < 3; k++)
+    ScalePlane (canvas[k] + iy1 * p->cw + ix1, p->cw, ix2 - ix1 + 1,
+        iy2 - iy1 + 1, d->crop + k * plane + oy1 * size + ox1, size,
+        ox2 - ox1, oy2 - oy1, kFilterBox);
+  planes_to_input (d->crop, d->crop + plane, d->crop + 2 * plane, size, size,
+      size, dst);
+}
+
+/* R-Net over @n candidates in batches; keeps those above the threshold
+ * (with their regression) at the front and returns their number. */
+static guint
+run_rnet (FvDetector * d, const Plan * p, guint8 * const *canvas, Cand * c,
+    guint n)
+{
+  gsize image = RNET_SIZE * RNET_SIZE * 3;
+  float *in = fv_session_get_input (d->rsession, 0);
+  float th = d->opts.thresholds[1];
+  guint done = 0, kept = 0, i;
+
+  while (done < n) {
+    guint b = MIN (RNET_BATCH, n - done);
+    const float *prob, *reg;
+    for (i = 0; i < b; i++)
+      crop_to_input (d, p, canvas, &c[done + i], RNET_SIZE, in + i * image);
+    fv_session_run (d->rsession, b);
+    prob = fv_session_get_output (d->rsession, d->r_prob, NULL);
+    reg = fv_session_get_output (d->rsession, d->r_reg, NULL);
+    for (i = 0; i < b; i++) {
+      if (!(prob[2 * i + 1] > th))
+        continue;
+      c[kept] = c[done + i];
+      c[kept].score = prob[2 * i + 1];
+      memcpy (c[kept].reg, reg + 4 * i, sizeof c[kept].reg);
+      kept++;
+    }
+    done += b;
+  }
+  return kept;
+}
+
+static guint
+run_onet (FvDetector * d, const Plan * p, guint8 * const *canvas, Cand * c,
+    guint n)
+{
+  gsize image = ONET_SIZE * ONET_SIZE * 3;
+  float *in = fv_session_get_input (d->osession, 0);
+  float th = d->opts.thresholds[2];
+  guint done = 0, kept = 0, i, k;
+
+  while (done < n) {
+    guint b = MIN (ONET_BATCH, n - done);
+    const float *prob, *reg, *lm;
+    for (i = 0; i < b; i++)
+      crop_to_input (d, p, canvas, &c[done + i], ONET_SIZE, in + i * image);
+    fv_session_run (d->osession, b);
+    prob = fv_session_get_output (d->osession, d->o_prob, NULL);
+    reg = fv_session_get_output (d->osession, d->o_reg, NULL);
+    lm = fv_session_get_output (d->osession, d->o_lm, NULL);
+    for (i = 0; i < b; i++) {
+      Cand *o;
+      float w, h;
+      if (!(prob[2 * i + 1] > th))
+        continue;
+      o = &c[kept];
+      *o = c[done + i];
+      o->score = prob[2 * i + 1];
+      /* Landmarks are relative to the square box that went in: x0..x4,
+       * then y0..y4. */
+      w = o->x2 - o->x1 + 1;
+      h = o->y2 - o->y1 + 1;
+      for (k = 0; k < FV_N_LANDMARKS; k++) {
+        o->lm[2 * k] = o->x1 + w * lm[10 * i + k] - 1;
+        o->lm[2 * k + 1] = o->y1 + h * lm[10 * i + FV_N_LANDMARKS + k] - 1;
+      }
+      regress (o, reg + 4 * i);
+      kept++;
+    }
+    done += b;
+  }
+  return kept;
+}
+
+/* One pass of the cascade over the frame laid out on the canvas as @l.
+ * Returns the number of faces, best first, in d->cands. */
+static guint
+run_pass (FvDetector * d, const FvFrame * frame, const Layout * l)
+{
+  Plan *p;
+  guint8 *canvas[3];
+  FvPlanes dst;
+  gsize plane = (gsize) l->cw * l->ch;
+  guint n = 0, i, c;
+
+  if (!prepare_layout (d, frame->width, frame->height, l, NULL))
+    return 0;
+  p = get_plan (d, l->cw, l->ch, NULL);
+  if (p->n_levels == 0)
+    return 0;
+
+  for (c = 0; c < 3; c++)
+    canvas[c] = d->canvas.data + c * plane;
+  if (l->ox || l->oy)
+    memset (d->canvas.data, PAD_VALUE, 3 * plane);
+  dst.stride = l->cw;
+  for (c = 0; c < 3; c++)
+    dst.p[c] = canvas[c] + (gsize) l->oy * l->cw + l->ox;
+  fv_frame_read_planar (frame, 0, 0, frame->width, frame->height, &dst,
+      l->dw, l->dh, &d->convert);
+
+  /* Stage 1: P-Net on every pyramid level. */
+  for (i = 0; i < p->n_levels; i++)
+    run_level (d, p, i, canvas, &n);
+  if (n == 0)
+    return 0;
+  sort_desc (d->cands, n);
+  n = MIN (nms (d, d->cands, n, 0.7f, FALSE), RNET_MAX);
+  for (i = 0; i < n; i++) {
+    regress (&d->cands[i], d->cands[i].reg);
+    square (&d->cands[i]);
+  }
+
+  /* Stage 2: R-Net. */
+  n = run_rnet (d, p, canvas, d->cands, n);
+  if (n == 0)
+    return 0;
+  sort_desc (d->cands, n);
+  n = MIN (nms (d, d->cands, n, 0.7f, FALSE), ONET_MAX);
+  for (i = 0; i < n; i++) {
+    regress (&d->cands[i], d->cands[i].reg);
+    square (&d->cands[i]);
+  }
+
+  /* Stage 3: O-Net, landmarks, final boxes. */
+  n = run_onet (d, p, canvas, d->cands, n);
+  if (n == 0)
+    return 0;
+  sort_desc (d->cands, n);
+  return nms (d, d->cands, n, 0.7f, TRUE);
+}
+
+/**
+ * fv_detector_detect:
+ * @detector: a detector
+ * @frame: the frame
+ * @faces: (out caller-allocates) (array length=max_faces): room for the
+ *   faces
+ * @max_faces: the size of @faces
+ *
+ * Finds the faces in @frame, best score first. Frames larger than the
+ * maximum input size are downscaled first (the minimum face size applies
+ * to the downscaled frame). If nothing is found and the padded retry is
+ * on, searches again with a border around the frame, which finds faces
+ * that fill the whole picture. Allocates nothing once frames of this size
+ * have been seen (or prepared with fv_detector_prepare()), except for the
+ * short-lived row buffers of libyuv's scalers.
+ *
+ * Returns: the number of faces written to @faces (at most @max_faces)
+ */
+guint
+fv_detector_detect (FvDetector * detector, const FvFrame * frame,
+    FvDetection * faces, guint max_faces)
+{
+  Layout l;
+  guint n, i, k;
+
+  g_return_val_if_fail (detector != NULL && frame != NULL, 0);
+  g_return_val_if_fail (faces != NULL || max_faces == 0, 0);
+  g_return_val_if_fail (frame->width >= 1 && frame->height >= 1, 0);
+
+  layout_for (detector, frame->width, frame->height, FALSE, &l);
+  n = run_pass (detector, frame, &l);
+  if (n == 0 && detector->opts.retry_padded) {
+    layout_for (detector, frame->width, frame->height, TRUE, &l);
+    n = run_pass (detector, frame, &l);
+  }
+
+  n = MIN (n, max_faces);
+  for (i = 0; i < n; i++) {
+    const Cand *c = &detector->cands[i];
+    FvDetection *f = &faces[i];
+    /* Canvas pixel centres back to frame pixel centres. */
+    float sx = (float) frame->width / l.dw, sy = (float) frame->height / l.dh;
+#define TO_X(v) (((v) - l.ox + 0.5f) * sx - 0.5f)
+#define TO_Y(v) (((v) - l.oy + 0.5f) * sy - 0.5f)
+    f->x1 = TO_X (c->x1);
+    f->y1 = TO_Y (c->y1);
+    f->x2 = TO_X (c->x2);
+    f->y2 = TO_Y (c->y2);
+    f->score = c->score;
+    for (k = 0; k < FV_N_LANDMARKS; k++) {
+      f->landmarks[2 * k] = TO_X (c->lm[2 * k]);
+      f->landmarks[2 * k + 1] = TO_Y (c->lm[2 * k + 1]);
+    }
+#undef TO_X
+#undef TO_Y
+  }
+  return n;
+}

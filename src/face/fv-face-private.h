@@ -1,0 +1,39 @@
+/* Internal helpers shared by the frame access, the aligner and the
+ * detector. */
+#ifndef FV_FACE_PRIVATE_H
+#define FV_FACE_PRIVATE_H
+
+#include "fv.h"
+
+G_BEGIN_DECLS
+
+/* A buffer that only grows: allocation happens the first time a larger
+ * frame size is seen, never in steady state. */
+typedef struct
+{
+  guint8 *data;
+  gsize size;
+} FvScratch;
+
+guint8 *fv_scratch_ensure (FvScratch * scratch, gsize size);
+void fv_scratch_clear (FvScratch * scratch);
+
+/* Three 8-bit planes R, G, B with one stride. */
+typedef struct
+{
+  guint8 *p[3];
+  gsize stride;
+} FvPlanes;
+
+/* Converts the region (x, y, w, h), which must lie inside the frame, to
+ * planar RGB of size dw x dh at @dst (dw <= w, dh <= h; box-filtered when
+ * smaller). @scratch is used only when scaling. */
+void fv_frame_read_planar (const FvFrame * frame, guint x, guint y, guint w,
+    guint h, const FvPlanes * dst, guint dw, guint dh, FvScratch * scratch);
+
+/* Bytes of scratch that fv_frame_read_planar() needs for these sizes. */
+gsize fv_frame_planar_scratch_size (guint w, guint h, guint dw, guint dh);
+
+G_END_DECLS
+
+#endif /* FV_FACE_PRIVATE_H */

@@ -1,0 +1,40 @@
+/* gst-faceverify: face verification on the CPU
+ *
+ * fv-gallery-private.h: what the gallery's store, matcher and JSON code
+ * share inside the library.
+ */
+#ifndef FV_GALLERY_PRIVATE_H
+#define FV_GALLERY_PRIVATE_H
+
+#include "fv.h"
+#include "gallery/fv-gallery-scan.h"
+
+G_BEGIN_DECLS
+
+struct _FvGallerySnapshot
+{
+  gint ref_count;
+  guint dim;
+  guint stride;                 /* floats per matrix row */
+  guint n_identities;
+  guint n_samples;
+  float *matrix;                /* n_samples rows, grouped by identity */
+  guint32 *row_identity;        /* identity index of each row */
+  gint64 *identity_ids;
+  const char **labels;
+  const char **display_names;   /* entries may be NULL */
+  GStringChunk *strings;
+  guint64 generation;
+};
+
+/* A snapshot with room for the given sizes: the matrix is zeroed (so the
+ * padding of each row is zero), the other arrays are to be filled. */
+FvGallerySnapshot *fv_gallery_snapshot_alloc (guint dim, guint n_identities,
+    guint n_samples);
+
+/* The scan kernel for this CPU and FV_CPU_MASK, chosen once. */
+FvScanFn fv_gallery_scan_get (const char **name);
+
+G_END_DECLS
+
+#endif /* FV_GALLERY_PRIVATE_H */

@@ -1,0 +1,192 @@
+/* Direct convolution, AVX2 + FMA: blocks of up to 32 output channels (four
+ * vectors) times two output pixels. For a pixel whose taps are all inside
+ * the input, the kw x in_c values of one kernel row are contiguous in the
+ * NHWC input and in the packed weights, so the inner loop is one flat run
+ * of broadcast-FMAs. Serves the MobileFaceNet stem and the MTCNN convs. */
+#include "conv.h"
+
+#include <immintrin.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#define VL 8
+#define NV_MAX 4
+#define PX 2
+
+#define FV_INLINE static inline __attribute__((always_inline))
+
+static const int tail_mask_bits[16] = {
+  -1, -1, -1, -1, -1, -1, -1, -1, 0, 0, 0, 0, 0, 0, 0, 0
+};
+
+/* Lanes [0, n) set, n in 0..8. */
+FV_INLINE __m256i
+tail_mask (size_t n)
+{
+  return _mm256_loadu_si256 ((const __m256i *) (tail_mask_bits + 8 - n));
+}
+
+FV_INLINE __m256
+prelu (__m256 v, __m256 alpha)
+{
+  return _mm256_blendv_ps (v, _mm256_mul_ps (v, alpha), v);
+}
+
+/* Stores nv vectors; the last one holds `last` channels (1..VL). */
+FV_INLINE void
+store_px (const FvConvParams * p, float *o, __m256 acc[NV_MAX],
+    const size_t nv, size_t o0, __m256i last)
+{
+#pragma GCC unroll 4
+  for (size_t v = 0; v < nv; v++) {
+    __m256 x = acc[v];
+    if (p->alpha)
+      x = prelu (x, _mm256_loadu_ps (p->alpha + o0 + v * VL));
+    if (v + 1 < nv || _mm256_movemask_ps (_mm256_castsi256_ps (last)) == 0xff)
+      _mm256_storeu_ps (o + v * VL, x);
+    else
+      _mm256_maskstore_ps (o + v * VL, last, x);
+  }
+}
+
+/* One pixel with bounds checks on every tap. */
+FV_INLINE void
+edge_pixel (const FvConvParams * p, const float *in, size_t ky0, size_t ky1,
+    ptrdiff_t iy0, size_t ox, float *out, const size_t nv, size_t o0,
+    __m256i last)
+{
+  const ptrdiff_t ix0 = (ptrdiff_t) (ox * p->stride_w)
+      - (ptrdiff_t) p->pad_left;
+  __m256 acc[NV_MAX];
+#pragma GCC unroll 4
+
+  for (size_t v = 0; v < nv; v++)
+    acc[v] = _mm256_loadu_ps (p->bias + o0 + v * VL);
+  for (size_t ky = ky0; ky < ky1; ky++)
+    for (size_t kx = 0; kx < p->kw; kx++) {
+      const ptrdiff_t ix = ix0 + (ptrdiff_t) kx;
+      const float *src, *w;
+      if (ix < 0 || ix >= (ptrdiff_t) p->in_w)
+        continue;
+      src = in + ((size_t) (iy0 + (ptrdiff_t) ky) * p->in_w + (size_t) ix)
+          * p->in_c;
+      w = p->w + (ky * p->kw + kx) * p->in_c * p->oc_pad + o0;
+      for (size_t ic = 0; ic < p->in_c; ic++, w += p->oc_pad) {
+        const __m256 x = _mm256_set1_ps (src[ic]);
+#pragma GCC unroll 4
+        for (size_t v = 0; v < nv; v++)
+          acc[v] = _mm256_fmadd_ps (x, _mm256_loadu_ps (w + v * VL), acc[v]);
+      }
+    }
+  store_px (p, out + ox * p->out_c + o0, acc, nv, o0, last);
+}
+
+/* npx (a constant) interior pixels starting at ox. */
+FV_INLINE void
+interior_pixels (const FvConvParams * p, const float *in, size_t ky0,
+    size_t ky1, ptrdiff_t iy0, size_t ox, const size_t npx, float *out,
+    const size_t nv, size_t o0, __m256i last)
+{
+  const size_t run = p->kw * p->in_c;
+  const size_t px_step = p->stride_w * p->in_c;
+  const float *src = in + (ox * p->stride_w - p->pad_left) * p->in_c;
+  __m256 acc[PX][NV_MAX];
+#pragma GCC unroll 4
+
+  for (size_t v = 0; v < nv; v++) {
+    const __m256 b = _mm256_loadu_ps (p->bias + o0 + v * VL);
+#pragma GCC unroll 4
+    for (size_t j = 0; j < npx; j++)
+      acc[j][v] = b;
+  }
+  for (size_t ky = ky0; ky < ky1; ky++) {
+    const float *s = src + (size_t) (iy0 + (ptrdiff_t) ky) * p->in_w
+        * p->in_c;
+    const float *w = p->w + ky * run * p->oc_pad + o0;
+    for (size_t t = 0; t < run; t++, w += p->oc_pad) {
+      __m256 wv[NV_MAX];
+#pragma GCC unroll 4
+      for (size_t v = 0; v < nv; v++)
+        wv[v] = _mm256_loadu_ps (w + v * VL);
+#pragma GCC unroll 4
+      for (size_t j = 0; j < npx; j++) {
+        const __m256 x = _mm256_set1_ps (s[j * px_step + t]);
+#pragma GCC unroll 4
+        for (size_t v = 0; v < nv; v++)
+          acc[j][v] = _mm256_fmadd_ps (x, wv[v], acc[j][v]);
+      }
+    }
+  }
+#pragma GCC unroll 4
+  for (size_t j = 0; j < npx; j++)
+    store_px (p, out + (ox + j) * p->out_c + o0, acc[j], nv, o0, last);
+}
+
+FV_INLINE void
+row_block (const FvConvParams * p, const float *in, size_t ky0, size_t ky1,
+    ptrdiff_t iy0, size_t ox_lo, size_t ox_hi, float *out, const size_t nv,
+    size_t o0, __m256i last)
+{
+  size_t ox;
+
+  for (ox = 0; ox < ox_lo; ox++)
+    edge_pixel (p, in, ky0, ky1, iy0, ox, out, nv, o0, last);
+  for (; ox + PX <= ox_hi; ox += PX)
+    interior_pixels (p, in, ky0, ky1, iy0, ox, PX, out, nv, o0, last);
+  for (; ox < ox_hi; ox++)
+    interior_pixels (p, in, ky0, ky1, iy0, ox, 1, out, nv, o0, last);
+  for (; ox < p->out_w; ox++)
+    edge_pixel (p, in, ky0, ky1, iy0, ox, out, nv, o0, last);
+}
+
+void
+fv_f32_conv_prelu_ukernel_2x32__avx2 (const FvConvParams * p, size_t r0,
+    size_t r1)
+{
+  const size_t in_image = p->in_h * p->in_w * p->in_c;
+  const size_t out_image = p->out_h * p->out_w * p->out_c;
+  const size_t s = p->stride_w;
+  size_t ox_lo = (p->pad_left + s - 1) / s, ox_hi = 0;
+
+  if (p->in_w + p->pad_left >= p->kw)
+    ox_hi = (p->in_w + p->pad_left - p->kw) / s + 1;
+  if (ox_hi > p->out_w)
+    ox_hi = p->out_w;
+  if (ox_lo > ox_hi)
+    ox_lo = ox_hi;
+
+  for (size_t r = r0; r < r1; r++) {
+    const size_t b = r / p->out_h, oy = r % p->out_h;
+    const float *in = p->in + b * in_image;
+    float *out = p->out + b * out_image + oy * p->out_w * p->out_c;
+    const ptrdiff_t iy0 = (ptrdiff_t) (oy * p->stride_h)
+        - (ptrdiff_t) p->pad_top;
+    const size_t ky0 = iy0 < 0 ? (size_t) - iy0 : 0;
+    size_t ky1 = p->kh;
+
+    if (iy0 + (ptrdiff_t) p->kh > (ptrdiff_t) p->in_h)
+      ky1 = iy0 < (ptrdiff_t) p->in_h ? (size_t) ((ptrdiff_t) p->in_h - iy0)
+          : 0;
+
+    for (size_t o0 = 0; o0 < p->out_c; o0 += NV_MAX * VL) {
+      const size_t left = p->out_c - o0;
+      const size_t nv = left >= NV_MAX * VL ? NV_MAX : (left + VL - 1) / VL;
+      const size_t in_last = left - (nv - 1) * VL;
+      const __m256i last = tail_mask (in_last < VL ? in_last : VL);
+      switch (nv) {
+        case 4:
+          row_block (p, in, ky0, ky1, iy0, ox_lo, ox_hi, out, 4, o0, last);
+          break;
+        case 3:
+          row_block (p, in, ky0, ky1, iy0, ox_lo, ox_hi, out, 3, o0, last);
+          break;
+        case 2:
+          row_block (p, in, ky0, ky1, iy0, ox_lo, ox_hi, out, 2, o0, last);
+          break;
+        default:
+          row_block (p, in, ky0, ky1, iy0, ox_lo, ox_hi, out, 1, o0, last);
+          break;
+      }
+    }
+  }
+}

@@ -1,0 +1,878 @@
+/* check-kernels: compares every SIMD kernel in the dispatch table that
+ * this CPU can run with the scalar kernel, over shape sweeps.
+ *
+ * It needs only libc (and the kernel sources), so that it can be built
+ * statically for another architecture and run under qemu-user
+ * (tests/arm/run.sh); meson also builds it for the host (test
+ * "kernels-harness"), where it checks the x86 levels. The GoogleTest
+ * kernel tests (tests/unit/test-kernels.cc) cover the same ground on the
+ * host with the library's own CPU detection.
+ *
+ * What is checked, for each family and table level:
+ *  - every output element equals the scalar one within RTOL times the
+ *    same sum formed with absolute values (the bound of rounding error
+ *    for a sum, so cancellation does not make the test flaky);
+ *  - nothing outside the output is written: output buffers are filled
+ *    with a NaN pattern (gaps between rows of a strided output and the
+ *    bytes around it must keep it);
+ *  - nothing is read past the end of any buffer: in the "tight" layout
+ *    every buffer ends at an inaccessible page (a read past it crashes;
+ *    the crash handler names the case);
+ *  - unaligned buffers (one float past a 64-byte boundary);
+ *  - row ranges split as threads split them, including empty ranges.
+ *
+ * Usage: check-kernels [-v]. Exit status 0 when every case passed, 1 on
+ * a mismatch, 2 on a crash. */
+#include "kernels/fv-kernels.h"
+
+#include <math.h>
+#include <signal.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <unistd.h>
+
+#define RTOL 2e-6f
+
+static const char *const isa_names[] = { "scalar", "avx2", "avx512", "neon" };
+
+static int verbose;
+static char current_case[512];
+
+/* ---- CPU ------------------------------------------------------------- */
+
+/* Mirrors fv_isa_supported (src/core/fv-cpu.c), which needs GLib. */
+static int
+isa_runs_here (int isa)
+{
+#if defined(__x86_64__) || defined(__i386__)
+  __builtin_cpu_init ();
+  if (isa == FV_ISA_AVX2)
+    return __builtin_cpu_supports ("avx2") && __builtin_cpu_supports ("fma");
+  if (isa == FV_ISA_AVX512)
+    return __builtin_cpu_supports ("avx512f")
+        && __builtin_cpu_supports ("avx512vl")
+        && __builtin_cpu_supports ("avx512dq")
+        && __builtin_cpu_supports ("avx512bw");
+  return 0;
+#elif defined(__aarch64__)
+  return isa == FV_ISA_NEON;
+#else
+  return 0;
+#endif
+}
+
+static const char *
+isa_name (int isa)
+{
+  return isa < (int) (sizeof isa_names / sizeof isa_names[0])
+      ? isa_names[isa] : "?";
+}
+
+/* ---- crash handler ----------------------------------------------------- */
+
+static void
+on_crash (int sig)
+{
+  static const char msg[] = "\ncheck-kernels: CRASH (signal) in case: ";
+  ssize_t unused;
+
+  unused = write (2, msg, sizeof msg - 1);
+  unused = write (2, current_case, strlen (current_case));
+  unused = write (2, "\n", 1);
+  (void) unused;
+  (void) sig;
+  _exit (2);
+}
+
+/* ---- random numbers ---------------------------------------------------- */
+
+static uint32_t rng_state = 0x12345678u;
+
+static uint32_t
+rng_u32 (void)
+{
+  uint32_t x = rng_state;
+  x ^= x << 13;
+  x ^= x >> 17;
+  x ^= x << 5;
+  return rng_state = x;
+}
+
+static size_t
+rng_below (size_t n)
+{
+  return n ? rng_u32 () % n : 0;
+}
+
+/* Uniform in [-1, 1). */
+static float
+rng_float (void)
+{
+  return (float) (rng_u32 () >> 8) * (2.0f / 16777216.0f) - 1.0f;
+}
+
+/* ---- guarded buffers --------------------------------------------------- */
+
+enum
+{
+  LAYOUT_TIGHT,                 /* ends at an inaccessible page */
+  LAYOUT_UNALIGNED,             /* starts 4 bytes past a 64-byte boundary */
+  LAYOUT_ALIGNED,               /* starts at a 64-byte boundary */
+  N_LAYOUTS
+};
+
+static const char *const layout_names[] = { "tight", "unaligned", "aligned" };
+
+typedef struct
+{
+  unsigned char *map;
+  size_t map_len;               /* readable part; a guard page follows */
+  float *p;
+  size_t n;
+} Buf;
+
+#define MAX_BUFS 32
+static Buf bufs[MAX_BUFS];
+static int n_bufs;
+static size_t page_size;
+
+static const uint32_t SENTINEL = 0x7fc0dead;    /* a quiet NaN */
+
+static float *
+buf_new (size_t n, int layout)
+{
+  Buf *b;
+  size_t bytes = (n ? n : 1) * sizeof (float) + 128;
+  size_t len = (bytes + page_size - 1) / page_size * page_size;
+
+  if (n_bufs == MAX_BUFS) {
+    fprintf (stderr, "check-kernels: too many buffers\n");
+    exit (1);
+  }
+  b = &bufs[n_bufs++];
+  b->map = mmap (NULL, len + page_size, PROT_READ | PROT_WRITE,
+      MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+  if (b->map == MAP_FAILED) {
+    perror ("check-kernels: mmap");
+    exit (1);
+  }
+  if (mprotect (b->map + len, page_size, PROT_NONE) != 0) {
+    perror ("check-kernels: mprotect");
+    exit (1);
+  }
+  b->map_len = len;
+  b->n = n;
+  for (size_t i = 0; i < len / 4; i++)
+    memcpy (b->map + 4 * i, &SENTINEL, 4);
+  switch (layout) {
+    case LAYOUT_TIGHT:
+      b->p = (float *) (b->map + len - n * sizeof (float));
+      break;
+    case LAYOUT_UNALIGNED:
+      b->p = (float *) (b->map + 64 + 4);
+      break;
+    default:
+      b->p = (float *) (b->map + 64);
+      break;
+  }
+  return b->p;
+}
+
+static float *
+buf_random (size_t n, int layout)
+{
+  float *p = buf_new (n, layout);
+  for (size_t i = 0; i < n; i++)
+    p[i] = rng_float ();
+  return p;
+}
+
+static float *
+buf_abs (const float *src, size_t n, int layout)
+{
+  float *p = buf_new (n, layout);
+  for (size_t i = 0; i < n; i++)
+    p[i] = fabsf (src[i]);
+  return p;
+}
+
+static Buf *
+buf_of (const float *p)
+{
+  for (int i = 0; i < n_bufs; i++)
+    if (bufs[i].p == p)
+      return &bufs[i];
+  return NULL;
+}
+
+/* Whether the bytes of p's mapping outside [p, p + n) kept the sentinel. */
+static int
+buf_outside_intact (const float *p)
+{
+  const Buf *b = buf_of (p);
+  const unsigned char *lo = (const unsigned char *) b->p;
+  const unsigned char *hi = lo + b->n * sizeof (float);
+
+  for (const unsigned char *q = b->map; q + 4 <= lo; q += 4)
+    if (memcmp (q, &SENTINEL, 4) != 0)
+      return 0;
+  for (const unsigned char *q = hi; q + 4 <= b->map + b->map_len; q += 4)
+    if (memcmp (q, &SENTINEL, 4) != 0)
+      return 0;
+  return 1;
+}
+
+static int
+is_sentinel (const float *p)
+{
+  return memcmp (p, &SENTINEL, 4) == 0;
+}
+
+static void
+bufs_free (void)
+{
+  for (int i = 0; i < n_bufs; i++)
+    munmap (bufs[i].map, bufs[i].map_len + page_size);
+  n_bufs = 0;
+}
+
+static size_t
+round_up (size_t n, size_t q)
+{
+  return (n + q - 1) / q * q;
+}
+
+/* ---- results ----------------------------------------------------------- */
+
+typedef struct
+{
+  const char *family;
+  const char *kernel;
+  int isa;
+  unsigned cases, failed;
+  double worst;                 /* largest |got - ref| / (RTOL * bound) */
+} Stats;
+
+static unsigned total_failed;
+
+/* Compares n outputs; returns the number of bad elements. */
+static size_t
+compare (Stats * st, const float *got, const float *ref, const float *bound,
+    size_t n, size_t *first_bad)
+{
+  size_t bad = 0;
+
+  for (size_t i = 0; i < n; i++) {
+    const double err = fabs ((double) got[i] - (double) ref[i]);
+    const double tol = RTOL * (double) bound[i] + 1e-30;
+    const double ratio = err / tol;
+    if (!(err <= tol)) {        /* also catches NaN (an unwritten sentinel) */
+      if (!bad)
+        *first_bad = i;
+      bad++;
+    } else if (ratio > st->worst) {
+      st->worst = ratio;
+    }
+  }
+  return bad;
+}
+
+static void
+report_failure (Stats * st, const char *what, size_t index, float got,
+    float ref, float bound)
+{
+  st->failed++;
+  total_failed++;
+  if (st->failed <= 5)
+    fprintf (stderr, "FAIL %s/%s: %s\n  %s at element %zu: got %.9g, "
+        "scalar %.9g, bound %.3g\n", isa_name (st->isa), st->family,
+        current_case, what, index, got, ref, bound);
+}
+
+/* Splits [0, n) into three ranges (some may be empty), as threads do. */
+static void
+split3 (size_t n, size_t cut[4])
+{
+  cut[0] = 0;
+  cut[1] = rng_below (n + 1);
+  cut[2] = cut[1] + rng_below (n - cut[1] + 1);
+  cut[3] = n;
+}
+
+/* ---- GEMM -------------------------------------------------------------- */
+
+static void
+check_gemm (Stats * st, const FvKernelTable * ref_t,
+    const FvKernelTable * t, size_t m, size_t k, size_t n, int with_alpha,
+    int with_res, size_t a_extra, size_t c_extra, int layout)
+{
+  const size_t a_stride = k + a_extra, c_stride = n + c_extra;
+  const size_t res_stride = n + (c_extra ? 1 : 0);
+  float *a, *w_oi, *bias, *alpha_raw, *res = NULL;
+  float *a_abs, *w_oi_abs, *bias_abs, *res_abs = NULL;
+  float *w_ref, *w_abs, *w_var, *alpha_ref = NULL, *alpha_var = NULL;
+  float *c_ref, *c_abs, *c_var;
+  FvGemmParams p;
+  size_t cut[4], bad_at = 0;
+
+  snprintf (current_case, sizeof current_case,
+      "%s m=%zu k=%zu n=%zu a_stride=%zu c_stride=%zu prelu=%d residual=%d "
+      "layout=%s", t->gemm_name, m, k, n, a_stride, c_stride, with_alpha,
+      with_res, layout_names[layout]);
+  if (verbose)
+    printf ("  %s\n", current_case);
+
+  a = buf_random (m * a_stride, layout);
+  w_oi = buf_random (n * k, LAYOUT_ALIGNED);
+  bias = buf_random (n, LAYOUT_ALIGNED);
+  alpha_raw = buf_random (n, LAYOUT_ALIGNED);
+  if (with_res)
+    res = buf_random (m * res_stride, layout);
+  a_abs = buf_abs (a, m * a_stride, LAYOUT_ALIGNED);
+  w_oi_abs = buf_abs (w_oi, n * k, LAYOUT_ALIGNED);
+  bias_abs = buf_abs (bias, n, LAYOUT_ALIGNED);
+  if (with_res)
+    res_abs = buf_abs (res, m * res_stride, LAYOUT_ALIGNED);
+
+  w_ref = buf_new (fv_f32_gemm_packed_size (k, n, ref_t->gemm_nr),
+      LAYOUT_ALIGNED);
+  fv_f32_gemm_pack (k, n, ref_t->gemm_nr, w_oi, bias, w_ref);
+  w_abs = buf_new (fv_f32_gemm_packed_size (k, n, ref_t->gemm_nr),
+      LAYOUT_ALIGNED);
+  fv_f32_gemm_pack (k, n, ref_t->gemm_nr, w_oi_abs, bias_abs, w_abs);
+  w_var = buf_new (fv_f32_gemm_packed_size (k, n, t->gemm_nr), layout);
+  fv_f32_gemm_pack (k, n, t->gemm_nr, w_oi, bias, w_var);
+  if (with_alpha) {
+    const size_t pr = round_up (n, ref_t->gemm_nr);
+    const size_t pv = round_up (n, t->gemm_nr);
+    alpha_ref = buf_new (pr, LAYOUT_ALIGNED);
+    memset (alpha_ref, 0, pr * sizeof (float));
+    memcpy (alpha_ref, alpha_raw, n * sizeof (float));
+    alpha_var = buf_new (pv, layout);
+    memset (alpha_var, 0, pv * sizeof (float));
+    memcpy (alpha_var, alpha_raw, n * sizeof (float));
+  }
+  c_ref = buf_new (m * c_stride, LAYOUT_ALIGNED);
+  c_abs = buf_new (m * c_stride, LAYOUT_ALIGNED);
+  c_var = buf_new (m * c_stride, layout);
+
+  memset (&p, 0, sizeof p);
+  p.k = k;
+  p.n = n;
+  p.a_stride = a_stride;
+  p.res_stride = res_stride;
+  p.c_stride = c_stride;
+
+  p.a = a;
+  p.w = w_ref;
+  p.alpha = alpha_ref;
+  p.res = res;
+  p.c = c_ref;
+  ref_t->gemm (&p, 0, m);
+
+  p.a = a_abs;
+  p.w = w_abs;
+  p.alpha = NULL;
+  p.res = res_abs;
+  p.c = c_abs;
+  ref_t->gemm (&p, 0, m);
+
+  p.a = a;
+  p.w = w_var;
+  p.alpha = alpha_var;
+  p.res = res;
+  p.c = c_var;
+  split3 (m, cut);
+  for (int i = 0; i < 3; i++)
+    t->gemm (&p, cut[i], cut[i + 1]);
+
+  st->cases++;
+  for (size_t i = 0; i < m; i++) {
+    const size_t o = i * c_stride;
+    if (compare (st, c_var + o, c_ref + o, c_abs + o, n, &bad_at)) {
+      report_failure (st, "output", o + bad_at, c_var[o + bad_at],
+          c_ref[o + bad_at], c_abs[o + bad_at]);
+      break;
+    }
+    for (size_t j = n; j < c_stride; j++)
+      if (!is_sentinel (c_var + o + j)) {
+        report_failure (st, "write into the row gap", o + j, c_var[o + j],
+            NAN, 0);
+        i = m;
+        break;
+      }
+  }
+  if (!buf_outside_intact (c_var))
+    report_failure (st, "write outside the output", 0, 0, 0, 0);
+  bufs_free ();
+}
+
+static void
+sweep_gemm (const FvKernelTable * ref_t, const FvKernelTable * t, Stats * st)
+{
+  static const size_t ks[] = { 1, 2, 3, 4, 5, 7, 8, 9, 12, 15, 16, 17, 31,
+    32, 33, 64, 65, 128
+  };
+  static const size_t ns[] = { 1, 2, 3, 4, 5, 7, 8, 9, 12, 15, 16, 17, 23,
+    24, 31, 32, 33, 47, 48, 63, 64, 65, 96, 192
+  };
+  static const size_t ms[] = { 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13,
+    14, 15, 16, 17, 20, 23, 24, 25, 31, 32, 33, 49
+  };
+  /* MobileFaceNet's 1x1 layers (rows cut down where they repeat). */
+  static const size_t real[][5] = {
+    /* m, k, n, prelu, residual */
+    {196, 64, 128, 1, 0}, {196, 128, 64, 0, 1}, {49, 128, 256, 1, 0},
+    {49, 256, 128, 0, 1}, {49, 128, 512, 1, 0}, {49, 512, 128, 0, 0},
+    {1, 512, 512, 0, 0}, {1, 512, 192, 0, 0}, {100, 64, 64, 0, 0},
+  };
+  const size_t nk = sizeof ks / sizeof ks[0];
+  const size_t nn = sizeof ns / sizeof ns[0];
+  const size_t nm = sizeof ms / sizeof ms[0];
+  size_t idx = 0;
+
+  for (size_t ki = 0; ki < nk; ki++)
+    for (size_t ni = 0; ni < nn; ni++, idx++) {
+      const size_t m1 = ms[idx % nm], m2 = ms[(idx * 7 + 3) % nm];
+      check_gemm (st, ref_t, t, m1, ks[ki], ns[ni], idx & 1, (idx >> 1) & 1,
+          (idx >> 2) % 3, (idx >> 3) % 3 == 1 ? 5 : 0, idx % N_LAYOUTS);
+      check_gemm (st, ref_t, t, m2, ks[ki], ns[ni], !(idx & 1),
+          !((idx >> 1) & 1), 0, 0, (idx + 1) % N_LAYOUTS);
+    }
+  for (size_t i = 0; i < sizeof real / sizeof real[0]; i++)
+    check_gemm (st, ref_t, t, real[i][0], real[i][1], real[i][2],
+        (int) real[i][3], (int) real[i][4], 0, 0, i % N_LAYOUTS);
+}
+
+/* ---- depthwise --------------------------------------------------------- */
+
+/* TensorFlow padding: SAME pads (total) max((out - 1) * s + k - in, 0),
+ * the smaller half before; VALID pads nothing. */
+static int
+tf_padding (size_t in, size_t k, size_t s, int same, size_t *out,
+    size_t *pad_before)
+{
+  if (same) {
+    const size_t o = (in + s - 1) / s;
+    const ptrdiff_t total = (ptrdiff_t) ((o - 1) * s + k) - (ptrdiff_t) in;
+    *out = o;
+    *pad_before = total > 0 ? (size_t) total / 2 : 0;
+    return 1;
+  }
+  if (in < k)
+    return 0;
+  *out = (in - k) / s + 1;
+  *pad_before = 0;
+  return 1;
+}
+
+static void
+check_dwconv (Stats * st, const FvKernelTable * ref_t,
+    const FvKernelTable * t, FvDwconvFn fn, const char *fn_name,
+    size_t batch, size_t in_h, size_t in_w, size_t c, size_t kh, size_t kw,
+    size_t sh, size_t sw, int same, int with_alpha, int layout)
+{
+  FvDwconvParams p;
+  size_t out_h, out_w, pad_top, pad_left, n_in, n_out, cut[4], bad_at = 0;
+  const size_t cp_ref = round_up (c, ref_t->c_align);
+  const size_t cp_var = round_up (c, t->c_align);
+  float *in, *w_raw, *bias_raw, *alpha_raw, *in_abs, *w_raw_abs, *bias_abs;
+  float *w_ref, *b_ref, *w_abs, *b_abs, *w_var, *b_var;
+  float *alpha_ref = NULL, *alpha_var = NULL;
+  float *out_ref, *out_abs, *out_var;
+
+  if (!tf_padding (in_h, kh, sh, same, &out_h, &pad_top)
+      || !tf_padding (in_w, kw, sw, same, &out_w, &pad_left))
+    return;
+  snprintf (current_case, sizeof current_case,
+      "%s batch=%zu in=%zux%zux%zu kernel=%zux%zu stride=%zux%zu %s "
+      "(out %zux%zu, pad top %zu left %zu) prelu=%d layout=%s", fn_name,
+      batch, in_h, in_w, c, kh, kw, sh, sw, same ? "SAME" : "VALID",
+      out_h, out_w, pad_top, pad_left, with_alpha, layout_names[layout]);
+  if (verbose)
+    printf ("  %s\n", current_case);
+
+  n_in = batch * in_h * in_w * c;
+  n_out = batch * out_h * out_w * c;
+  in = buf_random (n_in, layout);
+  w_raw = buf_random (kh * kw * c, LAYOUT_ALIGNED);
+  bias_raw = buf_random (c, LAYOUT_ALIGNED);
+  alpha_raw = buf_random (c, LAYOUT_ALIGNED);
+  in_abs = buf_abs (in, n_in, LAYOUT_ALIGNED);
+  w_raw_abs = buf_abs (w_raw, kh * kw * c, LAYOUT_ALIGNED);
+  bias_abs = buf_abs (bias_raw, c, LAYOUT_ALIGNED);
+
+  w_ref = buf_new (kh * kw * cp_ref, LAYOUT_ALIGNED);
+  b_ref = buf_new (cp_ref, LAYOUT_ALIGNED);
+  fv_f32_dwconv_pack (kh, kw, c, cp_ref, w_raw, bias_raw, w_ref, b_ref);
+  w_abs = buf_new (kh * kw * cp_ref, LAYOUT_ALIGNED);
+  b_abs = buf_new (cp_ref, LAYOUT_ALIGNED);
+  fv_f32_dwconv_pack (kh, kw, c, cp_ref, w_raw_abs, bias_abs, w_abs, b_abs);
+  w_var = buf_new (kh * kw * cp_var, layout);
+  b_var = buf_new (cp_var, layout);
+  fv_f32_dwconv_pack (kh, kw, c, cp_var, w_raw, bias_raw, w_var, b_var);
+  if (with_alpha) {
+    alpha_ref = buf_new (cp_ref, LAYOUT_ALIGNED);
+    memset (alpha_ref, 0, cp_ref * sizeof (float));
+    memcpy (alpha_ref, alpha_raw, c * sizeof (float));
+    alpha_var = buf_new (cp_var, layout);
+    memset (alpha_var, 0, cp_var * sizeof (float));
+    memcpy (alpha_var, alpha_raw, c * sizeof (float));
+  }
+  out_ref = buf_new (n_out, LAYOUT_ALIGNED);
+  out_abs = buf_new (n_out, LAYOUT_ALIGNED);
+  out_var = buf_new (n_out, layout);
+
+  memset (&p, 0, sizeof p);
+  p.in_h = in_h;
+  p.in_w = in_w;
+  p.c = c;
+  p.out_h = out_h;
+  p.out_w = out_w;
+  p.kh = kh;
+  p.kw = kw;
+  p.stride_h = sh;
+  p.stride_w = sw;
+  p.pad_top = pad_top;
+  p.pad_left = pad_left;
+
+  p.in = in;
+  p.out = out_ref;
+  p.w = w_ref;
+  p.bias = b_ref;
+  p.alpha = alpha_ref;
+  p.c_pad = cp_ref;
+  ref_t->dwconv (&p, 0, batch * out_h);
+
+  p.in = in_abs;
+  p.out = out_abs;
+  p.w = w_abs;
+  p.bias = b_abs;
+  p.alpha = NULL;
+  ref_t->dwconv (&p, 0, batch * out_h);
+
+  p.in = in;
+  p.out = out_var;
+  p.w = w_var;
+  p.bias = b_var;
+  p.alpha = alpha_var;
+  p.c_pad = cp_var;
+  split3 (batch * out_h, cut);
+  for (int i = 0; i < 3; i++)
+    fn (&p, cut[i], cut[i + 1]);
+
+  st->cases++;
+  if (compare (st, out_var, out_ref, out_abs, n_out, &bad_at))
+    report_failure (st, "output", bad_at, out_var[bad_at], out_ref[bad_at],
+        out_abs[bad_at]);
+  if (!buf_outside_intact (out_var))
+    report_failure (st, "write outside the output", 0, 0, 0, 0);
+  bufs_free ();
+}
+
+static void
+sweep_dwconv3x3 (const FvKernelTable * ref_t, const FvKernelTable * t,
+    Stats * st)
+{
+  static const size_t cs[] = { 1, 2, 3, 4, 5, 7, 8, 9, 12, 15, 16, 17, 20,
+    24, 31, 32, 33, 64
+  };
+  static const size_t hw[] = { 1, 2, 3, 4, 5, 6, 7, 8, 9, 12, 13 };
+  /* MobileFaceNet's 3x3 depthwise layers (some heights cut down). */
+  static const size_t real[][4] = {
+    /* in_h, in_w, c, stride */
+    {12, 56, 64, 1}, {13, 56, 128, 2}, {28, 28, 128, 1}, {28, 28, 256, 2},
+    {14, 14, 256, 1}, {14, 14, 512, 2}, {7, 7, 256, 1},
+  };
+  const size_t nc = sizeof cs / sizeof cs[0], nhw = sizeof hw / sizeof hw[0];
+  size_t idx = 0;
+
+  for (size_t ci = 0; ci < nc; ci++)
+    for (size_t s = 1; s <= 2; s++)
+      for (size_t hi = 0; hi < nhw; hi++, idx++) {
+        const size_t in_h = hw[hi], in_w = hw[(hi + ci + s) % nhw];
+        check_dwconv (st, ref_t, t, t->dwconv3x3, t->dwconv3x3_name,
+            1 + (idx % 5 == 0), in_h, in_w, cs[ci], 3, 3, s, s,
+            idx % 4 != 3, (idx >> 1) & 1, idx % N_LAYOUTS);
+      }
+  /* Mixed strides and a wide row. */
+  check_dwconv (st, ref_t, t, t->dwconv3x3, t->dwconv3x3_name, 1, 5, 9, 12,
+      3, 3, 1, 2, 1, 1, LAYOUT_TIGHT);
+  check_dwconv (st, ref_t, t, t->dwconv3x3, t->dwconv3x3_name, 2, 9, 6, 13,
+      3, 3, 2, 1, 1, 0, LAYOUT_UNALIGNED);
+  check_dwconv (st, ref_t, t, t->dwconv3x3, t->dwconv3x3_name, 1, 3, 67, 8,
+      3, 3, 1, 1, 1, 1, LAYOUT_TIGHT);
+  for (size_t i = 0; i < sizeof real / sizeof real[0]; i++)
+    check_dwconv (st, ref_t, t, t->dwconv3x3, t->dwconv3x3_name, 1,
+        real[i][0], real[i][1], real[i][2], 3, 3, real[i][3], real[i][3], 1,
+        1, i % N_LAYOUTS);
+}
+
+static void
+sweep_dwconv (const FvKernelTable * ref_t, const FvKernelTable * t, Stats * st)
+{
+  static const size_t ks[][2] = {
+    {1, 1}, {2, 2}, {3, 3}, {5, 5}, {7, 7}, {3, 5}, {1, 3}, {4, 2},
+  };
+  static const size_t cs[] = { 1, 3, 4, 5, 8, 12, 15, 16, 17, 19, 32, 33,
+    48
+  };
+  static const size_t hw[] = { 1, 2, 3, 5, 7, 8, 11 };
+  const size_t nk = sizeof ks / sizeof ks[0];
+  const size_t nc = sizeof cs / sizeof cs[0], nhw = sizeof hw / sizeof hw[0];
+  size_t idx = 0;
+
+  for (size_t ki = 0; ki < nk; ki++)
+    for (size_t ci = 0; ci < nc; ci++)
+      for (size_t s = 1; s <= 2; s++, idx++) {
+        const size_t in_h = hw[idx % nhw], in_w = hw[(idx * 3 + 1) % nhw];
+        check_dwconv (st, ref_t, t, t->dwconv, t->dwconv_name,
+            1 + (idx % 7 == 0), in_h, in_w, cs[ci], ks[ki][0], ks[ki][1], s,
+            s, idx % 3 != 2, (idx >> 1) & 1, idx % N_LAYOUTS);
+      }
+  /* The global depthwise 7x7 of MobileFaceNet, and variations of it. */
+  check_dwconv (st, ref_t, t, t->dwconv, t->dwconv_name, 1, 7, 7, 512, 7, 7,
+      1, 1, 0, 0, LAYOUT_TIGHT);
+  check_dwconv (st, ref_t, t, t->dwconv, t->dwconv_name, 2, 7, 7, 512, 7, 7,
+      1, 1, 0, 1, LAYOUT_UNALIGNED);
+  check_dwconv (st, ref_t, t, t->dwconv, t->dwconv_name, 3, 7, 7, 37, 7, 7,
+      1, 1, 0, 0, LAYOUT_TIGHT);
+}
+
+/* ---- direct convolution ------------------------------------------------ */
+
+static void
+check_conv (Stats * st, const FvKernelTable * ref_t, const FvKernelTable * t,
+    size_t batch, size_t in_h, size_t in_w, size_t ic, size_t oc, size_t kh,
+    size_t kw, size_t sh, size_t sw, int same, int with_alpha, int layout)
+{
+  FvConvParams p;
+  size_t out_h, out_w, pad_top, pad_left, n_in, n_out, cut[4], bad_at = 0;
+  const size_t cp_ref = round_up (oc, ref_t->c_align);
+  const size_t cp_var = round_up (oc, t->c_align);
+  const size_t n_w = oc * kh * kw * ic;
+  float *in, *w_raw, *bias_raw, *alpha_raw, *in_abs, *w_raw_abs, *bias_abs;
+  float *w_ref, *b_ref, *w_abs, *b_abs, *w_var, *b_var;
+  float *alpha_ref = NULL, *alpha_var = NULL;
+  float *out_ref, *out_abs, *out_var;
+
+  if (!tf_padding (in_h, kh, sh, same, &out_h, &pad_top)
+      || !tf_padding (in_w, kw, sw, same, &out_w, &pad_left))
+    return;
+  snprintf (current_case, sizeof current_case,
+      "%s batch=%zu in=%zux%zux%zu out_c=%zu kernel=%zux%zu stride=%zux%zu "
+      "%s (out %zux%zu, pad top %zu left %zu) prelu=%d layout=%s",
+      t->conv_name, batch, in_h, in_w, ic, oc, kh, kw, sh, sw,
+      same ? "SAME" : "VALID", out_h, out_w, pad_top, pad_left, with_alpha,
+      layout_names[layout]);
+  if (verbose)
+    printf ("  %s\n", current_case);
+
+  n_in = batch * in_h * in_w * ic;
+  n_out = batch * out_h * out_w * oc;
+  in = buf_random (n_in, layout);
+  w_raw = buf_random (n_w, LAYOUT_ALIGNED);
+  bias_raw = buf_random (oc, LAYOUT_ALIGNED);
+  alpha_raw = buf_random (oc, LAYOUT_ALIGNED);
+  in_abs = buf_abs (in, n_in, LAYOUT_ALIGNED);
+  w_raw_abs = buf_abs (w_raw, n_w, LAYOUT_ALIGNED);
+  bias_abs = buf_abs (bias_raw, oc, LAYOUT_ALIGNED);
+
+  w_ref = buf_new (kh * kw * ic * cp_ref, LAYOUT_ALIGNED);
+  b_ref = buf_new (cp_ref, LAYOUT_ALIGNED);
+  fv_f32_conv_pack (oc, kh, kw, ic, cp_ref, w_raw, bias_raw, w_ref, b_ref);
+  w_abs = buf_new (kh * kw * ic * cp_ref, LAYOUT_ALIGNED);
+  b_abs = buf_new (cp_ref, LAYOUT_ALIGNED);
+  fv_f32_conv_pack (oc, kh, kw, ic, cp_ref, w_raw_abs, bias_abs, w_abs, b_abs);
+  w_var = buf_new (kh * kw * ic * cp_var, layout);
+  b_var = buf_new (cp_var, layout);
+  fv_f32_conv_pack (oc, kh, kw, ic, cp_var, w_raw, bias_raw, w_var, b_var);
+  if (with_alpha) {
+    alpha_ref = buf_new (cp_ref, LAYOUT_ALIGNED);
+    memset (alpha_ref, 0, cp_ref * sizeof (float));
+    memcpy (alpha_ref, alpha_raw, oc * sizeof (float));
+    alpha_var = buf_new (cp_var, layout);
+    memset (alpha_var, 0, cp_var * sizeof (float));
+    memcpy (alpha_var, alpha_raw, oc * sizeof (float));
+  }
+  out_ref = buf_new (n_out, LAYOUT_ALIGNED);
+  out_abs = buf_new (n_out, LAYOUT_ALIGNED);
+  out_var = buf_new (n_out, layout);
+
+  memset (&p, 0, sizeof p);
+  p.in_h = in_h;
+  p.in_w = in_w;
+  p.in_c = ic;
+  p.out_h = out_h;
+  p.out_w = out_w;
+  p.out_c = oc;
+  p.kh = kh;
+  p.kw = kw;
+  p.stride_h = sh;
+  p.stride_w = sw;
+  p.pad_top = pad_top;
+  p.pad_left = pad_left;
+
+  p.in = in;
+  p.out = out_ref;
+  p.w = w_ref;
+  p.bias = b_ref;
+  p.alpha = alpha_ref;
+  p.oc_pad = cp_ref;
+  ref_t->conv (&p, 0, batch * out_h);
+
+  p.in = in_abs;
+  p.out = out_abs;
+  p.w = w_abs;
+  p.bias = b_abs;
+  p.alpha = NULL;
+  ref_t->conv (&p, 0, batch * out_h);
+
+  p.in = in;
+  p.out = out_var;
+  p.w = w_var;
+  p.bias = b_var;
+  p.alpha = alpha_var;
+  p.oc_pad = cp_var;
+  split3 (batch * out_h, cut);
+  for (int i = 0; i < 3; i++)
+    t->conv (&p, cut[i], cut[i + 1]);
+
+  st->cases++;
+  if (compare (st, out_var, out_ref, out_abs, n_out, &bad_at))
+    report_failure (st, "output", bad_at, out_var[bad_at], out_ref[bad_at],
+        out_abs[bad_at]);
+  if (!buf_outside_intact (out_var))
+    report_failure (st, "write outside the output", 0, 0, 0, 0);
+  bufs_free ();
+}
+
+static void
+sweep_conv (const FvKernelTable * ref_t, const FvKernelTable * t, Stats * st)
+{
+  /* kh, kw, stride, SAME */
+  static const size_t ks[][4] = {
+    {3, 3, 2, 1}, {3, 3, 1, 0}, {2, 2, 1, 0}, {3, 3, 1, 1}, {1, 1, 2, 0},
+    {5, 5, 1, 1}, {3, 3, 2, 0}, {2, 3, 1, 1},
+  };
+  static const size_t ocs[] = { 1, 2, 3, 4, 5, 7, 8, 10, 12, 15, 16, 17,
+    20, 28, 32, 33, 48, 64
+  };
+  static const size_t ics[] = { 1, 2, 3, 4, 5, 10, 16 };
+  static const size_t hw[] = { 1, 2, 3, 4, 5, 6, 7, 8, 9, 11, 12, 13, 16 };
+  const size_t nk = sizeof ks / sizeof ks[0], noc = sizeof ocs / sizeof ocs[0];
+  const size_t nic = sizeof ics / sizeof ics[0];
+  const size_t nhw = sizeof hw / sizeof hw[0];
+  size_t idx = 0;
+
+  for (size_t ki = 0; ki < nk; ki++)
+    for (size_t oi = 0; oi < noc; oi++, idx++) {
+      check_conv (st, ref_t, t, 1 + (idx % 6 == 0), hw[idx % nhw],
+          hw[(idx * 5 + 2) % nhw], ics[idx % nic], ocs[oi], ks[ki][0],
+          ks[ki][1], ks[ki][2], ks[ki][2], (int) ks[ki][3], (idx >> 1) & 1,
+          idx % N_LAYOUTS);
+      check_conv (st, ref_t, t, 1, hw[(idx * 3 + 1) % nhw],
+          hw[(idx + 4) % nhw], ics[(idx * 3 + 2) % nic], ocs[oi], ks[ki][0],
+          ks[ki][1], ks[ki][2], ks[ki][2], (int) ks[ki][3], !(idx & 1),
+          (idx + 1) % N_LAYOUTS);
+    }
+  /* The MobileFaceNet stem (rows cut down), and the first MTCNN layers. */
+  check_conv (st, ref_t, t, 1, 20, 112, 3, 64, 3, 3, 2, 2, 1, 1, LAYOUT_TIGHT);
+  check_conv (st, ref_t, t, 1, 21, 111, 3, 64, 3, 3, 2, 2, 1, 1,
+      LAYOUT_UNALIGNED);
+  check_conv (st, ref_t, t, 2, 12, 12, 3, 10, 3, 3, 1, 1, 0, 1, LAYOUT_TIGHT);
+  check_conv (st, ref_t, t, 1, 24, 24, 3, 28, 3, 3, 1, 1, 0, 1, LAYOUT_ALIGNED);
+  check_conv (st, ref_t, t, 1, 4, 4, 48, 64, 2, 2, 1, 1, 0, 1, LAYOUT_TIGHT);
+}
+
+/* ---- main -------------------------------------------------------------- */
+
+static void
+print_stats (const Stats * st)
+{
+  printf ("%-7s %-10s %-44s %5u cases  %s  (worst error %.3f of tolerance)\n",
+      isa_name (st->isa), st->family, st->kernel, st->cases,
+      st->failed ? "FAIL" : "ok  ", st->worst);
+  if (st->failed)
+    printf ("        %u failing case(s), see stderr\n", st->failed);
+}
+
+int
+main (int argc, char **argv)
+{
+  const FvKernelTable *ref_t = fv_kernel_table_get (FV_ISA_SCALAR);
+  unsigned levels = 0;
+
+  if (argc > 1 && strcmp (argv[1], "-v") == 0)
+    verbose = 1;
+  page_size = (size_t) sysconf (_SC_PAGESIZE);
+  signal (SIGSEGV, on_crash);
+  signal (SIGBUS, on_crash);
+  signal (SIGILL, on_crash);
+  signal (SIGFPE, on_crash);
+  setvbuf (stdout, NULL, _IOLBF, 0);
+
+  if (!ref_t) {
+    fprintf (stderr, "check-kernels: no scalar kernel table\n");
+    return 1;
+  }
+  printf ("check-kernels: tolerance %g x (the sum of absolute terms)\n",
+      (double) RTOL);
+  for (int isa = 0; isa < FV_ISA_COUNT; isa++) {
+    const FvKernelTable *t;
+    Stats st;
+
+    if (isa == FV_ISA_SCALAR)
+      continue;
+    t = fv_kernel_table_get ((FvIsa) isa);
+    if (!t) {
+      printf ("%-7s not built\n", isa_name (isa));
+      continue;
+    }
+    if (!isa_runs_here (isa)) {
+      printf ("%-7s built, but this CPU cannot run it: skipped\n",
+          isa_name (isa));
+      continue;
+    }
+    levels++;
+    rng_state = 0x12345678u + (uint32_t) isa;
+
+    memset (&st, 0, sizeof st);
+    st.isa = isa;
+    st.family = "gemm";
+    st.kernel = t->gemm_name;
+    sweep_gemm (ref_t, t, &st);
+    print_stats (&st);
+
+    memset (&st, 0, sizeof st);
+    st.isa = isa;
+    st.family = "dwconv3x3";
+    st.kernel = t->dwconv3x3_name;
+    sweep_dwconv3x3 (ref_t, t, &st);
+    print_stats (&st);
+
+    memset (&st, 0, sizeof st);
+    st.isa = isa;
+    st.family = "dwconv";
+    st.kernel = t->dwconv_name;
+    sweep_dwconv (ref_t, t, &st);
+    print_stats (&st);
+
+    memset (&st, 0, sizeof st);
+    st.isa = isa;
+    st.family = "conv";
+    st.kernel = t->conv_name;
+    sweep_conv (ref_t, t, &st);
+    print_stats (&st);
+  }
+  if (total_failed) {
+    printf ("check-kernels: FAILED (%u failing case(s))\n", total_failed);
+    return 1;
+  }
+  printf ("check-kernels: PASS (%u SIMD level(s) checked against scalar)\n",
+      levels);
+  return 0;
+}

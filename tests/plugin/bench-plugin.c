@@ -1,0 +1,237 @@
+/* Benchmark of the plugin on the shared clip:
+ *
+ *   filesrc ! avidemux ! jpegdec ! videoconvert ! mtcnnfacedetect
+ *     ! faceverify ! fakesink sync=false
+ *
+ * Prints, per configuration, the median over several runs of the frames
+ * per second (wall clock) and of the CPU time spent in detection and in
+ * verification (thread CPU time between each element's sink and src pad),
+ * and their ratio. A program, not a test.
+ *
+ *   bench-plugin [--runs N] [--gallery G.db] [--clip clip.avi]
+ */
+#include <gst/gst.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "fv-config.h"
+#include "fv.h"
+
+typedef struct
+{
+  gint64 enter_ns;              /* thread CPU time when a buffer came in */
+  gint64 total_ns;
+  guint frames;
+} ElementTime;
+
+static gint64
+thread_cpu_ns (void)
+{
+  struct timespec ts;
+  clock_gettime (CLOCK_THREAD_CPUTIME_ID, &ts);
+  return (gint64) ts.tv_sec * 1000000000 + ts.tv_nsec;
+}
+
+static GstPadProbeReturn
+enter_probe (GstPad * pad, GstPadProbeInfo * info, gpointer data)
+{
+  ((ElementTime *) data)->enter_ns = thread_cpu_ns ();
+  return GST_PAD_PROBE_OK;
+}
+
+static GstPadProbeReturn
+leave_probe (GstPad * pad, GstPadProbeInfo * info, gpointer data)
+{
+  ElementTime *t = data;
+  t->total_ns += thread_cpu_ns () - t->enter_ns;
+  t->frames++;
+  return GST_PAD_PROBE_OK;
+}
+
+static void
+watch (GstElement * pipeline, const char *name, ElementTime * t)
+{
+  GstElement *e = gst_bin_get_by_name (GST_BIN (pipeline), name);
+  GstPad *sink = gst_element_get_static_pad (e, "sink");
+  GstPad *src = gst_element_get_static_pad (e, "src");
+
+  gst_pad_add_probe (sink, GST_PAD_PROBE_TYPE_BUFFER, enter_probe, t, NULL);
+  gst_pad_add_probe (src, GST_PAD_PROBE_TYPE_BUFFER, leave_probe, t, NULL);
+  gst_object_unref (sink);
+  gst_object_unref (src);
+  gst_object_unref (e);
+}
+
+typedef struct
+{
+  double fps;
+  double det_ms;                /* per frame */
+  double ver_ms;
+  guint frames;
+} RunStats;
+
+static gboolean
+run_once (const char *desc, RunStats * out)
+{
+  GError *err = NULL;
+  GstElement *p = gst_parse_launch (desc, &err);
+  ElementTime det = { 0 }, ver = { 0 };
+  GstBus *bus;
+  GstMessage *m;
+  gint64 t0, t1;
+  gboolean ok;
+
+  if (!p) {
+    fprintf (stderr, "bench-plugin: %s\n", err->message);
+    g_error_free (err);
+    return FALSE;
+  }
+  watch (p, "det", &det);
+  watch (p, "fv", &ver);
+  /* load the models before the clock starts */
+  gst_element_set_state (p, GST_STATE_PAUSED);
+  gst_element_get_state (p, NULL, NULL, GST_CLOCK_TIME_NONE);
+  t0 = g_get_monotonic_time ();
+  gst_element_set_state (p, GST_STATE_PLAYING);
+  bus = gst_element_get_bus (p);
+  m = gst_bus_timed_pop_filtered (bus, GST_CLOCK_TIME_NONE,
+      GST_MESSAGE_EOS | GST_MESSAGE_ERROR);
+  t1 = g_get_monotonic_time ();
+  ok = m && GST_MESSAGE_TYPE (m) == GST_MESSAGE_EOS;
+  if (m && !ok) {
+    gst_message_parse_error (m, &err, NULL);
+    fprintf (stderr, "bench-plugin: %s\n", err->message);
+    g_error_free (err);
+  }
+  if (m)
+    gst_message_unref (m);
+  gst_object_unref (bus);
+  gst_element_set_state (p, GST_STATE_NULL);
+  gst_object_unref (p);
+
+  /* frames counted on the verifier's src pad (the first one includes
+   * pre-roll, which the clock started after) */
+  out->frames = ver.frames;
+  out->fps = ver.frames / ((t1 - t0) / 1e6);
+  out->det_ms = det.frames ? det.total_ns / 1e6 / det.frames : 0;
+  out->ver_ms = ver.frames ? ver.total_ns / 1e6 / ver.frames : 0;
+  return ok;
+}
+
+static int
+cmp_double (const void *a, const void *b)
+{
+  double x = *(const double *) a, y = *(const double *) b;
+  return x < y ? -1 : x > y;
+}
+
+static double
+median (double *v, guint n)
+{
+  qsort (v, n, sizeof (double), cmp_double);
+  return n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
+}
+
+int
+main (int argc, char **argv)
+{
+  gint runs = 5;
+  gchar *gallery = NULL, *clip = NULL;
+  GOptionEntry entries[] = {
+    {"runs", 0, 0, G_OPTION_ARG_INT, &runs, "Runs per configuration", "N"},
+    {"gallery", 0, 0, G_OPTION_ARG_FILENAME, &gallery, "Gallery file", "G"},
+    {"clip", 0, 0, G_OPTION_ARG_FILENAME, &clip, "Clip (MJPEG AVI)", "F"},
+    {NULL}
+  };
+  const char *configs[][2] = {
+    {"default", ""},
+    {"reidentify-interval=10", "reidentify-interval=10"},
+    {"detection-interval=2", "DETECT detection-interval=2"},
+  };
+  GOptionContext *ctx = g_option_context_new ("- plugin benchmark");
+  GError *err = NULL;
+  guint c;
+
+  g_setenv ("GST_PLUGIN_SYSTEM_PATH_1_0", "", FALSE);
+  g_setenv ("GST_PLUGIN_PATH_1_0", FV_TEST_PLUGIN_PATH, FALSE);
+  g_setenv ("GST_REGISTRY_1_0", FV_TEST_REGISTRY, FALSE);
+  g_option_context_add_main_entries (ctx, entries, NULL);
+  g_option_context_add_group (ctx, gst_init_get_option_group ());
+  if (!g_option_context_parse (ctx, &argc, &argv, &err)) {
+    fprintf (stderr, "bench-plugin: %s\n", err->message);
+    return 2;
+  }
+  g_option_context_free (ctx);
+  if (runs < 1)
+    runs = 1;
+  if (!clip)
+    clip = g_build_filename (g_getenv ("FV_SHARED_DIR") ?
+        g_getenv ("FV_SHARED_DIR") : FV_DEFAULT_SHARED_DIR, "data", "video",
+        "clip_mjpeg.avi", NULL);
+  if (!gallery) {
+    gchar *g = g_build_filename (FV_BUILD_DIR, "test-scratch", "plugin-e2e",
+        "deepface.db", NULL);
+    if (g_file_test (g, G_FILE_TEST_EXISTS))
+      gallery = g;
+    else
+      g_free (g);
+  }
+
+  {
+    gchar *mf = fv_find_model ("MobileFaceNet.tflite");
+    FvModel *m = mf ? fv_model_new_from_file (mf, NULL) : NULL;
+    printf ("bench-plugin: clip %s\n", clip);
+    printf ("bench-plugin: gallery %s\n", gallery ? gallery :
+        "(none: every face unknown; run the e2e test to make one)");
+    printf ("bench-plugin: CPU level %s, %u processors; MobileFaceNet "
+        "kernels: %s\n", fv_isa_name (fv_isa_best ()),
+        g_get_num_processors (), m ? fv_model_describe_kernels (m) : "?");
+    if (m)
+      fv_model_unref (m);
+    g_free (mf);
+  }
+
+  for (c = 0; c < G_N_ELEMENTS (configs); c++) {
+    double *fps = g_new (double, runs), *det = g_new (double, runs),
+        *ver = g_new (double, runs);
+    const char *opt = configs[c][1];
+    gboolean det_opt = g_str_has_prefix (opt, "DETECT ");
+    gchar *desc;
+    guint frames = 0;
+    gint r;
+
+    desc = g_strdup_printf ("filesrc location=\"%s\" ! avidemux ! jpegdec ! "
+        "videoconvert ! mtcnnfacedetect name=det %s ! faceverify name=fv "
+        "%s%s%s %s ! fakesink sync=false", clip, det_opt ? opt + 7 : "",
+        gallery ? "gallery-file=\"" : "", gallery ? gallery : "",
+        gallery ? "\"" : "", det_opt ? "" : opt);
+    for (r = 0; r < runs; r++) {
+      RunStats s;
+      if (!run_once (desc, &s))
+        return 1;
+      fps[r] = s.fps;
+      det[r] = s.det_ms;
+      ver[r] = s.ver_ms;
+      frames = s.frames;
+    }
+    {
+      double mf = median (fps, runs), md = median (det, runs),
+          mv = median (ver, runs);
+      printf ("config %-24s frames %u  fps %.1f  detection %.2f ms/frame  "
+          "verification %.2f ms/frame  detection share %.0f%%\n",
+          configs[c][0], frames, mf, md, mv, 100.0 * md / (md + mv));
+      if (c == 0)
+        printf ("bench: fps=%.1f det_ms=%.2f ver_ms=%.2f\n", mf, md, mv);
+    }
+    g_free (desc);
+    g_free (fps);
+    g_free (det);
+    g_free (ver);
+  }
+  g_free (gallery);
+  g_free (clip);
+  gst_deinit ();
+  return 0;
+}

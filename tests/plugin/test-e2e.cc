@@ -1,0 +1,517 @@
+// End to end on ../shared/data/video/clip_mjpeg.avi with stock elements:
+// per-segment accuracy behind mtcnnfacedetect and OpenCV facedetect, the
+// reidentify-interval saving, FvFaceIdMeta after videoscale, and gallery
+// edits by another process while PLAYING.
+#include <gtest/gtest.h>
+
+#include <atomic>
+#include <fstream>
+#include <set>
+#include <thread>
+
+#include "fv-plugin-test.h"
+
+using namespace fvplug;
+
+namespace {
+
+const char *kClip = "data/video/clip_mjpeg.avi";
+
+struct Segment
+{
+  int first, last;
+  std::string identity, raw;
+};
+
+std::vector<Segment>
+LoadSegments ()
+{
+  std::vector<Segment> v;
+  std::ifstream in (fvtest::SharedPath ("data/video/clip_segments.csv"));
+  std::string line;
+  std::getline (in, line);
+  while (std::getline (in, line)) {
+    std::vector<std::string> f;
+    std::stringstream ss (line);
+    std::string c;
+    while (std::getline (ss, c, ','))
+      f.push_back (c);
+    while (f.size () < 8)
+      f.push_back ("");
+    v.push_back ({ std::stoi (f[3]), std::stoi (f[4]), f[6], f[7] });
+  }
+  return v;
+}
+
+// What one face looked like on one frame, read from FvFaceIdMeta.
+struct Seen
+{
+  std::string label;
+  bool known;
+  guint frames_ago;
+  guint x, y, w, h;
+  guint track;
+  bool aligned;
+};
+
+struct FrameResult
+{
+  int index = -1;
+  std::vector<Seen> faces;
+  int rois = 0;
+  bool roi_params = false;      // a face_id param on a ROI reached the sink
+};
+
+struct RunResult
+{
+  std::vector<FrameResult> frames;
+  int warnings = 0;
+  int errors = 0;
+  std::string error;
+};
+
+GstPadProbeReturn
+CollectProbe (GstPad *, GstPadProbeInfo *info, gpointer data)
+{
+  auto *res = static_cast<RunResult *> (data);
+  GstBuffer *buf = GST_PAD_PROBE_INFO_BUFFER (info);
+  FrameResult fr;
+  fr.index = (int) ((GST_BUFFER_PTS (buf) + GST_MSECOND) / (GST_SECOND / 10));
+  gpointer state = NULL;
+  FvFaceIdMeta *m;
+  while ((m = fv_buffer_iterate_face_id_meta (buf, &state)))
+    fr.faces.push_back ({ m->label, (bool) m->known, m->frames_ago, m->x,
+            m->y, m->w, m->h, m->track_id, (bool) m->aligned });
+  state = NULL;
+  GstMeta *meta;
+  while ((meta = gst_buffer_iterate_meta_filtered (buf, &state,
+              GST_VIDEO_REGION_OF_INTEREST_META_API_TYPE))) {
+    auto *roi = (GstVideoRegionOfInterestMeta *) meta;
+    if (roi->roi_type == g_quark_from_string ("face"))
+      fr.rois++;
+    if (gst_video_region_of_interest_meta_get_param (roi, "face_id"))
+      fr.roi_params = true;
+  }
+  res->frames.push_back (fr);
+  return GST_PAD_PROBE_OK;
+}
+
+// Runs "filesrc ! avidemux ! jpegdec ! videoconvert ! @middle ! fakesink"
+// to the end and collects what reaches the sink.
+RunResult
+RunClip (const std::string &middle)
+{
+  RunResult res;
+  std::string desc = "filesrc location=\"" + fvtest::SharedPath (kClip)
+      + "\" ! avidemux ! jpegdec ! videoconvert ! " + middle
+      + " ! fakesink name=sink sync=false";
+  GError *err = NULL;
+  GstElement *p = gst_parse_launch (desc.c_str (), &err);
+  if (!p) {
+    ADD_FAILURE () << desc << ": " << err->message;
+    g_error_free (err);
+    return res;
+  }
+  GstElement *sink = gst_bin_get_by_name (GST_BIN (p), "sink");
+  GstPad *pad = gst_element_get_static_pad (sink, "sink");
+  gst_pad_add_probe (pad, GST_PAD_PROBE_TYPE_BUFFER, CollectProbe, &res,
+      NULL);
+  gst_object_unref (pad);
+  gst_object_unref (sink);
+
+  gst_element_set_state (p, GST_STATE_PLAYING);
+  GstBus *bus = gst_element_get_bus (p);
+  for (;;) {
+    GstMessage *m = gst_bus_timed_pop_filtered (bus, 300 * GST_SECOND,
+        (GstMessageType) (GST_MESSAGE_EOS | GST_MESSAGE_ERROR |
+            GST_MESSAGE_WARNING));
+    if (!m) {
+      res.errors++;
+      res.error = "timeout";
+      break;
+    }
+    if (GST_MESSAGE_TYPE (m) == GST_MESSAGE_WARNING) {
+      res.warnings++;
+      gst_message_unref (m);
+      continue;
+    }
+    if (GST_MESSAGE_TYPE (m) == GST_MESSAGE_ERROR) {
+      GError *e = NULL;
+      gst_message_parse_error (m, &e, NULL);
+      res.errors++;
+      res.error = e->message;
+      g_error_free (e);
+    }
+    gst_message_unref (m);
+    break;
+  }
+  gst_object_unref (bus);
+  gst_element_set_state (p, GST_STATE_NULL);
+  gst_object_unref (p);
+  return res;
+}
+
+struct Score
+{
+  int face_frames = 0, right = 0, wrong_known = 0, grey_faces = 0;
+  int embeddings = 0;
+  std::vector<double> per_segment;      // fraction right, per face segment
+};
+
+Score
+ScoreRun (const RunResult &r, const std::vector<Segment> &segs)
+{
+  Score s;
+  for (const Segment &seg : segs) {
+    int n = 0, right = 0;
+    for (const FrameResult &f : r.frames) {
+      if (f.index < seg.first || f.index > seg.last)
+        continue;
+      n++;
+      for (const Seen &x : f.faces)
+        if (x.frames_ago == 0)
+          s.embeddings++;
+      if (seg.identity == "none") {
+        s.grey_faces += f.faces.size () + f.rois;
+        continue;
+      }
+      bool ok = false;
+      for (const Seen &x : f.faces) {
+        if (x.known && x.label == seg.identity)
+          ok = true;
+        else if (x.known)
+          s.wrong_known++;
+      }
+      right += ok;
+    }
+    if (seg.identity != "none") {
+      s.face_frames += n;
+      s.right += right;
+      s.per_segment.push_back (n ? (double) right / n : 0.0);
+    }
+  }
+  return s;
+}
+
+void
+PrintScore (const char *what, const Score &s)
+{
+  printf ("%s: right %d/%d frames, wrong known %d, faces in grey %d, "
+      "embeddings %d; per segment:", what, s.right, s.face_frames,
+      s.wrong_known, s.grey_faces, s.embeddings);
+  for (double d : s.per_segment)
+    printf (" %.2f", d);
+  printf ("\n");
+  fflush (stdout);
+}
+
+class ClipTest : public ::testing::Test
+{
+protected:
+  static std::string gallery;
+  static std::string gallery_wo_p01;   // all but person01
+  static std::vector<float> person01_emb;
+  static std::vector<Segment> segments;
+  static std::string model;
+
+  static void SetUpTestSuite ()
+  {
+    model = fvtest::ModelPath ("MobileFaceNet.tflite");
+    if (model.empty () || !fvtest::HaveShared (kClip)
+        || !fvtest::HaveShared ("data/faces/deepface/faces.csv"))
+      return;
+    segments = LoadSegments ();
+    std::set<std::string> in_clip;
+    for (const Segment &s : segments)
+      if (!s.raw.empty ())
+        in_clip.insert (s.raw);
+
+    FvDetector *det = fv_detector_new (NULL, NULL);
+    FvEmbedder *emb = fv_embedder_new (model.c_str (), NULL);
+    ASSERT_TRUE (det && emb);
+    FvFacePipeline *fp = fv_face_pipeline_new (det, emb, 8);
+    std::map<std::string, std::vector<std::vector<float>>> ids;
+    int used = 0, failed = 0;
+    for (const FaceRow &r : LoadFaces ("deepface")) {
+      if (in_clip.count (r.raw))
+        continue;
+      std::vector<float> e;
+      if (EmbedRawFace (fp, r, e)) {
+        ids[r.identity].push_back (e);
+        used++;
+      } else {
+        failed++;
+      }
+    }
+    printf ("gallery: %zu identities, %d photos (%d without a face)\n",
+        ids.size (), used, failed);
+    ASSERT_EQ (ids.size (), 13u);
+    std::string dir = fvtest::ScratchDir ("plugin-e2e");
+    gallery = dir + "/deepface.db";
+    ASSERT_TRUE (MakeGallery (gallery, emb, ids));
+    person01_emb = ids["person01"][0];
+    ids.erase ("person01");
+    gallery_wo_p01 = dir + "/deepface-without-person01.db";
+    ASSERT_TRUE (MakeGallery (gallery_wo_p01, emb, ids));
+    fv_face_pipeline_free (fp);
+  }
+
+  void SetUp () override
+  {
+    if (gallery.empty ())
+      GTEST_SKIP () << "models or shared data missing";
+  }
+};
+
+std::string ClipTest::gallery;
+std::string ClipTest::gallery_wo_p01;
+std::vector<float> ClipTest::person01_emb;
+std::vector<Segment> ClipTest::segments;
+std::string ClipTest::model;
+
+void
+ExpectAccurate (const Score &s)
+{
+  for (size_t i = 0; i < s.per_segment.size (); i++)
+    EXPECT_GE (s.per_segment[i], 0.9) << "face segment " << i + 1;
+  EXPECT_EQ (s.grey_faces, 0);
+  EXPECT_EQ (s.wrong_known, 0);
+}
+
+TEST_F (ClipTest, MtcnnThenFaceverifyPerSegment)
+{
+  RunResult every = RunClip ("mtcnnfacedetect ! faceverify gallery-file=\""
+      + gallery + "\"");
+  ASSERT_EQ (every.errors, 0) << every.error;
+  ASSERT_EQ (every.frames.size (), 90u);
+  Score s1 = ScoreRun (every, segments);
+  PrintScore ("reidentify-interval=1 ", s1);
+  ExpectAccurate (s1);
+
+  RunResult cached = RunClip ("mtcnnfacedetect ! faceverify "
+      "reidentify-interval=10 gallery-file=\"" + gallery + "\"");
+  ASSERT_EQ (cached.errors, 0) << cached.error;
+  Score s10 = ScoreRun (cached, segments);
+  PrintScore ("reidentify-interval=10", s10);
+  ExpectAccurate (s10);
+  ASSERT_GT (s10.embeddings, 0);
+  printf ("embeddings: %d -> %d (%.1fx fewer)\n", s1.embeddings,
+      s10.embeddings, (double) s1.embeddings / s10.embeddings);
+  EXPECT_GE (s1.embeddings, 5 * s10.embeddings);
+  // the landmarks reached faceverify: every face was aligned
+  for (const FrameResult &f : every.frames)
+    for (const Seen &x : f.faces)
+      EXPECT_TRUE (x.aligned);
+}
+
+TEST_F (ClipTest, OpenCvFacedetectUpstream)
+{
+  GstElementFactory *f = gst_element_factory_find ("facedetect");
+  if (!f)
+    GTEST_SKIP () << "facedetect not found (gstreamer1.0-opencv)";
+  gst_object_unref (f);
+  const char *cascade =
+      "/usr/share/opencv4/haarcascades/haarcascade_frontalface_default.xml";
+  if (!g_file_test (cascade, G_FILE_TEST_EXISTS))
+    GTEST_SKIP () << cascade << " not found (opencv-data)";
+  RunResult r = RunClip (std::string ("facedetect display=false "
+          "profile=\"") + cascade + "\" ! videoconvert ! faceverify "
+      "gallery-file=\"" + gallery + "\"");
+  ASSERT_EQ (r.errors, 0) << r.error;
+  Score s = ScoreRun (r, segments);
+  PrintScore ("facedetect upstream   ", s);
+  // boxes only, no landmarks: box crops, right on most frames
+  EXPECT_GT (s.right, s.face_frames / 2);
+  for (const FrameResult &fr : r.frames)
+    for (const Seen &x : fr.faces)
+      EXPECT_FALSE (x.aligned);
+}
+
+TEST_F (ClipTest, IdentitySurvivesVideoscaleAndVideoconvert)
+{
+  RunResult full = RunClip ("mtcnnfacedetect ! faceverify gallery-file=\""
+      + gallery + "\"");
+  RunResult r = RunClip ("mtcnnfacedetect ! faceverify gallery-file=\""
+      + gallery + "\" ! videoscale ! video/x-raw,width=320,height=240 ! "
+      "videoconvert ! video/x-raw,format=BGRx");
+  ASSERT_EQ (r.errors, 0) << r.error;
+  ASSERT_EQ (r.frames.size (), full.frames.size ());
+  int with_faces = 0, params = 0;
+  for (size_t i = 0; i < r.frames.size (); i++) {
+    const FrameResult &a = full.frames[i], &b = r.frames[i];
+    ASSERT_EQ (a.faces.size (), b.faces.size ()) << "frame " << i;
+    for (size_t k = 0; k < a.faces.size (); k++) {
+      EXPECT_EQ (a.faces[k].label, b.faces[k].label);
+      EXPECT_NEAR (b.faces[k].x, a.faces[k].x / 2.0, 1.0);
+      EXPECT_NEAR (b.faces[k].w, a.faces[k].w / 2.0, 1.0);
+      EXPECT_NEAR (b.faces[k].h, a.faces[k].h / 2.0, 1.0);
+    }
+    with_faces += !b.faces.empty ();
+    params += b.roi_params;
+  }
+  EXPECT_GE (with_faces, 70);
+  printf ("after videoscale: %d frames with FvFaceIdMeta, %d with a face_id "
+      "ROI param\n", with_faces, params);
+}
+
+// --- the gallery edited by another process --------------------------------
+
+class LiveGalleryTest : public ClipTest
+{
+};
+
+// Runs the helper process and notes when it finished.
+struct Child
+{
+  std::thread t;
+  std::atomic<gint64> done_at { 0 };
+  std::atomic<int> status { -1 };
+
+  void Run (std::vector<std::string> args)
+  {
+    t = std::thread ([this, args]() {
+          std::vector<char *> argv;
+          for (const auto &a : args)
+            argv.push_back ((char *) a.c_str ());
+          argv.push_back (NULL);
+          gint st = -1;
+          GError *err = NULL;
+          if (!g_spawn_sync (NULL, argv.data (), NULL, G_SPAWN_DEFAULT, NULL,
+                  NULL, NULL, NULL, &st, &err)) {
+            g_error_free (err);
+          }
+          status = g_spawn_check_wait_status (st, NULL) ? 0 : 1;
+          done_at = g_get_monotonic_time ();
+        });
+  }
+  void Join ()
+  {
+    if (t.joinable ())
+      t.join ();
+  }
+};
+
+TEST_F (LiveGalleryTest, EditsShowWithinOneSecond)
+{
+  std::string path = fvtest::ScratchDir ("plugin-e2e") + "/live.db";
+  RemoveGallery (path);
+  // a copy of the gallery without person01
+  {
+    auto data = fvtest::ReadFile (gallery_wo_p01);
+    ASSERT_FALSE (data.empty ());
+    ASSERT_TRUE (g_file_set_contents (path.c_str (),
+            (const char *) data.data (), data.size (), NULL));
+  }
+  std::string emb_file = fvtest::ScratchDir ("plugin-e2e") + "/p01.f32";
+  ASSERT_TRUE (g_file_set_contents (emb_file.c_str (),
+          (const char *) person01_emb.data (),
+          person01_emb.size () * sizeof (float), NULL));
+
+  // person01's clip photo with the landmarks from faces.csv
+  FaceRow row;
+  bool found = false;
+  for (const FaceRow &r : LoadFaces ("deepface"))
+    if (r.raw == "raw/person01/img6.jpg") {
+      row = r;
+      found = true;
+    }
+  ASSERT_TRUE (found);
+  RgbImage img = LoadRgb (FacePath ("deepface", row.raw));
+
+  GstElement *e = gst_element_factory_make ("faceverify", NULL);
+  g_object_set (e, "gallery-file", path.c_str (), NULL);
+  GstBus *bus = gst_bus_new ();
+  gst_element_set_bus (e, bus);
+  GstHarness *h = gst_harness_new_with_element (e, "sink", "src");
+  gst_harness_set_src_caps_str (h, CapsFor (GST_VIDEO_FORMAT_RGB, img.width,
+          img.height).c_str ());
+  if (GST_STATE (h->element) != GST_STATE_PLAYING)
+    gst_harness_play (h);
+
+  gint64 max_push_us = 0;
+  // pushes one frame; returns its label
+  auto frame = [&]() {
+    GstBuffer *in = RgbBuffer (img);
+    AddFace (in, (int) row.box[0], (int) row.box[1], (int) row.box[2],
+        (int) row.box[3], 1, row.lm);
+    gint64 t0 = g_get_monotonic_time ();
+    EXPECT_EQ (gst_harness_push (h, in), GST_FLOW_OK);
+    GstBuffer *out = gst_harness_pull (h);
+    max_push_us = std::max (max_push_us, g_get_monotonic_time () - t0);
+    FvFaceIdMeta *m = fv_buffer_get_face_id_meta (out, 1);
+    std::string l = m ? m->label : "(none)";
+    gst_buffer_unref (out);
+    return l;
+  };
+  // runs a helper, keeps streaming at ~50 fps, returns the delay from the
+  // helper's exit to the first frame labelled @want (or -1)
+  auto edit_and_wait = [&](std::vector<std::string> args,
+      const std::string &want) {
+    Child c;
+    c.Run (args);
+    gint64 seen = 0, deadline = g_get_monotonic_time () + 10 * G_USEC_PER_SEC;
+    while (g_get_monotonic_time () < deadline) {
+      std::string l = frame ();
+      gint64 now = g_get_monotonic_time ();
+      if (c.done_at && l == want) {
+        seen = now;
+        break;
+      }
+      g_usleep (20000);
+    }
+    c.Join ();
+    EXPECT_EQ (c.status, 0) << args[1];
+    return seen ? (seen - c.done_at) / 1000.0 : -1.0;
+  };
+
+  for (int i = 0; i < 5; i++)
+    EXPECT_EQ (frame (), "unknown");
+
+  double ms = edit_and_wait ({ FV_GALLERY_EDIT, "enroll", path, "person01",
+        emb_file, model }, "person01");
+  printf ("enrolled by another process: shown after %.0f ms\n", ms);
+  EXPECT_GE (ms, 0.0);
+  EXPECT_LT (ms, 1000.0);
+
+  ms = edit_and_wait ({ FV_GALLERY_EDIT, "remove", path, "person01", model },
+      "unknown");
+  printf ("removed by another process: shown after %.0f ms\n", ms);
+  EXPECT_GE (ms, 0.0);
+  EXPECT_LT (ms, 1000.0);
+
+  ms = edit_and_wait ({ FV_GALLERY_EDIT, "enroll", path, "person01",
+        emb_file, model }, "person01");
+  EXPECT_GE (ms, 0.0);
+  EXPECT_LT (ms, 1000.0);
+
+  // a corrupt replacement: a WARNING, and identities keep flowing
+  while (GstMessage *m = gst_bus_pop (bus))
+    gst_message_unref (m);
+  Child c;
+  c.Run ({ FV_GALLERY_EDIT, "corrupt", path });
+  c.Join ();
+  ASSERT_EQ (c.status, 0);
+  GstMessage *w = NULL;
+  gint64 t0 = g_get_monotonic_time ();
+  while (!w && g_get_monotonic_time () - t0 < 2 * G_USEC_PER_SEC) {
+    EXPECT_EQ (frame (), "person01");
+    w = gst_bus_pop_filtered (bus, GST_MESSAGE_WARNING);
+    g_usleep (20000);
+  }
+  ASSERT_NE (w, nullptr);
+  printf ("corrupt gallery: WARNING after %.0f ms\n",
+      (g_get_monotonic_time () - t0) / 1000.0);
+  gst_message_unref (w);
+  for (int i = 0; i < 10; i++)
+    EXPECT_EQ (frame (), "person01");
+  EXPECT_EQ (gst_bus_pop_filtered (bus, GST_MESSAGE_ERROR), nullptr);
+
+  // loading happened beside the streaming thread: no frame waited for it
+  printf ("slowest frame during the edits: %.1f ms\n", max_push_us / 1000.0);
+  EXPECT_LT (max_push_us, 250 * 1000);
+
+  gst_harness_teardown (h);
+  gst_object_unref (bus);
+}
+
+}  // namespace

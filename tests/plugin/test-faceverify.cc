@@ -1,0 +1,1058 @@
+// faceverify driven with GstHarness: identities per ROI, unknown faces,
+// bad ROIs, every caps format, messages, tracking, signals, reload, errors.
+#include <gtest/gtest.h>
+
+#include <dirent.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <set>
+
+#include "fv-plugin-test.h"
+#include "gstfvtracker.h"
+
+using namespace fvplug;
+
+namespace {
+
+const int kW = 480, kH = 320, kSide = 144;
+const int kX[3] = { 16, 168, 320 }, kY = 60;
+
+std::vector<std::string>
+AlignedFiles (const std::string &person)
+{
+  std::vector<std::string> v;
+  std::string dir = FacePath ("deepface", "aligned/" + person);
+  GDir *d = g_dir_open (dir.c_str (), 0, NULL);
+  if (!d)
+    return v;
+  const char *n;
+  while ((n = g_dir_read_name (d)))
+    v.push_back (dir + "/" + n);
+  g_dir_close (d);
+  std::sort (v.begin (), v.end ());
+  return v;
+}
+
+// Enrolled: person02, person03, person05 (all aligned crops but the first);
+// probes: the first crop of each, and person07 who is never enrolled.
+class FaceVerifyTest : public ::testing::Test
+{
+protected:
+  static FvEmbedder *embedder;
+  static std::string gallery;
+  static std::map<std::string, RgbImage> probe;
+
+  static void SetUpTestSuite ()
+  {
+    std::string model = fvtest::ModelPath ("MobileFaceNet.tflite");
+    if (model.empty () || !fvtest::HaveShared ("data/faces/deepface"))
+      return;
+    embedder = fv_embedder_new (model.c_str (), NULL);
+    ASSERT_NE (embedder, nullptr);
+    std::map<std::string, std::vector<std::vector<float>>> ids;
+    for (const char *p : { "person02", "person03", "person05", "person07" }) {
+      auto files = AlignedFiles (p);
+      ASSERT_GE (files.size (), 2u) << p;
+      probe[p] = LoadRgb (files[0], kSide, kSide);
+      if (std::string (p) == "person07")
+        continue;
+      for (size_t i = 1; i < files.size (); i++)
+        ids[p].push_back (EmbedRgb (embedder, LoadRgb (files[i])));
+    }
+    gallery = fvtest::ScratchDir ("plugin") + "/harness.db";
+    ASSERT_TRUE (MakeGallery (gallery, embedder, ids));
+  }
+
+  static void TearDownTestSuite ()
+  {
+    g_clear_pointer (&embedder, fv_embedder_free);
+    probe.clear ();
+  }
+
+  void SetUp () override
+  {
+    if (!embedder)
+      GTEST_SKIP () << "model or shared data missing";
+  }
+
+  void TearDown () override
+  {
+    if (h)
+      gst_harness_teardown (h);
+    if (bus)
+      gst_object_unref (bus);
+  }
+
+  // A harness around a new faceverify with the test gallery; @props are
+  // "name=value" strings applied with gst_util_set_object_arg.
+  GstHarness *Start (std::vector<std::string> props = {},
+      GstVideoFormat fmt = GST_VIDEO_FORMAT_RGB, bool with_gallery = true)
+  {
+    GstElement *e = gst_element_factory_make ("faceverify", NULL);
+    EXPECT_NE (e, nullptr);
+    if (with_gallery)
+      g_object_set (e, "gallery-file", gallery.c_str (), NULL);
+    for (const auto &p : props) {
+      auto eq = p.find ('=');
+      gst_util_set_object_arg (G_OBJECT (e), p.substr (0, eq).c_str (),
+          p.substr (eq + 1).c_str ());
+    }
+    bus = gst_bus_new ();
+    gst_element_set_bus (e, bus);
+    h = gst_harness_new_with_element (e, "sink", "src");
+    gst_object_unref (e);
+    gst_harness_set_src_caps_str (h, CapsFor (fmt, kW, kH).c_str ());
+    if (GST_STATE (h->element) != GST_STATE_PLAYING)
+      gst_harness_play (h);
+    return h;
+  }
+
+  // A frame with the probe faces of @people side by side (kSide pixels).
+  static RgbImage Frame (const std::vector<std::string> &people)
+  {
+    RgbImage img = GreyCanvas (kW, kH);
+    for (size_t i = 0; i < people.size (); i++)
+      Paste (img, probe[people[i]], kX[i], kY);
+    return img;
+  }
+
+  // Pushes @buf, returns the output (caller unrefs).
+  GstBuffer *Process (GstBuffer *buf)
+  {
+    EXPECT_EQ (gst_harness_push (h, buf), GST_FLOW_OK);
+    return gst_harness_pull (h);
+  }
+
+  GstMessage *PopMessage (GstMessageType t)
+  {
+    return gst_bus_pop_filtered (bus, t);
+  }
+
+  int CountElementMessages (const char *name)
+  {
+    int n = 0;
+    GstMessage *m;
+    while ((m = gst_bus_pop_filtered (bus, GST_MESSAGE_ELEMENT))) {
+      if (gst_message_has_name (m, name))
+        n++;
+      gst_message_unref (m);
+    }
+    return n;
+  }
+
+  GstHarness *h = nullptr;
+  GstBus *bus = nullptr;
+};
+
+FvEmbedder *FaceVerifyTest::embedder = nullptr;
+std::string FaceVerifyTest::gallery;
+std::map<std::string, RgbImage> FaceVerifyTest::probe;
+
+const GstStructure *
+FaceIdParam (GstBuffer *buf, int roi_id)
+{
+  GstVideoRegionOfInterestMeta *roi =
+      gst_buffer_get_video_region_of_interest_meta_id (buf, roi_id);
+  return roi ? gst_video_region_of_interest_meta_get_param (roi, "face_id")
+      : nullptr;
+}
+
+TEST_F (FaceVerifyTest, NRoisInNIdentitiesOut)
+{
+  Start ();
+  const std::vector<std::string> people = { "person02", "person03",
+    "person05"
+  };
+  const int ids[3] = { 7, 3, 11 };
+  GstBuffer *in = RgbBuffer (Frame (people));
+  for (int i = 0; i < 3; i++)
+    AddFace (in, kX[i], kY, kSide, kSide, ids[i],
+        TemplateAt (kX[i], kY, kSide).data ());
+  GstBuffer *out = Process (in);
+  ASSERT_NE (out, nullptr);
+
+  auto idm = Identities (out);
+  ASSERT_EQ (idm.size (), 3u);
+  std::set<int> label_ids;
+  for (int i = 0; i < 3; i++) {
+    SCOPED_TRACE (people[i]);
+    ASSERT_TRUE (idm.count (ids[i]));
+    FvFaceIdMeta *m = idm[ids[i]];
+    EXPECT_STREQ (m->label, people[i].c_str ());
+    EXPECT_TRUE (m->known);
+    EXPECT_GE (m->similarity, 0.52);
+    EXPECT_GT (m->margin, 0.0);
+    EXPECT_TRUE (m->aligned);
+    EXPECT_EQ (m->frames_ago, 0u);
+    EXPECT_NE (m->track_id, 0u);
+    EXPECT_GE (m->gallery_version, 1u);
+    EXPECT_EQ (m->x, (guint) kX[i]);
+    EXPECT_EQ (m->w, (guint) kSide);
+    EXPECT_EQ (m->n_landmarks, 5u);
+    label_ids.insert (m->label_id);
+
+    // the ROI param carries the same decision, DL Streamer-style
+    const GstStructure *s = FaceIdParam (out, ids[i]);
+    ASSERT_NE (s, nullptr);
+    EXPECT_STREQ (gst_structure_get_string (s, "label"), people[i].c_str ());
+    EXPECT_STREQ (gst_structure_get_string (s, "attribute_name"), "face_id");
+    EXPECT_STREQ (gst_structure_get_string (s, "model_name"),
+        "MobileFaceNet");
+    gint label_id;
+    gboolean known, aligned;
+    gdouble conf, sim, margin;
+    guint track, ago;
+    guint64 gver;
+    ASSERT_TRUE (gst_structure_get (s, "label_id", G_TYPE_INT, &label_id,
+            "confidence", G_TYPE_DOUBLE, &conf, "known", G_TYPE_BOOLEAN,
+            &known, "similarity", G_TYPE_DOUBLE, &sim, "margin",
+            G_TYPE_DOUBLE, &margin, "track-id", G_TYPE_UINT, &track,
+            "frames-ago", G_TYPE_UINT, &ago, "aligned", G_TYPE_BOOLEAN,
+            &aligned, "gallery-version", G_TYPE_UINT64, &gver, NULL));
+    EXPECT_EQ (label_id, m->label_id);
+    EXPECT_DOUBLE_EQ (conf, m->similarity);
+    EXPECT_DOUBLE_EQ (sim, m->similarity);
+    EXPECT_TRUE (known);
+    EXPECT_EQ (track, m->track_id);
+    EXPECT_EQ (ago, 0u);
+    EXPECT_TRUE (aligned);
+    EXPECT_EQ (gver, m->gallery_version);
+    EXPECT_FALSE (gst_structure_has_field (s, "embedding"));
+  }
+  EXPECT_EQ (label_ids.size (), 3u);
+  EXPECT_EQ (label_ids.count (-1), 0u);
+  gst_buffer_unref (out);
+}
+
+TEST_F (FaceVerifyTest, BoxCropWithoutLandmarks)
+{
+  Start ();
+  const std::vector<std::string> people = { "person02", "person03",
+    "person05"
+  };
+  GstBuffer *in = RgbBuffer (Frame (people));
+  for (int i = 0; i < 3; i++)
+    AddFace (in, kX[i], kY, kSide, kSide, i + 1);
+  GstBuffer *out = Process (in);
+  auto idm = Identities (out);
+  ASSERT_EQ (idm.size (), 3u);
+  for (int i = 0; i < 3; i++) {
+    SCOPED_TRACE (people[i]);
+    FvFaceIdMeta *m = idm[i + 1];
+    EXPECT_FALSE (m->aligned);
+    EXPECT_EQ (m->n_landmarks, 0u);
+    // a box crop is not the training alignment: a lower similarity, but
+    // never another person
+    EXPECT_TRUE (!m->known || people[i] == m->label) << m->label;
+  }
+  gst_buffer_unref (out);
+}
+
+TEST_F (FaceVerifyTest, UnknownFace)
+{
+  Start ();
+  GstBuffer *in = RgbBuffer (Frame ({ "person07" }));
+  AddFace (in, kX[0], kY, kSide, kSide, 5, TemplateAt (kX[0], kY,
+          kSide).data ());
+  GstBuffer *out = Process (in);
+  FvFaceIdMeta *m = fv_buffer_get_face_id_meta (out, 5);
+  ASSERT_NE (m, nullptr);
+  EXPECT_FALSE (m->known);
+  EXPECT_STREQ (m->label, "unknown");
+  EXPECT_EQ (m->label_id, -1);
+  EXPECT_LT (m->similarity, 0.52);
+  const GstStructure *s = FaceIdParam (out, 5);
+  ASSERT_NE (s, nullptr);
+  EXPECT_STREQ (gst_structure_get_string (s, "label"), "unknown");
+  gint label_id = 0;
+  gboolean known = TRUE;
+  gst_structure_get (s, "label_id", G_TYPE_INT, &label_id, "known",
+      G_TYPE_BOOLEAN, &known, NULL);
+  EXPECT_EQ (label_id, -1);
+  EXPECT_FALSE (known);
+  gst_buffer_unref (out);
+}
+
+TEST_F (FaceVerifyTest, NoGalleryEveryFaceUnknown)
+{
+  Start ({}, GST_VIDEO_FORMAT_RGB, false);
+  GstBuffer *in = RgbBuffer (Frame ({ "person02" }));
+  AddFace (in, kX[0], kY, kSide, kSide, 1, TemplateAt (kX[0], kY,
+          kSide).data ());
+  GstBuffer *out = Process (in);
+  FvFaceIdMeta *m = fv_buffer_get_face_id_meta (out, 1);
+  ASSERT_NE (m, nullptr);
+  EXPECT_FALSE (m->known);
+  EXPECT_STREQ (m->label, "unknown");
+  gst_buffer_unref (out);
+}
+
+TEST_F (FaceVerifyTest, NoRoiPassesUnchanged)
+{
+  Start ({ "updates=none" });
+  RgbImage img = Frame ({ "person02" });
+  GstBuffer *in = RgbBuffer (img);
+  GstBuffer *out = Process (in);
+  ASSERT_NE (out, nullptr);
+  EXPECT_EQ (CountRois (out), 0);
+  EXPECT_EQ (fv_buffer_get_n_face_id_metas (out), 0u);
+  // no meta of any kind was added
+  gpointer state = NULL;
+  EXPECT_EQ (gst_buffer_iterate_meta (out, &state), nullptr);
+  GstMapInfo map;
+  ASSERT_TRUE (gst_buffer_map (out, &map, GST_MAP_READ));
+  ASSERT_EQ (map.size, img.data.size ());
+  EXPECT_EQ (memcmp (map.data, img.data.data (), map.size), 0);
+  gst_buffer_unmap (out, &map);
+  gst_buffer_unref (out);
+  EXPECT_EQ (CountElementMessages ("face-identity"), 0);
+}
+
+TEST_F (FaceVerifyTest, PixelsAreNeverWritten)
+{
+  Start ();
+  RgbImage img = Frame ({ "person02", "person03" });
+  GstBuffer *in = RgbBuffer (img);
+  AddFace (in, kX[0], kY, kSide, kSide, 1, TemplateAt (kX[0], kY,
+          kSide).data ());
+  AddFace (in, kX[1], kY, kSide, kSide, 2);
+  GstBuffer *out = Process (in);
+  GstMapInfo map;
+  ASSERT_TRUE (gst_buffer_map (out, &map, GST_MAP_READ));
+  EXPECT_EQ (memcmp (map.data, img.data.data (), map.size), 0);
+  gst_buffer_unmap (out, &map);
+  gst_buffer_unref (out);
+}
+
+TEST_F (FaceVerifyTest, BadRoisAreSkippedWithoutError)
+{
+  Start ({ "min-face-size=20" });
+  GstBuffer *in = RgbBuffer (Frame ({ "person02", "person03" }));
+  AddFace (in, kX[0], kY, kSide, kSide, 1, TemplateAt (kX[0], kY,
+          kSide).data ());
+  AddFace (in, 10, 10, 0, 50, 2);                 // zero width
+  AddFace (in, 10, 10, 50, 0, 3);                 // zero height
+  AddFace (in, 5000, 5000, 100, 100, 4);          // off the frame
+  AddFace (in, kW - 10, 10, 100, 100, 5);         // 90% off the frame
+  AddFace (in, 0, 0, 1000000, 1000000, 6);        // huge
+  AddFace (in, G_MAXUINT - 10, 0, 100, 100, 7);   // overflowing x + w
+  AddFace (in, 100, 10, 8, 8, 8);                 // below min-face-size
+  const float nan_lm[10] = { NAN, NAN, NAN, NAN, NAN, NAN, NAN, NAN, NAN,
+    NAN
+  };
+  AddFace (in, kX[1], kY, kSide, kSide, 9, nan_lm);       // unusable landmarks
+  float far_lm[10];
+  for (int k = 0; k < 10; k++)
+    far_lm[k] = 1e9f;
+  AddFace (in, kX[1], kY, kSide, kSide, 10, far_lm);     // absurd landmarks
+  GstBuffer *out = Process (in);
+  ASSERT_NE (out, nullptr);
+  EXPECT_EQ (CountRois (out), 10);      // ROIs are kept, only not verified
+  auto idm = Identities (out);
+  EXPECT_EQ (idm.size (), 3u);
+  ASSERT_TRUE (idm.count (1));
+  EXPECT_STREQ (idm[1]->label, "person02");
+  for (int id = 2; id <= 8; id++)
+    EXPECT_EQ (idm.count (id), 0u) << "ROI " << id;
+  // bad landmarks fall back to the box crop
+  ASSERT_TRUE (idm.count (9));
+  EXPECT_FALSE (idm[9]->aligned);
+  ASSERT_TRUE (idm.count (10));
+  EXPECT_FALSE (idm[10]->aligned);
+  EXPECT_EQ (PopMessage (GST_MESSAGE_ERROR), nullptr);
+  gst_buffer_unref (out);
+}
+
+TEST_F (FaceVerifyTest, PartlyOutsideFaceIsVerified)
+{
+  Start ();
+  RgbImage img = GreyCanvas (kW, kH);
+  Paste (img, probe["person02"], -30, kY);      // 30 of 144 px cut off
+  GstBuffer *in = RgbBuffer (img);
+  AddFace (in, 0, kY, kSide - 30, kSide, 1);
+  GstBuffer *out = Process (in);
+  EXPECT_NE (fv_buffer_get_face_id_meta (out, 1), nullptr);
+  gst_buffer_unref (out);
+}
+
+TEST_F (FaceVerifyTest, RoisWithIdZeroGetUniqueIds)
+{
+  Start ();
+  GstBuffer *in = RgbBuffer (Frame ({ "person02", "person03", "person05" }));
+  AddFace (in, kX[0], kY, kSide, kSide, 0);
+  AddFace (in, kX[1], kY, kSide, kSide, 0);
+  AddFace (in, kX[2], kY, kSide, kSide, 5);
+  GstBuffer *out = Process (in);
+  std::set<int> ids;
+  gpointer state = NULL;
+  GstMeta *meta;
+  while ((meta = gst_buffer_iterate_meta_filtered (out, &state,
+              GST_VIDEO_REGION_OF_INTEREST_META_API_TYPE)))
+    ids.insert (((GstVideoRegionOfInterestMeta *) meta)->id);
+  EXPECT_EQ (ids.size (), 3u);
+  EXPECT_EQ (ids.count (0), 0u);
+  EXPECT_EQ (ids.count (5), 1u);
+  auto idm = Identities (out);
+  EXPECT_EQ (idm.size (), 3u);
+  for (int id : ids)
+    EXPECT_EQ (idm.count (id), 1u) << id;
+  gst_buffer_unref (out);
+}
+
+TEST_F (FaceVerifyTest, OnlyTheConfiguredRoiType)
+{
+  Start ();
+  GstBuffer *in = RgbBuffer (Frame ({ "person02" }));
+  GstVideoRegionOfInterestMeta *roi =
+      gst_buffer_add_video_region_of_interest_meta (in, "person", kX[0], kY,
+      kSide, kSide);
+  roi->id = 1;
+  GstBuffer *out = Process (in);
+  EXPECT_EQ (fv_buffer_get_n_face_id_metas (out), 0u);
+  gst_buffer_unref (out);
+
+  g_object_set (h->element, "roi-type", "person", NULL);
+  in = RgbBuffer (Frame ({ "person02" }));
+  roi = gst_buffer_add_video_region_of_interest_meta (in, "person", kX[0],
+      kY, kSide, kSide);
+  roi->id = 1;
+  out = Process (in);
+  EXPECT_EQ (fv_buffer_get_n_face_id_metas (out), 1u);
+  gst_buffer_unref (out);
+}
+
+TEST_F (FaceVerifyTest, MaxFacesKeepsTheLargest)
+{
+  Start ({ "max-faces=2" });
+  GstBuffer *in = RgbBuffer (Frame ({ "person02", "person03", "person05" }));
+  AddFace (in, kX[0], kY, kSide, kSide, 1);
+  AddFace (in, kX[1] + 20, kY + 20, kSide - 40, kSide - 40, 2); // smallest
+  AddFace (in, kX[2], kY, kSide, kSide, 3);
+  GstBuffer *out = Process (in);
+  auto idm = Identities (out);
+  EXPECT_EQ (idm.size (), 2u);
+  EXPECT_EQ (idm.count (2), 0u);
+  gst_buffer_unref (out);
+}
+
+class FaceVerifyFormats : public FaceVerifyTest,
+    public ::testing::WithParamInterface<GstVideoFormat>
+{
+};
+
+TEST_P (FaceVerifyFormats, EverySupportedFormat)
+{
+  GstVideoFormat fmt = GetParam ();
+  Start ({}, fmt);
+  GstBuffer *rgb = RgbBuffer (Frame ({ "person02", "person03" }));
+  GstBuffer *in = ConvertBuffer (rgb, kW, kH, fmt);
+  gst_buffer_unref (rgb);
+  AddFace (in, kX[0], kY, kSide, kSide, 1, TemplateAt (kX[0], kY,
+          kSide).data ());
+  AddFace (in, kX[1], kY, kSide, kSide, 2, TemplateAt (kX[1], kY,
+          kSide).data ());
+  GstBuffer *out = Process (in);
+  auto idm = Identities (out);
+  ASSERT_EQ (idm.size (), 2u);
+  if (fmt == GST_VIDEO_FORMAT_GRAY8) {
+    // no colour: identities may be weaker, but never wrong
+    for (auto &kv : idm)
+      EXPECT_TRUE (!kv.second->known || std::string (kv.second->label) ==
+          (kv.first == 1 ? "person02" : "person03"));
+  } else {
+    EXPECT_STREQ (idm[1]->label, "person02");
+    EXPECT_STREQ (idm[2]->label, "person03");
+  }
+  gst_buffer_unref (out);
+}
+
+INSTANTIATE_TEST_SUITE_P (Formats, FaceVerifyFormats,
+    ::testing::Values (GST_VIDEO_FORMAT_I420, GST_VIDEO_FORMAT_NV12,
+        GST_VIDEO_FORMAT_RGB, GST_VIDEO_FORMAT_BGR, GST_VIDEO_FORMAT_RGBx,
+        GST_VIDEO_FORMAT_BGRx, GST_VIDEO_FORMAT_xRGB, GST_VIDEO_FORMAT_xBGR,
+        GST_VIDEO_FORMAT_RGBA, GST_VIDEO_FORMAT_BGRA, GST_VIDEO_FORMAT_ARGB,
+        GST_VIDEO_FORMAT_ABGR, GST_VIDEO_FORMAT_GRAY8),
+    [](const ::testing::TestParamInfo<GstVideoFormat> &i) {
+      return std::string (gst_video_format_to_string (i.param));
+    });
+
+TEST_F (FaceVerifyTest, RefusesOtherFormats)
+{
+  GstElement *e = gst_element_factory_make ("faceverify", NULL);
+  GstPad *sink = gst_element_get_static_pad (e, "sink");
+  GstCaps *tmpl = gst_pad_get_pad_template_caps (sink);
+  GstCaps *yuy2 = gst_caps_from_string ("video/x-raw,format=YUY2,"
+      "width=64,height=64,framerate=1/1");
+  EXPECT_FALSE (gst_caps_can_intersect (tmpl, yuy2));
+  gst_caps_unref (yuy2);
+  gst_caps_unref (tmpl);
+  gst_object_unref (sink);
+  gst_object_unref (e);
+}
+
+TEST_F (FaceVerifyTest, FaceIdentityMessages)
+{
+  Start ({ "updates=every-frame" });
+  for (int i = 0; i < 3; i++) {
+    GstBuffer *in = RgbBuffer (Frame ({ "person02", "person07" }));
+    GST_BUFFER_PTS (in) = i * GST_SECOND / 10;
+    GST_BUFFER_DURATION (in) = GST_SECOND / 10;
+    AddFace (in, kX[0], kY, kSide, kSide, 4, TemplateAt (kX[0], kY,
+            kSide).data ());
+    AddFace (in, kX[1], kY, kSide, kSide, 9, TemplateAt (kX[1], kY,
+            kSide).data ());
+    gst_buffer_unref (Process (in));
+  }
+  for (int i = 0; i < 3; i++) {
+    GstMessage *m = PopMessage (GST_MESSAGE_ELEMENT);
+    ASSERT_NE (m, nullptr);
+    ASSERT_TRUE (gst_message_has_name (m, "face-identity"));
+    const GstStructure *s = gst_message_get_structure (m);
+    guint64 ts, st, rt, dur;
+    ASSERT_TRUE (gst_structure_get (s, "timestamp", G_TYPE_UINT64, &ts,
+            "stream-time", G_TYPE_UINT64, &st, "running-time", G_TYPE_UINT64,
+            &rt, "duration", G_TYPE_UINT64, &dur, NULL));
+    EXPECT_EQ (ts, (guint64) i * GST_SECOND / 10);
+    EXPECT_EQ (st, ts);
+    EXPECT_EQ (rt, ts);
+    EXPECT_EQ (dur, GST_SECOND / 10);
+    const GValue *faces = gst_structure_get_value (s, "faces");
+    ASSERT_TRUE (faces && GST_VALUE_HOLDS_ARRAY (faces));
+    ASSERT_EQ (gst_value_array_get_size (faces), 2u);
+    for (guint k = 0; k < 2; k++) {
+      const GstStructure *f =
+          gst_value_get_structure (gst_value_array_get_value (faces, k));
+      gint roi_id, label_id;
+      guint track, x, y, w, hh;
+      gdouble sim;
+      gboolean known;
+      ASSERT_TRUE (gst_structure_get (f, "roi-id", G_TYPE_INT, &roi_id,
+              "track-id", G_TYPE_UINT, &track, "x", G_TYPE_UINT, &x, "y",
+              G_TYPE_UINT, &y, "width", G_TYPE_UINT, &w, "height",
+              G_TYPE_UINT, &hh, "label-id", G_TYPE_INT, &label_id,
+              "similarity", G_TYPE_DOUBLE, &sim, "known", G_TYPE_BOOLEAN,
+              &known, NULL));
+      const char *label = gst_structure_get_string (f, "label");
+      ASSERT_NE (label, nullptr);
+      EXPECT_EQ (w, (guint) kSide);
+      EXPECT_EQ (y, (guint) kY);
+      EXPECT_NE (track, 0u);
+      if (roi_id == 4) {
+        EXPECT_STREQ (label, "person02");
+        EXPECT_TRUE (known);
+        EXPECT_GE (label_id, 0);
+        EXPECT_EQ (x, (guint) kX[0]);
+      } else {
+        EXPECT_EQ (roi_id, 9);
+        EXPECT_STREQ (label, "unknown");
+        EXPECT_FALSE (known);
+        EXPECT_EQ (label_id, -1);
+      }
+    }
+    gst_message_unref (m);
+  }
+  EXPECT_EQ (CountElementMessages ("face-identity"), 0);
+}
+
+TEST_F (FaceVerifyTest, OnChangeAndNoneUpdates)
+{
+  Start ({ "updates=on-change" });
+  auto push = [&](bool with_face) {
+    GstBuffer *in = RgbBuffer (Frame ({ "person02" }));
+    if (with_face)
+      AddFace (in, kX[0], kY, kSide, kSide, 1, TemplateAt (kX[0], kY,
+              kSide).data ());
+    gst_buffer_unref (Process (in));
+  };
+  push (true);
+  push (true);
+  push (true);
+  EXPECT_EQ (CountElementMessages ("face-identity"), 1);  // face appeared
+  push (false);
+  push (false);
+  EXPECT_EQ (CountElementMessages ("face-identity"), 1);  // face left
+  g_object_set (h->element, "updates", 2 /* none */ , NULL);
+  push (true);
+  push (false);
+  EXPECT_EQ (CountElementMessages ("face-identity"), 0);
+}
+
+TEST_F (FaceVerifyTest, TracksAndReidentifyInterval)
+{
+  Start ({ "reidentify-interval=4" });
+  std::vector<guint> ago, tracks;
+  for (int i = 0; i < 8; i++) {
+    GstBuffer *in = RgbBuffer (Frame ({ "person02" }));
+    AddFace (in, kX[0] + (i % 2), kY, kSide, kSide, 100 + i,
+        TemplateAt (kX[0] + (i % 2), kY, kSide).data ());
+    GstBuffer *out = Process (in);
+    FvFaceIdMeta *m = fv_buffer_get_face_id_meta (out, 100 + i);
+    ASSERT_NE (m, nullptr);
+    EXPECT_STREQ (m->label, "person02");
+    ago.push_back (m->frames_ago);
+    tracks.push_back (m->track_id);
+    gst_buffer_unref (out);
+  }
+  EXPECT_EQ (ago, (std::vector<guint>{0, 1, 2, 3, 0, 1, 2, 3}));
+  EXPECT_EQ (std::set<guint> (tracks.begin (), tracks.end ()).size (), 1u);
+
+  // the face jumps elsewhere: another track, identified at once
+  GstBuffer *in = RgbBuffer (Frame ({ "person03", "person03",
+          "person02" }));
+  AddFace (in, kX[2], kY, kSide, kSide, 200, TemplateAt (kX[2], kY,
+          kSide).data ());
+  GstBuffer *out = Process (in);
+  FvFaceIdMeta *m = fv_buffer_get_face_id_meta (out, 200);
+  ASSERT_NE (m, nullptr);
+  EXPECT_NE (m->track_id, tracks[0]);
+  EXPECT_EQ (m->frames_ago, 0u);
+  gst_buffer_unref (out);
+}
+
+TEST_F (FaceVerifyTest, AttachEmbedding)
+{
+  Start ({ "attach-embedding=true" });
+  GstBuffer *in = RgbBuffer (Frame ({ "person02" }));
+  AddFace (in, kX[0], kY, kSide, kSide, 1, TemplateAt (kX[0], kY,
+          kSide).data ());
+  GstBuffer *out = Process (in);
+  FvFaceIdMeta *m = fv_buffer_get_face_id_meta (out, 1);
+  ASSERT_NE (m, nullptr);
+  gsize n = 0;
+  const float *e = fv_face_id_meta_get_embedding (m, &n);
+  ASSERT_NE (e, nullptr);
+  EXPECT_EQ (n, (gsize) fv_embedder_get_dim (embedder));
+  double norm = 0;
+  for (gsize i = 0; i < n; i++)
+    norm += e[i] * e[i];
+  EXPECT_NEAR (norm, 1.0, 1e-3);
+  const GstStructure *s = FaceIdParam (out, 1);
+  const GValue *v = gst_structure_get_value (s, "embedding");
+  ASSERT_TRUE (v && G_VALUE_HOLDS (v, G_TYPE_BYTES));
+  EXPECT_EQ (g_bytes_get_size ((GBytes *) g_value_get_boxed (v)),
+      n * sizeof (float));
+  gst_buffer_unref (out);
+}
+
+TEST_F (FaceVerifyTest, ThreadsGiveTheSameResult)
+{
+  std::vector<double> sims[2];
+  int k = 0;
+  for (const char *t : { "threads=1", "threads=3" }) {
+    Start ({ t });
+    GstBuffer *in = RgbBuffer (Frame ({ "person02", "person03",
+            "person05" }));
+    for (int i = 0; i < 3; i++)
+      AddFace (in, kX[i], kY, kSide, kSide, i + 1, TemplateAt (kX[i], kY,
+              kSide).data ());
+    GstBuffer *out = Process (in);
+    for (int i = 1; i <= 3; i++)
+      sims[k].push_back (fv_buffer_get_face_id_meta (out, i)->similarity);
+    gst_buffer_unref (out);
+    gst_harness_teardown (h);
+    h = nullptr;
+    gst_object_unref (bus);
+    bus = nullptr;
+    k++;
+  }
+  for (int i = 0; i < 3; i++)
+    EXPECT_NEAR (sims[0][i], sims[1][i], 1e-5);
+}
+
+TEST_F (FaceVerifyTest, PropertyMutabilityFlags)
+{
+  GstElement *e = gst_element_factory_make ("faceverify", NULL);
+  GObjectClass *k = G_OBJECT_GET_CLASS (e);
+  for (const char *p : { "model-file", "max-faces", "threads" }) {
+    GParamSpec *ps = g_object_class_find_property (k, p);
+    ASSERT_NE (ps, nullptr) << p;
+    EXPECT_TRUE (ps->flags & GST_PARAM_MUTABLE_READY) << p;
+  }
+  for (const char *p : { "gallery-file", "match-threshold", "match-margin",
+          "roi-type", "min-face-size", "reidentify-interval", "updates",
+          "attach-embedding" }) {
+    GParamSpec *ps = g_object_class_find_property (k, p);
+    ASSERT_NE (ps, nullptr) << p;
+    EXPECT_TRUE (ps->flags & GST_PARAM_MUTABLE_PLAYING) << p;
+    EXPECT_TRUE (g_param_spec_get_blurb (ps) && *g_param_spec_get_blurb (ps));
+  }
+  gst_object_unref (e);
+}
+
+TEST_F (FaceVerifyTest, ThresholdChangesWhilePlaying)
+{
+  Start ();
+  auto label = [&]() {
+    GstBuffer *in = RgbBuffer (Frame ({ "person02" }));
+    AddFace (in, kX[0], kY, kSide, kSide, 1, TemplateAt (kX[0], kY,
+            kSide).data ());
+    GstBuffer *out = Process (in);
+    std::string l = fv_buffer_get_face_id_meta (out, 1)->label;
+    gst_buffer_unref (out);
+    return l;
+  };
+  EXPECT_EQ (label (), "person02");
+  g_object_set (h->element, "match-threshold", 0.999, NULL);
+  // one disagreeing observation is not enough to drop a stable identity
+  EXPECT_EQ (label (), "person02");
+  EXPECT_EQ (label (), "unknown");
+}
+
+// --- errors ---------------------------------------------------------------
+
+TEST_F (FaceVerifyTest, MissingModelIsResourceNotFound)
+{
+  GstElement *e = gst_element_factory_make ("faceverify", NULL);
+  g_object_set (e, "model-file", "/nonexistent/MobileFaceNet.tflite", NULL);
+  BusResult r = StartAndCatchError (e);
+  EXPECT_EQ (r.ret, GST_STATE_CHANGE_FAILURE);
+  EXPECT_EQ (r.domain, GST_RESOURCE_ERROR);
+  EXPECT_EQ (r.code, GST_RESOURCE_ERROR_NOT_FOUND);
+  gst_object_unref (e);
+}
+
+TEST_F (FaceVerifyTest, MalformedModelIsLibraryInit)
+{
+  std::string dir = fvtest::ScratchDir ("plugin");
+  std::string junk = dir + "/junk.tflite";
+  ASSERT_TRUE (g_file_set_contents (junk.c_str (),
+          "this is not a flatbuffer at all, just some text", -1, NULL));
+  auto model = fvtest::ReadFile (fvtest::ModelPath ("MobileFaceNet.tflite"));
+  ASSERT_GT (model.size (), 4096u);
+  std::string trunc = dir + "/truncated.tflite";
+  ASSERT_TRUE (g_file_set_contents (trunc.c_str (),
+          (const char *) model.data (), 4096, NULL));
+  std::string pnet = fvtest::ModelPath ("pnet.tflite");   // not an embedder
+  for (const std::string &p : { junk, trunc, pnet }) {
+    SCOPED_TRACE (p);
+    GstElement *e = gst_element_factory_make ("faceverify", NULL);
+    g_object_set (e, "model-file", p.c_str (), NULL);
+    BusResult r = StartAndCatchError (e);
+    EXPECT_EQ (r.ret, GST_STATE_CHANGE_FAILURE);
+    EXPECT_EQ (r.domain, GST_LIBRARY_ERROR);
+    EXPECT_EQ (r.code, GST_LIBRARY_ERROR_INIT);
+    EXPECT_FALSE (r.debug.empty ());
+    gst_object_unref (e);
+  }
+}
+
+TEST_F (FaceVerifyTest, BrokenGalleryAtStartIsAnError)
+{
+  std::string bad = fvtest::ScratchDir ("plugin") + "/not-a-gallery.db";
+  ASSERT_TRUE (g_file_set_contents (bad.c_str (), "garbage garbage", -1,
+          NULL));
+  GstElement *e = gst_element_factory_make ("faceverify", NULL);
+  g_object_set (e, "gallery-file", bad.c_str (), NULL);
+  BusResult r = StartAndCatchError (e);
+  EXPECT_EQ (r.ret, GST_STATE_CHANGE_FAILURE);
+  EXPECT_EQ (r.domain, GST_RESOURCE_ERROR);
+  EXPECT_EQ (r.code, GST_RESOURCE_ERROR_OPEN_READ);
+  gst_object_unref (e);
+}
+
+TEST_F (FaceVerifyTest, MissingGalleryIsAWarningAndAppearsLater)
+{
+  std::string path = fvtest::ScratchDir ("plugin") + "/later.db";
+  RemoveGallery (path);
+  Start ({ "gallery-file=" + path }, GST_VIDEO_FORMAT_RGB, false);
+  GstMessage *w = PopMessage (GST_MESSAGE_WARNING);
+  ASSERT_NE (w, nullptr);
+  gst_message_unref (w);
+  auto label = [&]() {
+    GstBuffer *in = RgbBuffer (Frame ({ "person02" }));
+    AddFace (in, kX[0], kY, kSide, kSide, 1, TemplateAt (kX[0], kY,
+            kSide).data ());
+    GstBuffer *out = Process (in);
+    std::string l = fv_buffer_get_face_id_meta (out, 1)->label;
+    gst_buffer_unref (out);
+    return l;
+  };
+  EXPECT_EQ (label (), "unknown");
+  ASSERT_TRUE (g_file_set_contents ((path + ".tmp").c_str (), "", 0, NULL));
+  {
+    auto files = AlignedFiles ("person02");
+    std::map<std::string, std::vector<std::vector<float>>> ids;
+    ids["person02"].push_back (EmbedRgb (embedder, LoadRgb (files[1])));
+    ASSERT_TRUE (MakeGallery (path + ".tmp", embedder, ids));
+    ASSERT_EQ (g_rename ((path + ".tmp").c_str (), path.c_str ()), 0);
+  }
+  std::string l;
+  gint64 t0 = g_get_monotonic_time ();
+  while ((l = label ()) != "person02"
+      && g_get_monotonic_time () - t0 < 2 * G_USEC_PER_SEC)
+    g_usleep (20000);
+  EXPECT_EQ (l, "person02");
+}
+
+// --- the gallery changes while playing ------------------------------------
+
+TEST_F (FaceVerifyTest, EnrollAndForgetSignals)
+{
+  std::string path = fvtest::ScratchDir ("plugin") + "/signals.db";
+  {
+    std::map<std::string, std::vector<std::vector<float>>> ids;
+    ids["person02"].push_back (EmbedRgb (embedder,
+            LoadRgb (AlignedFiles ("person02")[1])));
+    ASSERT_TRUE (MakeGallery (path, embedder, ids));
+  }
+  Start ({ "gallery-file=" + path }, GST_VIDEO_FORMAT_RGB, false);
+  auto label = [&]() {
+    GstBuffer *in = RgbBuffer (Frame ({ "person07" }));
+    AddFace (in, kX[0], kY, kSide, kSide, 21, TemplateAt (kX[0], kY,
+            kSide).data ());
+    GstBuffer *out = Process (in);
+    std::string l = fv_buffer_get_face_id_meta (out, 21)->label;
+    gst_buffer_unref (out);
+    return l;
+  };
+  auto wait_for = [&](const std::string &want) {
+    std::string l;
+    gint64 t0 = g_get_monotonic_time ();
+    while ((l = label ()) != want
+        && g_get_monotonic_time () - t0 < G_USEC_PER_SEC)
+      g_usleep (10000);
+    return l;
+  };
+  EXPECT_EQ (label (), "unknown");
+
+  gboolean ok = FALSE;
+  g_signal_emit_by_name (h->element, "enroll", "person07", 21, &ok);
+  EXPECT_TRUE (ok);
+  EXPECT_EQ (wait_for ("person07"), "person07");
+
+  // a ROI id that was not on the last frame: refused with a warning
+  g_signal_emit_by_name (h->element, "enroll", "nobody", 12345, &ok);
+  EXPECT_FALSE (ok);
+  GstMessage *w = PopMessage (GST_MESSAGE_WARNING);
+  EXPECT_NE (w, nullptr);
+  if (w)
+    gst_message_unref (w);
+
+  g_signal_emit_by_name (h->element, "forget", "person07", &ok);
+  EXPECT_TRUE (ok);
+  EXPECT_EQ (wait_for ("unknown"), "unknown");
+  g_signal_emit_by_name (h->element, "forget", "person07", &ok);
+  EXPECT_FALSE (ok);            // not there any more
+}
+
+TEST_F (FaceVerifyTest, CorruptReplacementWarnsAndKeepsTheOldGallery)
+{
+  std::string path = fvtest::ScratchDir ("plugin") + "/corrupt.db";
+  {
+    std::map<std::string, std::vector<std::vector<float>>> ids;
+    ids["person02"].push_back (EmbedRgb (embedder,
+            LoadRgb (AlignedFiles ("person02")[1])));
+    ASSERT_TRUE (MakeGallery (path, embedder, ids));
+  }
+  Start ({ "gallery-file=" + path }, GST_VIDEO_FORMAT_RGB, false);
+  auto label = [&]() {
+    GstBuffer *in = RgbBuffer (Frame ({ "person02" }));
+    AddFace (in, kX[0], kY, kSide, kSide, 1, TemplateAt (kX[0], kY,
+            kSide).data ());
+    GstBuffer *out = Process (in);
+    std::string l = fv_buffer_get_face_id_meta (out, 1)->label;
+    gst_buffer_unref (out);
+    return l;
+  };
+  EXPECT_EQ (label (), "person02");
+  std::string junk (8192, 'x');
+  ASSERT_TRUE (g_file_set_contents ((path + ".new").c_str (), junk.data (),
+          junk.size (), NULL));
+  ASSERT_EQ (g_rename ((path + ".new").c_str (), path.c_str ()), 0);
+  GstMessage *w = NULL;
+  gint64 t0 = g_get_monotonic_time ();
+  while (!(w = PopMessage (GST_MESSAGE_WARNING))
+      && g_get_monotonic_time () - t0 < 2 * G_USEC_PER_SEC) {
+    EXPECT_EQ (label (), "person02");
+    g_usleep (20000);
+  }
+  ASSERT_NE (w, nullptr);
+  gst_message_unref (w);
+  for (int i = 0; i < 5; i++)
+    EXPECT_EQ (label (), "person02");
+  // one warning per broken state, not one per poll
+  g_usleep (600000);
+  EXPECT_EQ (PopMessage (GST_MESSAGE_WARNING), nullptr);
+  EXPECT_EQ (PopMessage (GST_MESSAGE_ERROR), nullptr);
+}
+
+TEST_F (FaceVerifyTest, CorruptedInPlaceWarnsAndKeepsTheOldGallery)
+{
+  std::string path = fvtest::ScratchDir ("plugin") + "/inplace.db";
+  {
+    std::map<std::string, std::vector<std::vector<float>>> ids;
+    ids["person02"].push_back (EmbedRgb (embedder,
+            LoadRgb (AlignedFiles ("person02")[1])));
+    ASSERT_TRUE (MakeGallery (path, embedder, ids));
+  }
+  Start ({ "gallery-file=" + path }, GST_VIDEO_FORMAT_RGB, false);
+  auto label = [&]() {
+    GstBuffer *in = RgbBuffer (Frame ({ "person02" }));
+    AddFace (in, kX[0], kY, kSide, kSide, 1, TemplateAt (kX[0], kY,
+            kSide).data ());
+    GstBuffer *out = Process (in);
+    std::string l = fv_buffer_get_face_id_meta (out, 1)->label;
+    gst_buffer_unref (out);
+    return l;
+  };
+  EXPECT_EQ (label (), "person02");
+  // overwrite the same file (same inode), as `cp junk gallery.db` would
+  FILE *f = fopen (path.c_str (), "r+b");
+  ASSERT_NE (f, nullptr);
+  std::string junk (8192, 'x');
+  ASSERT_EQ (fwrite (junk.data (), 1, junk.size (), f), junk.size ());
+  fclose (f);
+  GstMessage *w = NULL;
+  gint64 t0 = g_get_monotonic_time ();
+  while (!(w = PopMessage (GST_MESSAGE_WARNING))
+      && g_get_monotonic_time () - t0 < 2 * G_USEC_PER_SEC) {
+    EXPECT_EQ (label (), "person02");
+    g_usleep (20000);
+  }
+  ASSERT_NE (w, nullptr);
+  gst_message_unref (w);
+  for (int i = 0; i < 5; i++)
+    EXPECT_EQ (label (), "person02");
+  EXPECT_EQ (PopMessage (GST_MESSAGE_ERROR), nullptr);
+}
+
+// --- life cycle -----------------------------------------------------------
+
+int
+CountThreads ()
+{
+  int n = 0;
+  DIR *d = opendir ("/proc/self/task");
+  if (!d)
+    return -1;
+  while (struct dirent *e = readdir (d))
+    if (e->d_name[0] != '.')
+      n++;
+  closedir (d);
+  return n;
+}
+
+TEST_F (FaceVerifyTest, StateCyclesRepeatedly)
+{
+  GstElement *e = gst_element_factory_make ("faceverify", NULL);
+  g_object_set (e, "gallery-file", gallery.c_str (), "threads", 2, NULL);
+  GstHarness *hh = gst_harness_new_with_element (e, "sink", "src");
+  gst_harness_set_src_caps_str (hh, CapsFor (GST_VIDEO_FORMAT_RGB, kW,
+          kH).c_str ());
+  int threads0 = -1;
+  for (int i = 0; i < 20; i++) {
+    ASSERT_NE (gst_element_set_state (e, GST_STATE_PLAYING),
+        GST_STATE_CHANGE_FAILURE);
+    GstBuffer *in = RgbBuffer (Frame ({ "person02" }));
+    AddFace (in, kX[0], kY, kSide, kSide, 1, TemplateAt (kX[0], kY,
+            kSide).data ());
+    ASSERT_EQ (gst_harness_push (hh, in), GST_FLOW_OK);
+    GstBuffer *out = gst_harness_pull (hh);
+    ASSERT_NE (out, nullptr);
+    EXPECT_STREQ (fv_buffer_get_face_id_meta (out, 1)->label, "person02");
+    gst_buffer_unref (out);
+    ASSERT_EQ (gst_element_set_state (e, GST_STATE_NULL),
+        GST_STATE_CHANGE_SUCCESS);
+    // the reload and worker threads end with the element
+    int t = CountThreads ();
+    if (threads0 < 0)
+      threads0 = t;
+    EXPECT_EQ (t, threads0) << "cycle " << i;
+  }
+  gst_object_unref (e);
+  gst_harness_teardown (hh);
+}
+
+// --- the tracker's hysteresis, directly -----------------------------------
+
+GstFvIdentity
+Obs (const char *label, int id)
+{
+  GstFvIdentity o = { id, (gchar *) label, label != NULL, label ? 0.8 : 0.2,
+    0.3
+  };
+  return o;
+}
+
+TEST (Tracker, HysteresisKeepsLabelsFromFlickering)
+{
+  GstFvTracker *t = gst_fv_tracker_new (4, 2);
+  GstFvBox box = { 10, 10, 50, 50 };
+  guint idx;
+  auto step = [&](GstFvIdentity o) {
+    gst_fv_tracker_update (t, &box, 1, &idx);
+    gst_fv_tracker_observe (t, &t->tracks[idx], &o, 1);
+    const GstFvIdentity &r = t->tracks[idx].reported;
+    return std::string (r.known ? r.label : "unknown");
+  };
+  EXPECT_EQ (step (Obs ("A", 1)), "A");       // new track: at once
+  EXPECT_EQ (step (Obs ("A", 1)), "A");
+  EXPECT_EQ (step (Obs (NULL, -1)), "A");     // one unknown: keep A
+  EXPECT_EQ (step (Obs ("A", 1)), "A");
+  EXPECT_EQ (step (Obs ("B", 2)), "unknown"); // one B: claim nobody
+  EXPECT_TRUE (t->tracks[idx].need_confirm);
+  EXPECT_EQ (step (Obs ("A", 1)), "A");       // back to A
+  EXPECT_EQ (step (Obs ("B", 2)), "unknown");
+  EXPECT_EQ (step (Obs ("B", 2)), "B");       // two B in a row: B
+  EXPECT_EQ (step (Obs (NULL, -1)), "B");
+  EXPECT_EQ (step (Obs (NULL, -1)), "unknown");       // confirmed unknown
+  EXPECT_EQ (step (Obs ("A", 1)), "unknown");
+  EXPECT_EQ (step (Obs ("A", 1)), "A");
+  // a new gallery: the decision is taken at once
+  GstFvIdentity b = Obs ("B", 2);
+  gst_fv_tracker_update (t, &box, 1, &idx);
+  gst_fv_tracker_observe (t, &t->tracks[idx], &b, 2);
+  EXPECT_STREQ (t->tracks[idx].reported.label, "B");
+  gst_fv_tracker_free (t);
+}
+
+TEST (Tracker, IouAssociationAndAgeing)
+{
+  GstFvTracker *t = gst_fv_tracker_new (4, 2);
+  GstFvBox a[2] = { {0, 0, 100, 100}, {300, 0, 100, 100} };
+  guint idx[2];
+  gst_fv_tracker_update (t, a, 2, idx);
+  guint id0 = t->tracks[idx[0]].id, id1 = t->tracks[idx[1]].id;
+  EXPECT_NE (id0, id1);
+  // swapped order, slightly moved: same tracks
+  GstFvBox b[2] = { {305, 5, 100, 100}, {5, 0, 100, 100} };
+  gst_fv_tracker_update (t, b, 2, idx);
+  EXPECT_EQ (t->tracks[idx[0]].id, id1);
+  EXPECT_EQ (t->tracks[idx[1]].id, id0);
+  // gone for longer than max_age: a later face starts a new track
+  for (guint i = 0; i <= t->max_age; i++)
+    gst_fv_tracker_update (t, NULL, 0, idx);
+  gst_fv_tracker_update (t, b, 1, idx);
+  EXPECT_NE (t->tracks[idx[0]].id, id1);
+  EXPECT_NE (t->tracks[idx[0]].id, id0);
+  // far more faces than capacity over time never overflows
+  for (int i = 0; i < 50; i++) {
+    GstFvBox c = { (float) (i * 200), 0, 50, 50 };
+    gst_fv_tracker_update (t, &c, 1, idx);
+    EXPECT_LT (idx[0], t->capacity);
+  }
+  gst_fv_tracker_free (t);
+}
+
+TEST (Tracker, ReidentifyWhenTheBoxChangesALot)
+{
+  GstFvTracker *t = gst_fv_tracker_new (2, 2);
+  GstFvBox box = { 0, 0, 100, 100 };
+  guint idx;
+  const float emb[2] = { 1, 0 };
+  gst_fv_tracker_update (t, &box, 1, &idx);
+  EXPECT_TRUE (gst_fv_tracker_needs_embedding (t, &t->tracks[idx], 10));
+  gst_fv_tracker_set_embedding (t, &t->tracks[idx], emb, TRUE);
+  GstFvIdentity o = Obs ("A", 1);
+  gst_fv_tracker_observe (t, &t->tracks[idx], &o, 1);
+  gst_fv_tracker_update (t, &box, 1, &idx);
+  EXPECT_FALSE (gst_fv_tracker_needs_embedding (t, &t->tracks[idx], 10));
+  EXPECT_EQ (gst_fv_tracker_frames_ago (t, &t->tracks[idx]), 1u);
+  GstFvBox grown = { 0, 0, 140, 140 };  // IoU 0.51 with the embedded box
+  gst_fv_tracker_update (t, &grown, 1, &idx);
+  EXPECT_TRUE (gst_fv_tracker_needs_embedding (t, &t->tracks[idx], 10));
+  gst_fv_tracker_free (t);
+}
+
+}  // namespace

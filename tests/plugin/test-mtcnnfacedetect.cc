@@ -1,0 +1,406 @@
+// mtcnnfacedetect driven with GstHarness: ROI metas with the detection and
+// landmarks params, against the independent MTCNN reference; ids, interval,
+// formats, errors, state cycles.
+#include <gtest/gtest.h>
+
+#include <set>
+
+#include "fv-plugin-test.h"
+
+using namespace fvplug;
+
+namespace {
+
+// One face of ../shared/golden/dev_faces_mtcnn_reference.csv.
+struct RefFace
+{
+  std::string raw;
+  float box[4];                 // x1, y1, x2, y2
+  float score;
+  float lm[10];
+};
+
+std::map<std::string, std::vector<RefFace>>
+LoadReference (const std::string &source)
+{
+  std::map<std::string, std::vector<RefFace>> by_raw;
+  std::ifstream in (fvtest::SharedPath
+      ("golden/dev_faces_mtcnn_reference.csv"));
+  std::string line;
+  std::getline (in, line);
+  while (std::getline (in, line)) {
+    std::vector<std::string> f;
+    std::stringstream ss (line);
+    std::string c;
+    while (std::getline (ss, c, ','))
+      f.push_back (c);
+    if (f.size () < 19 || f[0] != source)
+      continue;
+    RefFace r;
+    r.raw = f[1];
+    for (int k = 0; k < 4; k++)
+      r.box[k] = std::stof (f[4 + k]);
+    r.score = std::stof (f[8]);
+    for (int k = 0; k < 10; k++)
+      r.lm[k] = std::stof (f[9 + k]);
+    by_raw[r.raw].push_back (r);
+  }
+  return by_raw;
+}
+
+struct Roi
+{
+  int id;
+  guint x, y, w, h;
+  double conf, nx0, ny0, nx1, ny1;
+  guint frames_ago;
+  std::vector<double> lm;
+};
+
+std::vector<Roi>
+Rois (GstBuffer *buf)
+{
+  std::vector<Roi> v;
+  gpointer state = NULL;
+  GstMeta *meta;
+  while ((meta = gst_buffer_iterate_meta_filtered (buf, &state,
+              GST_VIDEO_REGION_OF_INTEREST_META_API_TYPE))) {
+    auto *roi = (GstVideoRegionOfInterestMeta *) meta;
+    EXPECT_EQ (roi->roi_type, g_quark_from_string ("face"));
+    Roi r = { roi->id, roi->x, roi->y, roi->w, roi->h, -1, -1, -1, -1, -1, 0,
+      {}
+    };
+    GstStructure *d = gst_video_region_of_interest_meta_get_param (roi,
+        "detection");
+    EXPECT_NE (d, nullptr);
+    if (d) {
+      EXPECT_TRUE (gst_structure_get (d, "confidence", G_TYPE_DOUBLE,
+              &r.conf, "x_min", G_TYPE_DOUBLE, &r.nx0, "y_min",
+              G_TYPE_DOUBLE, &r.ny0, "x_max", G_TYPE_DOUBLE, &r.nx1,
+              "y_max", G_TYPE_DOUBLE, &r.ny1, "frames-ago", G_TYPE_UINT,
+              &r.frames_ago, NULL));
+      EXPECT_STREQ (gst_structure_get_string (d, "label"), "face");
+    }
+    GstStructure *l = gst_video_region_of_interest_meta_get_param (roi,
+        "landmarks");
+    EXPECT_NE (l, nullptr);
+    if (l) {
+      const GValue *pts = gst_structure_get_value (l, "points");
+      EXPECT_TRUE (pts && GST_VALUE_HOLDS_ARRAY (pts));
+      for (guint k = 0; pts && k < gst_value_array_get_size (pts); k++)
+        r.lm.push_back (g_value_get_double (gst_value_array_get_value (pts,
+                    k)));
+      EXPECT_STREQ (gst_structure_get_string (l, "order"),
+          "left-eye,right-eye,nose,left-mouth-corner,right-mouth-corner");
+    }
+    v.push_back (r);
+  }
+  return v;
+}
+
+class MtcnnTest : public ::testing::Test
+{
+protected:
+  void SetUp () override
+  {
+    if (fvtest::ModelPath ("pnet.tflite").empty ()
+        || !fvtest::HaveShared ("golden/dev_faces_mtcnn_reference.csv"))
+      GTEST_SKIP () << "models or shared data missing";
+  }
+
+  void TearDown () override
+  {
+    if (h)
+      gst_harness_teardown (h);
+  }
+
+  GstHarness *Start (int w, int hh, std::vector<std::string> props = {},
+      GstVideoFormat fmt = GST_VIDEO_FORMAT_RGB)
+  {
+    GstElement *e = gst_element_factory_make ("mtcnnfacedetect", NULL);
+    EXPECT_NE (e, nullptr);
+    for (const auto &p : props) {
+      auto eq = p.find ('=');
+      gst_util_set_object_arg (G_OBJECT (e), p.substr (0, eq).c_str (),
+          p.substr (eq + 1).c_str ());
+    }
+    h = gst_harness_new_with_element (e, "sink", "src");
+    gst_object_unref (e);
+    gst_harness_set_src_caps_str (h, CapsFor (fmt, w, hh).c_str ());
+    if (GST_STATE (h->element) != GST_STATE_PLAYING)
+      gst_harness_play (h);
+    return h;
+  }
+
+  GstBuffer *Process (GstBuffer *buf)
+  {
+    EXPECT_EQ (gst_harness_push (h, buf), GST_FLOW_OK);
+    return gst_harness_pull (h);
+  }
+
+  GstHarness *h = nullptr;
+};
+
+TEST_F (MtcnnTest, FacesMatchTheReference)
+{
+  auto ref = LoadReference ("deepface");
+  ASSERT_FALSE (ref.empty ());
+  int checked = 0;
+  for (const auto &kv : ref) {
+    if (kv.second.size () != 1)
+      continue;
+    if (checked == 8)
+      break;
+    const RefFace &rf = kv.second[0];
+    SCOPED_TRACE (rf.raw);
+    RgbImage img = LoadRgb (FacePath ("deepface", rf.raw));
+    Start (img.width, img.height);
+    GstBuffer *out = Process (RgbBuffer (img));
+    auto rois = Rois (out);
+    ASSERT_GE (rois.size (), 1u);
+    const Roi &r = rois[0];             // best score first
+    EXPECT_NE (r.id, 0);
+    EXPECT_GE (r.conf, 0.9);
+    EXPECT_LE (r.conf, 1.0);
+    EXPECT_EQ (r.frames_ago, 0u);
+    // the normalised box is the pixel box over the frame size
+    EXPECT_NEAR (r.nx0 * img.width, r.x, 1.0);
+    EXPECT_NEAR (r.ny0 * img.height, r.y, 1.0);
+    EXPECT_NEAR (r.nx1 * img.width, r.x + r.w, 1.0);
+    EXPECT_NEAR (r.ny1 * img.height, r.y + r.h, 1.0);
+    for (double v : { r.nx0, r.ny0, r.nx1, r.ny1 }) {
+      EXPECT_GE (v, 0.0);
+      EXPECT_LE (v, 1.0);
+    }
+    float mine[4] = { (float) r.x, (float) r.y, (float) r.w, (float) r.h };
+    float theirs[4] = { rf.box[0], rf.box[1], rf.box[2] - rf.box[0],
+      rf.box[3] - rf.box[1]
+    };
+    // the reference box may reach outside the frame, ours is clipped
+    theirs[0] = std::max (theirs[0], 0.0f);
+    theirs[1] = std::max (theirs[1], 0.0f);
+    EXPECT_GE (BoxIou (mine, theirs), 0.7);
+    ASSERT_EQ (r.lm.size (), 10u);
+    double bw = rf.box[2] - rf.box[0];
+    for (int k = 0; k < 5; k++)
+      EXPECT_LE (std::hypot (r.lm[2 * k] - rf.lm[2 * k],
+              r.lm[2 * k + 1] - rf.lm[2 * k + 1]), 0.05 * bw)
+          << "landmark " << k;
+    gst_buffer_unref (out);
+    gst_harness_teardown (h);
+    h = nullptr;
+    checked++;
+  }
+  EXPECT_EQ (checked, 8);
+}
+
+TEST_F (MtcnnTest, SeveralFacesGetUniqueIds)
+{
+  RgbImage img = LoadRgb (FacePath ("deepface", "raw/person02/img54.jpg"));
+  Start (img.width, img.height, { "min-face-size=20" });
+  std::set<int> all;
+  for (int i = 0; i < 3; i++) {
+    GstBuffer *out = Process (RgbBuffer (img));
+    auto rois = Rois (out);
+    EXPECT_GE (rois.size (), 2u);
+    for (const Roi &r : rois) {
+      EXPECT_NE (r.id, 0);
+      EXPECT_TRUE (all.insert (r.id).second) << "id " << r.id << " reused";
+    }
+    gst_buffer_unref (out);
+  }
+}
+
+TEST_F (MtcnnTest, IdsDoNotCollideWithUpstreamRois)
+{
+  RgbImage img = LoadRgb (FacePath ("deepface", "raw/person01/img10.jpg"));
+  Start (img.width, img.height);
+  GstBuffer *in = RgbBuffer (img);
+  GstVideoRegionOfInterestMeta *up =
+      gst_buffer_add_video_region_of_interest_meta (in, "car", 0, 0, 10, 10);
+  up->id = 1;
+  GstBuffer *out = Process (in);
+  std::set<int> ids;
+  gpointer state = NULL;
+  GstMeta *meta;
+  int n = 0;
+  while ((meta = gst_buffer_iterate_meta_filtered (out, &state,
+              GST_VIDEO_REGION_OF_INTEREST_META_API_TYPE))) {
+    ids.insert (((GstVideoRegionOfInterestMeta *) meta)->id);
+    n++;
+  }
+  EXPECT_GE (n, 2);
+  EXPECT_EQ ((int) ids.size (), n);
+  gst_buffer_unref (out);
+}
+
+TEST_F (MtcnnTest, EmptyFrameHasNoFaces)
+{
+  Start (320, 240);
+  RgbImage grey = GreyCanvas (320, 240);
+  GstBuffer *out = Process (RgbBuffer (grey));
+  EXPECT_EQ (CountRois (out), 0);
+  GstMapInfo map;
+  ASSERT_TRUE (gst_buffer_map (out, &map, GST_MAP_READ));
+  EXPECT_EQ (memcmp (map.data, grey.data.data (), map.size), 0);
+  gst_buffer_unmap (out, &map);
+  gst_buffer_unref (out);
+}
+
+TEST_F (MtcnnTest, DetectionIntervalReusesFaces)
+{
+  RgbImage img = LoadRgb (FacePath ("deepface", "raw/person01/img10.jpg"));
+  Start (img.width, img.height, { "detection-interval=3" });
+  std::vector<guint> ago;
+  std::vector<int> ids;
+  for (int i = 0; i < 7; i++) {
+    GstBuffer *out = Process (RgbBuffer (img));
+    auto rois = Rois (out);
+    ASSERT_EQ (rois.size (), 1u);
+    ago.push_back (rois[0].frames_ago);
+    ids.push_back (rois[0].id);
+    gst_buffer_unref (out);
+  }
+  EXPECT_EQ (ago, (std::vector<guint>{0, 1, 2, 0, 1, 2, 0}));
+  EXPECT_EQ (ids[0], ids[2]);
+  EXPECT_NE (ids[2], ids[3]);
+}
+
+TEST_F (MtcnnTest, MaxFaces)
+{
+  RgbImage img = LoadRgb (FacePath ("deepface", "raw/person02/img54.jpg"));
+  Start (img.width, img.height, { "min-face-size=20", "max-faces=1" });
+  GstBuffer *out = Process (RgbBuffer (img));
+  EXPECT_EQ (CountRois (out), 1);
+  gst_buffer_unref (out);
+}
+
+TEST_F (MtcnnTest, MinFaceSizeChangesWhilePlaying)
+{
+  RgbImage img = LoadRgb (FacePath ("deepface", "raw/person01/img10.jpg"));
+  Start (img.width, img.height);
+  GstBuffer *out = Process (RgbBuffer (img));
+  EXPECT_EQ (CountRois (out), 1);
+  gst_buffer_unref (out);
+  // larger than the frame: no pyramid level is left, nothing can be found
+  g_object_set (h->element, "min-face-size", 1000, NULL);
+  out = Process (RgbBuffer (img));
+  EXPECT_EQ (CountRois (out), 0);
+  gst_buffer_unref (out);
+  g_object_set (h->element, "min-face-size", 40, NULL);
+  out = Process (RgbBuffer (img));
+  EXPECT_EQ (CountRois (out), 1);
+  gst_buffer_unref (out);
+}
+
+class MtcnnFormats : public MtcnnTest,
+    public ::testing::WithParamInterface<GstVideoFormat>
+{
+};
+
+TEST_P (MtcnnFormats, EverySupportedFormat)
+{
+  GstVideoFormat fmt = GetParam ();
+  // even sizes for the 4:2:0 formats
+  RgbImage img = LoadRgb (FacePath ("deepface", "raw/person01/img10.jpg"),
+      408, 594);
+  Start (img.width, img.height, {}, fmt);
+  GstBuffer *rgb = RgbBuffer (img);
+  GstBuffer *in = ConvertBuffer (rgb, img.width, img.height, fmt);
+  gst_buffer_unref (rgb);
+  GstBuffer *out = Process (in);
+  auto rois = Rois (out);
+  ASSERT_EQ (rois.size (), 1u);
+  float mine[4] = { (float) rois[0].x, (float) rois[0].y,
+    (float) rois[0].w, (float) rois[0].h
+  };
+  float ref[4] = { 93.0f, 93.06f, 305.77f - 93.0f, 385.49f - 93.06f };
+  EXPECT_GE (BoxIou (mine, ref), 0.7);
+  gst_buffer_unref (out);
+}
+
+INSTANTIATE_TEST_SUITE_P (Formats, MtcnnFormats,
+    ::testing::Values (GST_VIDEO_FORMAT_I420, GST_VIDEO_FORMAT_NV12,
+        GST_VIDEO_FORMAT_RGB, GST_VIDEO_FORMAT_BGR, GST_VIDEO_FORMAT_RGBx,
+        GST_VIDEO_FORMAT_BGRx, GST_VIDEO_FORMAT_xRGB, GST_VIDEO_FORMAT_xBGR,
+        GST_VIDEO_FORMAT_RGBA, GST_VIDEO_FORMAT_BGRA, GST_VIDEO_FORMAT_ARGB,
+        GST_VIDEO_FORMAT_ABGR, GST_VIDEO_FORMAT_GRAY8),
+    [](const ::testing::TestParamInfo<GstVideoFormat> &i) {
+      return std::string (gst_video_format_to_string (i.param));
+    });
+
+TEST_F (MtcnnTest, MissingModelIsResourceNotFound)
+{
+  GstElement *e = gst_element_factory_make ("mtcnnfacedetect", NULL);
+  g_object_set (e, "model-dir", "/nonexistent", NULL);
+  BusResult r = StartAndCatchError (e);
+  EXPECT_EQ (r.ret, GST_STATE_CHANGE_FAILURE);
+  EXPECT_EQ (r.domain, GST_RESOURCE_ERROR);
+  EXPECT_EQ (r.code, GST_RESOURCE_ERROR_NOT_FOUND);
+  gst_object_unref (e);
+}
+
+TEST_F (MtcnnTest, MalformedModelIsLibraryInit)
+{
+  std::string dir = fvtest::ScratchDir ("plugin-mtcnn-bad");
+  // valid R-Net and O-Net, a broken P-Net; then P-Net swapped with O-Net
+  auto copy = [&](const char *from, const char *to) {
+    auto d = fvtest::ReadFile (fvtest::ModelPath (from));
+    ASSERT_TRUE (g_file_set_contents ((dir + "/" + to).c_str (),
+            (const char *) d.data (), d.size (), NULL));
+  };
+  copy ("rnet.tflite", "rnet.tflite");
+  copy ("onet.tflite", "onet.tflite");
+  ASSERT_TRUE (g_file_set_contents ((dir + "/pnet.tflite").c_str (),
+          "TFL3 but not really a model", -1, NULL));
+  for (int round = 0; round < 2; round++) {
+    SCOPED_TRACE (round);
+    if (round == 1)
+      copy ("onet.tflite", "pnet.tflite");
+    GstElement *e = gst_element_factory_make ("mtcnnfacedetect", NULL);
+    g_object_set (e, "model-dir", dir.c_str (), NULL);
+    BusResult r = StartAndCatchError (e);
+    EXPECT_EQ (r.ret, GST_STATE_CHANGE_FAILURE);
+    EXPECT_EQ (r.domain, GST_LIBRARY_ERROR);
+    EXPECT_EQ (r.code, GST_LIBRARY_ERROR_INIT);
+    gst_object_unref (e);
+  }
+}
+
+TEST_F (MtcnnTest, StateCyclesRepeatedly)
+{
+  RgbImage img = LoadRgb (FacePath ("deepface", "raw/person01/img10.jpg"));
+  GstElement *e = gst_element_factory_make ("mtcnnfacedetect", NULL);
+  GstHarness *hh = gst_harness_new_with_element (e, "sink", "src");
+  gst_harness_set_src_caps_str (hh, CapsFor (GST_VIDEO_FORMAT_RGB,
+          img.width, img.height).c_str ());
+  for (int i = 0; i < 10; i++) {
+    ASSERT_NE (gst_element_set_state (e, GST_STATE_PLAYING),
+        GST_STATE_CHANGE_FAILURE);
+    ASSERT_EQ (gst_harness_push (hh, RgbBuffer (img)), GST_FLOW_OK);
+    GstBuffer *out = gst_harness_pull (hh);
+    ASSERT_NE (out, nullptr);
+    EXPECT_EQ (CountRois (out), 1);
+    gst_buffer_unref (out);
+    ASSERT_EQ (gst_element_set_state (e, GST_STATE_NULL),
+        GST_STATE_CHANGE_SUCCESS);
+  }
+  gst_object_unref (e);
+  gst_harness_teardown (hh);
+}
+
+TEST_F (MtcnnTest, PropertyMutabilityFlags)
+{
+  GstElement *e = gst_element_factory_make ("mtcnnfacedetect", NULL);
+  GObjectClass *k = G_OBJECT_GET_CLASS (e);
+  for (const char *p : { "model-dir", "threads" })
+    EXPECT_TRUE (g_object_class_find_property (k, p)->flags &
+        GST_PARAM_MUTABLE_READY) << p;
+  for (const char *p : { "min-face-size", "pnet-threshold", "rnet-threshold",
+          "score-threshold", "max-faces", "detection-interval" })
+    EXPECT_TRUE (g_object_class_find_property (k, p)->flags &
+        GST_PARAM_MUTABLE_PLAYING) << p;
+  gst_object_unref (e);
+}
+
+}  // namespace

@@ -1,0 +1,199 @@
+// `faceverify detect`, `faceverify embed` on photos and `faceverify bench
+// --detector`, run as a separate process ($FV_FACEVERIFY) on photos of
+// ../shared/data/faces and on images generated in the build folder.
+#include <cmath>
+#include <cstring>
+#include <sstream>
+
+#include <sys/wait.h>
+
+#include <gdk-pixbuf/gdk-pixbuf.h>
+
+#include "fv-test-util.h"
+
+namespace {
+
+struct RunResult {
+  int status = -1;
+  std::string out, err;
+};
+
+RunResult
+RunTool (const std::vector<std::string> &args)
+{
+  RunResult r;
+  const char *tool = g_getenv ("FV_FACEVERIFY");
+  EXPECT_NE (nullptr, tool) << "FV_FACEVERIFY is not set";
+  if (!tool)
+    return r;
+  std::vector<char *> argv;
+  argv.push_back ((char *) tool);
+  for (const auto &a : args)
+    argv.push_back ((char *) a.c_str ());
+  argv.push_back (nullptr);
+  g_autofree char *out = NULL, *err = NULL;
+  g_autoptr (GError) error = NULL;
+  int wait = 0;
+  EXPECT_TRUE (g_spawn_sync (NULL, argv.data (), NULL, G_SPAWN_DEFAULT, NULL,
+          NULL, &out, &err, &wait, &error)) << (error ? error->message : "");
+  r.out = out ? out : "";
+  r.err = err ? err : "";
+  r.status = g_spawn_check_wait_status (wait, NULL) ? 0
+      : WIFEXITED (wait) ? WEXITSTATUS (wait) : -1;
+  return r;
+}
+
+std::vector<std::string>
+Lines (const std::string &s)
+{
+  std::vector<std::string> v;
+  std::stringstream ss (s);
+  std::string line;
+  while (std::getline (ss, line))
+    v.push_back (line);
+  return v;
+}
+
+std::vector<std::string>
+Fields (const std::string &line)
+{
+  std::vector<std::string> v;
+  std::stringstream ss (line);
+  std::string cell;
+  while (std::getline (ss, cell, ','))
+    v.push_back (cell);
+  return v;
+}
+
+std::string
+WritePng (const std::string &name, int w, int h, guint8 value)
+{
+  std::string path = fvtest::ScratchDir ("face-cli") + "/" + name;
+  g_autoptr (GdkPixbuf) pb = gdk_pixbuf_new (GDK_COLORSPACE_RGB, FALSE, 8, w,
+      h);
+  gdk_pixbuf_fill (pb, (guint32) value << 24 | (guint32) value << 16
+      | (guint32) value << 8 | 0xff);
+  EXPECT_TRUE (gdk_pixbuf_save (pb, path.c_str (), "png", NULL, NULL));
+  return path;
+}
+
+const char kHeader[] = "path,x1,y1,x2,y2,score,left_eye_x,left_eye_y,"
+    "right_eye_x,right_eye_y,nose_x,nose_y,mouth_left_x,mouth_left_y,"
+    "mouth_right_x,mouth_right_y";
+
+}  // namespace
+
+TEST (FaceCli, DetectPrintsBoxesLandmarksAndWritesCrops)
+{
+  FV_SKIP_WITHOUT_MODEL (p, "pnet.tflite");
+  FV_SKIP_WITHOUT_SHARED ("data/faces/deepface/raw/person05/img59.jpg");
+  std::string one = fvtest::SharedPath
+      ("data/faces/deepface/raw/person01/img10.jpg");
+  std::string group = fvtest::SharedPath
+      ("data/faces/deepface/raw/person05/img59.jpg");
+  std::string dir = fvtest::ScratchDir ("face-cli") + "/crops";
+  RunResult r = RunTool ({"detect", "--align-out", dir, one, group});
+  ASSERT_EQ (0, r.status) << r.err;
+  auto lines = Lines (r.out);
+  ASSERT_GE (lines.size (), 3u);
+  EXPECT_EQ (kHeader, lines[0]);
+  auto f = Fields (lines[1]);
+  ASSERT_EQ (16u, f.size ());
+  EXPECT_EQ (one, f[0]);
+  // The reference box of img10 is 93.0,93.1 - 305.8,385.5.
+  EXPECT_NEAR (93.0, std::atof (f[1].c_str ()), 10);
+  EXPECT_NEAR (385.5, std::atof (f[4].c_str ()), 15);
+  EXPECT_GT (std::atof (f[5].c_str ()), 0.9);
+  for (size_t i = 2; i < lines.size (); i++)
+    EXPECT_EQ (group, Fields (lines[i])[0]);
+
+  g_autofree char *crop = g_build_filename (dir.c_str (), "img10_0.png",
+      NULL);
+  g_autoptr (GdkPixbuf) pb = gdk_pixbuf_new_from_file (crop, NULL);
+  ASSERT_NE (nullptr, pb) << crop;
+  EXPECT_EQ (112, gdk_pixbuf_get_width (pb));
+  EXPECT_EQ (112, gdk_pixbuf_get_height (pb));
+  g_autofree char *second = g_build_filename (dir.c_str (), "img59_1.png",
+      NULL);
+  EXPECT_TRUE (g_file_test (second, G_FILE_TEST_EXISTS));
+}
+
+TEST (FaceCli, EmbedPhotosMatchesEmbedAlignedOfTheCrop)
+{
+  FV_SKIP_WITHOUT_MODEL (m, "MobileFaceNet.tflite");
+  FV_SKIP_WITHOUT_MODEL (p, "pnet.tflite");
+  FV_SKIP_WITHOUT_SHARED ("data/faces/openface/raw/adams/adams.jpg");
+  std::string photo = fvtest::SharedPath
+      ("data/faces/openface/raw/adams/adams.jpg");
+  std::string none = WritePng ("flat.png", 200, 150, 128);
+  std::string dir = fvtest::ScratchDir ("face-cli") + "/adams";
+
+  RunResult e = RunTool ({"embed", photo, none});
+  ASSERT_EQ (0, e.status) << e.err;
+  auto lines = Lines (e.out);
+  ASSERT_EQ (2u, lines.size ()) << "header + one line; none for flat.png";
+  EXPECT_EQ (0u, lines[0].rfind ("path,e0,e1,", 0));
+  auto f = Fields (lines[1]);
+  ASSERT_EQ (193u, f.size ());
+  EXPECT_EQ (photo, f[0]);
+  EXPECT_NE (std::string::npos, e.err.find ("flat.png")) << e.err;
+  EXPECT_NE (std::string::npos, e.err.find ("no face")) << e.err;
+
+  // The crop that `detect --align-out` writes, embedded with --aligned,
+  // gives the same vector (PNG is lossless).
+  RunResult d = RunTool ({"detect", "--align-out", dir, photo});
+  ASSERT_EQ (0, d.status) << d.err;
+  g_autofree char *crop = g_build_filename (dir.c_str (), "adams_0.png",
+      NULL);
+  RunResult a = RunTool ({"embed", "--aligned", crop});
+  ASSERT_EQ (0, a.status) << a.err;
+  auto g = Fields (Lines (a.out).at (1));
+  ASSERT_EQ (193u, g.size ());
+  double dot = 0, norm = 0;
+  for (size_t i = 1; i < 193; i++) {
+    double x = std::atof (f[i].c_str ()), y = std::atof (g[i].c_str ());
+    dot += x * y;
+    norm += x * x;
+  }
+  EXPECT_NEAR (1.0, norm, 1e-4);
+  EXPECT_GE (dot, 0.9999);
+}
+
+TEST (FaceCli, BadImages)
+{
+  FV_SKIP_WITHOUT_MODEL (p, "pnet.tflite");
+  FV_SKIP_WITHOUT_MODEL (m, "MobileFaceNet.tflite");
+  std::string tiny = WritePng ("tiny.png", 1, 1, 20);
+  std::string small = WritePng ("small.png", 11, 11, 200);
+  std::string flat = WritePng ("flat.png", 640, 480, 90);
+  std::string missing = fvtest::ScratchDir ("face-cli") + "/missing.jpg";
+
+  RunResult r = RunTool ({"detect", tiny, small, flat});
+  EXPECT_EQ (0, r.status) << r.err;
+  EXPECT_EQ (1u, Lines (r.out).size ()) << r.out;
+  EXPECT_EQ (3u, Lines (r.err).size ()) << r.err;
+
+  r = RunTool ({"detect", missing, flat});
+  EXPECT_EQ (1, r.status);
+  EXPECT_NE (std::string::npos, r.err.find ("missing.jpg")) << r.err;
+
+  r = RunTool ({"embed", tiny, missing});
+  EXPECT_EQ (1, r.status);
+  EXPECT_EQ (1u, Lines (r.out).size ());
+
+  r = RunTool ({"detect"});
+  EXPECT_EQ (2, r.status);
+  r = RunTool ({"detect", "--min-face-size", "5", flat});
+  EXPECT_EQ (2, r.status);
+}
+
+// A smoke test of the benchmark program (it prints, it does not judge).
+TEST (FaceCli, BenchDetectorRuns)
+{
+  FV_SKIP_WITHOUT_MODEL (p, "pnet.tflite");
+  RunResult r = RunTool ({"bench", "--detector", "--runs", "1", "--warmup",
+          "0"});
+  ASSERT_EQ (0, r.status) << r.err;
+  EXPECT_NE (std::string::npos, r.out.find ("640x480")) << r.out;
+  EXPECT_NE (std::string::npos, r.out.find ("1280x720")) << r.out;
+}

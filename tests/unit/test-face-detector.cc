@@ -1,0 +1,670 @@
+// The MTCNN detector and the face pipeline on real photos
+// (../shared/data/faces): agreement with the independent reference
+// detections (../shared/golden/dev_faces_mtcnn_reference.csv), end-to-end
+// verification per source (ROC AUC, best accuracy), and bad input: no
+// face, tiny and huge images (bounded memory), other pixel formats.
+#include <algorithm>
+#include <cmath>
+#include <cstring>
+#include <fstream>
+#include <map>
+#include <set>
+#include <sstream>
+
+#include <gdk-pixbuf/gdk-pixbuf.h>
+#include <libyuv.h>
+
+#include "fv-test-util.h"
+
+namespace {
+
+const char *const kSources[] = { "deepface", "face_recognition",
+  "faceapi_bbt", "openface"
+};
+
+struct Image {
+  int w = 0, h = 0;
+  std::vector<guint8> rgb;
+  FvFrame frame;
+
+  void Wrap () {
+    const guint8 *planes[1] = { rgb.data () };
+    gint strides[1] = { w * 3 };
+    g_autoptr (GError) error = NULL;
+    ASSERT_TRUE (fv_frame_init (&frame, FV_PIXEL_FORMAT_RGB, w, h, planes,
+            strides, &error)) << error->message;
+  }
+};
+
+bool
+LoadImage (const std::string &path, Image * img)
+{
+  g_autoptr (GError) error = NULL;
+  g_autoptr (GdkPixbuf) raw = gdk_pixbuf_new_from_file (path.c_str (),
+      &error);
+  if (!raw)
+    return false;
+  g_autoptr (GdkPixbuf) pb = gdk_pixbuf_apply_embedded_orientation (raw);
+  img->w = gdk_pixbuf_get_width (pb);
+  img->h = gdk_pixbuf_get_height (pb);
+  const int nch = gdk_pixbuf_get_n_channels (pb);
+  const int stride = gdk_pixbuf_get_rowstride (pb);
+  const guint8 *px = gdk_pixbuf_read_pixels (pb);
+  img->rgb.resize ((size_t) img->w * img->h * 3);
+  for (int y = 0; y < img->h; y++)
+    for (int x = 0; x < img->w; x++)
+      for (int c = 0; c < 3; c++)
+        img->rgb[((size_t) y * img->w + x) * 3 + c] =
+            px[(size_t) y * stride + x * nch + c];
+  img->Wrap ();
+  return true;
+}
+
+std::vector<std::string>
+SplitCsv (std::string line)
+{
+  std::vector<std::string> out;
+  if (!line.empty () && line.back () == '\r')
+    line.pop_back ();           // the CSV files have CRLF line ends
+  std::stringstream ss (line);
+  std::string cell;
+  while (std::getline (ss, cell, ','))
+    out.push_back (cell);
+  return out;
+}
+
+std::vector<std::map<std::string, std::string>>
+ReadCsv (const std::string &path)
+{
+  std::vector<std::map<std::string, std::string>> rows;
+  std::ifstream f (path);
+  std::string line;
+  if (!std::getline (f, line))
+    return rows;
+  std::vector<std::string> head = SplitCsv (line);
+  while (std::getline (f, line)) {
+    std::vector<std::string> cells = SplitCsv (line);
+    std::map<std::string, std::string> row;
+    for (size_t i = 0; i < head.size () && i < cells.size (); i++)
+      row[head[i]] = cells[i];
+    rows.push_back (row);
+  }
+  return rows;
+}
+
+double
+Iou (const float *a, const float *b)
+{
+  double w = std::min (a[2], b[2]) - std::max (a[0], b[0]);
+  double h = std::min (a[3], b[3]) - std::max (a[1], b[1]);
+  if (w <= 0 || h <= 0)
+    return 0;
+  double i = w * h;
+  return i / ((a[2] - a[0]) * (a[3] - a[1]) + (b[2] - b[0]) * (b[3] - b[1])
+      - i);
+}
+
+long
+StatusKb (const char *key)
+{
+  std::ifstream f ("/proc/self/status");
+  std::string line;
+  while (std::getline (f, line))
+    if (line.rfind (key, 0) == 0)
+      return std::atol (line.c_str () + strlen (key));
+  return -1;
+}
+
+// Resets the peak RSS (VmHWM) to the current RSS (Linux >= 4.0).
+bool
+ResetPeakRss ()
+{
+  FILE *f = fopen ("/proc/self/clear_refs", "w");
+  if (!f)
+    return false;
+  bool ok = fputs ("5", f) >= 0;
+  return fclose (f) == 0 && ok;
+}
+
+struct Photo {
+  std::string source, raw;
+  std::vector<FvDetection> faces;
+  std::vector<float> embedding;         // of the largest face
+  bool largest_aligned = false;
+};
+
+// Runs the face pipeline over every raw photo once for all tests here.
+class FaceData : public ::testing::Test {
+ protected:
+  static void SetUpTestSuite () {
+    if (fvtest::ModelPath ("MobileFaceNet.tflite").empty ()
+        || fvtest::ModelPath ("pnet.tflite").empty ()
+        || !fvtest::HaveShared ("data/faces/deepface/faces.csv"))
+      return;
+    g_autoptr (GError) error = NULL;
+    FvDetector *det = fv_detector_new (NULL, &error);
+    ASSERT_NE (nullptr, det) << error->message;
+    FvEmbedder *emb = fv_embedder_new (fvtest::ModelPath
+        ("MobileFaceNet.tflite").c_str (), &error);
+    ASSERT_NE (nullptr, emb) << error->message;
+    g_autoptr (FvFacePipeline) pipe = fv_face_pipeline_new (det, emb, 16);
+    const guint dim = fv_embedder_get_dim (emb);
+    double ms = 0;
+
+    for (const char *source : kSources) {
+      std::string dir = fvtest::SharedPath (std::string ("data/faces/")
+          + source);
+      std::set<std::string> raws;
+      for (auto &row : ReadCsv (dir + "/faces.csv"))
+        raws.insert (row["raw"]);
+      for (const std::string &raw : raws) {
+        Image img;
+        ASSERT_TRUE (LoadImage (dir + "/" + raw, &img)) << raw;
+        Photo p;
+        p.source = source;
+        p.raw = raw;
+        guint n = 0;
+        gint64 t0 = g_get_monotonic_time ();
+        const FvFace *faces = fv_face_pipeline_process (pipe, &img.frame, &n);
+        ms += (g_get_monotonic_time () - t0) / 1000.0;
+        int best = -1;
+        double best_area = -1;
+        for (guint i = 0; i < n; i++) {
+          const FvDetection &d = faces[i].detection;
+          p.faces.push_back (d);
+          double area = (d.x2 - d.x1) * (d.y2 - d.y1);
+          if (area > best_area) {
+            best_area = area;
+            best = i;
+          }
+        }
+        if (best >= 0) {
+          p.embedding.assign (faces[best].embedding,
+              faces[best].embedding + dim);
+          p.largest_aligned = faces[best].aligned;
+        }
+        photos_->push_back (p);
+      }
+    }
+    printf ("face pipeline: %zu photos, %.1f ms per photo (detect + align + "
+        "embed)\n", photos_->size (), ms / photos_->size ());
+  }
+
+  static void TearDownTestSuite () {
+    photos_->clear ();
+  }
+
+  void SetUp () override {
+    FV_SKIP_WITHOUT_MODEL (m, "MobileFaceNet.tflite");
+    FV_SKIP_WITHOUT_MODEL (p, "pnet.tflite");
+    FV_SKIP_WITHOUT_SHARED ("golden/dev_faces_mtcnn_reference.csv");
+    FV_SKIP_WITHOUT_SHARED ("data/faces");
+    ASSERT_GT (photos_->size (), 100u);
+  }
+
+  static const Photo *Find (const std::string &source,
+      const std::string &raw) {
+    for (const Photo &p : *photos_)
+      if (p.source == source && p.raw == raw)
+        return &p;
+    return nullptr;
+  }
+
+  static std::vector<Photo> *photos_;
+};
+
+std::vector<Photo> *FaceData::photos_ = new std::vector<Photo>;
+
+// Each reference face is found with IoU >= 0.7 and every landmark within
+// 5% of the box width on at least 95% of faces; no more than 5% extra.
+TEST_F (FaceData, DetectionsMatchTheReference)
+{
+  static const char *cols[] = { "x1", "y1", "x2", "y2", "score", "eye_l_x",
+    "eye_l_y", "eye_r_x", "eye_r_y", "nose_x", "nose_y", "mouth_l_x",
+    "mouth_l_y", "mouth_r_x", "mouth_r_y"
+  };
+  std::map<std::pair<std::string, std::string>, std::vector<std::vector<float>>>
+      ref;
+  for (auto &row : ReadCsv (fvtest::SharedPath
+          ("golden/dev_faces_mtcnn_reference.csv"))) {
+    std::vector<float> v;
+    for (const char *c : cols)
+      v.push_back ((float) g_ascii_strtod (row[c].c_str (), NULL));
+    ref[{row["source"], row["raw"]}].push_back (v);
+  }
+
+  int n_ref = 0, ok = 0, missed = 0, extra = 0, extra_no_ref = 0, n_ours = 0;
+  double iou_sum = 0, lm_sum = 0, lm_worst = 0;
+  for (const Photo &p : *photos_) {
+    const auto &r = ref[{p.source, p.raw}];
+    std::vector<bool> used (p.faces.size (), false);
+    n_ours += p.faces.size ();
+    for (const auto &rf : r) {
+      n_ref++;
+      int best = -1;
+      double best_iou = 0;
+      for (size_t j = 0; j < p.faces.size (); j++) {
+        double v = Iou (rf.data (), &p.faces[j].x1);
+        if (v > best_iou) {
+          best_iou = v;
+          best = j;
+        }
+      }
+      if (best < 0) {
+        missed++;
+        printf ("  missed %s/%s\n", p.source.c_str (), p.raw.c_str ());
+        continue;
+      }
+      used[best] = true;
+      const FvDetection &d = p.faces[best];
+      double bw = rf[2] - rf[0], err = 0;
+      for (int k = 0; k < 5; k++)
+        err = std::max (err, std::hypot (rf[5 + 2 * k] - d.landmarks[2 * k],
+                rf[6 + 2 * k] - d.landmarks[2 * k + 1]) / bw);
+      iou_sum += best_iou;
+      lm_sum += err;
+      lm_worst = std::max (lm_worst, err);
+      if (best_iou >= 0.7 && err <= 0.05)
+        ok++;
+      else
+        printf ("  %s/%s: IoU %.3f, landmark error %.3f of the box width\n",
+            p.source.c_str (), p.raw.c_str (), best_iou, err);
+    }
+    for (size_t j = 0; j < p.faces.size (); j++) {
+      if (used[j])
+        continue;
+      bool overlaps = false;
+      for (const auto &rf : r)
+        overlaps |= Iou (rf.data (), &p.faces[j].x1) >= 0.5;
+      if (!overlaps) {
+        extra++;
+        extra_no_ref += r.empty ();
+        printf ("  extra face in %s/%s: score %.3f%s\n", p.source.c_str (),
+            p.raw.c_str (), p.faces[j].score,
+            r.empty ()? " (the reference found none in this photo)" : "");
+      }
+    }
+  }
+  ASSERT_EQ (129, n_ref);
+  printf ("detector vs reference: %d/%d faces within IoU 0.7 + landmarks 5%% "
+      "(%.1f%%), %d missed, mean IoU %.3f, mean of max landmark error "
+      "%.2f%%, worst %.2f%%; %d detections, %d extra (%.1f%%; %d of them in "
+      "photos where the reference found nothing)\n", ok, n_ref,
+      100.0 * ok / n_ref, missed, iou_sum / (n_ref - missed),
+      100 * lm_sum / (n_ref - missed), 100 * lm_worst, n_ours, extra,
+      100.0 * extra / n_ref, extra_no_ref);
+  EXPECT_GE (ok, 0.95 * n_ref);
+  EXPECT_LE (extra, 0.05 * n_ref);
+}
+
+// Pairs of pairs.csv mapped to raw photos, with our own detection and
+// alignment of the largest face: ROC AUC >= 0.999 and best accuracy >=
+// 0.99 per source, over the pairs whose both photos have a face.
+TEST_F (FaceData, EndToEndVerificationPerSource)
+{
+  for (const char *source : kSources) {
+    std::string dir = fvtest::SharedPath (std::string ("data/faces/")
+        + source);
+    std::map<std::string, std::string> raw_of;
+    for (auto &row : ReadCsv (dir + "/faces.csv"))
+      raw_of[row["aligned"]] = row["raw"];
+    std::vector<std::pair<double, int>> scores;
+    int skipped = 0, total = 0;
+    for (auto &row : ReadCsv (dir + "/pairs.csv")) {
+      total++;
+      ASSERT_EQ (1u, raw_of.count (row["a"])) << row["a"];
+      ASSERT_EQ (1u, raw_of.count (row["b"])) << row["b"];
+      const Photo *a = Find (source, raw_of[row["a"]]);
+      const Photo *b = Find (source, raw_of[row["b"]]);
+      ASSERT_TRUE (a && b);
+      if (a->embedding.empty () || b->embedding.empty ()) {
+        skipped++;
+        continue;
+      }
+      double cos = fv_cosine (a->embedding.data (), b->embedding.data (),
+          a->embedding.size ());
+      scores.push_back ({cos, row["same"] == "1"});
+    }
+    // AUC = P(genuine > impostor), ties count half.
+    double pairs = 0, wins = 0;
+    for (auto &g : scores)
+      for (auto &i : scores)
+        if (g.second && !i.second) {
+          pairs++;
+          wins += g.first > i.first ? 1.0 : g.first == i.first ? 0.5 : 0.0;
+        }
+    double auc = pairs > 0 ? wins / pairs : 0;
+    // Best accuracy over every threshold "same if cos >= t".
+    std::sort (scores.begin (), scores.end ());
+    int n = scores.size (), pos = 0;
+    for (auto &s : scores)
+      pos += s.second;
+    int best = n - pos, neg_below = 0, pos_below = 0;
+    double best_t = scores.empty ()? 0 : scores.back ().first + 1e-6;
+    for (int i = 0; i < n; i++) {
+      // Threshold at scores[i]: everything from i up is "same".
+      int correct = neg_below + (pos - pos_below);
+      if (correct > best) {
+        best = correct;
+        best_t = scores[i].first;
+      }
+      if (scores[i].second)
+        pos_below++;
+      else
+        neg_below++;
+    }
+    double acc = n ? (double) best / n : 0;
+    printf ("end to end %-16s: %d of %d pairs (%d without a face), ROC AUC "
+        "%.4f, best accuracy %.4f at cosine %.3f\n", source, n, total,
+        skipped, auc, acc, best_t);
+    EXPECT_GE (auc, 0.999) << source;
+    EXPECT_GE (acc, 0.99) << source;
+    if (strcmp (source, "faceapi_bbt") != 0) {
+      EXPECT_EQ (0, skipped) << source;
+    }
+  }
+}
+
+// Photos where the face fills the picture are found by the padded retry.
+TEST_F (FaceData, TightCropsNeedThePaddedRetry)
+{
+  Image img;
+  ASSERT_TRUE (LoadImage (fvtest::SharedPath
+          ("data/faces/faceapi_bbt/raw/howard/howard5.png"), &img));
+  FvDetectorOptions o;
+  fv_detector_options_init (&o);
+  o.retry_padded = FALSE;
+  g_autoptr (GError) error = NULL;
+  g_autoptr (FvDetector) plain = fv_detector_new (&o, &error);
+  ASSERT_NE (nullptr, plain) << error->message;
+  g_autoptr (FvDetector) retry = fv_detector_new (NULL, &error);
+  FvDetection d[4];
+  EXPECT_EQ (0u, fv_detector_detect (plain, &img.frame, d, 4));
+  ASSERT_EQ (1u, fv_detector_detect (retry, &img.frame, d, 4));
+  EXPECT_GT (d[0].score, 0.9);
+  // The face covers most of the 150x150 picture.
+  EXPECT_GT (d[0].x2 - d[0].x1, 100);
+  EXPECT_LT (d[0].x1, 40);
+}
+
+// Every pixel format finds the same face as RGB.
+TEST_F (FaceData, PixelFormatsGiveTheSameDetection)
+{
+  Image img;
+  ASSERT_TRUE (LoadImage (fvtest::SharedPath
+          ("data/faces/deepface/raw/person04/img13.jpg"), &img));
+  g_autoptr (GError) error = NULL;
+  g_autoptr (FvDetector) det = fv_detector_new (NULL, &error);
+  ASSERT_NE (nullptr, det);
+  FvDetection want[4], got[4];
+  ASSERT_EQ (1u, fv_detector_detect (det, &img.frame, want, 4));
+
+  const int w = img.w, h = img.h, cw = (w + 1) / 2, ch = (h + 1) / 2;
+  std::vector<guint8> y (w * h), u (cw * ch), v (cw * ch), argb (w * h * 4),
+      gray (w * h);
+  libyuv::RAWToI420 (img.rgb.data (), w * 3, y.data (), w, u.data (), cw,
+      v.data (), cw, w, h);
+  libyuv::RAWToARGB (img.rgb.data (), w * 3, argb.data (), w * 4, w, h);
+  libyuv::RAWToJ400 (img.rgb.data (), w * 3, gray.data (), w, w, h);
+  struct {
+    FvPixelFormat f;
+    const guint8 *planes[3];
+    gint strides[3];
+  } cases[] = {
+    {FV_PIXEL_FORMAT_I420, {y.data (), u.data (), v.data ()}, {w, cw, cw}},
+    {FV_PIXEL_FORMAT_BGRA, {argb.data ()}, {w * 4}},
+    {FV_PIXEL_FORMAT_GRAY8, {gray.data ()}, {w}},
+  };
+  for (const auto &c : cases) {
+    FvFrame f;
+    ASSERT_TRUE (fv_frame_init (&f, c.f, w, h, c.planes, c.strides, &error));
+    ASSERT_EQ (1u, fv_detector_detect (det, &f, got, 4))
+        << fv_pixel_format_to_string (c.f);
+    // Gray is another image (no colour): its detection moves more.
+    const bool gray = c.f == FV_PIXEL_FORMAT_GRAY8;
+    EXPECT_GE (Iou (&want[0].x1, &got[0].x1), gray ? 0.8 : 0.9)
+        << fv_pixel_format_to_string (c.f);
+    double worst = 0;
+    for (int k = 0; k < 10; k++)
+      worst = std::max (worst, (double) std::fabs (want[0].landmarks[k]
+              - got[0].landmarks[k]));
+    EXPECT_LE (worst, (gray ? 0.05 : 0.03) * (want[0].x2 - want[0].x1))
+        << fv_pixel_format_to_string (c.f);
+  }
+}
+
+// The pipeline's embedding is the embedding of the aligner's crop of the
+// detection, and its crop can be read back.
+TEST_F (FaceData, PipelineIsDetectAlignEmbed)
+{
+  Image img;
+  ASSERT_TRUE (LoadImage (fvtest::SharedPath
+          ("data/faces/openface/raw/adams/adams.jpg"), &img));
+  g_autoptr (GError) error = NULL;
+  FvDetector *det = fv_detector_new (NULL, &error);
+  FvEmbedder *emb = fv_embedder_new (fvtest::ModelPath
+      ("MobileFaceNet.tflite").c_str (), &error);
+  ASSERT_TRUE (det && emb);
+  g_autoptr (FvFacePipeline) pipe = fv_face_pipeline_new (det, emb, 4);
+  guint n = 0;
+  const FvFace *faces = fv_face_pipeline_process (pipe, &img.frame, &n);
+  ASSERT_EQ (1u, n);
+  EXPECT_TRUE (faces[0].aligned);
+  const guint dim = fv_embedder_get_dim (emb);
+  EXPECT_NEAR (1.0, fv_cosine (faces[0].embedding, faces[0].embedding, dim),
+      1e-5);
+
+  g_autoptr (FvAligner) al = fv_aligner_new ();
+  std::vector<guint8> crop (112 * 112 * 3);
+  ASSERT_TRUE (fv_aligner_align (al, &img.frame, faces[0].detection.landmarks,
+          crop.data (), 112 * 3));
+  gsize stride = 0;
+  const guint8 *pc = fv_face_pipeline_get_crop (pipe, 0, &stride);
+  ASSERT_EQ (112u * 3, stride);
+  EXPECT_EQ (0, memcmp (pc, crop.data (), crop.size ()));
+  std::vector<float> e (dim);
+  fv_embedder_embed (emb, crop.data (), 112 * 3, e.data ());
+  EXPECT_GE (fv_cosine (e.data (), faces[0].embedding, dim), 0.99999);
+
+  // A second frame of the same size: no new memory in the detector.
+  gsize before = fv_detector_get_memory_size (det);
+  faces = fv_face_pipeline_process (pipe, &img.frame, &n);
+  EXPECT_EQ (1u, n);
+  EXPECT_EQ (before, fv_detector_get_memory_size (det));
+}
+
+// ---- without the shared data -------------------------------------------
+
+class Detector : public ::testing::Test {
+ protected:
+  void SetUp () override {
+    FV_SKIP_WITHOUT_MODEL (p, "pnet.tflite");
+    g_autoptr (GError) error = NULL;
+    det_ = fv_detector_new (NULL, &error);
+    ASSERT_NE (nullptr, det_) << error->message;
+  }
+  void TearDown () override {
+    fv_detector_free (det_);
+  }
+  guint Detect (int w, int h, const std::vector<guint8> &rgb) {
+    FvFrame f;
+    const guint8 *planes[1] = { rgb.data () };
+    gint strides[1] = { w * 3 };
+    EXPECT_TRUE (fv_frame_init (&f, FV_PIXEL_FORMAT_RGB, w, h, planes,
+            strides, NULL));
+    return fv_detector_detect (det_, &f, faces_, 8);
+  }
+  FvDetector *det_ = nullptr;
+  FvDetection faces_[8];
+};
+
+TEST_F (Detector, ImagesWithoutFaces)
+{
+  const int w = 640, h = 480;
+  std::vector<guint8> rgb (w * h * 3, 128);
+  EXPECT_EQ (0u, Detect (w, h, rgb)) << "flat grey";
+  for (int y = 0; y < h; y++)
+    for (int x = 0; x < w; x++) {
+      rgb[(y * w + x) * 3] = x * 255 / w;
+      rgb[(y * w + x) * 3 + 1] = y * 255 / h;
+      rgb[(y * w + x) * 3 + 2] = 60;
+    }
+  EXPECT_EQ (0u, Detect (w, h, rgb)) << "gradient";
+  guint32 s = 2463534242u;
+  for (auto &p : rgb) {
+    s ^= s << 13;
+    s ^= s >> 17;
+    s ^= s << 5;
+    p = s >> 24;
+  }
+  EXPECT_EQ (0u, Detect (w, h, rgb)) << "noise";
+  std::fill (rgb.begin (), rgb.end (), 0);
+  EXPECT_EQ (0u, Detect (w, h, rgb)) << "black";
+}
+
+TEST_F (Detector, TinyImages)
+{
+  for (int side : { 1, 2, 11, 12, 13, 39, 40 }) {
+    std::vector<guint8> rgb (side * side * 3, 200);
+    EXPECT_EQ (0u, Detect (side, side, rgb)) << side;
+    EXPECT_EQ (0u, Detect (side, 1, rgb)) << side;
+    EXPECT_EQ (0u, Detect (1, side, rgb)) << side;
+  }
+}
+
+// max_faces == 0 is allowed (count only what fits: nothing).
+TEST_F (Detector, ZeroRoom)
+{
+  std::vector<guint8> rgb (64 * 64 * 3, 10);
+  FvFrame f;
+  const guint8 *planes[1] = { rgb.data () };
+  gint strides[1] = { 64 * 3 };
+  ASSERT_TRUE (fv_frame_init (&f, FV_PIXEL_FORMAT_RGB, 64, 64, planes,
+          strides, NULL));
+  EXPECT_EQ (0u, fv_detector_detect (det_, &f, NULL, 0));
+}
+
+// An 8000x6000 frame is downscaled to the maximum input size (1920) first:
+// the detector's memory stays that of a 1920x1440 frame. With the shared
+// photos, a face pasted in at 4x is found where it is.
+TEST_F (Detector, HugeFrameHasBoundedMemory)
+{
+  const int w = 8000, h = 6000;
+  std::vector<guint8> rgb ((size_t) w * h * 3, 90);
+  float want[4] = { 0, 0, 0, 0 };
+  bool have_face = false;
+  std::string photo = fvtest::SharedPath
+      ("data/faces/deepface/raw/person01/img10.jpg");
+  if (g_file_test (photo.c_str (), G_FILE_TEST_EXISTS)) {
+    g_autoptr (GdkPixbuf) pb = gdk_pixbuf_new_from_file (photo.c_str (),
+        NULL);
+    ASSERT_NE (nullptr, pb);
+    int pw = gdk_pixbuf_get_width (pb) * 4, ph = gdk_pixbuf_get_height (pb) * 4;
+    g_autoptr (GdkPixbuf) big = gdk_pixbuf_scale_simple (pb, pw, ph,
+        GDK_INTERP_BILINEAR);
+    const int ox = 3000, oy = 1500, nch = gdk_pixbuf_get_n_channels (big);
+    const int stride = gdk_pixbuf_get_rowstride (big);
+    const guint8 *px = gdk_pixbuf_read_pixels (big);
+    for (int y = 0; y < ph; y++)
+      for (int x = 0; x < pw; x++)
+        for (int c = 0; c < 3; c++)
+          rgb[((size_t) (oy + y) * w + ox + x) * 3 + c] =
+              px[(size_t) y * stride + x * nch + c];
+    // The reference box of this photo (golden CSV), scaled and moved.
+    const float ref[4] = { 93.00f, 93.06f, 305.77f, 385.49f };
+    for (int i = 0; i < 4; i++)
+      want[i] = ref[i] * 4 + (i % 2 ? oy : ox);
+    have_face = true;
+  }
+
+  bool peak_ok = ResetPeakRss ();
+  long rss0 = StatusKb ("VmRSS:");
+  gint64 t0 = g_get_monotonic_time ();
+  guint n = Detect (w, h, rgb);
+  double ms = (g_get_monotonic_time () - t0) / 1000.0;
+  long peak = StatusKb ("VmHWM:");
+  gsize mem = fv_detector_get_memory_size (det_);
+  printf ("8000x6000 frame: %u face(s) in %.0f ms; detector holds %.1f MB; "
+      "peak RSS during detect %s%.1f MB above the %.1f MB before (the frame "
+      "itself is %.1f MB)\n", n, ms, mem / 1048576.0, peak_ok ? "" : "(not "
+      "measurable) ", (peak - rss0) / 1024.0, rss0 / 1024.0,
+      rgb.size () / 1048576.0);
+  EXPECT_LE (mem, (gsize) 96 << 20);
+  if (peak_ok) {
+    EXPECT_LE (peak - rss0, 128L * 1024);
+  }
+  if (have_face) {
+    ASSERT_GE (n, 1u);
+    EXPECT_GE (Iou (want, &faces_[0].x1), 0.7);
+  }
+
+  // Without a face both passes run (the padded retry plans a second,
+  // larger pyramid).
+  std::fill (rgb.begin (), rgb.end (), 90);
+  peak_ok = ResetPeakRss ();
+  rss0 = StatusKb ("VmRSS:");
+  t0 = g_get_monotonic_time ();
+  EXPECT_EQ (0u, Detect (w, h, rgb));
+  ms = (g_get_monotonic_time () - t0) / 1000.0;
+  peak = StatusKb ("VmHWM:");
+  mem = fv_detector_get_memory_size (det_);
+  printf ("8000x6000 frame without a face (two passes): %.0f ms; detector "
+      "holds %.1f MB; peak RSS during detect %.1f MB above the %.1f MB "
+      "before\n", ms, mem / 1048576.0, (peak - rss0) / 1024.0,
+      rss0 / 1024.0);
+  EXPECT_LE (mem, (gsize) 128 << 20);
+  if (peak_ok) {
+    EXPECT_LE (peak - rss0, 128L * 1024);
+  }
+
+  // The same content at 1920x1440 needs no more memory than the big one.
+  std::vector<guint8> small ((size_t) 1920 * 1440 * 3, 90);
+  g_autoptr (GError) error = NULL;
+  g_autoptr (FvDetector) fresh = fv_detector_new (NULL, &error);
+  FvFrame f;
+  const guint8 *planes[1] = { small.data () };
+  gint strides[1] = { 1920 * 3 };
+  ASSERT_TRUE (fv_frame_init (&f, FV_PIXEL_FORMAT_RGB, 1920, 1440, planes,
+          strides, NULL));
+  fv_detector_detect (fresh, &f, faces_, 8);
+  EXPECT_GE (fv_detector_get_memory_size (fresh) + ((gsize) 8 << 20), mem);
+}
+
+TEST_F (Detector, PrepareMakesDetectAllocationFree)
+{
+  g_autoptr (GError) error = NULL;
+  ASSERT_TRUE (fv_detector_prepare (det_, 640, 480, &error));
+  gsize mem = fv_detector_get_memory_size (det_);
+  std::vector<guint8> rgb (640 * 480 * 3, 128);
+  Detect (640, 480, rgb);       // nothing found: the padded retry runs too
+  EXPECT_EQ (mem, fv_detector_get_memory_size (det_));
+}
+
+TEST (DetectorLoad, WrongModelsAreErrors)
+{
+  FV_SKIP_WITHOUT_MODEL (mfn, "MobileFaceNet.tflite");
+  FV_SKIP_WITHOUT_MODEL (pnet, "pnet.tflite");
+  FV_SKIP_WITHOUT_MODEL (rnet, "rnet.tflite");
+  FV_SKIP_WITHOUT_MODEL (onet, "onet.tflite");
+  g_autoptr (GError) error = NULL;
+  // R-Net where O-Net belongs, MobileFaceNet where P-Net belongs.
+  g_autoptr (FvDetector) a = fv_detector_new_from_files (pnet.c_str (),
+      rnet.c_str (), rnet.c_str (), NULL, &error);
+  EXPECT_EQ (nullptr, a);
+  ASSERT_NE (nullptr, error);
+  EXPECT_TRUE (g_error_matches (error, FV_MODEL_ERROR,
+          FV_MODEL_ERROR_INVALID)) << error->message;
+  g_clear_error (&error);
+  g_autoptr (FvDetector) b = fv_detector_new_from_files (mfn.c_str (),
+      rnet.c_str (), onet.c_str (), NULL, &error);
+  EXPECT_EQ (nullptr, b);
+  ASSERT_NE (nullptr, error);
+  g_clear_error (&error);
+  g_autoptr (FvDetector) c = fv_detector_new_from_files ("/nonexistent/p",
+      rnet.c_str (), onet.c_str (), NULL, &error);
+  EXPECT_EQ (nullptr, c);
+  EXPECT_TRUE (g_error_matches (error, FV_MODEL_ERROR,
+          FV_MODEL_ERROR_NOT_FOUND));
+}
+
+}  // namespace

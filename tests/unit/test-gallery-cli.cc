@@ -1,0 +1,463 @@
+// gst-faceverify: the gallery commands of the `faceverify` tool (enroll,
+// identify, verify, gallery, eval), run as a separate process ($FV_FACEVERIFY)
+// on the shared face data; `eval --aligned` must reproduce the reference
+// figures (AUC 1.000, best accuracy 1.000) on every source.
+#include <gtest/gtest.h>
+
+#include <glib.h>
+#include <glib/gstdio.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cstring>
+#include <fstream>
+#include <map>
+#include <sstream>
+#include <string>
+#include <vector>
+
+#include "fv-test-util.h"
+
+namespace {
+
+struct RunResult
+{
+  int status = -1;
+  std::string out;
+  std::string err;
+};
+
+RunResult
+RunTool (const std::vector<std::string> &args)
+{
+  RunResult result;
+  const char *tool = g_getenv ("FV_FACEVERIFY");
+  EXPECT_TRUE (tool && *tool) << "FV_FACEVERIFY is not set (run with meson "
+      "test)";
+  if (!tool || !*tool)
+    return result;
+  std::vector<char *> argv;
+  argv.push_back (const_cast<char *>(tool));
+  for (const auto &a : args)
+    argv.push_back (const_cast<char *>(a.c_str ()));
+  argv.push_back (nullptr);
+  char *out = nullptr, *err = nullptr;
+  int wait_status = 0;
+  GError *error = nullptr;
+  gboolean ok = g_spawn_sync (nullptr, argv.data (), nullptr,
+      G_SPAWN_DEFAULT, nullptr, nullptr, &out, &err, &wait_status, &error);
+  EXPECT_TRUE (ok) << (error ? error->message : "");
+  g_clear_error (&error);
+  result.out = out ? out : "";
+  result.err = err ? err : "";
+  g_free (out);
+  g_free (err);
+  if (ok && WIFEXITED (wait_status))
+    result.status = WEXITSTATUS (wait_status);
+  else if (ok)
+    ADD_FAILURE () << "faceverify killed by a signal\n" << result.err;
+  return result;
+}
+
+std::vector<std::string>
+Lines (const std::string &text)
+{
+  std::vector<std::string> lines;
+  std::istringstream in (text);
+  std::string l;
+  while (std::getline (in, l))
+    lines.push_back (l);
+  return lines;
+}
+
+std::vector<std::string>
+Split (const std::string &line, char sep = ',')
+{
+  std::vector<std::string> f;
+  std::string cur;
+  for (char c : line) {
+    if (c == sep) {
+      f.push_back (cur);
+      cur.clear ();
+    } else {
+      cur += c;
+    }
+  }
+  f.push_back (cur);
+  return f;
+}
+
+// key=value pairs of the machine-readable last line "<what>: k=v k=v".
+std::map<std::string, std::string>
+LastLine (const std::string &out, const std::string &what)
+{
+  std::map<std::string, std::string> kv;
+  auto lines = Lines (out);
+  EXPECT_FALSE (lines.empty ());
+  if (lines.empty ())
+    return kv;
+  const std::string &last = lines.back ();
+  EXPECT_EQ (last.rfind (what + ": ", 0), 0u) << last;
+  for (const auto &tok : Split (last.substr (what.size () + 2), ' ')) {
+    size_t eq = tok.find ('=');
+    if (eq != std::string::npos)
+      kv[tok.substr (0, eq)] = tok.substr (eq + 1);
+  }
+  return kv;
+}
+
+void
+RemoveTree (const std::string &path)
+{
+  if (g_file_test (path.c_str (), G_FILE_TEST_IS_DIR)) {
+    g_chmod (path.c_str (), 0755);
+    GDir *d = g_dir_open (path.c_str (), 0, nullptr);
+    const char *f;
+    while (d && (f = g_dir_read_name (d)) != nullptr) {
+      g_autofree char *p = g_build_filename (path.c_str (), f, NULL);
+      RemoveTree (p);
+    }
+    if (d)
+      g_dir_close (d);
+    g_rmdir (path.c_str ());
+  } else {
+    g_unlink (path.c_str ());
+  }
+}
+
+// This process's scratch folder (several runs of the suite may share a
+// build folder), removed when the tests end.
+const std::string &
+ProcessScratch ()
+{
+  static std::string dir = fvtest::ScratchDir ("gallery-cli-"
+      + std::to_string (getpid ()));
+  return dir;
+}
+
+class ScratchCleanup : public ::testing::Environment
+{
+public:
+  void TearDown () override { RemoveTree (ProcessScratch ()); }
+};
+
+const auto *const kCleanup =
+    ::testing::AddGlobalTestEnvironment (new ScratchCleanup);
+
+// A fresh, empty scratch folder for one test.
+std::string
+Fresh (const std::string &name)
+{
+  g_autofree char *dir = g_build_filename (ProcessScratch ().c_str (),
+      name.c_str (), NULL);
+  RemoveTree (dir);
+  g_mkdir_with_parents (dir, 0755);
+  return dir;
+}
+
+std::string
+Join (const std::string &a, const std::string &b)
+{
+  g_autofree char *p = g_build_filename (a.c_str (), b.c_str (), NULL);
+  return p;
+}
+
+size_t
+CountDataLines (const std::string &path)
+{
+  std::ifstream in (path);
+  std::string l;
+  size_t n = 0;
+  bool header = true;
+  while (std::getline (in, l)) {
+    if (l.empty ())
+      continue;
+    if (header)
+      header = false;
+    else
+      n++;
+  }
+  return n;
+}
+
+const char *const kSources[] = { "deepface", "face_recognition",
+  "faceapi_bbt", "openface"
+};
+
+#define SKIP_WITHOUT_DATA()                                                  \
+  FV_SKIP_WITHOUT_MODEL (model, "MobileFaceNet.tflite");                     \
+  FV_SKIP_WITHOUT_SHARED ("data/faces/deepface/pairs.csv")
+
+TEST (GalleryCli, EvalAlignedReproducesTheReference)
+{
+  SKIP_WITHOUT_DATA ();
+  for (const char *source : kSources) {
+    SCOPED_TRACE (source);
+    std::string root = fvtest::SharedPath (std::string ("data/faces/") +
+        source);
+    std::string pairs = Join (root, "pairs.csv");
+    RunResult r = RunTool ({"eval", "--pairs", pairs, "--root", root,
+        "--aligned"});
+    ASSERT_EQ (r.status, 0) << r.err;
+    auto kv = LastLine (r.out, "eval");
+    EXPECT_EQ (kv["pairs"], std::to_string (CountDataLines (pairs)));
+    EXPECT_EQ (kv["auc"], "1.0000") << r.out;
+    EXPECT_EQ (kv["acc"], "1.0000") << r.out;
+    EXPECT_EQ (kv["failed"], "0");
+    double thr = g_ascii_strtod (kv["thr"].c_str (), nullptr);
+    EXPECT_GT (thr, 0.2);
+    EXPECT_LT (thr, 0.8);
+    EXPECT_EQ (kv.count ("tar_far1e-2"), 1u);
+    EXPECT_EQ (kv.count ("tar_far1e-3"), 1u);
+    // Perfect separation: TAR 1 at any FAR with an impostor to spare.
+    EXPECT_EQ (kv["tar_far1e-3"], "1.0000");
+  }
+}
+
+TEST (GalleryCli, EvalPlotScoresAndRawNames)
+{
+  SKIP_WITHOUT_DATA ();
+  std::string dir = Fresh ("eval");
+  std::string root = fvtest::SharedPath ("data/faces/openface");
+  std::string png = Join (dir, "roc.png"), scores = Join (dir, "s.csv");
+  RunResult r = RunTool ({"eval", "--pairs", Join (root, "pairs.csv"),
+      "--root", root, "--aligned", "--plot", png, "--scores", scores});
+  ASSERT_EQ (r.status, 0) << r.err;
+  auto bytes = fvtest::ReadFile (png);
+  ASSERT_GT (bytes.size (), 1000u);
+  EXPECT_EQ (memcmp (bytes.data (), "\x89PNG", 4), 0);
+  EXPECT_EQ (CountDataLines (scores), CountDataLines (Join (root,
+              "pairs.csv")));
+
+  // Pairs that name the raw photos map to the crops with faces.csv.
+  std::ifstream faces (Join (root, "faces.csv"));
+  std::string line;
+  std::getline (faces, line);
+  std::map<std::string, std::string> to_raw;
+  while (std::getline (faces, line)) {
+    auto f = Split (line);
+    to_raw[f[2]] = f[1];
+  }
+  std::ifstream in (Join (root, "pairs.csv"));
+  std::string raw_pairs = Join (dir, "raw-pairs.csv");
+  std::ofstream out (raw_pairs);
+  std::getline (in, line);
+  out << line << "\n";
+  while (std::getline (in, line)) {
+    auto f = Split (line);
+    ASSERT_EQ (to_raw.count (f[0]), 1u) << f[0];
+    out << to_raw[f[0]] << "," << to_raw[f[1]] << "," << f[2] << ","
+        << f[3] << "," << f[4] << "\n";
+  }
+  out.close ();
+  RunResult raw = RunTool ({"eval", "--pairs", raw_pairs, "--root", root,
+      "--aligned"});
+  ASSERT_EQ (raw.status, 0) << raw.err;
+  EXPECT_EQ (Lines (raw.out).back (), Lines (r.out).back ());
+}
+
+TEST (GalleryCli, EvalRefusesBadInput)
+{
+  std::string dir = Fresh ("eval-bad");
+  RunResult r = RunTool ({"eval"});
+  EXPECT_EQ (r.status, 2);
+  r = RunTool ({"eval", "--pairs", Join (dir, "missing.csv")});
+  EXPECT_EQ (r.status, 1);
+  std::string bad = Join (dir, "bad.csv");
+  g_file_set_contents (bad.c_str (), "x,y\n1,2\n", -1, nullptr);
+  r = RunTool ({"eval", "--pairs", bad, "--aligned"});
+  EXPECT_EQ (r.status, 1);
+  EXPECT_NE (r.err.find ("a, b and same"), std::string::npos) << r.err;
+  g_file_set_contents (bad.c_str (), "a,b,same\nx.png,y.png,maybe\n", -1,
+      nullptr);
+  r = RunTool ({"eval", "--pairs", bad, "--aligned"});
+  EXPECT_EQ (r.status, 1);
+}
+
+TEST (GalleryCli, EnrollIdentifyVerifyAndManage)
+{
+  SKIP_WITHOUT_DATA ();
+  std::string dir = Fresh ("enroll");
+  std::string db = Join (dir, "team.db");
+  std::string aligned = fvtest::SharedPath ("data/faces/deepface/aligned");
+
+  RunResult r = RunTool ({"enroll", "--gallery", db, "--aligned", "--dir",
+      aligned});
+  ASSERT_EQ (r.status, 0) << r.err;
+  auto kv = LastLine (r.out, "enroll");
+  EXPECT_EQ (kv["identities"], "13");
+  EXPECT_EQ (kv["samples"], "61");
+  EXPECT_EQ (kv["skipped"], "0");
+
+  // Again: every image is already there; nothing enrolled is a failure.
+  r = RunTool ({"enroll", "--gallery", db, "--aligned", "--dir", aligned});
+  EXPECT_EQ (r.status, 1);
+  kv = LastLine (r.out, "enroll");
+  EXPECT_EQ (kv["samples"], "0");
+  EXPECT_EQ (kv["skipped"], "61");
+  EXPECT_NE (r.out.find ("already enrolled: 61"), std::string::npos) << r.out;
+
+  r = RunTool ({"gallery", "list", "--gallery", db, "--csv"});
+  ASSERT_EQ (r.status, 0) << r.err;
+  auto lines = Lines (r.out);
+  ASSERT_EQ (lines.size (), 14u);
+  EXPECT_EQ (lines[0], "label,display_name,samples,created,updated,id");
+  int total = 0;
+  for (size_t i = 1; i < lines.size (); i++)
+    total += std::stoi (Split (lines[i])[2]);
+  EXPECT_EQ (total, 61);
+  r = RunTool ({"gallery", "list", "--gallery", db});
+  ASSERT_EQ (r.status, 0);
+  EXPECT_NE (r.out.find ("13 identities, 61 samples"), std::string::npos);
+
+  // Identify crops of enrolled people.
+  std::string p1 = Join (aligned, "person01/img1.png");
+  std::string p2 = Join (aligned, "person02/img3.png");
+  r = RunTool ({"identify", "--gallery", db, "--aligned", p1, p2});
+  ASSERT_EQ (r.status, 0) << r.err;
+  lines = Lines (r.out);
+  ASSERT_EQ (lines.size (), 3u);
+  EXPECT_EQ (lines[0], "path,face,x1,y1,x2,y2,label,similarity,margin,known");
+  auto f = Split (lines[1]);
+  ASSERT_EQ (f.size (), 10u);
+  EXPECT_EQ (f[0], p1);
+  EXPECT_EQ (f[1], "0");
+  EXPECT_EQ (f[6], "person01");
+  EXPECT_GT (g_ascii_strtod (f[7].c_str (), nullptr), 0.999);
+  EXPECT_GT (g_ascii_strtod (f[8].c_str (), nullptr), 0.05);
+  EXPECT_EQ (f[9], "1");
+  EXPECT_EQ (Split (lines[2])[6], "person02");
+  // A margin no answer reaches: unknown, unless --nearest asks for the
+  // name.
+  r = RunTool ({"identify", "--gallery", db, "--aligned", "--margin",
+      "1.5", p1});
+  EXPECT_EQ (Split (Lines (r.out)[1])[6], "unknown");
+  EXPECT_EQ (Split (Lines (r.out)[1])[9], "0");
+  r = RunTool ({"identify", "--gallery", db, "--aligned", "--margin",
+      "1.5", "--nearest", p1});
+  EXPECT_EQ (Split (Lines (r.out)[1])[6], "person01");
+
+  // verify
+  r = RunTool ({"verify", "--aligned", p1, Join (aligned,
+          "person01/img2.png")});
+  ASSERT_EQ (r.status, 0) << r.err;
+  EXPECT_NE (r.out.find ("result=same"), std::string::npos) << r.out;
+  r = RunTool ({"verify", "--aligned", p1, p2});
+  ASSERT_EQ (r.status, 0) << r.err;
+  EXPECT_NE (r.out.find ("result=different"), std::string::npos) << r.out;
+  r = RunTool ({"verify", "--aligned", p1});
+  EXPECT_EQ (r.status, 2);
+
+  // rename, remove
+  r = RunTool ({"gallery", "rename", "--gallery", db, "person01", "alice",
+      "--name", "Alice A."});
+  ASSERT_EQ (r.status, 0) << r.err;
+  r = RunTool ({"identify", "--gallery", db, "--aligned", p1});
+  EXPECT_EQ (Split (Lines (r.out)[1])[6], "alice");
+  r = RunTool ({"gallery", "rename", "--gallery", db, "alice", "person02"});
+  EXPECT_EQ (r.status, 1);
+  EXPECT_NE (r.err.find ("already"), std::string::npos) << r.err;
+  r = RunTool ({"gallery", "remove", "--gallery", db, "alice", "nobody"});
+  EXPECT_EQ (r.status, 1);
+  EXPECT_NE (r.err.find ("nobody"), std::string::npos);
+  r = RunTool ({"gallery", "list", "--gallery", db, "--csv"});
+  EXPECT_EQ (Lines (r.out).size (), 13u);
+
+  // export, import
+  std::string json = Join (dir, "team.json"), copy = Join (dir, "copy.db");
+  r = RunTool ({"gallery", "export", "--gallery", db, "-o", json});
+  ASSERT_EQ (r.status, 0) << r.err;
+  r = RunTool ({"gallery", "import", "--gallery", copy, json});
+  ASSERT_EQ (r.status, 0) << r.err;
+  EXPECT_NE (r.out.find ("imported 12 identities with 53 samples"),
+      std::string::npos) << r.out;
+  RunResult a = RunTool ({"gallery", "list", "--gallery", db, "--csv"});
+  RunResult b = RunTool ({"gallery", "list", "--gallery", copy, "--csv"});
+  auto la = Lines (a.out), lb = Lines (b.out);
+  ASSERT_EQ (la.size (), lb.size ());
+  for (size_t i = 0; i < la.size (); i++) {   // all but the ids
+    auto x = Split (la[i]), y = Split (lb[i]);
+    x.pop_back ();
+    y.pop_back ();
+    EXPECT_EQ (x, y);
+  }
+  r = RunTool ({"gallery", "import", "--gallery", copy, json});
+  EXPECT_EQ (r.status, 1);
+  r = RunTool ({"gallery", "import", "--gallery", copy, "--merge", json});
+  EXPECT_EQ (r.status, 0) << r.err;
+
+  // A gallery of another model is refused by enroll and identify.
+  std::string other_json = Join (dir, "other.json");
+  std::string text;
+  {
+    std::ifstream in (json);
+    std::stringstream ss;
+    ss << in.rdbuf ();
+    text = ss.str ();
+  }
+  size_t at = text.find ("\"model_sha256\": \"");
+  ASSERT_NE (at, std::string::npos);
+  text.replace (at + 17, 64, std::string (64, 'f'));
+  g_file_set_contents (other_json.c_str (), text.c_str (), -1, nullptr);
+  std::string other = Join (dir, "other.db");
+  r = RunTool ({"gallery", "import", "--gallery", other, other_json});
+  ASSERT_EQ (r.status, 0) << r.err;
+  r = RunTool ({"enroll", "--gallery", other, "--aligned", "--label", "x",
+      p1});
+  EXPECT_EQ (r.status, 1);
+  EXPECT_NE (r.err.find ("another model"), std::string::npos) << r.err;
+  r = RunTool ({"identify", "--gallery", other, "--aligned", p1});
+  EXPECT_EQ (r.status, 1);
+  EXPECT_NE (r.err.find ("another model"), std::string::npos) << r.err;
+}
+
+TEST (GalleryCli, EnrollReportsSkippedImagesAndBadGalleries)
+{
+  SKIP_WITHOUT_DATA ();
+  std::string dir = Fresh ("enroll-bad");
+  std::string db = Join (dir, "g.db");
+  std::string not_image = Join (dir, "notes.png");
+  g_file_set_contents (not_image.c_str (), "not an image", -1, nullptr);
+  std::string small = Join (dir, "small.ppm");
+  std::string ppm = "P6\n100 100\n255\n" + std::string (100 * 100 * 3, 'x');
+  g_file_set_contents (small.c_str (), ppm.data (), (gssize) ppm.size (),
+      nullptr);
+
+  RunResult r = RunTool ({"enroll", "--gallery", db, "--aligned", "--label",
+      "x", not_image, small, Join (dir, "missing.png")});
+  EXPECT_EQ (r.status, 1);
+  auto kv = LastLine (r.out, "enroll");
+  EXPECT_EQ (kv["samples"], "0");
+  EXPECT_EQ (kv["skipped"], "3");
+  EXPECT_NE (r.err.find ("skipped " + small), std::string::npos) << r.err;
+  EXPECT_NE (r.err.find ("112x112"), std::string::npos) << r.err;
+  EXPECT_NE (r.err.find ("nothing was enrolled"), std::string::npos);
+
+  // Usage errors.
+  EXPECT_EQ (RunTool ({"enroll", "--aligned", "--label", "x", small}).status,
+      2);
+  EXPECT_EQ (RunTool ({"enroll", "--gallery", db, "--aligned"}).status, 2);
+  EXPECT_EQ (RunTool ({"gallery", "--gallery", db}).status, 2);
+  EXPECT_EQ (RunTool ({"gallery", "frobnicate", "--gallery", db}).status, 2);
+
+  // A gallery file of random bytes is refused and left alone.
+  std::string junk = Join (dir, "junk.db");
+  std::string bytes (4096, '\0');
+  for (size_t i = 0; i < bytes.size (); i++)
+    bytes[i] = (char) (i * 2654435761u >> 13);
+  g_file_set_contents (junk.c_str (), bytes.data (), (gssize) bytes.size (),
+      nullptr);
+  std::string img = fvtest::SharedPath
+      ("data/faces/deepface/aligned/person01/img1.png");
+  r = RunTool ({"enroll", "--gallery", junk, "--aligned", "--label", "x",
+      img});
+  EXPECT_EQ (r.status, 1);
+  EXPECT_NE (r.err.find ("not an SQLite database"), std::string::npos)
+      << r.err;
+  r = RunTool ({"gallery", "list", "--gallery", junk});
+  EXPECT_EQ (r.status, 1);
+  EXPECT_TRUE (fvtest::ReadFile (junk) == std::vector<unsigned char> (
+          bytes.begin (), bytes.end ()));
+}
+
+}  // namespace

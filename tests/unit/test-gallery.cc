@@ -1,0 +1,1804 @@
+// gst-faceverify: the gallery (src/gallery): every operation, every
+// refusal, schema versioning, reloading, readers in other processes while
+// one writes, crash safety under SIGKILL, and the scan kernels against the
+// scalar reference.
+#include <gtest/gtest.h>
+
+#include <glib.h>
+#include <glib/gstdio.h>
+#include <sqlite3.h>
+#include <pwd.h>
+#include <signal.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <atomic>
+#include <cmath>
+#include <cstring>
+#include <iostream>
+#include <map>
+#include <random>
+#include <set>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "fv-test-util.h"
+#include "fv.h"
+
+extern "C" {
+#include "gallery/fv-gallery-scan.h"
+}
+
+namespace {
+
+const char kFp[] =
+    "d8ba40c0127fb8ca9917e8fddc79bbbda063657bc92a496d34da0bc8a760443b";
+const char kOtherFp[] =
+    "0000000000000000000000000000000000000000000000000000000000000000";
+constexpr guint kDim = 192;
+
+void
+RemoveTree (const std::string &path)
+{
+  if (g_file_test (path.c_str (), G_FILE_TEST_IS_DIR)) {
+    g_chmod (path.c_str (), 0755);
+    GDir *d = g_dir_open (path.c_str (), 0, nullptr);
+    const char *f;
+    while (d && (f = g_dir_read_name (d)) != nullptr) {
+      g_autofree char *p = g_build_filename (path.c_str (), f, NULL);
+      RemoveTree (p);
+    }
+    if (d)
+      g_dir_close (d);
+    g_rmdir (path.c_str ());
+  } else {
+    g_unlink (path.c_str ());
+  }
+}
+
+// This process's scratch folder (several runs of the suite may share a
+// build folder), removed when the tests end.
+const std::string &
+ProcessScratch ()
+{
+  static std::string dir = fvtest::ScratchDir ("gallery-"
+      + std::to_string (getpid ()));
+  return dir;
+}
+
+class ScratchCleanup : public ::testing::Environment
+{
+public:
+  void TearDown () override { RemoveTree (ProcessScratch ()); }
+};
+
+const auto *const kCleanup =
+    ::testing::AddGlobalTestEnvironment (new ScratchCleanup);
+
+// A fresh, empty scratch folder for one test.
+std::string
+Fresh (const std::string &name)
+{
+  g_autofree char *dir = g_build_filename (ProcessScratch ().c_str (),
+      name.c_str (), NULL);
+  RemoveTree (dir);
+  g_mkdir_with_parents (dir, 0755);
+  return dir;
+}
+
+std::string
+Path (const std::string &dir, const char *name)
+{
+  g_autofree char *p = g_build_filename (dir.c_str (), name, NULL);
+  return p;
+}
+
+std::vector<float>
+RandomUnit (std::mt19937 &rng, guint dim = kDim)
+{
+  std::normal_distribution<float> n (0.0f, 1.0f);
+  std::vector<float> v (dim);
+  double s = 0;
+  for (auto &x : v) {
+    x = n (rng);
+    s += (double) x * x;
+  }
+  for (auto &x : v)
+    x = (float) (x / std::sqrt (s));
+  return v;
+}
+
+struct GalleryDeleter
+{
+  void operator() (FvGallery *g) const { fv_gallery_free (g); }
+};
+using GalleryPtr = std::unique_ptr<FvGallery, GalleryDeleter>;
+
+struct SnapDeleter
+{
+  void operator() (FvGallerySnapshot *s) const
+  {
+    if (s)
+      fv_gallery_snapshot_unref (s);
+  }
+};
+using SnapPtr = std::unique_ptr<FvGallerySnapshot, SnapDeleter>;
+
+GalleryPtr
+Open (const std::string &path, FvGalleryOpenFlags flags,
+    const char *fp = kFp, guint dim = kDim, GError **error = nullptr)
+{
+  return GalleryPtr (fv_gallery_open (path.c_str (), flags, fp, dim, error));
+}
+
+GalleryPtr
+Create (const std::string &path, guint dim = kDim)
+{
+  GError *error = nullptr;
+  GalleryPtr g (fv_gallery_open (path.c_str (), FV_GALLERY_OPEN_CREATE, kFp,
+          dim, &error));
+  EXPECT_TRUE (g) << (error ? error->message : "");
+  g_clear_error (&error);
+  return g;
+}
+
+// Enrols @label with @n random samples; returns them.
+std::vector<std::vector<float>>
+EnrollRandom (FvGallery *g, const char *label, guint n, std::mt19937 &rng,
+    FvGalleryEnrollFlags flags = FV_GALLERY_ENROLL_APPEND,
+    const char *display = nullptr)
+{
+  std::vector<std::vector<float>> vecs;
+  std::vector<FvGallerySample> samples (n);
+  for (guint i = 0; i < n; i++)
+    vecs.push_back (RandomUnit (rng, fv_gallery_get_dim (g)));
+  for (guint i = 0; i < n; i++) {
+    samples[i].embedding = vecs[i].data ();
+    samples[i].quality = 0.5f + 0.1f * i;
+    samples[i].source = "src.png";
+  }
+  GError *error = nullptr;
+  EXPECT_TRUE (fv_gallery_enroll (g, label, display, samples.data (), n,
+          flags, nullptr, &error)) << (error ? error->message : "");
+  g_clear_error (&error);
+  return vecs;
+}
+
+std::map<std::string, guint>
+Counts (FvGallery *g)
+{
+  std::map<std::string, guint> m;
+  GError *error = nullptr;
+  GPtrArray *list = fv_gallery_list (g, &error);
+  EXPECT_TRUE (list) << (error ? error->message : "");
+  g_clear_error (&error);
+  for (guint i = 0; list && i < list->len; i++) {
+    auto *id = (FvGalleryIdentity *) list->pdata[i];
+    m[id->label] = id->n_samples;
+  }
+  if (list)
+    g_ptr_array_unref (list);
+  return m;
+}
+
+// Runs SQL on the file directly (outside the library).
+std::string
+Sql (const std::string &path, const std::string &sql)
+{
+  sqlite3 *db = nullptr;
+  std::string result;
+  EXPECT_EQ (sqlite3_open (path.c_str (), &db), SQLITE_OK);
+  sqlite3_stmt *st = nullptr;
+  int rc = sqlite3_prepare_v2 (db, sql.c_str (), -1, &st, nullptr);
+  EXPECT_EQ (rc, SQLITE_OK) << sqlite3_errmsg (db) << " in " << sql;
+  while (st && (rc = sqlite3_step (st)) == SQLITE_ROW) {
+    if (!result.empty ())
+      result += "\n";
+    const unsigned char *t = sqlite3_column_text (st, 0);
+    result += t ? (const char *) t : "NULL";
+  }
+  sqlite3_finalize (st);
+  sqlite3_close (db);
+  return result;
+}
+
+void
+WriteBytes (const std::string &path, const std::vector<unsigned char> &b)
+{
+  ASSERT_TRUE (g_file_set_contents (path.c_str (), (const char *) b.data (),
+          (gssize) b.size (), nullptr));
+}
+
+#define EXPECT_GALLERY_ERROR(error, want)                                    \
+  do {                                                                       \
+    ASSERT_NE ((error), nullptr) << "no error";                              \
+    EXPECT_TRUE (g_error_matches ((error), FV_GALLERY_ERROR, (want)))        \
+        << "code " << (error)->code << ": " << (error)->message;             \
+    EXPECT_GT (strlen ((error)->message), 10u);                              \
+  } while (0)
+
+// ------------------------------------------------------------------------
+// Creating and the basic operations
+// ------------------------------------------------------------------------
+
+TEST (Gallery, CreateRecordsModelDimensionMetricAndSchema)
+{
+  std::string dir = Fresh ("create");
+  std::string path = Path (dir, "g.db");
+  {
+    GalleryPtr g = Create (path);
+    ASSERT_TRUE (g);
+    EXPECT_STREQ (fv_gallery_get_model_fingerprint (g.get ()), kFp);
+    EXPECT_EQ (fv_gallery_get_dim (g.get ()), kDim);
+    EXPECT_STREQ (fv_gallery_get_metric (g.get ()), "cosine");
+    EXPECT_EQ (fv_gallery_get_schema_version (g.get ()),
+        (guint) FV_GALLERY_SCHEMA_VERSION);
+    EXPECT_FALSE (fv_gallery_is_read_only (g.get ()));
+    EXPECT_EQ (fv_gallery_get_path (g.get ()), path);
+  }
+  EXPECT_EQ (Sql (path, "PRAGMA user_version"),
+      std::to_string (FV_GALLERY_SCHEMA_VERSION));
+  EXPECT_EQ (Sql (path, "PRAGMA journal_mode"), "wal");
+  EXPECT_EQ (Sql (path, "SELECT value FROM meta WHERE key = 'model_sha256'"),
+      kFp);
+  EXPECT_EQ (Sql (path, "SELECT value FROM meta WHERE key = 'dim'"), "192");
+  EXPECT_EQ (Sql (path, "SELECT value FROM meta WHERE key = 'metric'"),
+      "cosine");
+
+  // Opened again, read-only, with or without the model's fingerprint.
+  GError *error = nullptr;
+  GalleryPtr r = Open (path, FV_GALLERY_OPEN_READ_ONLY, kFp, kDim, &error);
+  ASSERT_TRUE (r) << error->message;
+  EXPECT_TRUE (fv_gallery_is_read_only (r.get ()));
+  GalleryPtr any = Open (path, FV_GALLERY_OPEN_READ_ONLY, nullptr, 0, &error);
+  ASSERT_TRUE (any) << error->message;
+  EXPECT_EQ (fv_gallery_get_dim (any.get ()), kDim);
+  // Upper-case fingerprints compare equal.
+  g_autofree char *upper = g_ascii_strup (kFp, -1);
+  GalleryPtr up = Open (path, FV_GALLERY_OPEN_READ_ONLY, upper, kDim, &error);
+  EXPECT_TRUE (up) << error->message;
+}
+
+TEST (Gallery, EnrollListAndSamples)
+{
+  std::string dir = Fresh ("enroll");
+  GalleryPtr g = Create (Path (dir, "g.db"));
+  ASSERT_TRUE (g);
+  std::mt19937 rng (1);
+  gint64 before = g_get_real_time () / G_USEC_PER_SEC;
+
+  // A non-normalised embedding is stored normalised.
+  std::vector<float> raw = RandomUnit (rng);
+  for (auto &x : raw)
+    x *= 3.5f;
+  std::vector<float> second = RandomUnit (rng);
+  FvGallerySample s[2] = { {raw.data (), 0.9f, "alice1.jpg"},
+  {second.data (), -1.0f, nullptr}
+  };
+  gint64 id = 0;
+  GError *error = nullptr;
+  ASSERT_TRUE (fv_gallery_enroll (g.get (), "alice", "Alice Liddell", s, 2,
+          FV_GALLERY_ENROLL_APPEND, &id, &error)) << error->message;
+  EXPECT_GT (id, 0);
+  EnrollRandom (g.get (), "bob", 1, rng);
+  EnrollRandom (g.get (), "Émile", 3, rng);
+
+  GPtrArray *list = fv_gallery_list (g.get (), &error);
+  ASSERT_TRUE (list) << error->message;
+  ASSERT_EQ (list->len, 3u);
+  auto *a = (FvGalleryIdentity *) list->pdata[0];
+  EXPECT_STREQ (a->label, "alice");     // sorted by label
+  EXPECT_STREQ (((FvGalleryIdentity *) list->pdata[1])->label, "bob");
+  EXPECT_STREQ (((FvGalleryIdentity *) list->pdata[2])->label, "Émile");
+  EXPECT_EQ (a->id, id);
+  EXPECT_STREQ (a->display_name, "Alice Liddell");
+  EXPECT_EQ (a->n_samples, 2u);
+  EXPECT_GE (a->created, before);
+  EXPECT_LE (a->created, before + 5);
+  EXPECT_EQ (a->updated, a->created);
+  EXPECT_EQ (((FvGalleryIdentity *) list->pdata[1])->display_name, nullptr);
+  EXPECT_EQ (((FvGalleryIdentity *) list->pdata[2])->n_samples, 3u);
+  g_ptr_array_unref (list);
+
+  FvGalleryIdentity *one = fv_gallery_get_identity (g.get (), "bob", &error);
+  ASSERT_TRUE (one) << error->message;
+  EXPECT_EQ (one->n_samples, 1u);
+  fv_gallery_identity_free (one);
+  EXPECT_EQ (fv_gallery_get_identity (g.get (), "carol", &error), nullptr);
+  EXPECT_GALLERY_ERROR (error, FV_GALLERY_ERROR_NOT_FOUND);
+  g_clear_error (&error);
+
+  GPtrArray *samples = fv_gallery_get_samples (g.get (), "alice", &error);
+  ASSERT_TRUE (samples) << error->message;
+  ASSERT_EQ (samples->len, 2u);
+  auto *s0 = (FvGallerySampleInfo *) samples->pdata[0];
+  auto *s1 = (FvGallerySampleInfo *) samples->pdata[1];
+  EXPECT_NEAR (s0->quality, 0.9f, 1e-6);
+  EXPECT_STREQ (s0->source, "alice1.jpg");
+  EXPECT_LT (s1->quality, 0.0f);        // none recorded
+  EXPECT_EQ (s1->source, nullptr);
+  double norm = 0;
+  for (guint k = 0; k < kDim; k++) {
+    EXPECT_NEAR (s0->embedding[k], raw[k] / 3.5f, 1e-6);
+    EXPECT_NEAR (s1->embedding[k], second[k], 1e-6);
+    norm += (double) s0->embedding[k] * s0->embedding[k];
+  }
+  EXPECT_NEAR (norm, 1.0, 1e-5);
+  g_ptr_array_unref (samples);
+  EXPECT_EQ (fv_gallery_get_samples (g.get (), "nobody", &error), nullptr);
+  EXPECT_GALLERY_ERROR (error, FV_GALLERY_ERROR_NOT_FOUND);
+  g_clear_error (&error);
+
+  // The blobs are float32 little-endian, dim * 4 bytes.
+  EXPECT_EQ (Sql (Path (dir, "g.db"),
+          "SELECT DISTINCT length (embedding) FROM samples"), "768");
+}
+
+TEST (Gallery, EnrollAppendReplaceNewOnly)
+{
+  std::string dir = Fresh ("flags");
+  GalleryPtr g = Create (Path (dir, "g.db"));
+  ASSERT_TRUE (g);
+  std::mt19937 rng (2);
+  GError *error = nullptr;
+
+  EnrollRandom (g.get (), "alice", 2, rng, FV_GALLERY_ENROLL_APPEND, "A");
+  EnrollRandom (g.get (), "alice", 3, rng, FV_GALLERY_ENROLL_APPEND);
+  EXPECT_EQ (Counts (g.get ())["alice"], 5u);
+  FvGalleryIdentity *id = fv_gallery_get_identity (g.get (), "alice", NULL);
+  ASSERT_TRUE (id);
+  EXPECT_STREQ (id->display_name, "A");        // APPEND with NULL keeps it
+  fv_gallery_identity_free (id);
+
+  auto kept = EnrollRandom (g.get (), "alice", 1, rng,
+      FV_GALLERY_ENROLL_REPLACE);
+  EXPECT_EQ (Counts (g.get ())["alice"], 1u);
+  id = fv_gallery_get_identity (g.get (), "alice", NULL);
+  EXPECT_EQ (id->display_name, nullptr);       // REPLACE replaces it
+  fv_gallery_identity_free (id);
+
+  std::vector<float> v = RandomUnit (rng);
+  FvGallerySample s = { v.data (), 1.0f, nullptr };
+  EXPECT_FALSE (fv_gallery_enroll (g.get (), "alice", nullptr, &s, 1,
+          FV_GALLERY_ENROLL_NEW_ONLY, nullptr, &error));
+  EXPECT_GALLERY_ERROR (error, FV_GALLERY_ERROR_EXISTS);
+  g_clear_error (&error);
+  EXPECT_EQ (Counts (g.get ())["alice"], 1u);
+  GPtrArray *samples = fv_gallery_get_samples (g.get (), "alice", nullptr);
+  ASSERT_TRUE (samples);
+  EXPECT_NEAR (((FvGallerySampleInfo *) samples->pdata[0])->embedding[0],
+      kept[0][0], 1e-6);
+  g_ptr_array_unref (samples);
+}
+
+TEST (Gallery, EnrollRefusesBadInputAndWritesNothing)
+{
+  std::string dir = Fresh ("bad-input");
+  std::string path = Path (dir, "g.db");
+  GalleryPtr g = Create (path);
+  ASSERT_TRUE (g);
+  std::mt19937 rng (3);
+  std::vector<float> good = RandomUnit (rng);
+  std::vector<float> nan_v = good, inf_v = good, zero_v (kDim, 0.0f);
+  nan_v[17] = NAN;
+  inf_v[191] = INFINITY;
+  FvGallerySample ok = { good.data (), 1.0f, nullptr };
+  FvGallerySample bad_nan = { nan_v.data (), 1.0f, nullptr };
+  FvGallerySample bad_inf = { inf_v.data (), 1.0f, nullptr };
+  FvGallerySample bad_zero = { zero_v.data (), 1.0f, nullptr };
+  std::string long_label (FV_GALLERY_MAX_LABEL + 1, 'x');
+  const char invalid_utf8[] = "ab\xff\xfe";
+
+  struct Case
+  {
+    const char *label;
+    const char *display;
+    const FvGallerySample *samples;
+    guint n;
+  } cases[] = {
+    {"", nullptr, &ok, 1},
+    {"tab\there", nullptr, &ok, 1},
+    {"new\nline", nullptr, &ok, 1},
+    {invalid_utf8, nullptr, &ok, 1},
+    {long_label.c_str (), nullptr, &ok, 1},
+    {"name", "bad\x01name", &ok, 1},
+    {"nan", nullptr, &bad_nan, 1},
+    {"inf", nullptr, &bad_inf, 1},
+    {"zero", nullptr, &bad_zero, 1},
+    {"none", nullptr, &ok, 0},
+  };
+  for (const auto &c : cases) {
+    GError *error = nullptr;
+    EXPECT_FALSE (fv_gallery_enroll (g.get (), c.label, c.display,
+            c.samples, c.n, FV_GALLERY_ENROLL_APPEND, nullptr, &error))
+        << c.label;
+    EXPECT_GALLERY_ERROR (error, FV_GALLERY_ERROR_INVALID);
+    g_clear_error (&error);
+  }
+  // A bad sample after good ones: the identity is not half-enrolled.
+  FvGallerySample mixed[3] = { ok, ok, bad_nan };
+  GError *error = nullptr;
+  EXPECT_FALSE (fv_gallery_enroll (g.get (), "mixed", nullptr, mixed, 3,
+          FV_GALLERY_ENROLL_APPEND, nullptr, &error));
+  EXPECT_GALLERY_ERROR (error, FV_GALLERY_ERROR_INVALID);
+  g_clear_error (&error);
+  EXPECT_TRUE (Counts (g.get ()).empty ());
+  EXPECT_EQ (Sql (path, "SELECT count(*) FROM samples"), "0");
+  EXPECT_EQ (Sql (path, "SELECT value FROM meta WHERE key = 'generation'"),
+      "0");
+}
+
+TEST (Gallery, EnrollBatchIsOneTransaction)
+{
+  std::string dir = Fresh ("batch");
+  GalleryPtr g = Create (Path (dir, "g.db"));
+  ASSERT_TRUE (g);
+  std::mt19937 rng (4);
+  std::vector<std::vector<float>> v;
+  for (int i = 0; i < 4; i++)
+    v.push_back (RandomUnit (rng));
+  v[3][0] = NAN;
+  FvGallerySample s[4];
+  for (int i = 0; i < 4; i++)
+    s[i] = { v[i].data (), 1.0f, nullptr };
+  FvGalleryEnrollment e[4] = {
+    {"a", nullptr, &s[0], 1}, {"b", nullptr, &s[1], 1},
+    {"c", "C", &s[2], 1}, {"d", nullptr, &s[3], 1},
+  };
+  GError *error = nullptr;
+  EXPECT_FALSE (fv_gallery_enroll_batch (g.get (), e, 4,
+          FV_GALLERY_ENROLL_APPEND, &error));
+  EXPECT_GALLERY_ERROR (error, FV_GALLERY_ERROR_INVALID);
+  g_clear_error (&error);
+  EXPECT_TRUE (Counts (g.get ()).empty ());
+
+  ASSERT_TRUE (fv_gallery_enroll_batch (g.get (), e, 3,
+          FV_GALLERY_ENROLL_NEW_ONLY, &error)) << error->message;
+  EXPECT_EQ (Counts (g.get ()).size (), 3u);
+  // NEW_ONLY with one taken label: nothing of the batch goes in.
+  FvGalleryEnrollment again[2] = { {"e", nullptr, &s[0], 1},
+  {"a", nullptr, &s[1], 1}
+  };
+  EXPECT_FALSE (fv_gallery_enroll_batch (g.get (), again, 2,
+          FV_GALLERY_ENROLL_NEW_ONLY, &error));
+  EXPECT_GALLERY_ERROR (error, FV_GALLERY_ERROR_EXISTS);
+  g_clear_error (&error);
+  EXPECT_EQ (Counts (g.get ()).count ("e"), 0u);
+}
+
+TEST (Gallery, RemoveRenameDisplayName)
+{
+  std::string dir = Fresh ("remove-rename");
+  std::string path = Path (dir, "g.db");
+  GalleryPtr g = Create (path);
+  ASSERT_TRUE (g);
+  std::mt19937 rng (5);
+  EnrollRandom (g.get (), "alice", 2, rng);
+  EnrollRandom (g.get (), "bob", 3, rng);
+  EnrollRandom (g.get (), "carol", 1, rng);
+  GError *error = nullptr;
+
+  ASSERT_TRUE (fv_gallery_remove (g.get (), "bob", &error)) << error->message;
+  auto c = Counts (g.get ());
+  EXPECT_EQ (c.size (), 2u);
+  EXPECT_EQ (c.count ("bob"), 0u);
+  EXPECT_EQ (Sql (path, "SELECT count(*) FROM samples"), "3");
+  EXPECT_FALSE (fv_gallery_remove (g.get (), "bob", &error));
+  EXPECT_GALLERY_ERROR (error, FV_GALLERY_ERROR_NOT_FOUND);
+  g_clear_error (&error);
+
+  FvGalleryIdentity *before = fv_gallery_get_identity (g.get (), "alice",
+      NULL);
+  ASSERT_TRUE (before);
+  ASSERT_TRUE (fv_gallery_rename (g.get (), "alice", "alicia", &error))
+      << error->message;
+  FvGalleryIdentity *after = fv_gallery_get_identity (g.get (), "alicia",
+      NULL);
+  ASSERT_TRUE (after);
+  EXPECT_EQ (after->id, before->id);
+  EXPECT_EQ (after->n_samples, 2u);
+  fv_gallery_identity_free (before);
+  fv_gallery_identity_free (after);
+  EXPECT_FALSE (fv_gallery_rename (g.get (), "alicia", "carol", &error));
+  EXPECT_GALLERY_ERROR (error, FV_GALLERY_ERROR_EXISTS);
+  g_clear_error (&error);
+  EXPECT_FALSE (fv_gallery_rename (g.get (), "nobody", "x", &error));
+  EXPECT_GALLERY_ERROR (error, FV_GALLERY_ERROR_NOT_FOUND);
+  g_clear_error (&error);
+  EXPECT_FALSE (fv_gallery_rename (g.get (), "carol", "", &error));
+  EXPECT_GALLERY_ERROR (error, FV_GALLERY_ERROR_INVALID);
+  g_clear_error (&error);
+  EXPECT_EQ (Counts (g.get ()).count ("carol"), 1u);
+
+  ASSERT_TRUE (fv_gallery_set_display_name (g.get (), "carol", "Carol C.",
+          &error)) << error->message;
+  FvGalleryIdentity *cid = fv_gallery_get_identity (g.get (), "carol", NULL);
+  EXPECT_STREQ (cid->display_name, "Carol C.");
+  fv_gallery_identity_free (cid);
+  ASSERT_TRUE (fv_gallery_set_display_name (g.get (), "carol", nullptr,
+          &error));
+  cid = fv_gallery_get_identity (g.get (), "carol", NULL);
+  EXPECT_EQ (cid->display_name, nullptr);
+  fv_gallery_identity_free (cid);
+  EXPECT_FALSE (fv_gallery_set_display_name (g.get (), "nobody", "x",
+          &error));
+  EXPECT_GALLERY_ERROR (error, FV_GALLERY_ERROR_NOT_FOUND);
+  g_clear_error (&error);
+}
+
+TEST (Gallery, ExportImportRoundTrip)
+{
+  std::string dir = Fresh ("json");
+  GalleryPtr g = Create (Path (dir, "a.db"));
+  ASSERT_TRUE (g);
+  std::mt19937 rng (6);
+  EnrollRandom (g.get (), "alice", 2, rng, FV_GALLERY_ENROLL_APPEND,
+      "Alice \"Quoted\" \\ O'Hara");
+  EnrollRandom (g.get (), "bob,comma", 1, rng);
+  GError *error = nullptr;
+  gsize len = 0;
+  g_autofree char *json = fv_gallery_export_json (g.get (), &len, &error);
+  ASSERT_TRUE (json) << error->message;
+  EXPECT_EQ (len, strlen (json));
+  EXPECT_NE (strstr (json, "\"format\": \"gst-faceverify-gallery-export\""),
+      nullptr);
+
+  g_autofree char *fp = nullptr;
+  guint dim = 0;
+  ASSERT_TRUE (fv_gallery_json_get_model (json, -1, &fp, &dim, &error));
+  EXPECT_STREQ (fp, kFp);
+  EXPECT_EQ (dim, kDim);
+
+  GalleryPtr h = Create (Path (dir, "b.db"));
+  ASSERT_TRUE (h);
+  guint n_ids = 0, n_samples = 0;
+  ASSERT_TRUE (fv_gallery_import_json (h.get (), json, (gssize) len,
+          FV_GALLERY_ENROLL_NEW_ONLY, &n_ids, &n_samples, &error))
+      << error->message;
+  EXPECT_EQ (n_ids, 2u);
+  EXPECT_EQ (n_samples, 3u);
+
+  // Everything comes back: labels, names, times, exact float32 values.
+  GPtrArray *la = fv_gallery_list (g.get (), nullptr);
+  GPtrArray *lb = fv_gallery_list (h.get (), nullptr);
+  ASSERT_EQ (la->len, lb->len);
+  for (guint i = 0; i < la->len; i++) {
+    auto *x = (FvGalleryIdentity *) la->pdata[i];
+    auto *y = (FvGalleryIdentity *) lb->pdata[i];
+    EXPECT_STREQ (x->label, y->label);
+    EXPECT_STREQ (x->display_name, y->display_name);
+    EXPECT_EQ (x->created, y->created);
+    EXPECT_EQ (x->updated, y->updated);
+    EXPECT_EQ (x->n_samples, y->n_samples);
+    GPtrArray *sa = fv_gallery_get_samples (g.get (), x->label, nullptr);
+    GPtrArray *sb = fv_gallery_get_samples (h.get (), y->label, nullptr);
+    ASSERT_EQ (sa->len, sb->len);
+    for (guint k = 0; k < sa->len; k++) {
+      auto *p = (FvGallerySampleInfo *) sa->pdata[k];
+      auto *q = (FvGallerySampleInfo *) sb->pdata[k];
+      EXPECT_EQ (0, memcmp (p->embedding, q->embedding, kDim * 4));
+      EXPECT_FLOAT_EQ (p->quality, q->quality);
+      EXPECT_STREQ (p->source, q->source);
+      EXPECT_EQ (p->created, q->created);
+    }
+    g_ptr_array_unref (sa);
+    g_ptr_array_unref (sb);
+  }
+  g_ptr_array_unref (la);
+  g_ptr_array_unref (lb);
+
+  // Again: NEW_ONLY refuses as a whole, APPEND doubles, REPLACE keeps.
+  EXPECT_FALSE (fv_gallery_import_json (h.get (), json, -1,
+          FV_GALLERY_ENROLL_NEW_ONLY, nullptr, nullptr, &error));
+  EXPECT_GALLERY_ERROR (error, FV_GALLERY_ERROR_EXISTS);
+  g_clear_error (&error);
+  EXPECT_EQ (Counts (h.get ())["alice"], 2u);
+  ASSERT_TRUE (fv_gallery_import_json (h.get (), json, -1,
+          FV_GALLERY_ENROLL_APPEND, nullptr, nullptr, &error));
+  EXPECT_EQ (Counts (h.get ())["alice"], 4u);
+  ASSERT_TRUE (fv_gallery_import_json (h.get (), json, -1,
+          FV_GALLERY_ENROLL_REPLACE, nullptr, nullptr, &error));
+  EXPECT_EQ (Counts (h.get ())["alice"], 2u);
+
+  // An empty gallery exports and imports too.
+  GalleryPtr e = Create (Path (dir, "empty.db"));
+  g_autofree char *ej = fv_gallery_export_json (e.get (), nullptr, &error);
+  ASSERT_TRUE (ej);
+  ASSERT_TRUE (fv_gallery_import_json (h.get (), ej, -1,
+          FV_GALLERY_ENROLL_NEW_ONLY, &n_ids, nullptr, &error));
+  EXPECT_EQ (n_ids, 0u);
+}
+
+TEST (Gallery, ImportRefusesBadJson)
+{
+  std::string dir = Fresh ("json-bad");
+  GalleryPtr g = Create (Path (dir, "g.db"));
+  ASSERT_TRUE (g);
+  std::mt19937 rng (7);
+  EnrollRandom (g.get (), "alice", 1, rng);
+  g_autofree char *json = fv_gallery_export_json (g.get (), nullptr, nullptr);
+  ASSERT_TRUE (json);
+  std::string good = json;
+  GalleryPtr h = Create (Path (dir, "h.db"));
+  GalleryPtr h64 = Create (Path (dir, "h64.db"), 64);
+
+  auto replace = [&](const std::string &from, const std::string &to) {
+    std::string s = good;
+    size_t at = s.find (from);
+    EXPECT_NE (at, std::string::npos) << from;
+    if (at != std::string::npos)
+      s.replace (at, from.size (), to);
+    return s;
+  };
+  struct Case
+  {
+    std::string text;
+    FvGallery *into;
+    int code;
+  } cases[] = {
+    {"", h.get (), FV_GALLERY_ERROR_INVALID},
+    {"{\"format\":", h.get (), FV_GALLERY_ERROR_INVALID},
+    {"[1,2,3]", h.get (), FV_GALLERY_ERROR_INVALID},
+    {good.substr (0, good.size () / 2), h.get (), FV_GALLERY_ERROR_INVALID},
+    {replace ("gst-faceverify-gallery-export", "other"), h.get (),
+        FV_GALLERY_ERROR_INVALID},
+    {replace ("\"version\": 1", "\"version\": 2"), h.get (),
+        FV_GALLERY_ERROR_INVALID},
+    {replace (kFp, kOtherFp), h.get (), FV_GALLERY_ERROR_MODEL_MISMATCH},
+    {replace ("\"metric\": \"cosine\"", "\"metric\": \"l2\""), h.get (),
+        FV_GALLERY_ERROR_MODEL_MISMATCH},
+    {good, h64.get (), FV_GALLERY_ERROR_DIM_MISMATCH},
+    {replace ("\"embedding\": [", "\"embedding\": [0.5,"), h.get (),
+        FV_GALLERY_ERROR_INVALID},
+    {replace ("\"embedding\": [", "\"embedding\": [\"x\","), h.get (),
+        FV_GALLERY_ERROR_INVALID},
+    {replace ("\"label\": \"alice\"", "\"label\": 5"), h.get (),
+        FV_GALLERY_ERROR_INVALID},
+    {replace ("\"label\": \"alice\"", "\"label\": \"\""), h.get (),
+        FV_GALLERY_ERROR_INVALID},
+    {replace ("\"samples\": [", "\"samples\": [], \"x\": ["), h.get (),
+        FV_GALLERY_ERROR_INVALID},
+    {replace ("\"created\": \"", "\"created\": \"not a time"), h.get (),
+        FV_GALLERY_ERROR_INVALID},
+  };
+  for (const auto &c : cases) {
+    GError *error = nullptr;
+    EXPECT_FALSE (fv_gallery_import_json (c.into, c.text.data (),
+            (gssize) c.text.size (), FV_GALLERY_ENROLL_NEW_ONLY, nullptr,
+            nullptr, &error)) << c.text.substr (0, 200);
+    EXPECT_GALLERY_ERROR (error, c.code);
+    g_clear_error (&error);
+  }
+  EXPECT_TRUE (Counts (h.get ()).empty ());
+  EXPECT_TRUE (Counts (h64.get ()).empty ());
+  g_autofree char *fp = nullptr;
+  guint dim = 0;
+  GError *error = nullptr;
+  EXPECT_FALSE (fv_gallery_json_get_model ("{}", -1, &fp, &dim, &error));
+  EXPECT_GALLERY_ERROR (error, FV_GALLERY_ERROR_INVALID);
+  g_clear_error (&error);
+}
+
+// ------------------------------------------------------------------------
+// Refusals when opening
+// ------------------------------------------------------------------------
+
+// Makes a gallery of @n identities (2 samples each), fully checkpointed
+// into the main file (no -wal left).
+void
+MakeGallery (const std::string &path, guint n, guint dim = kDim)
+{
+  GalleryPtr g = Create (path, dim);
+  ASSERT_TRUE (g);
+  std::mt19937 rng (n);
+  std::vector<std::vector<float>> v;
+  std::vector<FvGallerySample> s (2 * n);
+  std::vector<FvGalleryEnrollment> e (n);
+  std::vector<std::string> labels (n);
+  for (guint i = 0; i < 2 * n; i++)
+    v.push_back (RandomUnit (rng, dim));
+  for (guint i = 0; i < n; i++) {
+    labels[i] = "person" + std::to_string (i);
+    s[2 * i] = { v[2 * i].data (), 1.0f, "a.png" };
+    s[2 * i + 1] = { v[2 * i + 1].data (), 1.0f, "b.png" };
+    e[i] = { labels[i].c_str (), nullptr, &s[2 * i], 2 };
+  }
+  GError *error = nullptr;
+  ASSERT_TRUE (fv_gallery_enroll_batch (g.get (), e.data (), n,
+          FV_GALLERY_ENROLL_NEW_ONLY, &error)) << error->message;
+}
+
+// Tries every way of opening @path that could damage it: must fail with
+// @code and leave the bytes as they were.
+void
+ExpectRefused (const std::string &path, int code, const char *what)
+{
+  SCOPED_TRACE (what);
+  std::vector<unsigned char> before = fvtest::ReadFile (path);
+  const FvGalleryOpenFlags modes[] = { FV_GALLERY_OPEN_READ_ONLY,
+    FV_GALLERY_OPEN_READ_WRITE, FV_GALLERY_OPEN_CREATE
+  };
+  for (FvGalleryOpenFlags mode : modes) {
+    GError *error = nullptr;
+    GalleryPtr g = Open (path, mode, kFp, kDim, &error);
+    if (g) {
+      // Some damage only shows when the data is read.
+      EXPECT_FALSE (fv_gallery_reload (g.get (), &error))
+          << "mode " << mode << ": opened and loaded";
+    }
+    EXPECT_GALLERY_ERROR (error, code);
+    g_clear_error (&error);
+  }
+  EXPECT_TRUE (fvtest::ReadFile (path) == before) << "the file was changed";
+}
+
+TEST (GalleryRefuse, MissingFileFolderAndEmptyFile)
+{
+  std::string dir = Fresh ("refuse-missing");
+  GError *error = nullptr;
+  GalleryPtr g = Open (Path (dir, "nope.db"), FV_GALLERY_OPEN_READ_ONLY,
+      kFp, kDim, &error);
+  EXPECT_FALSE (g);
+  EXPECT_GALLERY_ERROR (error, FV_GALLERY_ERROR_NOT_FOUND);
+  g_clear_error (&error);
+  g = Open (Path (dir, "nope.db"), FV_GALLERY_OPEN_READ_WRITE, kFp, kDim,
+      &error);
+  EXPECT_GALLERY_ERROR (error, FV_GALLERY_ERROR_NOT_FOUND);
+  g_clear_error (&error);
+  EXPECT_FALSE (g_file_test (Path (dir, "nope.db").c_str (),
+          G_FILE_TEST_EXISTS));
+  g = Open (Path (dir, "no/such/folder/g.db"), FV_GALLERY_OPEN_CREATE, kFp,
+      kDim, &error);
+  EXPECT_GALLERY_ERROR (error, FV_GALLERY_ERROR_NOT_FOUND);
+  g_clear_error (&error);
+
+  g = Open (dir, FV_GALLERY_OPEN_CREATE, kFp, kDim, &error);
+  EXPECT_GALLERY_ERROR (error, FV_GALLERY_ERROR_IO);
+  g_clear_error (&error);
+
+  std::string empty = Path (dir, "empty.db");
+  WriteBytes (empty, {});
+  g = Open (empty, FV_GALLERY_OPEN_READ_ONLY, kFp, kDim, &error);
+  EXPECT_GALLERY_ERROR (error, FV_GALLERY_ERROR_NOT_GALLERY);
+  g_clear_error (&error);
+  // Creating into an empty file is fine: there is nothing to lose.
+  g = Open (empty, FV_GALLERY_OPEN_CREATE, kFp, kDim, &error);
+  EXPECT_TRUE (g) << error->message;
+}
+
+TEST (GalleryRefuse, RandomBytesAndOtherFiles)
+{
+  std::string dir = Fresh ("refuse-bytes");
+  std::mt19937 rng (8);
+  std::vector<unsigned char> random (65536);
+  for (auto &b : random)
+    b = (unsigned char) rng ();
+  std::string p = Path (dir, "random.db");
+  WriteBytes (p, random);
+  ExpectRefused (p, FV_GALLERY_ERROR_NOT_GALLERY, "random bytes");
+
+  std::string png = Path (dir, "image.db");
+  WriteBytes (png, {0x89, 'P', 'N', 'G', '\r', '\n', 0x1a, '\n', 0, 0, 0,
+          13, 'I', 'H', 'D', 'R', 0, 0, 0, 1, 0, 0, 0, 1, 8, 2, 0, 0, 0});
+  ExpectRefused (png, FV_GALLERY_ERROR_NOT_GALLERY, "a PNG");
+
+  std::string text = Path (dir, "text.db");
+  std::string t = "label,embedding\nalice,0.1 0.2\n";
+  WriteBytes (text, std::vector<unsigned char> (t.begin (), t.end ()));
+  ExpectRefused (text, FV_GALLERY_ERROR_NOT_GALLERY, "a text file");
+
+  std::string shortf = Path (dir, "short.db");
+  std::string hdr = "SQLite format 3";
+  std::vector<unsigned char> sb (hdr.begin (), hdr.end ());
+  sb.push_back (0);
+  sb.resize (50, 0xab);
+  WriteBytes (shortf, sb);
+  ExpectRefused (shortf, FV_GALLERY_ERROR_CORRUPT, "a truncated header");
+
+  // An SQLite database of another application.
+  std::string other = Path (dir, "other.db");
+  Sql (other, "CREATE TABLE notes (id INTEGER PRIMARY KEY, text TEXT)");
+  Sql (other, "INSERT INTO notes (text) VALUES ('keep me')");
+  ExpectRefused (other, FV_GALLERY_ERROR_NOT_GALLERY, "another database");
+  EXPECT_EQ (Sql (other, "SELECT text FROM notes"), "keep me");
+
+  // A 'meta' table but not ours.
+  std::string meta = Path (dir, "meta.db");
+  Sql (meta, "CREATE TABLE meta (key TEXT, value TEXT)");
+  Sql (meta, "PRAGMA user_version = 1");
+  ExpectRefused (meta, FV_GALLERY_ERROR_NOT_GALLERY, "someone else's meta");
+}
+
+TEST (GalleryRefuse, OtherModelDimensionMetricAndNewerSchema)
+{
+  std::string dir = Fresh ("refuse-model");
+  std::string path = Path (dir, "g.db");
+  MakeGallery (path, 3);
+  std::vector<unsigned char> before = fvtest::ReadFile (path);
+  const FvGalleryOpenFlags modes[] = { FV_GALLERY_OPEN_READ_ONLY,
+    FV_GALLERY_OPEN_READ_WRITE, FV_GALLERY_OPEN_CREATE
+  };
+  for (FvGalleryOpenFlags mode : modes) {
+    GError *error = nullptr;
+    GalleryPtr g = Open (path, mode, kOtherFp, kDim, &error);
+    EXPECT_FALSE (g);
+    EXPECT_GALLERY_ERROR (error, FV_GALLERY_ERROR_MODEL_MISMATCH);
+    EXPECT_NE (strstr (error->message, "another model"), nullptr)
+        << error->message;
+    g_clear_error (&error);
+    g = Open (path, mode, kFp, 128, &error);
+    EXPECT_FALSE (g);
+    EXPECT_GALLERY_ERROR (error, FV_GALLERY_ERROR_DIM_MISMATCH);
+    g_clear_error (&error);
+  }
+  EXPECT_TRUE (fvtest::ReadFile (path) == before);
+
+  std::string metric = Path (dir, "metric.db");
+  MakeGallery (metric, 1);
+  Sql (metric, "UPDATE meta SET value = 'l2' WHERE key = 'metric'");
+  ExpectRefused (metric, FV_GALLERY_ERROR_MODEL_MISMATCH, "another metric");
+
+  std::string newer = Path (dir, "newer.db");
+  MakeGallery (newer, 1);
+  Sql (newer, "PRAGMA user_version = 99");
+  ExpectRefused (newer, FV_GALLERY_ERROR_VERSION, "a newer schema");
+
+  std::string nodim = Path (dir, "nodim.db");
+  MakeGallery (nodim, 1);
+  Sql (nodim, "DELETE FROM meta WHERE key = 'dim'");
+  {
+    GError *error = nullptr;
+    GalleryPtr g = Open (nodim, FV_GALLERY_OPEN_READ_ONLY, nullptr, 0,
+        &error);
+    EXPECT_FALSE (g);
+    EXPECT_GALLERY_ERROR (error, FV_GALLERY_ERROR_CORRUPT);
+    g_clear_error (&error);
+  }
+
+  // A bad blob written behind the library's back.
+  std::string blob = Path (dir, "blob.db");
+  MakeGallery (blob, 2);
+  Sql (blob, "UPDATE samples SET embedding = x'0011' WHERE id = 2");
+  GError *error = nullptr;
+  GalleryPtr g = Open (blob, FV_GALLERY_OPEN_READ_ONLY, kFp, kDim, &error);
+  ASSERT_TRUE (g) << error->message;
+  EXPECT_FALSE (fv_gallery_reload (g.get (), &error));
+  EXPECT_GALLERY_ERROR (error, FV_GALLERY_ERROR_CORRUPT);
+  g_clear_error (&error);
+  EXPECT_EQ (fv_gallery_get_snapshot (g.get ()), nullptr);
+}
+
+TEST (GalleryRefuse, TruncatedFiles)
+{
+  std::string dir = Fresh ("refuse-truncated");
+  std::string path = Path (dir, "g.db");
+  MakeGallery (path, 400);
+  std::vector<unsigned char> full = fvtest::ReadFile (path);
+  ASSERT_GT (full.size (), 40000u);
+  ASSERT_FALSE (g_file_test ((path + "-wal").c_str (), G_FILE_TEST_EXISTS));
+  const size_t page = 4096;
+  std::vector<size_t> cuts = { 99, 100, 1000, page, page + 1, 2 * page,
+    full.size () / 2, full.size () - page, full.size () - 1
+  };
+  for (size_t cut : cuts) {
+    std::string p = Path (dir, "cut.db");
+    WriteBytes (p, std::vector<unsigned char> (full.begin (),
+            full.begin () + cut));
+    ExpectRefused (p, FV_GALLERY_ERROR_CORRUPT,
+        ("cut at " + std::to_string (cut)).c_str ());
+    g_unlink (p.c_str ());
+  }
+}
+
+TEST (GalleryRefuse, DamagedPages)
+{
+  std::string dir = Fresh ("refuse-damaged");
+  std::string path = Path (dir, "g.db");
+  MakeGallery (path, 400);
+  std::vector<unsigned char> full = fvtest::ReadFile (path);
+  const size_t page = 4096, n_pages = full.size () / page;
+  std::mt19937 rng (9);
+
+  // Garbage over every page but the first: any read hits it.
+  {
+    std::vector<unsigned char> b = full;
+    for (size_t i = page; i < b.size (); i++)
+      b[i] = (unsigned char) rng ();
+    std::string p = Path (dir, "all.db");
+    WriteBytes (p, b);
+    ExpectRefused (p, FV_GALLERY_ERROR_CORRUPT, "all pages damaged");
+  }
+  // A broken page size in the header.
+  {
+    std::vector<unsigned char> b = full;
+    b[16] = 0x12;
+    b[17] = 0x34;
+    std::string p = Path (dir, "header.db");
+    WriteBytes (p, b);
+    ExpectRefused (p, FV_GALLERY_ERROR_CORRUPT, "bad page size");
+  }
+  // One damaged page at a time: writers refuse (integrity check); readers
+  // either refuse or load everything, never fewer identities.
+  for (size_t k = 1; k < n_pages; k += std::max<size_t> (1, n_pages / 12)) {
+    SCOPED_TRACE ("page " + std::to_string (k + 1));
+    std::vector<unsigned char> b = full;
+    for (size_t i = k * page + 8; i < (k + 1) * page - 8; i++)
+      b[i] = (unsigned char) rng ();
+    std::string p = Path (dir, "page.db");
+    WriteBytes (p, b);
+    GError *error = nullptr;
+    GalleryPtr w = Open (p, FV_GALLERY_OPEN_READ_WRITE, kFp, kDim, &error);
+    EXPECT_FALSE (w);
+    EXPECT_GALLERY_ERROR (error, FV_GALLERY_ERROR_CORRUPT);
+    g_clear_error (&error);
+    GalleryPtr r = Open (p, FV_GALLERY_OPEN_READ_ONLY, kFp, kDim, &error);
+    if (r && fv_gallery_reload (r.get (), &error)) {
+      SnapPtr s (fv_gallery_get_snapshot (r.get ()));
+      EXPECT_EQ (fv_gallery_snapshot_get_n_identities (s.get ()), 400u);
+      EXPECT_EQ (fv_gallery_snapshot_get_n_samples (s.get ()), 800u);
+    } else {
+      ASSERT_NE (error, nullptr);
+      EXPECT_EQ (error->domain, FV_GALLERY_ERROR);
+      EXPECT_TRUE (error->code == FV_GALLERY_ERROR_CORRUPT
+          || error->code == FV_GALLERY_ERROR_NOT_GALLERY) << error->message;
+    }
+    g_clear_error (&error);
+    r.reset ();
+    EXPECT_TRUE (fvtest::ReadFile (p) == b) << "the file was changed";
+    g_unlink (p.c_str ());
+  }
+}
+
+TEST (GalleryRefuse, ChangesThroughReadOnlyHandle)
+{
+  std::string dir = Fresh ("refuse-ro-handle");
+  std::string path = Path (dir, "g.db");
+  MakeGallery (path, 2);
+  GError *error = nullptr;
+  GalleryPtr g = Open (path, FV_GALLERY_OPEN_READ_ONLY, kFp, kDim, &error);
+  ASSERT_TRUE (g);
+  std::vector<float> v (kDim, 0.1f);
+  FvGallerySample s = { v.data (), 1.0f, nullptr };
+  FvGalleryEnrollment e = { "x", nullptr, &s, 1 };
+  EXPECT_FALSE (fv_gallery_enroll (g.get (), "x", nullptr, &s, 1,
+          FV_GALLERY_ENROLL_APPEND, nullptr, &error));
+  EXPECT_GALLERY_ERROR (error, FV_GALLERY_ERROR_READ_ONLY);
+  g_clear_error (&error);
+  EXPECT_FALSE (fv_gallery_enroll_batch (g.get (), &e, 1,
+          FV_GALLERY_ENROLL_APPEND, &error));
+  EXPECT_GALLERY_ERROR (error, FV_GALLERY_ERROR_READ_ONLY);
+  g_clear_error (&error);
+  EXPECT_FALSE (fv_gallery_remove (g.get (), "person0", &error));
+  EXPECT_GALLERY_ERROR (error, FV_GALLERY_ERROR_READ_ONLY);
+  g_clear_error (&error);
+  EXPECT_FALSE (fv_gallery_rename (g.get (), "person0", "p", &error));
+  EXPECT_GALLERY_ERROR (error, FV_GALLERY_ERROR_READ_ONLY);
+  g_clear_error (&error);
+  EXPECT_FALSE (fv_gallery_set_display_name (g.get (), "person0", "p",
+          &error));
+  EXPECT_GALLERY_ERROR (error, FV_GALLERY_ERROR_READ_ONLY);
+  g_clear_error (&error);
+  EXPECT_FALSE (fv_gallery_import_json (g.get (), "{}", -1,
+          FV_GALLERY_ENROLL_APPEND, nullptr, nullptr, &error));
+  EXPECT_GALLERY_ERROR (error, FV_GALLERY_ERROR_READ_ONLY);
+  g_clear_error (&error);
+  EXPECT_EQ (Counts (g.get ()).size (), 2u);
+}
+
+// Runs @body in a child process as an unprivileged user (root ignores
+// file permissions); returns its exit status, or -1 if that is impossible.
+template <typename F>
+int
+RunUnprivileged (F body)
+{
+  uid_t uid = geteuid ();
+  gid_t gid = getegid ();
+  if (uid == 0) {
+    struct passwd *pw = getpwnam ("nobody");
+    if (pw == nullptr)
+      return -1;
+    uid = pw->pw_uid;
+    gid = pw->pw_gid;
+  }
+  fflush (nullptr);
+  pid_t pid = fork ();
+  if (pid == 0) {
+    if (geteuid () == 0 && (setgid (gid) != 0 || setuid (uid) != 0))
+      _exit (77);
+    _exit (body ());
+  }
+  int status = 0;
+  waitpid (pid, &status, 0);
+  if (!WIFEXITED (status))
+    return -2;
+  return WEXITSTATUS (status) == 77 ? -1 : WEXITSTATUS (status);
+}
+
+TEST (GalleryRefuse, ReadOnlyLocation)
+{
+  std::string dir = Fresh ("refuse-ro-location");
+  std::string ro = Path (dir, "ro");
+  ASSERT_EQ (g_mkdir (ro.c_str (), 0755), 0);
+  std::string path = Path (ro, "g.db");
+  MakeGallery (path, 3);
+  std::string rofile = Path (dir, "rofile.db");
+  MakeGallery (rofile, 1);
+  g_chmod (rofile.c_str (), 0444);
+  g_chmod (ro.c_str (), 0555);
+
+  int status = RunUnprivileged ([&]() {
+        int fails = 0;
+        GError *error = nullptr;
+        // The build folder may not be open to other users: then skip.
+        if (access (path.c_str (), R_OK) != 0)
+          return 77;
+        // Writing a gallery in a read-only folder: refused, clearly.
+        GalleryPtr g = Open (path, FV_GALLERY_OPEN_READ_WRITE, kFp, kDim,
+            &error);
+        if (g || !g_error_matches (error, FV_GALLERY_ERROR,
+                FV_GALLERY_ERROR_READ_ONLY))
+          fails |= 1;
+        g_clear_error (&error);
+        g = Open (Path (ro, "new.db"), FV_GALLERY_OPEN_CREATE, kFp, kDim,
+            &error);
+        if (g || !g_error_matches (error, FV_GALLERY_ERROR,
+                FV_GALLERY_ERROR_READ_ONLY))
+          fails |= 2;
+        g_clear_error (&error);
+        g = Open (rofile, FV_GALLERY_OPEN_READ_WRITE, kFp, kDim, &error);
+        if (g || !g_error_matches (error, FV_GALLERY_ERROR,
+                FV_GALLERY_ERROR_READ_ONLY))
+          fails |= 4;
+        g_clear_error (&error);
+        // Reading it works (WAL without -shm: read as immutable).
+        g = Open (path, FV_GALLERY_OPEN_READ_ONLY, kFp, kDim, &error);
+        if (!g || !fv_gallery_reload (g.get (), &error)) {
+          fprintf (stderr, "read-only open: %s\n", error ? error->message
+              : "?");
+          fails |= 8;
+        }
+        else {
+          SnapPtr s (fv_gallery_get_snapshot (g.get ()));
+          if (fv_gallery_snapshot_get_n_identities (s.get ()) != 3)
+            fails |= 16;
+          if (fv_gallery_needs_reload (g.get ()))
+            fails |= 32;
+        }
+        g_clear_error (&error);
+        return fails;
+      });
+  g_chmod (ro.c_str (), 0755);
+  if (status == -1)
+    GTEST_SKIP () << "cannot run as an unprivileged user";
+  EXPECT_EQ (status, 0) << "failed checks (bits): " << status;
+  EXPECT_FALSE (g_file_test (Path (ro, "new.db").c_str (),
+          G_FILE_TEST_EXISTS));
+}
+
+// ------------------------------------------------------------------------
+// Schema versions
+// ------------------------------------------------------------------------
+
+// A version 1 gallery, written by hand as the first release did.
+void
+MakeV1 (const std::string &path, std::vector<std::vector<float>> &vecs)
+{
+  sqlite3 *db = nullptr;
+  ASSERT_EQ (sqlite3_open (path.c_str (), &db), SQLITE_OK);
+  const char *schema =
+      "PRAGMA journal_mode = WAL;"
+      "CREATE TABLE meta (key TEXT PRIMARY KEY NOT NULL, value TEXT NOT NULL);"
+      "CREATE TABLE identities (id INTEGER PRIMARY KEY,"
+      "  label TEXT NOT NULL UNIQUE, created INTEGER NOT NULL);"
+      "CREATE TABLE samples (id INTEGER PRIMARY KEY,"
+      "  identity_id INTEGER NOT NULL REFERENCES identities (id)"
+      "  ON DELETE CASCADE, embedding BLOB NOT NULL,"
+      "  created INTEGER NOT NULL);"
+      "CREATE INDEX samples_by_identity ON samples (identity_id);"
+      "INSERT INTO meta VALUES ('format', 'gst-faceverify-gallery'),"
+      "  ('dim', '192'), ('metric', 'cosine'), ('generation', '7'),"
+      "  ('model_sha256', '" "d8ba40c0127fb8ca9917e8fddc79bbbda063657bc92a496d34da0bc8a760443b"
+      "');"
+      "INSERT INTO identities VALUES (1, 'ada', 1000), (2, 'grace', 2000);"
+      "PRAGMA user_version = 1;";
+  ASSERT_EQ (sqlite3_exec (db, schema, nullptr, nullptr, nullptr), SQLITE_OK)
+      << sqlite3_errmsg (db);
+  std::mt19937 rng (10);
+  sqlite3_stmt *st = nullptr;
+  sqlite3_prepare_v2 (db, "INSERT INTO samples (identity_id, embedding, "
+      "created) VALUES (?1, ?2, ?3)", -1, &st, nullptr);
+  for (int i = 0; i < 3; i++) {
+    vecs.push_back (RandomUnit (rng));
+    std::vector<unsigned char> le (kDim * 4);
+    for (guint k = 0; k < kDim; k++) {
+      guint32 u;
+      memcpy (&u, &vecs.back ()[k], 4);
+      for (int b = 0; b < 4; b++)
+        le[4 * k + b] = (unsigned char) (u >> (8 * b));
+    }
+    sqlite3_reset (st);
+    sqlite3_bind_int (st, 1, i < 2 ? 1 : 2);
+    sqlite3_bind_blob (st, 2, le.data (), (int) le.size (), SQLITE_TRANSIENT);
+    sqlite3_bind_int (st, 3, 1000 + i);
+    ASSERT_EQ (sqlite3_step (st), SQLITE_DONE);
+  }
+  sqlite3_finalize (st);
+  sqlite3_close (db);
+}
+
+TEST (GallerySchema, ReadsVersion1AndMigratesIt)
+{
+  std::string dir = Fresh ("schema");
+  std::string path = Path (dir, "v1.db");
+  std::vector<std::vector<float>> vecs;
+  MakeV1 (path, vecs);
+  ASSERT_EQ (Sql (path, "PRAGMA user_version"), "1");
+
+  // Read-only: read as it is, not changed.
+  {
+    GError *error = nullptr;
+    GalleryPtr g = Open (path, FV_GALLERY_OPEN_READ_ONLY, kFp, kDim, &error);
+    ASSERT_TRUE (g) << error->message;
+    EXPECT_EQ (fv_gallery_get_schema_version (g.get ()), 1u);
+    auto c = Counts (g.get ());
+    EXPECT_EQ (c["ada"], 2u);
+    EXPECT_EQ (c["grace"], 1u);
+    FvGalleryIdentity *id = fv_gallery_get_identity (g.get (), "grace",
+        nullptr);
+    ASSERT_TRUE (id);
+    EXPECT_EQ (id->created, 2000);
+    EXPECT_EQ (id->updated, 2000);
+    EXPECT_EQ (id->display_name, nullptr);
+    fv_gallery_identity_free (id);
+    GPtrArray *s = fv_gallery_get_samples (g.get (), "ada", &error);
+    ASSERT_TRUE (s);
+    EXPECT_LT (((FvGallerySampleInfo *) s->pdata[0])->quality, 0.0f);
+    EXPECT_EQ (((FvGallerySampleInfo *) s->pdata[0])->source, nullptr);
+    EXPECT_NEAR (((FvGallerySampleInfo *) s->pdata[1])->embedding[5],
+        vecs[1][5], 1e-6);
+    g_ptr_array_unref (s);
+    ASSERT_TRUE (fv_gallery_reload (g.get (), &error)) << error->message;
+    SnapPtr snap (fv_gallery_get_snapshot (g.get ()));
+    EXPECT_EQ (fv_gallery_snapshot_get_n_samples (snap.get ()), 3u);
+    EXPECT_EQ (fv_gallery_snapshot_get_generation (snap.get ()), 7u);
+    FvGalleryMatch m;
+    fv_gallery_snapshot_match (snap.get (), vecs[2].data (), 1, 0.5f, 0.0f,
+        &m);
+    EXPECT_STREQ (m.label, "grace");
+    EXPECT_NEAR (m.similarity, 1.0f, 1e-5);
+    g_autofree char *json = fv_gallery_export_json (g.get (), nullptr,
+        &error);
+    EXPECT_TRUE (json) << error->message;
+  }
+  EXPECT_EQ (Sql (path, "PRAGMA user_version"), "1");
+
+  // Read-write: migrated in place, nothing lost.
+  {
+    GError *error = nullptr;
+    GalleryPtr g = Open (path, FV_GALLERY_OPEN_READ_WRITE, kFp, kDim,
+        &error);
+    ASSERT_TRUE (g) << error->message;
+    EXPECT_EQ (fv_gallery_get_schema_version (g.get ()), 2u);
+    auto c = Counts (g.get ());
+    EXPECT_EQ (c["ada"], 2u);
+    EXPECT_EQ (c["grace"], 1u);
+    std::mt19937 rng (11);
+    EnrollRandom (g.get (), "ada", 1, rng, FV_GALLERY_ENROLL_APPEND,
+        "Ada Lovelace");
+    FvGalleryIdentity *id = fv_gallery_get_identity (g.get (), "ada",
+        nullptr);
+    EXPECT_STREQ (id->display_name, "Ada Lovelace");
+    EXPECT_EQ (id->n_samples, 3u);
+    EXPECT_EQ (id->created, 1000);
+    fv_gallery_identity_free (id);
+  }
+  EXPECT_EQ (Sql (path, "PRAGMA user_version"), "2");
+  EXPECT_EQ (Sql (path, "SELECT updated FROM identities WHERE label = "
+          "'grace'"), "2000");
+  EXPECT_EQ (Sql (path, "PRAGMA integrity_check"), "ok");
+  GError *error = nullptr;
+  GalleryPtr again = Open (path, FV_GALLERY_OPEN_READ_ONLY, kFp, kDim,
+      &error);
+  ASSERT_TRUE (again);
+  EXPECT_EQ (fv_gallery_get_schema_version (again.get ()), 2u);
+}
+
+// ------------------------------------------------------------------------
+// Matching
+// ------------------------------------------------------------------------
+
+struct Brute
+{
+  int index;
+  double sim;
+  double margin;
+};
+
+Brute
+BruteMatch (const std::vector<std::vector<float>> &rows,
+    const std::vector<int> &row_id, int n_ids, const float *q, guint dim)
+{
+  std::vector<double> best (n_ids, -2.0);
+  double qq = 0;
+  for (guint k = 0; k < dim; k++)
+    qq += (double) q[k] * q[k];
+  for (size_t r = 0; r < rows.size (); r++) {
+    double d = 0, rr = 0;
+    for (guint k = 0; k < dim; k++) {
+      d += (double) rows[r][k] * q[k];
+      rr += (double) rows[r][k] * rows[r][k];
+    }
+    d /= std::sqrt (rr * qq);
+    best[row_id[r]] = std::max (best[row_id[r]], d);
+  }
+  int bi = (int) (std::max_element (best.begin (), best.end ()) -
+      best.begin ());
+  double second = -1.0;
+  for (int i = 0; i < n_ids; i++)
+    if (i != bi)
+      second = std::max (second, best[i]);
+  return { bi, best[bi], best[bi] - second };
+}
+
+TEST (GalleryMatch, AgreesWithBruteForce)
+{
+  for (guint dim : { 1u, 7u, 16u, 100u, 129u, 192u }) {
+    SCOPED_TRACE ("dim " + std::to_string (dim));
+    std::mt19937 rng (dim);
+    const int n_ids = 300;
+    std::vector<std::vector<float>> rows;
+    std::vector<int> row_id;
+    std::vector<guint> counts (n_ids);
+    std::vector<std::string> labels (n_ids);
+    std::vector<const char *> label_ptrs (n_ids);
+    std::vector<float> flat;
+    for (int i = 0; i < n_ids; i++) {
+      counts[i] = 1 + rng () % 3;
+      labels[i] = "id" + std::to_string (i);
+      label_ptrs[i] = labels[i].c_str ();
+      for (guint k = 0; k < counts[i]; k++) {
+        rows.push_back (RandomUnit (rng, dim));
+        // Stored vectors need not be normalised: the snapshot does it.
+        for (auto &x : rows.back ())
+          x *= 2.0f;
+        row_id.push_back (i);
+        flat.insert (flat.end (), rows.back ().begin (), rows.back ().end ());
+      }
+    }
+    SnapPtr snap (fv_gallery_snapshot_new (dim, n_ids, label_ptrs.data (),
+            flat.data (), counts.data ()));
+    ASSERT_TRUE (snap);
+    EXPECT_EQ (fv_gallery_snapshot_get_n_samples (snap.get ()), rows.size ());
+    EXPECT_EQ (fv_gallery_snapshot_get_n_identities (snap.get ()),
+        (guint) n_ids);
+
+    const guint n_q = 23;
+    std::vector<float> queries;
+    for (guint i = 0; i < n_q; i++) {
+      std::vector<float> q = RandomUnit (rng, dim);
+      if (i % 2 == 0) {         // near a gallery row
+        const auto &r = rows[rng () % rows.size ()];
+        for (guint k = 0; k < dim; k++)
+          q[k] = 0.3f * q[k] + r[k];
+      }
+      queries.insert (queries.end (), q.begin (), q.end ());
+    }
+    std::vector<FvGalleryMatch> one (n_q), batch (n_q);
+    for (guint i = 0; i < n_q; i++)
+      fv_gallery_snapshot_match (snap.get (), &queries[i * dim], 1, 0.5f,
+          0.05f, &one[i]);
+    // Every batch size, up to and beyond the kernel's four.
+    for (guint b = 2; b <= 7; b++) {
+      for (guint s = 0; s < n_q; s += b)
+        fv_gallery_snapshot_match (snap.get (), &queries[s * dim],
+            std::min (b, n_q - s), 0.5f, 0.05f, &batch[s]);
+      for (guint i = 0; i < n_q; i++) {
+        EXPECT_EQ (batch[i].index, one[i].index) << "batch " << b;
+        EXPECT_FLOAT_EQ (batch[i].similarity, one[i].similarity);
+        EXPECT_FLOAT_EQ (batch[i].margin, one[i].margin);
+      }
+    }
+    for (guint i = 0; i < n_q; i++) {
+      Brute ref = BruteMatch (rows, row_id, n_ids, &queries[i * dim], dim);
+      const FvGalleryMatch &m = one[i];
+      if (std::fabs (ref.margin) > 1e-4 || dim == 1) {
+        EXPECT_EQ (m.index, ref.index) << "query " << i;
+      }
+      EXPECT_NEAR (m.similarity, ref.sim, 2e-5) << "query " << i;
+      EXPECT_NEAR (m.margin, ref.margin, 4e-5) << "query " << i;
+      if (m.index >= 0) {
+        EXPECT_STREQ (m.label, labels[m.index].c_str ());
+        EXPECT_EQ (m.identity_id, m.index + 1);
+      }
+      EXPECT_EQ (m.known, m.similarity >= 0.5f && m.margin >= 0.05f);
+    }
+  }
+}
+
+TEST (GalleryMatch, DecisionsAndEdgeCases)
+{
+  std::mt19937 rng (12);
+  std::vector<float> a = RandomUnit (rng), b = RandomUnit (rng);
+  std::vector<float> flat (a);
+  flat.insert (flat.end (), b.begin (), b.end ());
+  const char *labels[] = { "a", "b" };
+  SnapPtr two (fv_gallery_snapshot_new (kDim, 2, labels, flat.data (),
+          nullptr));
+  SnapPtr one (fv_gallery_snapshot_new (kDim, 1, labels, a.data (), nullptr));
+  SnapPtr none (fv_gallery_snapshot_new (kDim, 0, nullptr, nullptr,
+          nullptr));
+  FvGalleryMatch m;
+
+  // A query equal to a: similarity 1, margin 1 - cos (a, b).
+  fv_gallery_snapshot_match (two.get (), a.data (), 1, 0.9f, 0.1f, &m);
+  EXPECT_EQ (m.index, 0);
+  EXPECT_STREQ (m.label, "a");
+  EXPECT_NEAR (m.similarity, 1.0f, 1e-5);
+  EXPECT_NEAR (m.margin, 1.0f - fv_cosine (a.data (), b.data (), kDim), 1e-5);
+  EXPECT_TRUE (m.known);
+  // The same query, scaled: the same result.
+  std::vector<float> scaled (a);
+  for (auto &x : scaled)
+    x *= 1000.0f;
+  FvGalleryMatch m2;
+  fv_gallery_snapshot_match (two.get (), scaled.data (), 1, 0.9f, 0.1f, &m2);
+  EXPECT_EQ (m2.index, 0);
+  EXPECT_NEAR (m2.similarity, m.similarity, 1e-6);
+  // Threshold and margin decide.
+  fv_gallery_snapshot_match (two.get (), a.data (), 1, 1.01f, 0.0f, &m);
+  EXPECT_FALSE (m.known);
+  fv_gallery_snapshot_match (two.get (), a.data (), 1, 0.0f, 1.99f, &m);
+  EXPECT_FALSE (m.known);
+  // Halfway between a and b: similar to both, no margin.
+  std::vector<float> mid (kDim);
+  for (guint k = 0; k < kDim; k++)
+    mid[k] = a[k] + b[k];
+  fv_gallery_snapshot_match (two.get (), mid.data (), 1, 0.3f, 0.05f, &m);
+  EXPECT_GT (m.similarity, 0.6f);
+  EXPECT_LT (m.margin, 1e-5);
+  EXPECT_FALSE (m.known);
+  // One identity: the second-best is taken as -1.
+  fv_gallery_snapshot_match (one.get (), a.data (), 1, 0.5f, 0.05f, &m);
+  EXPECT_NEAR (m.margin, 2.0f, 1e-5);
+  EXPECT_TRUE (m.known);
+  // Empty gallery, zero query, NaN query: no identity, not known.
+  fv_gallery_snapshot_match (none.get (), a.data (), 1, -1.0f, 0.0f, &m);
+  EXPECT_EQ (m.index, -1);
+  EXPECT_EQ (m.label, nullptr);
+  EXPECT_EQ (m.identity_id, -1);
+  EXPECT_FALSE (m.known);
+  std::vector<float> zero (kDim, 0.0f), nan_q (a);
+  nan_q[3] = NAN;
+  fv_gallery_snapshot_match (two.get (), zero.data (), 1, -1.0f, 0.0f, &m);
+  EXPECT_EQ (m.index, -1);
+  EXPECT_FALSE (m.known);
+  fv_gallery_snapshot_match (two.get (), nan_q.data (), 1, -1.0f, 0.0f, &m);
+  EXPECT_EQ (m.index, -1);
+  EXPECT_FALSE (m.known);
+  EXPECT_EQ (fv_gallery_snapshot_get_generation (two.get ()), 0u);
+  EXPECT_EQ (fv_gallery_snapshot_get_identity_id (two.get (), 1), 2);
+  EXPECT_EQ (fv_gallery_snapshot_get_display_name (two.get (), 1), nullptr);
+  EXPECT_NE (fv_gallery_scan_kernel_name (), nullptr);
+}
+
+TEST (GalleryMatch, FromTheFile)
+{
+  std::string dir = Fresh ("match-file");
+  GalleryPtr g = Create (Path (dir, "g.db"));
+  ASSERT_TRUE (g);
+  std::mt19937 rng (13);
+  auto alice = EnrollRandom (g.get (), "alice", 3, rng,
+      FV_GALLERY_ENROLL_APPEND, "Alice");
+  auto bob = EnrollRandom (g.get (), "bob", 2, rng);
+  EnrollRandom (g.get (), "carol", 1, rng);
+  GError *error = nullptr;
+  EXPECT_EQ (fv_gallery_get_snapshot (g.get ()), nullptr);
+  EXPECT_TRUE (fv_gallery_needs_reload (g.get ()));
+  ASSERT_TRUE (fv_gallery_reload (g.get (), &error)) << error->message;
+  SnapPtr snap (fv_gallery_get_snapshot (g.get ()));
+  ASSERT_TRUE (snap);
+  EXPECT_EQ (fv_gallery_snapshot_get_n_identities (snap.get ()), 3u);
+  EXPECT_EQ (fv_gallery_snapshot_get_n_samples (snap.get ()), 6u);
+  EXPECT_EQ (fv_gallery_snapshot_get_generation (snap.get ()), 3u);
+  // Each sample finds its own identity: the best over its samples.
+  std::vector<float> q;
+  for (auto &v : alice)
+    q.insert (q.end (), v.begin (), v.end ());
+  q.insert (q.end (), bob[1].begin (), bob[1].end ());
+  FvGalleryMatch m[4];
+  fv_gallery_snapshot_match (snap.get (), q.data (), 4, 0.9f, 0.05f, m);
+  for (int i = 0; i < 3; i++) {
+    EXPECT_STREQ (m[i].label, "alice");
+    EXPECT_NEAR (m[i].similarity, 1.0f, 1e-5);
+    EXPECT_TRUE (m[i].known);
+  }
+  EXPECT_STREQ (m[3].label, "bob");
+  FvGalleryIdentity *id = fv_gallery_get_identity (g.get (), "bob", nullptr);
+  EXPECT_EQ (m[3].identity_id, id->id);
+  EXPECT_STREQ (fv_gallery_snapshot_get_display_name (snap.get (),
+          (guint) m[0].index), "Alice");
+  fv_gallery_identity_free (id);
+}
+
+// ------------------------------------------------------------------------
+// Reloading
+// ------------------------------------------------------------------------
+
+TEST (GalleryReload, NoticesChangesAndSwapsSnapshots)
+{
+  std::string dir = Fresh ("reload");
+  std::string path = Path (dir, "g.db");
+  GalleryPtr w = Create (path);
+  ASSERT_TRUE (w);
+  std::mt19937 rng (14);
+  EnrollRandom (w.get (), "alice", 1, rng);
+  EnrollRandom (w.get (), "bob", 1, rng);
+  GError *error = nullptr;
+  GalleryPtr r = Open (path, FV_GALLERY_OPEN_READ_ONLY, kFp, kDim, &error);
+  ASSERT_TRUE (r);
+  ASSERT_TRUE (fv_gallery_reload (r.get (), &error));
+  EXPECT_FALSE (fv_gallery_needs_reload (r.get ()));
+  SnapPtr old (fv_gallery_get_snapshot (r.get ()));
+  EXPECT_EQ (fv_gallery_snapshot_get_n_identities (old.get ()), 2u);
+  guint64 gen = fv_gallery_snapshot_get_generation (old.get ());
+
+  // A change through another connection.
+  auto carol = EnrollRandom (w.get (), "carol", 1, rng);
+  EXPECT_TRUE (fv_gallery_needs_reload (r.get ()));
+  EXPECT_TRUE (fv_gallery_needs_reload (r.get ()));     // until reloaded
+  ASSERT_TRUE (fv_gallery_reload (r.get (), &error));
+  EXPECT_FALSE (fv_gallery_needs_reload (r.get ()));
+  SnapPtr cur (fv_gallery_get_snapshot (r.get ()));
+  EXPECT_EQ (fv_gallery_snapshot_get_n_identities (cur.get ()), 3u);
+  EXPECT_EQ (fv_gallery_snapshot_get_generation (cur.get ()), gen + 1);
+  // The old snapshot is untouched and still usable.
+  EXPECT_EQ (fv_gallery_snapshot_get_n_identities (old.get ()), 2u);
+  FvGalleryMatch m;
+  fv_gallery_snapshot_match (old.get (), carol[0].data (), 1, 0.9f, 0.0f, &m);
+  EXPECT_FALSE (m.known);
+  fv_gallery_snapshot_match (cur.get (), carol[0].data (), 1, 0.9f, 0.0f, &m);
+  EXPECT_TRUE (m.known);
+  EXPECT_STREQ (m.label, "carol");
+
+  // Changes through the handle itself count too.
+  ASSERT_TRUE (fv_gallery_reload (w.get (), &error));
+  EXPECT_FALSE (fv_gallery_needs_reload (w.get ()));
+  ASSERT_TRUE (fv_gallery_remove (w.get (), "alice", &error));
+  EXPECT_TRUE (fv_gallery_needs_reload (w.get ()));
+  EXPECT_TRUE (fv_gallery_needs_reload (r.get ()));
+  ASSERT_TRUE (fv_gallery_reload (r.get (), &error));
+  cur.reset (fv_gallery_get_snapshot (r.get ()));
+  EXPECT_EQ (fv_gallery_snapshot_get_n_identities (cur.get ()), 2u);
+
+  // The file replaced by another gallery (e.g. copied over it).
+  std::string other = Path (dir, "other.db");
+  MakeGallery (other, 5);
+  ASSERT_EQ (g_rename (other.c_str (), path.c_str ()), 0);
+  g_unlink ((path + "-wal").c_str ());
+  g_unlink ((path + "-shm").c_str ());
+  EXPECT_TRUE (fv_gallery_needs_reload (r.get ()));
+  ASSERT_TRUE (fv_gallery_reload (r.get (), &error)) << error->message;
+  cur.reset (fv_gallery_get_snapshot (r.get ()));
+  EXPECT_EQ (fv_gallery_snapshot_get_n_identities (cur.get ()), 5u);
+  EXPECT_FALSE (fv_gallery_needs_reload (r.get ()));
+
+  // ... or by a gallery of another model: the reload fails, the old
+  // snapshot stays.
+  std::string wrong = Path (dir, "wrong.db");
+  {
+    GalleryPtr x = Open (wrong, FV_GALLERY_OPEN_CREATE, kOtherFp, kDim);
+    ASSERT_TRUE (x);
+  }
+  ASSERT_EQ (g_rename (wrong.c_str (), path.c_str ()), 0);
+  EXPECT_TRUE (fv_gallery_needs_reload (r.get ()));
+  EXPECT_FALSE (fv_gallery_reload (r.get (), &error));
+  EXPECT_GALLERY_ERROR (error, FV_GALLERY_ERROR_MODEL_MISMATCH);
+  g_clear_error (&error);
+  cur.reset (fv_gallery_get_snapshot (r.get ()));
+  EXPECT_EQ (fv_gallery_snapshot_get_n_identities (cur.get ()), 5u);
+}
+
+TEST (GalleryReload, MatchingNeverWaitsForReloads)
+{
+  std::string dir = Fresh ("reload-threads");
+  std::string path = Path (dir, "g.db");
+  MakeGallery (path, 2000);
+  GError *error = nullptr;
+  GalleryPtr g = Open (path, FV_GALLERY_OPEN_READ_WRITE, kFp, kDim, &error);
+  ASSERT_TRUE (g) << error->message;
+  ASSERT_TRUE (fv_gallery_reload (g.get (), &error));
+  std::atomic<bool> stop (false);
+  std::atomic<int> matches (0), bad (0);
+  std::mt19937 rng (15);
+  std::vector<float> q = RandomUnit (rng);
+
+  std::thread matcher ([&]() {
+        while (!stop) {
+          FvGallerySnapshot *s = fv_gallery_get_snapshot (g.get ());
+          FvGalleryMatch m;
+          fv_gallery_snapshot_match (s, q.data (), 1, 0.5f, 0.0f, &m);
+          if (m.index < 0 || m.label == nullptr
+              || strncmp (m.label, "person", 6) != 0)
+            bad++;
+          fv_gallery_needs_reload (g.get ());
+          fv_gallery_snapshot_unref (s);
+          matches++;
+        }
+      });
+  guint64 longest_reload = 0;
+  for (int i = 0; i < 10; i++) {
+    std::mt19937 r2 (100 + i);
+    EnrollRandom (g.get (), ("new" + std::to_string (i)).c_str (), 1, r2);
+    gint64 t0 = g_get_monotonic_time ();
+    ASSERT_TRUE (fv_gallery_reload (g.get (), &error)) << error->message;
+    longest_reload = std::max<guint64> (longest_reload,
+        g_get_monotonic_time () - t0);
+  }
+  // While a reload reads the file, matching goes on: the matcher ran many
+  // times during the reloads.
+  int before = matches;
+  ASSERT_TRUE (fv_gallery_reload (g.get (), &error));
+  stop = true;
+  matcher.join ();
+  EXPECT_EQ (bad, 0);
+  EXPECT_GT (matches, 10);
+  (void) before;
+  SnapPtr s (fv_gallery_get_snapshot (g.get ()));
+  EXPECT_EQ (fv_gallery_snapshot_get_n_identities (s.get ()), 2010u);
+}
+
+// ------------------------------------------------------------------------
+// Several processes
+// ------------------------------------------------------------------------
+
+constexpr guint kSamplesPerIdentity = 3;
+
+// In a child: enrols @n identities with kSamplesPerIdentity samples each,
+// one transaction each.
+int
+WriterChild (const std::string &path, const std::string &prefix, guint n,
+    guint batch, guint delay_us)
+{
+  GError *error = nullptr;
+  GalleryPtr g = Open (path, FV_GALLERY_OPEN_CREATE, kFp, kDim, &error);
+  if (!g)
+    return 10;
+  std::mt19937 rng (getpid ());
+  for (guint i = 0; n == 0 || i < n; i++) {
+    std::vector<std::string> labels (batch);
+    std::vector<std::vector<float>> v (batch * kSamplesPerIdentity);
+    std::vector<FvGallerySample> s (batch * kSamplesPerIdentity);
+    std::vector<FvGalleryEnrollment> e (batch);
+    for (guint b = 0; b < batch; b++) {
+      labels[b] = prefix + std::to_string (i) + "_" + std::to_string (b);
+      for (guint k = 0; k < kSamplesPerIdentity; k++) {
+        guint j = b * kSamplesPerIdentity + k;
+        v[j] = RandomUnit (rng);
+        s[j] = { v[j].data (), 1.0f, labels[b].c_str () };
+      }
+      e[b] = { labels[b].c_str (), nullptr, &s[b * kSamplesPerIdentity],
+        kSamplesPerIdentity };
+    }
+    if (!fv_gallery_enroll_batch (g.get (), e.data (), batch,
+            FV_GALLERY_ENROLL_NEW_ONLY, &error))
+      return 11;
+    if (delay_us)
+      g_usleep (delay_us);
+  }
+  return 0;
+}
+
+// In a child: reads while another process writes; every view it gets must
+// be whole.
+int
+ReaderChild (const std::string &path, gint64 until_us)
+{
+  GError *error = nullptr;
+  GalleryPtr g;
+  while (!g && g_get_monotonic_time () < until_us) {
+    g = Open (path, FV_GALLERY_OPEN_READ_ONLY, kFp, kDim, &error);
+    g_clear_error (&error);
+    if (!g)
+      g_usleep (1000);
+  }
+  if (!g)
+    return 20;
+  guint64 last_gen = 0;
+  guint reloads = 0;
+  while (g_get_monotonic_time () < until_us) {
+    if (fv_gallery_needs_reload (g.get ())) {
+      if (!fv_gallery_reload (g.get (), &error)) {
+        fprintf (stderr, "reader: %s\n", error->message);
+        return 21;
+      }
+      reloads++;
+      FvGallerySnapshot *s = fv_gallery_get_snapshot (g.get ());
+      guint n_ids = fv_gallery_snapshot_get_n_identities (s);
+      guint n_samples = fv_gallery_snapshot_get_n_samples (s);
+      guint64 gen = fv_gallery_snapshot_get_generation (s);
+      fv_gallery_snapshot_unref (s);
+      if (n_samples != n_ids * kSamplesPerIdentity)
+        return 22;
+      if (gen < last_gen)
+        return 23;
+      last_gen = gen;
+    }
+    auto counts = Counts (g.get ());
+    for (auto &kv : counts)
+      if (kv.second != kSamplesPerIdentity)
+        return 24;
+    g_usleep (500);
+  }
+  return reloads > 1 ? 0 : 25;
+}
+
+TEST (GalleryProcesses, ReadersWhileOneWrites)
+{
+  std::string dir = Fresh ("processes");
+  std::string path = Path (dir, "g.db");
+  { GalleryPtr g = Create (path); }
+  gint64 until = g_get_monotonic_time () + 3 * G_USEC_PER_SEC;
+  fflush (nullptr);
+  std::vector<pid_t> readers;
+  for (int i = 0; i < 3; i++) {
+    pid_t pid = fork ();
+    ASSERT_GE (pid, 0);
+    if (pid == 0)
+      _exit (ReaderChild (path, until));
+    readers.push_back (pid);
+  }
+  pid_t writer = fork ();
+  ASSERT_GE (writer, 0);
+  if (writer == 0)
+    _exit (WriterChild (path, "w", 60, 1, 20000));
+  int status = 0;
+  waitpid (writer, &status, 0);
+  ASSERT_TRUE (WIFEXITED (status));
+  EXPECT_EQ (WEXITSTATUS (status), 0) << "writer";
+  for (pid_t pid : readers) {
+    waitpid (pid, &status, 0);
+    ASSERT_TRUE (WIFEXITED (status));
+    EXPECT_EQ (WEXITSTATUS (status), 0) << "reader (see ReaderChild codes)";
+  }
+  GError *error = nullptr;
+  GalleryPtr g = Open (path, FV_GALLERY_OPEN_READ_ONLY, kFp, kDim, &error);
+  ASSERT_TRUE (g) << error->message;
+  EXPECT_EQ (Counts (g.get ()).size (), 60u);
+}
+
+TEST (GalleryProcesses, SurvivesSigkillMidEnrolment)
+{
+  std::string dir = Fresh ("sigkill");
+  std::string path = Path (dir, "g.db");
+  { GalleryPtr g = Create (path); }
+  std::mt19937 rng (16);
+  size_t committed = 0;
+  const int rounds = 40;
+  for (int round = 0; round < rounds; round++) {
+    SCOPED_TRACE ("round " + std::to_string (round));
+    // Half the rounds enrol one identity per transaction, half batches of
+    // five.
+    guint batch = round % 2 ? 5 : 1;
+    std::string prefix = "r" + std::to_string (round) + "_";
+    fflush (nullptr);
+    pid_t pid = fork ();
+    ASSERT_GE (pid, 0);
+    if (pid == 0)
+      _exit (WriterChild (path, prefix, 0, batch, 0));
+    g_usleep (2000 + rng () % 60000);
+    kill (pid, SIGKILL);
+    int status = 0;
+    waitpid (pid, &status, 0);
+    ASSERT_TRUE (WIFSIGNALED (status)) << "the writer stopped by itself: "
+        << (WIFEXITED (status) ? WEXITSTATUS (status) : -1);
+
+    EXPECT_EQ (Sql (path, "PRAGMA integrity_check"), "ok");
+    GError *error = nullptr;
+    GalleryPtr g = Open (path, FV_GALLERY_OPEN_READ_WRITE, kFp, kDim,
+        &error);
+    ASSERT_TRUE (g) << error->message;
+    auto counts = Counts (g.get ());
+    // Every identity whole; every batch whole; nothing committed lost.
+    std::map<std::string, guint> per_batch;
+    for (auto &kv : counts) {
+      EXPECT_EQ (kv.second, kSamplesPerIdentity) << kv.first;
+      per_batch[kv.first.substr (0, kv.first.rfind ('_'))]++;
+    }
+    for (auto &kv : per_batch) {
+      guint b = kv.first.find ('_') != std::string::npos
+          && std::stoi (kv.first.substr (1)) % 2 ? 5 : 1;
+      EXPECT_EQ (kv.second, b) << kv.first;
+    }
+    EXPECT_GE (counts.size (), committed);
+    committed = counts.size ();
+    ASSERT_TRUE (fv_gallery_reload (g.get (), &error)) << error->message;
+    SnapPtr s (fv_gallery_get_snapshot (g.get ()));
+    EXPECT_EQ (fv_gallery_snapshot_get_n_samples (s.get ()),
+        counts.size () * kSamplesPerIdentity);
+  }
+  EXPECT_GT (committed, (size_t) rounds) << "the children committed little";
+  std::cout << "[          ] " << rounds << " writers killed; "
+      << committed << " identities committed, each whole\n";
+}
+
+// ------------------------------------------------------------------------
+// Scan kernels: every SIMD version against the scalar one
+// ------------------------------------------------------------------------
+
+struct Kernel
+{
+  const char *name;
+  FvScanFn fn;
+  bool supported;
+};
+
+std::vector<Kernel>
+Kernels ()
+{
+  std::vector<Kernel> k;
+#if defined(__x86_64__)
+  __builtin_cpu_init ();
+  k.push_back ({"avx2", fv_f32_dotrows_ukernel_r4q2__avx2,
+          __builtin_cpu_supports ("avx2") && __builtin_cpu_supports ("fma")});
+  k.push_back ({"avx512", fv_f32_dotrows_ukernel_r4q4__avx512,
+          (bool) __builtin_cpu_supports ("avx512f")});
+#endif
+  return k;
+}
+
+TEST (GalleryScan, SimdMatchesScalar)
+{
+  std::mt19937 rng (17);
+  std::uniform_real_distribution<float> u (-1.0f, 1.0f);
+  int tested = 0;
+  for (const Kernel &k : Kernels ()) {
+    if (!k.supported)
+      continue;
+    tested++;
+    for (size_t dim : { 1, 3, 7, 8, 9, 15, 16, 17, 31, 64, 100, 191, 192,
+            193 }) {
+      size_t stride = (dim + FV_SCAN_ROW_ALIGN - 1) / FV_SCAN_ROW_ALIGN *
+          FV_SCAN_ROW_ALIGN;
+      for (size_t n_rows : { 0, 1, 2, 3, 4, 5, 7, 8, 63, 64, 65, 130 }) {
+        float *rows = (float *) g_aligned_alloc0 (std::max<size_t> (n_rows *
+                stride, 1), sizeof (float), 64);
+        for (size_t r = 0; r < n_rows; r++)
+          for (size_t c = 0; c < dim; c++)
+            rows[r * stride + c] = u (rng);
+        // Queries at odd addresses.
+        std::vector<float> qbuf (4 * dim + 8);
+        for (auto &x : qbuf)
+          x = u (rng);
+        for (size_t nq = 1; nq <= FV_SCAN_MAX_QUERIES; nq++) {
+          const float *q[4];
+          for (size_t j = 0; j < nq; j++)
+            q[j] = qbuf.data () + 1 + j * dim;
+          const size_t ss = n_rows + 3;
+          std::vector<float> ref (4 * ss, -7.0f), got (4 * ss, -7.0f);
+          fv_f32_dotrows_ukernel__scalar (n_rows, dim, rows, stride, nq, q,
+              ref.data (), ss);
+          k.fn (n_rows, dim, rows, stride, nq, q, got.data (), ss);
+          for (size_t j = 0; j < 4; j++)
+            for (size_t r = 0; r < ss; r++) {
+              float tol = 1e-5f * (1.0f + (float) dim * 0.1f);
+              if (j < nq && r < n_rows)
+                ASSERT_NEAR (got[j * ss + r], ref[j * ss + r], tol)
+                    << k.name << " dim " << dim << " rows " << n_rows
+                    << " queries " << nq << " row " << r << " query " << j;
+              else
+                ASSERT_EQ (got[j * ss + r], -7.0f) << k.name
+                    << ": wrote outside its scores";
+            }
+        }
+        g_aligned_free (rows);
+      }
+    }
+  }
+  if (tested == 0)
+    GTEST_SKIP () << "no SIMD scan kernel for this CPU";
+}
+
+}  // namespace

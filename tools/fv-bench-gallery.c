@@ -1,0 +1,382 @@
+/* gst-faceverify: face verification on the CPU
+ *
+ * fv-bench-gallery.c: `faceverify bench --gallery-size N`: the gallery's
+ * load time and match time per query on a synthetic gallery (seeded, so
+ * every run measures the same data).
+ */
+#include "fv-tool.h"
+
+#include <fv.h>
+
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include <glib/gstdio.h>
+
+#define DIM 192
+#define SEED 1
+#define N_QUERIES 64
+#define LOAD_RUNS 3
+#define TIMED_RUNS 101
+#define ENROLL_CHUNK 10000
+/* A fingerprint that no real model has: the bench gallery cannot be
+ * mistaken for a real one. */
+#define BENCH_FINGERPRINT "bench-synthetic-gallery"
+
+static guint64
+now_ns (void)
+{
+  struct timespec ts;
+
+  clock_gettime (CLOCK_MONOTONIC, &ts);
+  return (guint64) ts.tv_sec * 1000000000u + (guint64) ts.tv_nsec;
+}
+
+/* Time this thread spent on a processor: on a shared machine, wall time
+ * also counts the time other programs had the core. */
+static guint64
+cpu_ns (void)
+{
+  struct timespec ts;
+
+  clock_gettime (CLOCK_THREAD_CPUTIME_ID, &ts);
+  return (guint64) ts.tv_sec * 1000000000u + (guint64) ts.tv_nsec;
+}
+
+static int
+compare_double (const void *a, const void *b)
+{
+  double x = *(const double *) a, y = *(const double *) b;
+
+  return x < y ? -1 : x > y;
+}
+
+static double
+median (double *v, guint n)
+{
+  qsort (v, n, sizeof (double), compare_double);
+  return n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2.0;
+}
+
+/* xorshift64* and Box-Muller: a seeded normal distribution. */
+static guint64
+next_u64 (guint64 * s)
+{
+  *s ^= *s >> 12;
+  *s ^= *s << 25;
+  *s ^= *s >> 27;
+  return *s * G_GUINT64_CONSTANT (2685821657736338717);
+}
+
+static float
+next_gauss (guint64 * s)
+{
+  double u1 = ((next_u64 (s) >> 11) + 1.0) / 9007199254740993.0;
+  double u2 = (next_u64 (s) >> 11) / 9007199254740992.0;
+
+  return (float) (sqrt (-2.0 * log (u1)) * cos (2.0 * G_PI * u2));
+}
+
+static void
+random_unit (guint64 * s, float *v)
+{
+  guint k;
+
+  for (k = 0; k < DIM; k++)
+    v[k] = next_gauss (s);
+  fv_l2_normalize (v, DIM);
+}
+
+typedef struct
+{
+  FvGallerySnapshot *snap;
+  const float *queries;
+  guint runs;
+  guint reps;
+  double *ms;                   /* runs per-query wall times */
+  double *cpu_ms;               /* runs per-query processor times */
+} MatchJob;
+
+/* Times @runs x @reps single-query matches, cycling through the queries. */
+static gpointer
+run_match_job (gpointer data)
+{
+  MatchJob *job = data;
+  FvGalleryMatch m;
+  guint r, k, q = 0;
+
+  for (r = 0; r < job->runs; r++) {
+    guint64 t0 = now_ns (), c0 = cpu_ns ();
+
+    for (k = 0; k < job->reps; k++) {
+      fv_gallery_snapshot_match (job->snap, job->queries + (gsize) q * DIM,
+          1, FV_GALLERY_DEFAULT_MATCH_THRESHOLD,
+          FV_GALLERY_DEFAULT_MATCH_MARGIN, &m);
+      q = (q + 1) % N_QUERIES;
+    }
+    job->ms[r] = (now_ns () - t0) / 1e6 / job->reps;
+    job->cpu_ms[r] = (cpu_ns () - c0) / 1e6 / job->reps;
+  }
+  return NULL;
+}
+
+static void
+remove_gallery_files (const char *dir, const char *path)
+{
+  static const char *const suffixes[] = { "", "-wal", "-shm", "-journal" };
+  guint i;
+
+  for (i = 0; i < G_N_ELEMENTS (suffixes); i++) {
+    g_autofree char *p = g_strconcat (path, suffixes[i], NULL);
+
+    g_unlink (p);
+  }
+  g_rmdir (dir);
+}
+
+/**
+ * fv_bench_gallery:
+ * @gallery_size: identities in the synthetic gallery (one sample each)
+ * @threads: threads matching at the same time (0: one per processor)
+ *
+ * Writes a synthetic gallery of @gallery_size random unit vectors of 192
+ * dimensions to a temporary file, times opening and loading it, and times
+ * matching single queries (half of them noisy copies of gallery members,
+ * half unrelated), in batches of four, and on @threads threads at once.
+ * Prints medians; the last line is
+ * `bench: gallery=<n> match_ms=<median> load_ms=<median>`, where match_ms
+ * is the processor time of one single-query match (the thread's CPU
+ * clock: on a machine shared with other programs, wall time also counts
+ * the time they had the core; both are printed above).
+ *
+ * Returns: an #FvToolExit status
+ */
+int
+fv_bench_gallery (guint gallery_size, guint threads)
+{
+  const char *command = "bench";
+  g_autoptr (GError) error = NULL;
+  g_autofree char *dir = NULL, *path = NULL;
+  g_autofree float *vectors = NULL;
+  g_autofree float *queries = NULL;
+  g_autofree guint *truth = NULL;
+  g_autofree char *label_buf = NULL;
+  g_autoptr (FvGallerySnapshot) snap = NULL;
+  double load_ms[LOAD_RUNS], write_ms, load_med, single_med, batch_med;
+  double single_min, single_max, single_cpu_med, batch_cpu_med;
+  double *single = NULL, *batch = NULL, *single_cpu = NULL, *batch_cpu = NULL;
+  FvGalleryMatch results[4];
+  guint64 seed = SEED, t0;
+  guint i, k, reps, found = 0, rejected = 0;
+  GStatBuf st;
+  MatchJob job;
+
+  if (gallery_size < 1 || gallery_size > 10000000) {
+    fv_tool_error (command, "--gallery-size must be 1 to 10000000");
+    return FV_TOOL_EXIT_USAGE;
+  }
+  if (threads == 0)
+    threads = g_get_num_processors ();
+  threads = CLAMP (threads, 1, 256);
+
+  /* The data: gallery members, then queries (even: a member plus noise,
+   * cosine about 0.7 to it; odd: unrelated). */
+  vectors = g_new (float, (gsize) gallery_size * DIM);
+  for (i = 0; i < gallery_size; i++)
+    random_unit (&seed, vectors + (gsize) i * DIM);
+  queries = g_new (float, (gsize) N_QUERIES * DIM);
+  truth = g_new (guint, N_QUERIES);
+  for (i = 0; i < N_QUERIES; i++) {
+    float *q = queries + (gsize) i * DIM;
+
+    random_unit (&seed, q);
+    if (i % 2 == 0) {
+      const float *member;
+
+      truth[i] = (guint) (next_u64 (&seed) % gallery_size);
+      member = vectors + (gsize) truth[i] * DIM;
+      for (k = 0; k < DIM; k++)
+        q[k] = member[k] + q[k];
+      fv_l2_normalize (q, DIM);
+    }
+  }
+
+  dir = g_dir_make_tmp ("fv-bench-gallery-XXXXXX", &error);
+  if (dir == NULL) {
+    fv_tool_error (command, "cannot make a temporary folder: %s",
+        error->message);
+    return FV_TOOL_EXIT_FAILURE;
+  }
+  path = g_build_filename (dir, "bench.db", NULL);
+
+  /* Write: transactions of ENROLL_CHUNK identities. */
+  {
+    g_autoptr (FvGallery) g = fv_gallery_open (path, FV_GALLERY_OPEN_CREATE,
+        BENCH_FINGERPRINT, DIM, &error);
+    g_autofree FvGalleryEnrollment *e = NULL;
+    g_autofree FvGallerySample *s = NULL;
+    guint start;
+
+    if (g == NULL) {
+      fv_tool_error (command, "%s", error->message);
+      remove_gallery_files (dir, path);
+      return FV_TOOL_EXIT_FAILURE;
+    }
+    e = g_new0 (FvGalleryEnrollment, MIN (gallery_size, ENROLL_CHUNK));
+    s = g_new0 (FvGallerySample, MIN (gallery_size, ENROLL_CHUNK));
+    label_buf = g_new0 (char, (gsize) MIN (gallery_size, ENROLL_CHUNK) * 16);
+    t0 = now_ns ();
+    for (start = 0; start < gallery_size; start += ENROLL_CHUNK) {
+      guint n = MIN (ENROLL_CHUNK, gallery_size - start);
+
+      for (i = 0; i < n; i++) {
+        char *label = label_buf + (gsize) i * 16;
+
+        g_snprintf (label, 16, "id%07u", start + i);
+        s[i].embedding = vectors + (gsize) (start + i) * DIM;
+        s[i].quality = 1.0f;
+        s[i].source = NULL;
+        e[i].label = label;
+        e[i].display_name = NULL;
+        e[i].samples = &s[i];
+        e[i].n_samples = 1;
+      }
+      if (!fv_gallery_enroll_batch (g, e, n, FV_GALLERY_ENROLL_NEW_ONLY,
+              &error)) {
+        fv_tool_error (command, "%s", error->message);
+        g_clear_pointer (&g, fv_gallery_free);
+        remove_gallery_files (dir, path);
+        return FV_TOOL_EXIT_FAILURE;
+      }
+    }
+    write_ms = (now_ns () - t0) / 1e6;
+  }
+
+  /* Load: open (with every check) + read + build the matrix. */
+  for (i = 0; i < LOAD_RUNS; i++) {
+    g_autoptr (FvGallery) g = NULL;
+
+    t0 = now_ns ();
+    g = fv_gallery_open (path, FV_GALLERY_OPEN_READ_ONLY, BENCH_FINGERPRINT,
+        DIM, &error);
+    if (g == NULL || !fv_gallery_reload (g, &error)) {
+      fv_tool_error (command, "%s", error->message);
+      g_clear_pointer (&g, fv_gallery_free);
+      remove_gallery_files (dir, path);
+      return FV_TOOL_EXIT_FAILURE;
+    }
+    load_ms[i] = (now_ns () - t0) / 1e6;
+    if (i == LOAD_RUNS - 1)
+      snap = fv_gallery_get_snapshot (g);
+  }
+  load_med = median (load_ms, LOAD_RUNS);
+  if (g_stat (path, &st) != 0)
+    st.st_size = 0;
+  remove_gallery_files (dir, path);
+
+  /* Correctness on the same data. */
+  for (i = 0; i < N_QUERIES; i++) {
+    fv_gallery_snapshot_match (snap, queries + (gsize) i * DIM, 1,
+        FV_GALLERY_DEFAULT_MATCH_THRESHOLD, FV_GALLERY_DEFAULT_MATCH_MARGIN,
+        results);
+    if (i % 2 == 0 && results[0].known && results[0].index == (gint) truth[i])
+      found++;
+    if (i % 2 == 1 && !results[0].known)
+      rejected++;
+  }
+
+  /* Single queries, one thread; small galleries repeat each timing so it
+   * lasts long enough to measure. */
+  reps = MAX (1, 100000 / gallery_size);
+  single = g_new (double, TIMED_RUNS);
+  single_cpu = g_new (double, TIMED_RUNS);
+  job.snap = snap;
+  job.queries = queries;
+  job.runs = 5;
+  job.reps = reps;
+  job.ms = single;
+  job.cpu_ms = single_cpu;
+  run_match_job (&job);         /* warm-up */
+  job.runs = TIMED_RUNS;
+  run_match_job (&job);
+  single_med = median (single, TIMED_RUNS);
+  single_cpu_med = median (single_cpu, TIMED_RUNS);
+  single_min = single[0];
+  single_max = single[TIMED_RUNS - 1];
+
+  /* Batches of four queries: one pass over the matrix. */
+  batch = g_new (double, TIMED_RUNS);
+  batch_cpu = g_new (double, TIMED_RUNS);
+  for (i = 0; i < TIMED_RUNS; i++) {
+    guint q = (i * 4) % N_QUERIES;
+    guint64 c0 = cpu_ns ();
+
+    t0 = now_ns ();
+    for (k = 0; k < reps; k++)
+      fv_gallery_snapshot_match (snap, queries + (gsize) q * DIM, 4,
+          FV_GALLERY_DEFAULT_MATCH_THRESHOLD,
+          FV_GALLERY_DEFAULT_MATCH_MARGIN, results);
+    batch[i] = (now_ns () - t0) / 1e6 / reps / 4;
+    batch_cpu[i] = (cpu_ns () - c0) / 1e6 / reps / 4;
+  }
+  batch_med = median (batch, TIMED_RUNS);
+  batch_cpu_med = median (batch_cpu, TIMED_RUNS);
+
+  printf ("gallery: %u identities x %u dimensions (synthetic, seed %d), one "
+      "sample each; file %.1f MiB, matrix %.1f MiB\n", gallery_size, DIM,
+      SEED, st.st_size / 1048576.0,
+      (double) fv_gallery_snapshot_get_n_samples (snap) * DIM * 4 / 1048576.0);
+  printf ("kernel: %s\n", fv_gallery_scan_kernel_name ());
+  printf ("write: %.1f ms (%u transaction%s of up to %u identities)\n",
+      write_ms, (gallery_size + ENROLL_CHUNK - 1) / ENROLL_CHUNK,
+      gallery_size > ENROLL_CHUNK ? "s" : "", ENROLL_CHUNK);
+  printf ("load (open, check, read, build the matrix): median %.2f ms of %d "
+      "runs (min %.2f, max %.2f)\n", load_med, LOAD_RUNS, load_ms[0],
+      load_ms[LOAD_RUNS - 1]);
+  printf ("match, 1 query:  median %.4f ms on the processor, %.4f ms wall "
+      "(min %.4f, max %.4f) over %d runs of %u; %.1f GB/s of matrix\n",
+      single_cpu_med, single_med, single_min, single_max, TIMED_RUNS, reps,
+      (double) gallery_size * DIM * 4 / (single_cpu_med * 1e6));
+  printf ("match, batch 4:  median %.4f ms per query on the processor, "
+      "%.4f ms wall (%.2fx faster than single)\n", batch_cpu_med, batch_med,
+      single_cpu_med / batch_cpu_med);
+  printf ("decisions: %u/%d noisy members found, %u/%d unrelated queries "
+      "unknown (threshold %.2f, margin %.2f)\n", found, N_QUERIES / 2,
+      rejected, N_QUERIES / 2, FV_GALLERY_DEFAULT_MATCH_THRESHOLD,
+      FV_GALLERY_DEFAULT_MATCH_MARGIN);
+
+  if (threads > 1) {
+    g_autofree MatchJob *jobs = g_new0 (MatchJob, threads);
+    g_autofree GThread **th = g_new0 (GThread *, threads);
+    g_autofree double *all = g_new (double, (gsize) threads * TIMED_RUNS);
+    g_autofree double *all_cpu = g_new (double,
+        (gsize) threads * TIMED_RUNS);
+    double wall_ms;
+
+    t0 = now_ns ();
+    for (i = 0; i < threads; i++) {
+      jobs[i] = job;
+      jobs[i].ms = all + (gsize) i *TIMED_RUNS;
+      jobs[i].cpu_ms = all_cpu + (gsize) i *TIMED_RUNS;
+      th[i] = g_thread_new ("fv-bench-match", run_match_job, &jobs[i]);
+    }
+    for (i = 0; i < threads; i++)
+      g_thread_join (th[i]);
+    wall_ms = (now_ns () - t0) / 1e6;
+    printf ("match, %u threads on one snapshot: median %.4f ms per query, "
+        "%.0f queries/s in all (1 thread: %.0f queries/s)\n", threads,
+        median (all, threads * TIMED_RUNS),
+        threads * TIMED_RUNS * (double) reps / wall_ms * 1e3, 1e3 / single_med);
+  }
+
+  printf ("bench: gallery=%u match_ms=%.4f load_ms=%.1f\n", gallery_size,
+      single_cpu_med, load_med);
+  g_free (single);
+  g_free (batch);
+  g_free (single_cpu);
+  g_free (batch_cpu);
+  return found == N_QUERIES / 2 ? FV_TOOL_EXIT_OK : FV_TOOL_EXIT_FAILURE;
+}

@@ -1,0 +1,636 @@
+/* gst-faceverify: face verification on the CPU
+ *
+ * fv-cmd-eval.c: `faceverify eval`, verification accuracy on a list of
+ * image pairs: ROC AUC, best accuracy and its threshold, TAR at fixed FAR,
+ * and optionally the ROC curve as a PNG.
+ */
+#include "fv-tool.h"
+#include "fv-tool-faces.h"
+
+#include <fv.h>
+
+#include <cairo.h>
+#include <fontconfig/fontconfig.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define COMMAND "eval"
+
+typedef struct
+{
+  char *a;
+  char *b;
+  gboolean same;
+} Pair;
+
+static void
+pair_clear (gpointer data)
+{
+  Pair *p = data;
+
+  g_free (p->a);
+  g_free (p->b);
+}
+
+/* Splits one CSV line (RFC 4180 quoting, no line breaks inside fields). */
+static GPtrArray *
+csv_split (const char *line)
+{
+  GPtrArray *fields = g_ptr_array_new_with_free_func (g_free);
+  GString *field = g_string_new (NULL);
+  const char *p = line;
+  gboolean quoted = FALSE;
+
+  for (;; p++) {
+    if (quoted) {
+      if (*p == '\0') {
+        break;
+      } else if (*p == '"' && p[1] == '"') {
+        g_string_append_c (field, '"');
+        p++;
+      } else if (*p == '"') {
+        quoted = FALSE;
+      } else {
+        g_string_append_c (field, *p);
+      }
+    } else if (*p == '"' && field->len == 0) {
+      quoted = TRUE;
+    } else if (*p == ',' || *p == '\0' || *p == '\r' || *p == '\n') {
+      g_ptr_array_add (fields, g_strdup (field->str));
+      g_string_truncate (field, 0);
+      if (*p != ',')
+        break;
+    } else {
+      g_string_append_c (field, *p);
+    }
+  }
+  g_string_free (field, TRUE);
+  return fields;
+}
+
+static int
+column_index (GPtrArray * header, const char *name)
+{
+  guint i;
+
+  for (i = 0; i < header->len; i++)
+    if (strcmp (g_strstrip ((char *) header->pdata[i]), name) == 0)
+      return (int) i;
+  return -1;
+}
+
+/* Reads the lines of a CSV file with a header into @rows (GPtrArray of
+ * fields each); returns the header. */
+static GPtrArray *
+read_csv (const char *path, GPtrArray ** rows, GError ** error)
+{
+  g_autofree char *text = NULL;
+  g_auto (GStrv) lines = NULL;
+  GPtrArray *header = NULL;
+  guint i;
+
+  if (!g_file_get_contents (path, &text, NULL, error))
+    return NULL;
+  lines = g_strsplit (text, "\n", -1);
+  *rows = g_ptr_array_new_with_free_func ((GDestroyNotify)
+      g_ptr_array_unref);
+  for (i = 0; lines[i]; i++) {
+    g_strchomp (lines[i]);
+    if (lines[i][0] == '\0')
+      continue;
+    if (header == NULL)
+      header = csv_split (lines[i]);
+    else
+      g_ptr_array_add (*rows, csv_split (lines[i]));
+  }
+  if (header == NULL) {
+    g_set_error (error, G_FILE_ERROR, G_FILE_ERROR_INVAL, "empty file");
+    g_clear_pointer (rows, g_ptr_array_unref);
+  }
+  return header;
+}
+
+/* raw -> aligned and aligned -> raw from a faces.csv. */
+static gboolean
+read_faces_map (const char *path, GHashTable * to_aligned,
+    GHashTable * to_raw, GError ** error)
+{
+  g_autoptr (GPtrArray) header = NULL;
+  g_autoptr (GPtrArray) rows = NULL;
+  int raw_col, aligned_col;
+  guint i;
+
+  header = read_csv (path, &rows, error);
+  if (header == NULL)
+    return FALSE;
+  raw_col = column_index (header, "raw");
+  aligned_col = column_index (header, "aligned");
+  if (raw_col < 0 || aligned_col < 0) {
+    g_set_error (error, G_FILE_ERROR, G_FILE_ERROR_INVAL,
+        "no 'raw' and 'aligned' columns");
+    return FALSE;
+  }
+  for (i = 0; i < rows->len; i++) {
+    GPtrArray *r = rows->pdata[i];
+
+    if ((guint) MAX (raw_col, aligned_col) >= r->len)
+      continue;
+    g_hash_table_insert (to_aligned, g_strdup (r->pdata[raw_col]),
+        g_strdup (r->pdata[aligned_col]));
+    g_hash_table_insert (to_raw, g_strdup (r->pdata[aligned_col]),
+        g_strdup (r->pdata[raw_col]));
+  }
+  return TRUE;
+}
+
+static gboolean
+parse_same (const char *s, gboolean * same)
+{
+  if (strcmp (s, "1") == 0 || g_ascii_strcasecmp (s, "true") == 0) {
+    *same = TRUE;
+    return TRUE;
+  }
+  if (strcmp (s, "0") == 0 || g_ascii_strcasecmp (s, "false") == 0) {
+    *same = FALSE;
+    return TRUE;
+  }
+  return FALSE;
+}
+
+/* ------------------------------------------------------------------------ */
+/* Metrics                                                                  */
+/* ------------------------------------------------------------------------ */
+
+typedef struct
+{
+  double score;
+  gboolean same;
+} Scored;
+
+static int
+compare_scored (const void *a, const void *b)
+{
+  const Scored *x = a, *y = b;
+
+  return x->score < y->score ? -1 : x->score > y->score;
+}
+
+static int
+compare_double_desc (const void *a, const void *b)
+{
+  double x = *(const double *) a, y = *(const double *) b;
+
+  return x > y ? -1 : x < y;
+}
+
+typedef struct
+{
+  guint n_genuine;
+  guint n_impostor;
+  double auc;
+  double accuracy;
+  double threshold;
+  double range_lo;              /* accuracy holds for thresholds in */
+  double range_hi;              /* (range_lo, range_hi] */
+  double tar[2];
+  double tar_threshold[2];
+} Metrics;
+
+static const double far_targets[2] = { 1e-2, 1e-3 };
+
+/* @s sorted by score, ascending. */
+static void
+compute_metrics (Scored * s, guint n, Metrics * m)
+{
+  g_autofree double *impostors = NULL;
+  double rank_sum = 0.0;
+  guint i, j, ni = 0, below_g = 0, below_i = 0;
+  double best = -1.0, best_gap = -1.0;
+
+  memset (m, 0, sizeof *m);
+  for (i = 0; i < n; i++) {
+    if (s[i].same)
+      m->n_genuine++;
+    else
+      m->n_impostor++;
+  }
+  if (m->n_genuine == 0 || m->n_impostor == 0)
+    return;
+
+  /* AUC by the rank-sum (Mann-Whitney) statistic, ties counted half. */
+  for (i = 0; i < n; i = j) {
+    double avg_rank;
+    guint g = 0;
+
+    for (j = i; j < n && s[j].score == s[i].score; j++)
+      if (s[j].same)
+        g++;
+    avg_rank = (i + 1 + j) / 2.0;       /* ranks i+1 .. j */
+    rank_sum += avg_rank * g;
+  }
+  m->auc = (rank_sum - m->n_genuine * (m->n_genuine + 1.0) / 2.0)
+      / ((double) m->n_genuine * m->n_impostor);
+
+  /* Best accuracy: try a cut below each distinct score and above the last;
+   * "same" when score >= threshold. Among equal accuracies the widest gap
+   * between scores wins, and the threshold is its middle. */
+  for (i = 0; i <= n; i = j) {
+    double lo = i > 0 ? s[i - 1].score : -1.0;
+    double hi = i < n ? s[i].score : 1.0;
+    double acc = (double) ((m->n_genuine - below_g) + below_i) / n;
+    double gap = hi - lo;
+
+    if (acc > best + 1e-12 || (fabs (acc - best) <= 1e-12 && gap > best_gap)) {
+      best = acc;
+      best_gap = gap;
+      m->range_lo = lo;
+      m->range_hi = hi;
+      m->threshold = i == 0 ? hi - 1e-4 : i == n ? lo + 1e-4 : (lo + hi) / 2;
+    }
+    if (i == n)
+      break;
+    for (j = i; j < n && s[j].score == s[i].score; j++) {
+      if (s[j].same)
+        below_g++;
+      else
+        below_i++;
+    }
+  }
+  m->accuracy = best;
+
+  /* TAR at FAR: the lowest threshold that accepts at most FAR * impostors:
+   * just above the (k+1)-th highest impostor score. */
+  impostors = g_new (double, m->n_impostor);
+  for (i = 0; i < n; i++)
+    if (!s[i].same)
+      impostors[ni++] = s[i].score;
+  qsort (impostors, ni, sizeof (double), compare_double_desc);
+  for (j = 0; j < G_N_ELEMENTS (far_targets); j++) {
+    guint k = (guint) floor (far_targets[j] * ni + 1e-9);
+    double t = k < ni ? impostors[k] : -1.0;
+    guint accepted = 0;
+
+    for (i = 0; i < n; i++)
+      if (s[i].same && (k >= ni ? TRUE : s[i].score > t))
+        accepted++;
+    m->tar[j] = (double) accepted / m->n_genuine;
+    m->tar_threshold[j] = t;
+  }
+}
+
+/* ------------------------------------------------------------------------ */
+/* ROC plot                                                                 */
+/* ------------------------------------------------------------------------ */
+
+static gboolean
+plot_roc (const char *path, Scored * s, guint n, const Metrics * m,
+    const char *title, GError ** error)
+{
+  const int w = 640, h = 560, left = 70, right = 30, top = 50, bottom = 60;
+  const double pw = w - left - right, ph = h - top - bottom;
+  cairo_surface_t *surface;
+  cairo_t *cr;
+  cairo_status_t status;
+  char text[256];
+  guint i, tp = 0, fp = 0;
+  int k;
+
+  surface = cairo_image_surface_create (CAIRO_FORMAT_RGB24, w, h);
+  cr = cairo_create (surface);
+  cairo_set_source_rgb (cr, 1, 1, 1);
+  cairo_paint (cr);
+
+  /* Grid and axes. */
+  cairo_set_line_width (cr, 1.0);
+  for (k = 0; k <= 10; k++) {
+    double x = left + pw * k / 10.0, y = top + ph * k / 10.0;
+
+    cairo_set_source_rgb (cr, 0.9, 0.9, 0.9);
+    cairo_move_to (cr, x, top);
+    cairo_line_to (cr, x, top + ph);
+    cairo_move_to (cr, left, y);
+    cairo_line_to (cr, left + pw, y);
+    cairo_stroke (cr);
+  }
+  cairo_set_source_rgb (cr, 0, 0, 0);
+  cairo_rectangle (cr, left, top, pw, ph);
+  cairo_stroke (cr);
+
+  cairo_select_font_face (cr, "sans-serif", CAIRO_FONT_SLANT_NORMAL,
+      CAIRO_FONT_WEIGHT_NORMAL);
+  cairo_set_font_size (cr, 12);
+  for (k = 0; k <= 10; k += 2) {
+    g_snprintf (text, sizeof text, "%.1f", k / 10.0);
+    cairo_move_to (cr, left + pw * k / 10.0 - 8, top + ph + 18);
+    cairo_show_text (cr, text);
+    cairo_move_to (cr, left - 30, top + ph - ph * k / 10.0 + 4);
+    cairo_show_text (cr, text);
+  }
+  cairo_move_to (cr, left + pw / 2 - 90, h - 18);
+  cairo_show_text (cr, "false accept rate (impostor pairs)");
+  cairo_save (cr);
+  cairo_move_to (cr, 22, top + ph / 2 + 90);
+  cairo_rotate (cr, -G_PI / 2);
+  cairo_show_text (cr, "true accept rate (genuine pairs)");
+  cairo_restore (cr);
+  cairo_set_font_size (cr, 14);
+  g_snprintf (text, sizeof text, "ROC of %s: AUC %.4f, %u genuine / %u "
+      "impostor", title, m->auc, m->n_genuine, m->n_impostor);
+  cairo_move_to (cr, left, 30);
+  cairo_show_text (cr, text);
+
+  /* Chance line. */
+  cairo_set_source_rgb (cr, 0.6, 0.6, 0.6);
+  {
+    const double dash[] = { 4.0, 4.0 };
+
+    cairo_set_dash (cr, dash, 2, 0);
+  }
+  cairo_move_to (cr, left, top + ph);
+  cairo_line_to (cr, left + pw, top);
+  cairo_stroke (cr);
+  cairo_set_dash (cr, NULL, 0, 0);
+
+  /* The curve: lower the threshold from above the highest score. */
+  cairo_set_source_rgb (cr, 0.1, 0.3, 0.8);
+  cairo_set_line_width (cr, 2.0);
+  cairo_move_to (cr, left, top + ph);
+  for (i = n; i > 0;) {
+    guint j = i;
+
+    while (j > 0 && s[j - 1].score == s[i - 1].score) {
+      if (s[j - 1].same)
+        tp++;
+      else
+        fp++;
+      j--;
+    }
+    cairo_line_to (cr, left + pw * fp / MAX (m->n_impostor, 1),
+        top + ph - ph * tp / MAX (m->n_genuine, 1));
+    i = j;
+  }
+  cairo_line_to (cr, left + pw, top);
+  cairo_stroke (cr);
+
+  cairo_destroy (cr);
+  status = cairo_surface_write_to_png (surface, path);
+  cairo_surface_destroy (surface);
+  /* Drop cairo's and fontconfig's caches, so that leak checkers see a
+   * clean exit (the plot is the last thing drawn). */
+  cairo_debug_reset_static_data ();
+  FcFini ();
+  if (status != CAIRO_STATUS_SUCCESS) {
+    g_set_error (error, G_FILE_ERROR, G_FILE_ERROR_FAILED,
+        "cannot write the plot: %s", cairo_status_to_string (status));
+    return FALSE;
+  }
+  return TRUE;
+}
+
+/* ------------------------------------------------------------------------ */
+/* The command                                                              */
+/* ------------------------------------------------------------------------ */
+
+int
+fv_cmd_eval (int argc, char **argv)
+{
+  g_autofree char *pairs_path = NULL, *root = NULL, *faces_path = NULL;
+  g_autofree char *model_path = NULL, *plot_path = NULL;
+  g_autofree char *scores_path = NULL;
+  gboolean aligned = FALSE;
+  GOptionEntry entries[] = {
+    {"pairs", 'p', 0, G_OPTION_ARG_FILENAME, &pairs_path,
+        "CSV of pairs with columns a, b, same (1/0)", "FILE"},
+    {"root", 'r', 0, G_OPTION_ARG_FILENAME, &root,
+        "Folder the paths in the pairs are relative to (default: the "
+          "folder of --pairs)", "DIR"},
+    {"aligned", 'a', 0, G_OPTION_ARG_NONE, &aligned,
+        "Use the aligned 112x112 crops (no detection): raw photos are "
+          "mapped to their crops with faces.csv", NULL},
+    {"faces", 'f', 0, G_OPTION_ARG_FILENAME, &faces_path,
+        "CSV with 'raw' and 'aligned' columns mapping photos to crops "
+          "(default: ROOT/faces.csv if it exists)", "FILE"},
+    {"plot", 0, 0, G_OPTION_ARG_FILENAME, &plot_path,
+        "Draw the ROC curve into this PNG file", "FILE"},
+    {"scores", 0, 0, G_OPTION_ARG_FILENAME, &scores_path,
+        "Write each pair's similarity to this CSV file", "FILE"},
+    {"model", 'm', 0, G_OPTION_ARG_FILENAME, &model_path,
+        "MobileFaceNet model file (default: the installed or fetched "
+          FV_TOOL_DEFAULT_MODEL ")", "FILE"},
+    G_OPTION_ENTRY_NULL
+  };
+  g_autoptr (GOptionContext) context = NULL;
+  g_autoptr (GError) error = NULL;
+  g_autoptr (GPtrArray) header = NULL;
+  g_autoptr (GPtrArray) rows = NULL;
+  g_autoptr (GArray) pairs = NULL;
+  g_autoptr (GHashTable) to_aligned = NULL;
+  g_autoptr (GHashTable) to_raw = NULL;
+  g_autoptr (GHashTable) index = NULL;
+  g_autoptr (GArray) vectors = NULL;
+  g_autoptr (GArray) scored = NULL;
+  g_autoptr (FvToolFaces) faces = NULL;
+  g_autoptr (GString) scores_out = NULL;
+  g_auto (GStrv) args = g_strdupv (argv);
+  int col_a, col_b, col_same;
+  guint i, dim, n_images = 0, failed = 0, skipped_pairs = 0;
+  Metrics m;
+  GString *out;
+
+  context = g_option_context_new ("--pairs FILE [--root DIR] [--aligned]");
+  g_option_context_set_summary (context,
+      "Measures verification on labelled pairs of images: the cosine "
+      "similarity of\nthe largest face of each image. Prints the number of "
+      "pairs, the ROC AUC, the\nbest accuracy and its threshold (same "
+      "when similarity >= threshold), and the\ntrue accept rate at false "
+      "accept rates 1e-2 and 1e-3. The last line is\n"
+      "  eval: pairs=<n> auc=<x> acc=<x> thr=<x> tar_far1e-2=<x> "
+      "tar_far1e-3=<x> failed=<n>\n"
+      "(failed: images without a usable face; their pairs are left out).");
+  g_option_context_set_description (context,
+      "Without --aligned the photos go through the detector; pairs that "
+      "name aligned\ncrops are then mapped back to their photos with "
+      "faces.csv.\n\n"
+      "Example:\n"
+      "  faceverify eval --pairs shared/data/faces/deepface/pairs.csv "
+      "--aligned --plot roc.png\n");
+  g_option_context_add_main_entries (context, entries, NULL);
+  if (!fv_tool_parse_options (context, COMMAND, &args))
+    return FV_TOOL_EXIT_USAGE;
+  if (pairs_path == NULL) {
+    fv_tool_error (COMMAND, "no pairs given (--pairs FILE)");
+    return FV_TOOL_EXIT_USAGE;
+  }
+  if (root == NULL)
+    root = g_path_get_dirname (pairs_path);
+
+  header = read_csv (pairs_path, &rows, &error);
+  if (header == NULL) {
+    fv_tool_error (pairs_path, "%s", error->message);
+    return FV_TOOL_EXIT_FAILURE;
+  }
+  col_a = column_index (header, "a");
+  col_b = column_index (header, "b");
+  col_same = column_index (header, "same");
+  if (col_a < 0 || col_b < 0 || col_same < 0) {
+    fv_tool_error (pairs_path, "the header must name the columns a, b and "
+        "same");
+    return FV_TOOL_EXIT_FAILURE;
+  }
+  pairs = g_array_new (FALSE, FALSE, sizeof (Pair));
+  g_array_set_clear_func (pairs, pair_clear);
+  for (i = 0; i < rows->len; i++) {
+    GPtrArray *r = rows->pdata[i];
+    Pair p;
+
+    if ((guint) MAX (MAX (col_a, col_b), col_same) >= r->len
+        || !parse_same (g_strstrip ((char *) r->pdata[col_same]), &p.same)) {
+      fv_tool_error (pairs_path, "line %u: expected a, b and same (0 or 1)",
+          i + 2);
+      return FV_TOOL_EXIT_FAILURE;
+    }
+    p.a = g_strdup (r->pdata[col_a]);
+    p.b = g_strdup (r->pdata[col_b]);
+    g_array_append_val (pairs, p);
+  }
+  if (pairs->len == 0) {
+    fv_tool_error (pairs_path, "no pairs");
+    return FV_TOOL_EXIT_FAILURE;
+  }
+
+  to_aligned = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, g_free);
+  to_raw = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, g_free);
+  if (faces_path == NULL) {
+    g_autofree char *guess = g_build_filename (root, "faces.csv", NULL);
+
+    if (g_file_test (guess, G_FILE_TEST_IS_REGULAR))
+      faces_path = g_steal_pointer (&guess);
+  }
+  if (faces_path && !read_faces_map (faces_path, to_aligned, to_raw, &error)) {
+    fv_tool_error (faces_path, "%s", error->message);
+    return FV_TOOL_EXIT_FAILURE;
+  }
+
+  faces = fv_tool_faces_new (COMMAND, model_path, aligned);
+  if (faces == NULL)
+    return FV_TOOL_EXIT_FAILURE;
+  dim = fv_tool_faces_get_dim (faces);
+
+  /* Each image once: index maps the resolved path to 1 + its row in
+   * vectors, or to 0 when it has no usable face. */
+  index = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
+  vectors = g_array_new (FALSE, FALSE, sizeof (float));
+  scored = g_array_new (FALSE, FALSE, sizeof (Scored));
+  if (scores_path)
+    scores_out = g_string_new ("a,b,same,similarity\n");
+  for (i = 0; i < pairs->len; i++) {
+    Pair *p = &g_array_index (pairs, Pair, i);
+    const char *names[2] = { p->a, p->b };
+    guint rowsel[2] = { 0, 0 };
+    guint k;
+
+    for (k = 0; k < 2; k++) {
+      const char *rel = names[k];
+      const char *mapped = g_hash_table_lookup (aligned ? to_aligned : to_raw,
+          rel);
+      g_autofree char *path = NULL;
+      gpointer found;
+
+      if (mapped)
+        rel = mapped;
+      path = g_build_filename (root, rel, NULL);
+      if (!g_hash_table_lookup_extended (index, path, NULL, &found)) {
+        g_autoptr (GError) img_error = NULL;
+        const FvToolFace *f;
+        guint n = 0;
+
+        n_images++;
+        f = fv_tool_faces_process (faces, path, &n, &img_error);
+        if (f == NULL || n == 0) {
+          fv_tool_error (path, "%s", f == NULL ? img_error->message :
+              "no face found");
+          failed++;
+          found = GUINT_TO_POINTER (0);
+        } else {
+          g_array_append_vals (vectors, f[0].embedding, dim);
+          found = GUINT_TO_POINTER (vectors->len / dim);
+        }
+        g_hash_table_insert (index, g_strdup (path), found);
+      }
+      rowsel[k] = GPOINTER_TO_UINT (found);
+    }
+    if (rowsel[0] == 0 || rowsel[1] == 0) {
+      skipped_pairs++;
+      continue;
+    }
+    {
+      Scored s;
+
+      s.same = p->same;
+      s.score = fv_cosine (&g_array_index (vectors, float,
+              (gsize) (rowsel[0] - 1) * dim), &g_array_index (vectors, float,
+              (gsize) (rowsel[1] - 1) * dim), dim);
+      g_array_append_val (scored, s);
+      if (scores_out) {
+        fv_tool_append_csv_field (scores_out, p->a);
+        g_string_append_c (scores_out, ',');
+        fv_tool_append_csv_field (scores_out, p->b);
+        g_string_append_printf (scores_out, ",%d,%.6f\n", p->same ? 1 : 0,
+            s.score);
+      }
+    }
+  }
+
+  if (scores_out && !g_file_set_contents (scores_path, scores_out->str,
+          (gssize) scores_out->len, &error)) {
+    fv_tool_error (scores_path, "%s", error->message);
+    return FV_TOOL_EXIT_FAILURE;
+  }
+
+  qsort (scored->data, scored->len, sizeof (Scored), compare_scored);
+  compute_metrics ((Scored *) scored->data, scored->len, &m);
+
+  out = g_string_new (NULL);
+  g_string_append_printf (out, "%s: %u pairs (%u genuine, %u impostor) of "
+      "%u images%s; %u image%s without a face, %u pair%s left out\n",
+      pairs_path, scored->len, m.n_genuine, m.n_impostor, n_images,
+      aligned ? " (aligned crops)" : "", failed, failed == 1 ? "" : "s",
+      skipped_pairs, skipped_pairs == 1 ? "" : "s");
+  if (m.n_genuine == 0 || m.n_impostor == 0) {
+    fv_tool_write_stdout (out);
+    g_string_free (out, TRUE);
+    fv_tool_error (COMMAND, "need both genuine and impostor pairs with "
+        "faces");
+    return FV_TOOL_EXIT_FAILURE;
+  }
+  g_string_append_printf (out, "ROC AUC:          %.4f\n", m.auc);
+  g_string_append_printf (out, "best accuracy:    %.4f at threshold %.4f "
+      "(the same for any threshold in (%.4f, %.4f])\n", m.accuracy,
+      m.threshold, m.range_lo, m.range_hi);
+  for (i = 0; i < G_N_ELEMENTS (far_targets); i++)
+    g_string_append_printf (out, "TAR at FAR %.0e:  %.4f (similarity > "
+        "%.4f)\n", far_targets[i], m.tar[i], m.tar_threshold[i]);
+  g_string_append_printf (out, "eval: pairs=%u auc=%.4f acc=%.4f thr=%.4f "
+      "tar_far1e-2=%.4f tar_far1e-3=%.4f failed=%u\n", scored->len, m.auc,
+      m.accuracy, m.threshold, m.tar[0], m.tar[1], failed);
+
+  if (plot_path) {
+    g_autofree char *title = g_path_get_basename (root);
+
+    if (!plot_roc (plot_path, (Scored *) scored->data, scored->len, &m,
+            title, &error)) {
+      fv_tool_write_stdout (out);
+      g_string_free (out, TRUE);
+      fv_tool_error (plot_path, "%s", error->message);
+      return FV_TOOL_EXIT_FAILURE;
+    }
+  }
+  if (!fv_tool_write_stdout (out)) {
+    g_string_free (out, TRUE);
+    return FV_TOOL_EXIT_FAILURE;
+  }
+  g_string_free (out, TRUE);
+  return FV_TOOL_EXIT_OK;
+}

@@ -1,0 +1,972 @@
+/* gst-faceverify: face verification on the CPU
+ *
+ * fv-cmd-gallery.c: `faceverify enroll`, `identify`, `verify` and
+ * `gallery list|remove|rename|export|import`.
+ */
+#include "fv-tool.h"
+#include "fv-tool-faces.h"
+
+#include <fv.h>
+
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <glib/gstdio.h>
+
+/* ------------------------------------------------------------------------ */
+/* Shared helpers                                                           */
+/* ------------------------------------------------------------------------ */
+
+static gboolean
+need_gallery (const char *command, const char *gallery_path)
+{
+  if (gallery_path == NULL) {
+    fv_tool_error (command, "no gallery given (--gallery FILE)");
+    fprintf (stderr, "Try 'faceverify %s --help' for more information.\n",
+        command);
+    return FALSE;
+  }
+  return TRUE;
+}
+
+static gboolean
+check_threshold (const char *command, const char *name, double value,
+    double lo, double hi)
+{
+  if (!(value >= lo && value <= hi)) {
+    fv_tool_error (command, "--%s must be between %g and %g", name, lo, hi);
+    return FALSE;
+  }
+  return TRUE;
+}
+
+static void
+append_int (GString * out, double v)
+{
+  g_string_append_printf (out, "%d", (int) (v < 0 ? v - 0.5 : v + 0.5));
+}
+
+/* A simple progress bar on stderr when it is a terminal. */
+typedef struct
+{
+  gboolean active;
+  guint total;
+} Progress;
+
+static void
+progress_init (Progress * p, guint total)
+{
+  p->active = isatty (fileno (stderr)) && total > 1;
+  p->total = total;
+}
+
+static void
+progress_show (Progress * p, guint done, const char *what)
+{
+  const int width = 30;
+  int filled, i;
+  char bar[64];
+  g_autofree char *name = NULL;
+
+  if (!p->active)
+    return;
+  filled = p->total ? (int) ((guint64) done * width / p->total) : width;
+  for (i = 0; i < width; i++)
+    bar[i] = i < filled ? '#' : '.';
+  bar[width] = '\0';
+  name = g_utf8_substring (what, 0, MIN (g_utf8_strlen (what, -1), 30));
+  fprintf (stderr, "\r[%s] %u/%u %-30s", bar, done, p->total, name);
+  fflush (stderr);
+}
+
+static void
+progress_done (Progress * p)
+{
+  if (p->active)
+    fprintf (stderr, "\r%*s\r", 80, "");
+}
+
+/* ------------------------------------------------------------------------ */
+/* enroll                                                                   */
+/* ------------------------------------------------------------------------ */
+
+typedef struct
+{
+  char *label;
+  GPtrArray *images;            /* paths */
+} EnrollIdentity;
+
+static void
+enroll_identity_free (EnrollIdentity * e)
+{
+  g_free (e->label);
+  g_ptr_array_unref (e->images);
+  g_free (e);
+}
+
+static int
+compare_strings (gconstpointer a, gconstpointer b)
+{
+  return strcmp (*(char *const *) a, *(char *const *) b);
+}
+
+/* One EnrollIdentity per sub-folder of @dir, its images sorted. */
+static GPtrArray *
+scan_enroll_dir (const char *command, const char *dir, guint * n_images)
+{
+  g_autoptr (GError) error = NULL;
+  g_autoptr (GDir) d = g_dir_open (dir, 0, &error);
+  g_autoptr (GPtrArray) names = g_ptr_array_new_with_free_func (g_free);
+  GPtrArray *result;
+  const char *name;
+  guint i;
+
+  *n_images = 0;
+  if (d == NULL) {
+    fv_tool_error (command, "%s", error->message);
+    return NULL;
+  }
+  while ((name = g_dir_read_name (d)) != NULL)
+    if (name[0] != '.')
+      g_ptr_array_add (names, g_strdup (name));
+  g_ptr_array_sort (names, compare_strings);
+
+  result = g_ptr_array_new_with_free_func ((GDestroyNotify)
+      enroll_identity_free);
+  for (i = 0; i < names->len; i++) {
+    g_autofree char *sub = g_build_filename (dir, names->pdata[i], NULL);
+    g_autoptr (GDir) sd = NULL;
+    EnrollIdentity *e;
+    const char *file;
+
+    if (!g_file_test (sub, G_FILE_TEST_IS_DIR))
+      continue;
+    sd = g_dir_open (sub, 0, NULL);
+    if (sd == NULL)
+      continue;
+    e = g_new0 (EnrollIdentity, 1);
+    e->label = g_filename_display_name (names->pdata[i]);
+    e->images = g_ptr_array_new_with_free_func (g_free);
+    while ((file = g_dir_read_name (sd)) != NULL) {
+      g_autofree char *path = g_build_filename (sub, file, NULL);
+
+      if (fv_tool_is_image_name (file)
+          && g_file_test (path, G_FILE_TEST_IS_REGULAR))
+        g_ptr_array_add (e->images, g_steal_pointer (&path));
+    }
+    g_ptr_array_sort (e->images, compare_strings);
+    *n_images += e->images->len;
+    g_ptr_array_add (result, e);
+  }
+  return result;
+}
+
+typedef struct
+{
+  guint identities;
+  guint samples;
+  guint skipped;
+  guint failed_identities;
+  GHashTable *reasons;          /* reason -> count (GUINT_TO_POINTER) */
+  GString *details;             /* one line per skipped image */
+} EnrollStats;
+
+static void
+skip_image (EnrollStats * st, const char *path, const char *reason,
+    const char *detail)
+{
+  guint n = GPOINTER_TO_UINT (g_hash_table_lookup (st->reasons, reason));
+
+  g_hash_table_insert (st->reasons, g_strdup (reason),
+      GUINT_TO_POINTER (n + 1));
+  st->skipped++;
+  g_string_append_printf (st->details, "  skipped %s: %s%s%s\n", path, reason,
+      detail ? ": " : "", detail ? detail : "");
+}
+
+/* Embeds the images of one identity and enrols them in one transaction. */
+static void
+enroll_identity (FvGallery * gallery, FvToolFaces * faces,
+    const char *label, const char *display_name, GPtrArray * images,
+    gboolean replace, Progress * progress, guint * done, EnrollStats * st)
+{
+  const guint dim = fv_tool_faces_get_dim (faces);
+  g_autoptr (GArray) samples = g_array_new (FALSE, FALSE,
+      sizeof (FvGallerySample));
+  g_autoptr (GArray) vectors = g_array_new (FALSE, FALSE, sizeof (float));
+  g_autoptr (GHashTable) known_sources = g_hash_table_new_full (g_str_hash,
+      g_str_equal, g_free, NULL);
+  g_autoptr (GError) error = NULL;
+  g_autoptr (GPtrArray) sources = g_ptr_array_new_with_free_func (g_free);
+  guint i;
+
+  if (!replace) {
+    /* Images enrolled before (same path) are not added twice, so that
+     * running the same command again changes nothing. */
+    g_autoptr (GPtrArray) old = fv_gallery_get_samples (gallery, label, NULL);
+
+    for (i = 0; old && i < old->len; i++) {
+      FvGallerySampleInfo *s = old->pdata[i];
+
+      if (s->source)
+        g_hash_table_add (known_sources, g_strdup (s->source));
+    }
+  }
+
+  for (i = 0; i < images->len; i++) {
+    const char *path = images->pdata[i];
+    g_autofree char *source = g_filename_display_name (path);
+    g_autoptr (GError) img_error = NULL;
+    const FvToolFace *found;
+    guint n_found = 0;
+    FvGallerySample s;
+
+    progress_show (progress, (*done)++, label);
+    if (g_hash_table_contains (known_sources, source)) {
+      skip_image (st, source, "already enrolled", NULL);
+      continue;
+    }
+    found = fv_tool_faces_process (faces, path, &n_found, &img_error);
+    if (found == NULL) {
+      skip_image (st, source, "cannot use the image", img_error->message);
+      continue;
+    }
+    if (n_found == 0) {
+      skip_image (st, source, "no face found", NULL);
+      continue;
+    }
+    /* Several faces: the largest is taken to be the person (the others
+     * are bystanders). */
+    g_array_append_vals (vectors, found[0].embedding, dim);
+    s.embedding = NULL;
+    s.quality = found[0].score;
+    s.source = NULL;
+    g_array_append_val (samples, s);
+    g_ptr_array_add (sources, g_steal_pointer (&source));
+  }
+  if (samples->len == 0)
+    return;
+
+  for (i = 0; i < samples->len; i++) {
+    FvGallerySample *s = &g_array_index (samples, FvGallerySample, i);
+
+    s->embedding = &g_array_index (vectors, float, (gsize) i * dim);
+    s->source = sources->pdata[i];
+  }
+  if (!fv_gallery_enroll (gallery, label, display_name,
+          (const FvGallerySample *) samples->data, samples->len,
+          replace ? FV_GALLERY_ENROLL_REPLACE : FV_GALLERY_ENROLL_APPEND,
+          NULL, &error)) {
+    st->failed_identities++;
+    st->skipped += samples->len;
+    g_string_append_printf (st->details, "  not enrolled %s (%u images): "
+        "%s\n", label, samples->len, error->message);
+    g_hash_table_insert (st->reasons, g_strdup ("gallery error"),
+        GUINT_TO_POINTER (GPOINTER_TO_UINT (g_hash_table_lookup (st->reasons,
+                    "gallery error")) + samples->len));
+    return;
+  }
+  st->identities++;
+  st->samples += samples->len;
+}
+
+int
+fv_cmd_enroll (int argc, char **argv)
+{
+  const char *command = "enroll";
+  g_autofree char *gallery_path = NULL, *model_path = NULL, *dir = NULL;
+  g_autofree char *label = NULL, *display_name = NULL;
+  g_auto (GStrv) images = NULL;
+  gboolean aligned = FALSE, replace = FALSE;
+  GOptionEntry entries[] = {
+    {"gallery", 'g', 0, G_OPTION_ARG_FILENAME, &gallery_path,
+        "The gallery file (created if it does not exist)", "FILE"},
+    {"label", 'l', 0, G_OPTION_ARG_STRING, &label,
+        "Enrol the IMAGEs as this identity", "NAME"},
+    {"name", 'n', 0, G_OPTION_ARG_STRING, &display_name,
+        "Display name of the identity (with --label)", "TEXT"},
+    {"dir", 'd', 0, G_OPTION_ARG_FILENAME, &dir,
+        "Enrol every sub-folder of DIR: the folder name is the label", "DIR"},
+    {"replace", 'r', 0, G_OPTION_ARG_NONE, &replace,
+        "Replace the samples of identities already in the gallery (default: "
+          "add new images to them)", NULL},
+    {"aligned", 'a', 0, G_OPTION_ARG_NONE, &aligned,
+        "The images are aligned 112x112 face crops (no detection)", NULL},
+    {"model", 'm', 0, G_OPTION_ARG_FILENAME, &model_path,
+        "MobileFaceNet model file (default: the installed or fetched "
+          FV_TOOL_DEFAULT_MODEL ")", "FILE"},
+    {G_OPTION_REMAINING, 0, 0, G_OPTION_ARG_FILENAME_ARRAY, &images, NULL,
+        NULL},
+    G_OPTION_ENTRY_NULL
+  };
+  g_autoptr (GOptionContext) context = NULL;
+  g_autoptr (GError) error = NULL;
+  g_autoptr (FvToolFaces) faces = NULL;
+  g_autoptr (FvGallery) gallery = NULL;
+  g_autoptr (GPtrArray) todo = NULL;
+  g_auto (GStrv) args = g_strdupv (argv);
+  EnrollStats st = { 0 };
+  Progress progress;
+  GHashTableIter iter;
+  gpointer key, value;
+  guint n_images = 0, done = 0, i;
+  GString *out;
+
+  context = g_option_context_new ("--gallery FILE (--label NAME IMAGE… | "
+      "--dir DIR)");
+  g_option_context_set_summary (context,
+      "Enrols people into a gallery: the largest face of each image becomes "
+      "a sample\nof the identity. Each identity is enrolled in one "
+      "transaction.");
+  g_option_context_set_description (context,
+      "Images already enrolled for an identity (same path) are skipped, so "
+      "running a\ncommand again adds only new images. The summary names "
+      "every skipped image\nand why. The exit status is 1 when nothing was "
+      "enrolled.\n\n"
+      "Examples:\n"
+      "  faceverify enroll --gallery team.db --label alice alice1.jpg "
+      "alice2.jpg\n"
+      "  faceverify enroll --gallery team.db --dir photos/   "
+      "# photos/alice/*.jpg, photos/bob/*.jpg\n");
+  g_option_context_add_main_entries (context, entries, NULL);
+  if (!fv_tool_parse_options (context, command, &args))
+    return FV_TOOL_EXIT_USAGE;
+  if (!need_gallery (command, gallery_path))
+    return FV_TOOL_EXIT_USAGE;
+  if ((dir == NULL) == (label == NULL)) {
+    fv_tool_error (command, "give either --label NAME with images, or --dir "
+        "DIR");
+    return FV_TOOL_EXIT_USAGE;
+  }
+  if (dir && images && images[0]) {
+    fv_tool_error (command, "--dir takes no image arguments");
+    return FV_TOOL_EXIT_USAGE;
+  }
+  if (label && (images == NULL || images[0] == NULL)) {
+    fv_tool_error (command, "no image given for \"%s\"", label);
+    return FV_TOOL_EXIT_USAGE;
+  }
+  if (display_name && dir) {
+    fv_tool_error (command, "--name goes with --label");
+    return FV_TOOL_EXIT_USAGE;
+  }
+
+  if (dir) {
+    todo = scan_enroll_dir (command, dir, &n_images);
+    if (todo == NULL)
+      return FV_TOOL_EXIT_FAILURE;
+    if (todo->len == 0) {
+      fv_tool_error (command, "%s has no sub-folders (one per identity)", dir);
+      return FV_TOOL_EXIT_FAILURE;
+    }
+  } else {
+    EnrollIdentity *e = g_new0 (EnrollIdentity, 1);
+
+    todo = g_ptr_array_new_with_free_func ((GDestroyNotify)
+        enroll_identity_free);
+    e->label = g_strdup (label);
+    e->images = g_ptr_array_new_with_free_func (g_free);
+    for (i = 0; images[i]; i++)
+      g_ptr_array_add (e->images, g_strdup (images[i]));
+    n_images = e->images->len;
+    g_ptr_array_add (todo, e);
+  }
+
+  faces = fv_tool_faces_new (command, model_path, aligned);
+  if (faces == NULL)
+    return FV_TOOL_EXIT_FAILURE;
+  gallery = fv_gallery_open (gallery_path, FV_GALLERY_OPEN_CREATE,
+      fv_tool_faces_get_fingerprint (faces), fv_tool_faces_get_dim (faces),
+      &error);
+  if (gallery == NULL) {
+    fv_tool_error (command, "%s", error->message);
+    return FV_TOOL_EXIT_FAILURE;
+  }
+
+  st.reasons = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
+  st.details = g_string_new (NULL);
+  progress_init (&progress, n_images);
+  for (i = 0; i < todo->len; i++) {
+    EnrollIdentity *e = todo->pdata[i];
+
+    if (e->images->len == 0) {
+      g_string_append_printf (st.details, "  not enrolled %s: no images in "
+          "its folder\n", e->label);
+      st.failed_identities++;
+      continue;
+    }
+    enroll_identity (gallery, faces, e->label, display_name, e->images,
+        replace, &progress, &done, &st);
+  }
+  progress_show (&progress, done, "");
+  progress_done (&progress);
+
+  fputs (st.details->str, stderr);
+  out = g_string_new (NULL);
+  g_string_append_printf (out, "enrolled %u sample%s of %u identit%s into "
+      "%s; skipped %u image%s", st.samples, st.samples == 1 ? "" : "s",
+      st.identities, st.identities == 1 ? "y" : "ies", gallery_path,
+      st.skipped, st.skipped == 1 ? "" : "s");
+  g_hash_table_iter_init (&iter, st.reasons);
+  i = 0;
+  while (g_hash_table_iter_next (&iter, &key, &value))
+    g_string_append_printf (out, "%s%s: %u", i++ ? ", " : " (",
+        (const char *) key, GPOINTER_TO_UINT (value));
+  if (i)
+    g_string_append_c (out, ')');
+  g_string_append_printf (out, "\nenroll: identities=%u samples=%u "
+      "skipped=%u failed_identities=%u\n", st.identities, st.samples,
+      st.skipped, st.failed_identities);
+  fv_tool_write_stdout (out);
+  g_string_free (out, TRUE);
+  g_hash_table_unref (st.reasons);
+  g_string_free (st.details, TRUE);
+
+  if (st.samples == 0) {
+    fv_tool_error (command, "nothing was enrolled");
+    return FV_TOOL_EXIT_FAILURE;
+  }
+  return st.failed_identities ? FV_TOOL_EXIT_FAILURE : FV_TOOL_EXIT_OK;
+}
+
+/* ------------------------------------------------------------------------ */
+/* identify                                                                 */
+/* ------------------------------------------------------------------------ */
+
+int
+fv_cmd_identify (int argc, char **argv)
+{
+  const char *command = "identify";
+  g_autofree char *gallery_path = NULL, *model_path = NULL;
+  g_auto (GStrv) images = NULL;
+  gboolean aligned = FALSE, nearest = FALSE;
+  double threshold = FV_GALLERY_DEFAULT_MATCH_THRESHOLD;
+  double margin = FV_GALLERY_DEFAULT_MATCH_MARGIN;
+  GOptionEntry entries[] = {
+    {"gallery", 'g', 0, G_OPTION_ARG_FILENAME, &gallery_path,
+        "The gallery file", "FILE"},
+    {"threshold", 't', 0, G_OPTION_ARG_DOUBLE, &threshold,
+          "Match threshold: lowest cosine similarity of a known face "
+          "(default " G_STRINGIFY (FV_GALLERY_DEFAULT_MATCH_THRESHOLD) ")",
+        "X"},
+    {"margin", 0, 0, G_OPTION_ARG_DOUBLE, &margin,
+          "Match margin: how much the best identity must beat the second "
+          "(default " G_STRINGIFY (FV_GALLERY_DEFAULT_MATCH_MARGIN) ")",
+        "X"},
+    {"nearest", 0, 0, G_OPTION_ARG_NONE, &nearest,
+        "Print the nearest identity's label even for unknown faces", NULL},
+    {"aligned", 'a', 0, G_OPTION_ARG_NONE, &aligned,
+        "The images are aligned 112x112 face crops (no detection)", NULL},
+    {"model", 'm', 0, G_OPTION_ARG_FILENAME, &model_path,
+        "MobileFaceNet model file (default: the installed or fetched "
+          FV_TOOL_DEFAULT_MODEL ")", "FILE"},
+    {G_OPTION_REMAINING, 0, 0, G_OPTION_ARG_FILENAME_ARRAY, &images, NULL,
+        NULL},
+    G_OPTION_ENTRY_NULL
+  };
+  g_autoptr (GOptionContext) context = NULL;
+  g_autoptr (GError) error = NULL;
+  g_autoptr (FvToolFaces) faces = NULL;
+  g_autoptr (FvGallery) gallery = NULL;
+  g_autoptr (FvGallerySnapshot) snap = NULL;
+  g_auto (GStrv) args = g_strdupv (argv);
+  g_autofree float *queries = NULL;
+  g_autofree FvGalleryMatch *matches = NULL;
+  gboolean failed = FALSE;
+  GString *out;
+  guint dim, i, k;
+
+  context = g_option_context_new ("--gallery FILE IMAGE…");
+  g_option_context_set_summary (context,
+      "Identifies every face of the images against a gallery. Prints a CSV "
+      "header,\nthen one line per face:\n"
+      "  path,face,x1,y1,x2,y2,label,similarity,margin,known\n"
+      "face counts from 0 (largest first); the box is in image pixels; "
+      "label is\n\"unknown\" unless known is 1 (see --nearest); margin is "
+      "the lead over the\nsecond-best identity.");
+  g_option_context_set_description (context,
+      "A face is known when similarity >= --threshold and margin >= "
+      "--margin.\nImages without a face are reported on stderr. The exit "
+      "status is 1 if an\nimage could not be read.\n");
+  g_option_context_add_main_entries (context, entries, NULL);
+  if (!fv_tool_parse_options (context, command, &args))
+    return FV_TOOL_EXIT_USAGE;
+  if (!need_gallery (command, gallery_path))
+    return FV_TOOL_EXIT_USAGE;
+  if (images == NULL || images[0] == NULL) {
+    fv_tool_error (command, "no image given");
+    return FV_TOOL_EXIT_USAGE;
+  }
+  if (!check_threshold (command, "threshold", threshold, -1.0, 1.0)
+      || !check_threshold (command, "margin", margin, 0.0, 2.0))
+    return FV_TOOL_EXIT_USAGE;
+
+  faces = fv_tool_faces_new (command, model_path, aligned);
+  if (faces == NULL)
+    return FV_TOOL_EXIT_FAILURE;
+  dim = fv_tool_faces_get_dim (faces);
+  gallery = fv_gallery_open (gallery_path, FV_GALLERY_OPEN_READ_ONLY,
+      fv_tool_faces_get_fingerprint (faces), dim, &error);
+  if (gallery == NULL || !fv_gallery_reload (gallery, &error)) {
+    fv_tool_error (command, "%s", error->message);
+    return FV_TOOL_EXIT_FAILURE;
+  }
+  snap = fv_gallery_get_snapshot (gallery);
+  if (fv_gallery_snapshot_get_n_identities (snap) == 0)
+    fv_tool_error (command, "%s: the gallery is empty: every face is "
+        "unknown", gallery_path);
+
+  out = g_string_new ("path,face,x1,y1,x2,y2,label,similarity,margin,"
+      "known\n");
+  for (i = 0; images[i]; i++) {
+    g_autoptr (GError) img_error = NULL;
+    g_autofree char *display = g_filename_display_name (images[i]);
+    const FvToolFace *found;
+    guint n = 0;
+
+    found = fv_tool_faces_process (faces, images[i], &n, &img_error);
+    if (found == NULL) {
+      fv_tool_error (display, "%s", img_error->message);
+      failed = TRUE;
+      continue;
+    }
+    if (n == 0) {
+      fv_tool_error (display, "no face found");
+      continue;
+    }
+    /* All faces of the image in one batch: one pass over the gallery for
+     * up to four faces. */
+    queries = g_renew (float, queries, (gsize) n * dim);
+    matches = g_renew (FvGalleryMatch, matches, n);
+    for (k = 0; k < n; k++)
+      memcpy (queries + (gsize) k * dim, found[k].embedding,
+          dim * sizeof (float));
+    fv_gallery_snapshot_match (snap, queries, n, (float) threshold,
+        (float) margin, matches);
+    for (k = 0; k < n; k++) {
+      const FvGalleryMatch *m = &matches[k];
+
+      fv_tool_append_csv_field (out, display);
+      g_string_append_printf (out, ",%u,", k);
+      append_int (out, found[k].x1);
+      g_string_append_c (out, ',');
+      append_int (out, found[k].y1);
+      g_string_append_c (out, ',');
+      append_int (out, found[k].x2);
+      g_string_append_c (out, ',');
+      append_int (out, found[k].y2);
+      g_string_append_c (out, ',');
+      fv_tool_append_csv_field (out, (m->known || nearest) && m->label
+          ? m->label : "unknown");
+      g_string_append_printf (out, ",%.4f,%.4f,%d\n", m->similarity,
+          m->margin, m->known ? 1 : 0);
+    }
+    if (!fv_tool_write_stdout (out)) {
+      g_string_free (out, TRUE);
+      return FV_TOOL_EXIT_FAILURE;
+    }
+    g_string_truncate (out, 0);
+  }
+  fv_tool_write_stdout (out);
+  g_string_free (out, TRUE);
+  return failed ? FV_TOOL_EXIT_FAILURE : FV_TOOL_EXIT_OK;
+}
+
+/* ------------------------------------------------------------------------ */
+/* verify                                                                   */
+/* ------------------------------------------------------------------------ */
+
+int
+fv_cmd_verify (int argc, char **argv)
+{
+  const char *command = "verify";
+  g_autofree char *model_path = NULL;
+  g_auto (GStrv) images = NULL;
+  gboolean aligned = FALSE;
+  double threshold = FV_GALLERY_DEFAULT_MATCH_THRESHOLD;
+  GOptionEntry entries[] = {
+    {"threshold", 't', 0, G_OPTION_ARG_DOUBLE, &threshold,
+        "Lowest cosine similarity of the same person (default "
+          G_STRINGIFY (FV_GALLERY_DEFAULT_MATCH_THRESHOLD) ")", "X"},
+    {"aligned", 'a', 0, G_OPTION_ARG_NONE, &aligned,
+        "The images are aligned 112x112 face crops (no detection)", NULL},
+    {"model", 'm', 0, G_OPTION_ARG_FILENAME, &model_path,
+        "MobileFaceNet model file (default: the installed or fetched "
+          FV_TOOL_DEFAULT_MODEL ")", "FILE"},
+    {G_OPTION_REMAINING, 0, 0, G_OPTION_ARG_FILENAME_ARRAY, &images, NULL,
+        NULL},
+    G_OPTION_ENTRY_NULL
+  };
+  g_autoptr (GOptionContext) context = NULL;
+  g_autoptr (FvToolFaces) faces = NULL;
+  g_auto (GStrv) args = g_strdupv (argv);
+  g_autofree float *a = NULL;
+  float similarity;
+  guint dim, i;
+  GString *out;
+
+  context = g_option_context_new ("IMAGE_A IMAGE_B");
+  g_option_context_set_summary (context,
+      "Compares the largest face of two images. Prints\n"
+      "  verify: similarity=<cosine> threshold=<x> result=same|different");
+  g_option_context_add_main_entries (context, entries, NULL);
+  if (!fv_tool_parse_options (context, command, &args))
+    return FV_TOOL_EXIT_USAGE;
+  if (images == NULL || g_strv_length (images) != 2) {
+    fv_tool_error (command, "give exactly two images");
+    return FV_TOOL_EXIT_USAGE;
+  }
+  if (!check_threshold (command, "threshold", threshold, -1.0, 1.0))
+    return FV_TOOL_EXIT_USAGE;
+
+  faces = fv_tool_faces_new (command, model_path, aligned);
+  if (faces == NULL)
+    return FV_TOOL_EXIT_FAILURE;
+  dim = fv_tool_faces_get_dim (faces);
+  a = g_new (float, dim);
+  for (i = 0; i < 2; i++) {
+    g_autoptr (GError) error = NULL;
+    g_autofree char *display = g_filename_display_name (images[i]);
+    const FvToolFace *found;
+    guint n = 0;
+
+    found = fv_tool_faces_process (faces, images[i], &n, &error);
+    if (found == NULL) {
+      fv_tool_error (display, "%s", error->message);
+      return FV_TOOL_EXIT_FAILURE;
+    }
+    if (n == 0) {
+      fv_tool_error (display, "no face found");
+      return FV_TOOL_EXIT_FAILURE;
+    }
+    if (i == 0) {
+      memcpy (a, found[0].embedding, dim * sizeof (float));
+    } else {
+      similarity = fv_cosine (a, found[0].embedding, dim);
+    }
+  }
+  out = g_string_new ("verify: similarity=");
+  g_string_append_printf (out, "%.4f threshold=%.4f result=%s\n", similarity,
+      threshold, similarity >= threshold ? "same" : "different");
+  if (!fv_tool_write_stdout (out)) {
+    g_string_free (out, TRUE);
+    return FV_TOOL_EXIT_FAILURE;
+  }
+  g_string_free (out, TRUE);
+  return FV_TOOL_EXIT_OK;
+}
+
+/* ------------------------------------------------------------------------ */
+/* gallery list|remove|rename|export|import                                 */
+/* ------------------------------------------------------------------------ */
+
+static char *
+format_time (gint64 t)
+{
+  g_autoptr (GDateTime) dt = g_date_time_new_from_unix_utc (t);
+
+  return dt ? g_date_time_format (dt, "%Y-%m-%dT%H:%M:%SZ")
+      : g_strdup ("?");
+}
+
+static FvGallery *
+open_for_tool (const char *command, const char *path, FvGalleryOpenFlags flags)
+{
+  g_autoptr (GError) error = NULL;
+  FvGallery *g = fv_gallery_open (path, flags, NULL, 0, &error);
+
+  if (g == NULL)
+    fv_tool_error (command, "%s", error->message);
+  return g;
+}
+
+static int
+gallery_list (const char *gallery_path, gboolean csv)
+{
+  const char *command = "gallery list";
+  g_autoptr (FvGallery) g = NULL;
+  g_autoptr (GPtrArray) list = NULL;
+  g_autoptr (GError) error = NULL;
+  GString *out;
+  guint i, total = 0;
+  int width = 5;
+
+  g = open_for_tool (command, gallery_path, FV_GALLERY_OPEN_READ_ONLY);
+  if (g == NULL)
+    return FV_TOOL_EXIT_FAILURE;
+  list = fv_gallery_list (g, &error);
+  if (list == NULL) {
+    fv_tool_error (command, "%s", error->message);
+    return FV_TOOL_EXIT_FAILURE;
+  }
+
+  out = g_string_new (NULL);
+  for (i = 0; i < list->len; i++) {
+    FvGalleryIdentity *id = list->pdata[i];
+
+    total += id->n_samples;
+    width = MAX (width, (int) g_utf8_strlen (id->label, -1));
+  }
+  if (csv) {
+    g_string_append (out, "label,display_name,samples,created,updated,id\n");
+  } else {
+    g_string_append_printf (out, "# %s: %u identit%s, %u sample%s; model "
+        "sha256 %s, dim %u, metric %s, schema %u\n", gallery_path, list->len,
+        list->len == 1 ? "y" : "ies", total, total == 1 ? "" : "s",
+        fv_gallery_get_model_fingerprint (g), fv_gallery_get_dim (g),
+        fv_gallery_get_metric (g), fv_gallery_get_schema_version (g));
+    g_string_append_printf (out, "%-*s  %7s  %-20s  %-20s  %s\n", width,
+        "label", "samples", "created", "updated", "display name");
+  }
+  for (i = 0; i < list->len; i++) {
+    FvGalleryIdentity *id = list->pdata[i];
+    g_autofree char *created = format_time (id->created);
+    g_autofree char *updated = format_time (id->updated);
+
+    if (csv) {
+      fv_tool_append_csv_field (out, id->label);
+      g_string_append_c (out, ',');
+      fv_tool_append_csv_field (out, id->display_name ? id->display_name : "");
+      g_string_append_printf (out, ",%u,%s,%s,%" G_GINT64_FORMAT "\n",
+          id->n_samples, created, updated, id->id);
+    } else {
+      int pad = width - (int) g_utf8_strlen (id->label, -1);
+
+      g_string_append_printf (out, "%s%*s  %7u  %-20s  %-20s  %s\n",
+          id->label, pad, "", id->n_samples, created, updated,
+          id->display_name ? id->display_name : "");
+    }
+  }
+  if (!fv_tool_write_stdout (out)) {
+    g_string_free (out, TRUE);
+    return FV_TOOL_EXIT_FAILURE;
+  }
+  g_string_free (out, TRUE);
+  return FV_TOOL_EXIT_OK;
+}
+
+static int
+gallery_remove (const char *gallery_path, GStrv labels)
+{
+  const char *command = "gallery remove";
+  g_autoptr (FvGallery) g = NULL;
+  gboolean failed = FALSE;
+  guint i;
+
+  if (labels == NULL || labels[0] == NULL) {
+    fv_tool_error (command, "no label given");
+    return FV_TOOL_EXIT_USAGE;
+  }
+  g = open_for_tool (command, gallery_path, FV_GALLERY_OPEN_READ_WRITE);
+  if (g == NULL)
+    return FV_TOOL_EXIT_FAILURE;
+  for (i = 0; labels[i]; i++) {
+    g_autoptr (GError) error = NULL;
+
+    if (!fv_gallery_remove (g, labels[i], &error)) {
+      fv_tool_error (command, "%s", error->message);
+      failed = TRUE;
+    } else {
+      printf ("removed %s\n", labels[i]);
+    }
+  }
+  return failed ? FV_TOOL_EXIT_FAILURE : FV_TOOL_EXIT_OK;
+}
+
+static int
+gallery_rename (const char *gallery_path, GStrv labels,
+    const char *display_name)
+{
+  const char *command = "gallery rename";
+  g_autoptr (FvGallery) g = NULL;
+  g_autoptr (GError) error = NULL;
+  guint n = labels ? g_strv_length (labels) : 0;
+
+  if (n != 2 && !(n == 1 && display_name)) {
+    fv_tool_error (command, "give the label and the new label (or --name "
+        "TEXT)");
+    return FV_TOOL_EXIT_USAGE;
+  }
+  g = open_for_tool (command, gallery_path, FV_GALLERY_OPEN_READ_WRITE);
+  if (g == NULL)
+    return FV_TOOL_EXIT_FAILURE;
+  if (n == 2 && !fv_gallery_rename (g, labels[0], labels[1], &error)) {
+    fv_tool_error (command, "%s", error->message);
+    return FV_TOOL_EXIT_FAILURE;
+  }
+  if (display_name && !fv_gallery_set_display_name (g, labels[n - 1],
+          *display_name ? display_name : NULL, &error)) {
+    fv_tool_error (command, "%s", error->message);
+    return FV_TOOL_EXIT_FAILURE;
+  }
+  if (n == 2)
+    printf ("renamed %s to %s\n", labels[0], labels[1]);
+  if (display_name)
+    printf ("display name of %s: %s\n", labels[n - 1], display_name);
+  return FV_TOOL_EXIT_OK;
+}
+
+static int
+gallery_export (const char *gallery_path, const char *output)
+{
+  const char *command = "gallery export";
+  g_autoptr (FvGallery) g = NULL;
+  g_autoptr (GError) error = NULL;
+  g_autofree char *json = NULL;
+  gsize length = 0;
+
+  g = open_for_tool (command, gallery_path, FV_GALLERY_OPEN_READ_ONLY);
+  if (g == NULL)
+    return FV_TOOL_EXIT_FAILURE;
+  json = fv_gallery_export_json (g, &length, &error);
+  if (json == NULL) {
+    fv_tool_error (command, "%s", error->message);
+    return FV_TOOL_EXIT_FAILURE;
+  }
+  if (output && strcmp (output, "-") != 0) {
+    if (!g_file_set_contents (output, json, (gssize) length, &error)) {
+      fv_tool_error (command, "%s", error->message);
+      return FV_TOOL_EXIT_FAILURE;
+    }
+  } else if (fwrite (json, 1, length, stdout) != length) {
+    fv_tool_error (command, "error writing to standard output: %s",
+        g_strerror (errno));
+    return FV_TOOL_EXIT_FAILURE;
+  }
+  return FV_TOOL_EXIT_OK;
+}
+
+static int
+gallery_import (const char *gallery_path, GStrv files, gboolean replace,
+    gboolean merge)
+{
+  const char *command = "gallery import";
+  g_autoptr (FvGallery) g = NULL;
+  g_autoptr (GError) error = NULL;
+  g_autofree char *json = NULL;
+  g_autofree char *fingerprint = NULL;
+  gsize length = 0;
+  guint dim = 0, n_ids = 0, n_samples = 0;
+
+  if (files == NULL || g_strv_length (files) != 1) {
+    fv_tool_error (command, "give one JSON file (or - for standard input)");
+    return FV_TOOL_EXIT_USAGE;
+  }
+  if (replace && merge) {
+    fv_tool_error (command, "--replace and --merge exclude each other");
+    return FV_TOOL_EXIT_USAGE;
+  }
+  if (strcmp (files[0], "-") == 0) {
+    GString *in = g_string_new (NULL);
+    char buf[65536];
+    size_t n;
+
+    while ((n = fread (buf, 1, sizeof buf, stdin)) > 0)
+      g_string_append_len (in, buf, (gssize) n);
+    length = in->len;
+    json = g_string_free (in, FALSE);
+  } else if (!g_file_get_contents (files[0], &json, &length, &error)) {
+    fv_tool_error (command, "%s", error->message);
+    return FV_TOOL_EXIT_FAILURE;
+  }
+  /* A new gallery takes the model and dimension of the export. */
+  if (!fv_gallery_json_get_model (json, (gssize) length, &fingerprint, &dim,
+          &error)) {
+    fv_tool_error (command, "%s: %s", files[0], error->message);
+    return FV_TOOL_EXIT_FAILURE;
+  }
+  g = fv_gallery_open (gallery_path, FV_GALLERY_OPEN_CREATE, fingerprint,
+      dim, &error);
+  if (g == NULL) {
+    fv_tool_error (command, "%s", error->message);
+    return FV_TOOL_EXIT_FAILURE;
+  }
+  if (!fv_gallery_import_json (g, json, (gssize) length, replace ?
+          FV_GALLERY_ENROLL_REPLACE : merge ? FV_GALLERY_ENROLL_APPEND :
+          FV_GALLERY_ENROLL_NEW_ONLY, &n_ids, &n_samples, &error)) {
+    fv_tool_error (command, "%s: %s", files[0], error->message);
+    return FV_TOOL_EXIT_FAILURE;
+  }
+  printf ("imported %u identit%s with %u sample%s into %s\n", n_ids,
+      n_ids == 1 ? "y" : "ies", n_samples, n_samples == 1 ? "" : "s",
+      gallery_path);
+  return FV_TOOL_EXIT_OK;
+}
+
+int
+fv_cmd_gallery (int argc, char **argv)
+{
+  const char *command = "gallery";
+  static const char *const actions[] = {
+    "list", "remove", "rename", "export", "import"
+  };
+  g_autofree char *gallery_path = NULL, *output = NULL, *display_name = NULL;
+  g_auto (GStrv) rest = NULL;
+  gboolean csv = FALSE, replace = FALSE, merge = FALSE;
+  GOptionEntry entries[] = {
+    {"gallery", 'g', 0, G_OPTION_ARG_FILENAME, &gallery_path,
+        "The gallery file", "FILE"},
+    {"csv", 0, 0, G_OPTION_ARG_NONE, &csv,
+          "list: print CSV (label,display_name,samples,created,updated,id)",
+        NULL},
+    {"name", 'n', 0, G_OPTION_ARG_STRING, &display_name,
+        "rename: set the display name (\"\" removes it)", "TEXT"},
+    {"output", 'o', 0, G_OPTION_ARG_FILENAME, &output,
+        "export: write to FILE instead of standard output", "FILE"},
+    {"replace", 0, 0, G_OPTION_ARG_NONE, &replace,
+        "import: replace identities that are already in the gallery", NULL},
+    {"merge", 0, 0, G_OPTION_ARG_NONE, &merge,
+        "import: add samples to identities already in the gallery", NULL},
+    {G_OPTION_REMAINING, 0, 0, G_OPTION_ARG_STRING_ARRAY, &rest, NULL, NULL},
+    G_OPTION_ENTRY_NULL
+  };
+  g_autoptr (GOptionContext) context = NULL;
+  g_auto (GStrv) args = g_strdupv (argv);
+  const char *action;
+  guint i;
+
+  context = g_option_context_new ("list|remove|rename|export|import "
+      "--gallery FILE [ARGUMENT…]");
+  g_option_context_set_summary (context,
+      "Manages a gallery file:\n"
+      "  list                   the identities, their samples and times\n"
+      "  remove LABEL…          removes identities with all their samples\n"
+      "  rename LABEL NEW       changes a label ([--name TEXT] sets the "
+      "display name)\n"
+      "  export [-o FILE]       writes the gallery as JSON\n"
+      "  import FILE|-          adds the identities of a JSON export (one "
+      "transaction;\n"
+      "                         fails if a label exists, unless --replace "
+      "or --merge)");
+  g_option_context_add_main_entries (context, entries, NULL);
+  if (!fv_tool_parse_options (context, command, &args))
+    return FV_TOOL_EXIT_USAGE;
+  if (rest == NULL || rest[0] == NULL) {
+    fv_tool_error (command, "no action given (list, remove, rename, export, "
+        "import)");
+    return FV_TOOL_EXIT_USAGE;
+  }
+  action = rest[0];
+  for (i = 0; i < G_N_ELEMENTS (actions); i++)
+    if (strcmp (action, actions[i]) == 0)
+      break;
+  if (i == G_N_ELEMENTS (actions)) {
+    fv_tool_error (command, "unknown action '%s' (list, remove, rename, "
+        "export, import)", action);
+    return FV_TOOL_EXIT_USAGE;
+  }
+  if (!need_gallery (command, gallery_path))
+    return FV_TOOL_EXIT_USAGE;
+
+  if (strcmp (action, "list") == 0)
+    return gallery_list (gallery_path, csv);
+  if (strcmp (action, "remove") == 0)
+    return gallery_remove (gallery_path, rest + 1);
+  if (strcmp (action, "rename") == 0)
+    return gallery_rename (gallery_path, rest + 1, display_name);
+  if (strcmp (action, "export") == 0)
+    return gallery_export (gallery_path, output);
+  return gallery_import (gallery_path, rest + 1, replace, merge);
+}
