@@ -201,7 +201,8 @@ struct _GstFaceVerify
   FvGallery *gallery;
   gchar *gallery_path;
   GstFaceVerifyStamp stamp;
-  GstFaceVerifyStamp failed_stamp;
+  GstFaceVerifyStamp failed_stamp;     /* valid when have_failed */
+  gboolean have_failed;
   GThread *reload_thread;
   GMutex reload_lock;
   GCond reload_cond;
@@ -310,9 +311,11 @@ gst_face_verify_gallery_failed (GstFaceVerify * self, gboolean at_start,
     return;
   }
   /* one warning per state of the file, not one per poll */
-  if (gst_face_verify_stamp_equal (st, &self->failed_stamp))
+  if (self->have_failed && gst_face_verify_stamp_equal (st,
+          &self->failed_stamp))
     return;
   self->failed_stamp = *st;
+  self->have_failed = TRUE;
   GST_ELEMENT_WARNING (self, RESOURCE, READ,
       ("Could not reload the gallery \"%s\"; the previous gallery stays in "
           "use.", path), ("%s", err->message));
@@ -355,10 +358,13 @@ gst_face_verify_update_gallery (GstFaceVerify * self, gboolean at_start)
       self->gallery_path = g_strdup (path);
       self->stamp = st;
       self->failed_stamp = st;
+      self->have_failed = TRUE;
       gst_face_verify_swap_snapshot (self, NULL);
-    } else if (!gst_face_verify_stamp_equal (&st, &self->failed_stamp)) {
+    } else if (!self->have_failed
+        || !gst_face_verify_stamp_equal (&st, &self->failed_stamp)) {
       /* deleted while running: keep matching against what we have */
       self->failed_stamp = st;
+      self->have_failed = TRUE;
       GST_ELEMENT_WARNING (self, RESOURCE, NOT_FOUND,
           ("The gallery \"%s\" disappeared; the previous gallery stays in "
               "use.", path), (NULL));
@@ -375,7 +381,8 @@ gst_face_verify_update_gallery (GstFaceVerify * self, gboolean at_start)
   if (!same_file) {
     FvGallery *g;
 
-    if (!at_start && gst_face_verify_stamp_equal (&st, &self->failed_stamp))
+    if (!at_start && self->have_failed
+        && gst_face_verify_stamp_equal (&st, &self->failed_stamp))
       return TRUE;
     g = fv_gallery_open (path, FV_GALLERY_OPEN_READ_ONLY, self->fingerprint,
         self->dim, &err);
@@ -390,7 +397,7 @@ gst_face_verify_update_gallery (GstFaceVerify * self, gboolean at_start)
     g_free (self->gallery_path);
     self->gallery_path = g_strdup (path);
     self->stamp = st;
-    memset (&self->failed_stamp, 0, sizeof (self->failed_stamp));
+    self->have_failed = FALSE;
     gst_face_verify_swap_snapshot (self, fv_gallery_get_snapshot (g));
     return TRUE;
   }
@@ -403,7 +410,7 @@ gst_face_verify_update_gallery (GstFaceVerify * self, gboolean at_start)
     return FALSE;
   }
   self->stamp = st;
-  memset (&self->failed_stamp, 0, sizeof (self->failed_stamp));
+  self->have_failed = FALSE;
   {
     FvGallerySnapshot *snap = fv_gallery_get_snapshot (self->gallery);
     gboolean changed;
@@ -619,7 +626,7 @@ gst_face_verify_free_resources (GstFaceVerify * self)
   g_clear_pointer (&self->gallery, fv_gallery_free);
   g_clear_pointer (&self->gallery_path, g_free);
   memset (&self->stamp, 0, sizeof (self->stamp));
-  memset (&self->failed_stamp, 0, sizeof (self->failed_stamp));
+  self->have_failed = FALSE;
   g_mutex_lock (&self->gallery_lock);
   g_clear_pointer (&self->snapshot, fv_gallery_snapshot_unref);
   g_mutex_unlock (&self->gallery_lock);
@@ -1367,10 +1374,12 @@ gst_face_verify_init (GstFaceVerify * self)
   "detector that adds \"face\" ROIs (OpenCV facedetect: ROIs with id 0 get " \
   "unique ids).\n" \
   "\n" \
-  "Example:\n" \
+  "Examples (the first runs as it is):\n" \
+  "  gst-launch-1.0 videotestsrc num-buffers=30 ! videoconvert ! " \
+  "mtcnnfacedetect ! faceverify ! fakesink\n" \
   "  gst-launch-1.0 filesrc location=clip.avi ! avidemux ! jpegdec ! " \
   "videoconvert ! mtcnnfacedetect ! faceverify gallery-file=team.db ! " \
-  "fakesink\n" \
+  "videoconvert ! autovideosink\n" \
   "\n" \
   "Metadata, per face: the ROI gets a \"face_id\" param (label: the " \
   "identity or \"unknown\"; label_id: gallery id or -1; confidence: the " \

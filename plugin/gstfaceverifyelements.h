@@ -15,6 +15,7 @@ G_BEGIN_DECLS
 /* One line per element; each element file defines its own registration. */
 GST_ELEMENT_REGISTER_DECLARE (mtcnnfacedetect);
 GST_ELEMENT_REGISTER_DECLARE (faceverify);
+GST_ELEMENT_REGISTER_DECLARE (faceverifyoverlay);
 
 G_END_DECLS
 

@@ -18,6 +18,7 @@ plugin_init (GstPlugin * plugin)
 
   ret |= GST_ELEMENT_REGISTER (mtcnnfacedetect, plugin);
   ret |= GST_ELEMENT_REGISTER (faceverify, plugin);
+  ret |= GST_ELEMENT_REGISTER (faceverifyoverlay, plugin);
 
   return ret;
 }

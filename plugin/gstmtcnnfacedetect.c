@@ -525,10 +525,12 @@ gst_mtcnn_face_detect_init (GstMtcnnFaceDetect * self)
   "pixels, clipped to the frame; unique non-zero id), for faceverify or " \
   "any consumer of ROI metas. Pixels are never modified.\n" \
   "\n" \
-  "Example:\n" \
+  "Examples (the first runs as it is):\n" \
+  "  gst-launch-1.0 videotestsrc num-buffers=30 ! videoconvert ! " \
+  "mtcnnfacedetect ! faceverify ! fakesink\n" \
   "  gst-launch-1.0 filesrc location=clip.avi ! avidemux ! jpegdec ! " \
   "videoconvert ! mtcnnfacedetect ! faceverify gallery-file=team.db ! " \
-  "fakesink\n" \
+  "videoconvert ! autovideosink\n" \
   "\n" \
   "ROI params: \"detection\" with confidence (double, 0..1), x_min, y_min, " \
   "x_max, y_max (double, box normalised to the frame, as DL Streamer), " \
@@ -603,7 +605,9 @@ gst_mtcnn_face_detect_class_init (GstMtcnnFaceDetectClass * klass)
           GST_PARAM_MUTABLE_PLAYING));
   g_object_class_install_property (gobject_class, PROP_THREADS,
       g_param_spec_uint ("threads", "Threads",
-          "Threads for the detector (0: one per CPU core)",
+          "Threads for the detector (0: one per CPU core). The library's "
+          "MTCNN detector runs on one thread in this version, so other "
+          "values change nothing yet",
           0, 64, DEFAULT_THREADS,
           G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS |
           GST_PARAM_MUTABLE_READY));

@@ -57,6 +57,10 @@ packages=(
   gstreamer1.0-tools gstreamer1.0-plugins-base gstreamer1.0-plugins-good
   # plugin tests: OpenCV `facedetect` upstream of faceverify, and its cascades
   gstreamer1.0-opencv opencv-data
+  # the demo and examples/: Python with the GStreamer bindings (Debian's
+  # python3), a font for faceverifyoverlay's labels, a window for --camera
+  python3-gi python3-gst-1.0 gir1.2-gstreamer-1.0 gir1.2-gst-plugins-base-1.0
+  fonts-dejavu-core gstreamer1.0-x
   libgtest-dev valgrind ca-certificates
 )
 # models/fetch.sh downloads the models with npm. A node installed from

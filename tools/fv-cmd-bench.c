@@ -70,6 +70,80 @@ fill_input (float *in, gsize n)
   }
 }
 
+/* The FMA peak of one core, measured: independent multiply-add chains
+ * on the vector width of the kernels in use, best of a few short runs.
+ * Only for the x86 levels; 0 when unknown. */
+#if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
+#include <immintrin.h>
+
+#define PEAK_ITERS 2000000
+
+__attribute__ ((target ("avx512f"))) static double
+peak_avx512 (void)
+{
+  __m512 a[16], x = _mm512_set1_ps (0.999999f), y = _mm512_set1_ps (1e-7f);
+  float sink[16];
+  guint64 t0;
+  guint i, j;
+
+  for (j = 0; j < 16; j++)
+    a[j] = _mm512_set1_ps ((float) j);
+  t0 = now_ns ();
+  for (i = 0; i < PEAK_ITERS; i++)
+#pragma GCC unroll 16
+    for (j = 0; j < 16; j++)
+      a[j] = _mm512_fmadd_ps (a[j], x, y);
+  t0 = now_ns () - t0;
+  for (j = 1; j < 16; j++)
+    a[0] = _mm512_add_ps (a[0], a[j]);
+  _mm512_storeu_ps (sink, a[0]);
+  return sink[0] == 12345.0f ? 0 : 2.0 * 16 * 16 * PEAK_ITERS / (double) t0;
+}
+
+__attribute__ ((target ("avx2,fma"))) static double
+peak_avx2 (void)
+{
+  __m256 a[12], x = _mm256_set1_ps (0.999999f), y = _mm256_set1_ps (1e-7f);
+  float sink[8];
+  guint64 t0;
+  guint i, j;
+
+  for (j = 0; j < 12; j++)
+    a[j] = _mm256_set1_ps ((float) j);
+  t0 = now_ns ();
+  for (i = 0; i < PEAK_ITERS; i++)
+#pragma GCC unroll 12
+    for (j = 0; j < 12; j++)
+      a[j] = _mm256_fmadd_ps (a[j], x, y);
+  t0 = now_ns () - t0;
+  for (j = 1; j < 12; j++)
+    a[0] = _mm256_add_ps (a[0], a[j]);
+  _mm256_storeu_ps (sink, a[0]);
+  return sink[0] == 12345.0f ? 0 : 2.0 * 8 * 12 * PEAK_ITERS / (double) t0;
+}
+#endif
+
+static double
+fma_peak_gflops (FvIsa isa)
+{
+  double best = 0;
+  guint i;
+
+  for (i = 0; i < 3; i++) {
+    double g = 0;
+#if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
+    if (isa == FV_ISA_AVX512)
+      g = peak_avx512 ();
+    else if (isa == FV_ISA_AVX2)
+      g = peak_avx2 ();
+#else
+    (void) isa;
+#endif
+    best = MAX (best, g);
+  }
+  return best;
+}
+
 typedef struct
 {
   const char *family;
@@ -291,7 +365,7 @@ fv_cmd_bench (int argc, char **argv)
 #ifndef FV_HAVE_XNNPACK
   if (compare) {
     fv_tool_error (COMMAND, "this build has no XNNPACK: configure with "
-        "-Dxnnpack=enabled (needs libxnnpack-dev)");
+        "-Dxnnpack=enabled (needs libxnnpack-dev and libpthreadpool-dev)");
     return FV_TOOL_EXIT_FAILURE;
   }
 #endif
@@ -421,6 +495,20 @@ fv_cmd_bench (int argc, char **argv)
     printf ("xnnpack: median %.3f ms, min %.3f, max %.3f ms per embedding; "
         "%.1f embeddings/s; %.1f GFLOP/s\n", xs.median, xs.min, xs.max,
         1000.0 / xs.median, 2.0 * macs / (xs.median * 1e6));
+  }
+  if (profile) {
+    const double peak = fma_peak_gflops (fv_model_get_isa (model));
+    if (peak > 0) {
+      printf ("peak: one core does %.1f GFLOP/s of %s FMAs (measured now); "
+          "ours reached %.1f%% of %u core(s)", peak,
+          fv_isa_name (fv_model_get_isa (model)),
+          100.0 * 2.0 * macs / (s.median * 1e6) / (peak * n_threads),
+          n_threads);
+      if (xnn)
+        printf (", xnnpack %.1f%%",
+            100.0 * 2.0 * macs / (xs.median * 1e6) / (peak * n_threads));
+      printf ("\n");
+    }
   }
   if (s.max > 2 * s.min)
     printf ("note: the slowest run took more than twice the fastest: the "

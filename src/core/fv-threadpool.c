@@ -1,16 +1,35 @@
-/* Persistent worker threads; see fv-threadpool.h. */
+/* Persistent worker threads that share out the chunks of a task; see
+ * fv-threadpool.h. */
 #include "fv-config.h"
 #include "fv-threadpool.h"
 #include "fv-core.h"
+
+#include <stdatomic.h>
+#include <stdint.h>
 
 #if FV_ARCH_X86_64
 #include <immintrin.h>
 #endif
 
 /* How long an idle worker spins before it sleeps. Between the layers of
- * one run the next task arrives within microseconds; between runs of a
- * benchmark or a busy stream, within a few hundred. */
-#define SPIN_US 300
+ * one run the next task arrives within microseconds; between the runs of
+ * a benchmark or a busy stream, within a few hundred. */
+#define SPIN_US 200
+
+/* The chunks a thread owns, as one word: generation << 32 | next << 16 |
+ * end. Claiming a chunk is one compare-and-swap that also proves the task
+ * is still the current one. */
+typedef struct
+{
+  _Atomic uint64_t word;
+  char pad[64 - sizeof (uint64_t)];
+} FvQueue;
+
+#define Q_GEN(w) ((uint32_t) ((w) >> 32))
+#define Q_NEXT(w) ((uint32_t) (((w) >> 16) & 0xffff))
+#define Q_END(w) ((uint32_t) ((w) & 0xffff))
+#define Q_MAKE(g, n, e) (((uint64_t) (g) << 32) | ((uint64_t) (n) << 16) \
+    | (uint64_t) (e))
 
 typedef struct
 {
@@ -23,14 +42,16 @@ struct _FvThreadPool
 {
   guint n_threads;
   FvWorker *workers;            /* n_threads - 1 */
+  FvQueue *queues;              /* n_threads, cache-line aligned */
 
-  /* The current task: written by the caller before it bumps generation. */
-  FvTaskFunc func;
-  gpointer data;
-  gint generation;              /* atomic */
-  gint pending;                 /* atomic: workers not done with the task */
-  gint n_sleeping;              /* atomic */
-  gboolean quit;
+  /* The current task, written before the generation is published. */
+  _Atomic (FvTaskFunc) func;
+  _Atomic (gpointer) data;
+  _Atomic uint32_t n_chunks;
+  _Atomic uint32_t generation;
+  _Atomic uint32_t done;        /* chunks finished in this generation */
+  _Atomic int n_sleeping;
+  _Atomic int quit;
 
   GMutex lock;
   GCond cond;
@@ -46,15 +67,49 @@ cpu_relax (void)
 #endif
 }
 
+/* Runs chunks of generation @gen as thread @self: its own first, then
+ * the ones other threads have not taken. Returns when none is left or
+ * the task is no longer current. */
+static void
+work (FvThreadPool * pool, uint32_t gen, guint self)
+{
+  const FvTaskFunc func = atomic_load_explicit (&pool->func,
+      memory_order_relaxed);
+  const gpointer data = atomic_load_explicit (&pool->data,
+      memory_order_relaxed);
+  const uint32_t n = atomic_load_explicit (&pool->n_chunks,
+      memory_order_relaxed);
+  guint k;
+
+  for (k = 0; k < pool->n_threads; k++) {
+    FvQueue *q = &pool->queues[(self + k) % pool->n_threads];
+    uint64_t w = atomic_load_explicit (&q->word, memory_order_acquire);
+
+    for (;;) {
+      if (Q_GEN (w) != gen)
+        return;
+      if (Q_NEXT (w) >= Q_END (w))
+        break;
+      /* On success the task is still current: func and data are its. */
+      if (!atomic_compare_exchange_weak_explicit (&q->word, &w, w + (1 << 16),
+              memory_order_acq_rel, memory_order_acquire))
+        continue;
+      func (data, Q_NEXT (w), n, self);
+      atomic_fetch_add_explicit (&pool->done, 1, memory_order_release);
+      w = atomic_load_explicit (&q->word, memory_order_acquire);
+    }
+  }
+}
+
 /* Waits until the generation differs from @seen; returns the new one. */
-static gint
-wait_for_task (FvThreadPool * pool, gint seen)
+static uint32_t
+wait_for_task (FvThreadPool * pool, uint32_t seen)
 {
   gint64 deadline = 0;
   guint spins = 0;
-  gint gen;
+  uint32_t gen;
 
-  while ((gen = g_atomic_int_get (&pool->generation)) == seen) {
+  while ((gen = atomic_load (&pool->generation)) == seen) {
     cpu_relax ();
     if (++spins % 256 != 0)
       continue;
@@ -64,14 +119,14 @@ wait_for_task (FvThreadPool * pool, gint seen)
     }
     if (g_get_monotonic_time () < deadline)
       continue;
-    /* Sleep. The caller reads n_sleeping after it bumps the generation,
-     * and we re-read the generation after counting ourselves as sleeping,
-     * so one of the two sees the other. */
+    /* Sleep. The caller reads n_sleeping after it publishes a task, and
+     * we read the generation after counting ourselves as sleeping (both
+     * sequentially consistent), so one of the two sees the other. */
     g_mutex_lock (&pool->lock);
-    g_atomic_int_inc (&pool->n_sleeping);
-    while ((gen = g_atomic_int_get (&pool->generation)) == seen)
+    atomic_fetch_add (&pool->n_sleeping, 1);
+    while ((gen = atomic_load (&pool->generation)) == seen)
       g_cond_wait (&pool->cond, &pool->lock);
-    g_atomic_int_add (&pool->n_sleeping, -1);
+    atomic_fetch_sub (&pool->n_sleeping, 1);
     g_mutex_unlock (&pool->lock);
     break;
   }
@@ -79,28 +134,27 @@ wait_for_task (FvThreadPool * pool, gint seen)
 }
 
 static gpointer
-worker_main (gpointer data)
+worker_main (gpointer p)
 {
-  FvWorker *w = data;
+  FvWorker *w = p;
   FvThreadPool *pool = w->pool;
-  gint seen = 0;
+  uint32_t seen = 0;
 
   fv_cpu_set_ftz ();
   for (;;) {
     seen = wait_for_task (pool, seen);
-    if (g_atomic_int_get (&pool->quit))
+    if (atomic_load (&pool->quit))
       break;
-    pool->func (pool->data, w->index, pool->n_threads);
-    g_atomic_int_add (&pool->pending, -1);
+    work (pool, seen, w->index);
   }
   return NULL;
 }
 
 static void
-publish (FvThreadPool * pool)
+publish (FvThreadPool * pool, uint32_t gen)
 {
-  g_atomic_int_inc (&pool->generation);
-  if (g_atomic_int_get (&pool->n_sleeping) > 0) {
+  atomic_store (&pool->generation, gen);
+  if (atomic_load (&pool->n_sleeping) > 0) {
     g_mutex_lock (&pool->lock);
     g_cond_broadcast (&pool->cond);
     g_mutex_unlock (&pool->lock);
@@ -119,6 +173,7 @@ fv_thread_pool_new (guint n_threads, GError ** error)
   pool->n_threads = 1;
   g_mutex_init (&pool->lock);
   g_cond_init (&pool->cond);
+  pool->queues = g_aligned_alloc0 (n_threads, sizeof (FvQueue), 64);
   pool->workers = g_new0 (FvWorker, n_threads);
   for (i = 1; i < n_threads; i++) {
     g_autoptr (GError) local = NULL;
@@ -126,15 +181,18 @@ fv_thread_pool_new (guint n_threads, GError ** error)
 
     w->pool = pool;
     w->index = i;
+    /* Workers read n_threads: fix it before any starts. */
+    pool->n_threads = n_threads;
     w->thread = g_thread_try_new ("fv-worker", worker_main, w, &local);
     if (!w->thread) {
+      pool->n_threads = i;
       g_set_error (error, FV_MODEL_ERROR, FV_MODEL_ERROR_INVALID,
           "cannot start worker thread %u of %u: %s", i, n_threads,
           local->message);
       return NULL;
     }
-    pool->n_threads = i + 1;
   }
+  pool->n_threads = n_threads;
   return g_steal_pointer (&pool);
 }
 
@@ -146,13 +204,15 @@ fv_thread_pool_free (FvThreadPool * pool)
   if (!pool)
     return;
   if (pool->n_threads > 1) {
-    g_atomic_int_set (&pool->quit, TRUE);
-    publish (pool);
+    atomic_store (&pool->quit, 1);
+    publish (pool, atomic_load (&pool->generation) + 1);
     for (i = 0; i + 1 < pool->n_threads; i++)
-      g_thread_join (pool->workers[i].thread);
+      if (pool->workers[i].thread)
+        g_thread_join (pool->workers[i].thread);
   }
   g_mutex_clear (&pool->lock);
   g_cond_clear (&pool->cond);
+  g_aligned_free (pool->queues);
   g_free (pool->workers);
   g_free (pool);
 }
@@ -164,24 +224,38 @@ fv_thread_pool_get_n_threads (FvThreadPool * pool)
 }
 
 void
-fv_thread_pool_run (FvThreadPool * pool, FvTaskFunc func, gpointer data)
+fv_thread_pool_run (FvThreadPool * pool, FvTaskFunc func, gpointer data,
+    guint n_chunks)
 {
-  guint spins = 0;
+  const guint nt = pool->n_threads;
+  uint32_t gen;
+  guint t, spins = 0;
 
-  if (pool->n_threads == 1) {
-    func (data, 0, 1);
+  g_return_if_fail (n_chunks <= FV_THREAD_POOL_MAX_CHUNKS);
+
+  if (nt == 1 || n_chunks <= 1) {
+    for (t = 0; t < n_chunks; t++)
+      func (data, t, n_chunks, 0);
     return;
   }
-  pool->func = func;
-  pool->data = data;
-  g_atomic_int_set (&pool->pending, (gint) pool->n_threads - 1);
-  publish (pool);
-  func (data, 0, pool->n_threads);
-  while (g_atomic_int_get (&pool->pending) > 0) {
+  /* Only this thread writes the generation. */
+  gen = atomic_load_explicit (&pool->generation, memory_order_relaxed) + 1;
+  atomic_store_explicit (&pool->func, func, memory_order_relaxed);
+  atomic_store_explicit (&pool->data, data, memory_order_relaxed);
+  atomic_store_explicit (&pool->n_chunks, n_chunks, memory_order_relaxed);
+  atomic_store_explicit (&pool->done, 0, memory_order_relaxed);
+  for (t = 0; t < nt; t++)
+    atomic_store_explicit (&pool->queues[t].word, Q_MAKE (gen,
+            (uint64_t) n_chunks * t / nt, (uint64_t) n_chunks * (t + 1) / nt),
+        memory_order_relaxed);
+  publish (pool, gen);
+
+  work (pool, gen, 0);
+  while (atomic_load_explicit (&pool->done, memory_order_acquire) < n_chunks) {
     cpu_relax ();
-    /* A worker that lost its core (the machine is busy) gets it back
+    /* A worker that lost its core in the middle of a chunk gets it back
      * sooner if we step aside. */
-    if (++spins % 4096 == 0)
+    if (++spins % 1024 == 0)
       g_thread_yield ();
   }
 }

@@ -12,6 +12,11 @@
  * others costs about a microsecond. */
 #define PARALLEL_MIN_MACS 65536
 
+/* A layer split between threads is cut into this many chunks per thread:
+ * a thread that lost its core delays the layer by one chunk at most, the
+ * others take the rest of its share. */
+#define CHUNKS_PER_THREAD 4
+
 /* Larger plans are refused with an error: they are a mistake or a hostile
  * file, and the allocation would abort. MobileFaceNet needs 2.4 MB per
  * image, P-Net about 120 MB for a 1080p frame. */
@@ -55,7 +60,6 @@ struct _FvSession
   /* Sessions of one image for threads 1..n-1, which run whole images of
    * a batch while thread 0 runs others in this session. */
   FvSession **lanes;
-  gint next_image;              /* atomic: the next image to claim */
   gboolean profiling;
   guint64 prof_runs, prof_images;
 };
@@ -589,14 +593,14 @@ run_generic (const FvSession * s, const FvStep * st, guint b0, guint nb)
  * fully connected head). */
 static void
 run_gemm_part (const FvKernelTable * kt, const FvGemmParams * p, gsize m0,
-    gsize m1, guint part, guint n_parts)
+    gsize m1, guint part, guint n_parts, guint n_threads)
 {
   const gsize mr = kt->gemm_mr, nr = kt->gemm_nr;
   const gsize blocks = (m1 - m0 + mr - 1) / mr;
   const gsize panels = (p->n + nr - 1) / nr;
-  /* Work of the busiest part, relative to an even split (times n_parts). */
-  const gsize row_load = (blocks + n_parts - 1) / n_parts * panels;
-  const gsize col_load = (panels + n_parts - 1) / n_parts * blocks;
+  /* Work of the busiest thread, relative to an even split. */
+  const gsize row_load = (blocks + n_threads - 1) / n_threads * panels;
+  const gsize col_load = (panels + n_threads - 1) / n_threads * blocks;
 
   if (n_parts == 1) {
     kt->gemm (p, m0, m1);
@@ -638,7 +642,7 @@ run_step_part (const FvSession * s, const FvStep * st, guint b0, guint nb,
   switch (st->layer->kind) {
     case FV_LAYER_GEMM:
     case FV_LAYER_FC:
-      run_gemm_part (kt, &st->p.gemm, r0, r1, part, n_parts);
+      run_gemm_part (kt, &st->p.gemm, r0, r1, part, n_parts, s->n_threads);
       break;
     case FV_LAYER_CONV:
       if (ra < rb)
@@ -686,11 +690,7 @@ run_images (FvSession * s, guint b0, guint nb, gboolean profile)
   }
 }
 
-/* Whole images per thread, claimed one at a time: no synchronisation
- * between layers, and the working set of one image per core. Thread 0
- * computes in this session, the others in their lanes; the input and the
- * outputs are pinned (see session_plan()), so nothing else overwrites
- * them meanwhile. */
+/* Copies image 0 of every output of @lane to image @image of ours. */
 static void
 copy_image_out (FvSession * s, FvSession * lane, guint image)
 {
@@ -705,37 +705,39 @@ copy_image_out (FvSession * s, FvSession * lane, guint image)
   }
 }
 
+/* Whole images per thread, claimed one at a time: no synchronisation
+ * between layers, and the working set of one image per core. Thread 0
+ * computes in this session, the others in their lanes; the input and the
+ * outputs are pinned (see session_plan()), so nothing else overwrites
+ * them meanwhile. */
 static void
-images_task (gpointer data, guint index, guint n_threads)
+images_task (gpointer data, guint image, guint n_images, guint thread)
 {
   FvTask *t = data;
   FvSession *s = t->s;
   const int input = s->model->graph->input;
   const gsize in_n = fv_shape_elems (&s->shapes[input]) / s->max_batch;
-  gint image;
 
-  while ((image = g_atomic_int_add (&s->next_image, 1)) < (gint) t->nb) {
-    if (index == 0) {
-      run_images (s, image, 1, s->profiling);
-      if (G_UNLIKELY (s->profiling))
-        s->prof_images++;
-    } else {
-      FvSession *lane = s->lanes[index - 1];
-      memcpy (lane->arena + lane->offsets[input],
-          s->arena + s->offsets[input] + image * in_n, in_n * sizeof (float));
-      run_images (lane, 0, 1, FALSE);
-      copy_image_out (s, lane, image);
-    }
+  if (thread == 0) {
+    run_images (s, image, 1, s->profiling);
+    if (G_UNLIKELY (s->profiling))
+      s->prof_images++;
+  } else {
+    FvSession *lane = s->lanes[thread - 1];
+    memcpy (lane->arena + lane->offsets[input],
+        s->arena + s->offsets[input] + image * in_n, in_n * sizeof (float));
+    run_images (lane, 0, 1, FALSE);
+    copy_image_out (s, lane, image);
   }
 }
 
 /* One layer split between the threads. */
 static void
-step_task (gpointer data, guint index, guint n_threads)
+step_task (gpointer data, guint chunk, guint n_chunks, guint thread)
 {
   FvTask *t = data;
 
-  run_step_part (t->s, t->st, t->b0, t->nb, index, n_threads);
+  run_step_part (t->s, t->st, t->b0, t->nb, chunk, n_chunks);
 }
 
 static gboolean
@@ -768,7 +770,8 @@ run_split (FvSession * s, guint b0, guint nb)
       t0 = now_ns ();
     if (step_is_parallel (st, nb)) {
       task.st = st;
-      fv_thread_pool_run (s->pool, step_task, &task);
+      fv_thread_pool_run (s->pool, step_task, &task,
+          s->n_threads * CHUNKS_PER_THREAD);
     } else {
       run_step_part (s, st, b0, nb, 0, 1);
     }
@@ -812,8 +815,7 @@ fv_session_run (FvSession * session, guint batch)
     whole = session->lanes ? batch / n * n : 0;
     if (whole > 0) {
       FvTask task = { session, NULL, 0, whole };
-      g_atomic_int_set (&session->next_image, 0);
-      fv_thread_pool_run (session->pool, images_task, &task);
+      fv_thread_pool_run (session->pool, images_task, &task, whole);
     }
     if (whole < batch) {
       run_split (session, whole, batch - whole);

@@ -4,6 +4,28 @@
 #include <gtest/gtest.h>
 #include <gst/gst.h>
 
+#include "fv-plugin-test.h"
+
+// Removes a folder and what it holds.
+static void
+RemoveTree (const std::string &dir)
+{
+  GDir *d = g_dir_open (dir.c_str (), 0, NULL);
+  if (d) {
+    const char *n;
+    while ((n = g_dir_read_name (d))) {
+      std::string p = dir + "/" + n;
+      if (g_file_test (p.c_str (), G_FILE_TEST_IS_DIR)
+          && !g_file_test (p.c_str (), G_FILE_TEST_IS_SYMLINK))
+        RemoveTree (p);
+      else
+        g_unlink (p.c_str ());
+    }
+    g_dir_close (d);
+  }
+  g_rmdir (dir.c_str ());
+}
+
 int
 main (int argc, char **argv)
 {
@@ -17,6 +39,7 @@ main (int argc, char **argv)
   gst_init (&argc, &argv);
   testing::InitGoogleTest (&argc, argv);
   int ret = RUN_ALL_TESTS ();
+  RemoveTree (fvplug::PluginScratch ());
   gst_deinit ();
   return ret;
 }

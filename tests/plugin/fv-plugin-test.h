@@ -9,6 +9,8 @@
 #include <string>
 #include <vector>
 
+#include <unistd.h>
+
 #include <gdk-pixbuf/gdk-pixbuf.h>
 #include <glib/gstdio.h>
 #include <gst/check/gstharness.h>
@@ -19,6 +21,22 @@
 #include "gstfaceverifymeta.h"
 
 namespace fvplug {
+
+// A scratch folder of this test process (build/test-scratch/plugin-<pid>),
+// so that two runs of the same test in one build tree do not share files;
+// removed when the process ends (fv-plugin-main.cc).
+inline std::string
+PluginScratchRoot ()
+{
+  return "plugin-" + std::to_string ((long) getpid ());
+}
+
+inline std::string
+PluginScratch (const std::string &sub = "")
+{
+  return fvtest::ScratchDir (sub.empty () ? PluginScratchRoot ()
+      : PluginScratchRoot () + "/" + sub);
+}
 
 // A packed RGB image.
 struct RgbImage

@@ -246,9 +246,19 @@ protected:
     printf ("gallery: %zu identities, %d photos (%d without a face)\n",
         ids.size (), used, failed);
     ASSERT_EQ (ids.size (), 13u);
-    std::string dir = fvtest::ScratchDir ("plugin-e2e");
+    std::string dir = PluginScratch ();
     gallery = dir + "/deepface.db";
     ASSERT_TRUE (MakeGallery (gallery, emb, ids));
+    // a copy at a fixed place for tests/plugin/bench-plugin (atomic, in
+    // case several runs share the build tree)
+    {
+      std::string fixed = fvtest::ScratchDir ("plugin-e2e") + "/deepface.db";
+      std::string tmp = fixed + "." + PluginScratchRoot ();
+      auto data = fvtest::ReadFile (gallery);
+      ASSERT_TRUE (g_file_set_contents (tmp.c_str (),
+              (const char *) data.data (), data.size (), NULL));
+      ASSERT_EQ (g_rename (tmp.c_str (), fixed.c_str ()), 0);
+    }
     person01_emb = ids["person01"][0];
     ids.erase ("person01");
     gallery_wo_p01 = dir + "/deepface-without-person01.db";
@@ -393,7 +403,7 @@ struct Child
 
 TEST_F (LiveGalleryTest, EditsShowWithinOneSecond)
 {
-  std::string path = fvtest::ScratchDir ("plugin-e2e") + "/live.db";
+  std::string path = PluginScratch () + "/live.db";
   RemoveGallery (path);
   // a copy of the gallery without person01
   {
@@ -402,7 +412,7 @@ TEST_F (LiveGalleryTest, EditsShowWithinOneSecond)
     ASSERT_TRUE (g_file_set_contents (path.c_str (),
             (const char *) data.data (), data.size (), NULL));
   }
-  std::string emb_file = fvtest::ScratchDir ("plugin-e2e") + "/p01.f32";
+  std::string emb_file = PluginScratch () + "/p01.f32";
   ASSERT_TRUE (g_file_set_contents (emb_file.c_str (),
           (const char *) person01_emb.data (),
           person01_emb.size () * sizeof (float), NULL));
@@ -428,7 +438,7 @@ TEST_F (LiveGalleryTest, EditsShowWithinOneSecond)
   if (GST_STATE (h->element) != GST_STATE_PLAYING)
     gst_harness_play (h);
 
-  gint64 max_push_us = 0;
+  std::vector<double> push_ms;
   // pushes one frame; returns its label
   auto frame = [&]() {
     GstBuffer *in = RgbBuffer (img);
@@ -437,7 +447,7 @@ TEST_F (LiveGalleryTest, EditsShowWithinOneSecond)
     gint64 t0 = g_get_monotonic_time ();
     EXPECT_EQ (gst_harness_push (h, in), GST_FLOW_OK);
     GstBuffer *out = gst_harness_pull (h);
-    max_push_us = std::max (max_push_us, g_get_monotonic_time () - t0);
+    push_ms.push_back ((g_get_monotonic_time () - t0) / 1000.0);
     FvFaceIdMeta *m = fv_buffer_get_face_id_meta (out, 1);
     std::string l = m ? m->label : "(none)";
     gst_buffer_unref (out);
@@ -507,8 +517,13 @@ TEST_F (LiveGalleryTest, EditsShowWithinOneSecond)
   EXPECT_EQ (gst_bus_pop_filtered (bus, GST_MESSAGE_ERROR), nullptr);
 
   // loading happened beside the streaming thread: no frame waited for it
-  printf ("slowest frame during the edits: %.1f ms\n", max_push_us / 1000.0);
-  EXPECT_LT (max_push_us, 250 * 1000);
+  // (ReloadingALargeGalleryDoesNotStallFrames measures this precisely)
+  std::vector<double> sorted = push_ms;
+  std::sort (sorted.begin (), sorted.end ());
+  double median = sorted[sorted.size () / 2], slowest = sorted.back ();
+  printf ("%zu frames during the edits: median %.1f ms, slowest %.1f ms\n",
+      sorted.size (), median, slowest);
+  EXPECT_LT (slowest, 4 * median + 100.0);
 
   gst_harness_teardown (h);
   gst_object_unref (bus);

@@ -342,7 +342,7 @@ TEST_F (MtcnnTest, MissingModelIsResourceNotFound)
 
 TEST_F (MtcnnTest, MalformedModelIsLibraryInit)
 {
-  std::string dir = fvtest::ScratchDir ("plugin-mtcnn-bad");
+  std::string dir = PluginScratch ("mtcnn-bad");
   // valid R-Net and O-Net, a broken P-Net; then P-Net swapped with O-Net
   auto copy = [&](const char *from, const char *to) {
     auto d = fvtest::ReadFile (fvtest::ModelPath (from));

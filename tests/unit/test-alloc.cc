@@ -185,9 +185,9 @@ TEST_F (Alloc, SessionRunsAllocateNothing)
     run (1, 2);
     run (3, 2);
     EXPECT_EQ (0, Allocations ([&] {
-              run (1, 30);
-              run (2, 10);
-              run (3, 10);
+              run (1, 10);
+              run (2, 4);
+              run (3, 4);
             })) << threads << " thread(s)";
     // Also with the step timers on, and after the workers fell asleep.
     fv_session_set_profiling (s, TRUE);
@@ -212,7 +212,7 @@ TEST_F (Alloc, EmbedderAllocatesNothing)
   float emb[192];
   fv_embedder_embed (e, rgb.data (), 112 * 3, emb);
   EXPECT_EQ (0, Allocations ([&] {
-            for (int i = 0; i < 50; i++)
+            for (int i = 0; i < 20; i++)
               fv_embedder_embed (e, rgb.data (), 112 * 3, emb);
           }));
 }

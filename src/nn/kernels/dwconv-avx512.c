@@ -16,6 +16,10 @@
 
 #define FV_INLINE static inline __attribute__((always_inline))
 
+#ifndef MAX
+#define MAX(a, b) ((a) > (b) ? (a) : (b))
+#endif
+
 FV_INLINE __m512
 load (const float *p, bool tail, __mmask16 mask)
 {
@@ -42,27 +46,48 @@ epilogue (__m512 v, bool prelu, __m512 alpha)
   return v;
 }
 
-/* Output pixel ox of one channel group, checking every column. */
+/* Columns [kx0, kx1) (constants after inlining) of output pixel ox. */
+FV_INLINE void
+edge_cols (const FvDwconvParams * p, const float *const row[3],
+    const __m512 w[9], __m512 bias, __m512 alpha, bool prelu, size_t ox,
+    float *out, size_t cg, bool tail, __mmask16 mask, const size_t kx0,
+    const size_t kx1)
+{
+  const size_t c = p->c;
+  const size_t ix = ox * p->stride_w + kx0 - p->pad_left;
+  /* One chain per kernel row: short chains for a lone pixel. */
+  __m512 acc[3] = { bias, _mm512_setzero_ps (), _mm512_setzero_ps () };
+
+  for (size_t kx = kx0; kx < kx1; kx++)
+    for (size_t ky = 0; ky < 3; ky++)
+      acc[ky] = _mm512_fmadd_ps (load (row[ky] + (ix + kx - kx0) * c + cg, tail,
+              mask), w[ky * 3 + kx], acc[ky]);
+  acc[0] = _mm512_add_ps (acc[0], _mm512_add_ps (acc[1], acc[2]));
+  store (out + ox * c + cg, epilogue (acc[0], prelu, alpha), tail, mask);
+}
+
+/* Output pixel ox of one channel group, at the left or right border. */
 FV_INLINE void
 edge_pixel (const FvDwconvParams * p, const float *const row[3],
     const __m512 w[9], __m512 bias, __m512 alpha, bool prelu, size_t ox,
     float *out, size_t cg, bool tail, __mmask16 mask)
 {
-  const size_t c = p->c;
-  /* One chain per kernel row: short chains for a lone pixel. */
-  __m512 acc[3] = { bias, _mm512_setzero_ps (), _mm512_setzero_ps () };
+  const ptrdiff_t ix0 = (ptrdiff_t) (ox * p->stride_w)
+      - (ptrdiff_t) p->pad_left;
+  const size_t kx0 = ix0 < 0 ? (size_t) - ix0 : 0;
+  const ptrdiff_t room = (ptrdiff_t) p->in_w - ix0;
+  const size_t kx1 = room < 3 ? (size_t) MAX (room, 0) : 3;
 
-  for (size_t kx = 0; kx < 3; kx++) {
-    const ptrdiff_t ix = (ptrdiff_t) (ox * p->stride_w + kx)
-        - (ptrdiff_t) p->pad_left;
-    if (ix < 0 || ix >= (ptrdiff_t) p->in_w)
-      continue;
-    for (size_t ky = 0; ky < 3; ky++)
-      acc[ky] = _mm512_fmadd_ps (load (row[ky] + (size_t) ix * c + cg, tail,
-              mask), w[ky * 3 + kx], acc[ky]);
-  }
-  acc[0] = _mm512_add_ps (acc[0], _mm512_add_ps (acc[1], acc[2]));
-  store (out + ox * c + cg, epilogue (acc[0], prelu, alpha), tail, mask);
+  /* The two cases of 3x3 SAME padding get unrolled code. */
+  if (kx0 == 1 && kx1 == 3)
+    edge_cols (p, row, w, bias, alpha, prelu, ox, out, cg, tail, mask, 1, 3);
+  else if (kx0 == 0 && kx1 == 2)
+    edge_cols (p, row, w, bias, alpha, prelu, ox, out, cg, tail, mask, 0, 2);
+  else if (kx0 < kx1)
+    edge_cols (p, row, w, bias, alpha, prelu, ox, out, cg, tail, mask, kx0,
+        kx1);
+  else
+    store (out + ox * p->c + cg, epilogue (bias, prelu, alpha), tail, mask);
 }
 
 /* npx (a constant) consecutive interior outputs of one channel group,

@@ -565,7 +565,8 @@ fv_tfl_model_parse (const guint8 * data, gsize size, GError ** error)
     Table oc = fb_vector_table (&fb, &opcodes, i, "operator code");
     gint32 dep = fb_int (&fb, &oc, 0, 1, TRUE, 0);
     gint32 code = fb_int (&fb, &oc, 3, 4, TRUE, 0);
-    op_builtin[i] = MAX (dep, code);
+    /* A negative deprecated code is no operator at all (not ADD). */
+    op_builtin[i] = dep < 0 ? -1 : MAX (dep, code);
     op_custom[i] = fb_string (&fb, &oc, 1, "custom code");
     op_version[i] = fb_int (&fb, &oc, 2, 4, TRUE, 1);
   }
