@@ -62,6 +62,10 @@ packages=(
   python3-gi python3-gst-1.0 gir1.2-gstreamer-1.0 gir1.2-gst-plugins-base-1.0
   fonts-dejavu-core gstreamer1.0-x
   libgtest-dev valgrind ca-certificates
+  # the ARM check (tests/arm/run.sh): cross compiler and qemu-user
+  gcc-aarch64-linux-gnu libc6-dev-arm64-cross qemu-user
+  # `faceverify bench --compare xnnpack` (meson feature xnnpack)
+  libxnnpack-dev libpthreadpool-dev
 )
 # models/fetch.sh downloads the models with npm. A node installed from
 # elsewhere (e.g. NodeSource) brings its own npm, and Debian's npm package

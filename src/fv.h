@@ -253,6 +253,8 @@ FV_API guint fv_embedder_get_dim (FvEmbedder * embedder);
 FV_API const char *fv_embedder_get_fingerprint (FvEmbedder * embedder);
 FV_API FvModel *fv_embedder_get_model (FvEmbedder * embedder);
 FV_API gsize fv_embedder_get_arena_size (FvEmbedder * embedder);
+FV_API gboolean fv_embedder_set_threads (FvEmbedder * embedder,
+    guint n_threads, GError ** error);
 FV_API void fv_embedder_embed (FvEmbedder * embedder, const guint8 * rgb,
     gsize stride, float *embedding);
 FV_API void fv_embedder_embed_batch (FvEmbedder * embedder, guint n_faces,

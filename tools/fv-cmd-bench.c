@@ -455,13 +455,12 @@ fv_cmd_bench (int argc, char **argv)
   theirs = g_new (double, runs);
   for (i = 0; i < (guint) runs; i++) {
     guint64 t0, t1, t2;
-    /* Alternate the order, so that neither engine always runs first. */
-    gboolean xnn_first = xnn && (i % 2 == 1);
 
     memcpy (fv_session_get_input (session, 0), input,
         in_elems * sizeof (float));
 #ifdef FV_HAVE_XNNPACK
-    if (xnn_first) {
+    /* Alternate the order, so that neither engine always runs first. */
+    if (xnn && i % 2 == 1) {
       t0 = now_ns ();
       fv_xnn_bench_run (xnn);
       t1 = now_ns ();

@@ -295,7 +295,10 @@ fv_xnn_bench_new (const char *path, guint batch, guint threads,
     if (n->type == FV_NODE_CONV || n->type == FV_NODE_DWCONV)
       g_array_append_val (b->layers, i);
   }
-  if (!check (xnn_create_runtime_v2 (sg, b->pool, 0, &b->runtime),
+  /* Workers sleep after each inference, as ours do: interleaved runs
+   * would otherwise spin against each other. */
+  if (!check (xnn_create_runtime_v2 (sg, b->pool, XNN_FLAG_YIELD_WORKERS,
+              &b->runtime),
           "create runtime", error)) {
     xnn_delete_subgraph (sg);
     return NULL;

@@ -51,6 +51,7 @@ struct _FvThreadPool
   _Atomic uint32_t generation;
   _Atomic uint32_t done;        /* chunks finished in this generation */
   _Atomic int n_sleeping;
+  _Atomic int parked;           /* idle workers sleep at once */
   _Atomic int quit;
 
   GMutex lock;
@@ -113,12 +114,13 @@ wait_for_task (FvThreadPool * pool, uint32_t seen)
     cpu_relax ();
     if (++spins % 256 != 0)
       continue;
-    if (deadline == 0) {
-      deadline = g_get_monotonic_time () + SPIN_US;
-      continue;
+    if (!atomic_load_explicit (&pool->parked, memory_order_relaxed)) {
+      const gint64 now = g_get_monotonic_time ();
+      if (deadline == 0)
+        deadline = now + SPIN_US;
+      if (now < deadline)
+        continue;
     }
-    if (g_get_monotonic_time () < deadline)
-      continue;
     /* Sleep. The caller reads n_sleeping after it publishes a task, and
      * we read the generation after counting ourselves as sleeping (both
      * sequentially consistent), so one of the two sees the other. */
@@ -238,6 +240,7 @@ fv_thread_pool_run (FvThreadPool * pool, FvTaskFunc func, gpointer data,
       func (data, t, n_chunks, 0);
     return;
   }
+  atomic_store_explicit (&pool->parked, 0, memory_order_relaxed);
   /* Only this thread writes the generation. */
   gen = atomic_load_explicit (&pool->generation, memory_order_relaxed) + 1;
   atomic_store_explicit (&pool->func, func, memory_order_relaxed);
@@ -258,6 +261,12 @@ fv_thread_pool_run (FvThreadPool * pool, FvTaskFunc func, gpointer data,
     if (++spins % 1024 == 0)
       g_thread_yield ();
   }
+}
+
+void
+fv_thread_pool_park (FvThreadPool * pool)
+{
+  atomic_store_explicit (&pool->parked, 1, memory_order_relaxed);
 }
 
 guint64

@@ -39,6 +39,10 @@ guint fv_thread_pool_get_n_threads (FvThreadPool * pool);
 void fv_thread_pool_run (FvThreadPool * pool, FvTaskFunc func,
     gpointer data, guint n_chunks);
 
+/* Lets idle workers sleep at once instead of spinning, until the next
+ * fv_thread_pool_run(): for the end of a run, when no task follows soon. */
+void fv_thread_pool_park (FvThreadPool * pool);
+
 /* Sets flush-to-zero / denormals-are-zero on the calling thread for the
  * duration of a run; fv_fp_mode_leave() restores what was there. */
 guint64 fv_fp_mode_enter (void);

@@ -153,6 +153,25 @@ fv_embedder_get_arena_size (FvEmbedder * embedder)
   return fv_session_get_arena_size (embedder->session);
 }
 
+/**
+ * fv_embedder_set_threads:
+ * @embedder: an embedder
+ * @n_threads: worker threads, 1 or more
+ * @error: return location for an %FV_MODEL_ERROR
+ *
+ * Lets one embedding split across @n_threads threads, and a batch of
+ * faces spread across them. Call it before embedding, not during.
+ *
+ * Returns: %TRUE on success
+ */
+gboolean
+fv_embedder_set_threads (FvEmbedder * embedder, guint n_threads,
+    GError ** error)
+{
+  g_return_val_if_fail (embedder != NULL, FALSE);
+  return fv_session_set_threads (embedder->session, n_threads, error);
+}
+
 static void
 run_and_normalize (FvEmbedder * e, guint n, float *embeddings)
 {

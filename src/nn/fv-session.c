@@ -825,6 +825,11 @@ fv_session_run (FvSession * session, guint batch)
   }
   if (G_UNLIKELY (session->profiling))
     session->prof_runs++;
+  /* Workers sleep between runs rather than spin: the caller's thread
+   * (or the rest of a pipeline) may need the cores; waking them costs
+   * less than the noise of a run. */
+  if (session->pool)
+    fv_thread_pool_park (session->pool);
   fv_fp_mode_leave (fp);
 }
 

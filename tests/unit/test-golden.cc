@@ -131,3 +131,35 @@ TEST_F (Golden, TensorInputMatchesByteInput)
 }
 
 }  // namespace
+
+namespace {
+
+// Two threads (one image split across them, and a batch spread over them)
+// give the golden vectors too.
+TEST_F (Golden, ThreadedEmbedderMatchesTheReference)
+{
+  FV_SKIP_WITHOUT_MODEL (path, "MobileFaceNet.tflite");
+  g_autoptr (GError) error = NULL;
+  g_autoptr (FvModel) model = fv_model_new_from_file (path.c_str (), &error);
+  ASSERT_NE (nullptr, model) << error->message;
+  std::vector<const guint8 *> rgb;
+  std::vector<gsize> strides;
+  for (const auto &c : cases_) {
+    rgb.push_back (c.rgb);
+    strides.push_back (kSide * 3);
+  }
+  for (guint batch : {1u, 4u}) {
+    g_autoptr (FvEmbedder) e = fv_embedder_new_for_model (model, batch,
+        &error);
+    ASSERT_NE (nullptr, e) << error->message;
+    ASSERT_TRUE (fv_embedder_set_threads (e, 2, &error)) << error->message;
+    std::vector<float> out (cases_.size () * kDim);
+    fv_embedder_embed_batch (e, cases_.size (), rgb.data (), strides.data (),
+        out.data ());
+    double max_diff = 0;
+    for (size_t i = 0; i < cases_.size (); i++)
+      Compare (cases_[i], out.data () + i * kDim, &max_diff);
+  }
+}
+
+}  // namespace

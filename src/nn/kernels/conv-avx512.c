@@ -152,7 +152,7 @@ fv_f32_conv_prelu_ukernel_4x64__avx512 (const FvConvParams * p, size_t r0,
     float *out = p->out + b * out_image + oy * p->out_w * p->out_c;
     const ptrdiff_t iy0 = (ptrdiff_t) (oy * p->stride_h)
         - (ptrdiff_t) p->pad_top;
-    const size_t ky0 = iy0 < 0 ? (size_t) - iy0 : 0;
+    const size_t ky0 = iy0 < 0 ? (size_t) -iy0 : 0;
     size_t ky1 = p->kh;
 
     if (iy0 + (ptrdiff_t) p->kh > (ptrdiff_t) p->in_h)

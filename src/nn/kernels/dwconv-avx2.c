@@ -82,7 +82,7 @@ edge_pixel (const FvDwconvParams * p, const float *const row[3],
 {
   const ptrdiff_t ix0 = (ptrdiff_t) (ox * p->stride_w)
       - (ptrdiff_t) p->pad_left;
-  const size_t kx0 = ix0 < 0 ? (size_t) - ix0 : 0;
+  const size_t kx0 = ix0 < 0 ? (size_t) -ix0 : 0;
   const ptrdiff_t room = (ptrdiff_t) p->in_w - ix0;
   const size_t kx1 = room < 3 ? (size_t) MAX (room, 0) : 3;
 
@@ -264,7 +264,7 @@ fv_f32_dwconv_ukernel_c8__avx2 (const FvDwconvParams * p, size_t r0,
     float *out = p->out + b * out_image + oy * p->out_w * c;
     const ptrdiff_t iy0 = (ptrdiff_t) (oy * p->stride_h)
         - (ptrdiff_t) p->pad_top;
-    const size_t ky0 = iy0 < 0 ? (size_t) - iy0 : 0;
+    const size_t ky0 = iy0 < 0 ? (size_t) -iy0 : 0;
     size_t ky1 = p->kh;
 
     if (iy0 + (ptrdiff_t) p->kh > (ptrdiff_t) p->in_h)
@@ -274,7 +274,7 @@ fv_f32_dwconv_ukernel_c8__avx2 (const FvDwconvParams * p, size_t r0,
     for (size_t ox = 0; ox < p->out_w; ox++, out += c) {
       const ptrdiff_t ix0 = (ptrdiff_t) (ox * p->stride_w)
           - (ptrdiff_t) p->pad_left;
-      const size_t kx0 = ix0 < 0 ? (size_t) - ix0 : 0;
+      const size_t kx0 = ix0 < 0 ? (size_t) -ix0 : 0;
       size_t kx1 = p->kw;
 
       if (ix0 + (ptrdiff_t) p->kw > (ptrdiff_t) p->in_w)
