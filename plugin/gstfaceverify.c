@@ -201,7 +201,7 @@ struct _GstFaceVerify
   FvGallery *gallery;
   gchar *gallery_path;
   GstFaceVerifyStamp stamp;
-  GstFaceVerifyStamp failed_stamp;     /* valid when have_failed */
+  GstFaceVerifyStamp failed_stamp;      /* valid when have_failed */
   gboolean have_failed;
   GThread *reload_thread;
   GMutex reload_lock;

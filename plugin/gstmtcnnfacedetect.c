@@ -139,6 +139,7 @@ gst_mtcnn_face_detect_read_options (GstMtcnnFaceDetect * self,
   /* A video frame is not a tight portrait: searching a padded copy of
    * every empty frame would double the cost for nothing. */
   o->retry_padded = FALSE;
+  o->threads = self->threads;
 }
 
 static void
@@ -605,9 +606,8 @@ gst_mtcnn_face_detect_class_init (GstMtcnnFaceDetectClass * klass)
           GST_PARAM_MUTABLE_PLAYING));
   g_object_class_install_property (gobject_class, PROP_THREADS,
       g_param_spec_uint ("threads", "Threads",
-          "Threads for the detector (0: one per CPU core). The library's "
-          "MTCNN detector runs on one thread in this version, so other "
-          "values change nothing yet",
+          "Threads that run the detector's first stage (P-Net, most of "
+          "its time) on each frame (0: one per CPU core)",
           0, 64, DEFAULT_THREADS,
           G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS |
           GST_PARAM_MUTABLE_READY));

@@ -193,6 +193,7 @@ FV_API guint fv_session_get_max_batch (FvSession * session);
 FV_API gboolean fv_session_set_threads (FvSession * session,
     guint n_threads, GError ** error);
 FV_API guint fv_session_get_threads (FvSession * session);
+FV_API void fv_session_share_threads (FvSession * session, FvSession * from);
 
 /**
  * FvStepProfile:

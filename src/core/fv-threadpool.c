@@ -40,6 +40,7 @@ typedef struct
 
 struct _FvThreadPool
 {
+  gint ref_count;
   guint n_threads;
   FvWorker *workers;            /* n_threads - 1 */
   FvQueue *queues;              /* n_threads, cache-line aligned */
@@ -172,6 +173,7 @@ fv_thread_pool_new (guint n_threads, GError ** error)
   g_return_val_if_fail (n_threads >= 1, NULL);
 
   pool = g_new0 (FvThreadPool, 1);
+  pool->ref_count = 1;
   pool->n_threads = 1;
   g_mutex_init (&pool->lock);
   g_cond_init (&pool->cond);
@@ -198,12 +200,19 @@ fv_thread_pool_new (guint n_threads, GError ** error)
   return g_steal_pointer (&pool);
 }
 
+FvThreadPool *
+fv_thread_pool_ref (FvThreadPool * pool)
+{
+  g_atomic_int_inc (&pool->ref_count);
+  return pool;
+}
+
 void
 fv_thread_pool_free (FvThreadPool * pool)
 {
   guint i;
 
-  if (!pool)
+  if (!pool || !g_atomic_int_dec_and_test (&pool->ref_count))
     return;
   if (pool->n_threads > 1) {
     atomic_store (&pool->quit, 1);

@@ -31,6 +31,10 @@ typedef void (*FvTaskFunc) (gpointer data, guint chunk, guint n_chunks,
  * and @n_threads - 1 workers. Fails (with an FV_MODEL_ERROR) only if a
  * thread cannot be created. */
 FvThreadPool *fv_thread_pool_new (guint n_threads, GError ** error);
+/* Pools are reference-counted so that several sessions that never run at
+ * the same time (the P-Net levels of a detector) can share one;
+ * fv_thread_pool_free() drops a reference. */
+FvThreadPool *fv_thread_pool_ref (FvThreadPool * pool);
 void fv_thread_pool_free (FvThreadPool * pool);
 guint fv_thread_pool_get_n_threads (FvThreadPool * pool);
 

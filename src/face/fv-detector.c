@@ -67,6 +67,8 @@ struct _FvDetector
   FvModel *pnet, *rnet, *onet;
   int p_prob, p_reg, r_prob, r_reg, o_prob, o_reg, o_lm;
   FvSession *rsession, *osession;
+  /* Owns the worker threads that every P-Net session shares. */
+  FvSession *pnet_threads;
   Plan plans[N_PLANS];
   guint64 clock;
 
@@ -100,6 +102,7 @@ fv_detector_options_init (FvDetectorOptions * options)
   options->thresholds[2] = 0.7f;
   options->max_input_size = 1920;
   options->retry_padded = TRUE;
+  options->threads = 1;
 }
 
 static gboolean
@@ -114,7 +117,8 @@ options_valid (const FvDetectorOptions * o)
   for (i = 0; i < 3; i++)
     if (!(o->thresholds[i] >= 0.0f && o->thresholds[i] <= 1.0f))
       return FALSE;
-  return o->max_input_size >= 64 && o->max_input_size <= 8192;
+  return o->max_input_size >= 64 && o->max_input_size <= 8192
+      && o->threads <= 256;
 }
 
 /* Finds the outputs of a cascade net by their channel count, which is
@@ -218,6 +222,10 @@ fv_detector_new_for_models (FvModel * pnet, FvModel * rnet, FvModel * onet,
   probe = fv_session_new (pnet, 1, CELL, CELL, error);
   if (!probe)
     return NULL;
+  if (d->opts.threads != 1
+      && !fv_session_set_threads (probe, d->opts.threads, error))
+    return NULL;
+  d->pnet_threads = g_steal_pointer (&probe);
   d->rsession = fv_session_new (rnet, RNET_BATCH, 0, 0, error);
   if (!d->rsession)
     return NULL;
@@ -316,6 +324,7 @@ fv_detector_free (FvDetector * detector)
   for (i = 0; i < N_PLANS; i++)
     plan_clear (&detector->plans[i]);
   fv_session_free (detector->rsession);
+  fv_session_free (detector->pnet_threads);
   fv_session_free (detector->osession);
   g_clear_pointer (&detector->pnet, fv_model_unref);
   g_clear_pointer (&detector->rnet, fv_model_unref);
@@ -393,6 +402,7 @@ get_plan (FvDetector * d, guint cw, guint ch, GError ** error)
       plan_clear (p);
       return NULL;
     }
+    fv_session_share_threads (s, d->pnet_threads);
     p->session[p->n_levels] = s;
     p->scale[p->n_levels] = scale;
     p->lw[p->n_levels] = lw;

@@ -195,6 +195,8 @@ typedef struct
  * @retry_padded: when nothing is found, search again in the frame
  *   surrounded by a border (for photos where the face fills the whole
  *   picture); default %TRUE
+ * @threads: threads that run P-Net, the costly first stage (the calling
+ *   thread included); 0 for one per processor; default 1
  *
  * Settings of a #FvDetector. Initialise with fv_detector_options_init().
  */
@@ -205,6 +207,7 @@ typedef struct
   float thresholds[3];
   guint max_input_size;
   gboolean retry_padded;
+  guint threads;
 } FvDetectorOptions;
 
 /**

@@ -943,6 +943,27 @@ fail:
 }
 
 /**
+ * fv_session_share_threads:
+ * @session: a session planned for batch 1 that has no threads of its own
+ * @from: a session given threads with fv_session_set_threads()
+ *
+ * Makes @session run on the worker threads of @from, so that several
+ * sessions that never run at the same time (the pyramid levels of a
+ * detector) need one set of threads. The threads live until both are
+ * freed. Never run @session and @from at the same time.
+ */
+void
+fv_session_share_threads (FvSession * session, FvSession * from)
+{
+  g_return_if_fail (session != NULL && from != NULL);
+  g_return_if_fail (session->max_batch == 1 && session->n_threads == 1);
+  if (!from->pool)
+    return;
+  session->pool = fv_thread_pool_ref (from->pool);
+  session->n_threads = from->n_threads;
+}
+
+/**
  * fv_session_get_threads:
  * @session: a session
  *

@@ -387,6 +387,44 @@ TEST_F (FaceData, TightCropsNeedThePaddedRetry)
   EXPECT_LT (d[0].x1, 40);
 }
 
+// P-Net split across threads (sharing one set of workers over all
+// pyramid levels) finds the same faces as one thread, on several photos.
+TEST_F (FaceData, ThreadsGiveTheSameDetections)
+{
+  FvDetectorOptions o;
+  fv_detector_options_init (&o);
+  o.threads = 2;
+  g_autoptr (GError) error = NULL;
+  g_autoptr (FvDetector) one = fv_detector_new (NULL, &error);
+  ASSERT_NE (nullptr, one) << error->message;
+  g_autoptr (FvDetector) two = fv_detector_new (&o, &error);
+  ASSERT_NE (nullptr, two) << error->message;
+  o.threads = 100000;
+  EXPECT_EQ (nullptr, fv_detector_new (&o, NULL));
+
+  for (const char *rel : {"data/faces/deepface/raw/person04/img13.jpg",
+           "data/faces/face_recognition/raw/obama/obama.jpg",
+           "data/faces/faceapi_bbt/raw/howard/howard5.png"}) {
+    if (!fvtest::HaveShared (rel))
+      continue;
+    Image img;
+    ASSERT_TRUE (LoadImage (fvtest::SharedPath (rel), &img)) << rel;
+    FvDetection a[8], b[8];
+    for (int round = 0; round < 3; round++) {
+      guint na = fv_detector_detect (one, &img.frame, a, 8);
+      guint nb = fv_detector_detect (two, &img.frame, b, 8);
+      ASSERT_EQ (na, nb) << rel;
+      ASSERT_GT (na, 0u) << rel;
+      for (guint i = 0; i < na; i++) {
+        EXPECT_NEAR (a[i].x1, b[i].x1, 1e-3) << rel;
+        EXPECT_NEAR (a[i].y2, b[i].y2, 1e-3) << rel;
+        EXPECT_NEAR (a[i].score, b[i].score, 1e-5) << rel;
+        EXPECT_NEAR (a[i].landmarks[4], b[i].landmarks[4], 1e-3) << rel;
+      }
+    }
+  }
+}
+
 // Every pixel format finds the same face as RGB.
 TEST_F (FaceData, PixelFormatsGiveTheSameDetection)
 {
