@@ -403,8 +403,10 @@ import_op (FvGraph * g, guint index, const FvTflOp * op, GError ** error)
   return TRUE;
 }
 
-static void
-count_consumers (FvGraph * g)
+/* Counts, for every tensor, the live nodes that read it (graph outputs
+ * count as one reader). */
+void
+fv_graph_count_consumers (FvGraph * g)
 {
   guint i;
 
@@ -513,7 +515,7 @@ fv_graph_new_from_tflite (const FvTflModel * tfl, GError ** error)
       return NULL;
     }
   }
-  count_consumers (g);
+  fv_graph_count_consumers (g);
   return g_steal_pointer (&g);
 }
 

@@ -97,6 +97,7 @@ gboolean fv_graph_infer_shapes (const FvGraph * graph, guint batch,
 guint fv_graph_run_passes (FvGraph * graph);
 
 gsize fv_shape_elems (const FvShape * s);
+void fv_graph_count_consumers (FvGraph * graph);
 
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (FvGraph, fv_graph_free)
 

@@ -62,25 +62,6 @@ const_and_tensor (FvGraph * g, const FvGNode * n, int *c, int *x)
   return FALSE;
 }
 
-static void
-recount (FvGraph * g)
-{
-  guint i;
-
-  for (i = 0; i < g->tensors->len; i++)
-    FV_GTENSOR (g, i)->n_consumers = 0;
-  for (i = 0; i < g->nodes->len; i++) {
-    FvGNode *n = FV_GNODE (g, i);
-    if (n->dead)
-      continue;
-    FV_GTENSOR (g, n->x)->n_consumers++;
-    if (n->y >= 0)
-      FV_GTENSOR (g, n->y)->n_consumers++;
-  }
-  for (i = 0; i < g->n_outputs; i++)
-    FV_GTENSOR (g, g->outputs[i])->n_consumers++;
-}
-
 /* Adds a constant tensor holding @scale * the values of @src. */
 static int
 add_scaled_const (FvGraph * g, int src, float scale)
@@ -285,7 +266,7 @@ fv_graph_run_passes (FvGraph * g)
 {
   guint i, count = 0;
 
-  recount (g);
+  fv_graph_count_consumers (g);
   for (i = 0; i < g->nodes->len; i++) {
     FvGNode *n = FV_GNODE (g, i);
     if (n->dead)
@@ -293,10 +274,10 @@ fv_graph_run_passes (FvGraph * g)
     if (n->type == FV_NODE_ADD && (match_prelu_abs (g, n)
             || match_prelu_neg (g, n))) {
       count++;
-      recount (g);
+      fv_graph_count_consumers (g);
     } else if (n->type == FV_NODE_DIV && match_softmax (g, n)) {
       count++;
-      recount (g);
+      fv_graph_count_consumers (g);
     }
   }
   for (i = 0; i < g->nodes->len; i++) {
@@ -304,14 +285,14 @@ fv_graph_run_passes (FvGraph * g)
     if (!n->dead && (n->type == FV_NODE_PRELU || n->type == FV_NODE_RELU)
         && fuse_activation (g, n)) {
       count++;
-      recount (g);
+      fv_graph_count_consumers (g);
     }
   }
   for (i = 0; i < g->nodes->len; i++) {
     FvGNode *n = FV_GNODE (g, i);
     if (!n->dead && n->type == FV_NODE_ADD && fuse_residual (g, n)) {
       count++;
-      recount (g);
+      fv_graph_count_consumers (g);
     }
   }
   return count;
