@@ -26,7 +26,8 @@
  *
  * A light IoU tracker follows faces across frames; a track's identity is
  * recomputed every `reidentify-interval` frames and whenever its box moves
- * a lot, and an identity only changes after two agreeing observations.
+ * a lot, and an identity only changes after two agreeing observations
+ * (unless the embedding shows another face in the track's place).
  *
  * The gallery file may be changed by another process while the pipeline
  * runs (`faceverify enroll`, `faceverify gallery remove`): a background

@@ -30,6 +30,7 @@ gst_fv_tracker_new (guint capacity, guint dim)
   t->iou_reembed = 0.6f;
   t->max_age = 10;
   t->confirm = 2;
+  t->same_face = 0.5f;
   t->next_id = 1;
   return t;
 }
@@ -225,6 +226,20 @@ void
 gst_fv_tracker_set_embedding (GstFvTracker * t, GstFvTrack * tr,
     const gfloat * embedding, gboolean aligned)
 {
+  if (tr->has_embedding && tr->has_identity) {
+    gfloat dot = 0.0f;
+    guint i;
+
+    for (i = 0; i < t->dim; i++)
+      dot += tr->embedding[i] * embedding[i];
+    /* Another face took this track's place (a cut, people crossing): the
+     * old identity is no evidence about it, so hysteresis starts anew. */
+    if (dot < t->same_face) {
+      tr->has_identity = FALSE;
+      gst_fv_identity_clear (&tr->pending);
+      tr->pending_count = 0;
+    }
+  }
   memcpy (tr->embedding, embedding, t->dim * sizeof (gfloat));
   tr->has_embedding = TRUE;
   tr->embedding_aligned = aligned;

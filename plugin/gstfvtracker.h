@@ -69,6 +69,8 @@ typedef struct
   gfloat iou_reembed;           /* below this IoU with the embedded box: re-identify */
   guint max_age;                /* frames a track survives unseen */
   guint confirm;                /* agreeing observations needed to change identity */
+  gfloat same_face;             /* below this cosine to the track's last
+                                 * embedding, the track holds another face */
 } GstFvTracker;
 
 GstFvTracker *gst_fv_tracker_new (guint capacity, guint dim);

@@ -474,9 +474,6 @@ def print_summary(s, out):
           "frame" % (s["face_records"], pf["right"], pf["wrong"], pf["missed"],
                      pf["unknown"], pf["called-known"],
                      pf["errors_after_first_frame"]))
-    print("  (on the first frame after a cut, faceverify's tracker can carry "
-          "a face's identity over to the face now at the same place; it is "
-          "corrected on the next frame)")
     print("speed: %d frames in %.1f s = %.1f fps for the whole pipeline "
           "(with PNG and AVI encoding); detection + verification alone: "
           "%.1f fps" % (s["frames"], s["seconds"], s["fps"], s["analysis_fps"]))

@@ -1144,6 +1144,31 @@ TEST (Tracker, HysteresisKeepsLabelsFromFlickering)
   gst_fv_tracker_free (t);
 }
 
+// A cut puts another face where a known one was: the track's old label
+// must not carry over, not even for one frame; the same face seen again
+// (a similar embedding) keeps its hysteresis.
+TEST (Tracker, AnotherFaceInTheSamePlaceDropsTheOldLabel)
+{
+  GstFvTracker *t = gst_fv_tracker_new (4, 2);
+  GstFvBox box = { 10, 10, 50, 50 };
+  const gfloat face_a[2] = { 1.0f, 0.0f }, face_a2[2] = { 0.96f, 0.28f },
+      face_c[2] = { 0.0f, 1.0f };
+  guint idx;
+  auto step = [&](const gfloat *emb, GstFvIdentity o) {
+    gst_fv_tracker_update (t, &box, 1, &idx);
+    gst_fv_tracker_set_embedding (t, &t->tracks[idx], emb, TRUE);
+    gst_fv_tracker_observe (t, &t->tracks[idx], &o, 1);
+    const GstFvIdentity &r = t->tracks[idx].reported;
+    return std::string (r.known ? r.label : "unknown");
+  };
+  EXPECT_EQ (step (face_a, Obs ("A", 1)), "A");
+  EXPECT_EQ (step (face_a2, Obs (NULL, -1)), "A");    // same face, blurred
+  EXPECT_EQ (step (face_a, Obs ("A", 1)), "A");
+  EXPECT_EQ (step (face_c, Obs (NULL, -1)), "unknown");       // a cut
+  EXPECT_EQ (step (face_a, Obs ("A", 1)), "A");       // and back
+  gst_fv_tracker_free (t);
+}
+
 TEST (Tracker, IouAssociationAndAgeing)
 {
   GstFvTracker *t = gst_fv_tracker_new (4, 2);
