@@ -1,6 +1,9 @@
 // Helpers shared by the GoogleTest suites.
 #pragma once
 
+#include <fstream>
+#include <map>
+#include <sstream>
 #include <string>
 #include <vector>
 
@@ -75,6 +78,40 @@ ReadFile (const std::string &path)
     v.assign (data, data + len);
   g_free (data);
   return v;
+}
+
+// One CSV line split at commas (the shared CSV files have no quoting).
+inline std::vector<std::string>
+SplitCsv (std::string line)
+{
+  std::vector<std::string> out;
+  if (!line.empty () && line.back () == '\r')
+    line.pop_back ();           // the CSV files have CRLF line ends
+  std::stringstream ss (line);
+  std::string cell;
+  while (std::getline (ss, cell, ','))
+    out.push_back (cell);
+  return out;
+}
+
+// Rows of a CSV file with a header, as column name -> value maps.
+inline std::vector<std::map<std::string, std::string>>
+ReadCsv (const std::string &path)
+{
+  std::vector<std::map<std::string, std::string>> rows;
+  std::ifstream f (path);
+  std::string line;
+  if (!std::getline (f, line))
+    return rows;
+  std::vector<std::string> head = SplitCsv (line);
+  while (std::getline (f, line)) {
+    std::vector<std::string> cells = SplitCsv (line);
+    std::map<std::string, std::string> row;
+    for (size_t i = 0; i < head.size () && i < cells.size (); i++)
+      row[head[i]] = cells[i];
+    rows.push_back (row);
+  }
+  return rows;
 }
 
 }  // namespace fvtest

@@ -73,39 +73,6 @@ Gradient (int w, int h)
   return img;
 }
 
-std::vector<std::string>
-SplitCsv (std::string line)
-{
-  std::vector<std::string> out;
-  if (!line.empty () && line.back () == '\r')
-    line.pop_back ();           // the CSV files have CRLF line ends
-  std::stringstream ss (line);
-  std::string cell;
-  while (std::getline (ss, cell, ','))
-    out.push_back (cell);
-  return out;
-}
-
-// Rows of a CSV file as column name -> value maps.
-std::vector<std::map<std::string, std::string>>
-ReadCsv (const std::string &path)
-{
-  std::vector<std::map<std::string, std::string>> rows;
-  std::ifstream f (path);
-  std::string line;
-  if (!std::getline (f, line))
-    return rows;
-  std::vector<std::string> head = SplitCsv (line);
-  while (std::getline (f, line)) {
-    std::vector<std::string> cells = SplitCsv (line);
-    std::map<std::string, std::string> row;
-    for (size_t i = 0; i < head.size () && i < cells.size (); i++)
-      row[head[i]] = cells[i];
-    rows.push_back (row);
-  }
-  return rows;
-}
-
 bool
 AllEqual (const guint8 * crop, guint8 r, guint8 g, guint8 b)
 {
@@ -206,7 +173,7 @@ TEST (FaceAlign, MatchesTheShippedCrops)
     std::string line;
     std::getline (f, line);
     while (std::getline (f, line)) {
-      std::vector<std::string> c = SplitCsv (line);
+      std::vector<std::string> c = fvtest::SplitCsv (line);
       std::vector<float> e;
       for (size_t i = 2; i < c.size (); i++)
         e.push_back ((float) g_ascii_strtod (c[i].c_str (), NULL));
@@ -232,7 +199,7 @@ TEST (FaceAlign, MatchesTheShippedCrops)
   for (const char *source : { "deepface", "face_recognition", "faceapi_bbt",
           "openface"}) {
     std::string dir = fvtest::SharedPath (std::string ("data/faces/") + source);
-    for (auto &row : ReadCsv (dir + "/faces.csv")) {
+    for (auto &row : fvtest::ReadCsv (dir + "/faces.csv")) {
       Image img, shipped;
       ASSERT_TRUE (LoadImage (dir + "/" + row["raw"], &img)) << row["raw"];
       ASSERT_TRUE (LoadImage (dir + "/" + row["aligned"], &shipped));

@@ -60,38 +60,6 @@ LoadImage (const std::string &path, Image * img)
   return true;
 }
 
-std::vector<std::string>
-SplitCsv (std::string line)
-{
-  std::vector<std::string> out;
-  if (!line.empty () && line.back () == '\r')
-    line.pop_back ();           // the CSV files have CRLF line ends
-  std::stringstream ss (line);
-  std::string cell;
-  while (std::getline (ss, cell, ','))
-    out.push_back (cell);
-  return out;
-}
-
-std::vector<std::map<std::string, std::string>>
-ReadCsv (const std::string &path)
-{
-  std::vector<std::map<std::string, std::string>> rows;
-  std::ifstream f (path);
-  std::string line;
-  if (!std::getline (f, line))
-    return rows;
-  std::vector<std::string> head = SplitCsv (line);
-  while (std::getline (f, line)) {
-    std::vector<std::string> cells = SplitCsv (line);
-    std::map<std::string, std::string> row;
-    for (size_t i = 0; i < head.size () && i < cells.size (); i++)
-      row[head[i]] = cells[i];
-    rows.push_back (row);
-  }
-  return rows;
-}
-
 double
 Iou (const float *a, const float *b)
 {
@@ -155,7 +123,7 @@ class FaceData : public ::testing::Test {
       std::string dir = fvtest::SharedPath (std::string ("data/faces/")
           + source);
       std::set<std::string> raws;
-      for (auto &row : ReadCsv (dir + "/faces.csv"))
+      for (auto &row : fvtest::ReadCsv (dir + "/faces.csv"))
         raws.insert (row["raw"]);
       for (const std::string &raw : raws) {
         Image img;
@@ -225,7 +193,7 @@ TEST_F (FaceData, DetectionsMatchTheReference)
   };
   std::map<std::pair<std::string, std::string>, std::vector<std::vector<float>>>
       ref;
-  for (auto &row : ReadCsv (fvtest::SharedPath
+  for (auto &row : fvtest::ReadCsv (fvtest::SharedPath
           ("golden/dev_faces_mtcnn_reference.csv"))) {
     std::vector<float> v;
     for (const char *c : cols)
@@ -306,11 +274,11 @@ TEST_F (FaceData, EndToEndVerificationPerSource)
     std::string dir = fvtest::SharedPath (std::string ("data/faces/")
         + source);
     std::map<std::string, std::string> raw_of;
-    for (auto &row : ReadCsv (dir + "/faces.csv"))
+    for (auto &row : fvtest::ReadCsv (dir + "/faces.csv"))
       raw_of[row["aligned"]] = row["raw"];
     std::vector<std::pair<double, int>> scores;
     int skipped = 0, total = 0;
-    for (auto &row : ReadCsv (dir + "/pairs.csv")) {
+    for (auto &row : fvtest::ReadCsv (dir + "/pairs.csv")) {
       total++;
       ASSERT_EQ (1u, raw_of.count (row["a"])) << row["a"];
       ASSERT_EQ (1u, raw_of.count (row["b"])) << row["b"];
