@@ -22,6 +22,12 @@
 
 namespace fvplug {
 
+// How long a test waits for something that should happen (a reload, a
+// warning, an identity): long enough for a busy machine and the sanitizers.
+// Tests assert that it happens, never how fast; speed is the benchmarks'
+// business.
+constexpr gint64 kGenerousUs = 30 * G_USEC_PER_SEC;
+
 // A scratch folder of this test process (build/test-scratch/plugin-<pid>),
 // so that two runs of the same test in one build tree do not share files;
 // removed when the process ends (fv-plugin-main.cc).
