@@ -49,6 +49,17 @@ TestDataPath (const std::string &rel)
   return p;
 }
 
+// Heavy sweeps over the shared data (every real face, every golden case)
+// take one item in FV_TEST_SAMPLE_EVERY (default 1: all of them). The
+// sanitizer tree runs a sample this way; the optimised tree runs them whole.
+inline size_t
+SampleEvery ()
+{
+  const char *env = g_getenv ("FV_TEST_SAMPLE_EVERY");
+  long n = env ? strtol (env, NULL, 10) : 1;
+  return n > 1 ? (size_t) n : 1;
+}
+
 // Path of a fetched model, or "" (the caller skips).
 inline std::string
 ModelPath (const char *name)
