@@ -61,7 +61,7 @@ packages=(
   # python3), a font for faceverifyoverlay's labels, a window for --camera
   python3-gi python3-gst-1.0 gir1.2-gstreamer-1.0 gir1.2-gst-plugins-base-1.0
   fonts-dejavu-core gstreamer1.0-x
-  libgtest-dev valgrind ca-certificates
+  libgtest-dev valgrind ca-certificates indent
   # `faceverify bench --compare xnnpack` (meson feature xnnpack)
   libxnnpack-dev libpthreadpool-dev
 )
