@@ -186,7 +186,7 @@ skip_image (EnrollStats * st, const char *path, const char *reason,
       detail ? ": " : "", detail ? detail : "");
 }
 
-/* Embeds the images of one identity and enrols them in one transaction. */
+/* Embeds the images of one identity and enrolls them in one transaction. */
 static void
 enroll_identity (FvGallery * gallery, FvToolFaces * faces,
     const char *label, const char *display_name, GPtrArray * images,
@@ -284,11 +284,11 @@ fv_cmd_enroll (int argc, char **argv)
     {"gallery", 'g', 0, G_OPTION_ARG_FILENAME, &gallery_path,
         "The gallery file (created if it does not exist)", "FILE"},
     {"label", 'l', 0, G_OPTION_ARG_STRING, &label,
-        "Enrol the IMAGEs as this identity", "NAME"},
+        "Enroll the IMAGEs as this identity", "NAME"},
     {"name", 'n', 0, G_OPTION_ARG_STRING, &display_name,
         "Display name of the identity (with --label)", "TEXT"},
     {"dir", 'd', 0, G_OPTION_ARG_FILENAME, &dir,
-        "Enrol every sub-folder of DIR: the folder name is the label", "DIR"},
+        "Enroll every sub-folder of DIR: the folder name is the label", "DIR"},
     {"replace", 'r', 0, G_OPTION_ARG_NONE, &replace,
         "Replace the samples of identities already in the gallery (default: "
           "add new images to them)", NULL},
@@ -317,7 +317,7 @@ fv_cmd_enroll (int argc, char **argv)
   context = g_option_context_new ("--gallery FILE (--label NAME IMAGE… | "
       "--dir DIR)");
   g_option_context_set_summary (context,
-      "Enrols people into a gallery: the largest face of each image becomes "
+      "Enrolls people into a gallery: the largest face of each image becomes "
       "a sample\nof the identity. Each identity is enrolled in one "
       "transaction.");
   g_option_context_set_description (context,
