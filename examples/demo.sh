@@ -4,7 +4,7 @@
 #   1. scripts/setup.sh: the Debian packages, the models, build/;
 #   2. the demo photos (examples/demo/fetch-photos.sh: six group photos of
 #      the npm package @vladmandic/face-api@1.7.15, cached, never committed);
-#   3. examples/demo/demo.py: enrols some of the people into a gallery, plays
+#   3. examples/demo/demo.py: enrolls some of the people into a gallery, plays
 #      a video of the photos in changed views (mirrored, smaller and darker,
 #      brighter and paler, grey) through
 #        mtcnnfacedetect ! faceverify ! videoscale ! faceverifyoverlay
@@ -17,7 +17,7 @@
 #
 #   --camera DEV   run on a live camera in a window instead (Ctrl-C stops);
 #                  the gallery is the photos demo's (made first if missing)
-#   --enroll NAME  with --camera: enrol the person in front of the camera
+#   --enroll NAME  with --camera: enroll the person in front of the camera
 #   --out DIR      output folder (default build/demo-out)
 #   --build DIR    the build tree with the plugin and the CLI (default build)
 #   --no-setup     skip scripts/setup.sh (the tests use this)

@@ -22,7 +22,7 @@ static const FvToolCommand commands[] = {
       fv_cmd_embed},
   {"detect", "Print the faces and landmarks found in images as CSV",
       fv_cmd_detect},
-  {"enroll", "Enrol people from their photos into a gallery", fv_cmd_enroll},
+  {"enroll", "Enroll people from their photos into a gallery", fv_cmd_enroll},
   {"identify", "Identify the faces of images against a gallery (CSV)",
       fv_cmd_identify},
   {"verify", "Tell whether two images show the same person", fv_cmd_verify},

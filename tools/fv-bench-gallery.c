@@ -137,6 +137,182 @@ remove_gallery_files (const char *dir, const char *path)
   g_rmdir (dir);
 }
 
+/* Gallery members, then queries (even: a member plus noise, cosine about
+ * 0.7 to it; odd: unrelated). */
+static void
+make_data (guint gallery_size, float **vectors_out, float **queries_out,
+    guint ** truth_out)
+{
+  guint64 seed = SEED;
+  float *vectors, *queries;
+  guint *truth;
+  guint i, k;
+
+  vectors = g_new (float, (gsize) gallery_size * DIM);
+  for (i = 0; i < gallery_size; i++)
+    random_unit (&seed, vectors + (gsize) i * DIM);
+  queries = g_new (float, (gsize) N_QUERIES * DIM);
+  truth = g_new (guint, N_QUERIES);
+  for (i = 0; i < N_QUERIES; i++) {
+    float *q = queries + (gsize) i * DIM;
+
+    random_unit (&seed, q);
+    if (i % 2 == 0) {
+      const float *member;
+
+      truth[i] = (guint) (next_u64 (&seed) % gallery_size);
+      member = vectors + (gsize) truth[i] * DIM;
+      for (k = 0; k < DIM; k++)
+        q[k] = member[k] + q[k];
+      fv_l2_normalize (q, DIM);
+    }
+  }
+  *vectors_out = vectors;
+  *queries_out = queries;
+  *truth_out = truth;
+}
+
+/* Creates the gallery at @path with one sample per vector, in transactions
+ * of ENROLL_CHUNK identities; the time of the writes goes to @write_ms. */
+static gboolean
+write_gallery (const char *path, const float *vectors, guint gallery_size,
+    double *write_ms, GError ** error)
+{
+  g_autoptr (FvGallery) g = fv_gallery_open (path, FV_GALLERY_OPEN_CREATE,
+      BENCH_FINGERPRINT, DIM, error);
+  g_autofree FvGalleryEnrollment *e = NULL;
+  g_autofree FvGallerySample *s = NULL;
+  g_autofree char *label_buf = NULL;
+  guint64 t0;
+  guint start, i;
+
+  if (g == NULL)
+    return FALSE;
+  e = g_new0 (FvGalleryEnrollment, MIN (gallery_size, ENROLL_CHUNK));
+  s = g_new0 (FvGallerySample, MIN (gallery_size, ENROLL_CHUNK));
+  label_buf = g_new0 (char, (gsize) MIN (gallery_size, ENROLL_CHUNK) * 16);
+  t0 = now_ns ();
+  for (start = 0; start < gallery_size; start += ENROLL_CHUNK) {
+    guint n = MIN (ENROLL_CHUNK, gallery_size - start);
+
+    for (i = 0; i < n; i++) {
+      char *label = label_buf + (gsize) i * 16;
+
+      g_snprintf (label, 16, "id%07u", start + i);
+      s[i].embedding = vectors + (gsize) (start + i) * DIM;
+      s[i].quality = 1.0f;
+      s[i].source = NULL;
+      e[i].label = label;
+      e[i].display_name = NULL;
+      e[i].samples = &s[i];
+      e[i].n_samples = 1;
+    }
+    if (!fv_gallery_enroll_batch (g, e, n, FV_GALLERY_ENROLL_NEW_ONLY, error))
+      return FALSE;
+  }
+  *write_ms = (now_ns () - t0) / 1e6;
+  return TRUE;
+}
+
+/* @threads copies of @job on one snapshot at once. */
+static void
+bench_threads (const MatchJob * job, guint threads, double single_med)
+{
+  g_autofree MatchJob *jobs = g_new0 (MatchJob, threads);
+  g_autofree GThread **th = g_new0 (GThread *, threads);
+  g_autofree double *all = g_new (double, (gsize) threads * TIMED_RUNS);
+  g_autofree double *all_cpu = g_new (double, (gsize) threads * TIMED_RUNS);
+  double wall_ms;
+  guint64 t0;
+  guint i;
+
+  t0 = now_ns ();
+  for (i = 0; i < threads; i++) {
+    jobs[i] = *job;
+    jobs[i].ms = all + (gsize) i *TIMED_RUNS;
+    jobs[i].cpu_ms = all_cpu + (gsize) i *TIMED_RUNS;
+    th[i] = g_thread_new ("fv-bench-match", run_match_job, &jobs[i]);
+  }
+  for (i = 0; i < threads; i++)
+    g_thread_join (th[i]);
+  wall_ms = (now_ns () - t0) / 1e6;
+  printf ("match, %u threads on one snapshot: median %.4f ms per query, "
+      "%.0f queries/s in all (1 thread: %.0f queries/s)\n", threads,
+      median (all, threads * TIMED_RUNS),
+      threads * TIMED_RUNS * (double) job->reps / wall_ms * 1e3,
+      1e3 / single_med);
+}
+
+/* Opens and reads the gallery LOAD_RUNS times, each time in @load_ms;
+ * returns the last snapshot. */
+static FvGallerySnapshot *
+load_gallery (const char *path, double *load_ms, GError ** error)
+{
+  FvGallerySnapshot *snap = NULL;
+  guint i;
+
+  for (i = 0; i < LOAD_RUNS; i++) {
+    g_autoptr (FvGallery) g = NULL;
+    guint64 t0 = now_ns ();
+
+    g = fv_gallery_open (path, FV_GALLERY_OPEN_READ_ONLY, BENCH_FINGERPRINT,
+        DIM, error);
+    if (g == NULL || !fv_gallery_reload (g, error)) {
+      g_clear_pointer (&snap, fv_gallery_snapshot_unref);
+      return NULL;
+    }
+    load_ms[i] = (now_ns () - t0) / 1e6;
+    if (i == LOAD_RUNS - 1)
+      snap = fv_gallery_get_snapshot (g);
+  }
+  return snap;
+}
+
+/* Medians of TIMED_RUNS batches of four queries, per query. */
+static void
+time_batches (FvGallerySnapshot * snap, const float *queries, guint reps,
+    double *batch_med, double *batch_cpu_med)
+{
+  g_autofree double *batch = g_new (double, TIMED_RUNS);
+  g_autofree double *batch_cpu = g_new (double, TIMED_RUNS);
+  FvGalleryMatch results[4];
+  guint i, k;
+
+  for (i = 0; i < TIMED_RUNS; i++) {
+    guint q = (i * 4) % N_QUERIES;
+    guint64 c0 = cpu_ns ();
+    guint64 t0 = now_ns ();
+
+    for (k = 0; k < reps; k++)
+      fv_gallery_snapshot_match (snap, queries + (gsize) q * DIM, 4,
+          FV_GALLERY_DEFAULT_MATCH_THRESHOLD,
+          FV_GALLERY_DEFAULT_MATCH_MARGIN, results);
+    batch[i] = (now_ns () - t0) / 1e6 / reps / 4;
+    batch_cpu[i] = (cpu_ns () - c0) / 1e6 / reps / 4;
+  }
+  *batch_med = median (batch, TIMED_RUNS);
+  *batch_cpu_med = median (batch_cpu, TIMED_RUNS);
+}
+
+/* How many noisy members are found and unrelated queries rejected. */
+static void
+count_decisions (FvGallerySnapshot * snap, const float *queries,
+    const guint * truth, guint * found, guint * rejected)
+{
+  FvGalleryMatch results[4];
+  guint i;
+
+  for (i = 0; i < N_QUERIES; i++) {
+    fv_gallery_snapshot_match (snap, queries + (gsize) i * DIM, 1,
+        FV_GALLERY_DEFAULT_MATCH_THRESHOLD, FV_GALLERY_DEFAULT_MATCH_MARGIN,
+        results);
+    if (i % 2 == 0 && results[0].known && results[0].index == (gint) truth[i])
+      (*found)++;
+    if (i % 2 == 1 && !results[0].known)
+      (*rejected)++;
+  }
+}
+
 /**
  * fv_bench_gallery:
  * @gallery_size: identities in the synthetic gallery (one sample each)
@@ -163,14 +339,11 @@ fv_bench_gallery (guint gallery_size, guint threads)
   g_autofree float *vectors = NULL;
   g_autofree float *queries = NULL;
   g_autofree guint *truth = NULL;
-  g_autofree char *label_buf = NULL;
   g_autoptr (FvGallerySnapshot) snap = NULL;
   double load_ms[LOAD_RUNS], write_ms, load_med, single_med, batch_med;
   double single_min, single_max, single_cpu_med, batch_cpu_med;
-  double *single = NULL, *batch = NULL, *single_cpu = NULL, *batch_cpu = NULL;
-  FvGalleryMatch results[4];
-  guint64 seed = SEED, t0;
-  guint i, k, reps, found = 0, rejected = 0;
+  double *single = NULL, *single_cpu = NULL;
+  guint reps, found = 0, rejected = 0;
   GStatBuf st;
   MatchJob job;
 
@@ -182,27 +355,7 @@ fv_bench_gallery (guint gallery_size, guint threads)
     threads = g_get_num_processors ();
   threads = CLAMP (threads, 1, 256);
 
-  /* The data: gallery members, then queries (even: a member plus noise,
-   * cosine about 0.7 to it; odd: unrelated). */
-  vectors = g_new (float, (gsize) gallery_size * DIM);
-  for (i = 0; i < gallery_size; i++)
-    random_unit (&seed, vectors + (gsize) i * DIM);
-  queries = g_new (float, (gsize) N_QUERIES * DIM);
-  truth = g_new (guint, N_QUERIES);
-  for (i = 0; i < N_QUERIES; i++) {
-    float *q = queries + (gsize) i * DIM;
-
-    random_unit (&seed, q);
-    if (i % 2 == 0) {
-      const float *member;
-
-      truth[i] = (guint) (next_u64 (&seed) % gallery_size);
-      member = vectors + (gsize) truth[i] * DIM;
-      for (k = 0; k < DIM; k++)
-        q[k] = member[k] + q[k];
-      fv_l2_normalize (q, DIM);
-    }
-  }
+  make_data (gallery_size, &vectors, &queries, &truth);
 
   dir = g_dir_make_tmp ("fv-bench-gallery-XXXXXX", &error);
   if (dir == NULL) {
@@ -213,64 +366,18 @@ fv_bench_gallery (guint gallery_size, guint threads)
   path = g_build_filename (dir, "bench.db", NULL);
 
   /* Write: transactions of ENROLL_CHUNK identities. */
-  {
-    g_autoptr (FvGallery) g = fv_gallery_open (path, FV_GALLERY_OPEN_CREATE,
-        BENCH_FINGERPRINT, DIM, &error);
-    g_autofree FvGalleryEnrollment *e = NULL;
-    g_autofree FvGallerySample *s = NULL;
-    guint start;
-
-    if (g == NULL) {
-      fv_tool_error (command, "%s", error->message);
-      remove_gallery_files (dir, path);
-      return FV_TOOL_EXIT_FAILURE;
-    }
-    e = g_new0 (FvGalleryEnrollment, MIN (gallery_size, ENROLL_CHUNK));
-    s = g_new0 (FvGallerySample, MIN (gallery_size, ENROLL_CHUNK));
-    label_buf = g_new0 (char, (gsize) MIN (gallery_size, ENROLL_CHUNK) * 16);
-    t0 = now_ns ();
-    for (start = 0; start < gallery_size; start += ENROLL_CHUNK) {
-      guint n = MIN (ENROLL_CHUNK, gallery_size - start);
-
-      for (i = 0; i < n; i++) {
-        char *label = label_buf + (gsize) i * 16;
-
-        g_snprintf (label, 16, "id%07u", start + i);
-        s[i].embedding = vectors + (gsize) (start + i) * DIM;
-        s[i].quality = 1.0f;
-        s[i].source = NULL;
-        e[i].label = label;
-        e[i].display_name = NULL;
-        e[i].samples = &s[i];
-        e[i].n_samples = 1;
-      }
-      if (!fv_gallery_enroll_batch (g, e, n, FV_GALLERY_ENROLL_NEW_ONLY,
-              &error)) {
-        fv_tool_error (command, "%s", error->message);
-        g_clear_pointer (&g, fv_gallery_free);
-        remove_gallery_files (dir, path);
-        return FV_TOOL_EXIT_FAILURE;
-      }
-    }
-    write_ms = (now_ns () - t0) / 1e6;
+  if (!write_gallery (path, vectors, gallery_size, &write_ms, &error)) {
+    fv_tool_error (command, "%s", error->message);
+    remove_gallery_files (dir, path);
+    return FV_TOOL_EXIT_FAILURE;
   }
 
   /* Load: open (with every check) + read + build the matrix. */
-  for (i = 0; i < LOAD_RUNS; i++) {
-    g_autoptr (FvGallery) g = NULL;
-
-    t0 = now_ns ();
-    g = fv_gallery_open (path, FV_GALLERY_OPEN_READ_ONLY, BENCH_FINGERPRINT,
-        DIM, &error);
-    if (g == NULL || !fv_gallery_reload (g, &error)) {
-      fv_tool_error (command, "%s", error->message);
-      g_clear_pointer (&g, fv_gallery_free);
-      remove_gallery_files (dir, path);
-      return FV_TOOL_EXIT_FAILURE;
-    }
-    load_ms[i] = (now_ns () - t0) / 1e6;
-    if (i == LOAD_RUNS - 1)
-      snap = fv_gallery_get_snapshot (g);
+  snap = load_gallery (path, load_ms, &error);
+  if (snap == NULL) {
+    fv_tool_error (command, "%s", error->message);
+    remove_gallery_files (dir, path);
+    return FV_TOOL_EXIT_FAILURE;
   }
   load_med = median (load_ms, LOAD_RUNS);
   if (g_stat (path, &st) != 0)
@@ -278,15 +385,7 @@ fv_bench_gallery (guint gallery_size, guint threads)
   remove_gallery_files (dir, path);
 
   /* Correctness on the same data. */
-  for (i = 0; i < N_QUERIES; i++) {
-    fv_gallery_snapshot_match (snap, queries + (gsize) i * DIM, 1,
-        FV_GALLERY_DEFAULT_MATCH_THRESHOLD, FV_GALLERY_DEFAULT_MATCH_MARGIN,
-        results);
-    if (i % 2 == 0 && results[0].known && results[0].index == (gint) truth[i])
-      found++;
-    if (i % 2 == 1 && !results[0].known)
-      rejected++;
-  }
+  count_decisions (snap, queries, truth, &found, &rejected);
 
   /* Single queries, one thread; small galleries repeat each timing so it
    * lasts long enough to measure. */
@@ -308,22 +407,7 @@ fv_bench_gallery (guint gallery_size, guint threads)
   single_max = single[TIMED_RUNS - 1];
 
   /* Batches of four queries: one pass over the matrix. */
-  batch = g_new (double, TIMED_RUNS);
-  batch_cpu = g_new (double, TIMED_RUNS);
-  for (i = 0; i < TIMED_RUNS; i++) {
-    guint q = (i * 4) % N_QUERIES;
-    guint64 c0 = cpu_ns ();
-
-    t0 = now_ns ();
-    for (k = 0; k < reps; k++)
-      fv_gallery_snapshot_match (snap, queries + (gsize) q * DIM, 4,
-          FV_GALLERY_DEFAULT_MATCH_THRESHOLD,
-          FV_GALLERY_DEFAULT_MATCH_MARGIN, results);
-    batch[i] = (now_ns () - t0) / 1e6 / reps / 4;
-    batch_cpu[i] = (cpu_ns () - c0) / 1e6 / reps / 4;
-  }
-  batch_med = median (batch, TIMED_RUNS);
-  batch_cpu_med = median (batch_cpu, TIMED_RUNS);
+  time_batches (snap, queries, reps, &batch_med, &batch_cpu_med);
 
   printf ("gallery: %u identities x %u dimensions (synthetic, seed %d), one "
       "sample each; file %.1f MiB, matrix %.1f MiB\n", gallery_size, DIM,
@@ -348,35 +432,12 @@ fv_bench_gallery (guint gallery_size, guint threads)
       rejected, N_QUERIES / 2, FV_GALLERY_DEFAULT_MATCH_THRESHOLD,
       FV_GALLERY_DEFAULT_MATCH_MARGIN);
 
-  if (threads > 1) {
-    g_autofree MatchJob *jobs = g_new0 (MatchJob, threads);
-    g_autofree GThread **th = g_new0 (GThread *, threads);
-    g_autofree double *all = g_new (double, (gsize) threads * TIMED_RUNS);
-    g_autofree double *all_cpu = g_new (double,
-        (gsize) threads * TIMED_RUNS);
-    double wall_ms;
-
-    t0 = now_ns ();
-    for (i = 0; i < threads; i++) {
-      jobs[i] = job;
-      jobs[i].ms = all + (gsize) i *TIMED_RUNS;
-      jobs[i].cpu_ms = all_cpu + (gsize) i *TIMED_RUNS;
-      th[i] = g_thread_new ("fv-bench-match", run_match_job, &jobs[i]);
-    }
-    for (i = 0; i < threads; i++)
-      g_thread_join (th[i]);
-    wall_ms = (now_ns () - t0) / 1e6;
-    printf ("match, %u threads on one snapshot: median %.4f ms per query, "
-        "%.0f queries/s in all (1 thread: %.0f queries/s)\n", threads,
-        median (all, threads * TIMED_RUNS),
-        threads * TIMED_RUNS * (double) reps / wall_ms * 1e3, 1e3 / single_med);
-  }
+  if (threads > 1)
+    bench_threads (&job, threads, single_med);
 
   printf ("bench: gallery=%u match_ms=%.4f load_ms=%.1f\n", gallery_size,
       single_cpu_med, load_med);
   g_free (single);
-  g_free (batch);
   g_free (single_cpu);
-  g_free (batch_cpu);
   return found == N_QUERIES / 2 ? FV_TOOL_EXIT_OK : FV_TOOL_EXIT_FAILURE;
 }

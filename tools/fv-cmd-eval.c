@@ -393,83 +393,22 @@ plot_roc (const char *path, Scored * s, guint n, const Metrics * m,
 /* The command                                                              */
 /* ------------------------------------------------------------------------ */
 
-int
-fv_cmd_eval (int argc, char **argv)
+/* The pairs of @pairs_path (columns a, b and same); prints the error and
+ * returns NULL if the file cannot be used. */
+static GArray *
+read_pairs (const char *pairs_path)
 {
-  g_autofree char *pairs_path = NULL, *root = NULL, *faces_path = NULL;
-  g_autofree char *model_path = NULL, *plot_path = NULL;
-  g_autofree char *scores_path = NULL;
-  gboolean aligned = FALSE;
-  GOptionEntry entries[] = {
-    {"pairs", 'p', 0, G_OPTION_ARG_FILENAME, &pairs_path,
-        "CSV of pairs with columns a, b, same (1/0)", "FILE"},
-    {"root", 'r', 0, G_OPTION_ARG_FILENAME, &root,
-        "Folder the paths in the pairs are relative to (default: the "
-          "folder of --pairs)", "DIR"},
-    {"aligned", 'a', 0, G_OPTION_ARG_NONE, &aligned,
-        "Use the aligned 112x112 crops (no detection): raw photos are "
-          "mapped to their crops with faces.csv", NULL},
-    {"faces", 'f', 0, G_OPTION_ARG_FILENAME, &faces_path,
-        "CSV with 'raw' and 'aligned' columns mapping photos to crops "
-          "(default: ROOT/faces.csv if it exists)", "FILE"},
-    {"plot", 0, 0, G_OPTION_ARG_FILENAME, &plot_path,
-        "Draw the ROC curve into this PNG file", "FILE"},
-    {"scores", 0, 0, G_OPTION_ARG_FILENAME, &scores_path,
-        "Write each pair's similarity to this CSV file", "FILE"},
-    {"model", 'm', 0, G_OPTION_ARG_FILENAME, &model_path,
-        "MobileFaceNet model file (default: the installed or fetched "
-          FV_TOOL_DEFAULT_MODEL ")", "FILE"},
-    G_OPTION_ENTRY_NULL
-  };
-  g_autoptr (GOptionContext) context = NULL;
   g_autoptr (GError) error = NULL;
   g_autoptr (GPtrArray) header = NULL;
   g_autoptr (GPtrArray) rows = NULL;
   g_autoptr (GArray) pairs = NULL;
-  g_autoptr (GHashTable) to_aligned = NULL;
-  g_autoptr (GHashTable) to_raw = NULL;
-  g_autoptr (GHashTable) index = NULL;
-  g_autoptr (GArray) vectors = NULL;
-  g_autoptr (GArray) scored = NULL;
-  g_autoptr (FvToolFaces) faces = NULL;
-  g_autoptr (GString) scores_out = NULL;
-  g_auto (GStrv) args = g_strdupv (argv);
   int col_a, col_b, col_same;
-  guint i, dim, n_images = 0, failed = 0, skipped_pairs = 0;
-  Metrics m;
-  GString *out;
-
-  context = g_option_context_new ("--pairs FILE [--root DIR] [--aligned]");
-  g_option_context_set_summary (context,
-      "Measures verification on labelled pairs of images: the cosine "
-      "similarity of\nthe largest face of each image. Prints the number of "
-      "pairs, the ROC AUC, the\nbest accuracy and its threshold (same "
-      "when similarity >= threshold), and the\ntrue accept rate at false "
-      "accept rates 1e-2 and 1e-3. The last line is\n"
-      "  eval: pairs=<n> auc=<x> acc=<x> thr=<x> tar_far1e-2=<x> "
-      "tar_far1e-3=<x> failed=<n>\n"
-      "(failed: images without a usable face; their pairs are left out).");
-  g_option_context_set_description (context,
-      "Without --aligned the photos go through the detector; pairs that "
-      "name aligned\ncrops are then mapped back to their photos with "
-      "faces.csv.\n\n"
-      "Example:\n"
-      "  faceverify eval --pairs shared/data/faces/deepface/pairs.csv "
-      "--aligned --plot roc.png\n");
-  g_option_context_add_main_entries (context, entries, NULL);
-  if (!fv_tool_parse_options (context, COMMAND, &args))
-    return FV_TOOL_EXIT_USAGE;
-  if (pairs_path == NULL) {
-    fv_tool_error (COMMAND, "no pairs given (--pairs FILE)");
-    return FV_TOOL_EXIT_USAGE;
-  }
-  if (root == NULL)
-    root = g_path_get_dirname (pairs_path);
+  guint i;
 
   header = read_csv (pairs_path, &rows, &error);
   if (header == NULL) {
     fv_tool_error (pairs_path, "%s", error->message);
-    return FV_TOOL_EXIT_FAILURE;
+    return NULL;
   }
   col_a = column_index (header, "a");
   col_b = column_index (header, "b");
@@ -477,7 +416,7 @@ fv_cmd_eval (int argc, char **argv)
   if (col_a < 0 || col_b < 0 || col_same < 0) {
     fv_tool_error (pairs_path, "the header must name the columns a, b and "
         "same");
-    return FV_TOOL_EXIT_FAILURE;
+    return NULL;
   }
   pairs = g_array_new (FALSE, FALSE, sizeof (Pair));
   g_array_set_clear_func (pairs, pair_clear);
@@ -489,7 +428,7 @@ fv_cmd_eval (int argc, char **argv)
         || !parse_same (g_strstrip ((char *) r->pdata[col_same]), &p.same)) {
       fv_tool_error (pairs_path, "line %u: expected a, b and same (0 or 1)",
           i + 2);
-      return FV_TOOL_EXIT_FAILURE;
+      return NULL;
     }
     p.a = g_strdup (r->pdata[col_a]);
     p.b = g_strdup (r->pdata[col_b]);
@@ -497,97 +436,88 @@ fv_cmd_eval (int argc, char **argv)
   }
   if (pairs->len == 0) {
     fv_tool_error (pairs_path, "no pairs");
-    return FV_TOOL_EXIT_FAILURE;
+    return NULL;
   }
+  return g_steal_pointer (&pairs);
+}
 
-  to_aligned = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, g_free);
-  to_raw = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, g_free);
+/* The images of the pairs, each embedded once. */
+typedef struct
+{
+  FvToolFaces *faces;
+  const char *root;
+  GHashTable *map;              /* pair name -> file to read, or none */
+  GHashTable *index;            /* path -> 1 + row in vectors, 0: no face */
+  GArray *vectors;
+  guint dim, n_images, failed;
+} EmbedCache;
+
+/* 1 + the row of @name's embedding in cache->vectors, or 0 when the image
+ * has no usable face. */
+static guint
+embed_once (EmbedCache * cache, const char *name)
+{
+  const char *rel = name;
+  const char *mapped = g_hash_table_lookup (cache->map, rel);
+  g_autofree char *path = NULL;
+  gpointer found;
+
+  if (mapped)
+    rel = mapped;
+  path = g_build_filename (cache->root, rel, NULL);
+  if (!g_hash_table_lookup_extended (cache->index, path, NULL, &found)) {
+    g_autoptr (GError) img_error = NULL;
+    const FvToolFace *f;
+    guint n = 0;
+
+    cache->n_images++;
+    f = fv_tool_faces_process (cache->faces, path, &n, &img_error);
+    if (f == NULL || n == 0) {
+      fv_tool_error (path, "%s", f == NULL ? img_error->message :
+          "no face found");
+      cache->failed++;
+      found = GUINT_TO_POINTER (0);
+    } else {
+      g_array_append_vals (cache->vectors, f[0].embedding, cache->dim);
+      found = GUINT_TO_POINTER (cache->vectors->len / cache->dim);
+    }
+    g_hash_table_insert (cache->index, g_strdup (path), found);
+  }
+  return GPOINTER_TO_UINT (found);
+}
+
+/* Reads @faces_path, or ROOT/faces.csv if there is one, into the maps
+ * from photos to crops and back. Prints the error and returns FALSE if the
+ * file cannot be used. */
+static gboolean
+read_faces_maps (const char *root, const char *faces_path,
+    GHashTable * to_aligned, GHashTable * to_raw)
+{
+  g_autoptr (GError) error = NULL;
+  g_autofree char *guess = NULL;
+
   if (faces_path == NULL) {
-    g_autofree char *guess = g_build_filename (root, "faces.csv", NULL);
-
+    guess = g_build_filename (root, "faces.csv", NULL);
     if (g_file_test (guess, G_FILE_TEST_IS_REGULAR))
-      faces_path = g_steal_pointer (&guess);
+      faces_path = guess;
   }
   if (faces_path && !read_faces_map (faces_path, to_aligned, to_raw, &error)) {
     fv_tool_error (faces_path, "%s", error->message);
-    return FV_TOOL_EXIT_FAILURE;
+    return FALSE;
   }
+  return TRUE;
+}
 
-  faces = fv_tool_faces_new (COMMAND, model_path, aligned);
-  if (faces == NULL)
-    return FV_TOOL_EXIT_FAILURE;
-  dim = fv_tool_faces_get_dim (faces);
-
-  /* Each image once: index maps the resolved path to 1 + its row in
-   * vectors, or to 0 when it has no usable face. */
-  index = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
-  vectors = g_array_new (FALSE, FALSE, sizeof (float));
-  scored = g_array_new (FALSE, FALSE, sizeof (Scored));
-  if (scores_path)
-    scores_out = g_string_new ("a,b,same,similarity\n");
-  for (i = 0; i < pairs->len; i++) {
-    Pair *p = &g_array_index (pairs, Pair, i);
-    const char *names[2] = { p->a, p->b };
-    guint rowsel[2] = { 0, 0 };
-    guint k;
-
-    for (k = 0; k < 2; k++) {
-      const char *rel = names[k];
-      const char *mapped = g_hash_table_lookup (aligned ? to_aligned : to_raw,
-          rel);
-      g_autofree char *path = NULL;
-      gpointer found;
-
-      if (mapped)
-        rel = mapped;
-      path = g_build_filename (root, rel, NULL);
-      if (!g_hash_table_lookup_extended (index, path, NULL, &found)) {
-        g_autoptr (GError) img_error = NULL;
-        const FvToolFace *f;
-        guint n = 0;
-
-        n_images++;
-        f = fv_tool_faces_process (faces, path, &n, &img_error);
-        if (f == NULL || n == 0) {
-          fv_tool_error (path, "%s", f == NULL ? img_error->message :
-              "no face found");
-          failed++;
-          found = GUINT_TO_POINTER (0);
-        } else {
-          g_array_append_vals (vectors, f[0].embedding, dim);
-          found = GUINT_TO_POINTER (vectors->len / dim);
-        }
-        g_hash_table_insert (index, g_strdup (path), found);
-      }
-      rowsel[k] = GPOINTER_TO_UINT (found);
-    }
-    if (rowsel[0] == 0 || rowsel[1] == 0) {
-      skipped_pairs++;
-      continue;
-    }
-    {
-      Scored s;
-
-      s.same = p->same;
-      s.score = fv_cosine (&g_array_index (vectors, float,
-              (gsize) (rowsel[0] - 1) * dim), &g_array_index (vectors, float,
-              (gsize) (rowsel[1] - 1) * dim), dim);
-      g_array_append_val (scored, s);
-      if (scores_out) {
-        fv_tool_append_csv_field (scores_out, p->a);
-        g_string_append_c (scores_out, ',');
-        fv_tool_append_csv_field (scores_out, p->b);
-        g_string_append_printf (scores_out, ",%d,%.6f\n", p->same ? 1 : 0,
-            s.score);
-      }
-    }
-  }
-
-  if (scores_out && !g_file_set_contents (scores_path, scores_out->str,
-          (gssize) scores_out->len, &error)) {
-    fv_tool_error (scores_path, "%s", error->message);
-    return FV_TOOL_EXIT_FAILURE;
-  }
+/* Sorts @scored, prints the metrics and draws the plot. */
+static int
+eval_report (const char *pairs_path, const char *root, const char *plot_path,
+    GArray * scored, gboolean aligned, guint n_images, guint failed,
+    guint skipped_pairs)
+{
+  g_autoptr (GError) error = NULL;
+  Metrics m;
+  GString *out;
+  guint i;
 
   qsort (scored->data, scored->len, sizeof (Scored), compare_scored);
   compute_metrics ((Scored *) scored->data, scored->len, &m);
@@ -633,4 +563,149 @@ fv_cmd_eval (int argc, char **argv)
   }
   g_string_free (out, TRUE);
   return FV_TOOL_EXIT_OK;
+}
+
+static GOptionContext *
+eval_context (void)
+{
+  GOptionContext *context;
+
+  context = g_option_context_new ("--pairs FILE [--root DIR] [--aligned]");
+  g_option_context_set_summary (context,
+      "Measures verification on labelled pairs of images: the cosine "
+      "similarity of\nthe largest face of each image. Prints the number of "
+      "pairs, the ROC AUC, the\nbest accuracy and its threshold (same "
+      "when similarity >= threshold), and the\ntrue accept rate at false "
+      "accept rates 1e-2 and 1e-3. The last line is\n"
+      "  eval: pairs=<n> auc=<x> acc=<x> thr=<x> tar_far1e-2=<x> "
+      "tar_far1e-3=<x> failed=<n>\n"
+      "(failed: images without a usable face; their pairs are left out).");
+  g_option_context_set_description (context,
+      "Without --aligned the photos go through the detector; pairs that "
+      "name aligned\ncrops are then mapped back to their photos with "
+      "faces.csv.\n\n"
+      "Example:\n"
+      "  faceverify eval --pairs shared/data/faces/deepface/pairs.csv "
+      "--aligned --plot roc.png\n");
+  return context;
+}
+
+int
+fv_cmd_eval (int argc, char **argv)
+{
+  g_autofree char *pairs_path = NULL, *root = NULL, *faces_path = NULL;
+  g_autofree char *model_path = NULL, *plot_path = NULL;
+  g_autofree char *scores_path = NULL;
+  gboolean aligned = FALSE;
+  GOptionEntry entries[] = {
+    {"pairs", 'p', 0, G_OPTION_ARG_FILENAME, &pairs_path,
+        "CSV of pairs with columns a, b, same (1/0)", "FILE"},
+    {"root", 'r', 0, G_OPTION_ARG_FILENAME, &root,
+        "Folder the paths in the pairs are relative to (default: the "
+          "folder of --pairs)", "DIR"},
+    {"aligned", 'a', 0, G_OPTION_ARG_NONE, &aligned,
+        "Use the aligned 112x112 crops (no detection): raw photos are "
+          "mapped to their crops with faces.csv", NULL},
+    {"faces", 'f', 0, G_OPTION_ARG_FILENAME, &faces_path,
+        "CSV with 'raw' and 'aligned' columns mapping photos to crops "
+          "(default: ROOT/faces.csv if it exists)", "FILE"},
+    {"plot", 0, 0, G_OPTION_ARG_FILENAME, &plot_path,
+        "Draw the ROC curve into this PNG file", "FILE"},
+    {"scores", 0, 0, G_OPTION_ARG_FILENAME, &scores_path,
+        "Write each pair's similarity to this CSV file", "FILE"},
+    {"model", 'm', 0, G_OPTION_ARG_FILENAME, &model_path,
+        "MobileFaceNet model file (default: the installed or fetched "
+          FV_TOOL_DEFAULT_MODEL ")", "FILE"},
+    G_OPTION_ENTRY_NULL
+  };
+  g_autoptr (GOptionContext) context = NULL;
+  g_autoptr (GError) error = NULL;
+  g_autoptr (GArray) pairs = NULL;
+  g_autoptr (GHashTable) to_aligned = NULL;
+  g_autoptr (GHashTable) to_raw = NULL;
+  g_autoptr (GHashTable) index = NULL;
+  g_autoptr (GArray) vectors = NULL;
+  g_autoptr (GArray) scored = NULL;
+  g_autoptr (FvToolFaces) faces = NULL;
+  g_autoptr (GString) scores_out = NULL;
+  g_auto (GStrv) args = g_strdupv (argv);
+  EmbedCache ctx = { 0, };
+  guint i, dim, skipped_pairs = 0;
+
+  context = eval_context ();
+  g_option_context_add_main_entries (context, entries, NULL);
+  if (!fv_tool_parse_options (context, COMMAND, &args))
+    return FV_TOOL_EXIT_USAGE;
+  if (pairs_path == NULL) {
+    fv_tool_error (COMMAND, "no pairs given (--pairs FILE)");
+    return FV_TOOL_EXIT_USAGE;
+  }
+  if (root == NULL)
+    root = g_path_get_dirname (pairs_path);
+
+  pairs = read_pairs (pairs_path);
+  if (pairs == NULL)
+    return FV_TOOL_EXIT_FAILURE;
+
+  to_aligned = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, g_free);
+  to_raw = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, g_free);
+  if (!read_faces_maps (root, faces_path, to_aligned, to_raw))
+    return FV_TOOL_EXIT_FAILURE;
+
+  faces = fv_tool_faces_new (COMMAND, model_path, aligned);
+  if (faces == NULL)
+    return FV_TOOL_EXIT_FAILURE;
+  dim = fv_tool_faces_get_dim (faces);
+
+  /* Each image once: index maps the resolved path to 1 + its row in
+   * vectors, or to 0 when it has no usable face. */
+  index = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
+  vectors = g_array_new (FALSE, FALSE, sizeof (float));
+  ctx.faces = faces;
+  ctx.root = root;
+  ctx.map = aligned ? to_aligned : to_raw;
+  ctx.index = index;
+  ctx.vectors = vectors;
+  ctx.dim = dim;
+  scored = g_array_new (FALSE, FALSE, sizeof (Scored));
+  if (scores_path)
+    scores_out = g_string_new ("a,b,same,similarity\n");
+  for (i = 0; i < pairs->len; i++) {
+    Pair *p = &g_array_index (pairs, Pair, i);
+    const char *names[2] = { p->a, p->b };
+    guint rowsel[2] = { 0, 0 };
+    guint k;
+
+    for (k = 0; k < 2; k++)
+      rowsel[k] = embed_once (&ctx, names[k]);
+    if (rowsel[0] == 0 || rowsel[1] == 0) {
+      skipped_pairs++;
+      continue;
+    }
+    {
+      Scored s;
+
+      s.same = p->same;
+      s.score = fv_cosine (&g_array_index (vectors, float,
+              (gsize) (rowsel[0] - 1) * dim), &g_array_index (vectors, float,
+              (gsize) (rowsel[1] - 1) * dim), dim);
+      g_array_append_val (scored, s);
+      if (scores_out) {
+        fv_tool_append_csv_field (scores_out, p->a);
+        g_string_append_c (scores_out, ',');
+        fv_tool_append_csv_field (scores_out, p->b);
+        g_string_append_printf (scores_out, ",%d,%.6f\n", p->same ? 1 : 0,
+            s.score);
+      }
+    }
+  }
+
+  if (scores_out && !g_file_set_contents (scores_path, scores_out->str,
+          (gssize) scores_out->len, &error)) {
+    fv_tool_error (scores_path, "%s", error->message);
+    return FV_TOOL_EXIT_FAILURE;
+  }
+
+  return eval_report (pairs_path, root, plot_path, scored, aligned,
+      ctx.n_images, ctx.failed, skipped_pairs);
 }

@@ -186,7 +186,7 @@ skip_image (EnrollStats * st, const char *path, const char *reason,
       detail ? ": " : "", detail ? detail : "");
 }
 
-/* Embeds the images of one identity and enrols them in one transaction. */
+/* Embeds the images of one identity and enrolls them in one transaction. */
 static void
 enroll_identity (FvGallery * gallery, FvToolFaces * faces,
     const char *label, const char *display_name, GPtrArray * images,
@@ -272,6 +272,90 @@ enroll_identity (FvGallery * gallery, FvToolFaces * faces,
   st->samples += samples->len;
 }
 
+static gboolean
+check_enroll_args (const char *command, const char *dir, const char *label,
+    const char *display_name, char **images)
+{
+  if ((dir == NULL) == (label == NULL)) {
+    fv_tool_error (command, "give either --label NAME with images, or --dir "
+        "DIR");
+    return FALSE;
+  }
+  if (dir && images && images[0]) {
+    fv_tool_error (command, "--dir takes no image arguments");
+    return FALSE;
+  }
+  if (label && (images == NULL || images[0] == NULL)) {
+    fv_tool_error (command, "no image given for \"%s\"", label);
+    return FALSE;
+  }
+  if (display_name && dir) {
+    fv_tool_error (command, "--name goes with --label");
+    return FALSE;
+  }
+  return TRUE;
+}
+
+/* The identities to enroll: the sub-folders of @dir, or @label with
+ * @images. Prints the error and returns NULL on failure. */
+static GPtrArray *
+enroll_todo (const char *command, const char *dir, const char *label,
+    char **images, guint * n_images)
+{
+  GPtrArray *todo;
+  EnrollIdentity *e;
+  guint i;
+
+  if (dir) {
+    todo = scan_enroll_dir (command, dir, n_images);
+    if (todo && todo->len == 0) {
+      fv_tool_error (command, "%s has no sub-folders (one per identity)", dir);
+      g_ptr_array_unref (todo);
+      return NULL;
+    }
+    return todo;
+  }
+  e = g_new0 (EnrollIdentity, 1);
+  todo = g_ptr_array_new_with_free_func ((GDestroyNotify)
+      enroll_identity_free);
+  e->label = g_strdup (label);
+  e->images = g_ptr_array_new_with_free_func (g_free);
+  for (i = 0; images[i]; i++)
+    g_ptr_array_add (e->images, g_strdup (images[i]));
+  *n_images = e->images->len;
+  g_ptr_array_add (todo, e);
+  return todo;
+}
+
+/* The skipped images on stderr, the summary on stdout. */
+static void
+enroll_report (const EnrollStats * st, const char *gallery_path)
+{
+  GHashTableIter iter;
+  gpointer key, value;
+  GString *out;
+  guint i;
+
+  fputs (st->details->str, stderr);
+  out = g_string_new (NULL);
+  g_string_append_printf (out, "enrolled %u sample%s of %u identit%s into "
+      "%s; skipped %u image%s", st->samples, st->samples == 1 ? "" : "s",
+      st->identities, st->identities == 1 ? "y" : "ies", gallery_path,
+      st->skipped, st->skipped == 1 ? "" : "s");
+  g_hash_table_iter_init (&iter, st->reasons);
+  i = 0;
+  while (g_hash_table_iter_next (&iter, &key, &value))
+    g_string_append_printf (out, "%s%s: %u", i++ ? ", " : " (",
+        (const char *) key, GPOINTER_TO_UINT (value));
+  if (i)
+    g_string_append_c (out, ')');
+  g_string_append_printf (out, "\nenroll: identities=%u samples=%u "
+      "skipped=%u failed_identities=%u\n", st->identities, st->samples,
+      st->skipped, st->failed_identities);
+  fv_tool_write_stdout (out);
+  g_string_free (out, TRUE);
+}
+
 int
 fv_cmd_enroll (int argc, char **argv)
 {
@@ -284,21 +368,15 @@ fv_cmd_enroll (int argc, char **argv)
     {"gallery", 'g', 0, G_OPTION_ARG_FILENAME, &gallery_path,
         "The gallery file (created if it does not exist)", "FILE"},
     {"label", 'l', 0, G_OPTION_ARG_STRING, &label,
-        "Enrol the IMAGEs as this identity", "NAME"},
+        "Enroll the IMAGEs as this identity", "NAME"},
     {"name", 'n', 0, G_OPTION_ARG_STRING, &display_name,
         "Display name of the identity (with --label)", "TEXT"},
     {"dir", 'd', 0, G_OPTION_ARG_FILENAME, &dir,
-        "Enrol every sub-folder of DIR: the folder name is the label", "DIR"},
+        "Enroll every sub-folder of DIR: the folder name is the label", "DIR"},
     {"replace", 'r', 0, G_OPTION_ARG_NONE, &replace,
         "Replace the samples of identities already in the gallery (default: "
           "add new images to them)", NULL},
-    {"aligned", 'a', 0, G_OPTION_ARG_NONE, &aligned,
-        "The images are aligned 112x112 face crops (no detection)", NULL},
-    {"model", 'm', 0, G_OPTION_ARG_FILENAME, &model_path,
-        "MobileFaceNet model file (default: the installed or fetched "
-          FV_TOOL_DEFAULT_MODEL ")", "FILE"},
-    {G_OPTION_REMAINING, 0, 0, G_OPTION_ARG_FILENAME_ARRAY, &images, NULL,
-        NULL},
+    FV_TOOL_FACES_ENTRIES (&aligned, &model_path, &images),
     G_OPTION_ENTRY_NULL
   };
   g_autoptr (GOptionContext) context = NULL;
@@ -309,15 +387,12 @@ fv_cmd_enroll (int argc, char **argv)
   g_auto (GStrv) args = g_strdupv (argv);
   EnrollStats st = { 0 };
   Progress progress;
-  GHashTableIter iter;
-  gpointer key, value;
   guint n_images = 0, done = 0, i;
-  GString *out;
 
   context = g_option_context_new ("--gallery FILE (--label NAME IMAGE… | "
       "--dir DIR)");
   g_option_context_set_summary (context,
-      "Enrols people into a gallery: the largest face of each image becomes "
+      "Enrolls people into a gallery: the largest face of each image becomes "
       "a sample\nof the identity. Each identity is enrolled in one "
       "transaction.");
   g_option_context_set_description (context,
@@ -335,44 +410,12 @@ fv_cmd_enroll (int argc, char **argv)
     return FV_TOOL_EXIT_USAGE;
   if (!need_gallery (command, gallery_path))
     return FV_TOOL_EXIT_USAGE;
-  if ((dir == NULL) == (label == NULL)) {
-    fv_tool_error (command, "give either --label NAME with images, or --dir "
-        "DIR");
+  if (!check_enroll_args (command, dir, label, display_name, images))
     return FV_TOOL_EXIT_USAGE;
-  }
-  if (dir && images && images[0]) {
-    fv_tool_error (command, "--dir takes no image arguments");
-    return FV_TOOL_EXIT_USAGE;
-  }
-  if (label && (images == NULL || images[0] == NULL)) {
-    fv_tool_error (command, "no image given for \"%s\"", label);
-    return FV_TOOL_EXIT_USAGE;
-  }
-  if (display_name && dir) {
-    fv_tool_error (command, "--name goes with --label");
-    return FV_TOOL_EXIT_USAGE;
-  }
 
-  if (dir) {
-    todo = scan_enroll_dir (command, dir, &n_images);
-    if (todo == NULL)
-      return FV_TOOL_EXIT_FAILURE;
-    if (todo->len == 0) {
-      fv_tool_error (command, "%s has no sub-folders (one per identity)", dir);
-      return FV_TOOL_EXIT_FAILURE;
-    }
-  } else {
-    EnrollIdentity *e = g_new0 (EnrollIdentity, 1);
-
-    todo = g_ptr_array_new_with_free_func ((GDestroyNotify)
-        enroll_identity_free);
-    e->label = g_strdup (label);
-    e->images = g_ptr_array_new_with_free_func (g_free);
-    for (i = 0; images[i]; i++)
-      g_ptr_array_add (e->images, g_strdup (images[i]));
-    n_images = e->images->len;
-    g_ptr_array_add (todo, e);
-  }
+  todo = enroll_todo (command, dir, label, images, &n_images);
+  if (todo == NULL)
+    return FV_TOOL_EXIT_FAILURE;
 
   faces = fv_tool_faces_new (command, model_path, aligned);
   if (faces == NULL)
@@ -403,24 +446,7 @@ fv_cmd_enroll (int argc, char **argv)
   progress_show (&progress, done, "");
   progress_done (&progress);
 
-  fputs (st.details->str, stderr);
-  out = g_string_new (NULL);
-  g_string_append_printf (out, "enrolled %u sample%s of %u identit%s into "
-      "%s; skipped %u image%s", st.samples, st.samples == 1 ? "" : "s",
-      st.identities, st.identities == 1 ? "y" : "ies", gallery_path,
-      st.skipped, st.skipped == 1 ? "" : "s");
-  g_hash_table_iter_init (&iter, st.reasons);
-  i = 0;
-  while (g_hash_table_iter_next (&iter, &key, &value))
-    g_string_append_printf (out, "%s%s: %u", i++ ? ", " : " (",
-        (const char *) key, GPOINTER_TO_UINT (value));
-  if (i)
-    g_string_append_c (out, ')');
-  g_string_append_printf (out, "\nenroll: identities=%u samples=%u "
-      "skipped=%u failed_identities=%u\n", st.identities, st.samples,
-      st.skipped, st.failed_identities);
-  fv_tool_write_stdout (out);
-  g_string_free (out, TRUE);
+  enroll_report (&st, gallery_path);
   g_hash_table_unref (st.reasons);
   g_string_free (st.details, TRUE);
 
@@ -434,6 +460,28 @@ fv_cmd_enroll (int argc, char **argv)
 /* ------------------------------------------------------------------------ */
 /* identify                                                                 */
 /* ------------------------------------------------------------------------ */
+
+/* One CSV line of `identify`: path,face,x1,y1,x2,y2,label,similarity,
+ * margin,known. */
+static void
+append_match_row (GString * out, const char *display, guint k,
+    const FvToolFace * f, const FvGalleryMatch * m, gboolean nearest)
+{
+  fv_tool_append_csv_field (out, display);
+  g_string_append_printf (out, ",%u,", k);
+  append_int (out, f->x1);
+  g_string_append_c (out, ',');
+  append_int (out, f->y1);
+  g_string_append_c (out, ',');
+  append_int (out, f->x2);
+  g_string_append_c (out, ',');
+  append_int (out, f->y2);
+  g_string_append_c (out, ',');
+  fv_tool_append_csv_field (out, (m->known || nearest) && m->label
+      ? m->label : "unknown");
+  g_string_append_printf (out, ",%.4f,%.4f,%d\n", m->similarity,
+      m->margin, m->known ? 1 : 0);
+}
 
 int
 fv_cmd_identify (int argc, char **argv)
@@ -457,13 +505,7 @@ fv_cmd_identify (int argc, char **argv)
         "X"},
     {"nearest", 0, 0, G_OPTION_ARG_NONE, &nearest,
         "Print the nearest identity's label even for unknown faces", NULL},
-    {"aligned", 'a', 0, G_OPTION_ARG_NONE, &aligned,
-        "The images are aligned 112x112 face crops (no detection)", NULL},
-    {"model", 'm', 0, G_OPTION_ARG_FILENAME, &model_path,
-        "MobileFaceNet model file (default: the installed or fetched "
-          FV_TOOL_DEFAULT_MODEL ")", "FILE"},
-    {G_OPTION_REMAINING, 0, 0, G_OPTION_ARG_FILENAME_ARRAY, &images, NULL,
-        NULL},
+    FV_TOOL_FACES_ENTRIES (&aligned, &model_path, &images),
     G_OPTION_ENTRY_NULL
   };
   g_autoptr (GOptionContext) context = NULL;
@@ -545,24 +587,8 @@ fv_cmd_identify (int argc, char **argv)
           dim * sizeof (float));
     fv_gallery_snapshot_match (snap, queries, n, (float) threshold,
         (float) margin, matches);
-    for (k = 0; k < n; k++) {
-      const FvGalleryMatch *m = &matches[k];
-
-      fv_tool_append_csv_field (out, display);
-      g_string_append_printf (out, ",%u,", k);
-      append_int (out, found[k].x1);
-      g_string_append_c (out, ',');
-      append_int (out, found[k].y1);
-      g_string_append_c (out, ',');
-      append_int (out, found[k].x2);
-      g_string_append_c (out, ',');
-      append_int (out, found[k].y2);
-      g_string_append_c (out, ',');
-      fv_tool_append_csv_field (out, (m->known || nearest) && m->label
-          ? m->label : "unknown");
-      g_string_append_printf (out, ",%.4f,%.4f,%d\n", m->similarity,
-          m->margin, m->known ? 1 : 0);
-    }
+    for (k = 0; k < n; k++)
+      append_match_row (out, display, k, &found[k], &matches[k], nearest);
     if (!fv_tool_write_stdout (out)) {
       g_string_free (out, TRUE);
       return FV_TOOL_EXIT_FAILURE;
@@ -590,13 +616,7 @@ fv_cmd_verify (int argc, char **argv)
     {"threshold", 't', 0, G_OPTION_ARG_DOUBLE, &threshold,
         "Lowest cosine similarity of the same person (default "
           G_STRINGIFY (FV_GALLERY_DEFAULT_MATCH_THRESHOLD) ")", "X"},
-    {"aligned", 'a', 0, G_OPTION_ARG_NONE, &aligned,
-        "The images are aligned 112x112 face crops (no detection)", NULL},
-    {"model", 'm', 0, G_OPTION_ARG_FILENAME, &model_path,
-        "MobileFaceNet model file (default: the installed or fetched "
-          FV_TOOL_DEFAULT_MODEL ")", "FILE"},
-    {G_OPTION_REMAINING, 0, 0, G_OPTION_ARG_FILENAME_ARRAY, &images, NULL,
-        NULL},
+    FV_TOOL_FACES_ENTRIES (&aligned, &model_path, &images),
     G_OPTION_ENTRY_NULL
   };
   g_autoptr (GOptionContext) context = NULL;

@@ -13,6 +13,17 @@ G_BEGIN_DECLS
 
 #define FV_TOOL_DEFAULT_MODEL "MobileFaceNet.tflite"
 
+/* The options that every command on faces takes last: --aligned, --model
+ * and the image arguments, in a GOptionEntry array. */
+#define FV_TOOL_FACES_ENTRIES(aligned, model_path, images) \
+  {"aligned", 'a', 0, G_OPTION_ARG_NONE, (aligned), \
+      "The images are aligned 112x112 face crops (no detection)", NULL}, \
+  {"model", 'm', 0, G_OPTION_ARG_FILENAME, (model_path), \
+      "MobileFaceNet model file (default: the installed or fetched " \
+        FV_TOOL_DEFAULT_MODEL ")", "FILE"}, \
+  {G_OPTION_REMAINING, 0, 0, G_OPTION_ARG_FILENAME_ARRAY, (images), NULL, \
+      NULL}
+
 /* One face of an image: its box in image pixels, the detector's score (-1
  * for an aligned crop) and its embedding (the embedder's dimension, owned
  * by the FvToolFaces, valid until the next fv_tool_faces_process()). */

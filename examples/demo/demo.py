@@ -2,7 +2,7 @@
 """The demo behind examples/demo.sh (run that; it sets up everything first).
 
 Photos mode (the default):
-  1. enrols some of the people in the demo photos into a new gallery with
+  1. enrolls some of the people in the demo photos into a new gallery with
      the command line (`faceverify detect --align-out`, then
      `faceverify enroll --aligned --dir`), as listed in people.csv;
   2. plays a video made of the photos, each shown in several changed views
@@ -109,9 +109,9 @@ def match_person(people, photo, cx, cy, half_w, half_h):
     return best
 
 
-# --- 1. enrolment ----------------------------------------------------------
+# --- 1. enrollment ----------------------------------------------------------
 
-def enrol(args, people, photos):
+def enroll(args, people, photos):
     crops = os.path.join(args.out, "crops")
     enroll_dir = os.path.join(args.out, "enroll")
     for d in (crops, enroll_dir):
@@ -135,14 +135,14 @@ def enrol(args, people, photos):
         x1, y1, x2, y2 = (float(r[k]) for k in ("x1", "y1", "x2", "y2"))
         p = match_person(people, photo, (x1 + x2) / 2, (y1 + y2) / 2,
                          (x2 - x1) / 2, (y2 - y1) / 2)
-        if p is None or p["role"] != "enrol":
+        if p is None or p["role"] != "enroll":
             continue
         dst = os.path.join(enroll_dir, p["person"])
         os.makedirs(dst, exist_ok=True)
         shutil.copy(os.path.join(crops, "%s_%d.png" % (stem, n)),
                     os.path.join(dst, stem + ".png"))
         enrolled[p["person"]] = photo
-    wanted = {p["person"] for p in people if p["role"] == "enrol"}
+    wanted = {p["person"] for p in people if p["role"] == "enroll"}
     if set(enrolled) != wanted:
         fail("faceverify detect did not find the faces of: %s"
              % ", ".join(sorted(wanted - set(enrolled))))
@@ -340,7 +340,7 @@ class PhotoDemo:
 
     @staticmethod
     def verdict(truth, label, known):
-        if truth is not None and truth["role"] in ("enrol", "same"):
+        if truth is not None and truth["role"] in ("enroll", "same"):
             if known and label == truth["person"]:
                 return "right"
             return "wrong" if known else "missed"
@@ -353,7 +353,7 @@ class PhotoDemo:
                             "never_known": 0, "other": 0, "other_known": 0,
                             "detections": 0}
                 for v in VIEWS}
-        expected = sum(p["role"] in ("enrol", "same") for p in self.people)
+        expected = sum(p["role"] in ("enroll", "same") for p in self.people)
         n_records = 0
         problems = []
         # every face record, not only the shots' last frames
@@ -529,7 +529,7 @@ def camera(args):
                     ", ".join("%s %.2f" % (f.get_value("label"),
                                            f.get_value("similarity"))
                               for f in faces) or "no faces"), flush=True)
-            # Enrol once one face has been seen alone for 5 frames: ROI id
+            # Enroll once one face has been seen alone for 5 frames: ROI id
             # 0 asks for the largest face of the frame faceverify processed
             # last (the ROI ids of this message may be gone by now).
             state["single"] = state["single"] + 1 if len(faces) == 1 else 0
@@ -573,7 +573,7 @@ def main():
                     help="threads of each element (0: one per core)")
     ap.add_argument("--camera", help="run on this camera device instead")
     ap.add_argument("--enroll", metavar="NAME",
-                    help="camera mode: enrol the person in front of the "
+                    help="camera mode: enroll the person in front of the "
                     "camera as NAME")
     ap.add_argument("--seconds", type=int, default=0,
                     help="camera mode: stop after this many seconds")
@@ -591,12 +591,12 @@ def main():
 
     if args.camera:
         if not os.path.exists(args.gallery):
-            enrol(args, people, photos)
+            enroll(args, people, photos)
         camera(args)
         return 0
 
     t0 = time.monotonic()
-    enrol(args, people, photos)
+    enroll(args, people, photos)
     demo = PhotoDemo(args, people, photos)
     demo.run()
     summary = demo.evaluate()

@@ -1,5 +1,5 @@
 #!/usr/bin/python3
-"""Watch faceverify's `face-identity` bus messages and enrol a face with its
+"""Watch faceverify's `face-identity` bus messages and enroll a face with its
 `enroll` action signal.
 
     fv-enroll-on-bus.py --gallery team.db --enroll alice clip.avi
@@ -8,7 +8,7 @@
 Plays a video file (anything decodebin reads) or a camera through
     mtcnnfacedetect ! faceverify updates=every-frame
 prints the faces whenever they change (a message comes for every frame)
-and, with --enroll NAME, enrols the first face that is alone on a frame as
+and, with --enroll NAME, enrolls the first face that is alone on a frame as
 NAME. faceverify writes the new sample to the gallery file and reloads it
 in the background; from then on the face is reported as NAME. At the end it
 prints in how many frames each label was known.
@@ -32,9 +32,9 @@ def main():
     ap.add_argument("video", nargs="?", help="a video file")
     ap.add_argument("--camera", help="a camera device instead, e.g. /dev/video0")
     ap.add_argument("--gallery", required=True,
-                    help="gallery file (created by the first enrolment)")
+                    help="gallery file (created by the first enrollment)")
     ap.add_argument("--enroll", metavar="NAME",
-                    help="enrol the first face seen alone as NAME")
+                    help="enroll the first face seen alone as NAME")
     ap.add_argument("--show", action="store_true",
                     help="show the video with faceverifyoverlay")
     args = ap.parse_args()
@@ -48,7 +48,7 @@ def main():
         source = "filesrc location=\"%s\" ! decodebin" % os.path.abspath(
             args.video)
     # A file plays in real time (sync=true) so that the gallery reload after
-    # an enrolment happens while the video still runs, as with a camera.
+    # an enrollment happens while the video still runs, as with a camera.
     sink = ("videoconvert ! faceverifyoverlay ! videoconvert ! autovideosink"
             if args.show else "fakesink sync=true")
     pipeline = Gst.parse_launch(
@@ -93,7 +93,7 @@ def main():
                     print("enrolled %s at %.2f s" % (args.enroll, t),
                           flush=True)
                 else:
-                    print("enrolment failed (see the warning on the bus)",
+                    print("enrollment failed (see the warning on the bus)",
                           flush=True)
         elif msg.type == Gst.MessageType.WARNING:
             err, dbg = msg.parse_warning()

@@ -147,81 +147,216 @@ import_activation (guint index, const FvTflOp * op, gint32 act, FvAct * out,
   }
 }
 
-static gboolean
-import_op (FvGraph * g, guint index, const FvTflOp * op, GError ** error)
+/* The operators we import: node type, required and optional inputs. */
+static const struct
 {
-  FvGNode n = { 0, };
-  guint want_in = 1, opt_in = 0;
-  const FvGTensor *t;
+  gint32 builtin;
+  FvNodeType type;
+  guint want_in, opt_in;
+} import_table[] = {
+  {FV_TFL_CONV_2D, FV_NODE_CONV, 2, 1},
+  {FV_TFL_DEPTHWISE_CONV_2D, FV_NODE_DWCONV, 2, 1},
+  {FV_TFL_FULLY_CONNECTED, FV_NODE_FC, 2, 1},
+  {FV_TFL_MAX_POOL_2D, FV_NODE_MAXPOOL, 1, 0},
+  {FV_TFL_ADD, FV_NODE_ADD, 2, 0},
+  {FV_TFL_SUB, FV_NODE_SUB, 2, 0},
+  {FV_TFL_MUL, FV_NODE_MUL, 2, 0},
+  {FV_TFL_DIV, FV_NODE_DIV, 2, 0},
+  {FV_TFL_RELU, FV_NODE_RELU, 1, 0},
+  {FV_TFL_ABS, FV_NODE_ABS, 1, 0},
+  {FV_TFL_NEG, FV_NODE_NEG, 1, 0},
+  {FV_TFL_EXP, FV_NODE_EXP, 1, 0},
+  {FV_TFL_SUM, FV_NODE_SUM, 2, 0},
+  {FV_TFL_REDUCE_MAX, FV_NODE_REDUCE_MAX, 2, 0},
+  {FV_TFL_RESHAPE, FV_NODE_RESHAPE, 1, 1},
+};
 
-  n.op_name = op->op_name;
-  n.x = n.y = n.weights = n.bias = n.alpha = -1;
-  n.stride_h = n.stride_w = 1;
+static gboolean
+import_padding (guint index, const FvTflOp * op, FvGNode * n, GError ** error)
+{
+  if (op->padding != FV_TFL_PAD_SAME && op->padding != FV_TFL_PAD_VALID)
+    return fail_op (error, FV_MODEL_ERROR_FORMAT, index, op->op_name,
+        "bad padding %d", op->padding);
+  n->padding = op->padding == FV_TFL_PAD_SAME ? FV_PAD_SAME : FV_PAD_VALID;
+  return TRUE;
+}
 
-  switch (op->builtin) {
-    case FV_TFL_CONV_2D:
-      n.type = FV_NODE_CONV;
-      want_in = 2;
-      opt_in = 1;
-      break;
-    case FV_TFL_DEPTHWISE_CONV_2D:
-      n.type = FV_NODE_DWCONV;
-      want_in = 2;
-      opt_in = 1;
-      break;
-    case FV_TFL_FULLY_CONNECTED:
-      n.type = FV_NODE_FC;
-      want_in = 2;
-      opt_in = 1;
-      break;
-    case FV_TFL_MAX_POOL_2D:
-      n.type = FV_NODE_MAXPOOL;
-      break;
-    case FV_TFL_ADD:
-      n.type = FV_NODE_ADD;
-      want_in = 2;
-      break;
-    case FV_TFL_SUB:
-      n.type = FV_NODE_SUB;
-      want_in = 2;
-      break;
-    case FV_TFL_MUL:
-      n.type = FV_NODE_MUL;
-      want_in = 2;
-      break;
-    case FV_TFL_DIV:
-      n.type = FV_NODE_DIV;
-      want_in = 2;
-      break;
-    case FV_TFL_RELU:
-      n.type = FV_NODE_RELU;
-      break;
-    case FV_TFL_ABS:
-      n.type = FV_NODE_ABS;
-      break;
-    case FV_TFL_NEG:
-      n.type = FV_NODE_NEG;
-      break;
-    case FV_TFL_EXP:
-      n.type = FV_NODE_EXP;
-      break;
-    case FV_TFL_SUM:
-      n.type = FV_NODE_SUM;
-      want_in = 2;
-      break;
-    case FV_TFL_REDUCE_MAX:
-      n.type = FV_NODE_REDUCE_MAX;
-      want_in = 2;
-      break;
-    case FV_TFL_RESHAPE:
-      n.type = FV_NODE_RESHAPE;
-      opt_in = 1;
-      break;
-    default:
+static gboolean
+import_fc (guint index, const FvTflOp * op, const FvGTensor * w,
+    const FvGTensor * b, GError ** error)
+{
+  if (w->shape.rank != 2)
+    return fail_op (error, FV_MODEL_ERROR_SHAPE, index, op->op_name,
+        "weights must have rank 2");
+  if (op->weights_format != 0 || op->keep_num_dims)
+    return fail_op (error, FV_MODEL_ERROR_UNSUPPORTED_OP, index,
+        op->op_name, "only the default weights format without "
+        "keep_num_dims is supported");
+  if (b && (b->shape.rank != 1 || b->shape.dims[0] != w->shape.dims[0]))
+    return fail_op (error, FV_MODEL_ERROR_SHAPE, index, op->op_name,
+        "bias does not match the weights");
+  return TRUE;
+}
+
+static gboolean
+import_conv (guint index, const FvTflOp * op, const FvGTensor * w,
+    const FvGTensor * b, FvGNode * n, GError ** error)
+{
+  guint oc;
+
+  if (w->shape.rank != 4)
+    return fail_op (error, FV_MODEL_ERROR_SHAPE, index, op->op_name,
+        "weights must have rank 4");
+  if (op->dilation_w != 1 || op->dilation_h != 1)
+    return fail_op (error, FV_MODEL_ERROR_UNSUPPORTED_OP, index,
+        op->op_name, "dilation %dx%d is not supported", op->dilation_h,
+        op->dilation_w);
+  if (op->stride_w < 1 || op->stride_h < 1 || op->stride_w > 16
+      || op->stride_h > 16)
+    return fail_op (error, FV_MODEL_ERROR_FORMAT, index, op->op_name,
+        "bad stride %dx%d", op->stride_h, op->stride_w);
+  if (!import_padding (index, op, n, error))
+    return FALSE;
+  if (n->type == FV_NODE_DWCONV && op->depth_multiplier != 1)
+    return fail_op (error, FV_MODEL_ERROR_UNSUPPORTED_OP, index,
+        op->op_name, "depth multiplier %d is not supported",
+        op->depth_multiplier);
+  n->kh = w->shape.dims[1];
+  n->kw = w->shape.dims[2];
+  if (n->kh < 1 || n->kw < 1 || n->kh > 64 || n->kw > 64
+      || (n->type == FV_NODE_DWCONV && w->shape.dims[0] != 1))
+    return fail_op (error, FV_MODEL_ERROR_SHAPE, index, op->op_name,
+        "bad weight shape");
+  n->stride_h = op->stride_h;
+  n->stride_w = op->stride_w;
+  oc = n->type == FV_NODE_CONV ? w->shape.dims[0] : w->shape.dims[3];
+  if (b && (b->shape.rank != 1 || b->shape.dims[0] != oc))
+    return fail_op (error, FV_MODEL_ERROR_SHAPE, index, op->op_name,
+        "bias of %u values does not match %u output channels",
+        b->shape.rank ? b->shape.dims[0] : 0, oc);
+  return TRUE;
+}
+
+/* CONV_2D, DEPTHWISE_CONV_2D and FULLY_CONNECTED: constant weights and an
+ * optional constant bias. */
+static gboolean
+import_weighted (FvGraph * g, guint index, const FvTflOp * op, FvGNode * n,
+    GError ** error)
+{
+  const FvGTensor *w, *b = NULL;
+
+  n->weights = op->inputs[1];
+  w = n->weights >= 0 ? FV_GTENSOR (g, n->weights) : NULL;
+  if (!w || !w->data)
+    return fail_op (error, FV_MODEL_ERROR_UNSUPPORTED_OP, index,
+        op->op_name, "weights must be a float32 constant");
+  if (op->n_inputs > 2 && op->inputs[2] >= 0) {
+    n->bias = op->inputs[2];
+    b = FV_GTENSOR (g, n->bias);
+    if (!b->data)
       return fail_op (error, FV_MODEL_ERROR_UNSUPPORTED_OP, index,
-          op->op_name, "unsupported operator %s (builtin code %d)",
-          op->op_name, op->builtin);
+          op->op_name, "bias must be a float32 constant");
   }
+  if (!import_activation (index, op, op->activation, &n->act, error))
+    return FALSE;
+  if (n->type == FV_NODE_FC)
+    return import_fc (index, op, w, b, error);
+  return import_conv (index, op, w, b, n, error);
+}
+
+static gboolean
+import_pool (guint index, const FvTflOp * op, FvGNode * n, GError ** error)
+{
+  if (op->stride_w < 1 || op->stride_h < 1 || op->filter_w < 1
+      || op->filter_h < 1 || op->stride_w > 64 || op->stride_h > 64
+      || op->filter_w > 64 || op->filter_h > 64)
+    return fail_op (error, FV_MODEL_ERROR_FORMAT, index, op->op_name,
+        "bad pool parameters");
+  if (!import_padding (index, op, n, error))
+    return FALSE;
+  n->kh = op->filter_h;
+  n->kw = op->filter_w;
+  n->stride_h = op->stride_h;
+  n->stride_w = op->stride_w;
+  return import_activation (index, op, op->activation, &n->act, error);
+}
+
+static gboolean
+import_binary (FvGraph * g, guint index, const FvTflOp * op, FvGNode * n,
+    GError ** error)
+{
+  n->y = op->inputs[1];
+  if (n->y < 0)
+    return fail_op (error, FV_MODEL_ERROR_FORMAT, index, op->op_name,
+        "missing operand");
+  if (FV_GTENSOR (g, n->y)->idata)
+    return fail_op (error, FV_MODEL_ERROR_UNSUPPORTED_TYPE, index,
+        op->op_name, "int32 operands are not supported");
+  if (FV_GTENSOR (g, n->y)->producer < 0 && n->y != g->input
+      && !FV_GTENSOR (g, n->y)->data)
+    return fail_op (error, FV_MODEL_ERROR_FORMAT, index, op->op_name,
+        "operand \"%s\" is used before it is computed",
+        FV_GTENSOR (g, n->y)->name);
+  if (FV_GTENSOR (g, n->y)->idata || FV_GTENSOR (g, n->x)->idata)
+    return fail_op (error, FV_MODEL_ERROR_UNSUPPORTED_TYPE, index,
+        op->op_name, "int32 operands are not supported");
+  return import_activation (index, op, op->activation, &n->act, error);
+}
+
+static gboolean
+import_reduce (FvGraph * g, guint index, const FvTflOp * op, FvGNode * n,
+    GError ** error)
+{
+  const FvGTensor *axis = op->inputs[1] >= 0 ?
+      FV_GTENSOR (g, op->inputs[1]) : NULL;
+  const FvGTensor *x = FV_GTENSOR (g, n->x);
+
+  if (!axis || !axis->idata || axis->n_elems != 1)
+    return fail_op (error, FV_MODEL_ERROR_UNSUPPORTED_OP, index,
+        op->op_name, "the axis must be one int32 constant");
+  if (axis->idata[0] != -1 && axis->idata[0] != (gint32) x->shape.rank - 1)
+    return fail_op (error, FV_MODEL_ERROR_UNSUPPORTED_OP, index,
+        op->op_name, "reduction over axis %d (only the last axis is "
+        "supported)", axis->idata[0]);
+  if (!op->keep_dims)
+    return fail_op (error, FV_MODEL_ERROR_UNSUPPORTED_OP, index,
+        op->op_name, "reduction without keep_dims is not supported");
+  n->keep_dims = TRUE;
+  return TRUE;
+}
+
+static gboolean
+import_reshape (FvGraph * g, guint index, const FvTflOp * op, FvGNode * n,
+    GError ** error)
+{
+  if (op->n_inputs > 1 && op->inputs[1] >= 0) {
+    const FvGTensor *s = FV_GTENSOR (g, op->inputs[1]);
+    guint i;
+
+    if (!s->idata || s->n_elems > FV_MAX_DIMS || s->n_elems == 0)
+      return fail_op (error, FV_MODEL_ERROR_UNSUPPORTED_OP, index,
+          op->op_name, "the new shape must be an int32 constant of "
+          "rank 1 to %u", FV_MAX_DIMS);
+    n->new_shape_len = s->n_elems;
+    for (i = 0; i < s->n_elems; i++)
+      n->new_shape[i] = s->idata[i];
+  } else if (op->new_shape_len > 0 && op->new_shape_len <= FV_MAX_DIMS) {
+    n->new_shape_len = op->new_shape_len;
+    memcpy (n->new_shape, op->new_shape, sizeof (gint32) * FV_MAX_DIMS);
+  } else {
+    return fail_op (error, FV_MODEL_ERROR_UNSUPPORTED_OP, index,
+        op->op_name, "a new shape of rank 1 to %u is required", FV_MAX_DIMS);
+  }
+  return TRUE;
+}
+
+/* The checks every operator shares: its input and output counts, and an
+ * input that exists before it and an output that nothing else writes. */
+static gboolean
+import_io (FvGraph * g, guint index, const FvTflOp * op, guint want_in,
+    guint opt_in, FvGNode * n, GError ** error)
+{
+  const FvGTensor *t;
 
   /* want_in inputs are required, opt_in more are optional. */
   if (op->n_inputs < want_in || op->n_inputs > want_in + opt_in
@@ -232,171 +367,74 @@ import_op (FvGraph * g, guint index, const FvTflOp * op, GError ** error)
     return fail_op (error, FV_MODEL_ERROR_FORMAT, index, op->op_name,
         "missing input");
 
-  n.x = op->inputs[0];
-  n.out = op->outputs[0];
-  if (FV_GTENSOR (g, n.x)->idata)
+  n->x = op->inputs[0];
+  n->out = op->outputs[0];
+  if (FV_GTENSOR (g, n->x)->idata)
     return fail_op (error, FV_MODEL_ERROR_UNSUPPORTED_TYPE, index,
         op->op_name, "int32 input \"%s\" is not supported",
-        FV_GTENSOR (g, n.x)->name);
-  t = FV_GTENSOR (g, n.out);
-  if (t->producer >= 0 || t->data || t->idata || n.out == g->input)
+        FV_GTENSOR (g, n->x)->name);
+  t = FV_GTENSOR (g, n->out);
+  if (t->producer >= 0 || t->data || t->idata || n->out == g->input)
     return fail_op (error, FV_MODEL_ERROR_FORMAT, index, op->op_name,
         "output tensor \"%s\" is written twice or is a constant", t->name);
-  if (FV_GTENSOR (g, n.x)->producer < 0 && n.x != g->input
-      && !FV_GTENSOR (g, n.x)->data)
+  if (FV_GTENSOR (g, n->x)->producer < 0 && n->x != g->input
+      && !FV_GTENSOR (g, n->x)->data)
     return fail_op (error, FV_MODEL_ERROR_FORMAT, index, op->op_name,
         "input tensor \"%s\" is used before it is computed",
-        FV_GTENSOR (g, n.x)->name);
+        FV_GTENSOR (g, n->x)->name);
+  return TRUE;
+}
+
+static gboolean
+import_op (FvGraph * g, guint index, const FvTflOp * op, GError ** error)
+{
+  FvGNode n = { 0, };
+  guint k;
+  gboolean ok = TRUE;
+
+  n.op_name = op->op_name;
+  n.x = n.y = n.weights = n.bias = n.alpha = -1;
+  n.stride_h = n.stride_w = 1;
+
+  for (k = 0; k < G_N_ELEMENTS (import_table); k++)
+    if (import_table[k].builtin == op->builtin)
+      break;
+  if (k == G_N_ELEMENTS (import_table))
+    return fail_op (error, FV_MODEL_ERROR_UNSUPPORTED_OP, index,
+        op->op_name, "unsupported operator %s (builtin code %d)",
+        op->op_name, op->builtin);
+  n.type = import_table[k].type;
+  if (!import_io (g, index, op, import_table[k].want_in,
+          import_table[k].opt_in, &n, error))
+    return FALSE;
 
   switch (n.type) {
     case FV_NODE_CONV:
     case FV_NODE_DWCONV:
-    case FV_NODE_FC:{
-      const FvGTensor *w, *b = NULL;
-      n.weights = op->inputs[1];
-      w = n.weights >= 0 ? FV_GTENSOR (g, n.weights) : NULL;
-      if (!w || !w->data)
-        return fail_op (error, FV_MODEL_ERROR_UNSUPPORTED_OP, index,
-            op->op_name, "weights must be a float32 constant");
-      if (op->n_inputs > 2 && op->inputs[2] >= 0) {
-        n.bias = op->inputs[2];
-        b = FV_GTENSOR (g, n.bias);
-        if (!b->data)
-          return fail_op (error, FV_MODEL_ERROR_UNSUPPORTED_OP, index,
-              op->op_name, "bias must be a float32 constant");
-      }
-      if (!import_activation (index, op, op->activation, &n.act, error))
-        return FALSE;
-      if (n.type == FV_NODE_FC) {
-        if (w->shape.rank != 2)
-          return fail_op (error, FV_MODEL_ERROR_SHAPE, index, op->op_name,
-              "weights must have rank 2");
-        if (op->weights_format != 0 || op->keep_num_dims)
-          return fail_op (error, FV_MODEL_ERROR_UNSUPPORTED_OP, index,
-              op->op_name, "only the default weights format without "
-              "keep_num_dims is supported");
-        if (b && (b->shape.rank != 1 || b->shape.dims[0] != w->shape.dims[0]))
-          return fail_op (error, FV_MODEL_ERROR_SHAPE, index, op->op_name,
-              "bias does not match the weights");
-        break;
-      }
-      if (w->shape.rank != 4)
-        return fail_op (error, FV_MODEL_ERROR_SHAPE, index, op->op_name,
-            "weights must have rank 4");
-      if (op->dilation_w != 1 || op->dilation_h != 1)
-        return fail_op (error, FV_MODEL_ERROR_UNSUPPORTED_OP, index,
-            op->op_name, "dilation %dx%d is not supported", op->dilation_h,
-            op->dilation_w);
-      if (op->stride_w < 1 || op->stride_h < 1 || op->stride_w > 16
-          || op->stride_h > 16)
-        return fail_op (error, FV_MODEL_ERROR_FORMAT, index, op->op_name,
-            "bad stride %dx%d", op->stride_h, op->stride_w);
-      if (op->padding != FV_TFL_PAD_SAME && op->padding != FV_TFL_PAD_VALID)
-        return fail_op (error, FV_MODEL_ERROR_FORMAT, index, op->op_name,
-            "bad padding %d", op->padding);
-      if (n.type == FV_NODE_DWCONV && op->depth_multiplier != 1)
-        return fail_op (error, FV_MODEL_ERROR_UNSUPPORTED_OP, index,
-            op->op_name, "depth multiplier %d is not supported",
-            op->depth_multiplier);
-      n.kh = w->shape.dims[1];
-      n.kw = w->shape.dims[2];
-      if (n.kh < 1 || n.kw < 1 || n.kh > 64 || n.kw > 64
-          || (n.type == FV_NODE_DWCONV && w->shape.dims[0] != 1))
-        return fail_op (error, FV_MODEL_ERROR_SHAPE, index, op->op_name,
-            "bad weight shape");
-      n.stride_h = op->stride_h;
-      n.stride_w = op->stride_w;
-      n.padding = op->padding == FV_TFL_PAD_SAME ? FV_PAD_SAME : FV_PAD_VALID;
-      {
-        guint oc = n.type == FV_NODE_CONV ? w->shape.dims[0]
-            : w->shape.dims[3];
-        if (b && (b->shape.rank != 1 || b->shape.dims[0] != oc))
-          return fail_op (error, FV_MODEL_ERROR_SHAPE, index, op->op_name,
-              "bias of %u values does not match %u output channels",
-              b->shape.rank ? b->shape.dims[0] : 0, oc);
-      }
+    case FV_NODE_FC:
+      ok = import_weighted (g, index, op, &n, error);
       break;
-    }
     case FV_NODE_MAXPOOL:
-      if (op->stride_w < 1 || op->stride_h < 1 || op->filter_w < 1
-          || op->filter_h < 1 || op->stride_w > 64 || op->stride_h > 64
-          || op->filter_w > 64 || op->filter_h > 64)
-        return fail_op (error, FV_MODEL_ERROR_FORMAT, index, op->op_name,
-            "bad pool parameters");
-      if (op->padding != FV_TFL_PAD_SAME && op->padding != FV_TFL_PAD_VALID)
-        return fail_op (error, FV_MODEL_ERROR_FORMAT, index, op->op_name,
-            "bad padding %d", op->padding);
-      n.kh = op->filter_h;
-      n.kw = op->filter_w;
-      n.stride_h = op->stride_h;
-      n.stride_w = op->stride_w;
-      n.padding = op->padding == FV_TFL_PAD_SAME ? FV_PAD_SAME : FV_PAD_VALID;
-      if (!import_activation (index, op, op->activation, &n.act, error))
-        return FALSE;
+      ok = import_pool (index, op, &n, error);
       break;
     case FV_NODE_ADD:
     case FV_NODE_SUB:
     case FV_NODE_MUL:
     case FV_NODE_DIV:
-      n.y = op->inputs[1];
-      if (n.y < 0)
-        return fail_op (error, FV_MODEL_ERROR_FORMAT, index, op->op_name,
-            "missing operand");
-      if (FV_GTENSOR (g, n.y)->idata)
-        return fail_op (error, FV_MODEL_ERROR_UNSUPPORTED_TYPE, index,
-            op->op_name, "int32 operands are not supported");
-      if (FV_GTENSOR (g, n.y)->producer < 0 && n.y != g->input
-          && !FV_GTENSOR (g, n.y)->data)
-        return fail_op (error, FV_MODEL_ERROR_FORMAT, index, op->op_name,
-            "operand \"%s\" is used before it is computed",
-            FV_GTENSOR (g, n.y)->name);
-      if (FV_GTENSOR (g, n.y)->idata || FV_GTENSOR (g, n.x)->idata)
-        return fail_op (error, FV_MODEL_ERROR_UNSUPPORTED_TYPE, index,
-            op->op_name, "int32 operands are not supported");
-      if (!import_activation (index, op, op->activation, &n.act, error))
-        return FALSE;
+      ok = import_binary (g, index, op, &n, error);
       break;
     case FV_NODE_SUM:
-    case FV_NODE_REDUCE_MAX:{
-      const FvGTensor *axis = op->inputs[1] >= 0 ?
-          FV_GTENSOR (g, op->inputs[1]) : NULL;
-      const FvGTensor *x = FV_GTENSOR (g, n.x);
-      if (!axis || !axis->idata || axis->n_elems != 1)
-        return fail_op (error, FV_MODEL_ERROR_UNSUPPORTED_OP, index,
-            op->op_name, "the axis must be one int32 constant");
-      if (axis->idata[0] != -1 && axis->idata[0] != (gint32) x->shape.rank - 1)
-        return fail_op (error, FV_MODEL_ERROR_UNSUPPORTED_OP, index,
-            op->op_name, "reduction over axis %d (only the last axis is "
-            "supported)", axis->idata[0]);
-      if (!op->keep_dims)
-        return fail_op (error, FV_MODEL_ERROR_UNSUPPORTED_OP, index,
-            op->op_name, "reduction without keep_dims is not supported");
-      n.keep_dims = TRUE;
+    case FV_NODE_REDUCE_MAX:
+      ok = import_reduce (g, index, op, &n, error);
       break;
-    }
     case FV_NODE_RESHAPE:
-      if (op->n_inputs > 1 && op->inputs[1] >= 0) {
-        const FvGTensor *s = FV_GTENSOR (g, op->inputs[1]);
-        guint i;
-        if (!s->idata || s->n_elems > FV_MAX_DIMS || s->n_elems == 0)
-          return fail_op (error, FV_MODEL_ERROR_UNSUPPORTED_OP, index,
-              op->op_name, "the new shape must be an int32 constant of "
-              "rank 1 to %u", FV_MAX_DIMS);
-        n.new_shape_len = s->n_elems;
-        for (i = 0; i < s->n_elems; i++)
-          n.new_shape[i] = s->idata[i];
-      } else if (op->new_shape_len > 0 && op->new_shape_len <= FV_MAX_DIMS) {
-        n.new_shape_len = op->new_shape_len;
-        memcpy (n.new_shape, op->new_shape, sizeof (gint32) * FV_MAX_DIMS);
-      } else {
-        return fail_op (error, FV_MODEL_ERROR_UNSUPPORTED_OP, index,
-            op->op_name, "a new shape of rank 1 to %u is required",
-            FV_MAX_DIMS);
-      }
+      ok = import_reshape (g, index, op, &n, error);
       break;
     default:
       break;
   }
+  if (!ok)
+    return FALSE;
 
   FV_GTENSOR (g, n.out)->producer = g->nodes->len;
   g_array_append_val (g->nodes, n);
@@ -563,6 +601,41 @@ tensor_shape (const FvGraph * g, const FvShape * shapes, int t)
   return gt->is_const ? &gt->shape : &shapes[t];
 }
 
+/* The output shape of RESHAPE @n for an input of shape @x. */
+static gboolean
+reshape_shape (const FvGraph * g, const FvGNode * n, const FvShape * x,
+    FvShape * o)
+{
+  gsize total = fv_shape_elems (x), known = 1;
+  int unknown = -1;
+  guint j;
+
+  o->rank = n->new_shape_len;
+  for (j = 0; j < n->new_shape_len; j++) {
+    gint32 d = n->new_shape[j];
+    /* The batch in the file is not binding: a leading dimension equal to
+     * the file's batch follows the actual batch. */
+    if (j == 0 && x->rank > 0 && d == (gint32) g->file_batch
+        && (gint32) g->file_batch != -1)
+      d = x->dims[0];
+    if (d == -1 && unknown < 0) {
+      unknown = j;
+      continue;
+    }
+    if (d <= 0 || (gsize) d > total / known)
+      return FALSE;
+    o->dims[j] = d;
+    known *= d;
+  }
+  if (unknown >= 0) {
+    if (known == 0 || total % known != 0)
+      return FALSE;
+    o->dims[unknown] = total / known;
+    known *= o->dims[unknown];
+  }
+  return known == total;
+}
+
 /**
  * fv_graph_infer_shapes:
  *
@@ -602,9 +675,7 @@ fv_graph_infer_shapes (const FvGraph * g, guint batch, guint height,
             : n->type == FV_NODE_DWCONV ? w->shape.dims[3] : x->dims[3];
         if (x->rank != 4)
           goto bad;
-        if (n->type == FV_NODE_CONV && w->shape.dims[3] != x->dims[3])
-          goto bad;
-        if (n->type == FV_NODE_DWCONV && w->shape.dims[3] != x->dims[3])
+        if (n->type != FV_NODE_MAXPOOL && w->shape.dims[3] != x->dims[3])
           goto bad;
         o->rank = 4;
         o->dims[0] = x->dims[0];
@@ -649,37 +720,10 @@ fv_graph_infer_shapes (const FvGraph * g, guint batch, guint height,
           goto bad;
         o->dims[o->rank - 1] = 1;
         break;
-      case FV_NODE_RESHAPE:{
-        gsize total = fv_shape_elems (x), known = 1;
-        int unknown = -1;
-        guint j;
-        o->rank = n->new_shape_len;
-        for (j = 0; j < n->new_shape_len; j++) {
-          gint32 d = n->new_shape[j];
-          /* The batch in the file is not binding: a leading dimension
-           * equal to the file's batch follows the actual batch. */
-          if (j == 0 && x->rank > 0 && d == (gint32) g->file_batch
-              && (gint32) g->file_batch != -1)
-            d = x->dims[0];
-          if (d == -1 && unknown < 0) {
-            unknown = j;
-            continue;
-          }
-          if (d <= 0 || (gsize) d > total / known)
-            goto bad;
-          o->dims[j] = d;
-          known *= d;
-        }
-        if (unknown >= 0) {
-          if (known == 0 || total % known != 0)
-            goto bad;
-          o->dims[unknown] = total / known;
-          known *= o->dims[unknown];
-        }
-        if (known != total)
+      case FV_NODE_RESHAPE:
+        if (!reshape_shape (g, n, x, o))
           goto bad;
         break;
-      }
     }
     if (fv_shape_elems (o) > (G_MAXSIZE / 16) || fv_shape_elems (o) == 0)
       goto bad;

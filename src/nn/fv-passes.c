@@ -108,6 +108,19 @@ make_prelu (FvGraph * g, FvGNode * add, int x, int alpha)
   add->act = FV_ACT_NONE;
 }
 
+/* The common head of both PReLU spellings: ADD (RELU (x), MUL (c, t)) with
+ * the RELU as operand @order of the ADD. */
+static gboolean
+match_relu_plus_mul (FvGraph * g, FvGNode * add, int order, FvGNode ** relu,
+    FvGNode ** mul, int *c, int *t)
+{
+  int r_t = order ? add->y : add->x, m_t = order ? add->x : add->y;
+
+  *relu = producer_of (g, r_t, FV_NODE_RELU, 1);
+  *mul = producer_of (g, m_t, FV_NODE_MUL, 1);
+  return *relu && *mul && const_and_tensor (g, *mul, c, t);
+}
+
 /* y = RELU(x) + MUL(c, SUB(x, ABS(x))), either operand order of ADD. */
 static gboolean
 match_prelu_abs (FvGraph * g, FvGNode * add)
@@ -115,13 +128,10 @@ match_prelu_abs (FvGraph * g, FvGNode * add)
   int order;
 
   for (order = 0; order < 2; order++) {
-    int r_t = order ? add->y : add->x, m_t = order ? add->x : add->y;
-    FvGNode *relu = producer_of (g, r_t, FV_NODE_RELU, 1);
-    FvGNode *mul = producer_of (g, m_t, FV_NODE_MUL, 1);
-    FvGNode *sub, *abs_n;
+    FvGNode *relu, *mul, *sub, *abs_n;
     int c, s_t;
 
-    if (!relu || !mul || !const_and_tensor (g, mul, &c, &s_t))
+    if (!match_relu_plus_mul (g, add, order, &relu, &mul, &c, &s_t))
       continue;
     sub = producer_of (g, s_t, FV_NODE_SUB, 1);
     if (!sub || sub->x != relu->x)
@@ -145,13 +155,10 @@ match_prelu_neg (FvGraph * g, FvGNode * add)
   int order;
 
   for (order = 0; order < 2; order++) {
-    int r_t = order ? add->y : add->x, m_t = order ? add->x : add->y;
-    FvGNode *relu = producer_of (g, r_t, FV_NODE_RELU, 1);
-    FvGNode *mul = producer_of (g, m_t, FV_NODE_MUL, 1);
-    FvGNode *neg2, *relu2, *neg1;
+    FvGNode *relu, *mul, *neg2, *relu2, *neg1;
     int c, n_t;
 
-    if (!relu || !mul || !const_and_tensor (g, mul, &c, &n_t))
+    if (!match_relu_plus_mul (g, add, order, &relu, &mul, &c, &n_t))
       continue;
     neg2 = producer_of (g, n_t, FV_NODE_NEG, 1);
     relu2 = neg2 ? producer_of (g, neg2->x, FV_NODE_RELU, 1) : NULL;

@@ -130,9 +130,9 @@ TEST_F (ExamplesTest, CExamplesBuildWithPkgConfig)
   }
 }
 
-// The Python app enrols the first face through the "enroll" action signal
+// The Python app enrolls the first face through the "enroll" action signal
 // and then sees it known; nobody else is known.
-TEST_F (ExamplesTest, PythonEnrolsThroughTheActionSignal)
+TEST_F (ExamplesTest, PythonEnrollsThroughTheActionSignal)
 {
   if (!Exists (FV_PYTHON))
     GTEST_SKIP () << FV_PYTHON << " not found";

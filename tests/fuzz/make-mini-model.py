@@ -10,21 +10,56 @@ whole model whose paths (depthwise convolutions, the PReLU-by-ABS spelling,
 residual adds, the 7x7 global depthwise, RESHAPE) the MTCNN seeds lack.
 
 Only the fields that src/nn/tflite/fv-tflite.c reads are written (schema
-version 3). Spatial dimensions (1 and 2 of 4-D tensors) are kept.
+version 3), at the slots named in src/nn/tflite/fv-tflite-schema.h. Spatial
+dimensions (1 and 2 of 4-D tensors) are kept.
 """
+import os
+import re
 import struct
 import sys
 
+
+def read_slots():
+    """FV_TFLITE_* slot numbers of fv-tflite-schema.h, without the prefix."""
+    here = os.path.dirname(os.path.abspath(__file__))
+    path = os.path.join(here, '..', '..', 'src', 'nn', 'tflite',
+                        'fv-tflite-schema.h')
+    with open(path) as f:
+        return {m.group(1): int(m.group(2)) for m in
+                re.finditer(r'^\s*FV_TFLITE_(\w+)\s*=\s*(\d+),', f.read(),
+                            re.M)}
+
+
+S = read_slots()
+
 # Options fields per builtin code: (field id, size in bytes or 'ivec').
+CONV_2D = ['PADDING', 'STRIDE_W', 'STRIDE_H', 'FUSED_ACTIVATION',
+           'DILATION_W', 'DILATION_H']
+DEPTHWISE = ['PADDING', 'STRIDE_W', 'STRIDE_H', 'DEPTH_MULTIPLIER',
+             'FUSED_ACTIVATION', 'DILATION_W', 'DILATION_H']
+POOL_2D = ['PADDING', 'STRIDE_W', 'STRIDE_H', 'FILTER_W', 'FILTER_H',
+           'FUSED_ACTIVATION']
+FULLY_CONNECTED = ['FUSED_ACTIVATION', 'WEIGHTS_FORMAT', 'KEEP_NUM_DIMS']
+BYTE_FIELDS = ('PADDING', 'FUSED_ACTIVATION', 'WEIGHTS_FORMAT',
+               'KEEP_NUM_DIMS')
+
+
+def options(table, names):
+    return [(S[table + '_' + n], 1 if n in BYTE_FIELDS else 4)
+            for n in names]
+
+
+ARITHMETIC = [(S['ARITHMETIC_FUSED_ACTIVATION'], 1)]
 OPTIONS = {
-    0: [(0, 1)],                                        # ADD
-    3: [(0, 1), (1, 4), (2, 4), (3, 1), (4, 4), (5, 4)],  # CONV_2D
-    4: [(0, 1), (1, 4), (2, 4), (3, 4), (4, 1), (5, 4), (6, 4)],  # DEPTHWISE
-    9: [(0, 1), (1, 1), (2, 1)],                        # FULLY_CONNECTED
-    17: [(0, 1), (1, 4), (2, 4), (3, 4), (4, 4), (5, 1)],  # MAX_POOL_2D
-    18: [(0, 1)], 41: [(0, 1)], 42: [(0, 1)],           # MUL, SUB, DIV
-    22: [(0, 'ivec')],                                  # RESHAPE
-    74: [(0, 1)], 82: [(0, 1)],                         # SUM, REDUCE_MAX
+    0: ARITHMETIC,                                      # ADD
+    3: options('CONV_2D', CONV_2D),
+    4: options('DEPTHWISE', DEPTHWISE),
+    9: options('FULLY_CONNECTED', FULLY_CONNECTED),
+    17: options('POOL_2D', POOL_2D),                    # MAX_POOL_2D
+    18: ARITHMETIC, 41: ARITHMETIC, 42: ARITHMETIC,     # MUL, SUB, DIV
+    22: [(S['RESHAPE_NEW_SHAPE'], 'ivec')],             # RESHAPE
+    74: [(S['REDUCER_KEEP_DIMS'], 1)],                  # SUM
+    82: [(S['REDUCER_KEEP_DIMS'], 1)],                  # REDUCE_MAX
 }
 
 
@@ -150,20 +185,21 @@ def main():
     r = Reader(open(src, 'rb').read())
     root = r.u32(0)
     codes = []
-    for oc in r.tables(root, 1):
-        codes.append((max(r.scalar(oc, 0, 1), r.scalar(oc, 3, 4)),
-                      r.scalar(oc, 2, 4, default=1)))
-    sg = r.tables(root, 2)[0]
-    buffers = r.tables(root, 4)
+    for oc in r.tables(root, S['MODEL_OPERATOR_CODES']):
+        dep = r.scalar(oc, S['OPERATOR_CODE_DEPRECATED_BUILTIN_CODE'], 1)
+        codes.append((max(dep, r.scalar(oc, S['OPERATOR_CODE_BUILTIN_CODE'], 4)),
+                      r.scalar(oc, S['OPERATOR_CODE_VERSION'], 4, default=1)))
+    sg = r.tables(root, S['MODEL_SUBGRAPHS'])[0]
+    buffers = r.tables(root, S['MODEL_BUFFERS'])
     tensors = []
-    for t in r.tables(sg, 0):
-        shape = r.ints(t, 0) or []
-        ttype = r.scalar(t, 1, 1)
-        buf = r.scalar(t, 2, 4, signed=False)
-        name = r.bytes_(t, 3) or b''
+    for t in r.tables(sg, S['SUBGRAPH_TENSORS']):
+        shape = r.ints(t, S['TENSOR_SHAPE']) or []
+        ttype = r.scalar(t, S['TENSOR_TYPE'], 1)
+        buf = r.scalar(t, S['TENSOR_BUFFER'], 4, signed=False)
+        name = r.bytes_(t, S['TENSOR_NAME']) or b''
         data = None
         if buf:
-            data = r.bytes_(buffers[buf], 0)
+            data = r.bytes_(buffers[buf], S['BUFFER_DATA'])
         new_shape = shrink(shape, div, len(shape) == 4)
         if data:
             n = 1
@@ -177,10 +213,10 @@ def main():
                 data = data[:4 * n]
         tensors.append((new_shape, ttype, name, data))
     ops = []
-    for o in r.tables(sg, 3):
-        oci = r.scalar(o, 0, 4, signed=False)
+    for o in r.tables(sg, S['SUBGRAPH_OPERATORS']):
+        oci = r.scalar(o, S['OPERATOR_OPCODE_INDEX'], 4, signed=False)
         builtin = codes[oci][0]
-        opt = r.ref(o, 4)
+        opt = r.ref(o, S['OPERATOR_BUILTIN_OPTIONS'])
         fields = []
         if opt is not None:
             for fid, size in OPTIONS.get(builtin, []):
@@ -192,66 +228,84 @@ def main():
                 elif r.field(opt, fid) is not None:
                     fields.append((fid, 'u8' if size == 1 else 'i32',
                                    r.scalar(opt, fid, size)))
-        ops.append((oci, r.ints(o, 1) or [], r.ints(o, 2) or [],
-                    r.scalar(o, 3, 1, signed=False), fields,
+        ops.append((oci, r.ints(o, S['OPERATOR_INPUTS']) or [],
+                    r.ints(o, S['OPERATOR_OUTPUTS']) or [],
+                    r.scalar(o, S['OPERATOR_BUILTIN_OPTIONS_TYPE'], 1,
+                             signed=False), fields,
                     opt is not None))
 
     b = Builder()
-    rt, rs = b.table([(0, 'i32', 3), (1, 'ref', 0), (2, 'ref', 0),
-                      (4, 'ref', 0)])
+    m_codes, m_subgraphs, m_buffers = (S['MODEL_OPERATOR_CODES'],
+                                       S['MODEL_SUBGRAPHS'],
+                                       S['MODEL_BUFFERS'])
+    rt, rs = b.table([(S['MODEL_VERSION'], 'i32', 3), (m_codes, 'ref', 0),
+                      (m_subgraphs, 'ref', 0), (m_buffers, 'ref', 0)])
     struct.pack_into('<I', b.d, 0, rt)
     ocv = b.offsets(len(codes))
-    b.point(rs[1], ocv)
+    b.point(rs[m_codes], ocv)
     for k, (code, version) in enumerate(codes):
-        t, _ = b.table([(0, 'u8', min(code, 127)), (2, 'i32', version),
-                        (3, 'i32', code)])
+        t, _ = b.table([
+            (S['OPERATOR_CODE_DEPRECATED_BUILTIN_CODE'], 'u8', min(code, 127)),
+            (S['OPERATOR_CODE_VERSION'], 'i32', version),
+            (S['OPERATOR_CODE_BUILTIN_CODE'], 'i32', code)])
         b.point(ocv + 4 + 4 * k, t)
     sgv = b.offsets(1)
-    b.point(rs[2], sgv)
-    st, ss = b.table([(0, 'ref', 0), (1, 'ref', 0), (2, 'ref', 0),
-                      (3, 'ref', 0)])
+    b.point(rs[m_subgraphs], sgv)
+    sg_tensors, sg_inputs, sg_outputs, sg_ops = (
+        S['SUBGRAPH_TENSORS'], S['SUBGRAPH_INPUTS'], S['SUBGRAPH_OUTPUTS'],
+        S['SUBGRAPH_OPERATORS'])
+    st, ss = b.table([(sg_tensors, 'ref', 0), (sg_inputs, 'ref', 0),
+                      (sg_outputs, 'ref', 0), (sg_ops, 'ref', 0)])
     b.point(sgv + 4, st)
-    b.point(ss[1], b.ivec(r.ints(sg, 1)))
-    b.point(ss[2], b.ivec(r.ints(sg, 2)))
+    b.point(ss[sg_inputs], b.ivec(r.ints(sg, sg_inputs)))
+    b.point(ss[sg_outputs], b.ivec(r.ints(sg, sg_outputs)))
     tv = b.offsets(len(tensors))
-    b.point(ss[0], tv)
+    b.point(ss[sg_tensors], tv)
     buf_data = [None]
     for k, (shape, ttype, name, data) in enumerate(tensors):
         bi = 0
         if data:
             bi = len(buf_data)
             buf_data.append(data)
-        t, ts = b.table([(0, 'ref', 0), (1, 'u8', ttype), (2, 'i32', bi),
-                         (3, 'ref', 0)])
+        t, ts = b.table([(S['TENSOR_SHAPE'], 'ref', 0),
+                         (S['TENSOR_TYPE'], 'u8', ttype),
+                         (S['TENSOR_BUFFER'], 'i32', bi),
+                         (S['TENSOR_NAME'], 'ref', 0)])
         b.point(tv + 4 + 4 * k, t)
-        b.point(ts[0], b.ivec(shape))
-        b.point(ts[3], b.vector(bytes(name) + b'\0', len(name)))
+        b.point(ts[S['TENSOR_SHAPE']], b.ivec(shape))
+        b.point(ts[S['TENSOR_NAME']],
+                b.vector(bytes(name) + b'\0', len(name)))
     opv = b.offsets(len(ops))
-    b.point(ss[3], opv)
+    b.point(ss[sg_ops], opv)
+    o_inputs, o_outputs, o_options = (S['OPERATOR_INPUTS'],
+                                      S['OPERATOR_OUTPUTS'],
+                                      S['OPERATOR_BUILTIN_OPTIONS'])
     for k, (oci, ins, outs, otype, fields, has_opt) in enumerate(ops):
-        f = [(0, 'i32', oci), (1, 'ref', 0), (2, 'ref', 0)]
+        f = [(S['OPERATOR_OPCODE_INDEX'], 'i32', oci), (o_inputs, 'ref', 0),
+             (o_outputs, 'ref', 0)]
         if has_opt:
-            f += [(3, 'u8', otype), (4, 'ref', 0)]
+            f += [(S['OPERATOR_BUILTIN_OPTIONS_TYPE'], 'u8', otype),
+                  (o_options, 'ref', 0)]
         t, ts = b.table(f)
         b.point(opv + 4 + 4 * k, t)
-        b.point(ts[1], b.ivec(ins))
-        b.point(ts[2], b.ivec(outs))
+        b.point(ts[o_inputs], b.ivec(ins))
+        b.point(ts[o_outputs], b.ivec(outs))
         if has_opt:
             ot, os_ = b.table([(fid, 'ref' if kind == 'ivec' else kind,
                                 0 if kind == 'ivec' else v)
                                for fid, kind, v in fields])
-            b.point(ts[4], ot)
+            b.point(ts[o_options], ot)
             for fid, kind, v in fields:
                 if kind == 'ivec':
                     b.point(os_[fid], b.ivec(v))
     bv = b.offsets(len(buf_data))
-    b.point(rs[4], bv)
+    b.point(rs[m_buffers], bv)
     for k, data in enumerate(buf_data):
         if data is None:
             t, _ = b.table([])
         else:
-            t, ts = b.table([(0, 'ref', 0)])
-            b.point(ts[0], b.vector(bytes(data), len(data)))
+            t, ts = b.table([(S['BUFFER_DATA'], 'ref', 0)])
+            b.point(ts[S['BUFFER_DATA']], b.vector(bytes(data), len(data)))
         b.point(bv + 4 + 4 * k, t)
     with open(dst, 'wb') as f:
         f.write(b.d)

@@ -7,8 +7,8 @@
 // skip when the models are not fetched): a small FlatBuffer walker below
 // finds the exact positions of the root offset, vtables, vectors, tensors,
 // operators and buffers, patches them or appends new tables and points a
-// reference at them. Field ids are those of schema.fbs (version 3), as
-// read by src/nn/tflite/fv-tflite.c.
+// reference at them. Field ids are the slots of fv-tflite-schema.h, the
+// list that src/nn/tflite/fv-tflite.c reads with.
 #include <algorithm>
 #include <cerrno>
 #include <cmath>
@@ -23,6 +23,7 @@
 #include <unistd.h>
 
 #include "fv-test-util.h"
+#include "tflite/fv-tflite-schema.h"
 
 // Truncation sweeps poison the tail of one buffer instead of copying every
 // prefix, so that ASan reports any read past the length given.
@@ -43,21 +44,6 @@
 #endif
 
 namespace fvtest {
-
-// Field ids (schema.fbs).
-enum {
-  kModelVersion = 0, kModelOperatorCodes = 1, kModelSubgraphs = 2,
-  kModelDescription = 3, kModelBuffers = 4,
-  kOpCodeDeprecatedBuiltin = 0, kOpCodeCustom = 1, kOpCodeVersion = 2,
-  kOpCodeBuiltin = 3,
-  kSubgraphTensors = 0, kSubgraphInputs = 1, kSubgraphOutputs = 2,
-  kSubgraphOperators = 3,
-  kTensorShape = 0, kTensorType = 1, kTensorBuffer = 2, kTensorName = 3,
-  kTensorSparsity = 6,
-  kOpOpcodeIndex = 0, kOpInputs = 1, kOpOutputs = 2, kOpOptionsType = 3,
-  kOpOptions = 4,
-  kBufferData = 0, kBufferOffset = 1, kBufferSize = 2,
-};
 
 class Tfl
 {
@@ -107,11 +93,19 @@ class Tfl
 
   // --- the model -------------------------------------------------------
   size_t Root () const { return U32 (0); }
-  size_t Subgraph () const { return ElemTable (Vec (Root (), kModelSubgraphs), 0); }
-  size_t TensorsVec () const { return Vec (Subgraph (), kSubgraphTensors); }
-  size_t OpsVec () const { return Vec (Subgraph (), kSubgraphOperators); }
-  size_t OpCodesVec () const { return Vec (Root (), kModelOperatorCodes); }
-  size_t BuffersVec () const { return Vec (Root (), kModelBuffers); }
+  size_t Subgraph () const {
+    return ElemTable (Vec (Root (), FV_TFLITE_MODEL_SUBGRAPHS), 0);
+  }
+  size_t TensorsVec () const {
+    return Vec (Subgraph (), FV_TFLITE_SUBGRAPH_TENSORS);
+  }
+  size_t OpsVec () const {
+    return Vec (Subgraph (), FV_TFLITE_SUBGRAPH_OPERATORS);
+  }
+  size_t OpCodesVec () const {
+    return Vec (Root (), FV_TFLITE_MODEL_OPERATOR_CODES);
+  }
+  size_t BuffersVec () const { return Vec (Root (), FV_TFLITE_MODEL_BUFFERS); }
   uint32_t NumTensors () const { return Len (TensorsVec ()); }
   uint32_t NumOps () const { return Len (OpsVec ()); }
   size_t Tensor (uint32_t i) const { return ElemTable (TensorsVec (), i); }
@@ -123,7 +117,7 @@ class Tfl
     return s ? std::string ((const char *) &d[s + 4], U32 (s)) : "";
   }
   std::string TensorName (uint32_t i) const {
-    return String (Ref (Tensor (i), kTensorName));
+    return String (Ref (Tensor (i), FV_TFLITE_TENSOR_NAME));
   }
   std::vector<int32_t> IntVector (size_t v) const {
     std::vector<int32_t> out;
@@ -132,29 +126,29 @@ class Tfl
     return out;
   }
   std::vector<int32_t> TensorShape (uint32_t i) const {
-    return IntVector (Vec (Tensor (i), kTensorShape));
+    return IntVector (Vec (Tensor (i), FV_TFLITE_TENSOR_SHAPE));
   }
   int TensorType (uint32_t i) const {
-    size_t f = Field (Tensor (i), kTensorType);
+    size_t f = Field (Tensor (i), FV_TFLITE_TENSOR_TYPE);
     return f ? (int8_t) d[f] : 0;
   }
   uint32_t TensorBuffer (uint32_t i) const {
-    size_t f = Field (Tensor (i), kTensorBuffer);
+    size_t f = Field (Tensor (i), FV_TFLITE_TENSOR_BUFFER);
     return f ? U32 (f) : 0;
   }
   int OpBuiltin (uint32_t op) const {
-    size_t f = Field (Op (op), kOpOpcodeIndex);
+    size_t f = Field (Op (op), FV_TFLITE_OPERATOR_OPCODE_INDEX);
     size_t oc = OpCode (f ? U32 (f) : 0);
-    size_t dep = Field (oc, kOpCodeDeprecatedBuiltin);
-    size_t code = Field (oc, kOpCodeBuiltin);
+    size_t dep = Field (oc, FV_TFLITE_OPERATOR_CODE_DEPRECATED_BUILTIN_CODE);
+    size_t code = Field (oc, FV_TFLITE_OPERATOR_CODE_BUILTIN_CODE);
     int a = dep ? (int8_t) d[dep] : 0, b = code ? (int32_t) U32 (code) : 0;
     return a > b ? a : b;
   }
   std::vector<int32_t> OpInputs (uint32_t op) const {
-    return IntVector (Vec (Op (op), kOpInputs));
+    return IntVector (Vec (Op (op), FV_TFLITE_OPERATOR_INPUTS));
   }
   std::vector<int32_t> OpOutputs (uint32_t op) const {
-    return IntVector (Vec (Op (op), kOpOutputs));
+    return IntVector (Vec (Op (op), FV_TFLITE_OPERATOR_OUTPUTS));
   }
   // Index of the @nth operator with builtin code @builtin, or -1.
   int FindOp (int builtin, int nth = 0) const {
@@ -166,7 +160,8 @@ class Tfl
   // Index of the operator code entry with @builtin, or -1.
   int FindOpCode (int builtin) const {
     for (uint32_t i = 0; i < Len (OpCodesVec ()); i++) {
-      size_t dep = Field (OpCode (i), kOpCodeDeprecatedBuiltin);
+      size_t dep = Field (OpCode (i),
+          FV_TFLITE_OPERATOR_CODE_DEPRECATED_BUILTIN_CODE);
       if (dep && (int8_t) d[dep] == builtin)
         return (int) i;
     }
@@ -278,21 +273,22 @@ class Tfl
       const std::vector<int32_t> *outputs,
       const std::vector<NewField> *options = nullptr) {
     size_t op = Op (i), slot = ElemPos (OpsVec (), i);
-    size_t oci = Field (op, kOpOpcodeIndex);
-    size_t ot = Field (op, kOpOptionsType);
-    std::vector<NewField> f = { Scalar (kOpOpcodeIndex, oci ? U32 (oci) : 0,
-          4) };
+    size_t oci = Field (op, FV_TFLITE_OPERATOR_OPCODE_INDEX);
+    size_t ot = Field (op, FV_TFLITE_OPERATOR_BUILTIN_OPTIONS_TYPE);
+    std::vector<NewField> f = { Scalar (FV_TFLITE_OPERATOR_OPCODE_INDEX,
+          oci ? U32 (oci) : 0, 4) };
     if (inputs)
-      f.push_back (IntVec (kOpInputs, *inputs));
+      f.push_back (IntVec (FV_TFLITE_OPERATOR_INPUTS, *inputs));
     if (outputs)
-      f.push_back (IntVec (kOpOutputs, *outputs));
+      f.push_back (IntVec (FV_TFLITE_OPERATOR_OUTPUTS, *outputs));
     if (ot && options)
-      f.push_back (Scalar (kOpOptionsType, d[ot], 1));
+      f.push_back (Scalar (FV_TFLITE_OPERATOR_BUILTIN_OPTIONS_TYPE, d[ot], 1));
     if (options)
-      f.push_back (Scalar (kOpOptions, 0, 4));
+      f.push_back (Scalar (FV_TFLITE_OPERATOR_BUILTIN_OPTIONS, 0, 4));
     size_t t = AppendTable (f);
     if (options)
-      Repoint (Field (t, kOpOptions), AppendTable (*options));
+      Repoint (Field (t, FV_TFLITE_OPERATOR_BUILTIN_OPTIONS),
+          AppendTable (*options));
     Repoint (slot, t);
   }
 
@@ -300,9 +296,10 @@ class Tfl
   void ReplaceTensor (uint32_t i, const std::vector<int32_t> &shape,
       int type, uint32_t buffer, const std::string &name) {
     size_t slot = ElemPos (TensorsVec (), i);
-    size_t t = AppendTable ({ IntVec (kTensorShape, shape),
-        Scalar (kTensorType, (uint64_t) (uint8_t) type, 1),
-        Scalar (kTensorBuffer, buffer, 4), Str (kTensorName, name) });
+    size_t t = AppendTable ({ IntVec (FV_TFLITE_TENSOR_SHAPE, shape),
+        Scalar (FV_TFLITE_TENSOR_TYPE, (uint64_t) (uint8_t) type, 1),
+        Scalar (FV_TFLITE_TENSOR_BUFFER, buffer, 4),
+        Str (FV_TFLITE_TENSOR_NAME, name) });
     Repoint (slot, t);
   }
 
@@ -482,7 +479,7 @@ TEST (ModelWalker, FindsWhatTheReaderFinds)
   ASSERT_EQ (3u, in.size ());
   EXPECT_EQ (4u, t.TensorShape (in[1]).size ());
   EXPECT_GT (t.TensorBuffer (in[1]), 0u);
-  EXPECT_EQ (3u, t.U32 (t.Field (t.Root (), fvtest::kModelVersion)));
+  EXPECT_EQ (3u, t.U32 (t.Field (t.Root (), FV_TFLITE_MODEL_VERSION)));
   // An untouched copy and a copy with a re-pointed (identical) tensor
   // still load: the appending code makes valid FlatBuffers.
   EXPECT_TRUE (Load (t.d).loaded);
@@ -618,7 +615,7 @@ TEST (ModelData, WrongSchemaVersion)
   FV_MODEL_BYTES (pnet, "pnet.tflite");
   for (uint32_t v : { 0u, 2u, 4u, 0xffffffffu }) {
     Tfl t (pnet);
-    size_t f = t.Field (t.Root (), fvtest::kModelVersion);
+    size_t f = t.Field (t.Root (), FV_TFLITE_MODEL_VERSION);
     ASSERT_NE (0u, f);
     t.SetU32 (f, v);
     std::string needle = "version " + std::to_string (v);
@@ -692,7 +689,7 @@ TEST (ModelData, BadVTableSizes)
   }
   // A field slot pointing past the end of its table.
   Tfl t (pnet);
-  size_t slot = t.VTableSlot (t.Root (), fvtest::kModelBuffers);
+  size_t slot = t.VTableSlot (t.Root (), FV_TFLITE_MODEL_BUFFERS);
   ASSERT_NE (0u, slot);
   t.SetU16 (slot, 0x7ff0);
   EXPECT_TRUE (FailsWith (t.d, FV_MODEL_ERROR_FORMAT,
@@ -711,17 +708,19 @@ TEST (ModelData, ReferencesOutsideTheFile)
     const char *what;
     size_t pos;                 // a uoffset in the file
   } cases[] = {
-    { "subgraphs", base.Field (base.Root (), fvtest::kModelSubgraphs) },
-    { "operator codes", base.Field (base.Root (), fvtest::kModelOperatorCodes) },
-    { "buffers", base.Field (base.Root (), fvtest::kModelBuffers) },
-    { "tensors", base.Field (base.Subgraph (), fvtest::kSubgraphTensors) },
+    { "subgraphs", base.Field (base.Root (), FV_TFLITE_MODEL_SUBGRAPHS) },
+    { "operator codes",
+      base.Field (base.Root (), FV_TFLITE_MODEL_OPERATOR_CODES) },
+    { "buffers", base.Field (base.Root (), FV_TFLITE_MODEL_BUFFERS) },
+    { "tensors", base.Field (base.Subgraph (), FV_TFLITE_SUBGRAPH_TENSORS) },
     { "tensor", base.ElemPos (base.TensorsVec (), 5) },
     { "operator", base.ElemPos (base.OpsVec (), 2) },
     { "operator code", base.ElemPos (base.OpCodesVec (), 1) },
-    { "tensor shape", base.Field (base.Tensor (7), fvtest::kTensorShape) },
-    { "tensor name", base.Field (base.Tensor (7), fvtest::kTensorName) },
-    { "operator inputs", base.Field (base.Op (1), fvtest::kOpInputs) },
-    { "operator options", base.Field (base.Op (0), fvtest::kOpOptions) },
+    { "tensor shape", base.Field (base.Tensor (7), FV_TFLITE_TENSOR_SHAPE) },
+    { "tensor name", base.Field (base.Tensor (7), FV_TFLITE_TENSOR_NAME) },
+    { "operator inputs", base.Field (base.Op (1), FV_TFLITE_OPERATOR_INPUTS) },
+    { "operator options", base.Field (base.Op (0),
+        FV_TFLITE_OPERATOR_BUILTIN_OPTIONS) },
   };
   for (const Case &c : cases) {
     ASSERT_NE (0u, c.pos) << c.what;
@@ -746,16 +745,17 @@ TEST (ModelData, VectorsRunningPastTheEnd)
     size_t vec;
   } cases[] = {
     { "operator codes", base.OpCodesVec () },
-    { "subgraphs", base.Vec (base.Root (), fvtest::kModelSubgraphs) },
+    { "subgraphs", base.Vec (base.Root (), FV_TFLITE_MODEL_SUBGRAPHS) },
     { "buffers", base.BuffersVec () },
     { "tensors", base.TensorsVec () },
     { "operators", base.OpsVec () },
-    { "tensor shape", base.Vec (base.Tensor (w), fvtest::kTensorShape) },
-    { "tensor name", base.Vec (base.Tensor (w), fvtest::kTensorName) },
-    { "operator inputs", base.Vec (base.Op (0), fvtest::kOpInputs) },
-    { "subgraph inputs", base.Vec (base.Subgraph (), fvtest::kSubgraphInputs) },
+    { "tensor shape", base.Vec (base.Tensor (w), FV_TFLITE_TENSOR_SHAPE) },
+    { "tensor name", base.Vec (base.Tensor (w), FV_TFLITE_TENSOR_NAME) },
+    { "operator inputs", base.Vec (base.Op (0), FV_TFLITE_OPERATOR_INPUTS) },
+    { "subgraph inputs", base.Vec (base.Subgraph (),
+        FV_TFLITE_SUBGRAPH_INPUTS) },
     { "buffer data", base.Vec (base.Buffer (base.TensorBuffer (w)),
-              fvtest::kBufferData) },
+              FV_TFLITE_BUFFER_DATA) },
   };
   for (const Case &c : cases) {
     ASSERT_NE (0u, c.vec) << c.what;
@@ -778,32 +778,34 @@ TEST (ModelData, IndicesOutOfRange)
   uint32_t w = base.OpInputs (conv)[1];
   {
     Tfl t (pnet);
-    t.SetU32 (t.Vec (t.Op (conv), fvtest::kOpInputs) + 4, nt);
+    t.SetU32 (t.Vec (t.Op (conv), FV_TFLITE_OPERATOR_INPUTS) + 4, nt);
     EXPECT_TRUE (FailsWith (t.d, FV_MODEL_ERROR_FORMAT,
             { "operator input", "refers to tensor" }));
-    t.SetU32 (t.Vec (t.Op (conv), fvtest::kOpInputs) + 4, (uint32_t) -7);
+    t.SetU32 (t.Vec (t.Op (conv), FV_TFLITE_OPERATOR_INPUTS) + 4,
+        (uint32_t) -7);
     EXPECT_TRUE (FailsWith (t.d, FV_MODEL_ERROR_FORMAT,
             { "refers to tensor -7" }));
   }
   {
     Tfl t (pnet);
-    t.SetU32 (t.Vec (t.Op (conv), fvtest::kOpOutputs) + 4, (uint32_t) -1);
+    t.SetU32 (t.Vec (t.Op (conv), FV_TFLITE_OPERATOR_OUTPUTS) + 4,
+        (uint32_t) -1);
     EXPECT_TRUE (FailsWith (t.d, FV_MODEL_ERROR_FORMAT,
             { "operator output", "refers to tensor" }));
   }
   {
     Tfl t (pnet);
-    t.SetU32 (t.Vec (t.Subgraph (), fvtest::kSubgraphInputs) + 4, nt + 5);
+    t.SetU32 (t.Vec (t.Subgraph (), FV_TFLITE_SUBGRAPH_INPUTS) + 4, nt + 5);
     EXPECT_TRUE (FailsWith (t.d, FV_MODEL_ERROR_FORMAT, { "graph input" }));
   }
   {
     Tfl t (pnet);
-    t.SetU32 (t.Vec (t.Subgraph (), fvtest::kSubgraphOutputs) + 4, 1u << 30);
+    t.SetU32 (t.Vec (t.Subgraph (), FV_TFLITE_SUBGRAPH_OUTPUTS) + 4, 1u << 30);
     EXPECT_TRUE (FailsWith (t.d, FV_MODEL_ERROR_FORMAT, { "graph output" }));
   }
   {
     Tfl t (pnet);
-    size_t f = t.Field (t.Op (1), fvtest::kOpOpcodeIndex);
+    size_t f = t.Field (t.Op (1), FV_TFLITE_OPERATOR_OPCODE_INDEX);
     ASSERT_NE (0u, f);
     t.SetU32 (f, 200);
     EXPECT_TRUE (FailsWith (t.d, FV_MODEL_ERROR_FORMAT,
@@ -811,7 +813,7 @@ TEST (ModelData, IndicesOutOfRange)
   }
   {
     Tfl t (pnet);
-    t.SetU32 (t.Field (t.Tensor (w), fvtest::kTensorBuffer), 100000);
+    t.SetU32 (t.Field (t.Tensor (w), FV_TFLITE_TENSOR_BUFFER), 100000);
     EXPECT_TRUE (FailsWith (t.d, FV_MODEL_ERROR_FORMAT,
             { "buffer 100000" }));
   }
@@ -822,35 +824,35 @@ TEST (ModelData, EmptyOrMissingParts)
   FV_MODEL_BYTES (pnet, "pnet.tflite");
   {
     Tfl t (pnet);
-    t.SetU32 (t.Vec (t.Root (), fvtest::kModelSubgraphs), 0);
+    t.SetU32 (t.Vec (t.Root (), FV_TFLITE_MODEL_SUBGRAPHS), 0);
     EXPECT_TRUE (FailsWith (t.d, FV_MODEL_ERROR_FORMAT, { "no subgraph" }));
   }
   {
     // Subgraphs field absent from the root's vtable.
     Tfl t (pnet);
-    t.SetU16 (t.VTableSlot (t.Root (), fvtest::kModelSubgraphs), 0);
+    t.SetU16 (t.VTableSlot (t.Root (), FV_TFLITE_MODEL_SUBGRAPHS), 0);
     EXPECT_TRUE (FailsWith (t.d, FV_MODEL_ERROR_FORMAT, { "no subgraph" }));
   }
   {
     Tfl t (pnet);
-    t.SetU16 (t.VTableSlot (t.Root (), fvtest::kModelBuffers), 0);
+    t.SetU16 (t.VTableSlot (t.Root (), FV_TFLITE_MODEL_BUFFERS), 0);
     EXPECT_TRUE (FailsWith (t.d, FV_MODEL_ERROR_FORMAT, { "no buffers" }));
   }
   {
     Tfl t (pnet);
-    t.SetU32 (t.Vec (t.Subgraph (), fvtest::kSubgraphInputs), 0);
+    t.SetU32 (t.Vec (t.Subgraph (), FV_TFLITE_SUBGRAPH_INPUTS), 0);
     EXPECT_TRUE (FailsWith (t.d, FV_MODEL_ERROR_INVALID, { "0 inputs" }));
   }
   {
     Tfl t (pnet);
-    t.SetU32 (t.Vec (t.Subgraph (), fvtest::kSubgraphOutputs), 0);
+    t.SetU32 (t.Vec (t.Subgraph (), FV_TFLITE_SUBGRAPH_OUTPUTS), 0);
     EXPECT_TRUE (FailsWith (t.d, FV_MODEL_ERROR_INVALID, { "no outputs" }));
   }
   {
     // An output that no operator computes (a constant).
     Tfl t (pnet);
     uint32_t w = t.OpInputs (t.FindOp (3))[1];
-    t.SetU32 (t.Vec (t.Subgraph (), fvtest::kSubgraphOutputs) + 4, w);
+    t.SetU32 (t.Vec (t.Subgraph (), FV_TFLITE_SUBGRAPH_OUTPUTS) + 4, w);
     EXPECT_TRUE (FailsWith (t.d, FV_MODEL_ERROR_INVALID,
             { "not computed" }));
   }
@@ -866,7 +868,8 @@ TEST (ModelData, UnsupportedOperator)
   Tfl base (pnet);
   int oc = base.FindOpCode (17);        // MAX_POOL_2D
   ASSERT_GE (oc, 0);
-  size_t dep = base.Field (base.OpCode (oc), fvtest::kOpCodeDeprecatedBuiltin);
+  size_t dep = base.Field (base.OpCode (oc),
+      FV_TFLITE_OPERATOR_CODE_DEPRECATED_BUILTIN_CODE);
   ASSERT_NE (0u, dep);
   struct
   {
@@ -886,17 +889,19 @@ TEST (ModelData, UnsupportedOperator)
   {
     Tfl t (pnet);
     t.Repoint (t.ElemPos (t.OpCodesVec (), oc), t.AppendTable ({
-            Tfl::Scalar (fvtest::kOpCodeDeprecatedBuiltin, 127, 1),
-            Tfl::Scalar (fvtest::kOpCodeBuiltin, 4000, 4),
-            Tfl::Scalar (fvtest::kOpCodeVersion, 1, 4) }));
+            Tfl::Scalar (FV_TFLITE_OPERATOR_CODE_DEPRECATED_BUILTIN_CODE, 127,
+                1),
+            Tfl::Scalar (FV_TFLITE_OPERATOR_CODE_BUILTIN_CODE, 4000, 4),
+            Tfl::Scalar (FV_TFLITE_OPERATOR_CODE_VERSION, 1, 4) }));
     EXPECT_TRUE (FailsWith (t.d, FV_MODEL_ERROR_UNSUPPORTED_OP,
             { "UNKNOWN", "builtin code 4000" }));
   }
   {
     Tfl t (pnet);
     t.Repoint (t.ElemPos (t.OpCodesVec (), oc), t.AppendTable ({
-            Tfl::Scalar (fvtest::kOpCodeDeprecatedBuiltin, 32, 1),
-            Tfl::Str (fvtest::kOpCodeCustom, "FaceMagic") }));
+            Tfl::Scalar (FV_TFLITE_OPERATOR_CODE_DEPRECATED_BUILTIN_CODE, 32,
+                1),
+            Tfl::Str (FV_TFLITE_OPERATOR_CODE_CUSTOM_CODE, "FaceMagic") }));
     EXPECT_TRUE (FailsWith (t.d, FV_MODEL_ERROR_UNSUPPORTED_OP,
             { "CUSTOM:FaceMagic" }));
   }
@@ -908,14 +913,16 @@ TEST (ModelData, UnsupportedOperatorOptions)
   FV_MODEL_BYTES (mfn, "MobileFaceNet.tflite");
   Tfl pbase (pnet);
   int conv = pbase.FindOp (3);
-  // Conv2DOptions: padding (0), stride_w (1), stride_h (2), activation (3),
-  // dilation_w (4), dilation_h (5).
   auto conv_options = [&](int pad, int stride, int act, int dil) {
     Tfl t (pnet);
-    t.Repoint (t.Field (t.Op (conv), fvtest::kOpOptions), t.AppendTable ({
-            Tfl::Scalar (0, pad, 1), Tfl::Scalar (1, stride, 4),
-            Tfl::Scalar (2, stride, 4), Tfl::Scalar (3, act, 1),
-            Tfl::Scalar (4, dil, 4), Tfl::Scalar (5, dil, 4) }));
+    t.Repoint (t.Field (t.Op (conv), FV_TFLITE_OPERATOR_BUILTIN_OPTIONS),
+        t.AppendTable ({
+            Tfl::Scalar (FV_TFLITE_CONV_2D_PADDING, pad, 1),
+            Tfl::Scalar (FV_TFLITE_CONV_2D_STRIDE_W, stride, 4),
+            Tfl::Scalar (FV_TFLITE_CONV_2D_STRIDE_H, stride, 4),
+            Tfl::Scalar (FV_TFLITE_CONV_2D_FUSED_ACTIVATION, act, 1),
+            Tfl::Scalar (FV_TFLITE_CONV_2D_DILATION_W, dil, 4),
+            Tfl::Scalar (FV_TFLITE_CONV_2D_DILATION_H, dil, 4) }));
     return t.d;
   };
   EXPECT_TRUE (Load (conv_options (1, 1, 0, 1)).loaded)
@@ -944,19 +951,22 @@ TEST (ModelData, UnsupportedOperatorOptions)
     // Max pool with a zero filter.
     Tfl t (pnet);
     int pool = t.FindOp (17);
-    t.Repoint (t.Field (t.Op (pool), fvtest::kOpOptions), t.AppendTable ({
-            Tfl::Scalar (1, 2, 4), Tfl::Scalar (2, 2, 4),
-            Tfl::Scalar (3, 0, 4), Tfl::Scalar (4, 2, 4) }));
+    t.Repoint (t.Field (t.Op (pool), FV_TFLITE_OPERATOR_BUILTIN_OPTIONS),
+        t.AppendTable ({
+            Tfl::Scalar (FV_TFLITE_POOL_2D_STRIDE_W, 2, 4),
+            Tfl::Scalar (FV_TFLITE_POOL_2D_STRIDE_H, 2, 4),
+            Tfl::Scalar (FV_TFLITE_POOL_2D_FILTER_W, 0, 4),
+            Tfl::Scalar (FV_TFLITE_POOL_2D_FILTER_H, 2, 4) }));
     EXPECT_TRUE (FailsWith (t.d, FV_MODEL_ERROR_FORMAT,
             { "MAX_POOL_2D", "pool parameters" }));
   }
   {
-    // DepthwiseConv2DOptions field 3: depth multiplier 2.
+    // DepthwiseConv2DOptions: depth multiplier 2.
     Tfl t (mfn);
     int dw = t.FindOp (4);
     ASSERT_GE (dw, 0);
-    size_t opt = t.Ref (t.Op (dw), fvtest::kOpOptions);
-    size_t f = t.Field (opt, 3);
+    size_t opt = t.Ref (t.Op (dw), FV_TFLITE_OPERATOR_BUILTIN_OPTIONS);
+    size_t f = t.Field (opt, FV_TFLITE_DEPTHWISE_DEPTH_MULTIPLIER);
     ASSERT_NE (0u, f);
     t.SetU32 (f, 2);
     EXPECT_TRUE (FailsWith (t.d, FV_MODEL_ERROR_UNSUPPORTED_OP,
@@ -997,38 +1007,41 @@ TEST (ModelData, BrokenGraphs)
     Tfl t (pnet);
     // (once accepted, and then the weights were read from past the end of
     // the one-element input list)
-    t.SetU32 (t.Vec (t.Op (conv), fvtest::kOpInputs), 1);
+    t.SetU32 (t.Vec (t.Op (conv), FV_TFLITE_OPERATOR_INPUTS), 1);
     EXPECT_TRUE (FailsWith (t.d, FV_MODEL_ERROR_FORMAT,
             { "CONV_2D", "has 1 inputs" }));
-    t.SetU32 (t.Vec (t.Op (conv), fvtest::kOpInputs), 0);
+    t.SetU32 (t.Vec (t.Op (conv), FV_TFLITE_OPERATOR_INPUTS), 0);
     EXPECT_TRUE (FailsWith (t.d, FV_MODEL_ERROR_FORMAT,
             { "CONV_2D", "has 0 inputs" }));
   }
   {
     Tfl t (pnet);
-    t.SetU32 (t.Vec (t.Op (conv), fvtest::kOpOutputs), 0);
+    t.SetU32 (t.Vec (t.Op (conv), FV_TFLITE_OPERATOR_OUTPUTS), 0);
     EXPECT_TRUE (FailsWith (t.d, FV_MODEL_ERROR_FORMAT,
             { "0 outputs" }));
   }
   {
     // Operator 1 writes the tensor that operator 0 wrote.
     Tfl t (pnet);
-    t.SetU32 (t.Vec (t.Op (1), fvtest::kOpOutputs) + 4, t.OpOutputs (0)[0]);
+    t.SetU32 (t.Vec (t.Op (1), FV_TFLITE_OPERATOR_OUTPUTS) + 4,
+        t.OpOutputs (0)[0]);
     EXPECT_TRUE (FailsWith (t.d, FV_MODEL_ERROR_FORMAT, { "written twice" }));
   }
   {
     // Operator 0 writes the graph input, or a constant.
     Tfl t (pnet);
-    t.SetU32 (t.Vec (t.Op (0), fvtest::kOpOutputs) + 4, t.OpInputs (0)[0]);
+    t.SetU32 (t.Vec (t.Op (0), FV_TFLITE_OPERATOR_OUTPUTS) + 4,
+        t.OpInputs (0)[0]);
     EXPECT_TRUE (FailsWith (t.d, FV_MODEL_ERROR_FORMAT, { "written twice" }));
     t = Tfl (pnet);
-    t.SetU32 (t.Vec (t.Op (0), fvtest::kOpOutputs) + 4, t.OpInputs (0)[1]);
+    t.SetU32 (t.Vec (t.Op (0), FV_TFLITE_OPERATOR_OUTPUTS) + 4,
+        t.OpInputs (0)[1]);
     EXPECT_TRUE (FailsWith (t.d, FV_MODEL_ERROR_FORMAT, { "constant" }));
   }
   {
     // Operator 0 reads what the last operator computes.
     Tfl t (pnet);
-    t.SetU32 (t.Vec (t.Op (0), fvtest::kOpInputs) + 4,
+    t.SetU32 (t.Vec (t.Op (0), FV_TFLITE_OPERATOR_INPUTS) + 4,
         t.OpOutputs (t.NumOps () - 1)[0]);
     EXPECT_TRUE (FailsWith (t.d, FV_MODEL_ERROR_FORMAT,
             { "used before it is computed" }));
@@ -1036,7 +1049,8 @@ TEST (ModelData, BrokenGraphs)
   {
     // Weights that are an activation, not a constant.
     Tfl t (pnet);
-    t.SetU32 (t.Vec (t.Op (conv), fvtest::kOpInputs) + 8, t.OpInputs (0)[0]);
+    t.SetU32 (t.Vec (t.Op (conv), FV_TFLITE_OPERATOR_INPUTS) + 8,
+        t.OpInputs (0)[0]);
     EXPECT_TRUE (FailsWith (t.d, FV_MODEL_ERROR_UNSUPPORTED_OP,
             { "weights must be a float32 constant" }));
   }
@@ -1044,10 +1058,10 @@ TEST (ModelData, BrokenGraphs)
     // Two graph inputs: a new vector (hung off a throw-away table, so
     // that the appending code places it) replaces the inputs vector.
     Tfl u (pnet);
-    size_t v = u.Vec (u.Subgraph (), fvtest::kSubgraphInputs);
+    size_t v = u.Vec (u.Subgraph (), FV_TFLITE_SUBGRAPH_INPUTS);
     size_t tbl = u.AppendTable ({ Tfl::IntVec (0, { (int32_t) u.U32 (v + 4),
                 3 }) });
-    u.Repoint (u.Field (u.Subgraph (), fvtest::kSubgraphInputs),
+    u.Repoint (u.Field (u.Subgraph (), FV_TFLITE_SUBGRAPH_INPUTS),
         u.Ref (tbl, 0));
     EXPECT_TRUE (FailsWith (u.d, FV_MODEL_ERROR_INVALID, { "2 inputs" }));
   }
@@ -1069,7 +1083,7 @@ TEST (ModelData, UnsupportedTypes)
   for (int type : { 1 /* FLOAT16 */ , 9 /* INT8 */ , 3 /* UINT8 */ ,
           4 /* INT64 */ }) {
     Tfl t (pnet);
-    size_t f = t.Field (t.Tensor (axis), fvtest::kTensorType);
+    size_t f = t.Field (t.Tensor (axis), FV_TFLITE_TENSOR_TYPE);
     ASSERT_NE (0u, f);
     t.d[f] = (unsigned char) type;
     std::string needle = "type " + std::to_string (type);
@@ -1078,7 +1092,7 @@ TEST (ModelData, UnsupportedTypes)
   }
   {
     Tfl t (pnet);
-    t.d[t.Field (t.Tensor (axis), fvtest::kTensorType)] = 99;
+    t.d[t.Field (t.Tensor (axis), FV_TFLITE_TENSOR_TYPE)] = 99;
     EXPECT_TRUE (FailsWith (t.d, FV_MODEL_ERROR_UNSUPPORTED_TYPE,
             { "unknown type 99" }));
   }
@@ -1105,10 +1119,10 @@ TEST (ModelData, UnsupportedTypes)
     // Sparse weights (field 6 present).
     Tfl t (pnet);
     size_t slot = t.ElemPos (t.TensorsVec (), w);
-    size_t tt = t.AppendTable ({ Tfl::IntVec (fvtest::kTensorShape,
-                t.TensorShape (w)), Tfl::Scalar (fvtest::kTensorBuffer,
-                t.TensorBuffer (w), 4), Tfl::Str (fvtest::kTensorName, "w"),
-          Tfl::Scalar (fvtest::kTensorSparsity, 8, 4) });
+    size_t tt = t.AppendTable ({ Tfl::IntVec (FV_TFLITE_TENSOR_SHAPE,
+                t.TensorShape (w)), Tfl::Scalar (FV_TFLITE_TENSOR_BUFFER,
+                t.TensorBuffer (w), 4), Tfl::Str (FV_TFLITE_TENSOR_NAME, "w"),
+          Tfl::Scalar (FV_TFLITE_TENSOR_SPARSITY, 8, 4) });
     t.Repoint (slot, tt);
     EXPECT_TRUE (FailsWith (t.d, FV_MODEL_ERROR_UNSUPPORTED_TYPE,
             { "sparse" }));
@@ -1117,11 +1131,11 @@ TEST (ModelData, UnsupportedTypes)
     // Int32 operands of an elementwise op.
     Tfl t (pnet);
     int mul = t.FindOp (18);
-    t.SetU32 (t.Vec (t.Op (mul), fvtest::kOpInputs) + 4, axis);
+    t.SetU32 (t.Vec (t.Op (mul), FV_TFLITE_OPERATOR_INPUTS) + 4, axis);
     EXPECT_TRUE (FailsWith (t.d, FV_MODEL_ERROR_UNSUPPORTED_TYPE,
             { "int32 input", t.TensorName (axis).c_str () }));
     t = Tfl (pnet);
-    t.SetU32 (t.Vec (t.Op (mul), fvtest::kOpInputs) + 8, axis);
+    t.SetU32 (t.Vec (t.Op (mul), FV_TFLITE_OPERATOR_INPUTS) + 8, axis);
     EXPECT_TRUE (FailsWith (t.d, FV_MODEL_ERROR_UNSUPPORTED_TYPE,
             { "int32 operands" }));
   }
@@ -1140,7 +1154,7 @@ TEST (ModelData, WrongShapes)
   uint32_t out = base.OpOutputs (conv)[0], in = base.OpInputs (conv)[0];
   auto set_dim = [&](uint32_t tensor, int k, int32_t v) {
     Tfl t (pnet);
-    t.SetU32 (t.Vec (t.Tensor (tensor), fvtest::kTensorShape) + 4 + 4 * k,
+    t.SetU32 (t.Vec (t.Tensor (tensor), FV_TFLITE_TENSOR_SHAPE) + 4 + 4 * k,
         (uint32_t) v);
     return t.d;
   };
@@ -1203,7 +1217,7 @@ TEST (ModelData, BadConstantData)
   Tfl base (pnet);
   uint32_t w = base.OpInputs (base.FindOp (3))[1];
   size_t data = base.Vec (base.Buffer (base.TensorBuffer (w)),
-      fvtest::kBufferData);
+      FV_TFLITE_BUFFER_DATA);
   uint32_t len = base.Len (data);
   // The data cut short or made longer (still inside the file): the byte
   // count no longer matches the shape.
@@ -1235,13 +1249,13 @@ TEST (ModelData, ExternalBuffers)
   Tfl base (pnet);
   uint32_t w = base.OpInputs (base.FindOp (3))[1];
   uint32_t bi = base.TensorBuffer (w);
-  size_t data = base.Vec (base.Buffer (bi), fvtest::kBufferData);
+  size_t data = base.Vec (base.Buffer (bi), FV_TFLITE_BUFFER_DATA);
   uint64_t len = base.Len (data);
   auto external = [&](uint64_t off, uint64_t size) {
     Tfl t (pnet);
     t.Repoint (t.ElemPos (t.BuffersVec (), bi), t.AppendTable ({
-            Tfl::Scalar (fvtest::kBufferOffset, off, 8),
-            Tfl::Scalar (fvtest::kBufferSize, size, 8) }));
+            Tfl::Scalar (FV_TFLITE_BUFFER_OFFSET, off, 8),
+            Tfl::Scalar (FV_TFLITE_BUFFER_SIZE, size, 8) }));
     return t.d;
   };
   // The same bytes, found through offset/size: loads.
@@ -1406,10 +1420,10 @@ BuildModel (const std::vector<MiniTensor> &tensors,
   using namespace fvtest;
   Tfl m (std::vector<unsigned char> (8, 0));
   memcpy (&m.d[4], "TFL3", 4);
-  size_t root = m.AppendTable ({ Tfl::Scalar (kModelVersion, 3, 4),
-        Tfl::Scalar (kModelOperatorCodes, 0, 4),
-        Tfl::Scalar (kModelSubgraphs, 0, 4),
-        Tfl::Scalar (kModelBuffers, 0, 4) });
+  size_t root = m.AppendTable ({ Tfl::Scalar (FV_TFLITE_MODEL_VERSION, 3, 4),
+        Tfl::Scalar (FV_TFLITE_MODEL_OPERATOR_CODES, 0, 4),
+        Tfl::Scalar (FV_TFLITE_MODEL_SUBGRAPHS, 0, 4),
+        Tfl::Scalar (FV_TFLITE_MODEL_BUFFERS, 0, 4) });
   m.SetU32 (0, (uint32_t) root);
 
   std::vector<int> codes;
@@ -1417,24 +1431,25 @@ BuildModel (const std::vector<MiniTensor> &tensors,
     if (std::find (codes.begin (), codes.end (), op.builtin) == codes.end ())
       codes.push_back (op.builtin);
   size_t ocv = m.AppendVector ((uint32_t) codes.size ());
-  m.Repoint (m.Field (root, kModelOperatorCodes), ocv);
+  m.Repoint (m.Field (root, FV_TFLITE_MODEL_OPERATOR_CODES), ocv);
   for (size_t k = 0; k < codes.size (); k++)
     m.Repoint (ocv + 4 + 4 * k, m.AppendTable ({
-            Tfl::Scalar (kOpCodeDeprecatedBuiltin, codes[k], 1),
-            Tfl::Scalar (kOpCodeBuiltin, codes[k], 4),
-            Tfl::Scalar (kOpCodeVersion, 1, 4) }));
+            Tfl::Scalar (FV_TFLITE_OPERATOR_CODE_DEPRECATED_BUILTIN_CODE,
+                codes[k], 1),
+            Tfl::Scalar (FV_TFLITE_OPERATOR_CODE_BUILTIN_CODE, codes[k], 4),
+            Tfl::Scalar (FV_TFLITE_OPERATOR_CODE_VERSION, 1, 4) }));
 
   size_t sgv = m.AppendVector (1);
-  m.Repoint (m.Field (root, kModelSubgraphs), sgv);
-  size_t sg = m.AppendTable ({ Tfl::Scalar (kSubgraphTensors, 0, 4),
-        Tfl::IntVec (kSubgraphInputs, inputs),
-        Tfl::IntVec (kSubgraphOutputs, outputs),
-        Tfl::Scalar (kSubgraphOperators, 0, 4) });
+  m.Repoint (m.Field (root, FV_TFLITE_MODEL_SUBGRAPHS), sgv);
+  size_t sg = m.AppendTable ({ Tfl::Scalar (FV_TFLITE_SUBGRAPH_TENSORS, 0, 4),
+        Tfl::IntVec (FV_TFLITE_SUBGRAPH_INPUTS, inputs),
+        Tfl::IntVec (FV_TFLITE_SUBGRAPH_OUTPUTS, outputs),
+        Tfl::Scalar (FV_TFLITE_SUBGRAPH_OPERATORS, 0, 4) });
   m.Repoint (sgv + 4, sg);
 
   std::vector<const std::vector<unsigned char> *> buffers = { nullptr };
   size_t tv = m.AppendVector ((uint32_t) tensors.size ());
-  m.Repoint (m.Field (sg, kSubgraphTensors), tv);
+  m.Repoint (m.Field (sg, FV_TFLITE_SUBGRAPH_TENSORS), tv);
   for (size_t i = 0; i < tensors.size (); i++) {
     uint32_t buf = 0;
     if (!tensors[i].data.empty ()) {
@@ -1442,33 +1457,36 @@ BuildModel (const std::vector<MiniTensor> &tensors,
       buffers.push_back (&tensors[i].data);
     }
     m.Repoint (tv + 4 + 4 * i, m.AppendTable ({
-            Tfl::IntVec (kTensorShape, tensors[i].shape),
-            Tfl::Scalar (kTensorType, (uint8_t) tensors[i].type, 1),
-            Tfl::Scalar (kTensorBuffer, buf, 4),
-            Tfl::Str (kTensorName, tensors[i].name) }));
+            Tfl::IntVec (FV_TFLITE_TENSOR_SHAPE, tensors[i].shape),
+            Tfl::Scalar (FV_TFLITE_TENSOR_TYPE, (uint8_t) tensors[i].type, 1),
+            Tfl::Scalar (FV_TFLITE_TENSOR_BUFFER, buf, 4),
+            Tfl::Str (FV_TFLITE_TENSOR_NAME, tensors[i].name) }));
   }
 
   size_t opv = m.AppendVector ((uint32_t) ops.size ());
-  m.Repoint (m.Field (sg, kSubgraphOperators), opv);
+  m.Repoint (m.Field (sg, FV_TFLITE_SUBGRAPH_OPERATORS), opv);
   for (size_t k = 0; k < ops.size (); k++) {
     uint32_t oc = (uint32_t) (std::find (codes.begin (), codes.end (),
             ops[k].builtin) - codes.begin ());
-    std::vector<Tfl::NewField> f = { Tfl::Scalar (kOpOpcodeIndex, oc, 4),
-      Tfl::IntVec (kOpInputs, ops[k].in), Tfl::IntVec (kOpOutputs,
+    std::vector<Tfl::NewField> f = { Tfl::Scalar (FV_TFLITE_OPERATOR_OPCODE_INDEX, oc, 4),
+      Tfl::IntVec (FV_TFLITE_OPERATOR_INPUTS, ops[k].in),
+          Tfl::IntVec (FV_TFLITE_OPERATOR_OUTPUTS,
           ops[k].out) };
     if (!ops[k].options.empty ())
-      f.push_back (Tfl::Scalar (kOpOptions, 0, 4));
+      f.push_back (Tfl::Scalar (FV_TFLITE_OPERATOR_BUILTIN_OPTIONS, 0, 4));
     size_t t = m.AppendTable (f);
     if (!ops[k].options.empty ())
-      m.Repoint (m.Field (t, kOpOptions), m.AppendTable (ops[k].options));
+      m.Repoint (m.Field (t, FV_TFLITE_OPERATOR_BUILTIN_OPTIONS),
+          m.AppendTable (ops[k].options));
     m.Repoint (opv + 4 + 4 * k, t);
   }
 
   size_t bv = m.AppendVector ((uint32_t) buffers.size ());
-  m.Repoint (m.Field (root, kModelBuffers), bv);
+  m.Repoint (m.Field (root, FV_TFLITE_MODEL_BUFFERS), bv);
   for (size_t b = 0; b < buffers.size (); b++)
     m.Repoint (bv + 4 + 4 * b, buffers[b] ? m.AppendTable ({
-              Tfl::Bytes (kBufferData, *buffers[b]) }) : m.AppendTable ({}));
+              Tfl::Bytes (FV_TFLITE_BUFFER_DATA,
+                  *buffers[b]) }) : m.AppendTable ({}));
   return m.d;
 }
 
@@ -1522,7 +1540,9 @@ TEST (MiniModel, ReductionOfAConstant)
         { "c", { 1, 4 }, Floats ({ 1, 2, 3, 4.5f }) },
         { "axis", {}, Ints ({ -1 }), 2 },
         { "out", { 1, 1 }, {} } },
-      { { SUM, { 1, 2 }, { 3 }, { Tfl::Scalar (0, 1, 1) } } }, { 0 }, { 3 });
+      { { SUM, { 1, 2 }, { 3 },
+          { Tfl::Scalar (FV_TFLITE_REDUCER_KEEP_DIMS, 1, 1) } } }, { 0 },
+              { 3 });
   g_autoptr (GError) error = NULL;
   g_autoptr (FvSession) s = LoadAndPlan (d, 0, 0, &error);
   ASSERT_NE (nullptr, s) << error->message;
@@ -1543,8 +1563,10 @@ TEST (MiniModel, AnOutputThatNothingReads)
         { "b", { 64 }, Floats (b) },
         { "unused", { 1, 8, 8, 64 }, {} },
         { "out", { 1, 8, 8, 1 }, {} } },
-      { { CONV, { 0, 1, 2 }, { 3 }, { Tfl::Scalar (0, 1, 1),
-              Tfl::Scalar (1, 1, 4), Tfl::Scalar (2, 1, 4) } },
+      { { CONV, { 0, 1, 2 }, { 3 }, {
+              Tfl::Scalar (FV_TFLITE_CONV_2D_PADDING, 1, 1),
+              Tfl::Scalar (FV_TFLITE_CONV_2D_STRIDE_W, 1, 4),
+              Tfl::Scalar (FV_TFLITE_CONV_2D_STRIDE_H, 1, 4) } },
         { RELU, { 0 }, { 4 }, {} } }, { 0 }, { 4 });
   g_autoptr (GError) error = NULL;
   g_autoptr (FvSession) s = LoadAndPlan (d, 0, 0, &error);
@@ -1573,7 +1595,8 @@ TEST (MiniModel, PReluSlopesMustMatchTheChannelsAtEverySize)
         { "m", { 1, 4 }, {} },                          // 6
         { "p", { 1, 4 }, {} },                          // 7
         { "y", { 1, 4 }, {} } },                        // 8
-      { { RESHAPE, { 0 }, { 1 }, { Tfl::IntVec (0, { 1, -1 }) } },
+      { { RESHAPE, { 0 }, { 1 }, { Tfl::IntVec (FV_TFLITE_RESHAPE_NEW_SHAPE,
+                { 1, -1 }) } },
         { NEG, { 1 }, { 2 }, {} },
         { RELU, { 2 }, { 3 }, {} },
         { NEG, { 3 }, { 4 }, {} },
@@ -1606,9 +1629,12 @@ TEST (MiniModel, ResidualMustMatchTheConvolutionAtEverySize)
   // ([4,4] and [6,6]): the fused GEMM read the residual with the wrong
   // layout; now that session is refused.
   auto pool = [](int k, int stride, int pad) {
-    return std::vector<Tfl::NewField> { Tfl::Scalar (0, pad, 1),
-      Tfl::Scalar (1, stride, 4), Tfl::Scalar (2, stride, 4),
-      Tfl::Scalar (3, k, 4), Tfl::Scalar (4, k, 4) };
+    return std::vector<Tfl::NewField> {
+      Tfl::Scalar (FV_TFLITE_POOL_2D_PADDING, pad, 1),
+      Tfl::Scalar (FV_TFLITE_POOL_2D_STRIDE_W, stride, 4),
+      Tfl::Scalar (FV_TFLITE_POOL_2D_STRIDE_H, stride, 4),
+      Tfl::Scalar (FV_TFLITE_POOL_2D_FILTER_W, k, 4),
+      Tfl::Scalar (FV_TFLITE_POOL_2D_FILTER_H, k, 4) };
   };
   auto d = BuildModel ({ { "in", { 1, 4, 4, 1 }, {} },     // 0
         { "a", { 1, 2, 2, 1 }, {} },                    // 1
@@ -1618,8 +1644,10 @@ TEST (MiniModel, ResidualMustMatchTheConvolutionAtEverySize)
         { "y", { 1, 2, 2, 1 }, {} } },                  // 5
       { { MAX_POOL, { 0 }, { 1 }, pool (2, 2, 0) },
         { MAX_POOL, { 0 }, { 2 }, pool (3, 1, 1) },
-        { CONV, { 1, 3 }, { 4 }, { Tfl::Scalar (0, 0, 1),
-              Tfl::Scalar (1, 1, 4), Tfl::Scalar (2, 1, 4) } },
+        { CONV, { 1, 3 }, { 4 }, {
+              Tfl::Scalar (FV_TFLITE_CONV_2D_PADDING, 0, 1),
+              Tfl::Scalar (FV_TFLITE_CONV_2D_STRIDE_W, 1, 4),
+              Tfl::Scalar (FV_TFLITE_CONV_2D_STRIDE_H, 1, 4) } },
         { ADD, { 4, 2 }, { 5 }, {} } }, { 0 }, { 5 });
   g_autoptr (GError) error = NULL;
   g_autoptr (FvSession) s = LoadAndPlan (d, 0, 0, &error);

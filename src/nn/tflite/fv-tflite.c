@@ -12,6 +12,7 @@
  * the decoding code can check for errors at a few points instead of after
  * every read. */
 #include "fv-tflite.h"
+#include "fv-tflite-schema.h"
 
 #include <string.h>
 
@@ -312,52 +313,79 @@ fb_int_vector (Fb * fb, const Vec * v, gint32 * out, guint max,
   return v->len;
 }
 
+/* Padding and strides: the first three fields of Conv2DOptions,
+ * DepthwiseConv2DOptions and Pool2DOptions alike. */
+G_STATIC_ASSERT ((int) FV_TFLITE_DEPTHWISE_PADDING == FV_TFLITE_CONV_2D_PADDING
+    && (int) FV_TFLITE_POOL_2D_PADDING == FV_TFLITE_CONV_2D_PADDING);
+G_STATIC_ASSERT ((int) FV_TFLITE_DEPTHWISE_STRIDE_W ==
+    FV_TFLITE_CONV_2D_STRIDE_W
+    && (int) FV_TFLITE_POOL_2D_STRIDE_W == FV_TFLITE_CONV_2D_STRIDE_W);
+G_STATIC_ASSERT ((int) FV_TFLITE_DEPTHWISE_STRIDE_H ==
+    FV_TFLITE_CONV_2D_STRIDE_H
+    && (int) FV_TFLITE_POOL_2D_STRIDE_H == FV_TFLITE_CONV_2D_STRIDE_H);
+
+static void
+parse_window (Fb * fb, const Table * opt, FvTflOp * op)
+{
+  op->padding = fb_int (fb, opt, FV_TFLITE_CONV_2D_PADDING, 1, TRUE, 0);
+  op->stride_w = fb_int (fb, opt, FV_TFLITE_CONV_2D_STRIDE_W, 4, TRUE, 0);
+  op->stride_h = fb_int (fb, opt, FV_TFLITE_CONV_2D_STRIDE_H, 4, TRUE, 0);
+}
+
 static void
 parse_options (Fb * fb, const Table * opt, FvTflOp * op)
 {
   switch (op->builtin) {
     case FV_TFL_CONV_2D:
-      op->padding = fb_int (fb, opt, 0, 1, TRUE, 0);
-      op->stride_w = fb_int (fb, opt, 1, 4, TRUE, 0);
-      op->stride_h = fb_int (fb, opt, 2, 4, TRUE, 0);
-      op->activation = fb_int (fb, opt, 3, 1, TRUE, 0);
-      op->dilation_w = fb_int (fb, opt, 4, 4, TRUE, 1);
-      op->dilation_h = fb_int (fb, opt, 5, 4, TRUE, 1);
+      parse_window (fb, opt, op);
+      op->activation = fb_int (fb, opt, FV_TFLITE_CONV_2D_FUSED_ACTIVATION,
+          1, TRUE, 0);
+      op->dilation_w = fb_int (fb, opt, FV_TFLITE_CONV_2D_DILATION_W, 4,
+          TRUE, 1);
+      op->dilation_h = fb_int (fb, opt, FV_TFLITE_CONV_2D_DILATION_H, 4,
+          TRUE, 1);
       break;
     case FV_TFL_DEPTHWISE_CONV_2D:
-      op->padding = fb_int (fb, opt, 0, 1, TRUE, 0);
-      op->stride_w = fb_int (fb, opt, 1, 4, TRUE, 0);
-      op->stride_h = fb_int (fb, opt, 2, 4, TRUE, 0);
-      op->depth_multiplier = fb_int (fb, opt, 3, 4, TRUE, 0);
-      op->activation = fb_int (fb, opt, 4, 1, TRUE, 0);
-      op->dilation_w = fb_int (fb, opt, 5, 4, TRUE, 1);
-      op->dilation_h = fb_int (fb, opt, 6, 4, TRUE, 1);
+      parse_window (fb, opt, op);
+      op->depth_multiplier = fb_int (fb, opt,
+          FV_TFLITE_DEPTHWISE_DEPTH_MULTIPLIER, 4, TRUE, 0);
+      op->activation = fb_int (fb, opt, FV_TFLITE_DEPTHWISE_FUSED_ACTIVATION,
+          1, TRUE, 0);
+      op->dilation_w = fb_int (fb, opt, FV_TFLITE_DEPTHWISE_DILATION_W, 4,
+          TRUE, 1);
+      op->dilation_h = fb_int (fb, opt, FV_TFLITE_DEPTHWISE_DILATION_H, 4,
+          TRUE, 1);
       break;
     case FV_TFL_MAX_POOL_2D:
-      op->padding = fb_int (fb, opt, 0, 1, TRUE, 0);
-      op->stride_w = fb_int (fb, opt, 1, 4, TRUE, 0);
-      op->stride_h = fb_int (fb, opt, 2, 4, TRUE, 0);
-      op->filter_w = fb_int (fb, opt, 3, 4, TRUE, 0);
-      op->filter_h = fb_int (fb, opt, 4, 4, TRUE, 0);
-      op->activation = fb_int (fb, opt, 5, 1, TRUE, 0);
+      parse_window (fb, opt, op);
+      op->filter_w = fb_int (fb, opt, FV_TFLITE_POOL_2D_FILTER_W, 4, TRUE, 0);
+      op->filter_h = fb_int (fb, opt, FV_TFLITE_POOL_2D_FILTER_H, 4, TRUE, 0);
+      op->activation = fb_int (fb, opt, FV_TFLITE_POOL_2D_FUSED_ACTIVATION,
+          1, TRUE, 0);
       break;
     case FV_TFL_FULLY_CONNECTED:
-      op->activation = fb_int (fb, opt, 0, 1, TRUE, 0);
-      op->weights_format = fb_int (fb, opt, 1, 1, TRUE, 0);
-      op->keep_num_dims = fb_int (fb, opt, 2, 1, FALSE, 0) != 0;
+      op->activation = fb_int (fb, opt,
+          FV_TFLITE_FULLY_CONNECTED_FUSED_ACTIVATION, 1, TRUE, 0);
+      op->weights_format = fb_int (fb, opt,
+          FV_TFLITE_FULLY_CONNECTED_WEIGHTS_FORMAT, 1, TRUE, 0);
+      op->keep_num_dims = fb_int (fb, opt,
+          FV_TFLITE_FULLY_CONNECTED_KEEP_NUM_DIMS, 1, FALSE, 0) != 0;
       break;
     case FV_TFL_ADD:
     case FV_TFL_SUB:
     case FV_TFL_MUL:
     case FV_TFL_DIV:
-      op->activation = fb_int (fb, opt, 0, 1, TRUE, 0);
+      op->activation = fb_int (fb, opt, FV_TFLITE_ARITHMETIC_FUSED_ACTIVATION,
+          1, TRUE, 0);
       break;
     case FV_TFL_SUM:
     case FV_TFL_REDUCE_MAX:
-      op->keep_dims = fb_int (fb, opt, 0, 1, FALSE, 0) != 0;
+      op->keep_dims = fb_int (fb, opt, FV_TFLITE_REDUCER_KEEP_DIMS, 1, FALSE,
+          0) != 0;
       break;
     case FV_TFL_RESHAPE:{
-      Vec v = fb_vector (fb, opt, 0, 4, "RESHAPE new_shape");
+      Vec v = fb_vector (fb, opt, FV_TFLITE_RESHAPE_NEW_SHAPE, 4,
+          "RESHAPE new_shape");
       if (v.present)
         op->new_shape_len = fb_int_vector (fb, &v, op->new_shape,
             FV_TFL_MAX_RANK, "RESHAPE new_shape");
@@ -434,15 +462,15 @@ parse_buffer (Fb * fb, const Vec * buffers, guint32 index,
   b = fb_vector_table (fb, buffers, index, "buffer");
   if (fb->error)
     return FALSE;
-  v = fb_vector (fb, &b, 0, 1, "buffer data");
+  v = fb_vector (fb, &b, FV_TFLITE_BUFFER_DATA, 1, "buffer data");
   if (v.present && v.len > 0) {
     *data = fb->d + v.start;
     *size = v.len;
     return TRUE;
   }
   /* Large models keep buffer data after the FlatBuffer: offset/size. */
-  off = fb_int (fb, &b, 1, 8, FALSE, 0);
-  len = fb_int (fb, &b, 2, 8, FALSE, 0);
+  off = fb_int (fb, &b, FV_TFLITE_BUFFER_OFFSET, 8, FALSE, 0);
+  len = fb_int (fb, &b, FV_TFLITE_BUFFER_SIZE, 8, FALSE, 0);
   if (off > 1 && len > 0) {
     if (!fb_range (fb, off, len, "external buffer"))
       return FALSE;
@@ -492,6 +520,245 @@ check_index_list (Fb * fb, const gint32 * idx, guint n, guint n_tensors,
   return TRUE;
 }
 
+/* The operator code table, decoded once and indexed by the operators. */
+typedef struct
+{
+  guint n;
+  gint32 *builtin;
+  const char **custom;
+  gint32 *version;
+} OpCodes;
+
+static void
+op_codes_clear (OpCodes * codes)
+{
+  g_free (codes->builtin);
+  g_free (codes->custom);
+  g_free (codes->version);
+}
+
+static gboolean
+parse_op_codes (Fb * fb, const Vec * opcodes, OpCodes * codes)
+{
+  guint i;
+
+  codes->n = opcodes->len;
+  codes->builtin = g_new0 (gint32, MAX (opcodes->len, 1));
+  codes->custom = g_new0 (const char *, MAX (opcodes->len, 1));
+  codes->version = g_new0 (gint32, MAX (opcodes->len, 1));
+  for (i = 0; i < opcodes->len && !fb->error; i++) {
+    Table oc = fb_vector_table (fb, opcodes, i, "operator code");
+    gint32 dep = fb_int (fb, &oc,
+        FV_TFLITE_OPERATOR_CODE_DEPRECATED_BUILTIN_CODE, 1, TRUE, 0);
+    gint32 code = fb_int (fb, &oc, FV_TFLITE_OPERATOR_CODE_BUILTIN_CODE, 4,
+        TRUE, 0);
+    /* A negative deprecated code is no operator at all (not ADD). */
+    codes->builtin[i] = dep < 0 ? -1 : MAX (dep, code);
+    codes->custom[i] = fb_string (fb, &oc,
+        FV_TFLITE_OPERATOR_CODE_CUSTOM_CODE, "custom code");
+    codes->version[i] = fb_int (fb, &oc, FV_TFLITE_OPERATOR_CODE_VERSION, 4,
+        TRUE, 1);
+  }
+  return fb->error == NULL;
+}
+
+/* Returns FALSE when decoding must stop (the error is then set). */
+static gboolean
+parse_tensor (Fb * fb, const Table * tt, const Vec * buffers, FvTflTensor * t)
+{
+  Vec shape = fb_vector (fb, tt, FV_TFLITE_TENSOR_SHAPE, 4, "tensor shape");
+  guint32 buf;
+  guint j;
+  gsize esize;
+
+  t->name = fb_string (fb, tt, FV_TFLITE_TENSOR_NAME, "tensor name");
+  if (!t->name)
+    t->name = g_string_chunk_insert_const (fb->strings, "");
+  t->type = fb_int (fb, tt, FV_TFLITE_TENSOR_TYPE, 1, TRUE, 0);
+  if (shape.present)
+    t->rank = fb_int_vector (fb, &shape, t->dims, FV_TFL_MAX_RANK,
+        "tensor shape");
+  for (j = 0; j < t->rank && !fb->error; j++)
+    if (t->dims[j] < 0)
+      fb_fail (fb, FV_MODEL_ERROR_SHAPE,
+          "tensor \"%s\" has a negative dimension %d", t->name, t->dims[j]);
+  buf = fb_int (fb, tt, FV_TFLITE_TENSOR_BUFFER, 4, FALSE, 0);
+  if (fb_field (fb, tt, FV_TFLITE_TENSOR_SPARSITY, 4))
+    fb_fail (fb, FV_MODEL_ERROR_UNSUPPORTED_TYPE,
+        "tensor \"%s\" is sparse; sparse tensors are not supported", t->name);
+  if (!buffers->present && buf != 0)
+    fb_fail (fb, FV_MODEL_ERROR_FORMAT, "model has no buffers");
+  if (fb->error || !parse_buffer (fb, buffers, buf, &t->data, &t->data_size))
+    return FALSE;
+  esize = type_size (t->type);
+  if (t->data && esize == 0)
+    fb_fail (fb, FV_MODEL_ERROR_UNSUPPORTED_TYPE,
+        "tensor \"%s\" has unknown type %d", t->name, t->type);
+  if (t->data && (t->type == FV_TFL_TYPE_FLOAT32
+          || t->type == FV_TFL_TYPE_INT32)
+      && ((guintptr) t->data) % 4 != 0)
+    fb_fail (fb, FV_MODEL_ERROR_FORMAT,
+        "data of tensor \"%s\" is misaligned", t->name);
+  return fb->error == NULL;
+}
+
+static gboolean
+parse_graph_io (Fb * fb, const Table * sg, FvTflModel * m)
+{
+  Vec vin = fb_vector (fb, sg, FV_TFLITE_SUBGRAPH_INPUTS, 4,
+      "subgraph inputs");
+  Vec vout = fb_vector (fb, sg, FV_TFLITE_SUBGRAPH_OUTPUTS, 4,
+      "subgraph outputs");
+
+  if (fb->error)
+    return FALSE;
+  if (vin.len > MAX_OP_IO || vout.len > MAX_OP_IO) {
+    fb_fail (fb, FV_MODEL_ERROR_FORMAT, "too many graph inputs/outputs");
+    return FALSE;
+  }
+  parse_io (fb, sg, FV_TFLITE_SUBGRAPH_INPUTS, &m->n_inputs, &m->inputs,
+      "subgraph inputs");
+  parse_io (fb, sg, FV_TFLITE_SUBGRAPH_OUTPUTS, &m->n_outputs, &m->outputs,
+      "subgraph outputs");
+  check_index_list (fb, m->inputs, m->n_inputs, m->n_tensors, FALSE,
+      "graph input");
+  check_index_list (fb, m->outputs, m->n_outputs, m->n_tensors, FALSE,
+      "graph output");
+  return fb->error == NULL;
+}
+
+/* Returns FALSE when decoding must stop (the error is then set). */
+static gboolean
+parse_op (Fb * fb, const Table * ot, guint i, const OpCodes * codes,
+    guint n_tensors, FvTflOp * op)
+{
+  guint32 oci = fb_int (fb, ot, FV_TFLITE_OPERATOR_OPCODE_INDEX, 4, FALSE, 0);
+  Table opt;
+
+  if (fb->error)
+    return FALSE;
+  if (oci >= codes->n) {
+    fb_fail (fb, FV_MODEL_ERROR_FORMAT,
+        "operator %u uses operator code %u but there are %u", i, oci,
+        codes->n);
+    return FALSE;
+  }
+  op->builtin = codes->builtin[oci];
+  op->version = codes->version[oci];
+  op->op_name = fv_tfl_op_name (op->builtin);
+  if (op->builtin == 32 && codes->custom[oci]) {
+    g_autofree char *custom = g_strdup_printf ("CUSTOM:%s",
+        codes->custom[oci]);
+    op->op_name = g_string_chunk_insert (fb->strings, custom);
+  }
+  if (!op->op_name)
+    op->op_name = "UNKNOWN";
+  parse_io (fb, ot, FV_TFLITE_OPERATOR_INPUTS, &op->n_inputs, &op->inputs,
+      "operator inputs");
+  parse_io (fb, ot, FV_TFLITE_OPERATOR_OUTPUTS, &op->n_outputs, &op->outputs,
+      "operator outputs");
+  check_index_list (fb, op->inputs, op->n_inputs, n_tensors, TRUE,
+      "operator input");
+  check_index_list (fb, op->outputs, op->n_outputs, n_tensors, FALSE,
+      "operator output");
+  opt = fb_subtable (fb, ot, FV_TFLITE_OPERATOR_BUILTIN_OPTIONS,
+      "operator options");
+  op->has_options = opt.valid;
+  op->dilation_w = op->dilation_h = 1;
+  parse_options (fb, &opt, op);
+  return fb->error == NULL;
+}
+
+static gboolean
+check_identifier (const guint8 * data, gsize size, GError ** error)
+{
+  if (size < 8) {
+    g_set_error (error, FV_MODEL_ERROR, FV_MODEL_ERROR_FORMAT,
+        "file is too short to be a TFLite model (%" G_GSIZE_FORMAT " bytes)",
+        size);
+    return FALSE;
+  }
+  if (memcmp (data + 4, "TFL3", 4) != 0) {
+    g_set_error (error, FV_MODEL_ERROR, FV_MODEL_ERROR_FORMAT,
+        "bad file identifier \"%c%c%c%c\" (expected \"TFL3\"): "
+        "not a TFLite model", g_ascii_isprint (data[4]) ? data[4] : '?',
+        g_ascii_isprint (data[5]) ? data[5] : '?',
+        g_ascii_isprint (data[6]) ? data[6] : '?',
+        g_ascii_isprint (data[7]) ? data[7] : '?');
+    return FALSE;
+  }
+  return TRUE;
+}
+
+/* Decodes the first subgraph into @m; FALSE with fb->error set on failure. */
+static gboolean
+parse_model (Fb * fb, FvTflModel * m, OpCodes * codes)
+{
+  Table root, sg;
+  Vec opcodes, subgraphs, buffers, tensors, ops;
+  const char *d;
+  guint i;
+
+  root = fb_table_at (fb, rd_u32 (fb, 0), "root table");
+  m->version = fb_int (fb, &root, FV_TFLITE_MODEL_VERSION, 4, FALSE, 0);
+  if (!fb->error && m->version != 3)
+    fb_fail (fb, FV_MODEL_ERROR_VERSION,
+        "unsupported TFLite schema version %u (expected 3)", m->version);
+  d = fb_string (fb, &root, FV_TFLITE_MODEL_DESCRIPTION, "description");
+  m->description = g_strdup (d ? d : "");
+
+  opcodes = fb_vector (fb, &root, FV_TFLITE_MODEL_OPERATOR_CODES, 4,
+      "operator codes");
+  subgraphs = fb_vector (fb, &root, FV_TFLITE_MODEL_SUBGRAPHS, 4,
+      "subgraphs");
+  buffers = fb_vector (fb, &root, FV_TFLITE_MODEL_BUFFERS, 4, "buffers");
+  if (fb->error)
+    return FALSE;
+  if (subgraphs.len < 1) {
+    fb_fail (fb, FV_MODEL_ERROR_FORMAT, "model has no subgraph");
+    return FALSE;
+  }
+  if (opcodes.len > 1000) {
+    fb_fail (fb, FV_MODEL_ERROR_FORMAT, "%u operator codes is too many",
+        opcodes.len);
+    return FALSE;
+  }
+  if (!parse_op_codes (fb, &opcodes, codes))
+    return FALSE;
+
+  sg = fb_vector_table (fb, &subgraphs, 0, "subgraph");
+  tensors = fb_vector (fb, &sg, FV_TFLITE_SUBGRAPH_TENSORS, 4, "tensors");
+  ops = fb_vector (fb, &sg, FV_TFLITE_SUBGRAPH_OPERATORS, 4, "operators");
+  if (fb->error)
+    return FALSE;
+  if (tensors.len > MAX_TENSORS || ops.len > MAX_OPS) {
+    fb_fail (fb, FV_MODEL_ERROR_FORMAT,
+        "%u tensors and %u operators is too many", tensors.len, ops.len);
+    return FALSE;
+  }
+
+  m->n_tensors = tensors.len;
+  m->tensors = g_new0 (FvTflTensor, MAX (tensors.len, 1));
+  for (i = 0; i < tensors.len && !fb->error; i++) {
+    Table tt = fb_vector_table (fb, &tensors, i, "tensor");
+
+    if (!parse_tensor (fb, &tt, &buffers, &m->tensors[i]))
+      break;
+  }
+  if (fb->error || !parse_graph_io (fb, &sg, m))
+    return FALSE;
+
+  m->ops = g_new0 (FvTflOp, MAX (ops.len, 1));
+  for (i = 0; i < ops.len && !fb->error; i++) {
+    Table ot = fb_vector_table (fb, &ops, i, "operator");
+
+    m->n_ops = i + 1;
+    if (!parse_op (fb, &ot, i, codes, m->n_tensors, &m->ops[i]))
+      break;
+  }
+  return fb->error == NULL;
+}
+
 /**
  * fv_tfl_model_parse:
  * @data: (array length=size): the file contents, kept alive by the caller
@@ -508,190 +775,17 @@ fv_tfl_model_parse (const guint8 * data, gsize size, GError ** error)
 {
   Fb fb = { data, size, NULL, NULL };
   g_autoptr (FvTflModel) m = g_new0 (FvTflModel, 1);
-  Table root, sg;
-  Vec opcodes, subgraphs, buffers, tensors, ops;
-  gint32 *op_builtin = NULL;
-  const char **op_custom = NULL;
-  gint32 *op_version = NULL;
-  guint i;
+  OpCodes codes = { 0, };
+  gboolean ok;
 
   m->strings = fb.strings = g_string_chunk_new (1024);
-
-  if (size < 8) {
-    g_set_error (error, FV_MODEL_ERROR, FV_MODEL_ERROR_FORMAT,
-        "file is too short to be a TFLite model (%" G_GSIZE_FORMAT " bytes)",
-        size);
+  if (!check_identifier (data, size, error))
+    return NULL;
+  ok = parse_model (&fb, m, &codes);
+  op_codes_clear (&codes);
+  if (!ok) {
+    g_propagate_error (error, fb.error);
     return NULL;
   }
-  if (memcmp (data + 4, "TFL3", 4) != 0) {
-    g_set_error (error, FV_MODEL_ERROR, FV_MODEL_ERROR_FORMAT,
-        "bad file identifier \"%c%c%c%c\" (expected \"TFL3\"): "
-        "not a TFLite model", g_ascii_isprint (data[4]) ? data[4] : '?',
-        g_ascii_isprint (data[5]) ? data[5] : '?',
-        g_ascii_isprint (data[6]) ? data[6] : '?',
-        g_ascii_isprint (data[7]) ? data[7] : '?');
-    return NULL;
-  }
-
-  root = fb_table_at (&fb, rd_u32 (&fb, 0), "root table");
-  m->version = fb_int (&fb, &root, 0, 4, FALSE, 0);
-  if (!fb.error && m->version != 3)
-    fb_fail (&fb, FV_MODEL_ERROR_VERSION,
-        "unsupported TFLite schema version %u (expected 3)", m->version);
-  {
-    const char *d = fb_string (&fb, &root, 3, "description");
-    m->description = g_strdup (d ? d : "");
-  }
-
-  opcodes = fb_vector (&fb, &root, 1, 4, "operator codes");
-  subgraphs = fb_vector (&fb, &root, 2, 4, "subgraphs");
-  buffers = fb_vector (&fb, &root, 4, 4, "buffers");
-  if (fb.error)
-    goto fail;
-  if (subgraphs.len < 1) {
-    fb_fail (&fb, FV_MODEL_ERROR_FORMAT, "model has no subgraph");
-    goto fail;
-  }
-  if (opcodes.len > 1000) {
-    fb_fail (&fb, FV_MODEL_ERROR_FORMAT, "%u operator codes is too many",
-        opcodes.len);
-    goto fail;
-  }
-
-  op_builtin = g_new0 (gint32, MAX (opcodes.len, 1));
-  op_custom = g_new0 (const char *, MAX (opcodes.len, 1));
-  op_version = g_new0 (gint32, MAX (opcodes.len, 1));
-  for (i = 0; i < opcodes.len && !fb.error; i++) {
-    Table oc = fb_vector_table (&fb, &opcodes, i, "operator code");
-    gint32 dep = fb_int (&fb, &oc, 0, 1, TRUE, 0);
-    gint32 code = fb_int (&fb, &oc, 3, 4, TRUE, 0);
-    /* A negative deprecated code is no operator at all (not ADD). */
-    op_builtin[i] = dep < 0 ? -1 : MAX (dep, code);
-    op_custom[i] = fb_string (&fb, &oc, 1, "custom code");
-    op_version[i] = fb_int (&fb, &oc, 2, 4, TRUE, 1);
-  }
-  if (fb.error)
-    goto fail;
-
-  sg = fb_vector_table (&fb, &subgraphs, 0, "subgraph");
-  tensors = fb_vector (&fb, &sg, 0, 4, "tensors");
-  ops = fb_vector (&fb, &sg, 3, 4, "operators");
-  if (fb.error)
-    goto fail;
-  if (tensors.len > MAX_TENSORS || ops.len > MAX_OPS) {
-    fb_fail (&fb, FV_MODEL_ERROR_FORMAT,
-        "%u tensors and %u operators is too many", tensors.len, ops.len);
-    goto fail;
-  }
-
-  m->n_tensors = tensors.len;
-  m->tensors = g_new0 (FvTflTensor, MAX (tensors.len, 1));
-  for (i = 0; i < tensors.len && !fb.error; i++) {
-    FvTflTensor *t = &m->tensors[i];
-    Table tt = fb_vector_table (&fb, &tensors, i, "tensor");
-    Vec shape = fb_vector (&fb, &tt, 0, 4, "tensor shape");
-    guint32 buf;
-    guint j;
-    gsize esize;
-
-    t->name = fb_string (&fb, &tt, 3, "tensor name");
-    if (!t->name)
-      t->name = g_string_chunk_insert_const (fb.strings, "");
-    t->type = fb_int (&fb, &tt, 1, 1, TRUE, 0);
-    if (shape.present)
-      t->rank = fb_int_vector (&fb, &shape, t->dims, FV_TFL_MAX_RANK,
-          "tensor shape");
-    for (j = 0; j < t->rank && !fb.error; j++)
-      if (t->dims[j] < 0)
-        fb_fail (&fb, FV_MODEL_ERROR_SHAPE,
-            "tensor \"%s\" has a negative dimension %d", t->name, t->dims[j]);
-    buf = fb_int (&fb, &tt, 2, 4, FALSE, 0);
-    if (fb_field (&fb, &tt, 6, 4))
-      fb_fail (&fb, FV_MODEL_ERROR_UNSUPPORTED_TYPE,
-          "tensor \"%s\" is sparse; sparse tensors are not supported",
-          t->name);
-    if (!buffers.present && buf != 0)
-      fb_fail (&fb, FV_MODEL_ERROR_FORMAT, "model has no buffers");
-    if (fb.error || !parse_buffer (&fb, &buffers, buf, &t->data,
-            &t->data_size))
-      break;
-    esize = type_size (t->type);
-    if (t->data && esize == 0)
-      fb_fail (&fb, FV_MODEL_ERROR_UNSUPPORTED_TYPE,
-          "tensor \"%s\" has unknown type %d", t->name, t->type);
-    if (t->data && (t->type == 0 || t->type == 2)
-        && ((guintptr) t->data) % 4 != 0)
-      fb_fail (&fb, FV_MODEL_ERROR_FORMAT,
-          "data of tensor \"%s\" is misaligned", t->name);
-  }
-  if (fb.error)
-    goto fail;
-
-  {
-    Vec vin = fb_vector (&fb, &sg, 1, 4, "subgraph inputs");
-    Vec vout = fb_vector (&fb, &sg, 2, 4, "subgraph outputs");
-    if (fb.error)
-      goto fail;
-    if (vin.len > MAX_OP_IO || vout.len > MAX_OP_IO) {
-      fb_fail (&fb, FV_MODEL_ERROR_FORMAT, "too many graph inputs/outputs");
-      goto fail;
-    }
-    parse_io (&fb, &sg, 1, &m->n_inputs, &m->inputs, "subgraph inputs");
-    parse_io (&fb, &sg, 2, &m->n_outputs, &m->outputs, "subgraph outputs");
-    check_index_list (&fb, m->inputs, m->n_inputs, m->n_tensors, FALSE,
-        "graph input");
-    check_index_list (&fb, m->outputs, m->n_outputs, m->n_tensors, FALSE,
-        "graph output");
-  }
-
-  m->ops = g_new0 (FvTflOp, MAX (ops.len, 1));
-  for (i = 0; i < ops.len && !fb.error; i++) {
-    FvTflOp *op = &m->ops[i];
-    Table ot = fb_vector_table (&fb, &ops, i, "operator");
-    guint32 oci = fb_int (&fb, &ot, 0, 4, FALSE, 0);
-    Table opt;
-
-    m->n_ops = i + 1;
-    if (fb.error)
-      break;
-    if (oci >= opcodes.len) {
-      fb_fail (&fb, FV_MODEL_ERROR_FORMAT,
-          "operator %u uses operator code %u but there are %u", i, oci,
-          opcodes.len);
-      break;
-    }
-    op->builtin = op_builtin[oci];
-    op->version = op_version[oci];
-    op->op_name = fv_tfl_op_name (op->builtin);
-    if (op->builtin == 32 && op_custom[oci]) {
-      g_autofree char *custom = g_strdup_printf ("CUSTOM:%s", op_custom[oci]);
-      op->op_name = g_string_chunk_insert (fb.strings, custom);
-    }
-    if (!op->op_name)
-      op->op_name = "UNKNOWN";
-    parse_io (&fb, &ot, 1, &op->n_inputs, &op->inputs, "operator inputs");
-    parse_io (&fb, &ot, 2, &op->n_outputs, &op->outputs, "operator outputs");
-    check_index_list (&fb, op->inputs, op->n_inputs, m->n_tensors, TRUE,
-        "operator input");
-    check_index_list (&fb, op->outputs, op->n_outputs, m->n_tensors, FALSE,
-        "operator output");
-    opt = fb_subtable (&fb, &ot, 4, "operator options");
-    op->has_options = opt.valid;
-    op->dilation_w = op->dilation_h = 1;
-    parse_options (&fb, &opt, op);
-  }
-  if (fb.error)
-    goto fail;
-
-  g_free (op_builtin);
-  g_free (op_custom);
-  g_free (op_version);
   return g_steal_pointer (&m);
-
-fail:
-  g_free (op_builtin);
-  g_free (op_custom);
-  g_free (op_version);
-  g_propagate_error (error, fb.error);
-  return NULL;
 }
