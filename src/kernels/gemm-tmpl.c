@@ -28,8 +28,8 @@ store_row (const FvGemmParams * p, size_t m, size_t col0, size_t ncols,
     fv_vstoreu (c, v0);
     fv_vstoreu (c + VL, v1);
   } else {
-    const fv_vmask m0 = fv_vmask_tail (ncols < VL ? ncols : VL);
-    const fv_vmask m1 = fv_vmask_tail (ncols > VL ? ncols - VL : 0);
+    fv_vmask m0, m1;
+    fv_vmask_tail2 (ncols, &m0, &m1);
     if (p->res) {
       const float *r = p->res + m * p->res_stride + col0;
       v0 = fv_vadd (v0, fv_vload_mask (r, m0));

@@ -40,6 +40,14 @@ fv_vmask_tail (size_t n)
   return _mm256_loadu_si256 ((const __m256i *) (fv_avx2_tail_bits + 8 - n));
 }
 
+/* The masks of lanes [0, n) of two consecutive vectors, n in 0..16. */
+FV_INLINE void
+fv_vmask_tail2 (size_t n, fv_vmask * m0, fv_vmask * m1)
+{
+  *m0 = fv_vmask_tail (n < 8 ? n : 8);
+  *m1 = fv_vmask_tail (n > 8 ? n - 8 : 0);
+}
+
 #define FV_VMASK_NONE _mm256_setzero_si256 ()
 /* Whether a plain store may replace a masked one. */
 #define FV_VMASK_FULL(m) \

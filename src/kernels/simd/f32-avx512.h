@@ -6,6 +6,7 @@
 #include <immintrin.h>
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 #define FV_INLINE static inline __attribute__((always_inline))
 
@@ -35,6 +36,16 @@ FV_INLINE fv_vmask
 fv_vmask_tail (size_t n)
 {
   return (__mmask16) ((1u << n) - 1u);
+}
+
+/* The masks of lanes [0, n) of two consecutive vectors, n in 0..32. */
+FV_INLINE void
+fv_vmask_tail2 (size_t n, fv_vmask * m0, fv_vmask * m1)
+{
+  const __mmask32 all = (__mmask32) (((uint64_t) 1 << n) - 1);
+
+  *m0 = (__mmask16) all;
+  *m1 = (__mmask16) (all >> 16);
 }
 
 #define FV_VMASK_NONE ((__mmask16) 0)
