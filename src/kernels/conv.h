@@ -31,7 +31,6 @@ void fv_f32_conv_pack (size_t oc, size_t kh, size_t kw, size_t ic,
     size_t oc_pad, const float *w, const float *bias, float *packed_w,
     float *packed_bias);
 
-
 #ifdef __cplusplus
 }
 #endif

@@ -25,7 +25,6 @@ typedef void (*FvScanFn) (size_t n_rows, size_t dim, const float *rows,
     size_t stride, size_t n_queries, const float *const *queries,
     float *scores, size_t score_stride);
 
-
 #ifdef __cplusplus
 }
 #endif

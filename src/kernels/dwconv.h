@@ -30,7 +30,6 @@ typedef void (*FvDwconvFn) (const FvDwconvParams * p, size_t r0, size_t r1);
 void fv_f32_dwconv_pack (size_t kh, size_t kw, size_t c, size_t c_pad,
     const float *w, const float *bias, float *packed_w, float *packed_bias);
 
-
 #ifdef __cplusplus
 }
 #endif

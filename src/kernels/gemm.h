@@ -34,7 +34,6 @@ size_t fv_f32_gemm_packed_size (size_t k, size_t n, size_t nr);
 void fv_f32_gemm_pack (size_t k, size_t n, size_t nr, const float *w,
     const float *bias, float *packed);
 
-
 #ifdef __cplusplus
 }
 #endif
