@@ -2,7 +2,9 @@
 #ifndef FV_CORE_H
 #define FV_CORE_H
 
-#include "fv.h"
+#include "fv-prelude.h"
+#include "fv-cpu.h"
+#include "fv-utils.h"
 
 G_BEGIN_DECLS
 
@@ -22,9 +24,6 @@ void fv_free_floats (float *p);
 /* The highest level allowed by the CPU and by FV_CPU_MASK. */
 FvIsa fv_isa_select (void);
 gboolean fv_isa_allowed (FvIsa isa);
-
-/* Sets flush-to-zero / denormals-are-zero for the calling thread. */
-void fv_cpu_set_ftz (void);
 
 G_END_DECLS
 

@@ -1,149 +1,49 @@
-/* CPU feature detection, the FV_CPU_MASK switch, and aligned memory. */
-#include "fv-config.h"
-#include "fv-core.h"
+/* The one CPU feature check: every dispatch (kernel tables, gallery scan,
+ * kernel harness) asks here. libc only. */
+#include "fv-cpu.h"
 
-#include <string.h>
-
-#if FV_ARCH_X86_64
+#if defined(__x86_64__)
 #include <immintrin.h>
 #endif
 
-static const char *const isa_names[FV_ISA_COUNT] = {
-  "scalar", "avx2", "avx512", "neon"
-};
-
-/**
- * fv_isa_name:
- * @isa: an #FvIsa
- *
- * Returns: (transfer none): the short name of @isa ("scalar", "avx2",
- *   "avx512", "neon")
- */
-const char *
-fv_isa_name (FvIsa isa)
-{
-  g_return_val_if_fail (isa < FV_ISA_COUNT, "invalid");
-  return isa_names[isa];
-}
-
-/**
- * fv_isa_supported:
- * @isa: an #FvIsa
- *
- * Whether this CPU (and this build) can run the kernels of @isa, without
- * regard to `FV_CPU_MASK`.
- *
- * Returns: %TRUE if supported
- */
-gboolean
-fv_isa_supported (FvIsa isa)
+int
+fv_cpu_has_isa (FvIsa isa)
 {
   switch (isa) {
     case FV_ISA_SCALAR:
-      return TRUE;
-#if FV_ARCH_X86_64 && defined(FV_HAVE_AVX2)
+      return 1;
+#if defined(__x86_64__)
     case FV_ISA_AVX2:
       __builtin_cpu_init ();
       return __builtin_cpu_supports ("avx2") && __builtin_cpu_supports ("fma");
-#endif
-#if FV_ARCH_X86_64 && defined(FV_HAVE_AVX512)
     case FV_ISA_AVX512:
+      /* Everything the AVX-512 kernels are built with (-mavx512f/vl/dq/bw). */
       __builtin_cpu_init ();
       return __builtin_cpu_supports ("avx512f")
           && __builtin_cpu_supports ("avx512vl")
           && __builtin_cpu_supports ("avx512dq")
-          && __builtin_cpu_supports ("avx512bw");
+          && __builtin_cpu_supports ("avx512bw")
+          && __builtin_cpu_supports ("fma");
 #endif
-#if FV_ARCH_AARCH64 && defined(FV_HAVE_NEON)
+#if defined(__aarch64__)
     case FV_ISA_NEON:
-      return TRUE;
+      /* Advanced SIMD is part of the AArch64 base ISA. */
+      return 1;
 #endif
     default:
-      return FALSE;
+      return 0;
   }
-}
-
-/* FV_CPU_MASK is either the name of the highest level to allow
- * ("scalar", "avx2", ...) or a comma list of levels to switch off, each
- * prefixed with '-' ("-avx512,-avx2"). */
-gboolean
-fv_isa_allowed (FvIsa isa)
-{
-  const char *mask = g_getenv ("FV_CPU_MASK");
-  g_auto (GStrv) parts = NULL;
-  guint i;
-
-  if (mask == NULL || *mask == '\0' || isa == FV_ISA_SCALAR)
-    return TRUE;
-  parts = g_strsplit (mask, ",", -1);
-  for (i = 0; parts[i]; i++) {
-    const char *p = g_strstrip (parts[i]);
-    if (p[0] == '-') {
-      if (g_ascii_strcasecmp (p + 1, isa_names[isa]) == 0)
-        return FALSE;
-    } else {
-      guint j;
-      for (j = 0; j < FV_ISA_COUNT; j++)
-        if (g_ascii_strcasecmp (p, isa_names[j]) == 0)
-          break;
-      /* On x86 the levels are ordered; NEON stands alone. */
-      if (j < FV_ISA_COUNT && (FvIsa) j != isa
-          && !(j == FV_ISA_AVX512 && isa == FV_ISA_AVX2))
-        return FALSE;
-    }
-  }
-  return TRUE;
-}
-
-FvIsa
-fv_isa_select (void)
-{
-  static const FvIsa best_first[] = {
-    FV_ISA_AVX512, FV_ISA_AVX2, FV_ISA_NEON, FV_ISA_SCALAR
-  };
-  guint i;
-
-  for (i = 0; i < G_N_ELEMENTS (best_first); i++)
-    if (fv_isa_supported (best_first[i]) && fv_isa_allowed (best_first[i]))
-      return best_first[i];
-  return FV_ISA_SCALAR;
-}
-
-/**
- * fv_isa_best:
- *
- * The kernel level a new #FvModel will use: the best one that the CPU
- * supports and `FV_CPU_MASK` allows.
- *
- * Returns: an #FvIsa
- */
-FvIsa
-fv_isa_best (void)
-{
-  return fv_isa_select ();
 }
 
 void
 fv_cpu_set_ftz (void)
 {
-#if FV_ARCH_X86_64
+#if defined(__x86_64__)
   _mm_setcsr (_mm_getcsr () | 0x8040);
-#elif FV_ARCH_AARCH64
-  guint64 fpcr;
+#elif defined(__aarch64__)
+  unsigned long long fpcr;
   __asm__ __volatile__ ("mrs %0, fpcr":"=r" (fpcr));
   fpcr |= (1 << 24);
   __asm__ __volatile__ ("msr fpcr, %0"::"r" (fpcr));
 #endif
-}
-
-float *
-fv_alloc_floats (gsize n)
-{
-  return g_aligned_alloc0 (MAX (n, 1), sizeof (float), FV_ALIGN);
-}
-
-void
-fv_free_floats (float *p)
-{
-  g_aligned_free (p);
 }

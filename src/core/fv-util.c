@@ -84,3 +84,15 @@ fv_cosine (const float *a, const float *b, gsize n)
     return 0.0f;
   return (float) (ab / sqrt (aa * bb));
 }
+
+float *
+fv_alloc_floats (gsize n)
+{
+  return g_aligned_alloc0 (MAX (n, 1), sizeof (float), FV_ALIGN);
+}
+
+void
+fv_free_floats (float *p)
+{
+  g_aligned_free (p);
+}

@@ -7,7 +7,7 @@
 #ifndef FV_FACE_H
 #define FV_FACE_H
 
-#include "fv.h"
+#include "fv-embedder.h"
 
 G_BEGIN_DECLS
 

@@ -17,43 +17,27 @@
 
 #define NO_IDENTITY G_MAXUINT32
 
-typedef struct
-{
-  FvScanFn fn;
-  const char *name;
-} ScanChoice;
-
+/* The scan of the kernel level that models also get (fv_isa_select():
+ * the CPU check and FV_CPU_MASK), chosen once. */
 static gpointer
 choose_scan (gpointer data)
 {
-  ScanChoice *c = data;
+  const FvKernelTable *t = fv_kernel_table_get (fv_isa_select ());
 
-  c->fn = fv_f32_dotrows_ukernel__scalar;
-  c->name = "fv_f32_dotrows_ukernel__scalar";
-#if FV_ARCH_X86_64
-  __builtin_cpu_init ();
-  if (__builtin_cpu_supports ("avx512f") && fv_isa_allowed (FV_ISA_AVX512)) {
-    c->fn = fv_f32_dotrows_ukernel_r4q4__avx512;
-    c->name = "fv_f32_dotrows_ukernel_r4q4__avx512";
-  } else if (__builtin_cpu_supports ("avx2") && __builtin_cpu_supports ("fma")
-      && fv_isa_allowed (FV_ISA_AVX2)) {
-    c->fn = fv_f32_dotrows_ukernel_r4q2__avx2;
-    c->name = "fv_f32_dotrows_ukernel_r4q2__avx2";
-  }
-#endif
-  return c;
+  if (t == NULL)
+    t = fv_kernel_table_get (FV_ISA_SCALAR);
+  return (gpointer) t;
 }
 
 FvScanFn
 fv_gallery_scan_get (const char **name)
 {
   static GOnce once = G_ONCE_INIT;
-  static ScanChoice choice;
-  ScanChoice *c = g_once (&once, choose_scan, &choice);
+  const FvKernelTable *t = g_once (&once, choose_scan, NULL);
 
   if (name)
-    *name = c->name;
-  return c->fn;
+    *name = t->dotrows_name;
+  return t->dotrows;
 }
 
 /**

@@ -6,7 +6,7 @@
 #ifndef FV_GALLERY_H
 #define FV_GALLERY_H
 
-#include "fv.h"
+#include "fv-prelude.h"
 
 G_BEGIN_DECLS
 

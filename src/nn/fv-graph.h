@@ -3,7 +3,7 @@
 #ifndef FV_GRAPH_H
 #define FV_GRAPH_H
 
-#include "fv.h"
+#include "nn/fv-engine.h"
 #include "tflite/fv-tflite.h"
 
 G_BEGIN_DECLS

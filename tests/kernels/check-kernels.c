@@ -4,9 +4,9 @@
  * It needs only libc (and the kernel sources), so that it can be built
  * statically for another architecture and run under qemu-user
  * (tests/arm/run.sh); meson also builds it for the host (test
- * "kernels-harness"), where it checks the x86 levels. The GoogleTest
- * kernel tests (tests/unit/test-kernels.cc) cover the same ground on the
- * host with the library's own CPU detection.
+ * "kernels-harness"), where it checks the x86 levels. It is the one
+ * kernel test: the tables it walks come from src/kernels/fv-ukernels.inc,
+ * and the CPU check is the library's (src/core/fv-cpu.c).
  *
  * What is checked, for each family and table level:
  *  - every output element equals the scalar one within RTOL times the
@@ -24,6 +24,7 @@
  * Usage: check-kernels [-v]. Exit status 0 when every case passed, 1 on
  * a mismatch, 2 on a crash. */
 #include "kernels/fv-kernels.h"
+#include "core/fv-cpu.h"
 
 #include <math.h>
 #include <signal.h>
@@ -40,29 +41,6 @@ static const char *const isa_names[] = { "scalar", "avx2", "avx512", "neon" };
 
 static int verbose;
 static char current_case[512];
-
-/* ---- CPU ------------------------------------------------------------- */
-
-/* Mirrors fv_isa_supported (src/core/fv-cpu.c), which needs GLib. */
-static int
-isa_runs_here (int isa)
-{
-#if defined(__x86_64__) || defined(__i386__)
-  __builtin_cpu_init ();
-  if (isa == FV_ISA_AVX2)
-    return __builtin_cpu_supports ("avx2") && __builtin_cpu_supports ("fma");
-  if (isa == FV_ISA_AVX512)
-    return __builtin_cpu_supports ("avx512f")
-        && __builtin_cpu_supports ("avx512vl")
-        && __builtin_cpu_supports ("avx512dq")
-        && __builtin_cpu_supports ("avx512bw");
-  return 0;
-#elif defined(__aarch64__)
-  return isa == FV_ISA_NEON;
-#else
-  return 0;
-#endif
-}
 
 static const char *
 isa_name (int isa)
@@ -788,6 +766,78 @@ sweep_conv (const FvKernelTable * ref_t, const FvKernelTable * t, Stats * st)
   check_conv (st, ref_t, t, 1, 4, 4, 48, 64, 2, 2, 1, 1, 0, 1, LAYOUT_TIGHT);
 }
 
+/* ---- dotrows (gallery scan) --------------------------------------------- */
+
+/* Rows keep the matcher's contract (64-byte aligned, zero-padded to a
+ * multiple of FV_SCAN_ROW_ALIGN); the queries take the layout. */
+static void
+check_dotrows (Stats * st, FvScanFn ref, FvScanFn fn, const char *name,
+    size_t n_rows, size_t dim, size_t nq, int layout)
+{
+  const size_t stride = round_up (dim ? dim : 1, FV_SCAN_ROW_ALIGN);
+  const size_t ss = n_rows + 3;
+  const float *q[FV_SCAN_MAX_QUERIES], *q_abs[FV_SCAN_MAX_QUERIES];
+  float *rows, *rows_abs, *s_ref, *s_abs, *s_var;
+  size_t bad_at;
+
+  snprintf (current_case, sizeof current_case,
+      "%s rows=%zu dim=%zu queries=%zu layout=%s", name, n_rows, dim, nq,
+      layout_names[layout]);
+  rows = buf_new (n_rows * stride, layout == LAYOUT_TIGHT ? LAYOUT_TIGHT
+      : LAYOUT_ALIGNED);
+  for (size_t i = 0; i < n_rows; i++)
+    for (size_t k = 0; k < stride; k++)
+      rows[i * stride + k] = k < dim ? rng_float () : 0.0f;
+  rows_abs = buf_abs (rows, n_rows * stride, LAYOUT_ALIGNED);
+  for (size_t j = 0; j < nq; j++) {
+    q[j] = buf_random (dim, layout);
+    q_abs[j] = buf_abs (q[j], dim, LAYOUT_ALIGNED);
+  }
+  s_ref = buf_new (nq * ss, LAYOUT_ALIGNED);
+  s_abs = buf_new (nq * ss, LAYOUT_ALIGNED);
+  s_var = buf_new (nq * ss, layout);
+  ref (n_rows, dim, rows, stride, nq, q, s_ref, ss);
+  ref (n_rows, dim, rows_abs, stride, nq, q_abs, s_abs, ss);
+  fn (n_rows, dim, rows, stride, nq, q, s_var, ss);
+
+  st->cases++;
+  for (size_t j = 0; j < nq; j++) {
+    const size_t o = j * ss;
+    if (compare (st, s_var + o, s_ref + o, s_abs + o, n_rows, &bad_at)) {
+      report_failure (st, "score", o + bad_at, s_var[o + bad_at],
+          s_ref[o + bad_at], s_abs[o + bad_at]);
+      break;
+    }
+    for (size_t i = n_rows; i < ss; i++)
+      if (!is_sentinel (s_var + o + i)) {
+        report_failure (st, "write into the score gap", o + i, s_var[o + i],
+            NAN, 0);
+        j = nq;
+        break;
+      }
+  }
+  if (!buf_outside_intact (s_var))
+    report_failure (st, "write outside the scores", 0, 0, 0, 0);
+  bufs_free ();
+}
+
+static void
+sweep_dotrows (const FvKernelTable * ref_t, const FvKernelTable * t,
+    Stats * st)
+{
+  static const size_t dims[] = { 1, 3, 7, 8, 9, 15, 16, 17, 31, 64, 100,
+    191, 192, 193
+  };
+  static const size_t n_rows[] = { 0, 1, 2, 3, 4, 5, 7, 8, 63, 64, 65, 130 };
+  size_t idx = 0;
+
+  for (size_t di = 0; di < sizeof dims / sizeof dims[0]; di++)
+    for (size_t ri = 0; ri < sizeof n_rows / sizeof n_rows[0]; ri++)
+      for (size_t nq = 1; nq <= FV_SCAN_MAX_QUERIES; nq++, idx++)
+        check_dotrows (st, ref_t->dotrows, t->dotrows, t->dotrows_name,
+            n_rows[ri], dims[di], nq, (int) (idx % N_LAYOUTS));
+}
+
 /* ---- main -------------------------------------------------------------- */
 
 static void
@@ -832,7 +882,7 @@ main (int argc, char **argv)
       printf ("%-7s not built\n", isa_name (isa));
       continue;
     }
-    if (!isa_runs_here (isa)) {
+    if (!fv_cpu_has_isa ((FvIsa) isa)) {
       printf ("%-7s built, but this CPU cannot run it: skipped\n",
           isa_name (isa));
       continue;
@@ -866,6 +916,14 @@ main (int argc, char **argv)
     st.family = "conv";
     st.kernel = t->conv_name;
     sweep_conv (ref_t, t, &st);
+    print_stats (&st);
+
+    memset (&st, 0, sizeof st);
+    st.isa = isa;
+    st.family = "dotrows";
+    st.kernel = t->dotrows_name;
+    if (t->dotrows != ref_t->dotrows)
+      sweep_dotrows (ref_t, t, &st);
     print_stats (&st);
   }
   if (total_failed) {

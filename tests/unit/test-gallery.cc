@@ -29,7 +29,6 @@
 #include "fv.h"
 
 extern "C" {
-#include "gallery/fv-gallery-scan.h"
 }
 
 namespace {
@@ -1722,83 +1721,6 @@ TEST (GalleryProcesses, SurvivesSigkillMidEnrolment)
   EXPECT_GT (committed, (size_t) rounds) << "the children committed little";
   std::cout << "[          ] " << rounds << " writers killed; "
       << committed << " identities committed, each whole\n";
-}
-
-// ------------------------------------------------------------------------
-// Scan kernels: every SIMD version against the scalar one
-// ------------------------------------------------------------------------
-
-struct Kernel
-{
-  const char *name;
-  FvScanFn fn;
-  bool supported;
-};
-
-std::vector<Kernel>
-Kernels ()
-{
-  std::vector<Kernel> k;
-#if defined(__x86_64__)
-  __builtin_cpu_init ();
-  k.push_back ({"avx2", fv_f32_dotrows_ukernel_r4q2__avx2,
-          __builtin_cpu_supports ("avx2") && __builtin_cpu_supports ("fma")});
-  k.push_back ({"avx512", fv_f32_dotrows_ukernel_r4q4__avx512,
-          (bool) __builtin_cpu_supports ("avx512f")});
-#endif
-  return k;
-}
-
-TEST (GalleryScan, SimdMatchesScalar)
-{
-  std::mt19937 rng (17);
-  std::uniform_real_distribution<float> u (-1.0f, 1.0f);
-  int tested = 0;
-  for (const Kernel &k : Kernels ()) {
-    if (!k.supported)
-      continue;
-    tested++;
-    for (size_t dim : { 1, 3, 7, 8, 9, 15, 16, 17, 31, 64, 100, 191, 192,
-            193 }) {
-      size_t stride = (dim + FV_SCAN_ROW_ALIGN - 1) / FV_SCAN_ROW_ALIGN *
-          FV_SCAN_ROW_ALIGN;
-      for (size_t n_rows : { 0, 1, 2, 3, 4, 5, 7, 8, 63, 64, 65, 130 }) {
-        float *rows = (float *) g_aligned_alloc0 (std::max<size_t> (n_rows *
-                stride, 1), sizeof (float), 64);
-        for (size_t r = 0; r < n_rows; r++)
-          for (size_t c = 0; c < dim; c++)
-            rows[r * stride + c] = u (rng);
-        // Queries at odd addresses.
-        std::vector<float> qbuf (4 * dim + 8);
-        for (auto &x : qbuf)
-          x = u (rng);
-        for (size_t nq = 1; nq <= FV_SCAN_MAX_QUERIES; nq++) {
-          const float *q[4];
-          for (size_t j = 0; j < nq; j++)
-            q[j] = qbuf.data () + 1 + j * dim;
-          const size_t ss = n_rows + 3;
-          std::vector<float> ref (4 * ss, -7.0f), got (4 * ss, -7.0f);
-          fv_f32_dotrows_ukernel__scalar (n_rows, dim, rows, stride, nq, q,
-              ref.data (), ss);
-          k.fn (n_rows, dim, rows, stride, nq, q, got.data (), ss);
-          for (size_t j = 0; j < 4; j++)
-            for (size_t r = 0; r < ss; r++) {
-              float tol = 1e-5f * (1.0f + (float) dim * 0.1f);
-              if (j < nq && r < n_rows)
-                ASSERT_NEAR (got[j * ss + r], ref[j * ss + r], tol)
-                    << k.name << " dim " << dim << " rows " << n_rows
-                    << " queries " << nq << " row " << r << " query " << j;
-              else
-                ASSERT_EQ (got[j * ss + r], -7.0f) << k.name
-                    << ": wrote outside its scores";
-            }
-        }
-        g_aligned_free (rows);
-      }
-    }
-  }
-  if (tested == 0)
-    GTEST_SKIP () << "no SIMD scan kernel for this CPU";
 }
 
 }  // namespace

@@ -8,7 +8,7 @@
 #ifndef FV_TFLITE_H
 #define FV_TFLITE_H
 
-#include "fv.h"
+#include "fv-prelude.h"
 
 G_BEGIN_DECLS
 

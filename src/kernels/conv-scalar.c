@@ -1,5 +1,5 @@
 /* Portable direct convolution, any kernel size, stride and padding. */
-#include "conv.h"
+#include "fv-kernels.h"
 
 #include <string.h>
 

@@ -1,7 +1,7 @@
 /* Portable GEMM for 1x1 convolutions; written so that the compiler can
  * vectorise the nr-wide inner loops. It is the reference for the SIMD
  * variants in the kernel tests. */
-#include "gemm.h"
+#include "fv-kernels.h"
 
 #include <string.h>
 

@@ -1,42 +1,34 @@
-/* Direct convolution, AVX-512: blocks of up to 64 output channels (four
- * vectors) times four output pixels. For a pixel whose taps are all inside
- * the input, the kw x in_c values of one kernel row are contiguous in the
- * NHWC input and in the packed weights, so the inner loop is one flat run
- * of broadcast-FMAs. Serves the MobileFaceNet stem and the MTCNN convs. */
-#include "conv.h"
+/* Direct convolution: blocks of up to four vectors of output channels
+ * times FV_CONV_PX output pixels, written once against simd/f32-<isa>.h
+ * and compiled once per instruction set. For a pixel whose taps are all
+ * inside the input, the kw x in_c values of one kernel row are contiguous
+ * in the NHWC input and in the packed weights, so the inner loop is one
+ * flat run of broadcast-FMAs. Serves the MobileFaceNet stem and the MTCNN
+ * convs. */
+#include FV_SIMD_HEADER
+#include "fv-ukernel-name.h"
+#include "fv-kernels.h"
 
-#include <immintrin.h>
-#include <stdbool.h>
 #include <stdint.h>
 
-#define VL 16
+#define VL FV_VL
 #define NV_MAX 4
-#define PX 4
-
-#define FV_INLINE static inline __attribute__((always_inline))
-
-FV_INLINE __m512
-prelu (__m512 v, __m512 alpha)
-{
-  const __mmask16 neg = _mm512_cmp_ps_mask (v, _mm512_setzero_ps (),
-      _CMP_LT_OQ);
-  return _mm512_mask_mul_ps (v, neg, v, alpha);
-}
+#define PX FV_CONV_PX
 
 /* Stores nv vectors; the last one holds `last` channels (1..VL). */
 FV_INLINE void
-store_px (const FvConvParams * p, float *o, __m512 acc[NV_MAX],
-    const size_t nv, size_t o0, __mmask16 last)
+store_px (const FvConvParams * p, float *o, fv_vf acc[NV_MAX],
+    const size_t nv, size_t o0, fv_vmask last)
 {
 #pragma GCC unroll 4
   for (size_t v = 0; v < nv; v++) {
-    __m512 x = acc[v];
+    fv_vf x = acc[v];
     if (p->alpha)
-      x = prelu (x, _mm512_loadu_ps (p->alpha + o0 + v * VL));
-    if (v + 1 < nv)
-      _mm512_storeu_ps (o + v * VL, x);
+      x = fv_vprelu (x, fv_vloadu (p->alpha + o0 + v * VL));
+    if (v + 1 < nv || FV_VMASK_FULL (last))
+      fv_vstoreu (o + v * VL, x);
     else
-      _mm512_mask_storeu_ps (o + v * VL, last, x);
+      fv_vstore_mask (o + v * VL, last, x);
   }
 }
 
@@ -44,15 +36,15 @@ store_px (const FvConvParams * p, float *o, __m512 acc[NV_MAX],
 FV_INLINE void
 edge_pixel (const FvConvParams * p, const float *in, size_t ky0, size_t ky1,
     ptrdiff_t iy0, size_t ox, float *out, const size_t nv, size_t o0,
-    __mmask16 last)
+    fv_vmask last)
 {
   const ptrdiff_t ix0 = (ptrdiff_t) (ox * p->stride_w)
       - (ptrdiff_t) p->pad_left;
-  __m512 acc[NV_MAX];
+  fv_vf acc[NV_MAX];
 #pragma GCC unroll 4
 
   for (size_t v = 0; v < nv; v++)
-    acc[v] = _mm512_loadu_ps (p->bias + o0 + v * VL);
+    acc[v] = fv_vloadu (p->bias + o0 + v * VL);
   for (size_t ky = ky0; ky < ky1; ky++)
     for (size_t kx = 0; kx < p->kw; kx++) {
       const ptrdiff_t ix = ix0 + (ptrdiff_t) kx;
@@ -63,10 +55,10 @@ edge_pixel (const FvConvParams * p, const float *in, size_t ky0, size_t ky1,
           * p->in_c;
       w = p->w + (ky * p->kw + kx) * p->in_c * p->oc_pad + o0;
       for (size_t ic = 0; ic < p->in_c; ic++, w += p->oc_pad) {
-        const __m512 x = _mm512_set1_ps (src[ic]);
+        const fv_vf x = fv_vset1 (src[ic]);
 #pragma GCC unroll 4
         for (size_t v = 0; v < nv; v++)
-          acc[v] = _mm512_fmadd_ps (x, _mm512_loadu_ps (w + v * VL), acc[v]);
+          acc[v] = fv_vfmadd (x, fv_vloadu (w + v * VL), acc[v]);
       }
     }
   store_px (p, out + ox * p->out_c + o0, acc, nv, o0, last);
@@ -76,16 +68,16 @@ edge_pixel (const FvConvParams * p, const float *in, size_t ky0, size_t ky1,
 FV_INLINE void
 interior_pixels (const FvConvParams * p, const float *in, size_t ky0,
     size_t ky1, ptrdiff_t iy0, size_t ox, const size_t npx, float *out,
-    const size_t nv, size_t o0, __mmask16 last)
+    const size_t nv, size_t o0, fv_vmask last)
 {
   const size_t run = p->kw * p->in_c;
   const size_t px_step = p->stride_w * p->in_c;
   const float *src = in + (ox * p->stride_w - p->pad_left) * p->in_c;
-  __m512 acc[PX][NV_MAX];
+  fv_vf acc[PX][NV_MAX];
 #pragma GCC unroll 4
 
   for (size_t v = 0; v < nv; v++) {
-    const __m512 b = _mm512_loadu_ps (p->bias + o0 + v * VL);
+    const fv_vf b = fv_vloadu (p->bias + o0 + v * VL);
 #pragma GCC unroll 4
     for (size_t j = 0; j < npx; j++)
       acc[j][v] = b;
@@ -95,16 +87,16 @@ interior_pixels (const FvConvParams * p, const float *in, size_t ky0,
         * p->in_c;
     const float *w = p->w + ky * run * p->oc_pad + o0;
     for (size_t t = 0; t < run; t++, w += p->oc_pad) {
-      __m512 wv[NV_MAX];
+      fv_vf wv[NV_MAX];
 #pragma GCC unroll 4
       for (size_t v = 0; v < nv; v++)
-        wv[v] = _mm512_loadu_ps (w + v * VL);
+        wv[v] = fv_vloadu (w + v * VL);
 #pragma GCC unroll 4
       for (size_t j = 0; j < npx; j++) {
-        const __m512 x = _mm512_set1_ps (s[j * px_step + t]);
+        const fv_vf x = fv_vset1 (s[j * px_step + t]);
 #pragma GCC unroll 4
         for (size_t v = 0; v < nv; v++)
-          acc[j][v] = _mm512_fmadd_ps (x, wv[v], acc[j][v]);
+          acc[j][v] = fv_vfmadd (x, wv[v], acc[j][v]);
       }
     }
   }
@@ -116,7 +108,7 @@ interior_pixels (const FvConvParams * p, const float *in, size_t ky0,
 FV_INLINE void
 row_block (const FvConvParams * p, const float *in, size_t ky0, size_t ky1,
     ptrdiff_t iy0, size_t ox_lo, size_t ox_hi, float *out, const size_t nv,
-    size_t o0, __mmask16 last)
+    size_t o0, fv_vmask last)
 {
   size_t ox;
 
@@ -131,8 +123,8 @@ row_block (const FvConvParams * p, const float *in, size_t ky0, size_t ky1,
 }
 
 void
-fv_f32_conv_prelu_ukernel_4x64__avx512 (const FvConvParams * p, size_t r0,
-    size_t r1)
+FV_UKERNEL_NAME (f32_conv_prelu_ukernel_, FV_CONV_TILE) (const FvConvParams * p,
+    size_t r0, size_t r1)
 {
   const size_t in_image = p->in_h * p->in_w * p->in_c;
   const size_t out_image = p->out_h * p->out_w * p->out_c;
@@ -163,8 +155,7 @@ fv_f32_conv_prelu_ukernel_4x64__avx512 (const FvConvParams * p, size_t r0,
       const size_t left = p->out_c - o0;
       const size_t nv = left >= NV_MAX * VL ? NV_MAX : (left + VL - 1) / VL;
       const size_t in_last = left - (nv - 1) * VL;
-      const __mmask16 last = in_last >= VL ? (__mmask16) 0xffff
-          : (__mmask16) ((1u << in_last) - 1);
+      const fv_vmask last = fv_vmask_tail (in_last < VL ? in_last : VL);
       switch (nv) {
         case 4:
           row_block (p, in, ky0, ky1, iy0, ox_lo, ox_hi, out, 4, o0, last);

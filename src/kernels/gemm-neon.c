@@ -4,11 +4,11 @@
  * broadcast by lane (fmla by element), so A needs no packing. The bias is
  * the accumulator's initial value, as in the scalar kernel, so the sums
  * are formed in the same order. */
-#include "fv-kernels-neon.h"
+#include "fv-kernels.h"
 
 #include <arm_neon.h>
 
-#define NR FV_GEMM_NEON_NR
+#define NR 8                    /* panels of 8 output channels */
 
 #if defined(__GNUC__)
 #define FV_ALWAYS_INLINE inline __attribute__ ((always_inline))

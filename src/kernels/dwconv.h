@@ -30,18 +30,6 @@ typedef void (*FvDwconvFn) (const FvDwconvParams * p, size_t r0, size_t r1);
 void fv_f32_dwconv_pack (size_t kh, size_t kw, size_t c, size_t c_pad,
     const float *w, const float *bias, float *packed_w, float *packed_bias);
 
-void fv_f32_dwconv_ukernel__scalar (const FvDwconvParams * p, size_t r0,
-    size_t r1);
-
-void fv_f32_dwconv3x3_prelu_ukernel_c8__avx2 (const FvDwconvParams * p,
-    size_t r0, size_t r1);
-void fv_f32_dwconv_ukernel_c8__avx2 (const FvDwconvParams * p, size_t r0,
-    size_t r1);
-void fv_f32_dwconv3x3_prelu_ukernel_c16__avx512 (const FvDwconvParams * p,
-    size_t r0, size_t r1);
-void fv_f32_dwconv_ukernel_c16__avx512 (const FvDwconvParams * p, size_t r0,
-    size_t r1);
-
 #ifdef __cplusplus
 }
 #endif

@@ -6,7 +6,7 @@
  * Pixels whose taps leave the image horizontally are done one at a time
  * with the tap range clipped, as the scalar kernel skips them; the sums
  * are formed in the same order. */
-#include "fv-kernels-neon.h"
+#include "fv-kernels.h"
 
 #include <arm_neon.h>
 

@@ -6,7 +6,7 @@
  * one at a time: rows are dense (stride c), so a vector load there could
  * run past the end of the tensor. Taps outside the image are skipped,
  * as in the scalar kernel, so the sums are formed in the same order. */
-#include "fv-kernels-neon.h"
+#include "fv-kernels.h"
 
 #include <arm_neon.h>
 

@@ -1,9 +1,9 @@
 /* gst-faceverify: face verification on the CPU
  *
- * fv-gallery-scan-scalar.c: the portable scan, and the reference that the
+ * dotrows-scalar.c: the portable gallery scan, and the reference that the
  * SIMD versions are tested against.
  */
-#include "fv-gallery-scan.h"
+#include "fv-kernels.h"
 
 void
 fv_f32_dotrows_ukernel__scalar (size_t n_rows, size_t dim,

@@ -1,84 +1,74 @@
-/* Depthwise convolution, AVX2 + FMA, 8 channels per vector.
+/* Depthwise convolution, FV_VL channels per vector, written once against
+ * simd/f32-<isa>.h and compiled once per instruction set.
  *
  * The 3x3 kernel walks one output row per channel group, so that the nine
- * weight vectors stay in registers for the whole row; four output pixels
- * are computed at once to have four FMA chains in flight. Rows above or
- * below the input get zero weights (and a valid row pointer), so only the
- * first and last columns need bounds checks. */
-#include "dwconv.h"
+ * weight vectors stay in registers for the whole row; FV_DWCONV_TILE
+ * output pixels are computed at once to have that many FMA chains in
+ * flight. Rows above or below the input get zero weights (and a valid row
+ * pointer), so only the first and last columns need bounds checks. */
+#include FV_SIMD_HEADER
+#include "fv-ukernel-name.h"
+#include "fv-kernels.h"
 
-#include <immintrin.h>
 #include <stdint.h>
-#include <stdbool.h>
 
-#define TILE 4
-#define VL 8
-
-#define FV_INLINE static inline __attribute__((always_inline))
+#define TILE FV_DWCONV_TILE
+#define VL FV_VL
+#define DWCONV3X3 FV_UKERNEL_NAME (f32_dwconv3x3_prelu_ukernel_, FV_DWCONV_CTILE)
+#define DWCONV FV_UKERNEL_NAME (f32_dwconv_ukernel_, FV_DWCONV_CTILE)
 
 #ifndef MAX
 #define MAX(a, b) ((a) > (b) ? (a) : (b))
 #endif
 
-static const int tail_mask_bits[16] = {
-  -1, -1, -1, -1, -1, -1, -1, -1, 0, 0, 0, 0, 0, 0, 0, 0
-};
-
-/* Lanes [0, n) set, n in 0..8. */
-FV_INLINE __m256i
-tail_mask (size_t n)
+FV_INLINE fv_vf
+load (const float *p, bool tail, fv_vmask mask)
 {
-  return _mm256_loadu_si256 ((const __m256i *) (tail_mask_bits + 8 - n));
-}
-
-FV_INLINE __m256
-load (const float *p, bool tail, __m256i mask)
-{
-  return tail ? _mm256_maskload_ps (p, mask) : _mm256_loadu_ps (p);
+  return tail ? fv_vload_mask (p, mask) : fv_vloadu (p);
 }
 
 FV_INLINE void
-store (float *p, __m256 v, bool tail, __m256i mask)
+store (float *p, fv_vf v, bool tail, fv_vmask mask)
 {
   if (tail)
-    _mm256_maskstore_ps (p, mask, v);
+    fv_vstore_mask (p, mask, v);
   else
-    _mm256_storeu_ps (p, v);
+    fv_vstoreu (p, v);
 }
 
-FV_INLINE __m256
-epilogue (__m256 v, bool prelu, __m256 alpha)
+FV_INLINE fv_vf
+epilogue (fv_vf v, bool prelu, fv_vf alpha)
 {
   if (prelu)
-    v = _mm256_blendv_ps (v, _mm256_mul_ps (v, alpha), v);
+    v = fv_vprelu (v, alpha);
   return v;
 }
 
 /* Columns [kx0, kx1) (constants after inlining) of output pixel ox. */
 FV_INLINE void
 edge_cols (const FvDwconvParams * p, const float *const row[3],
-    const __m256 w[9], __m256 bias, __m256 alpha, bool prelu, size_t ox,
-    float *out, size_t cg, bool tail, __m256i mask, const size_t kx0,
+    const fv_vf w[9], fv_vf bias, fv_vf alpha, bool prelu, size_t ox,
+    float *out, size_t cg, bool tail, fv_vmask mask, const size_t kx0,
     const size_t kx1)
 {
   const size_t c = p->c;
   const size_t ix = ox * p->stride_w + kx0 - p->pad_left;
   /* One chain per kernel row: short chains for a lone pixel. */
-  __m256 acc[3] = { bias, _mm256_setzero_ps (), _mm256_setzero_ps () };
+  fv_vf acc[3] = { bias, fv_vzero (), fv_vzero () };
 
   for (size_t kx = kx0; kx < kx1; kx++)
     for (size_t ky = 0; ky < 3; ky++)
-      acc[ky] = _mm256_fmadd_ps (load (row[ky] + (ix + kx - kx0) * c + cg, tail,
+      acc[ky] = fv_vfmadd (load (row[ky] + (ix + kx - kx0) * c + cg, tail,
               mask), w[ky * 3 + kx], acc[ky]);
-  acc[0] = _mm256_add_ps (acc[0], _mm256_add_ps (acc[1], acc[2]));
+  acc[0] = fv_vadd (acc[0], fv_vadd (acc[1], acc[2]));
   store (out + ox * c + cg, epilogue (acc[0], prelu, alpha), tail, mask);
 }
 
 /* Output pixel ox of one channel group, at the left or right border. */
 FV_INLINE void
 edge_pixel (const FvDwconvParams * p, const float *const row[3],
-    const __m256 w[9], __m256 bias, __m256 alpha, bool prelu, size_t ox,
-    float *out, size_t cg, bool tail, __m256i mask)
+    const fv_vf w[9], fv_vf bias, fv_vf alpha, bool prelu, size_t ox,
+    float *out, size_t cg, bool tail, fv_vmask mask)
 {
   const ptrdiff_t ix0 = (ptrdiff_t) (ox * p->stride_w)
       - (ptrdiff_t) p->pad_left;
@@ -104,10 +94,10 @@ edge_pixel (const FvDwconvParams * p, const float *const row[3],
  * FMA chains. */
 FV_INLINE void
 tile (const float *const in[3], size_t c, const size_t s, const size_t npx,
-    const __m256 w[9], __m256 bias, __m256 alpha, bool prelu, float *o,
-    bool tail, __m256i mask)
+    const fv_vf w[9], fv_vf bias, fv_vf alpha, bool prelu, float *o,
+    bool tail, fv_vmask mask)
 {
-  __m256 acc[TILE];
+  fv_vf acc[TILE];
 
 #pragma GCC unroll 8
   for (size_t j = 0; j < npx; j++)
@@ -116,7 +106,7 @@ tile (const float *const in[3], size_t c, const size_t s, const size_t npx,
   for (size_t r = 0; r < 3; r++) {
 #pragma GCC unroll 17
     for (size_t col = 0; col < s * (npx - 1) + 3; col++) {
-      __m256 x = load (in[r] + col * c, tail, mask);
+      fv_vf x = load (in[r] + col * c, tail, mask);
       /* Keeps x in a register for its (up to three) uses: GCC would
        * otherwise load it again as a memory operand of each FMA. */
       __asm__ ("" : "+v" (x));
@@ -124,7 +114,7 @@ tile (const float *const in[3], size_t c, const size_t s, const size_t npx,
       for (size_t j = 0; j < npx; j++) {
         const ptrdiff_t kx = (ptrdiff_t) col - (ptrdiff_t) (s * j);
         if (kx >= 0 && kx <= 2)
-          acc[j] = _mm256_fmadd_ps (x, w[r * 3 + (size_t) kx], acc[j]);
+          acc[j] = fv_vfmadd (x, w[r * 3 + (size_t) kx], acc[j]);
       }
     }
   }
@@ -137,18 +127,18 @@ tile (const float *const in[3], size_t c, const size_t s, const size_t npx,
 FV_INLINE void
 row_group (const FvDwconvParams * p, const float *const row[3],
     const bool valid[3], size_t ox_lo, size_t ox_hi, float *out, size_t cg,
-    bool tail, __m256i mask, bool prelu, const size_t s)
+    bool tail, fv_vmask mask, bool prelu, const size_t s)
 {
   const size_t c = p->c;
-  const __m256 bias = _mm256_loadu_ps (p->bias + cg);
-  const __m256 alpha = prelu ? _mm256_loadu_ps (p->alpha + cg)
-      : _mm256_setzero_ps ();
-  __m256 w[9];
+  const fv_vf bias = fv_vloadu (p->bias + cg);
+  const fv_vf alpha = prelu ? fv_vloadu (p->alpha + cg)
+      : fv_vzero ();
+  fv_vf w[9];
   size_t ox;
 
   for (size_t t = 0; t < 9; t++)
-    w[t] = valid[t / 3] ? _mm256_loadu_ps (p->w + t * p->c_pad + cg)
-        : _mm256_setzero_ps ();
+    w[t] = valid[t / 3] ? fv_vloadu (p->w + t * p->c_pad + cg)
+        : fv_vzero ();
 
   for (ox = 0; ox < ox_lo; ox++)
     edge_pixel (p, row, w, bias, alpha, prelu, ox, out, cg, tail, mask);
@@ -176,6 +166,20 @@ row_group (const FvDwconvParams * p, const float *const row[3],
       }
       /* The rest as one shorter tile: lone pixels would be latency-bound. */
       switch (ox_hi - ox) {
+#if TILE > 4
+        case 7:
+          tile (in, c, s, 7, w, bias, alpha, prelu, o, false, mask);
+          break;
+        case 6:
+          tile (in, c, s, 6, w, bias, alpha, prelu, o, false, mask);
+          break;
+        case 5:
+          tile (in, c, s, 5, w, bias, alpha, prelu, o, false, mask);
+          break;
+        case 4:
+          tile (in, c, s, 4, w, bias, alpha, prelu, o, false, mask);
+          break;
+#endif
         case 3:
           tile (in, c, s, 3, w, bias, alpha, prelu, o, false, mask);
           break;
@@ -228,20 +232,19 @@ dwconv3x3 (const FvDwconvParams * p, size_t r0, size_t r1, bool prelu,
       row[ky] = in + (valid[ky] ? (size_t) iy : 0) * p->in_w * c;
     }
     for (cg = 0; cg + VL <= c; cg += VL)
-      row_group (p, row, valid, ox_lo, ox_hi, out, cg, false,
-          _mm256_setzero_si256 (), prelu, s);
+      row_group (p, row, valid, ox_lo, ox_hi, out, cg, false, FV_VMASK_NONE,
+          prelu, s);
     if (cg < c)
       row_group (p, row, valid, ox_lo, ox_hi, out, cg, true,
-          tail_mask (c - cg), prelu, s);
+          fv_vmask_tail (c - cg), prelu, s);
   }
 }
 
 void
-fv_f32_dwconv3x3_prelu_ukernel_c8__avx2 (const FvDwconvParams * p,
-    size_t r0, size_t r1)
+DWCONV3X3 (const FvDwconvParams * p, size_t r0, size_t r1)
 {
   if (p->kh != 3 || p->kw != 3 || p->stride_w > 2)
-    fv_f32_dwconv_ukernel_c8__avx2 (p, r0, r1);
+    DWCONV (p, r0, r1);
   else if (p->stride_w == 1)
     p->alpha ? dwconv3x3 (p, r0, r1, true, 1) : dwconv3x3 (p, r0, r1, false, 1);
   else
@@ -251,8 +254,7 @@ fv_f32_dwconv3x3_prelu_ukernel_c8__avx2 (const FvDwconvParams * p,
 /* Any kernel size and stride: one pixel at a time, weights from memory.
  * Serves the 7x7 global depthwise convolution (one output pixel). */
 void
-fv_f32_dwconv_ukernel_c8__avx2 (const FvDwconvParams * p, size_t r0,
-    size_t r1)
+DWCONV (const FvDwconvParams * p, size_t r0, size_t r1)
 {
   const size_t c = p->c;
   const size_t in_image = p->in_h * p->in_w * c;
@@ -283,9 +285,9 @@ fv_f32_dwconv_ukernel_c8__avx2 (const FvDwconvParams * p, size_t r0,
 
       for (size_t cg = 0; cg < c; cg += VL) {
         const bool tail = cg + VL > c;
-        const __m256i mask = tail_mask (tail ? c - cg : VL);
-        __m256 acc0 = _mm256_loadu_ps (p->bias + cg);
-        __m256 acc1 = _mm256_setzero_ps ();
+        const fv_vmask mask = fv_vmask_tail (tail ? c - cg : VL);
+        fv_vf acc0 = fv_vloadu (p->bias + cg);
+        fv_vf acc1 = fv_vzero ();
 
         for (size_t ky = ky0; ky < ky1; ky++) {
           const float *src = in + ((size_t) (iy0 + (ptrdiff_t) ky) * p->in_w
@@ -294,19 +296,19 @@ fv_f32_dwconv_ukernel_c8__avx2 (const FvDwconvParams * p, size_t r0,
           size_t kx = kx0;
           /* Two chains: the global 7x7 has long ones. */
           for (; kx + 2 <= kx1; kx += 2, src += 2 * c, w += 2 * p->c_pad) {
-            acc0 = _mm256_fmadd_ps (_mm256_maskload_ps (src, mask),
-                _mm256_loadu_ps (w), acc0);
-            acc1 = _mm256_fmadd_ps (_mm256_maskload_ps (src + c, mask),
-                _mm256_loadu_ps (w + p->c_pad), acc1);
+            acc0 = fv_vfmadd (fv_vload_mask (src, mask),
+                fv_vloadu (w), acc0);
+            acc1 = fv_vfmadd (fv_vload_mask (src + c, mask),
+                fv_vloadu (w + p->c_pad), acc1);
           }
           if (kx < kx1)
-            acc0 = _mm256_fmadd_ps (_mm256_maskload_ps (src, mask),
-                _mm256_loadu_ps (w), acc0);
+            acc0 = fv_vfmadd (fv_vload_mask (src, mask),
+                fv_vloadu (w), acc0);
         }
-        acc0 = _mm256_add_ps (acc0, acc1);
+        acc0 = fv_vadd (acc0, acc1);
         if (p->alpha)
-          acc0 = epilogue (acc0, true, _mm256_loadu_ps (p->alpha + cg));
-        _mm256_maskstore_ps (out + cg, mask, acc0);
+          acc0 = epilogue (acc0, true, fv_vloadu (p->alpha + cg));
+        fv_vstore_mask (out + cg, mask, acc0);
       }
     }
   }

@@ -31,14 +31,6 @@ void fv_f32_conv_pack (size_t oc, size_t kh, size_t kw, size_t ic,
     size_t oc_pad, const float *w, const float *bias, float *packed_w,
     float *packed_bias);
 
-void fv_f32_conv_ukernel__scalar (const FvConvParams * p, size_t r0,
-    size_t r1);
-
-void fv_f32_conv_prelu_ukernel_2x32__avx2 (const FvConvParams * p, size_t r0,
-    size_t r1);
-void fv_f32_conv_prelu_ukernel_4x64__avx512 (const FvConvParams * p,
-    size_t r0, size_t r1);
-
 #ifdef __cplusplus
 }
 #endif

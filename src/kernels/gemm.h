@@ -34,14 +34,6 @@ size_t fv_f32_gemm_packed_size (size_t k, size_t n, size_t nr);
 void fv_f32_gemm_pack (size_t k, size_t n, size_t nr, const float *w,
     const float *bias, float *packed);
 
-/* Variants, named <rows>x<columns> after their register tile. */
-void fv_f32_gemm_ukernel_4x8__scalar (const FvGemmParams * p, size_t m0,
-    size_t m1);
-void fv_f32_gemm_ukernel_6x16__avx2 (const FvGemmParams * p, size_t m0,
-    size_t m1);
-void fv_f32_gemm_ukernel_7x32__avx512 (const FvGemmParams * p, size_t m0,
-    size_t m1);
-
 #ifdef __cplusplus
 }
 #endif

@@ -1,5 +1,5 @@
 /* Portable depthwise convolution, any kernel size and stride. */
-#include "dwconv.h"
+#include "fv-kernels.h"
 
 #include <string.h>
 
