@@ -378,8 +378,7 @@ parse_header (Parse * p, GError ** error)
   if (dim != (gint64) p->dim) {
     g_set_error (error, FV_GALLERY_ERROR, FV_GALLERY_ERROR_DIM_MISMATCH,
         "cannot import: the export holds %" G_GINT64_FORMAT "-dimensional "
-        "embeddings, the gallery %s %u-dimensional ones", dim, p->path,
-        p->dim);
+        "embeddings, the gallery %s %u-dimensional ones", dim, p->path, p->dim);
     return FALSE;
   }
   if (g_strcmp0 (type, "array") != 0)
@@ -432,12 +431,10 @@ parse_sample (Parse * p, sqlite3_stmt * stmt, ImportIdentity * ii,
   int type = sqlite3_column_type (stmt, 10);
 
   if (g_strcmp0 ((const char *) sqlite3_column_text (stmt, 8), "object") != 0)
-    return json_error (error, "a sample of \"%s\" is not an object",
-        ii->label);
+    return json_error (error, "a sample of \"%s\" is not an object", ii->label);
   g_array_set_size (ii->embeddings, ii->embeddings->len + p->dim);
   if (!parse_vector ((const char *) sqlite3_column_text (stmt, 9), p->dim,
-          &g_array_index (ii->embeddings, float,
-              ii->embeddings->len - p->dim)))
+          &g_array_index (ii->embeddings, float, ii->embeddings->len - p->dim)))
       return json_error (error, "a sample of \"%s\" has no embedding of %u "
         "finite numbers", ii->label, p->dim);
   if (type == SQLITE_INTEGER || type == SQLITE_FLOAT)

@@ -175,8 +175,7 @@ fv_gallery_snapshot_build_sample (FvGallerySnapshotBuild * b,
 
 /* Takes @b; returns the snapshot when every identity got all its rows. */
 FvGallerySnapshot *
-fv_gallery_snapshot_build_finish (FvGallerySnapshotBuild * b,
-    GError ** error)
+fv_gallery_snapshot_build_finish (FvGallerySnapshotBuild * b, GError ** error)
 {
   FvGallerySnapshot *snap = NULL;
   guint i;

@@ -134,8 +134,8 @@ fv_sqlite_set_error (GError ** error, sqlite3 * db, int rc, const char *path,
 /* ------------------------------------------------------------------------ */
 
 gboolean
-fv_sqlite_exec (sqlite3 * db, const char *path, const char *sql, const char *what,
-    GError ** error)
+fv_sqlite_exec (sqlite3 * db, const char *path, const char *sql,
+    const char *what, GError ** error)
 {
   int rc = sqlite3_exec (db, sql, NULL, NULL, NULL);
 
@@ -394,7 +394,8 @@ db_pragma_int (sqlite3 * db, const char *path, const char *name,
 {
   g_autofree char *sql = g_strdup_printf ("PRAGMA %s", name);
   g_autofree char *what = g_strdup_printf ("read the %s", name);
-  g_autoptr (sqlite3_stmt) stmt = fv_sqlite_prepare (db, path, sql, what, error);
+  g_autoptr (sqlite3_stmt) stmt =
+      fv_sqlite_prepare (db, path, sql, what, error);
   int rc;
 
   if (!stmt)
@@ -474,7 +475,8 @@ init_gallery (sqlite3 * db, const char *path, const char *fingerprint,
   if (!fv_sqlite_exec (db, path, "PRAGMA journal_mode = WAL",
           "switch the gallery to WAL mode", error))
     return FALSE;
-  if (!fv_sqlite_exec (db, path, "BEGIN IMMEDIATE", "create the gallery", error))
+  if (!fv_sqlite_exec (db, path, "BEGIN IMMEDIATE", "create the gallery",
+          error))
     return FALSE;
 
   stmt = fv_sqlite_prepare (db, path, "SELECT count(*) FROM main.sqlite_schema",
@@ -498,8 +500,9 @@ init_gallery (sqlite3 * db, const char *path, const char *fingerprint,
 
   if (!fv_sqlite_exec (db, path, schema_v2, "create the gallery", error))
     goto fail;
-  stmt = fv_sqlite_prepare (db, path, "INSERT INTO meta (key, value) VALUES (?1, ?2)",
-      "create the gallery", error);
+  stmt = fv_sqlite_prepare (db, path,
+      "INSERT INTO meta (key, value) VALUES (?1, ?2)", "create the gallery",
+      error);
   if (!stmt)
     goto fail;
   for (i = 0; i < G_N_ELEMENTS (keys); i++) {
@@ -529,7 +532,8 @@ migrate (sqlite3 * db, const char *path, GError ** error)
 {
   gint64 version = 0;
 
-  if (!fv_sqlite_exec (db, path, "BEGIN IMMEDIATE", "migrate the gallery", error))
+  if (!fv_sqlite_exec (db, path, "BEGIN IMMEDIATE", "migrate the gallery",
+          error))
     return FALSE;
   /* Another process may have migrated it meanwhile. */
   if (!db_pragma_int (db, path, "user_version", &version, error))

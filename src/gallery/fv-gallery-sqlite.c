@@ -39,8 +39,7 @@ lookup_identity (FvGalleryStore * store, const char *label, const char *what,
     GError ** error)
 {
   g_autoptr (sqlite3_stmt) stmt = fv_sqlite_prepare (DB (store),
-      PATH (store), "SELECT id FROM identities WHERE label = ?1", what,
-      error);
+      PATH (store), "SELECT id FROM identities WHERE label = ?1", what, error);
   int rc;
 
   if (!stmt)
@@ -169,110 +168,140 @@ enroll_one (FvGalleryStore * store, const FvGalleryStoreIdentity * e,
   return TRUE;
 }
 
+/* One change: runs inside write_transaction(). */
+typedef gboolean (*WriteFn) (FvGalleryStore * store, gconstpointer data,
+    const char *what, GError ** error);
+
+static gboolean
+write_transaction (FvGalleryStore * store, WriteFn fn, gconstpointer data,
+    const char *what, GError ** error)
+{
+  if (fv_sqlite_exec (DB (store), PATH (store), "BEGIN IMMEDIATE", what, error)
+      && fn (store, data, what, error)
+      && commit_write (FV_SQLITE_STORE (store), what, error))
+    return TRUE;
+  fv_sqlite_rollback (DB (store));
+  return FALSE;
+}
+
+typedef struct
+{
+  const FvGalleryStoreIdentity *identities;
+  guint n_identities;
+  FvGalleryEnrollFlags flags;
+  gint64 *identity_id;
+} Enroll;
+
+static gboolean
+enroll_all (FvGalleryStore * store, gconstpointer data, const char *what,
+    GError ** error)
+{
+  const Enroll *e = data;
+  guint i;
+
+  for (i = 0; i < e->n_identities; i++)
+    if (!enroll_one (store, &e->identities[i], e->flags, e->identity_id, error))
+      return FALSE;
+  return TRUE;
+}
+
 static gboolean
 sqlite_enroll (FvGalleryStore * store,
     const FvGalleryStoreIdentity * identities, guint n_identities,
     FvGalleryEnrollFlags flags, const char *what, gint64 * identity_id,
     GError ** error)
 {
-  guint i;
+  Enroll e = { identities, n_identities, flags, identity_id };
 
-  if (!fv_sqlite_exec (DB (store), PATH (store), "BEGIN IMMEDIATE", what,
-          error))
-    goto fail;
-  for (i = 0; i < n_identities; i++)
-    if (!enroll_one (store, &identities[i], flags, identity_id, error))
-      goto fail;
-  if (!commit_write (FV_SQLITE_STORE (store), what, error))
-    goto fail;
-  return TRUE;
+  return write_transaction (store, enroll_all, &e, what, error);
+}
 
-fail:
-  fv_sqlite_rollback (DB (store));
-  return FALSE;
+static gboolean
+remove_identity (FvGalleryStore * store, gconstpointer data,
+    const char *what, GError ** error)
+{
+  const char *label = data;
+  gint64 id = lookup_identity (store, label, what, error);
+
+  if (id < 0)
+    return FALSE;
+  if (id == 0) {
+    g_set_error (error, FV_GALLERY_ERROR, FV_GALLERY_ERROR_NOT_FOUND,
+        "%s: cannot %s: no identity \"%s\" in the gallery", PATH (store),
+        what, label);
+    return FALSE;
+  }
+  /* The samples go explicitly, whatever the foreign_keys setting. */
+  return run_on_id (store, "DELETE FROM samples WHERE identity_id = ?1", id,
+      what, error)
+      && run_on_id (store, "DELETE FROM identities WHERE id = ?1", id, what,
+      error);
 }
 
 static gboolean
 sqlite_remove (FvGalleryStore * store, const char *label, GError ** error)
 {
-  const char *what = "remove the identity";
-  gint64 id;
-
-  if (!fv_sqlite_exec (DB (store), PATH (store), "BEGIN IMMEDIATE", what,
-          error))
-    goto fail;
-  id = lookup_identity (store, label, what, error);
-  if (id < 0)
-    goto fail;
-  if (id == 0) {
-    g_set_error (error, FV_GALLERY_ERROR, FV_GALLERY_ERROR_NOT_FOUND,
-        "%s: cannot %s: no identity \"%s\" in the gallery", PATH (store),
-        what, label);
-    goto fail;
-  }
-  /* The samples go explicitly, whatever the foreign_keys setting. */
-  if (!run_on_id (store, "DELETE FROM samples WHERE identity_id = ?1", id,
-          what, error)
-      || !run_on_id (store, "DELETE FROM identities WHERE id = ?1", id, what,
-          error)
-      || !commit_write (FV_SQLITE_STORE (store), what, error))
-    goto fail;
-  return TRUE;
-
-fail:
-  fv_sqlite_rollback (DB (store));
-  return FALSE;
+  return write_transaction (store, remove_identity, label,
+      "remove the identity", error);
 }
 
-/* Sets one column of @label's identity; NOT_FOUND when there is none. */
-static gboolean
-sqlite_update (FvGalleryStore * store, const char *label,
-    FvGalleryStoreField field, const char *value, GError ** error)
+typedef struct
 {
-  const char *what = field == FV_GALLERY_STORE_LABEL ?
-      "rename the identity" : "set the display name";
-  const char *sql = field == FV_GALLERY_STORE_LABEL ?
-      "UPDATE identities SET label = ?2, updated = ?3 WHERE label = ?1" :
-      "UPDATE identities SET display_name = ?2, updated = ?3 "
-      "WHERE label = ?1";
-  g_autoptr (sqlite3_stmt) stmt = NULL;
+  const char *sql;
+  const char *label;
+  const char *value;
+} Update;
+
+/* Sets one column of an identity; NOT_FOUND when there is none. */
+static gboolean
+update_identity (FvGalleryStore * store, gconstpointer data,
+    const char *what, GError ** error)
+{
+  const Update *u = data;
+  g_autoptr (sqlite3_stmt) stmt = fv_sqlite_prepare (DB (store),
+      PATH (store), u->sql, what, error);
   int rc;
 
-  if (!fv_sqlite_exec (DB (store), PATH (store), "BEGIN IMMEDIATE", what,
-          error))
-    goto fail;
-  stmt = fv_sqlite_prepare (DB (store), PATH (store), sql, what, error);
   if (!stmt)
-    goto fail;
-  sqlite3_bind_text (stmt, 1, label, -1, SQLITE_STATIC);
-  sqlite3_bind_text (stmt, 2, value, -1, SQLITE_STATIC);
+    return FALSE;
+  sqlite3_bind_text (stmt, 1, u->label, -1, SQLITE_STATIC);
+  sqlite3_bind_text (stmt, 2, u->value, -1, SQLITE_STATIC);
   sqlite3_bind_int64 (stmt, 3, fv_gallery_now ());
   rc = sqlite3_step (stmt);
   if ((rc & 0xff) == SQLITE_CONSTRAINT) {
     g_set_error (error, FV_GALLERY_ERROR, FV_GALLERY_ERROR_EXISTS,
         "%s: cannot %s: the label \"%s\" is already in the gallery",
-        PATH (store), what, value);
-    goto fail;
+        PATH (store), what, u->value);
+    return FALSE;
   }
   if (rc != SQLITE_DONE) {
     fv_sqlite_set_error (error, DB (store), rc, PATH (store), what);
-    goto fail;
+    return FALSE;
   }
   if (sqlite3_changes (DB (store)) == 0) {
     g_set_error (error, FV_GALLERY_ERROR, FV_GALLERY_ERROR_NOT_FOUND,
         "%s: cannot %s: no identity \"%s\" in the gallery", PATH (store),
-        what, label);
-    goto fail;
+        what, u->label);
+    return FALSE;
   }
-  g_clear_pointer (&stmt, sqlite3_finalize);
-  if (!commit_write (FV_SQLITE_STORE (store), what, error))
-    goto fail;
   return TRUE;
+}
 
-fail:
-  g_clear_pointer (&stmt, sqlite3_finalize);
-  fv_sqlite_rollback (DB (store));
-  return FALSE;
+static gboolean
+sqlite_update (FvGalleryStore * store, const char *label,
+    FvGalleryStoreField field, const char *value, GError ** error)
+{
+  Update u = { NULL, label, value };
+
+  if (field == FV_GALLERY_STORE_LABEL) {
+    u.sql = "UPDATE identities SET label = ?2, updated = ?3 WHERE label = ?1";
+    return write_transaction (store, update_identity, &u,
+        "rename the identity", error);
+  }
+  u.sql = "UPDATE identities SET display_name = ?2, updated = ?3 "
+      "WHERE label = ?1";
+  return write_transaction (store, update_identity, &u,
+      "set the display name", error);
 }
 
 /* ------------------------------------------------------------------------ */
@@ -330,8 +359,7 @@ sqlite_list (FvGalleryStore * store, const char *label, GError ** error)
     sqlite3_bind_text (stmt, 1, label, -1, SQLITE_STATIC);
   while ((rc = sqlite3_step (stmt)) == SQLITE_ROW)
     g_ptr_array_add (list, identity_from_row (stmt));
-  if (!fv_sqlite_finish_rows (stmt, rc, DB (store), PATH (store), what,
-          error))
+  if (!fv_sqlite_finish_rows (stmt, rc, DB (store), PATH (store), what, error))
     return NULL;
   return g_steal_pointer (&list);
 }
@@ -354,8 +382,7 @@ sample_columns (FvGalleryStore * store, sqlite3_stmt * stmt, int col,
 }
 
 static GPtrArray *
-sqlite_get_samples (FvGalleryStore * store, const char *label,
-    GError ** error)
+sqlite_get_samples (FvGalleryStore * store, const char *label, GError ** error)
 {
   const char *what = "read the samples";
   g_autoptr (GPtrArray) list = g_ptr_array_new_with_free_func
@@ -393,8 +420,7 @@ sqlite_get_samples (FvGalleryStore * store, const char *label,
     info->source = g_strdup (s.source);
     info->created = s.created;
   }
-  if (!fv_sqlite_finish_rows (stmt, rc, DB (store), PATH (store), what,
-          error))
+  if (!fv_sqlite_finish_rows (stmt, rc, DB (store), PATH (store), what, error))
     goto fail;
   g_clear_pointer (&stmt, sqlite3_finalize);
   sqlite3_exec (DB (store), "COMMIT", NULL, NULL, NULL);
