@@ -54,7 +54,6 @@
 #include <gst/video/video.h>
 #include <math.h>
 #include <string.h>
-#include <sys/stat.h>
 
 #include "fv.h"
 
@@ -107,16 +106,6 @@ enum
 };
 
 static guint gst_face_verify_signals[LAST_SIGNAL];
-
-/* Identifies one state of the gallery file on disk. */
-typedef struct
-{
-  gboolean exists;
-  guint64 dev;
-  guint64 ino;
-  gint64 mtime_ns;
-  gint64 size;
-} GstFaceVerifyStamp;
 
 typedef struct
 {
@@ -199,11 +188,7 @@ struct _GstFaceVerify
   guint64 gallery_version;
 
   /* owned by the reload thread while it runs */
-  FvGallery *gallery;
-  gchar *gallery_path;
-  GstFaceVerifyStamp stamp;
-  GstFaceVerifyStamp failed_stamp;      /* valid when have_failed */
-  gboolean have_failed;
+  FvGalleryWatch *watch;
   GThread *reload_thread;
   GMutex reload_lock;
   GCond reload_cond;
@@ -258,30 +243,6 @@ gst_face_verify_updates_get_type (void)
 /* The gallery                                                              */
 /* ------------------------------------------------------------------------ */
 
-static void
-gst_face_verify_stamp_file (const gchar * path, GstFaceVerifyStamp * st)
-{
-  struct stat sb;
-
-  memset (st, 0, sizeof (*st));
-  if (stat (path, &sb) != 0)
-    return;
-  st->exists = TRUE;
-  st->dev = sb.st_dev;
-  st->ino = sb.st_ino;
-  st->mtime_ns = (gint64) sb.st_mtim.tv_sec * G_GINT64_CONSTANT (1000000000)
-      + sb.st_mtim.tv_nsec;
-  st->size = sb.st_size;
-}
-
-static gboolean
-gst_face_verify_stamp_equal (const GstFaceVerifyStamp * a,
-    const GstFaceVerifyStamp * b)
-{
-  return a->exists == b->exists && a->dev == b->dev && a->ino == b->ino
-      && a->mtime_ns == b->mtime_ns && a->size == b->size;
-}
-
 /* Publishes a new snapshot (may be NULL: no gallery); takes @snapshot. */
 static void
 gst_face_verify_swap_snapshot (GstFaceVerify * self,
@@ -302,127 +263,64 @@ gst_face_verify_swap_snapshot (GstFaceVerify * self,
       snapshot ? fv_gallery_snapshot_get_n_identities (snapshot) : 0);
 }
 
-static void
-gst_face_verify_gallery_failed (GstFaceVerify * self, gboolean at_start,
-    const gchar * path, const GstFaceVerifyStamp * st, GError * err)
-{
-  if (at_start) {
-    GST_ELEMENT_ERROR (self, RESOURCE, OPEN_READ,
-        ("Could not open the gallery \"%s\".", path), ("%s", err->message));
-    return;
-  }
-  /* one warning per state of the file, not one per poll */
-  if (self->have_failed && gst_face_verify_stamp_equal (st,
-          &self->failed_stamp))
-    return;
-  self->failed_stamp = *st;
-  self->have_failed = TRUE;
-  GST_ELEMENT_WARNING (self, RESOURCE, READ,
-      ("Could not reload the gallery \"%s\"; the previous gallery stays in "
-          "use.", path), ("%s", err->message));
-}
-
-/* Loads or reloads the gallery when the file or the property changed.
- * Runs in start() (@at_start) and then only in the reload thread. */
+/* Loads the gallery when the property or the file changed, and posts one
+ * message per new failure. Runs in start() (@at_start) and then only in
+ * the reload thread. */
 static gboolean
 gst_face_verify_update_gallery (GstFaceVerify * self, gboolean at_start)
 {
   g_autofree gchar *path = NULL;
   g_autoptr (GError) err = NULL;
-  GstFaceVerifyStamp st;
-  gboolean same_path, same_file;
+  FvGallerySnapshot *snap;
+  gboolean fresh = FALSE;
 
   GST_OBJECT_LOCK (self);
   path = g_strdup (self->gallery_file);
   GST_OBJECT_UNLOCK (self);
 
   if (!path || !*path) {
-    if (self->gallery || at_start) {
-      g_clear_pointer (&self->gallery, fv_gallery_free);
-      g_clear_pointer (&self->gallery_path, g_free);
-      memset (&self->stamp, 0, sizeof (self->stamp));
+    if (self->watch || at_start) {
+      g_clear_pointer (&self->watch, fv_gallery_watch_free);
       gst_face_verify_swap_snapshot (self, NULL);
     }
     return TRUE;
   }
-
-  gst_face_verify_stamp_file (path, &st);
-  same_path = self->gallery_path && strcmp (self->gallery_path, path) == 0;
-
-  if (!st.exists) {
-    if (at_start || !same_path) {
-      GST_ELEMENT_WARNING (self, RESOURCE, NOT_FOUND,
-          ("The gallery \"%s\" does not exist (yet): every face is unknown "
-              "until it appears.", path), (NULL));
-      g_clear_pointer (&self->gallery, fv_gallery_free);
-      g_free (self->gallery_path);
-      self->gallery_path = g_strdup (path);
-      self->stamp = st;
-      self->failed_stamp = st;
-      self->have_failed = TRUE;
-      gst_face_verify_swap_snapshot (self, NULL);
-    } else if (!self->have_failed
-        || !gst_face_verify_stamp_equal (&st, &self->failed_stamp)) {
-      /* deleted while running: keep matching against what we have */
-      self->failed_stamp = st;
-      self->have_failed = TRUE;
-      GST_ELEMENT_WARNING (self, RESOURCE, NOT_FOUND,
-          ("The gallery \"%s\" disappeared; the previous gallery stays in "
-              "use.", path), (NULL));
-    }
-    return TRUE;
+  if (!self->watch || strcmp (fv_gallery_watch_get_path (self->watch),
+          path) != 0) {
+    g_clear_pointer (&self->watch, fv_gallery_watch_free);
+    self->watch = fv_gallery_watch_new (path, self->fingerprint, self->dim);
+    fresh = TRUE;
   }
 
-  /* Another file at the path, or the file itself rewritten (SQLite in WAL
-   * mode may not notice an in-place overwrite on an open connection): open
-   * it afresh. Changes made through SQLite show in data_version instead. */
-  same_file = same_path && self->gallery
-      && gst_face_verify_stamp_equal (&st, &self->stamp);
-
-  if (!same_file) {
-    FvGallery *g;
-
-    if (!at_start && self->have_failed
-        && gst_face_verify_stamp_equal (&st, &self->failed_stamp))
-      return TRUE;
-    g = fv_gallery_open (path, FV_GALLERY_OPEN_READ_ONLY, self->fingerprint,
-        self->dim, &err);
-    if (g && !fv_gallery_reload (g, &err))
-      g_clear_pointer (&g, fv_gallery_free);
-    if (!g) {
-      gst_face_verify_gallery_failed (self, at_start, path, &st, err);
-      return FALSE;
-    }
-    g_clear_pointer (&self->gallery, fv_gallery_free);
-    self->gallery = g;
-    g_free (self->gallery_path);
-    self->gallery_path = g_strdup (path);
-    self->stamp = st;
-    self->have_failed = FALSE;
-    gst_face_verify_swap_snapshot (self, fv_gallery_get_snapshot (g));
-    return TRUE;
-  }
-
-  /* the same file: reload when another connection committed a change */
-  if (!fv_gallery_needs_reload (self->gallery))
-    return TRUE;
-  if (!fv_gallery_reload (self->gallery, &err)) {
-    gst_face_verify_gallery_failed (self, at_start, path, &st, err);
-    return FALSE;
-  }
-  self->stamp = st;
-  self->have_failed = FALSE;
-  {
-    FvGallerySnapshot *snap = fv_gallery_get_snapshot (self->gallery);
-    gboolean changed;
-
-    g_mutex_lock (&self->gallery_lock);
-    changed = snap != self->snapshot;
-    g_mutex_unlock (&self->gallery_lock);
-    if (changed)
+  switch (fv_gallery_watch_check (self->watch, &snap, &err)) {
+    case FV_GALLERY_WATCH_LOADED:
       gst_face_verify_swap_snapshot (self, snap);
-    else if (snap)
-      fv_gallery_snapshot_unref (snap);
+      break;
+    case FV_GALLERY_WATCH_MISSING:
+      if (fresh) {
+        GST_ELEMENT_WARNING (self, RESOURCE, NOT_FOUND,
+            ("The gallery \"%s\" does not exist (yet): every face is "
+                "unknown until it appears.", path), (NULL));
+        gst_face_verify_swap_snapshot (self, NULL);
+      } else {
+        GST_ELEMENT_WARNING (self, RESOURCE, NOT_FOUND,
+            ("The gallery \"%s\" disappeared; the previous gallery stays "
+                "in use.", path), (NULL));
+      }
+      break;
+    case FV_GALLERY_WATCH_FAILED:
+      if (at_start) {
+        GST_ELEMENT_ERROR (self, RESOURCE, OPEN_READ,
+            ("Could not open the gallery \"%s\".", path), ("%s",
+                err->message));
+        return FALSE;
+      }
+      GST_ELEMENT_WARNING (self, RESOURCE, READ,
+          ("Could not reload the gallery \"%s\"; the previous gallery "
+              "stays in use.", path), ("%s", err->message));
+      break;
+    case FV_GALLERY_WATCH_UNCHANGED:
+      break;
   }
   return TRUE;
 }
@@ -624,10 +522,7 @@ gst_face_verify_free_resources (GstFaceVerify * self)
   self->n_last = 0;
   g_mutex_unlock (&self->last_lock);
 
-  g_clear_pointer (&self->gallery, fv_gallery_free);
-  g_clear_pointer (&self->gallery_path, g_free);
-  memset (&self->stamp, 0, sizeof (self->stamp));
-  self->have_failed = FALSE;
+  g_clear_pointer (&self->watch, fv_gallery_watch_free);
   g_mutex_lock (&self->gallery_lock);
   g_clear_pointer (&self->snapshot, fv_gallery_snapshot_unref);
   g_mutex_unlock (&self->gallery_lock);

@@ -161,6 +161,36 @@ typedef struct _FvGallery FvGallery;
 typedef struct _FvGallerySnapshot FvGallerySnapshot;
 
 /**
+ * FvGalleryWatch:
+ *
+ * Follows the gallery at a location for a long-running reader (such as the
+ * `faceverify` element): fv_gallery_watch_check() tells whether it
+ * appeared, changed, was replaced, rewritten in place or deleted, loads
+ * each new state into a snapshot and reports each failure once. Use it
+ * from one thread at a time.
+ */
+typedef struct _FvGalleryWatch FvGalleryWatch;
+
+/**
+ * FvGalleryWatchStatus:
+ * @FV_GALLERY_WATCH_UNCHANGED: nothing new to load or report
+ * @FV_GALLERY_WATCH_LOADED: a new snapshot was loaded
+ * @FV_GALLERY_WATCH_MISSING: there is no gallery at the location (not yet,
+ *   or it was deleted); reported once per state
+ * @FV_GALLERY_WATCH_FAILED: the gallery at the location cannot be loaded
+ *   (damaged, another model, unreadable); reported once per state
+ *
+ * What fv_gallery_watch_check() found.
+ */
+typedef enum
+{
+  FV_GALLERY_WATCH_UNCHANGED,
+  FV_GALLERY_WATCH_LOADED,
+  FV_GALLERY_WATCH_MISSING,
+  FV_GALLERY_WATCH_FAILED,
+} FvGalleryWatchStatus;
+
+/**
  * FvGalleryOpenFlags:
  * @FV_GALLERY_OPEN_READ_ONLY: read only; the file must exist
  * @FV_GALLERY_OPEN_READ_WRITE: read and write; the file must exist.
@@ -347,6 +377,13 @@ FV_API gboolean fv_gallery_reload (FvGallery * gallery, GError ** error);
 FV_API gboolean fv_gallery_needs_reload (FvGallery * gallery);
 FV_API FvGallerySnapshot *fv_gallery_get_snapshot (FvGallery * gallery);
 
+FV_API FvGalleryWatch *fv_gallery_watch_new (const char *path,
+    const char *model_fingerprint, guint dim);
+FV_API void fv_gallery_watch_free (FvGalleryWatch * watch);
+FV_API const char *fv_gallery_watch_get_path (FvGalleryWatch * watch);
+FV_API FvGalleryWatchStatus fv_gallery_watch_check (FvGalleryWatch * watch,
+    FvGallerySnapshot ** snapshot, GError ** error);
+
 FV_API FvGallerySnapshot *fv_gallery_snapshot_ref (FvGallerySnapshot *
     snapshot);
 FV_API void fv_gallery_snapshot_unref (FvGallerySnapshot * snapshot);
@@ -373,6 +410,7 @@ FV_API const char *fv_gallery_scan_kernel_name (void);
 
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (FvGallery, fv_gallery_free)
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (FvGallerySnapshot, fv_gallery_snapshot_unref)
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (FvGalleryWatch, fv_gallery_watch_free)
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (FvGalleryIdentity, fv_gallery_identity_free)
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (FvGallerySampleInfo,
     fv_gallery_sample_info_free)

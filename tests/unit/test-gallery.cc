@@ -1500,6 +1500,190 @@ TEST (GalleryReload, NoticesChangesAndSwapsSnapshots)
   EXPECT_EQ (fv_gallery_snapshot_get_n_identities (cur.get ()), 5u);
 }
 
+// ------------------------------------------------------------------------
+// Watching a location (what the element asks while it plays)
+// ------------------------------------------------------------------------
+
+struct WatchDeleter
+{
+  void operator() (FvGalleryWatch *w) const { fv_gallery_watch_free (w); }
+};
+using WatchPtr = std::unique_ptr<FvGalleryWatch, WatchDeleter>;
+
+// One check: its status, and the new snapshot's identity count (or -1).
+struct Check
+{
+  FvGalleryWatchStatus status;
+  int n_identities;
+  int error_code;
+};
+
+Check
+CheckWatch (FvGalleryWatch *w)
+{
+  FvGallerySnapshot *snap = nullptr;
+  GError *error = nullptr;
+  Check c;
+  c.status = fv_gallery_watch_check (w, &snap, &error);
+  c.n_identities = snap ? (int) fv_gallery_snapshot_get_n_identities (snap)
+      : -1;
+  c.error_code = error ? error->code : -1;
+  EXPECT_EQ (snap != nullptr, c.status == FV_GALLERY_WATCH_LOADED);
+  EXPECT_EQ (error != nullptr, c.status == FV_GALLERY_WATCH_MISSING
+      || c.status == FV_GALLERY_WATCH_FAILED);
+  EXPECT_TRUE (!error || strstr (error->message, "g.db")) << error->message;
+  if (snap)
+    fv_gallery_snapshot_unref (snap);
+  g_clear_error (&error);
+  return c;
+}
+
+// Copies @from's bytes over @to's, keeping @to's inode (as `cp` does: the
+// file is truncated first).
+void
+OverwriteInPlace (const std::string &from, const std::string &to)
+{
+  gchar *bytes = nullptr;
+  gsize len = 0;
+  ASSERT_TRUE (g_file_get_contents (from.c_str (), &bytes, &len, nullptr));
+  FILE *f = fopen (to.c_str (), "wb");
+  ASSERT_NE (f, nullptr);
+  ASSERT_EQ (fwrite (bytes, 1, len, f), len);
+  fclose (f);
+  g_free (bytes);
+}
+
+ino_t
+Inode (const std::string &path)
+{
+  GStatBuf st;
+  EXPECT_EQ (g_stat (path.c_str (), &st), 0);
+  return st.st_ino;
+}
+
+TEST (GalleryWatch, UnchangedGalleryIsLoadedOnce)
+{
+  std::string dir = Fresh ("watch-same");
+  std::string path = Path (dir, "g.db");
+  MakeGallery (path, 3);
+  WatchPtr w (fv_gallery_watch_new (path.c_str (), kFp, kDim));
+  EXPECT_STREQ (fv_gallery_watch_get_path (w.get ()), path.c_str ());
+  Check c = CheckWatch (w.get ());
+  EXPECT_EQ (c.status, FV_GALLERY_WATCH_LOADED);
+  EXPECT_EQ (c.n_identities, 3);
+  for (int i = 0; i < 3; i++)
+    EXPECT_EQ (CheckWatch (w.get ()).status, FV_GALLERY_WATCH_UNCHANGED);
+  // Reading it from elsewhere changes nothing either.
+  GalleryPtr r = Open (path, FV_GALLERY_OPEN_READ_ONLY);
+  ASSERT_TRUE (r);
+  ASSERT_TRUE (fv_gallery_reload (r.get (), nullptr));
+  EXPECT_EQ (CheckWatch (w.get ()).status, FV_GALLERY_WATCH_UNCHANGED);
+}
+
+TEST (GalleryWatch, NoticesCommitsOfOtherConnections)
+{
+  std::string dir = Fresh ("watch-commit");
+  std::string path = Path (dir, "g.db");
+  MakeGallery (path, 2);
+  WatchPtr w (fv_gallery_watch_new (path.c_str (), kFp, kDim));
+  EXPECT_EQ (CheckWatch (w.get ()).n_identities, 2);
+  GalleryPtr g = Open (path, FV_GALLERY_OPEN_READ_WRITE);
+  ASSERT_TRUE (g);
+  std::mt19937 rng (3);
+  EnrollRandom (g.get (), "carol", 1, rng);
+  Check c = CheckWatch (w.get ());
+  EXPECT_EQ (c.status, FV_GALLERY_WATCH_LOADED);
+  EXPECT_EQ (c.n_identities, 3);
+  EXPECT_EQ (CheckWatch (w.get ()).status, FV_GALLERY_WATCH_UNCHANGED);
+}
+
+TEST (GalleryWatch, NoticesAFileReplacedByRename)
+{
+  std::string dir = Fresh ("watch-rename");
+  std::string path = Path (dir, "g.db");
+  std::string other = Path (dir, "other.db");
+  MakeGallery (path, 2);
+  MakeGallery (other, 5);
+  WatchPtr w (fv_gallery_watch_new (path.c_str (), kFp, kDim));
+  EXPECT_EQ (CheckWatch (w.get ()).n_identities, 2);
+  ASSERT_EQ (g_rename (other.c_str (), path.c_str ()), 0);
+  Check c = CheckWatch (w.get ());
+  EXPECT_EQ (c.status, FV_GALLERY_WATCH_LOADED);
+  EXPECT_EQ (c.n_identities, 5);
+  EXPECT_EQ (CheckWatch (w.get ()).status, FV_GALLERY_WATCH_UNCHANGED);
+
+  // A replacement of another model: reported once, then left alone.
+  std::string wrong = Path (dir, "wrong.db");
+  {
+    GalleryPtr x = Open (wrong, FV_GALLERY_OPEN_CREATE, kOtherFp, kDim);
+    ASSERT_TRUE (x);
+  }
+  ASSERT_EQ (g_rename (wrong.c_str (), path.c_str ()), 0);
+  c = CheckWatch (w.get ());
+  EXPECT_EQ (c.status, FV_GALLERY_WATCH_FAILED);
+  EXPECT_EQ (c.error_code, FV_GALLERY_ERROR_MODEL_MISMATCH);
+  EXPECT_EQ (CheckWatch (w.get ()).status, FV_GALLERY_WATCH_UNCHANGED);
+}
+
+TEST (GalleryWatch, NoticesAFileRewrittenInPlace)
+{
+  std::string dir = Fresh ("watch-inplace");
+  std::string path = Path (dir, "g.db");
+  std::string other = Path (dir, "other.db");
+  MakeGallery (path, 2);
+  MakeGallery (other, 40);
+  WatchPtr w (fv_gallery_watch_new (path.c_str (), kFp, kDim));
+  EXPECT_EQ (CheckWatch (w.get ()).n_identities, 2);
+  ino_t ino = Inode (path);
+  OverwriteInPlace (other, path);
+  ASSERT_EQ (Inode (path), ino);
+  Check c = CheckWatch (w.get ());
+  EXPECT_EQ (c.status, FV_GALLERY_WATCH_LOADED);
+  EXPECT_EQ (c.n_identities, 40);
+  EXPECT_EQ (CheckWatch (w.get ()).status, FV_GALLERY_WATCH_UNCHANGED);
+
+  // Junk written over it: reported once; the snapshot handed out before
+  // stays valid.
+  std::vector<unsigned char> junk (8192, 'x');
+  WriteBytes (other, junk);
+  OverwriteInPlace (other, path);
+  ASSERT_EQ (Inode (path), ino);
+  c = CheckWatch (w.get ());
+  EXPECT_EQ (c.status, FV_GALLERY_WATCH_FAILED);
+  EXPECT_EQ (CheckWatch (w.get ()).status, FV_GALLERY_WATCH_UNCHANGED);
+}
+
+TEST (GalleryWatch, NoticesADeletedFileAndOneThatAppears)
+{
+  std::string dir = Fresh ("watch-deleted");
+  std::string path = Path (dir, "g.db");
+  WatchPtr w (fv_gallery_watch_new (path.c_str (), kFp, kDim));
+  Check c = CheckWatch (w.get ());
+  EXPECT_EQ (c.status, FV_GALLERY_WATCH_MISSING);
+  EXPECT_EQ (c.error_code, FV_GALLERY_ERROR_NOT_FOUND);
+  EXPECT_EQ (CheckWatch (w.get ()).status, FV_GALLERY_WATCH_UNCHANGED);
+
+  std::string tmp = Path (dir, "tmp.db");
+  MakeGallery (tmp, 4);
+  ASSERT_EQ (g_rename (tmp.c_str (), path.c_str ()), 0);
+  c = CheckWatch (w.get ());
+  EXPECT_EQ (c.status, FV_GALLERY_WATCH_LOADED);
+  EXPECT_EQ (c.n_identities, 4);
+
+  ASSERT_EQ (g_unlink (path.c_str ()), 0);
+  c = CheckWatch (w.get ());
+  EXPECT_EQ (c.status, FV_GALLERY_WATCH_MISSING);
+  EXPECT_EQ (c.error_code, FV_GALLERY_ERROR_NOT_FOUND);
+  EXPECT_EQ (CheckWatch (w.get ()).status, FV_GALLERY_WATCH_UNCHANGED);
+
+  // Back again: loaded afresh.
+  MakeGallery (tmp, 6);
+  ASSERT_EQ (g_rename (tmp.c_str (), path.c_str ()), 0);
+  c = CheckWatch (w.get ());
+  EXPECT_EQ (c.status, FV_GALLERY_WATCH_LOADED);
+  EXPECT_EQ (c.n_identities, 6);
+}
+
 TEST (GalleryReload, MatchingNeverWaitsForReloads)
 {
   std::string dir = Fresh ("reload-threads");

@@ -1,0 +1,193 @@
+/* gst-faceverify: face verification on the CPU
+ *
+ * fv-gallery-snapshot.c: building a matrix snapshot from a store's rows,
+ * the same for every backend: identities with samples only, the rows of
+ * each identity side by side, every row checked.
+ */
+#include "fv-config.h"
+#include "core/fv-core.h"
+#include "gallery/fv-gallery-store.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+struct _FvGallerySnapshotBuild
+{
+  const FvGalleryStore *store;
+  /* every identity, by ascending id */
+  GArray *all_ids;              /* gint64 */
+  GPtrArray *all_labels;
+  GPtrArray *all_names;
+  GArray *all_counts;           /* guint */
+  guint64 total;
+  /* after layout(): the identities with samples */
+  GArray *ids;                  /* gint64 */
+  guint *offsets;
+  guint *filled;
+  FvGallerySnapshot *snap;
+};
+
+static int
+compare_i64 (const void *a, const void *b)
+{
+  gint64 x = *(const gint64 *) a, y = *(const gint64 *) b;
+
+  return x < y ? -1 : x > y;
+}
+
+/* The index of @id in @ids, or -1 (an orphan: not reachable by any
+ * label). */
+static gint
+find_id (GArray * ids, gint64 id)
+{
+  const gint64 *found = bsearch (&id, ids->data, ids->len, sizeof (gint64),
+      compare_i64);
+
+  return found ? (gint) (found - (const gint64 *) ids->data) : -1;
+}
+
+FvGallerySnapshotBuild *
+fv_gallery_snapshot_build_new (const FvGalleryStore * store)
+{
+  FvGallerySnapshotBuild *b = g_new0 (FvGallerySnapshotBuild, 1);
+
+  b->store = store;
+  b->all_ids = g_array_new (FALSE, FALSE, sizeof (gint64));
+  b->all_labels = g_ptr_array_new_with_free_func (g_free);
+  b->all_names = g_ptr_array_new_with_free_func (g_free);
+  b->all_counts = g_array_new (FALSE, TRUE, sizeof (guint));
+  return b;
+}
+
+void
+fv_gallery_snapshot_build_free (FvGallerySnapshotBuild * b)
+{
+  if (b == NULL)
+    return;
+  g_array_unref (b->all_ids);
+  g_ptr_array_unref (b->all_labels);
+  g_ptr_array_unref (b->all_names);
+  g_array_unref (b->all_counts);
+  if (b->ids)
+    g_array_unref (b->ids);
+  g_free (b->offsets);
+  g_free (b->filled);
+  if (b->snap)
+    fv_gallery_snapshot_unref (b->snap);
+  g_free (b);
+}
+
+void
+fv_gallery_snapshot_build_identity (FvGallerySnapshotBuild * b, gint64 id,
+    const char *label, const char *display_name)
+{
+  g_array_append_val (b->all_ids, id);
+  g_ptr_array_add (b->all_labels, g_strdup (label));
+  g_ptr_array_add (b->all_names, g_strdup (display_name));
+}
+
+gboolean
+fv_gallery_snapshot_build_count (FvGallerySnapshotBuild * b,
+    gint64 identity_id, GError ** error)
+{
+  gint idx = find_id (b->all_ids, identity_id);
+
+  if (idx < 0)
+    return TRUE;
+  if (b->total >= G_MAXUINT32 - 1) {
+    g_set_error (error, FV_GALLERY_ERROR, FV_GALLERY_ERROR_CORRUPT,
+        "%s: cannot load the gallery: too many samples", b->store->location);
+    return FALSE;
+  }
+  if (b->all_counts->len < b->all_ids->len)
+    g_array_set_size (b->all_counts, b->all_ids->len);
+  g_array_index (b->all_counts, guint, idx)++;
+  b->total++;
+  return TRUE;
+}
+
+void
+fv_gallery_snapshot_build_layout (FvGallerySnapshotBuild * b,
+    guint64 generation)
+{
+  g_autoptr (GArray) counts = g_array_new (FALSE, FALSE, sizeof (guint));
+  g_autoptr (GPtrArray) labels = g_ptr_array_new ();
+  g_autoptr (GPtrArray) names = g_ptr_array_new ();
+  FvGallerySnapshot *snap;
+  guint i;
+
+  g_array_set_size (b->all_counts, b->all_ids->len);
+  b->ids = g_array_new (FALSE, FALSE, sizeof (gint64));
+  for (i = 0; i < b->all_ids->len; i++) {
+    guint n = g_array_index (b->all_counts, guint, i);
+
+    if (n == 0)
+      continue;
+    g_array_append_val (b->ids, g_array_index (b->all_ids, gint64, i));
+    g_array_append_val (counts, n);
+    g_ptr_array_add (labels, b->all_labels->pdata[i]);
+    g_ptr_array_add (names, b->all_names->pdata[i]);
+  }
+
+  snap = fv_gallery_snapshot_alloc (b->store->dim, b->ids->len,
+      (guint) b->total);
+  snap->generation = generation;
+  b->offsets = g_new0 (guint, b->ids->len + 1);
+  b->filled = g_new0 (guint, MAX (b->ids->len, 1));
+  for (i = 0; i < b->ids->len; i++) {
+    const char *label = labels->pdata[i];
+
+    snap->identity_ids[i] = g_array_index (b->ids, gint64, i);
+    snap->labels[i] = g_string_chunk_insert (snap->strings, label ? label : "");
+    snap->display_names[i] = names->pdata[i]
+        ? g_string_chunk_insert (snap->strings, names->pdata[i]) : NULL;
+    b->offsets[i + 1] = b->offsets[i] + g_array_index (counts, guint, i);
+  }
+  b->snap = snap;
+}
+
+static gboolean
+index_disagrees (FvGallerySnapshotBuild * b, GError ** error)
+{
+  g_set_error (error, FV_GALLERY_ERROR, FV_GALLERY_ERROR_CORRUPT,
+      "%s: the gallery file is damaged: its sample index disagrees with "
+      "its samples", b->store->location);
+  return FALSE;
+}
+
+gboolean
+fv_gallery_snapshot_build_sample (FvGallerySnapshotBuild * b,
+    gint64 identity_id, gint64 sample_id, const void *blob, gsize bytes,
+    GError ** error)
+{
+  gint idx = find_id (b->ids, identity_id);
+  guint row;
+
+  if (idx < 0)
+    return TRUE;
+  if (b->offsets[idx] + b->filled[idx] >= b->offsets[idx + 1])
+    return index_disagrees (b, error);
+  row = b->offsets[idx] + b->filled[idx]++;
+  b->snap->row_identity[row] = (guint32) idx;
+  return fv_gallery_decode_embedding (b->store, sample_id, blob, bytes,
+      b->snap->matrix + (gsize) row * b->snap->stride, error);
+}
+
+/* Takes @b; returns the snapshot when every identity got all its rows. */
+FvGallerySnapshot *
+fv_gallery_snapshot_build_finish (FvGallerySnapshotBuild * b, GError ** error)
+{
+  FvGallerySnapshot *snap = NULL;
+  guint i;
+
+  for (i = 0; i < b->ids->len; i++) {
+    if (b->offsets[i] + b->filled[i] != b->offsets[i + 1]) {
+      index_disagrees (b, error);
+      break;
+    }
+  }
+  if (i == b->ids->len)
+    snap = g_steal_pointer (&b->snap);
+  fv_gallery_snapshot_build_free (b);
+  return snap;
+}

@@ -1,0 +1,807 @@
+/* gst-faceverify: face verification on the CPU
+ *
+ * fv-gallery-sqlite-open.c: the SQLite store's file: checks before SQLite
+ * sees it, the connection, the schema (creation, version 1 compatibility,
+ * migration), the metadata checks, and the SQLite helpers.
+ */
+#include "fv-config.h"
+#include "core/fv-core.h"
+#include "gallery/fv-gallery-sqlite.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <glib/gstdio.h>
+
+#define GALLERY_FORMAT "gst-faceverify-gallery"
+/* How long a writer waits for another process's transaction. */
+#define BUSY_TIMEOUT_MS 10000
+
+/* ------------------------------------------------------------------------ */
+/* Schema                                                                   */
+/* ------------------------------------------------------------------------ */
+
+/* Version 2, written by new galleries. Version 1 had no display_name and
+ * updated (identities) and no quality and source (samples). */
+static const char schema_v2[] =
+    "CREATE TABLE meta ("
+    "  key TEXT PRIMARY KEY NOT NULL,"
+    "  value TEXT NOT NULL);"
+    "CREATE TABLE identities ("
+    "  id INTEGER PRIMARY KEY,"
+    "  label TEXT NOT NULL UNIQUE,"
+    "  display_name TEXT,"
+    "  created INTEGER NOT NULL,"
+    "  updated INTEGER NOT NULL);"
+    "CREATE TABLE samples ("
+    "  id INTEGER PRIMARY KEY,"
+    "  identity_id INTEGER NOT NULL REFERENCES identities (id)"
+    "    ON DELETE CASCADE,"
+    "  embedding BLOB NOT NULL,"
+    "  quality REAL,"
+    "  source TEXT,"
+    "  created INTEGER NOT NULL);"
+    "CREATE INDEX samples_by_identity ON samples (identity_id);";
+
+static const char migrate_v1_to_v2[] =
+    "ALTER TABLE identities ADD COLUMN display_name TEXT;"
+    "ALTER TABLE identities ADD COLUMN updated INTEGER NOT NULL DEFAULT 0;"
+    "UPDATE identities SET updated = created;"
+    "ALTER TABLE samples ADD COLUMN quality REAL;"
+    "ALTER TABLE samples ADD COLUMN source TEXT;" "PRAGMA user_version = 2;";
+
+/* A read-only handle cannot migrate: temporary views with the columns of
+ * the current schema hide the old tables (the temp schema is searched
+ * first), so every query below works on a version 1 file. */
+static const char compat_v1_views[] =
+    "CREATE TEMP VIEW identities AS"
+    "  SELECT id, label, NULL AS display_name, created, created AS updated"
+    "  FROM main.identities;"
+    "CREATE TEMP VIEW samples AS"
+    "  SELECT id, identity_id, embedding, NULL AS quality, NULL AS source,"
+    "  created FROM main.samples;";
+
+/* ------------------------------------------------------------------------ */
+/* Errors                                                                   */
+/* ------------------------------------------------------------------------ */
+
+static FvGalleryError
+error_code_for (int rc)
+{
+  switch (rc & 0xff) {
+    case SQLITE_CORRUPT:
+      return FV_GALLERY_ERROR_CORRUPT;
+    case SQLITE_NOTADB:
+      return FV_GALLERY_ERROR_NOT_GALLERY;
+    case SQLITE_READONLY:
+    case SQLITE_PERM:
+    case SQLITE_AUTH:
+      return FV_GALLERY_ERROR_READ_ONLY;
+    case SQLITE_BUSY:
+    case SQLITE_LOCKED:
+      return FV_GALLERY_ERROR_BUSY;
+    case SQLITE_CONSTRAINT:
+      return FV_GALLERY_ERROR_EXISTS;
+    default:
+      return FV_GALLERY_ERROR_IO;
+  }
+}
+
+/* "<path>: cannot <what>: <reason>" from the last SQLite error. */
+void
+fv_sqlite_set_error (GError ** error, sqlite3 * db, int rc, const char *path,
+    const char *what)
+{
+  FvGalleryError code = error_code_for (rc);
+  const char *reason = db ? sqlite3_errmsg (db) : sqlite3_errstr (rc);
+
+  if ((rc & 0xff) == SQLITE_IOERR && rc == SQLITE_IOERR_SHORT_READ)
+    code = FV_GALLERY_ERROR_CORRUPT;
+
+  switch (code) {
+    case FV_GALLERY_ERROR_CORRUPT:
+      g_set_error (error, FV_GALLERY_ERROR, code,
+          "%s: cannot %s: the gallery file is damaged or truncated (%s)",
+          path, what, reason);
+      break;
+    case FV_GALLERY_ERROR_NOT_GALLERY:
+      g_set_error (error, FV_GALLERY_ERROR, code,
+          "%s: not a gallery: the file is not an SQLite database (%s)",
+          path, reason);
+      break;
+    case FV_GALLERY_ERROR_BUSY:
+      g_set_error (error, FV_GALLERY_ERROR, code,
+          "%s: cannot %s: another process kept the gallery locked for "
+          "more than %d s (%s)", path, what, BUSY_TIMEOUT_MS / 1000, reason);
+      break;
+    case FV_GALLERY_ERROR_READ_ONLY:
+      g_set_error (error, FV_GALLERY_ERROR, code,
+          "%s: cannot %s: the gallery or its folder is read-only (%s)",
+          path, what, reason);
+      break;
+    default:
+      g_set_error (error, FV_GALLERY_ERROR, code, "%s: cannot %s: %s",
+          path, what, reason);
+      break;
+  }
+}
+
+/* ------------------------------------------------------------------------ */
+/* Small SQLite helpers                                                     */
+/* ------------------------------------------------------------------------ */
+
+gboolean
+fv_sqlite_exec (sqlite3 * db, const char *path, const char *sql,
+    const char *what, GError ** error)
+{
+  int rc = sqlite3_exec (db, sql, NULL, NULL, NULL);
+
+  if (rc != SQLITE_OK) {
+    fv_sqlite_set_error (error, db, rc, path, what);
+    return FALSE;
+  }
+  return TRUE;
+}
+
+sqlite3_stmt *
+fv_sqlite_prepare (sqlite3 * db, const char *path, const char *sql,
+    const char *what, GError ** error)
+{
+  sqlite3_stmt *stmt = NULL;
+  int rc = sqlite3_prepare_v2 (db, sql, -1, &stmt, NULL);
+
+  if (rc != SQLITE_OK) {
+    /* A prepare fails when a table or column is missing: in a file that
+     * passed the schema check, that means damage. */
+    if ((rc & 0xff) == SQLITE_ERROR) {
+      g_set_error (error, FV_GALLERY_ERROR, FV_GALLERY_ERROR_CORRUPT,
+          "%s: cannot %s: the gallery's tables are damaged (%s)", path, what,
+          sqlite3_errmsg (db));
+    } else {
+      fv_sqlite_set_error (error, db, rc, path, what);
+    }
+    sqlite3_finalize (stmt);
+    return NULL;
+  }
+  return stmt;
+}
+
+/* Ends a loop of sqlite3_step() that stopped with @rc. */
+gboolean
+fv_sqlite_finish_rows (sqlite3_stmt * stmt, int rc, sqlite3 * db,
+    const char *path, const char *what, GError ** error)
+{
+  if (rc != SQLITE_DONE) {
+    fv_sqlite_set_error (error, db, rc, path, what);
+    return FALSE;
+  }
+  return TRUE;
+}
+
+void
+fv_sqlite_rollback (sqlite3 * db)
+{
+  if (!sqlite3_get_autocommit (db))
+    sqlite3_exec (db, "ROLLBACK", NULL, NULL, NULL);
+}
+
+/* Runs a statement that returns no row (or whose rows are ignored). */
+gboolean
+fv_sqlite_step_done (sqlite3_stmt * stmt, sqlite3 * db, const char *path,
+    const char *what, GError ** error)
+{
+  int rc;
+
+  while ((rc = sqlite3_step (stmt)) == SQLITE_ROW);
+  return fv_sqlite_finish_rows (stmt, rc, db, path, what, error);
+}
+
+static inline guint32
+read_be32 (const guint8 * p)
+{
+  return ((guint32) p[0] << 24) | ((guint32) p[1] << 16)
+      | ((guint32) p[2] << 8) | p[3];
+}
+
+/* Checks the file before SQLite sees it: that it is a regular file, starts
+ * like an SQLite database and is not shorter than its header says.
+ * *is_empty is set for a zero-length file. */
+static gboolean
+check_file (const char *path, gboolean create, gboolean * exists,
+    gboolean * is_empty, GError ** error)
+{
+  GStatBuf st;
+  guint8 header[100];
+  int fd;
+  gssize n;
+  guint page_size;
+  guint32 page_count, change_counter, valid_for;
+
+  *exists = FALSE;
+  *is_empty = FALSE;
+  if (g_stat (path, &st) != 0) {
+    int e = errno;
+
+    if (e == ENOENT && create)
+      return TRUE;
+    g_set_error (error, FV_GALLERY_ERROR,
+        e == ENOENT ? FV_GALLERY_ERROR_NOT_FOUND : FV_GALLERY_ERROR_IO,
+        "%s: %s", path, e == ENOENT ? "no such gallery file" : g_strerror (e));
+    return FALSE;
+  }
+  *exists = TRUE;
+  if (S_ISDIR (st.st_mode)) {
+    g_set_error (error, FV_GALLERY_ERROR, FV_GALLERY_ERROR_IO,
+        "%s: is a folder, not a gallery file", path);
+    return FALSE;
+  }
+  if (!S_ISREG (st.st_mode)) {
+    g_set_error (error, FV_GALLERY_ERROR, FV_GALLERY_ERROR_NOT_GALLERY,
+        "%s: not a regular file", path);
+    return FALSE;
+  }
+  if (st.st_size == 0) {
+    *is_empty = TRUE;
+    if (create)
+      return TRUE;
+    g_set_error (error, FV_GALLERY_ERROR, FV_GALLERY_ERROR_NOT_GALLERY,
+        "%s: the file is empty, not a gallery", path);
+    return FALSE;
+  }
+
+  fd = g_open (path, O_RDONLY | O_CLOEXEC, 0);
+  if (fd < 0) {
+    int e = errno;
+
+    g_set_error (error, FV_GALLERY_ERROR, e == EACCES ?
+        FV_GALLERY_ERROR_READ_ONLY : FV_GALLERY_ERROR_IO,
+        "%s: cannot read: %s", path, g_strerror (e));
+    return FALSE;
+  }
+  do {
+    n = read (fd, header, sizeof header);
+  } while (n < 0 && errno == EINTR);
+  close (fd);
+  if (n < 0) {
+    g_set_error (error, FV_GALLERY_ERROR, FV_GALLERY_ERROR_IO,
+        "%s: cannot read: %s", path, g_strerror (errno));
+    return FALSE;
+  }
+  if (n < 16 || memcmp (header, "SQLite format 3", 16) != 0) {
+    g_set_error (error, FV_GALLERY_ERROR, FV_GALLERY_ERROR_NOT_GALLERY,
+        "%s: not a gallery: the file is not an SQLite database", path);
+    return FALSE;
+  }
+  if (n < (gssize) sizeof header) {
+    g_set_error (error, FV_GALLERY_ERROR, FV_GALLERY_ERROR_CORRUPT,
+        "%s: the gallery file is truncated (%" G_GSSIZE_FORMAT " bytes)",
+        path, n);
+    return FALSE;
+  }
+  page_size = ((guint) header[16] << 8) | header[17];
+  if (page_size == 1)
+    page_size = 65536;
+  if (page_size < 512 || (page_size & (page_size - 1)) != 0) {
+    g_set_error (error, FV_GALLERY_ERROR, FV_GALLERY_ERROR_CORRUPT,
+        "%s: the gallery file is damaged (page size %u in its header)",
+        path, page_size);
+    return FALSE;
+  }
+  /* The page count in the header is valid when the change counter matches
+   * "version valid for" (SQLite >= 3.7.0 keeps both). A file shorter than
+   * that lost its tail. */
+  page_count = read_be32 (header + 28);
+  change_counter = read_be32 (header + 24);
+  valid_for = read_be32 (header + 92);
+  if (page_count > 0 && change_counter == valid_for
+      && (guint64) st.st_size < (guint64) page_count * page_size) {
+    g_set_error (error, FV_GALLERY_ERROR, FV_GALLERY_ERROR_CORRUPT,
+        "%s: the gallery file is truncated: %" G_GUINT64_FORMAT
+        " bytes, its header says %" G_GUINT64_FORMAT, path,
+        (guint64) st.st_size, (guint64) page_count * page_size);
+    return FALSE;
+  }
+  return TRUE;
+}
+
+/* Whether this process may write @path (if it exists) and create the
+ * -wal and -shm files beside it. */
+static gboolean
+check_writable (const char *path, gboolean exists, GError ** error)
+{
+  g_autofree char *dir = g_path_get_dirname (path);
+
+  if (exists && access (path, W_OK) != 0) {
+    g_set_error (error, FV_GALLERY_ERROR, FV_GALLERY_ERROR_READ_ONLY,
+        "%s: cannot write the gallery: %s", path, g_strerror (errno));
+    return FALSE;
+  }
+  if (access (dir, W_OK | X_OK) != 0) {
+    int e = errno;
+
+    g_set_error (error, FV_GALLERY_ERROR, e == ENOENT ?
+        FV_GALLERY_ERROR_NOT_FOUND : FV_GALLERY_ERROR_READ_ONLY,
+        "%s: cannot %s the gallery: the folder %s %s", path,
+        exists ? "write" : "create", dir,
+        e == ENOENT ? "does not exist" : e == EROFS ?
+        "is on a read-only file system" : "is not writable");
+    return FALSE;
+  }
+  return TRUE;
+}
+
+gboolean
+fv_sqlite_stat (const char *path, FvGalleryStamp * stamp)
+{
+  GStatBuf st;
+
+  memset (stamp, 0, sizeof *stamp);
+  if (g_stat (path, &st) != 0)
+    return FALSE;
+  stamp->exists = TRUE;
+  stamp->dev = st.st_dev;
+  stamp->ino = st.st_ino;
+  stamp->mtime_ns = (gint64) st.st_mtim.tv_sec * 1000000000
+      + st.st_mtim.tv_nsec;
+  stamp->size = st.st_size;
+  return TRUE;
+}
+
+static sqlite3 *
+open_connection (const char *path, gboolean read_only, gboolean immutable,
+    GError ** error)
+{
+  sqlite3 *db = NULL;
+  int flags = SQLITE_OPEN_NOMUTEX | SQLITE_OPEN_PRIVATECACHE;
+  g_autofree char *uri = NULL;
+  const char *name = path;
+  int rc;
+
+  if (read_only)
+    flags |= SQLITE_OPEN_READONLY;
+  else
+    flags |= SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE;
+  if (immutable) {
+    g_autofree char *escaped = g_uri_escape_string (path, "/", FALSE);
+
+    uri = g_strdup_printf ("file:%s?immutable=1", escaped);
+    name = uri;
+    flags |= SQLITE_OPEN_URI;
+  }
+
+  rc = sqlite3_open_v2 (name, &db, flags, NULL);
+  if (rc != SQLITE_OK) {
+    fv_sqlite_set_error (error, db, rc, path, "open the gallery");
+    sqlite3_close_v2 (db);
+    return NULL;
+  }
+  sqlite3_extended_result_codes (db, 1);
+  sqlite3_busy_timeout (db, BUSY_TIMEOUT_MS);
+  /* The file may come from anywhere: no writes to the schema table, no
+   * functions from the schema. */
+  sqlite3_db_config (db, SQLITE_DBCONFIG_DEFENSIVE, 1, NULL);
+  sqlite3_db_config (db, SQLITE_DBCONFIG_TRUSTED_SCHEMA, 0, NULL);
+  return db;
+}
+
+/* Reads `PRAGMA <name>` as an integer. */
+static gboolean
+db_pragma_int (sqlite3 * db, const char *path, const char *name,
+    gint64 * value, GError ** error)
+{
+  g_autofree char *sql = g_strdup_printf ("PRAGMA %s", name);
+  g_autofree char *what = g_strdup_printf ("read the %s", name);
+  g_autoptr (sqlite3_stmt) stmt =
+      fv_sqlite_prepare (db, path, sql, what, error);
+  int rc;
+
+  if (!stmt)
+    return FALSE;
+  rc = sqlite3_step (stmt);
+  if (rc != SQLITE_ROW) {
+    fv_sqlite_set_error (error, db, rc, path, what);
+    return FALSE;
+  }
+  *value = sqlite3_column_int64 (stmt, 0);
+  return TRUE;
+}
+
+static gboolean
+read_meta (sqlite3 * db, const char *path, GHashTable * meta, GError ** error)
+{
+  g_autoptr (sqlite3_stmt) stmt = NULL;
+  int rc;
+
+  stmt = fv_sqlite_prepare (db, path, "SELECT key, value FROM meta",
+      "read the gallery's metadata", error);
+  if (!stmt)
+    return FALSE;
+  while ((rc = sqlite3_step (stmt)) == SQLITE_ROW) {
+    const char *k = (const char *) sqlite3_column_text (stmt, 0);
+    const char *v = (const char *) sqlite3_column_text (stmt, 1);
+
+    if (k && v)
+      g_hash_table_insert (meta, g_strdup (k), g_strdup (v));
+  }
+  return fv_sqlite_finish_rows (stmt, rc, db, path,
+      "read the gallery's metadata", error);
+}
+
+static gboolean
+table_exists (sqlite3 * db, const char *path, const char *name,
+    gboolean * exists, GError ** error)
+{
+  g_autoptr (sqlite3_stmt) stmt = fv_sqlite_prepare (db, path,
+      "SELECT 1 FROM main.sqlite_schema WHERE type = 'table' AND name = ?1",
+      "read the database schema", error);
+  int rc;
+
+  if (!stmt)
+    return FALSE;
+  sqlite3_bind_text (stmt, 1, name, -1, SQLITE_STATIC);
+  rc = sqlite3_step (stmt);
+  if (rc != SQLITE_ROW && rc != SQLITE_DONE) {
+    fv_sqlite_set_error (error, db, rc, path, "read the database schema");
+    return FALSE;
+  }
+  *exists = rc == SQLITE_ROW;
+  return TRUE;
+}
+
+/* Creates the tables of a new gallery, unless another process did it
+ * first. *created tells which. */
+static gboolean
+init_gallery (sqlite3 * db, const char *path, const char *fingerprint,
+    guint dim, gboolean * created, GError ** error)
+{
+  g_autoptr (sqlite3_stmt) stmt = NULL;
+  g_autofree char *dim_str = g_strdup_printf ("%u", dim);
+  g_autofree char *created_str = g_strdup_printf ("%" G_GINT64_FORMAT,
+      fv_gallery_now ());
+  const char *keys[] = { "format", "model_sha256", "dim", "metric",
+    "generation", "created"
+  };
+  const char *values[] = { GALLERY_FORMAT, fingerprint, dim_str,
+    FV_GALLERY_METRIC, "0", created_str
+  };
+  gint64 n_objects = 0, version = 0;
+  guint i;
+  int rc;
+
+  *created = FALSE;
+  if (!fv_sqlite_exec (db, path, "PRAGMA journal_mode = WAL",
+          "switch the gallery to WAL mode", error))
+    return FALSE;
+  if (!fv_sqlite_exec (db, path, "BEGIN IMMEDIATE", "create the gallery",
+          error))
+    return FALSE;
+
+  stmt = fv_sqlite_prepare (db, path, "SELECT count(*) FROM main.sqlite_schema",
+      "create the gallery", error);
+  if (!stmt)
+    goto fail;
+  rc = sqlite3_step (stmt);
+  if (rc != SQLITE_ROW) {
+    fv_sqlite_set_error (error, db, rc, path, "create the gallery");
+    goto fail;
+  }
+  n_objects = sqlite3_column_int64 (stmt, 0);
+  g_clear_pointer (&stmt, sqlite3_finalize);
+  if (!db_pragma_int (db, path, "user_version", &version, error))
+    goto fail;
+  if (n_objects > 0 || version != 0) {
+    /* Someone else created it meanwhile: validate it as any other. */
+    sqlite3_exec (db, "ROLLBACK", NULL, NULL, NULL);
+    return TRUE;
+  }
+
+  if (!fv_sqlite_exec (db, path, schema_v2, "create the gallery", error))
+    goto fail;
+  stmt = fv_sqlite_prepare (db, path,
+      "INSERT INTO meta (key, value) VALUES (?1, ?2)", "create the gallery",
+      error);
+  if (!stmt)
+    goto fail;
+  for (i = 0; i < G_N_ELEMENTS (keys); i++) {
+    sqlite3_reset (stmt);
+    sqlite3_bind_text (stmt, 1, keys[i], -1, SQLITE_STATIC);
+    sqlite3_bind_text (stmt, 2, values[i], -1, SQLITE_STATIC);
+    if (!fv_sqlite_step_done (stmt, db, path, "create the gallery", error))
+      goto fail;
+  }
+  g_clear_pointer (&stmt, sqlite3_finalize);
+  if (!fv_sqlite_exec (db, path, "PRAGMA user_version = "
+          G_STRINGIFY (FV_GALLERY_SCHEMA_VERSION), "create the gallery", error))
+    goto fail;
+  if (!fv_sqlite_exec (db, path, "COMMIT", "create the gallery", error))
+    goto fail;
+  *created = TRUE;
+  return TRUE;
+
+fail:
+  g_clear_pointer (&stmt, sqlite3_finalize);
+  sqlite3_exec (db, "ROLLBACK", NULL, NULL, NULL);
+  return FALSE;
+}
+
+static gboolean
+migrate (sqlite3 * db, const char *path, GError ** error)
+{
+  gint64 version = 0;
+
+  if (!fv_sqlite_exec (db, path, "BEGIN IMMEDIATE", "migrate the gallery",
+          error))
+    return FALSE;
+  /* Another process may have migrated it meanwhile. */
+  if (!db_pragma_int (db, path, "user_version", &version, error))
+    goto fail;
+  if (version == 1 && !fv_sqlite_exec (db, path, migrate_v1_to_v2,
+          "migrate the gallery from schema 1 to 2", error))
+    goto fail;
+  if (!fv_sqlite_exec (db, path,
+          "UPDATE meta SET value = CAST(value AS INTEGER) + 1 "
+          "WHERE key = 'generation'", "migrate the gallery", error))
+    goto fail;
+  if (!fv_sqlite_exec (db, path, "COMMIT", "migrate the gallery", error))
+    goto fail;
+  return TRUE;
+
+fail:
+  sqlite3_exec (db, "ROLLBACK", NULL, NULL, NULL);
+  return FALSE;
+}
+
+/* Opens the connection and reads the header and the schema once. */
+static gboolean
+connect (FvSqliteStore * s, const char *path, gboolean read_only,
+    GError ** error)
+{
+  int rc;
+
+  s->db = open_connection (path, read_only, FALSE, error);
+  if (!s->db)
+    return FALSE;
+  rc = sqlite3_exec (s->db, "SELECT count(*) FROM main.sqlite_schema", NULL,
+      NULL, NULL);
+  if (rc != SQLITE_OK && read_only && ((rc & 0xff) == SQLITE_CANTOPEN
+          || (rc & 0xff) == SQLITE_READONLY)) {
+    /* A WAL gallery in a folder that this process cannot write: without a
+     * -wal file beside it, the main file holds everything, and it can be
+     * read as immutable. */
+    g_autofree char *wal = g_strconcat (path, "-wal", NULL);
+
+    if (!g_file_test (wal, G_FILE_TEST_EXISTS)) {
+      sqlite3_close_v2 (s->db);
+      s->db = open_connection (path, TRUE, TRUE, error);
+      if (!s->db)
+        return FALSE;
+      s->immutable = TRUE;
+      rc = sqlite3_exec (s->db, "SELECT count(*) FROM main.sqlite_schema",
+          NULL, NULL, NULL);
+    }
+  }
+  if (rc != SQLITE_OK) {
+    fv_sqlite_set_error (error, s->db, rc, path, "open the gallery");
+    return FALSE;
+  }
+  return TRUE;
+}
+
+/* Finds (or, when asked, creates) the gallery schema: its version in
+ * *version, whether this call created it in *created. */
+static gboolean
+find_schema (FvSqliteStore * s, const char *path, gboolean create,
+    gboolean fresh, const char *fingerprint, guint dim, gint64 * version,
+    gboolean * created, GError ** error)
+{
+  gboolean has_meta;
+
+  *created = FALSE;
+  if (create && fresh && !init_gallery (s->db, path, fingerprint, dim,
+          created, error))
+    return FALSE;
+  if (!db_pragma_int (s->db, path, "user_version", version, error)
+      || !table_exists (s->db, path, "meta", &has_meta, error))
+    return FALSE;
+  if (*version == 0 && !has_meta) {
+    g_autoptr (sqlite3_stmt) stmt = fv_sqlite_prepare (s->db, path,
+        "SELECT count(*) FROM main.sqlite_schema", "read the schema", error);
+    gint64 n_objects = 0;
+
+    if (!stmt)
+      return FALSE;
+    if (sqlite3_step (stmt) == SQLITE_ROW)
+      n_objects = sqlite3_column_int64 (stmt, 0);
+    if (n_objects == 0 && create && !*created) {
+      /* An empty SQLite database: nothing to lose by making it a
+       * gallery. */
+      g_clear_pointer (&stmt, sqlite3_finalize);
+      if (!init_gallery (s->db, path, fingerprint, dim, created, error)
+          || !db_pragma_int (s->db, path, "user_version", version, error)
+          || !table_exists (s->db, path, "meta", &has_meta, error))
+        return FALSE;
+    }
+  }
+  if (!has_meta) {
+    g_set_error (error, FV_GALLERY_ERROR, FV_GALLERY_ERROR_NOT_GALLERY,
+        "%s: an SQLite database, but not a gst-faceverify gallery", path);
+    return FALSE;
+  }
+  if (*version > FV_GALLERY_SCHEMA_VERSION) {
+    g_set_error (error, FV_GALLERY_ERROR, FV_GALLERY_ERROR_VERSION,
+        "%s: the gallery has schema version %" G_GINT64_FORMAT ", newer than "
+        "the %d this gst-faceverify knows: use a newer gst-faceverify", path,
+        *version, FV_GALLERY_SCHEMA_VERSION);
+    return FALSE;
+  }
+  if (*version < 1) {
+    g_set_error (error, FV_GALLERY_ERROR, FV_GALLERY_ERROR_NOT_GALLERY,
+        "%s: an SQLite database with a 'meta' table but no gallery schema "
+        "version: not a gst-faceverify gallery", path);
+    return FALSE;
+  }
+  return TRUE;
+}
+
+/* Checks the recorded format, model, dimension and metric against what
+ * the caller wants; fills the store's. */
+static gboolean
+check_meta (FvSqliteStore * s, const char *path, const char *want_fingerprint,
+    guint want_dim, GError ** error)
+{
+  g_autoptr (GHashTable) meta = g_hash_table_new_full (g_str_hash,
+      g_str_equal, g_free, g_free);
+  const char *format, *fp, *dim_str, *metric;
+  char *end = NULL;
+  guint64 dim;
+
+  if (!read_meta (s->db, path, meta, error))
+    return FALSE;
+  format = g_hash_table_lookup (meta, "format");
+  if (g_strcmp0 (format, GALLERY_FORMAT) != 0) {
+    g_set_error (error, FV_GALLERY_ERROR, FV_GALLERY_ERROR_NOT_GALLERY,
+        "%s: an SQLite database, but not a gst-faceverify gallery", path);
+    return FALSE;
+  }
+  fp = g_hash_table_lookup (meta, "model_sha256");
+  dim_str = g_hash_table_lookup (meta, "dim");
+  metric = g_hash_table_lookup (meta, "metric");
+  dim = dim_str ? g_ascii_strtoull (dim_str, &end, 10) : 0;
+  if (fp == NULL || *fp == '\0' || dim == 0 || dim > FV_GALLERY_MAX_DIM
+      || end == NULL || *end != '\0' || metric == NULL) {
+    g_set_error (error, FV_GALLERY_ERROR, FV_GALLERY_ERROR_CORRUPT,
+        "%s: the gallery's metadata is damaged (model, dimension or metric "
+        "missing or invalid)", path);
+    return FALSE;
+  }
+  if (strcmp (metric, FV_GALLERY_METRIC) != 0) {
+    g_set_error (error, FV_GALLERY_ERROR, FV_GALLERY_ERROR_MODEL_MISMATCH,
+        "%s: the gallery uses the metric \"%s\"; this gst-faceverify "
+        "matches with \"" FV_GALLERY_METRIC "\" only", path, metric);
+    return FALSE;
+  }
+  if (want_fingerprint && g_ascii_strcasecmp (fp, want_fingerprint) != 0) {
+    g_set_error (error, FV_GALLERY_ERROR, FV_GALLERY_ERROR_MODEL_MISMATCH,
+        "%s: the gallery was enrolled with another model (SHA-256 %.16s…, "
+        "the model in use is %.16s…); its embeddings cannot be compared: "
+        "enrol the people again with this model", path, fp, want_fingerprint);
+    return FALSE;
+  }
+  if (want_dim && dim != want_dim) {
+    g_set_error (error, FV_GALLERY_ERROR, FV_GALLERY_ERROR_DIM_MISMATCH,
+        "%s: the gallery holds %" G_GUINT64_FORMAT "-dimensional embeddings, "
+        "the model makes %u-dimensional ones", path, dim, want_dim);
+    return FALSE;
+  }
+  s->base.fingerprint = g_ascii_strdown (fp, -1);
+  s->base.dim = (guint) dim;
+  s->base.metric = g_strdup (metric);
+  return TRUE;
+}
+
+/* Before the first write into a file that came from elsewhere: makes sure
+ * it is sound, so damage is reported rather than spread; then migrates. */
+static gboolean
+prepare_for_writing (FvSqliteStore * s, const char *path, gboolean created,
+    gint64 * version, GError ** error)
+{
+  if (!created) {
+    g_autoptr (sqlite3_stmt) stmt = fv_sqlite_prepare (s->db, path,
+        "PRAGMA quick_check", "check the gallery", error);
+    const char *result;
+    int rc;
+
+    if (!stmt)
+      return FALSE;
+    rc = sqlite3_step (stmt);
+    if (rc != SQLITE_ROW) {
+      fv_sqlite_set_error (error, s->db, rc, path, "check the gallery");
+      return FALSE;
+    }
+    result = (const char *) sqlite3_column_text (stmt, 0);
+    if (g_strcmp0 (result, "ok") != 0) {
+      g_set_error (error, FV_GALLERY_ERROR, FV_GALLERY_ERROR_CORRUPT,
+          "%s: the gallery file is damaged (integrity check: %s)", path,
+          result ? result : "?");
+      return FALSE;
+    }
+    g_clear_pointer (&stmt, sqlite3_finalize);
+    if (!fv_sqlite_exec (s->db, path, "PRAGMA journal_mode = WAL",
+            "switch the gallery to WAL mode", error))
+      return FALSE;
+  }
+  if (!fv_sqlite_exec (s->db, path, "PRAGMA synchronous = FULL; "
+          "PRAGMA foreign_keys = ON", "configure the gallery", error))
+    return FALSE;
+  if (*version < FV_GALLERY_SCHEMA_VERSION) {
+    if (!migrate (s->db, path, error))
+      return FALSE;
+    *version = FV_GALLERY_SCHEMA_VERSION;
+  }
+  return TRUE;
+}
+
+void
+fv_sqlite_store_close (FvGalleryStore * store)
+{
+  FvSqliteStore *s = FV_SQLITE_STORE (store);
+
+  if (s == NULL)
+    return;
+  sqlite3_finalize (s->version_stmt);
+  if (s->db)
+    sqlite3_close_v2 (s->db);
+  fv_gallery_store_free_base (store);
+  g_free (s);
+}
+
+static void
+sqlite_store_free (FvSqliteStore * s)
+{
+  fv_sqlite_store_close (&s->base);
+}
+
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (FvSqliteStore, sqlite_store_free)
+
+/* Opens and checks the gallery file. */
+FvGalleryStore *
+fv_sqlite_store_open (const char *path, FvGalleryOpenFlags flags,
+    const char *fingerprint, guint dim, GError ** error)
+{
+  const gboolean create = (flags & FV_GALLERY_OPEN_CREATE) != 0;
+  const gboolean read_only = (flags & (FV_GALLERY_OPEN_CREATE |
+          FV_GALLERY_OPEN_READ_WRITE)) == 0;
+  g_autoptr (FvSqliteStore) s = g_new0 (FvSqliteStore, 1);
+  gboolean exists, is_empty, created;
+  gint64 version = 0;
+
+  s->base.klass = &fv_gallery_sqlite_class;
+  s->base.location = g_strdup (path);
+  s->base.read_only = read_only;
+  s->data_version = -1;
+  if (!check_file (path, create, &exists, &is_empty, error))
+    return NULL;
+  if (!read_only && !check_writable (path, exists, error))
+    return NULL;
+  if (!connect (s, path, read_only, error))
+    return NULL;
+  if (!find_schema (s, path, create, !exists || is_empty, fingerprint, dim,
+          &version, &created, error))
+    return NULL;
+  if (!check_meta (s, path, fingerprint, dim, error))
+    return NULL;
+  if (!read_only) {
+    if (!prepare_for_writing (s, path, created, &version, error))
+      return NULL;
+  } else if (version == 1) {
+    if (!fv_sqlite_exec (s->db, path, compat_v1_views, "read the gallery",
+            error))
+      return NULL;
+  }
+  s->base.schema_version = (guint) version;
+  fv_sqlite_stat (path, &s->stamp);
+  return &g_steal_pointer (&s)->base;
+}

@@ -1,0 +1,195 @@
+/* gst-faceverify: face verification on the CPU
+ *
+ * fv-gallery-store.h: the storage boundary of the gallery. The handle
+ * (fv-gallery.c), the JSON code, the watch and the snapshot builder talk to
+ * a store only through FvGalleryStoreClass; SQLite (fv-gallery-sqlite*.c) is
+ * one implementation, and another backend plugs in beside it by providing
+ * its own class and a test in fv_gallery_store_class_for().
+ */
+#ifndef FV_GALLERY_STORE_H
+#define FV_GALLERY_STORE_H
+
+#include "gallery/fv-gallery-private.h"
+
+G_BEGIN_DECLS
+
+#define FV_GALLERY_MAX_DIM 65536
+#define FV_GALLERY_MAX_DISPLAY_NAME 1024
+
+typedef struct _FvGalleryStore FvGalleryStore;
+typedef struct _FvGalleryStoreClass FvGalleryStoreClass;
+
+/* What a location looks like from outside, without opening it: two equal
+ * stamps mean that nothing replaced or rewrote it in between. A backend
+ * without files reports exists=TRUE and zeros (its changes show in
+ * poll()). */
+typedef struct
+{
+  gboolean exists;
+  guint64 dev;
+  guint64 ino;
+  gint64 mtime_ns;
+  gint64 size;
+} FvGalleryStamp;
+
+/* The answer of poll(), cheapest first. */
+typedef enum
+{
+  FV_GALLERY_STORE_UNCHANGED,
+  FV_GALLERY_STORE_CHANGED,     /* load() would read something new */
+  FV_GALLERY_STORE_REPLACED,    /* the location names another store: reopen */
+} FvGalleryStoreChange;
+
+/* One identity to write: the public enrolment plus the times an import
+ * keeps (created and updated; sample_created may be NULL: updated). */
+typedef struct
+{
+  const char *label;
+  const char *display_name;
+  const FvGallerySample *samples;
+  guint n_samples;
+  gint64 created;
+  gint64 updated;
+  const gint64 *sample_created;
+} FvGalleryStoreIdentity;
+
+/* What update() changes. */
+typedef enum
+{
+  FV_GALLERY_STORE_LABEL,
+  FV_GALLERY_STORE_DISPLAY_NAME,
+} FvGalleryStoreField;
+
+/* A stored sample as foreach_sample() hands it out: the quality as
+ * recorded (a double, or none), the embedding normalised. */
+typedef struct
+{
+  gint64 id;
+  gboolean has_quality;
+  double quality;
+  const char *source;
+  gint64 created;
+  const float *embedding;
+} FvGalleryStoreSample;
+
+/* Called by foreach_sample() for every sample, identities sorted by label
+ * and samples by id; @sample is NULL once for an identity without any.
+ * FALSE stops with @error set. */
+typedef gboolean (*FvGalleryStoreVisit) (const FvGalleryIdentity * identity,
+    const FvGalleryStoreSample * sample, gpointer user_data, GError ** error);
+
+/* What every store fills in on open. The handle serialises all calls on a
+ * store (one at a time); poll() is only called when no other call runs. */
+struct _FvGalleryStore
+{
+  const FvGalleryStoreClass *klass;
+  char *location;
+  gboolean read_only;
+  char *fingerprint;            /* lower-case hex */
+  guint dim;
+  char *metric;
+  guint schema_version;
+};
+
+struct _FvGalleryStoreClass
+{
+  const char *name;
+
+  /* The location's stamp; FALSE (and exists=FALSE) when there is none. */
+  gboolean (*stat) (const char *location, FvGalleryStamp * stamp);
+  /* Opens and checks as fv_gallery_open() documents. */
+  FvGalleryStore *(*open) (const char *location, FvGalleryOpenFlags flags,
+      const char *fingerprint, guint dim, GError ** error);
+  void (*close) (FvGalleryStore * store);
+
+  /* Change detection, allocation-free: compares with the last load(). */
+  FvGalleryStoreChange (*poll) (FvGalleryStore * store);
+  /* Reads everything into a new snapshot (with fv_gallery_snapshot_build_*)
+   * in one read transaction and remembers what it read for poll().
+   * @previous (nullable) is the snapshot in use, for a backend that can
+   * apply changes incrementally. */
+  FvGallerySnapshot *(*load) (FvGalleryStore * store,
+      FvGallerySnapshot * previous, GError ** error);
+
+  /* Reading, each in one read transaction. list() with a @label lists
+   * only that one (an empty array when it is not there). */
+  GPtrArray *(*list) (FvGalleryStore * store, const char *label,
+      GError ** error);
+  GPtrArray *(*get_samples) (FvGalleryStore * store, const char *label,
+      GError ** error);
+  gboolean (*foreach_sample) (FvGalleryStore * store,
+      FvGalleryStoreVisit visit, gpointer user_data, GError ** error);
+
+  /* Changes, each one transaction that leaves the store as it was on
+   * error; NOT_FOUND when the label is not there, EXISTS when taken.
+   * enroll() normalises the embeddings with fv_gallery_check_embedding()
+   * and sets @identity_id to the last identity's id; @what names the
+   * change in messages ("enrol", "import"). */
+  gboolean (*enroll) (FvGalleryStore * store,
+      const FvGalleryStoreIdentity * identities, guint n_identities,
+      FvGalleryEnrollFlags flags, const char *what, gint64 * identity_id,
+      GError ** error);
+  gboolean (*remove) (FvGalleryStore * store, const char *label,
+      GError ** error);
+  gboolean (*update) (FvGalleryStore * store, const char *label,
+      FvGalleryStoreField field, const char *value, GError ** error);
+};
+
+extern const FvGalleryStoreClass fv_gallery_sqlite_class;
+
+/* The backend that serves @location (a path: SQLite). */
+const FvGalleryStoreClass *fv_gallery_store_class_for (const char *location);
+void fv_gallery_store_free_base (FvGalleryStore * store);
+gboolean fv_gallery_stamp_equal (const FvGalleryStamp * a,
+    const FvGalleryStamp * b);
+
+/* The handle, for the JSON code: its store under the handle's lock. */
+FvGalleryStore *fv_gallery_lock_store (FvGallery * gallery);
+void fv_gallery_unlock_store (FvGallery * gallery);
+gboolean fv_gallery_check_writable (FvGallery * gallery, GError ** error);
+
+/* Argument checks shared by the handle, the JSON import and the stores. */
+gboolean fv_gallery_check_text (const char *what, const char *text,
+    gsize max_bytes, GError ** error);
+gboolean fv_gallery_check_label (const char *label, GError ** error);
+gboolean fv_gallery_check_display_name (const char *name, GError ** error);
+gboolean fv_gallery_check_embedding (const float *embedding, guint dim,
+    float *unit, GError ** error);
+gint64 fv_gallery_now (void);
+
+/* Stored embeddings: float32 little-endian. decode() normalises and fails
+ * with CORRUPT, naming the sample, on a wrong size or a non-finite or zero
+ * vector. */
+void fv_gallery_encode_embedding (const float *src, guint dim, guint8 * dst);
+gboolean fv_gallery_decode_embedding (const FvGalleryStore * store,
+    gint64 sample_id, const void *blob, gsize bytes, float *dst,
+    GError ** error);
+
+/* Builds a snapshot from a store's rows (fv-gallery-snapshot.c): first
+ * every identity in ascending id order, then each sample's identity id
+ * (count), then layout(), then every sample (add, any order), then
+ * finish(). Samples of unknown identities are skipped; identities without
+ * samples are left out. */
+typedef struct _FvGallerySnapshotBuild FvGallerySnapshotBuild;
+
+FvGallerySnapshotBuild *fv_gallery_snapshot_build_new (const FvGalleryStore *
+    store);
+void fv_gallery_snapshot_build_identity (FvGallerySnapshotBuild * b,
+    gint64 id, const char *label, const char *display_name);
+gboolean fv_gallery_snapshot_build_count (FvGallerySnapshotBuild * b,
+    gint64 identity_id, GError ** error);
+void fv_gallery_snapshot_build_layout (FvGallerySnapshotBuild * b,
+    guint64 generation);
+gboolean fv_gallery_snapshot_build_sample (FvGallerySnapshotBuild * b,
+    gint64 identity_id, gint64 sample_id, const void *blob, gsize bytes,
+    GError ** error);
+FvGallerySnapshot *fv_gallery_snapshot_build_finish (FvGallerySnapshotBuild *
+    b, GError ** error);
+void fv_gallery_snapshot_build_free (FvGallerySnapshotBuild * b);
+
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (FvGallerySnapshotBuild,
+    fv_gallery_snapshot_build_free)
+
+G_END_DECLS
+
+#endif /* FV_GALLERY_STORE_H */
