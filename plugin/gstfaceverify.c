@@ -79,9 +79,6 @@ GST_DEBUG_CATEGORY_STATIC (gst_face_verify_debug);
 /* A ROI less than this fraction inside the frame is skipped. */
 #define MIN_VISIBLE_FRACTION 0.5
 #define CROP_BYTES (FV_EMBED_SIZE * FV_EMBED_SIZE * 3)
-/* Box crops (no landmarks) take this much extra room around the box, as a
- * fraction of its longer side. */
-#define BOX_CROP_MARGIN 0.1f
 
 enum
 {
@@ -917,15 +914,10 @@ gst_face_verify_embed_range (gpointer data, guint worker, guint begin,
     GstFaceVerifyFace *f = &self->faces[self->slot_face[s]];
     FvAligner *al = self->aligners[worker];
     guint8 *crop = self->crops + (gsize) s * CROP_BYTES;
-    gboolean aligned = f->has_landmarks
-        && fv_aligner_align (al, self->job_frame, f->landmarks, crop,
-        FV_EMBED_SIZE * 3);
 
-    if (!aligned)
-      fv_aligner_crop_box (al, self->job_frame, f->box.x, f->box.y,
-          f->box.x + f->box.w, f->box.y + f->box.h, BOX_CROP_MARGIN, crop,
-          FV_EMBED_SIZE * 3);
-    self->slot_aligned[s] = aligned;
+    self->slot_aligned[s] = fv_aligner_crop_face (al, self->job_frame,
+        f->box.x, f->box.y, f->box.x + f->box.w, f->box.y + f->box.h,
+        f->has_landmarks ? f->landmarks : NULL, crop, FV_EMBED_SIZE * 3);
     fv_embedder_embed (self->embedders[worker], crop, FV_EMBED_SIZE * 3,
         self->embeddings + (gsize) s * self->dim);
   }
