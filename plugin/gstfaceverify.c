@@ -48,7 +48,6 @@
 #include "gstfaceverifyelements.h"
 #include "gstfaceverifymeta.h"
 #include "gstfvframe.h"
-#include "gstfvtracker.h"
 #include "gstfvworkers.h"
 
 #include <gst/video/video.h>
@@ -118,11 +117,11 @@ typedef struct
 typedef struct
 {
   GstVideoRegionOfInterestMeta *roi;
-  GstFvBox box;
+  FvBox box;
   gfloat landmarks[2 * FV_FACE_ID_N_LANDMARKS];
   gboolean has_landmarks;
   gfloat area;
-  guint track;
+  FvTrack *track;
   gint slot;                    /* crop/embedding slot if embedded now */
   gint query;                   /* match slot if matched now */
 } GstFaceVerifyFace;
@@ -169,12 +168,12 @@ struct _GstFaceVerify
   gchar *model_name;
   gchar *fingerprint;
   guint capacity;
-  GstFvTracker *tracker;
+  FvTracker *tracker;
   GstFaceVerifyFace *faces;
   guint *slot_face;
   gboolean *slot_aligned;
-  GstFvBox *boxes;
-  guint *track_of;
+  FvBox *boxes;
+  FvTrack **track_of;
   guint8 *crops;
   gfloat *embeddings;
   gfloat *queries;
@@ -601,7 +600,7 @@ gst_face_verify_free_resources (GstFaceVerify * self)
   g_clear_pointer (&self->model, fv_model_unref);
   g_clear_pointer (&self->model_name, g_free);
   g_clear_pointer (&self->fingerprint, g_free);
-  g_clear_pointer (&self->tracker, gst_fv_tracker_free);
+  g_clear_pointer (&self->tracker, fv_tracker_free);
   g_clear_pointer (&self->faces, g_free);
   g_clear_pointer (&self->slot_face, g_free);
   g_clear_pointer (&self->slot_aligned, g_free);
@@ -704,12 +703,12 @@ gst_face_verify_start (GstBaseTransform * trans)
 
   self->capacity = cap;
   /* tracks outlive their faces for a few frames: room for twice as many */
-  self->tracker = gst_fv_tracker_new (2 * cap, self->dim);
+  self->tracker = fv_tracker_new (2 * cap, self->dim);
   self->faces = g_new0 (GstFaceVerifyFace, cap);
   self->slot_face = g_new0 (guint, cap);
   self->slot_aligned = g_new0 (gboolean, cap);
-  self->boxes = g_new0 (GstFvBox, cap);
-  self->track_of = g_new0 (guint, cap);
+  self->boxes = g_new0 (FvBox, cap);
+  self->track_of = g_new0 (FvTrack *, cap);
   self->crops = g_malloc0 ((gsize) cap * CROP_BYTES);
   self->embeddings = g_new0 (gfloat, (gsize) cap * self->dim);
   self->queries = g_new0 (gfloat, (gsize) cap * self->dim);
@@ -794,7 +793,7 @@ gst_face_verify_set_caps (GstBaseTransform * trans, GstCaps * incaps,
 
 static gboolean
 gst_face_verify_read_landmarks (GstVideoRegionOfInterestMeta * roi,
-    const GstFvBox * box, gfloat * out)
+    const FvBox * box, gfloat * out)
 {
   GstStructure *s = gst_video_region_of_interest_meta_get_param (roi,
       "landmarks");
@@ -925,14 +924,14 @@ gst_face_verify_embed_range (gpointer data, guint worker, guint begin,
 
 static void
 gst_face_verify_attach (GstFaceVerify * self, GstBuffer * buf,
-    GstFaceVerifyFace * f, GstFvTrack * tr, guint64 gallery_version,
+    GstFaceVerifyFace * f, FvTrack * tr, guint64 gallery_version,
     const GstFaceVerifySettings * s)
 {
-  const GstFvIdentity *id = &tr->reported;
+  const FvIdentity *id = &tr->reported;
   const gchar *label = id->known && id->label ? id->label :
       FV_FACE_ID_UNKNOWN_LABEL;
   gint label_id = id->known ? id->label_id : -1;
-  guint frames_ago = gst_fv_tracker_frames_ago (self->tracker, tr);
+  guint frames_ago = fv_tracker_frames_ago (self->tracker, tr);
   GstStructure *old, *st;
   FvFaceIdMeta *m;
   GBytes *emb = NULL;
@@ -1005,7 +1004,7 @@ gst_face_verify_post (GstFaceVerify * self, GstBuffer * buf, guint n,
   if (s->updates == GST_FACE_VERIFY_UPDATES_ON_CHANGE) {
     gboolean changed = n * 3 != self->n_prev_sig;
     for (i = 0; i < n && !changed; i++) {
-      GstFvTrack *tr = &self->tracker->tracks[self->faces[i].track];
+      FvTrack *tr = self->faces[i].track;
       changed = self->prev_sig[3 * i] != tr->id
           || self->prev_sig[3 * i + 1] != (guint) tr->reported.label_id
           || self->prev_sig[3 * i + 2] != (guint) tr->reported.known;
@@ -1014,7 +1013,7 @@ gst_face_verify_post (GstFaceVerify * self, GstBuffer * buf, guint n,
       return;
   }
   for (i = 0; i < n; i++) {
-    GstFvTrack *tr = &self->tracker->tracks[self->faces[i].track];
+    FvTrack *tr = self->faces[i].track;
     self->prev_sig[3 * i] = tr->id;
     self->prev_sig[3 * i + 1] = (guint) tr->reported.label_id;
     self->prev_sig[3 * i + 2] = (guint) tr->reported.known;
@@ -1031,8 +1030,8 @@ gst_face_verify_post (GstFaceVerify * self, GstBuffer * buf, guint n,
   g_value_init (&faces, GST_TYPE_ARRAY);
   for (i = 0; i < n; i++) {
     GstFaceVerifyFace *f = &self->faces[i];
-    GstFvTrack *tr = &self->tracker->tracks[f->track];
-    const GstFvIdentity *id = &tr->reported;
+    FvTrack *tr = f->track;
+    const FvIdentity *id = &tr->reported;
     GValue v = G_VALUE_INIT;
 
     g_value_init (&v, GST_TYPE_STRUCTURE);
@@ -1084,7 +1083,7 @@ gst_face_verify_transform_ip (GstBaseTransform * trans, GstBuffer * buf)
   n = gst_face_verify_collect (self, buf, &s);
   for (i = 0; i < n; i++)
     self->boxes[i] = self->faces[i].box;
-  gst_fv_tracker_update (self->tracker, self->boxes, n, self->track_of);
+  fv_tracker_update (self->tracker, self->boxes, n, self->track_of);
 
   g_mutex_lock (&self->gallery_lock);
   snap = self->snapshot ? fv_gallery_snapshot_ref (self->snapshot) : NULL;
@@ -1093,11 +1092,11 @@ gst_face_verify_transform_ip (GstBaseTransform * trans, GstBuffer * buf)
 
   for (i = 0; i < n; i++) {
     GstFaceVerifyFace *f = &self->faces[i];
-    GstFvTrack *tr;
+    FvTrack *tr;
 
     f->track = self->track_of[i];
-    tr = &self->tracker->tracks[f->track];
-    if (gst_fv_tracker_needs_embedding (self->tracker, tr,
+    tr = f->track;
+    if (fv_tracker_needs_embedding (self->tracker, tr,
             s.reidentify_interval)) {
       f->slot = n_embed;
       self->slot_face[n_embed++] = i;
@@ -1133,8 +1132,8 @@ gst_face_verify_transform_ip (GstBaseTransform * trans, GstBuffer * buf)
     for (i = 0; i < n; i++) {
       GstFaceVerifyFace *f = &self->faces[i];
       if (f->slot >= 0)
-        gst_fv_tracker_set_embedding (self->tracker,
-            &self->tracker->tracks[f->track],
+        fv_tracker_set_embedding (self->tracker,
+            f->track,
             self->embeddings + (gsize) f->slot * self->dim,
             self->slot_aligned[f->slot]);
     }
@@ -1144,7 +1143,7 @@ gst_face_verify_transform_ip (GstBaseTransform * trans, GstBuffer * buf)
    * changed (its cached embedding is matched again, no need to embed) */
   for (i = 0; i < n; i++) {
     GstFaceVerifyFace *f = &self->faces[i];
-    GstFvTrack *tr = &self->tracker->tracks[f->track];
+    FvTrack *tr = f->track;
     if (f->slot >= 0 || !tr->has_identity || tr->gallery_version != version) {
       memcpy (self->queries + (gsize) n_query * self->dim, tr->embedding,
           self->dim * sizeof (gfloat));
@@ -1156,7 +1155,7 @@ gst_face_verify_transform_ip (GstBaseTransform * trans, GstBuffer * buf)
         s.margin, self->matches);
   for (i = 0; i < n; i++) {
     GstFaceVerifyFace *f = &self->faces[i];
-    GstFvIdentity obs = { -1, NULL, FALSE, 0.0, 0.0 };
+    FvIdentity obs = { -1, NULL, FALSE, 0.0, 0.0 };
 
     if (f->query < 0)
       continue;
@@ -1168,13 +1167,13 @@ gst_face_verify_transform_ip (GstBaseTransform * trans, GstBuffer * buf)
       obs.similarity = m->similarity;
       obs.margin = m->margin;
     }
-    gst_fv_tracker_observe (self->tracker, &self->tracker->tracks[f->track],
+    fv_tracker_observe (self->tracker, f->track,
         &obs, version);
   }
 
   for (i = 0; i < n; i++)
     gst_face_verify_attach (self, buf, &self->faces[i],
-        &self->tracker->tracks[self->faces[i].track], version, &s);
+        self->faces[i].track, version, &s);
 
   g_mutex_lock (&self->last_lock);
   for (i = 0; i < n; i++) {
@@ -1182,7 +1181,7 @@ gst_face_verify_transform_ip (GstBaseTransform * trans, GstBuffer * buf)
     self->last_roi_ids[i] = f->roi->id;
     self->last_areas[i] = f->area;
     memcpy (self->last_embeddings + (gsize) i * self->dim,
-        self->tracker->tracks[f->track].embedding, self->dim * sizeof (gfloat));
+        f->track->embedding, self->dim * sizeof (gfloat));
   }
   self->n_last = n;
   g_mutex_unlock (&self->last_lock);

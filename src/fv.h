@@ -278,6 +278,7 @@ G_DEFINE_AUTOPTR_CLEANUP_FUNC (FvEmbedder, fv_embedder_free)
 G_END_DECLS
 
 #include "face/fv-face.h"
+#include "face/fv-tracker.h"
 #include "gallery/fv-gallery.h"
 
 #endif /* FV_H */
