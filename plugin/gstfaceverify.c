@@ -48,7 +48,6 @@
 #include "gstfaceverifyelements.h"
 #include "gstfaceverifymeta.h"
 #include "gstfvframe.h"
-#include "gstfvworkers.h"
 
 #include <gst/video/video.h>
 #include <math.h>
@@ -162,7 +161,7 @@ struct _GstFaceVerify
   FvModel *model;
   FvEmbedder **embedders;
   FvAligner **aligners;
-  GstFvWorkers *workers;
+  FvThreadPool *pool;
   guint n_workers;
   guint dim;
   gchar *model_name;
@@ -585,7 +584,7 @@ gst_face_verify_free_resources (GstFaceVerify * self)
 {
   guint i;
 
-  g_clear_pointer (&self->workers, gst_fv_workers_free);
+  g_clear_pointer (&self->pool, fv_thread_pool_free);
   if (self->embedders) {
     for (i = 0; i < self->n_workers; i++)
       g_clear_pointer (&self->embedders[i], fv_embedder_free);
@@ -692,7 +691,13 @@ gst_face_verify_start (GstBaseTransform * trans)
       return FALSE;
     }
   }
-  self->workers = gst_fv_workers_new (threads);
+  self->pool = fv_thread_pool_new (threads, &err);
+  if (!self->pool) {
+    GST_ELEMENT_ERROR (self, RESOURCE, FAILED,
+        ("Could not start %u threads.", threads), ("%s", err->message));
+    gst_face_verify_free_resources (self);
+    return FALSE;
+  }
   self->dim = fv_embedder_get_dim (self->embedders[0]);
   self->fingerprint = g_strdup (fv_embedder_get_fingerprint
       (self->embedders[0]));
@@ -903,23 +908,19 @@ gst_face_verify_collect (GstFaceVerify * self, GstBuffer * buf,
 }
 
 static void
-gst_face_verify_embed_range (gpointer data, guint worker, guint begin,
-    guint end)
+gst_face_verify_embed_one (gpointer data, guint s, guint n_chunks,
+    guint worker)
 {
   GstFaceVerify *self = data;
-  guint s;
+  GstFaceVerifyFace *f = &self->faces[self->slot_face[s]];
+  FvAligner *al = self->aligners[worker];
+  guint8 *crop = self->crops + (gsize) s * CROP_BYTES;
 
-  for (s = begin; s < end; s++) {
-    GstFaceVerifyFace *f = &self->faces[self->slot_face[s]];
-    FvAligner *al = self->aligners[worker];
-    guint8 *crop = self->crops + (gsize) s * CROP_BYTES;
-
-    self->slot_aligned[s] = fv_aligner_crop_face (al, self->job_frame,
-        f->box.x, f->box.y, f->box.x + f->box.w, f->box.y + f->box.h,
-        f->has_landmarks ? f->landmarks : NULL, crop, FV_EMBED_SIZE * 3);
-    fv_embedder_embed (self->embedders[worker], crop, FV_EMBED_SIZE * 3,
-        self->embeddings + (gsize) s * self->dim);
-  }
+  self->slot_aligned[s] = fv_aligner_crop_face (al, self->job_frame,
+      f->box.x, f->box.y, f->box.x + f->box.w, f->box.y + f->box.h,
+      f->has_landmarks ? f->landmarks : NULL, crop, FV_EMBED_SIZE * 3);
+  fv_embedder_embed (self->embedders[worker], crop, FV_EMBED_SIZE * 3,
+      self->embeddings + (gsize) s * self->dim);
 }
 
 static void
@@ -1123,8 +1124,8 @@ gst_face_verify_transform_ip (GstBaseTransform * trans, GstBuffer * buf)
       return GST_FLOW_ERROR;
     }
     self->job_frame = &frame;
-    gst_fv_workers_run (self->workers, n_embed, gst_face_verify_embed_range,
-        self);
+    fv_thread_pool_run (self->pool, gst_face_verify_embed_one, self, n_embed);
+    fv_thread_pool_park (self->pool);
     self->job_frame = NULL;
     gst_video_frame_unmap (&vframe);
     self->n_embedded += n_embed;

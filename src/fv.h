@@ -277,6 +277,7 @@ G_DEFINE_AUTOPTR_CLEANUP_FUNC (FvEmbedder, fv_embedder_free)
 
 G_END_DECLS
 
+#include "core/fv-threadpool.h"
 #include "face/fv-face.h"
 #include "face/fv-tracker.h"
 #include "gallery/fv-gallery.h"
