@@ -46,6 +46,7 @@
 #include "gstfaceverifyoverlay.h"
 #include "gstfaceverifyelements.h"
 #include "gstfaceverifymeta.h"
+#include "gstfvcommon.h"
 
 #include <gst/video/video.h>
 #include <cairo.h>
@@ -190,11 +191,8 @@ gst_face_verify_overlay_set_property (GObject * object, guint prop_id,
   GST_OBJECT_LOCK (self);
   switch (prop_id) {
     case PROP_ROI_TYPE:
-      g_free (self->roi_type);
-      self->roi_type = g_value_dup_string (value);
-      if (!self->roi_type)
-        self->roi_type = g_strdup (DEFAULT_ROI_TYPE);
-      self->roi_type_quark = g_quark_from_string (self->roi_type);
+      gst_fv_set_roi_type (value, DEFAULT_ROI_TYPE, &self->roi_type,
+          &self->roi_type_quark);
       break;
     case PROP_DRAW_LANDMARKS:
       self->draw_landmarks = g_value_get_boolean (value);

@@ -38,7 +38,7 @@
 
 #include "gstmtcnnfacedetect.h"
 #include "gstfaceverifyelements.h"
-#include "gstfvframe.h"
+#include "gstfvcommon.h"
 
 #include <gst/video/video.h>
 #include <math.h>
@@ -143,24 +143,6 @@ gst_mtcnn_face_detect_read_options (GstMtcnnFaceDetect * self,
 }
 
 static void
-gst_mtcnn_face_detect_model_error (GstMtcnnFaceDetect * self,
-    const gchar * path, GError * err)
-{
-  if (g_error_matches (err, FV_MODEL_ERROR, FV_MODEL_ERROR_NOT_FOUND))
-    GST_ELEMENT_ERROR (self, RESOURCE, NOT_FOUND,
-        ("The face detector model \"%s\" was not found.", path),
-        ("%s", err->message));
-  else if (g_error_matches (err, FV_MODEL_ERROR, FV_MODEL_ERROR_IO))
-    GST_ELEMENT_ERROR (self, RESOURCE, OPEN_READ,
-        ("Could not read the face detector model \"%s\".", path),
-        ("%s", err->message));
-  else
-    GST_ELEMENT_ERROR (self, LIBRARY, INIT,
-        ("Could not load the face detector model \"%s\".", path),
-        ("%s", err->message));
-}
-
-static void
 gst_mtcnn_face_detect_free_resources (GstMtcnnFaceDetect * self)
 {
   guint i;
@@ -205,7 +187,8 @@ gst_mtcnn_face_detect_start (GstBaseTransform * trans)
     }
     self->models[i] = fv_model_new_from_file (path, &err);
     if (!self->models[i]) {
-      gst_mtcnn_face_detect_model_error (self, path, err);
+      gst_fv_post_model_error (GST_ELEMENT (self), "face detector model", path,
+          err);
       gst_mtcnn_face_detect_free_resources (self);
       return FALSE;
     }
@@ -216,7 +199,8 @@ gst_mtcnn_face_detect_start (GstBaseTransform * trans)
     self->detector = fv_detector_new_for_models (self->models[0],
         self->models[1], self->models[2], &self->options, &err);
     if (!self->detector) {
-      gst_mtcnn_face_detect_model_error (self, dir ? dir : "(installed)", err);
+      gst_fv_post_model_error (GST_ELEMENT (self), "face detector model",
+          dir ? dir : "(installed)", err);
       gst_mtcnn_face_detect_free_resources (self);
       return FALSE;
     }
@@ -375,17 +359,9 @@ gst_mtcnn_face_detect_transform_ip (GstBaseTransform * trans, GstBuffer * buf)
     gpointer state = NULL;
     GstMeta *meta;
 
-    if (!gst_video_frame_map (&vframe, &self->info, buf, GST_MAP_READ)) {
-      GST_ELEMENT_ERROR (self, STREAM, FAILED, (NULL),
-          ("invalid video buffer received"));
+    if (!gst_fv_frame_map (GST_ELEMENT (self), &self->info, &self->path, buf,
+            &vframe, &frame))
       return GST_FLOW_ERROR;
-    }
-    if (!gst_fv_frame_wrap (&self->path, &vframe, &frame)) {
-      gst_video_frame_unmap (&vframe);
-      GST_ELEMENT_ERROR (self, STREAM, FORMAT, (NULL),
-          ("the frame's layout is not usable"));
-      return GST_FLOW_ERROR;
-    }
     self->n_dets = fv_detector_detect (self->detector, &frame, self->dets,
         MIN (max_faces, MAX_MAX_FACES));
     gst_video_frame_unmap (&vframe);
