@@ -68,6 +68,7 @@
 #include "gstfaceverifyelements.h"
 #include "gstfaceverifymeta.h"
 #include "gstfvcommon.h"
+#include "gstfvidentity.h"
 
 #include <gst/video/video.h>
 #include <math.h>
@@ -1047,134 +1048,58 @@ gst_face_verify_attach (GstFaceVerify * self, GstBuffer * buf,
     const GstFaceVerifyFace * f, guint64 gallery_version,
     const GstFaceVerifySettings * s)
 {
-  const FvTrack *tr = f->track;
-  const FvIdentity *id = &tr->reported;
-  const gchar *label = id->known && id->label ? id->label :
-      FV_FACE_ID_UNKNOWN_LABEL;
-  gint label_id = id->known ? id->label_id : -1;
-  guint frames_ago = fv_tracker_frames_ago (self->tracker, tr);
-  GstStructure *old, *st;
-  FvFaceIdMeta *m;
-  GBytes *emb = NULL;
-  guint k;
+  gst_fv_identity_attach (buf, f->roi, f->track,
+      fv_tracker_frames_ago (self->tracker, f->track),
+      f->has_landmarks ? f->landmarks : NULL, self->model_name,
+      gallery_version, s->attach_embedding ? self->dim : 0);
+}
 
-  if (s->attach_embedding)
-    emb = g_bytes_new (tr->embedding, self->dim * sizeof (gfloat));
+/* Whether the faces or their identities differ from the last message. */
+static gboolean
+gst_face_verify_changed (GstFaceVerify * self, guint n)
+{
+  guint i;
 
-  old = gst_video_region_of_interest_meta_get_param (f->roi, "face_id");
-  if (old) {
-    f->roi->params = g_list_remove (f->roi->params, old);
-    gst_structure_free (old);
+  if (n != self->n_posted)
+    return TRUE;
+  for (i = 0; i < n; i++) {
+    const GstFaceVerifyFace *f = &self->faces[i];
+    if (f->posted[0] != f->track->id
+        || f->posted[1] != (guint) f->track->reported.label_id
+        || f->posted[2] != (guint) f->track->reported.known)
+      return TRUE;
   }
-  st = gst_structure_new ("face_id",
-      "label", G_TYPE_STRING, label,
-      "label_id", G_TYPE_INT, label_id,
-      "confidence", G_TYPE_DOUBLE, id->similarity,
-      "model_name", G_TYPE_STRING, self->model_name,
-      "attribute_name", G_TYPE_STRING, "face_id",
-      "known", G_TYPE_BOOLEAN, id->known,
-      "similarity", G_TYPE_DOUBLE, id->similarity,
-      "margin", G_TYPE_DOUBLE, id->margin,
-      "track-id", G_TYPE_UINT, tr->id,
-      "frames-ago", G_TYPE_UINT, frames_ago,
-      "aligned", G_TYPE_BOOLEAN, tr->embedding_aligned,
-      "gallery-version", G_TYPE_UINT64, gallery_version, NULL);
-  if (emb)
-    gst_structure_set (st, "embedding", G_TYPE_BYTES, emb, NULL);
-  gst_video_region_of_interest_meta_add_param (f->roi, st);
-
-  m = fv_buffer_get_face_id_meta (buf, f->roi->id);
-  if (m)
-    gst_buffer_remove_meta (buf, (GstMeta *) m);
-  m = fv_buffer_add_face_id_meta (buf, f->roi->id, label);
-  if (m) {
-    m->label_id = label_id;
-    m->known = id->known;
-    m->similarity = id->similarity;
-    m->margin = id->margin;
-    m->track_id = tr->id;
-    m->frames_ago = frames_ago;
-    m->aligned = tr->embedding_aligned;
-    m->gallery_version = gallery_version;
-    m->x = f->roi->x;
-    m->y = f->roi->y;
-    m->w = f->roi->w;
-    m->h = f->roi->h;
-    m->n_landmarks = f->has_landmarks ? FV_FACE_ID_N_LANDMARKS : 0;
-    for (k = 0; k < 2 * m->n_landmarks; k++)
-      m->landmarks[k] = f->landmarks[k];
-    if (emb)
-      m->embedding = g_bytes_ref (emb);
-  }
-  if (emb)
-    g_bytes_unref (emb);
+  return FALSE;
 }
 
 static void
 gst_face_verify_post (GstFaceVerify * self, GstBuffer * buf, guint n,
     const GstFaceVerifySettings * s)
 {
-  GstBaseTransform *trans = GST_BASE_TRANSFORM (self);
-  GstClockTime ts = GST_BUFFER_PTS (buf);
   GstStructure *st;
   GValue faces = G_VALUE_INIT;
   guint i;
 
   if (s->updates == GST_FACE_VERIFY_UPDATES_NONE)
     return;
-  if (s->updates == GST_FACE_VERIFY_UPDATES_ON_CHANGE) {
-    gboolean changed = n != self->n_posted;
-    for (i = 0; i < n && !changed; i++) {
-      const GstFaceVerifyFace *f = &self->faces[i];
-      changed = f->posted[0] != f->track->id
-          || f->posted[1] != (guint) f->track->reported.label_id
-          || f->posted[2] != (guint) f->track->reported.known;
-    }
-    if (!changed)
-      return;
-  }
+  if (s->updates == GST_FACE_VERIFY_UPDATES_ON_CHANGE
+      && !gst_face_verify_changed (self, n))
+    return;
+
+  st = gst_fv_identity_message_new (&GST_BASE_TRANSFORM (self)->segment, buf);
+  g_value_init (&faces, GST_TYPE_ARRAY);
   for (i = 0; i < n; i++) {
     GstFaceVerifyFace *f = &self->faces[i];
     f->posted[0] = f->track->id;
     f->posted[1] = (guint) f->track->reported.label_id;
     f->posted[2] = (guint) f->track->reported.known;
+    gst_fv_identity_message_append (&faces, f->roi, f->track);
   }
   self->n_posted = n;
-
-  st = gst_structure_new ("face-identity",
-      "timestamp", G_TYPE_UINT64, ts,
-      "stream-time", G_TYPE_UINT64,
-      gst_segment_to_stream_time (&trans->segment, GST_FORMAT_TIME, ts),
-      "running-time", G_TYPE_UINT64,
-      gst_segment_to_running_time (&trans->segment, GST_FORMAT_TIME, ts),
-      "duration", G_TYPE_UINT64, GST_BUFFER_DURATION (buf), NULL);
-  g_value_init (&faces, GST_TYPE_ARRAY);
-  for (i = 0; i < n; i++) {
-    const GstFaceVerifyFace *f = &self->faces[i];
-    const FvTrack *tr = f->track;
-    const FvIdentity *id = &tr->reported;
-    GValue v = G_VALUE_INIT;
-
-    g_value_init (&v, GST_TYPE_STRUCTURE);
-    g_value_take_boxed (&v, gst_structure_new ("face",
-            "roi-id", G_TYPE_INT, f->roi->id,
-            "track-id", G_TYPE_UINT, tr->id,
-            "x", G_TYPE_UINT, f->roi->x,
-            "y", G_TYPE_UINT, f->roi->y,
-            "width", G_TYPE_UINT, f->roi->w,
-            "height", G_TYPE_UINT, f->roi->h,
-            "label", G_TYPE_STRING, id->known && id->label ? id->label :
-            FV_FACE_ID_UNKNOWN_LABEL,
-            "label-id", G_TYPE_INT, id->known ? id->label_id : -1,
-            "similarity", G_TYPE_DOUBLE, id->similarity,
-            "known", G_TYPE_BOOLEAN, id->known, NULL));
-    gst_value_array_append_and_take_value (&faces, &v);
-  }
   gst_structure_take_value (st, "faces", &faces);
   gst_element_post_message (GST_ELEMENT (self),
       gst_message_new_element (GST_OBJECT (self), st));
 }
-
 
 static GstFlowReturn
 gst_face_verify_transform_ip (GstBaseTransform * trans, GstBuffer * buf)
@@ -1373,6 +1298,7 @@ gst_face_verify_init (GstFaceVerify * self)
   gst_base_transform_set_passthrough (GST_BASE_TRANSFORM (self), FALSE);
 }
 
+/* model, gallery and matching */
 static void
 gst_face_verify_install_properties (GObjectClass * gobject_class)
 {
@@ -1443,6 +1369,12 @@ gst_face_verify_install_properties (GObjectClass * gobject_class)
           DEFAULT_ROI_TYPE,
           G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS |
           GST_PARAM_MUTABLE_PLAYING));
+}
+
+/* which faces, how often, what is reported */
+static void
+gst_face_verify_install_face_properties (GObjectClass * gobject_class)
+{
   /**
    * GstFaceVerify:min-face-size:
    *
@@ -1540,6 +1472,7 @@ gst_face_verify_class_init (GstFaceVerifyClass * klass)
   gobject_class->finalize = gst_face_verify_finalize;
 
   gst_face_verify_install_properties (gobject_class);
+  gst_face_verify_install_face_properties (gobject_class);
 
   /**
    * GstFaceVerify::enroll:
