@@ -799,32 +799,21 @@ gst_face_verify_set_caps (GstBaseTransform * trans, GstCaps * incaps,
 /* Per frame                                                                */
 /* ------------------------------------------------------------------------ */
 
+/* The ROI's landmarks, unless absurd (NaN, far outside the box): then the
+ * box is used instead. */
 static gboolean
 gst_face_verify_read_landmarks (GstVideoRegionOfInterestMeta * roi,
     const FvBox * box, gfloat * out)
 {
-  GstStructure *s = gst_video_region_of_interest_meta_get_param (roi,
-      "landmarks");
-  const GValue *pts;
+  gdouble pts[2 * FV_FACE_ID_N_LANDMARKS];
   gfloat reach = MAX (box->w, box->h);
   guint k;
 
-  if (!s)
-    return FALSE;
-  pts = gst_structure_get_value (s, "points");
-  if (!pts || !GST_VALUE_HOLDS_ARRAY (pts)
-      || gst_value_array_get_size (pts) != 2 * FV_FACE_ID_N_LANDMARKS)
+  if (!gst_fv_roi_get_landmarks (roi, pts))
     return FALSE;
   for (k = 0; k < 2 * FV_FACE_ID_N_LANDMARKS; k++) {
-    const GValue *v = gst_value_array_get_value (pts, k);
-    gdouble d;
-    if (G_VALUE_HOLDS_DOUBLE (v))
-      d = g_value_get_double (v);
-    else if (G_VALUE_HOLDS_FLOAT (v))
-      d = g_value_get_float (v);
-    else
-      return FALSE;
-    /* absurd landmarks (NaN, far outside the box): use the box instead */
+    gdouble d = pts[k];
+
     if (!isfinite (d))
       return FALSE;
     if (k % 2 == 0 ? (d < box->x - reach || d > box->x + box->w + reach)

@@ -135,3 +135,28 @@ gst_fv_element_is_running (GstElement * element)
   return GST_STATE (element) > GST_STATE_READY
       || GST_STATE_PENDING (element) > GST_STATE_READY;
 }
+
+gboolean
+gst_fv_roi_get_landmarks (GstVideoRegionOfInterestMeta * roi,
+    gdouble * points)
+{
+  GstStructure *s = gst_video_region_of_interest_meta_get_param (roi,
+      "landmarks");
+  const GValue *pts = s ? gst_structure_get_value (s, "points") : NULL;
+  guint k;
+
+  if (!pts || !GST_VALUE_HOLDS_ARRAY (pts)
+      || gst_value_array_get_size (pts) != 2 * FV_N_LANDMARKS)
+    return FALSE;
+  for (k = 0; k < 2 * FV_N_LANDMARKS; k++) {
+    const GValue *v = gst_value_array_get_value (pts, k);
+
+    if (G_VALUE_HOLDS_DOUBLE (v))
+      points[k] = g_value_get_double (v);
+    else if (G_VALUE_HOLDS_FLOAT (v))
+      points[k] = g_value_get_float (v);
+    else
+      return FALSE;
+  }
+  return TRUE;
+}

@@ -49,6 +49,12 @@ void gst_fv_post_model_error (GstElement * element, const gchar * what,
 void gst_fv_set_roi_type (const GValue * value, const gchar * fallback,
     gchar ** roi_type, GQuark * quark);
 
+/* Reads the ten numbers (x, y of five points, frame pixels) of the
+ * "landmarks" param of @roi; FALSE when there are none or they are not ten
+ * numbers. */
+gboolean gst_fv_roi_get_landmarks (GstVideoRegionOfInterestMeta * roi,
+    gdouble * points);
+
 /* Whether the element is in or going to PAUSED or PLAYING, when
  * properties marked mutable in READY no longer take effect. */
 gboolean gst_fv_element_is_running (GstElement * element);
