@@ -664,67 +664,8 @@ gst_face_verify_overlay_init (GstFaceVerifyOverlay * self)
 }
 
 static void
-gst_face_verify_overlay_class_init (GstFaceVerifyOverlayClass * klass)
+gst_face_verify_overlay_install_properties (GObjectClass * gobject_class)
 {
-  GObjectClass *gobject_class = G_OBJECT_CLASS (klass);
-  GstElementClass *element_class = GST_ELEMENT_CLASS (klass);
-  GstBaseTransformClass *trans_class = GST_BASE_TRANSFORM_CLASS (klass);
-  GstVideoFilterClass *filter_class = GST_VIDEO_FILTER_CLASS (klass);
-
-  GST_DEBUG_CATEGORY_INIT (gst_face_verify_overlay_debug, "faceverifyoverlay",
-      0, "draws face identities");
-
-  gobject_class->set_property = gst_face_verify_overlay_set_property;
-  gobject_class->get_property = gst_face_verify_overlay_get_property;
-  gobject_class->finalize = gst_face_verify_overlay_finalize;
-
-  /**
-   * GstFaceVerifyOverlay:roi-type:
-   *
-   * Regions of interest of this type are drawn (those without an
-   * FvFaceIdMeta from their ROI parameters).
-   */
-  g_object_class_install_property (gobject_class, PROP_ROI_TYPE,
-      g_param_spec_string ("roi-type", "ROI type",
-          "Regions of interest of this type are drawn (those without an "
-          "FvFaceIdMeta from their ROI parameters)", DEFAULT_ROI_TYPE,
-          G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS |
-          GST_PARAM_MUTABLE_PLAYING));
-  /**
-   * GstFaceVerifyOverlay:draw-landmarks:
-   *
-   * Draw the five facial landmarks as dots.
-   */
-  g_object_class_install_property (gobject_class, PROP_DRAW_LANDMARKS,
-      g_param_spec_boolean ("draw-landmarks", "Draw landmarks",
-          "Draw the five facial landmarks as dots", DEFAULT_DRAW_LANDMARKS,
-          G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS |
-          GST_PARAM_MUTABLE_PLAYING));
-  /**
-   * GstFaceVerifyOverlay:draw-labels:
-   *
-   * Draw each face's label (identity, "unknown", or the ROI type of a face
-   * that was not verified).
-   */
-  g_object_class_install_property (gobject_class, PROP_DRAW_LABELS,
-      g_param_spec_boolean ("draw-labels", "Draw labels",
-          "Draw each face's label (identity, \"unknown\", or the ROI type "
-          "of a face that was not verified)", DEFAULT_DRAW_LABELS,
-          G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS |
-          GST_PARAM_MUTABLE_PLAYING));
-  /**
-   * GstFaceVerifyOverlay:show-similarity:
-   *
-   * Follow the label with the cosine similarity to the best identity (the
-   * detection confidence for faces that were not verified).
-   */
-  g_object_class_install_property (gobject_class, PROP_SHOW_SIMILARITY,
-      g_param_spec_boolean ("show-similarity", "Show similarity",
-          "Follow the label with the cosine similarity to the best identity "
-          "(the detection confidence for faces that were not verified)",
-          DEFAULT_SHOW_SIMILARITY,
-          G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS |
-          GST_PARAM_MUTABLE_PLAYING));
   /**
    * GstFaceVerifyOverlay:known-color:
    *
@@ -795,6 +736,71 @@ gst_face_verify_overlay_class_init (GstFaceVerifyOverlayClass * klass)
           "12)", 0.0, 1000.0, DEFAULT_FONT_SIZE,
           G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS |
           GST_PARAM_MUTABLE_PLAYING));
+}
+
+static void
+gst_face_verify_overlay_class_init (GstFaceVerifyOverlayClass * klass)
+{
+  GObjectClass *gobject_class = G_OBJECT_CLASS (klass);
+  GstElementClass *element_class = GST_ELEMENT_CLASS (klass);
+  GstBaseTransformClass *trans_class = GST_BASE_TRANSFORM_CLASS (klass);
+  GstVideoFilterClass *filter_class = GST_VIDEO_FILTER_CLASS (klass);
+
+  GST_DEBUG_CATEGORY_INIT (gst_face_verify_overlay_debug, "faceverifyoverlay",
+      0, "draws face identities");
+
+  gobject_class->set_property = gst_face_verify_overlay_set_property;
+  gobject_class->get_property = gst_face_verify_overlay_get_property;
+  gobject_class->finalize = gst_face_verify_overlay_finalize;
+
+  /**
+   * GstFaceVerifyOverlay:roi-type:
+   *
+   * Regions of interest of this type are drawn (those without an
+   * FvFaceIdMeta from their ROI parameters).
+   */
+  g_object_class_install_property (gobject_class, PROP_ROI_TYPE,
+      g_param_spec_string ("roi-type", "ROI type",
+          "Regions of interest of this type are drawn (those without an "
+          "FvFaceIdMeta from their ROI parameters)", DEFAULT_ROI_TYPE,
+          G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS |
+          GST_PARAM_MUTABLE_PLAYING));
+  /**
+   * GstFaceVerifyOverlay:draw-landmarks:
+   *
+   * Draw the five facial landmarks as dots.
+   */
+  g_object_class_install_property (gobject_class, PROP_DRAW_LANDMARKS,
+      g_param_spec_boolean ("draw-landmarks", "Draw landmarks",
+          "Draw the five facial landmarks as dots", DEFAULT_DRAW_LANDMARKS,
+          G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS |
+          GST_PARAM_MUTABLE_PLAYING));
+  /**
+   * GstFaceVerifyOverlay:draw-labels:
+   *
+   * Draw each face's label (identity, "unknown", or the ROI type of a face
+   * that was not verified).
+   */
+  g_object_class_install_property (gobject_class, PROP_DRAW_LABELS,
+      g_param_spec_boolean ("draw-labels", "Draw labels",
+          "Draw each face's label (identity, \"unknown\", or the ROI type "
+          "of a face that was not verified)", DEFAULT_DRAW_LABELS,
+          G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS |
+          GST_PARAM_MUTABLE_PLAYING));
+  /**
+   * GstFaceVerifyOverlay:show-similarity:
+   *
+   * Follow the label with the cosine similarity to the best identity (the
+   * detection confidence for faces that were not verified).
+   */
+  g_object_class_install_property (gobject_class, PROP_SHOW_SIMILARITY,
+      g_param_spec_boolean ("show-similarity", "Show similarity",
+          "Follow the label with the cosine similarity to the best identity "
+          "(the detection confidence for faces that were not verified)",
+          DEFAULT_SHOW_SIMILARITY,
+          G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS |
+          GST_PARAM_MUTABLE_PLAYING));
+  gst_face_verify_overlay_install_properties (gobject_class);
 
   gst_element_class_add_static_pad_template (element_class, &sink_template);
   gst_element_class_add_static_pad_template (element_class, &src_template);

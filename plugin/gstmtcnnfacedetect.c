@@ -502,6 +502,48 @@ gst_mtcnn_face_detect_init (GstMtcnnFaceDetect * self)
 }
 
 static void
+gst_mtcnn_face_detect_install_properties (GObjectClass * gobject_class)
+{
+  /**
+   * GstMtcnnFaceDetect:max-faces:
+   *
+   * Report at most this many faces per frame, the most confident first.
+   */
+  g_object_class_install_property (gobject_class, PROP_MAX_FACES,
+      g_param_spec_uint ("max-faces", "Maximum faces",
+          "Report at most this many faces per frame, the most confident "
+          "first", 1, MAX_MAX_FACES, DEFAULT_MAX_FACES,
+          G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS |
+          GST_PARAM_MUTABLE_PLAYING));
+  /**
+   * GstMtcnnFaceDetect:detection-interval:
+   *
+   * Run the detector on every n-th frame; the frames in between carry the
+   * last faces again (same ROI ids, detection frames-ago > 0).
+   */
+  g_object_class_install_property (gobject_class, PROP_DETECTION_INTERVAL,
+      g_param_spec_uint ("detection-interval", "Detection interval",
+          "Run the detector on every n-th frame; the frames in between "
+          "carry the last faces again (same ROI ids, detection frames-ago "
+          "> 0)", 1, G_MAXINT, DEFAULT_DETECTION_INTERVAL,
+          G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS |
+          GST_PARAM_MUTABLE_PLAYING));
+  /**
+   * GstMtcnnFaceDetect:threads:
+   *
+   * Threads that run the detector's first stage (P-Net, most of its time)
+   * on each frame (0: one per CPU core).
+   */
+  g_object_class_install_property (gobject_class, PROP_THREADS,
+      g_param_spec_uint ("threads", "Threads",
+          "Threads that run the detector's first stage (P-Net, most of "
+          "its time) on each frame (0: one per CPU core)",
+          0, 64, DEFAULT_THREADS,
+          G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS |
+          GST_PARAM_MUTABLE_READY));
+}
+
+static void
 gst_mtcnn_face_detect_class_init (GstMtcnnFaceDetectClass * klass)
 {
   GObjectClass *gobject_class = G_OBJECT_CLASS (klass);
@@ -576,43 +618,7 @@ gst_mtcnn_face_detect_class_init (GstMtcnnFaceDetectClass * klass)
           0.0, 1.0, DEFAULT_SCORE_THRESHOLD,
           G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS |
           GST_PARAM_MUTABLE_PLAYING));
-  /**
-   * GstMtcnnFaceDetect:max-faces:
-   *
-   * Report at most this many faces per frame, the most confident first.
-   */
-  g_object_class_install_property (gobject_class, PROP_MAX_FACES,
-      g_param_spec_uint ("max-faces", "Maximum faces",
-          "Report at most this many faces per frame, the most confident "
-          "first", 1, MAX_MAX_FACES, DEFAULT_MAX_FACES,
-          G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS |
-          GST_PARAM_MUTABLE_PLAYING));
-  /**
-   * GstMtcnnFaceDetect:detection-interval:
-   *
-   * Run the detector on every n-th frame; the frames in between carry the
-   * last faces again (same ROI ids, detection frames-ago > 0).
-   */
-  g_object_class_install_property (gobject_class, PROP_DETECTION_INTERVAL,
-      g_param_spec_uint ("detection-interval", "Detection interval",
-          "Run the detector on every n-th frame; the frames in between "
-          "carry the last faces again (same ROI ids, detection frames-ago "
-          "> 0)", 1, G_MAXINT, DEFAULT_DETECTION_INTERVAL,
-          G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS |
-          GST_PARAM_MUTABLE_PLAYING));
-  /**
-   * GstMtcnnFaceDetect:threads:
-   *
-   * Threads that run the detector's first stage (P-Net, most of its time)
-   * on each frame (0: one per CPU core).
-   */
-  g_object_class_install_property (gobject_class, PROP_THREADS,
-      g_param_spec_uint ("threads", "Threads",
-          "Threads that run the detector's first stage (P-Net, most of "
-          "its time) on each frame (0: one per CPU core)",
-          0, 64, DEFAULT_THREADS,
-          G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS |
-          GST_PARAM_MUTABLE_READY));
+  gst_mtcnn_face_detect_install_properties (gobject_class);
 
   gst_element_class_add_static_pad_template (element_class, &sink_template);
   gst_element_class_add_static_pad_template (element_class, &src_template);
