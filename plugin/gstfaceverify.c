@@ -14,28 +14,48 @@
  * people. For each #GstVideoRegionOfInterestMeta whose type is `roi-type`
  * ("face"), it aligns the face to 112x112 (from the five landmarks of the
  * ROI's `landmarks` parameter when present, a square crop of the box
- * otherwise), computes a MobileFaceNet embedding, matches it against the
- * gallery file and attaches the decision three ways:
+ * otherwise, see fv_aligner_crop_face()), computes a MobileFaceNet
+ * embedding, matches it against the gallery file and attaches the
+ * decision three ways:
  *
- * - a `face_id` parameter on the ROI (DL Streamer-style fields `label`,
- *   `label_id`, `confidence`, `model_name`, `attribute_name`, plus `known`,
- *   `similarity`, `margin`, `track-id`, `frames-ago`, `aligned`,
- *   `gallery-version` and optionally `embedding`);
- * - an #FvFaceIdMeta linked to the ROI by id, which survives scaling;
- * - a `face-identity` element message on the bus.
+ * - a `face_id` parameter on the ROI (DL Streamer-style fields `label`:
+ *   the identity or "unknown", `label_id`: gallery id or -1, `confidence`:
+ *   the similarity, `model_name`, `attribute_name` = "face_id"; plus
+ *   `known`, `similarity`, `margin`, `track-id`, `frames-ago`: 0 when
+ *   computed on this frame, `aligned`, `gallery-version` and, with
+ *   #GstFaceVerify:attach-embedding, `embedding`: GBytes of float32);
+ * - an #FvFaceIdMeta with the same fields, linked to the ROI by id, which
+ *   survives `videoscale` (`pkg-config gstfaceverifymeta-1.0`);
+ * - a `face-identity` element message on the bus (see
+ *   #GstFaceVerify:updates) with `timestamp`, `stream-time`,
+ *   `running-time`, `duration` (guint64, ns) and `faces`, an array of
+ *   "face" structures with `roi-id` (int), `track-id` (uint), `x`, `y`,
+ *   `width`, `height` (uint, frame pixels), `label` (string), `label-id`
+ *   (int), `similarity` (double) and `known` (boolean).
  *
- * A light IoU tracker follows faces across frames; a track's identity is
- * recomputed every `reidentify-interval` frames and whenever its box moves
- * a lot, and an identity only changes after two agreeing observations
- * (unless the embedding shows another face in the track's place).
+ * It works behind `mtcnnfacedetect` or any detector that adds "face"
+ * ROIs; ROIs with id 0 (OpenCV `facedetect`) get unique ids.
+ *
+ * A light IoU tracker (#FvTracker) follows faces across frames; a track's
+ * identity is recomputed every `reidentify-interval` frames and whenever
+ * its box moves a lot, and an identity only changes after two agreeing
+ * observations (unless the embedding shows another face in the track's
+ * place).
  *
  * The gallery file may be changed by another process while the pipeline
- * runs (`faceverify enroll`, `faceverify gallery remove`): a background
- * thread notices and swaps the new gallery in without stalling the
- * streaming thread.
+ * runs (`faceverify enroll`, `faceverify gallery remove`, or the
+ * #GstFaceVerify::enroll and #GstFaceVerify::forget action signals): a
+ * background thread notices within about 0.2 s and swaps the new gallery
+ * in without stalling the streaming thread. A broken file posts a WARNING
+ * and the previous gallery stays in use.
  *
- * ## Example launch line
+ * Errors: a missing model is RESOURCE/NOT_FOUND, a malformed one
+ * LIBRARY/INIT, an unreadable gallery at start RESOURCE/OPEN_READ.
+ *
+ * ## Example launch lines
  * |[
+ * gst-launch-1.0 videotestsrc num-buffers=30 ! videoconvert ! \
+ *     mtcnnfacedetect ! faceverify ! fakesink
  * gst-launch-1.0 filesrc location=clip.avi ! avidemux ! jpegdec ! videoconvert ! \
  *     mtcnnfacedetect ! faceverify gallery-file=team.db ! videoconvert ! autovideosink
  * ]|
@@ -47,9 +67,8 @@
 #include "gstfaceverify.h"
 #include "gstfaceverifyelements.h"
 #include "gstfaceverifymeta.h"
-#include "gstfvframe.h"
-#include "gstfvtracker.h"
-#include "gstfvworkers.h"
+#include "gstfvcommon.h"
+#include "gstfvidentity.h"
 
 #include <gst/video/video.h>
 #include <math.h>
@@ -78,9 +97,6 @@ GST_DEBUG_CATEGORY_STATIC (gst_face_verify_debug);
 /* A ROI less than this fraction inside the frame is skipped. */
 #define MIN_VISIBLE_FRACTION 0.5
 #define CROP_BYTES (FV_EMBED_SIZE * FV_EMBED_SIZE * 3)
-/* Box crops (no landmarks) take this much extra room around the box, as a
- * fraction of its longer side. */
-#define BOX_CROP_MARGIN 0.1f
 
 enum
 {
@@ -107,17 +123,32 @@ enum
 
 static guint gst_face_verify_signals[LAST_SIGNAL];
 
+/* One face of the current frame. The array is reused from frame to frame;
+ * the enroll signal reads it (under last_lock) between frames. */
 typedef struct
 {
-  GstVideoRegionOfInterestMeta *roi;
-  GstFvBox box;
+  GstVideoRegionOfInterestMeta *roi;    /* valid during transform_ip */
+  gint roi_id;
+  FvBox box;
   gfloat landmarks[2 * FV_FACE_ID_N_LANDMARKS];
   gboolean has_landmarks;
   gfloat area;
-  guint track;
-  gint slot;                    /* crop/embedding slot if embedded now */
-  gint query;                   /* match slot if matched now */
+  FvTrack *track;
+  gboolean embed;               /* embedded on this frame */
+  gboolean aligned;             /* that crop was aligned on the landmarks */
+  gint query;                   /* row of queries and matches, or -1 */
+  /* track id, label id and known of the face at this index in the last
+   * face-identity message */
+  guint posted[3];
 } GstFaceVerifyFace;
+
+/* What one thread of the pool needs to embed a face. */
+typedef struct
+{
+  FvAligner *aligner;
+  FvEmbedder *embedder;
+  guint8 crop[CROP_BYTES];
+} GstFaceVerifyWorker;
 
 /* Settings read once per frame, so a property change never lands in the
  * middle of a frame. */
@@ -153,26 +184,19 @@ struct _GstFaceVerify
   /* from start() to stop() */
   gboolean started;
   FvModel *model;
-  FvEmbedder **embedders;
-  FvAligner **aligners;
-  GstFvWorkers *workers;
+  FvThreadPool *pool;
+  GstFaceVerifyWorker *workers;
   guint n_workers;
   guint dim;
   gchar *model_name;
   gchar *fingerprint;
   guint capacity;
-  GstFvTracker *tracker;
-  GstFaceVerifyFace *faces;
-  guint *slot_face;
-  gboolean *slot_aligned;
-  GstFvBox *boxes;
-  guint *track_of;
-  guint8 *crops;
-  gfloat *embeddings;
-  gfloat *queries;
+  FvTracker *tracker;
+  FvBox *boxes;                 /* the tracker's input */
+  FvTrack **tracks;             /* and output */
+  gfloat *queries;              /* embeddings to match, one row per query */
   FvGalleryMatch *matches;
-  guint *prev_sig;
-  guint n_prev_sig;
+  guint n_posted;
   guint64 n_frames;
   guint64 n_embedded;
 
@@ -195,12 +219,10 @@ struct _GstFaceVerify
   gboolean reload_stop;
   gboolean reload_now;
 
-  /* the faces of the last frame, for the enroll signal */
+  /* the faces of the frame being processed, or of the last one */
   GMutex last_lock;
-  guint n_last;
-  gint *last_roi_ids;
-  gfloat *last_areas;
-  gfloat *last_embeddings;
+  GstFaceVerifyFace *faces;
+  guint n_faces;
 };
 
 #define gst_face_verify_parent_class parent_class
@@ -416,16 +438,16 @@ gst_face_verify_enroll (GstFaceVerify * self, const gchar * label, gint roi_id)
 
   g_mutex_lock (&self->last_lock);
   if (self->started) {
-    for (i = 0; i < self->n_last; i++) {
+    for (i = 0; i < self->n_faces; i++) {
       if (roi_id == 0 ? (found < 0
-              || self->last_areas[i] > self->last_areas[found])
-          : self->last_roi_ids[i] == roi_id)
+              || self->faces[i].area > self->faces[found].area)
+          : self->faces[i].roi_id == roi_id)
         found = i;
     }
     if (found >= 0) {
-      emb = g_memdup2 (self->last_embeddings + (gsize) found * self->dim,
+      emb = g_memdup2 (self->faces[found].track->embedding,
           self->dim * sizeof (gfloat));
-      found_roi = self->last_roi_ids[found];
+      found_roi = self->faces[found].roi_id;
     }
   }
   g_mutex_unlock (&self->last_lock);
@@ -478,6 +500,7 @@ gst_face_verify_forget (GstFaceVerify * self, const gchar * label)
   return TRUE;
 }
 
+
 /* ------------------------------------------------------------------------ */
 /* Start, stop, caps                                                        */
 /* ------------------------------------------------------------------------ */
@@ -487,39 +510,26 @@ gst_face_verify_free_resources (GstFaceVerify * self)
 {
   guint i;
 
-  g_clear_pointer (&self->workers, gst_fv_workers_free);
-  if (self->embedders) {
-    for (i = 0; i < self->n_workers; i++)
-      g_clear_pointer (&self->embedders[i], fv_embedder_free);
-    g_clear_pointer (&self->embedders, g_free);
+  g_clear_pointer (&self->pool, fv_thread_pool_free);
+  for (i = 0; self->workers && i < self->n_workers; i++) {
+    g_clear_pointer (&self->workers[i].embedder, fv_embedder_free);
+    g_clear_pointer (&self->workers[i].aligner, fv_aligner_free);
   }
-  if (self->aligners) {
-    for (i = 0; i < self->n_workers; i++)
-      g_clear_pointer (&self->aligners[i], fv_aligner_free);
-    g_clear_pointer (&self->aligners, g_free);
-  }
+  g_clear_pointer (&self->workers, g_free);
   self->n_workers = 0;
   g_clear_pointer (&self->model, fv_model_unref);
   g_clear_pointer (&self->model_name, g_free);
   g_clear_pointer (&self->fingerprint, g_free);
-  g_clear_pointer (&self->tracker, gst_fv_tracker_free);
-  g_clear_pointer (&self->faces, g_free);
-  g_clear_pointer (&self->slot_face, g_free);
-  g_clear_pointer (&self->slot_aligned, g_free);
+  g_clear_pointer (&self->tracker, fv_tracker_free);
   g_clear_pointer (&self->boxes, g_free);
-  g_clear_pointer (&self->track_of, g_free);
-  g_clear_pointer (&self->crops, g_free);
-  g_clear_pointer (&self->embeddings, g_free);
+  g_clear_pointer (&self->tracks, g_free);
   g_clear_pointer (&self->queries, g_free);
   g_clear_pointer (&self->matches, g_free);
-  g_clear_pointer (&self->prev_sig, g_free);
-  self->n_prev_sig = 0;
+  self->n_posted = 0;
 
   g_mutex_lock (&self->last_lock);
-  g_clear_pointer (&self->last_roi_ids, g_free);
-  g_clear_pointer (&self->last_areas, g_free);
-  g_clear_pointer (&self->last_embeddings, g_free);
-  self->n_last = 0;
+  g_clear_pointer (&self->faces, g_free);
+  self->n_faces = 0;
   g_mutex_unlock (&self->last_lock);
 
   g_clear_pointer (&self->watch, fv_gallery_watch_free);
@@ -528,30 +538,54 @@ gst_face_verify_free_resources (GstFaceVerify * self)
   g_mutex_unlock (&self->gallery_lock);
 }
 
-static void
-gst_face_verify_model_error (GstFaceVerify * self, const gchar * path,
-    GError * err)
+/* Loads the model and gives every thread of the pool an aligner and an
+ * embedder. */
+static gboolean
+gst_face_verify_load_model (GstFaceVerify * self, const gchar * path,
+    guint threads)
 {
-  if (g_error_matches (err, FV_MODEL_ERROR, FV_MODEL_ERROR_NOT_FOUND))
-    GST_ELEMENT_ERROR (self, RESOURCE, NOT_FOUND,
-        ("The face model \"%s\" was not found.", path), ("%s", err->message));
-  else if (g_error_matches (err, FV_MODEL_ERROR, FV_MODEL_ERROR_IO))
-    GST_ELEMENT_ERROR (self, RESOURCE, OPEN_READ,
-        ("Could not read the face model \"%s\".", path), ("%s", err->message));
-  else
-    GST_ELEMENT_ERROR (self, LIBRARY, INIT,
-        ("Could not load the face model \"%s\".", path), ("%s", err->message));
+  g_autoptr (GError) err = NULL;
+  g_autofree gchar *base = g_path_get_basename (path);
+  gchar *dot;
+  guint i;
+
+  self->model = fv_model_new_from_file (path, &err);
+  if (!self->model) {
+    gst_fv_post_model_error (GST_ELEMENT (self), "face model", path, err);
+    return FALSE;
+  }
+  self->workers = g_new0 (GstFaceVerifyWorker, threads);
+  self->n_workers = threads;
+  for (i = 0; i < threads; i++) {
+    self->workers[i].aligner = fv_aligner_new ();
+    self->workers[i].embedder = fv_embedder_new_for_model (self->model, 1,
+        &err);
+    if (!self->workers[i].embedder) {
+      gst_fv_post_model_error (GST_ELEMENT (self), "face model", path, err);
+      return FALSE;
+    }
+  }
+  self->pool = fv_thread_pool_new (threads, &err);
+  if (!self->pool) {
+    GST_ELEMENT_ERROR (self, RESOURCE, FAILED,
+        ("Could not start %u threads.", threads), ("%s", err->message));
+    return FALSE;
+  }
+  self->dim = fv_embedder_get_dim (self->workers[0].embedder);
+  self->fingerprint =
+      g_strdup (fv_embedder_get_fingerprint (self->workers[0].embedder));
+  if ((dot = strrchr (base, '.')) && dot != base)
+    *dot = '\0';
+  self->model_name = g_steal_pointer (&base);
+  return TRUE;
 }
 
 static gboolean
 gst_face_verify_start (GstBaseTransform * trans)
 {
   GstFaceVerify *self = GST_FACE_VERIFY (trans);
-  g_autoptr (GError) err = NULL;
   g_autofree gchar *path = NULL;
-  g_autofree gchar *base = NULL;
-  guint threads, cap, i;
-  gchar *dot;
+  guint threads, cap;
 
   GST_OBJECT_LOCK (self);
   path = g_strdup (self->model_file);
@@ -570,57 +604,27 @@ gst_face_verify_start (GstBaseTransform * trans)
       return FALSE;
     }
   }
-
-  self->model = fv_model_new_from_file (path, &err);
-  if (!self->model) {
-    gst_face_verify_model_error (self, path, err);
-    return FALSE;
-  }
   if (threads == 0)
     threads = g_get_num_processors ();
   threads = CLAMP (threads, 1, cap);
-  self->embedders = g_new0 (FvEmbedder *, threads);
-  self->aligners = g_new0 (FvAligner *, threads);
-  self->n_workers = threads;
-  for (i = 0; i < threads; i++) {
-    self->aligners[i] = fv_aligner_new ();
-    self->embedders[i] = fv_embedder_new_for_model (self->model, 1, &err);
-    if (!self->embedders[i]) {
-      gst_face_verify_model_error (self, path, err);
-      gst_face_verify_free_resources (self);
-      return FALSE;
-    }
+  if (!gst_face_verify_load_model (self, path, threads)) {
+    gst_face_verify_free_resources (self);
+    return FALSE;
   }
-  self->workers = gst_fv_workers_new (threads);
-  self->dim = fv_embedder_get_dim (self->embedders[0]);
-  self->fingerprint = g_strdup (fv_embedder_get_fingerprint
-      (self->embedders[0]));
-  base = g_path_get_basename (path);
-  if ((dot = strrchr (base, '.')) && dot != base)
-    *dot = '\0';
-  self->model_name = g_strdup (base);
 
   self->capacity = cap;
   /* tracks outlive their faces for a few frames: room for twice as many */
-  self->tracker = gst_fv_tracker_new (2 * cap, self->dim);
-  self->faces = g_new0 (GstFaceVerifyFace, cap);
-  self->slot_face = g_new0 (guint, cap);
-  self->slot_aligned = g_new0 (gboolean, cap);
-  self->boxes = g_new0 (GstFvBox, cap);
-  self->track_of = g_new0 (guint, cap);
-  self->crops = g_malloc0 ((gsize) cap * CROP_BYTES);
-  self->embeddings = g_new0 (gfloat, (gsize) cap * self->dim);
+  self->tracker = fv_tracker_new (2 * cap, self->dim);
+  self->boxes = g_new0 (FvBox, cap);
+  self->tracks = g_new0 (FvTrack *, cap);
   self->queries = g_new0 (gfloat, (gsize) cap * self->dim);
   self->matches = g_new0 (FvGalleryMatch, cap);
-  self->prev_sig = g_new0 (guint, (gsize) cap * 3);
-  self->n_prev_sig = 0;
+  self->n_posted = 0;
   self->n_frames = self->n_embedded = 0;
 
   g_mutex_lock (&self->last_lock);
-  self->last_roi_ids = g_new0 (gint, cap);
-  self->last_areas = g_new0 (gfloat, cap);
-  self->last_embeddings = g_new0 (gfloat, (gsize) cap * self->dim);
-  self->n_last = 0;
+  self->faces = g_new0 (GstFaceVerifyFace, cap);
+  self->n_faces = 0;
   g_mutex_unlock (&self->last_lock);
 
   if (!gst_face_verify_update_gallery (self, TRUE)) {
@@ -690,32 +694,21 @@ gst_face_verify_set_caps (GstBaseTransform * trans, GstCaps * incaps,
 /* Per frame                                                                */
 /* ------------------------------------------------------------------------ */
 
+/* The ROI's landmarks, unless absurd (NaN, far outside the box): then the
+ * box is used instead. */
 static gboolean
 gst_face_verify_read_landmarks (GstVideoRegionOfInterestMeta * roi,
-    const GstFvBox * box, gfloat * out)
+    const FvBox * box, gfloat * out)
 {
-  GstStructure *s = gst_video_region_of_interest_meta_get_param (roi,
-      "landmarks");
-  const GValue *pts;
+  gdouble pts[2 * FV_FACE_ID_N_LANDMARKS];
   gfloat reach = MAX (box->w, box->h);
   guint k;
 
-  if (!s)
-    return FALSE;
-  pts = gst_structure_get_value (s, "points");
-  if (!pts || !GST_VALUE_HOLDS_ARRAY (pts)
-      || gst_value_array_get_size (pts) != 2 * FV_FACE_ID_N_LANDMARKS)
+  if (!gst_fv_roi_get_landmarks (roi, pts))
     return FALSE;
   for (k = 0; k < 2 * FV_FACE_ID_N_LANDMARKS; k++) {
-    const GValue *v = gst_value_array_get_value (pts, k);
-    gdouble d;
-    if (G_VALUE_HOLDS_DOUBLE (v))
-      d = g_value_get_double (v);
-    else if (G_VALUE_HOLDS_FLOAT (v))
-      d = g_value_get_float (v);
-    else
-      return FALSE;
-    /* absurd landmarks (NaN, far outside the box): use the box instead */
+    gdouble d = pts[k];
+
     if (!isfinite (d))
       return FALSE;
     if (k % 2 == 0 ? (d < box->x - reach || d > box->x + box->w + reach)
@@ -726,8 +719,52 @@ gst_face_verify_read_landmarks (GstVideoRegionOfInterestMeta * roi,
   return TRUE;
 }
 
+
+static void
+gst_face_verify_read_settings (GstFaceVerify * self, GstFaceVerifySettings * s)
+{
+  GST_OBJECT_LOCK (self);
+  s->threshold = (gfloat) self->match_threshold;
+  s->margin = (gfloat) self->match_margin;
+  s->roi_type = self->roi_type_quark;
+  s->min_face_size = self->min_face_size;
+  s->reidentify_interval = self->reidentify_interval;
+  s->updates = self->updates;
+  s->attach_embedding = self->attach_embedding;
+  GST_OBJECT_UNLOCK (self);
+}
+
+/* Whether @roi shows a usable face: not empty, mostly inside the frame
+ * (which also rules out absurdly large boxes), and not too small. Gives
+ * its visible area. */
+static gboolean
+gst_face_verify_roi_usable (GstFaceVerify * self,
+    const GstVideoRegionOfInterestMeta * roi, guint min_face_size,
+    gfloat * area)
+{
+  gdouble fw = GST_VIDEO_INFO_WIDTH (&self->info);
+  gdouble fh = GST_VIDEO_INFO_HEIGHT (&self->info);
+  gdouble x0, y0, x1, y1;
+
+  if (roi->w == 0 || roi->h == 0)
+    return FALSE;
+  x0 = MAX ((gdouble) roi->x, 0.0);
+  y0 = MAX ((gdouble) roi->y, 0.0);
+  x1 = MIN ((gdouble) roi->x + roi->w, fw);
+  y1 = MIN ((gdouble) roi->y + roi->h, fh);
+  if (x1 <= x0 || y1 <= y0)
+    return FALSE;
+  if ((x1 - x0) * (y1 - y0) / ((gdouble) roi->w * roi->h) <
+      MIN_VISIBLE_FRACTION)
+    return FALSE;
+  if (MIN (x1 - x0, y1 - y0) < min_face_size)
+    return FALSE;
+  *area = (gfloat) ((x1 - x0) * (y1 - y0));
+  return TRUE;
+}
+
 /* Gives id-0 ROIs of our type unique ids and keeps the max-faces largest
- * valid ones. Returns how many faces were kept. */
+ * usable ones. Returns how many faces were kept. */
 static guint
 gst_face_verify_collect (GstFaceVerify * self, GstBuffer * buf,
     const GstFaceVerifySettings * s)
@@ -736,8 +773,6 @@ gst_face_verify_collect (GstFaceVerify * self, GstBuffer * buf,
   GstMeta *meta;
   gint max_id = 0;
   guint n = 0;
-  gdouble fw = GST_VIDEO_INFO_WIDTH (&self->info);
-  gdouble fh = GST_VIDEO_INFO_HEIGHT (&self->info);
 
   while ((meta = gst_buffer_iterate_meta_filtered (buf, &state,
               GST_VIDEO_REGION_OF_INTEREST_META_API_TYPE))) {
@@ -749,7 +784,6 @@ gst_face_verify_collect (GstFaceVerify * self, GstBuffer * buf,
   while ((meta = gst_buffer_iterate_meta_filtered (buf, &state,
               GST_VIDEO_REGION_OF_INTEREST_META_API_TYPE))) {
     GstVideoRegionOfInterestMeta *roi = (GstVideoRegionOfInterestMeta *) meta;
-    gdouble x0, y0, x1, y1, vis;
     GstFaceVerifyFace *f;
     gfloat area;
     guint k;
@@ -758,24 +792,9 @@ gst_face_verify_collect (GstFaceVerify * self, GstBuffer * buf,
       continue;
     if (roi->id == 0 && max_id < G_MAXINT)
       roi->id = ++max_id;
-
-    /* skip what cannot be a usable face: empty, mostly off the frame
-     * (which also covers absurdly large boxes), or too small */
-    if (roi->w == 0 || roi->h == 0)
-      continue;
-    x0 = MAX ((gdouble) roi->x, 0.0);
-    y0 = MAX ((gdouble) roi->y, 0.0);
-    x1 = MIN ((gdouble) roi->x + roi->w, fw);
-    y1 = MIN ((gdouble) roi->y + roi->h, fh);
-    if (x1 <= x0 || y1 <= y0)
-      continue;
-    vis = (x1 - x0) * (y1 - y0) / ((gdouble) roi->w * roi->h);
-    if (vis < MIN_VISIBLE_FRACTION)
-      continue;
-    if (MIN (x1 - x0, y1 - y0) < s->min_face_size)
+    if (!gst_face_verify_roi_usable (self, roi, s->min_face_size, &area))
       continue;
 
-    area = (gfloat) ((x1 - x0) * (y1 - y0));
     if (n < self->capacity) {
       f = &self->faces[n++];
     } else {
@@ -788,6 +807,7 @@ gst_face_verify_collect (GstFaceVerify * self, GstBuffer * buf,
         continue;
     }
     f->roi = roi;
+    f->roi_id = roi->id;
     f->box.x = roi->x;
     f->box.y = roi->y;
     f->box.w = roi->w;
@@ -795,271 +815,103 @@ gst_face_verify_collect (GstFaceVerify * self, GstBuffer * buf,
     f->area = area;
     f->has_landmarks = gst_face_verify_read_landmarks (roi, &f->box,
         f->landmarks);
-    f->slot = -1;
-    f->query = -1;
   }
   return n;
 }
 
-static void
-gst_face_verify_embed_range (gpointer data, guint worker, guint begin,
-    guint end)
+/* Follows the faces with the tracker and decides which to embed and which
+ * to match: fresh embeddings, and every track when the gallery changed
+ * (its cached embedding is matched again, no need to embed). Returns how
+ * many faces to embed. */
+static guint
+gst_face_verify_plan (GstFaceVerify * self, guint n, guint reidentify_interval,
+    guint64 version, guint * n_query)
 {
-  GstFaceVerify *self = data;
-  guint s;
+  guint i, n_embed = 0;
 
-  for (s = begin; s < end; s++) {
-    GstFaceVerifyFace *f = &self->faces[self->slot_face[s]];
-    FvAligner *al = self->aligners[worker];
-    guint8 *crop = self->crops + (gsize) s * CROP_BYTES;
-    gboolean aligned = f->has_landmarks
-        && fv_aligner_align (al, self->job_frame, f->landmarks, crop,
-        FV_EMBED_SIZE * 3);
-
-    if (!aligned)
-      fv_aligner_crop_box (al, self->job_frame, f->box.x, f->box.y,
-          f->box.x + f->box.w, f->box.y + f->box.h, BOX_CROP_MARGIN, crop,
-          FV_EMBED_SIZE * 3);
-    self->slot_aligned[s] = aligned;
-    fv_embedder_embed (self->embedders[worker], crop, FV_EMBED_SIZE * 3,
-        self->embeddings + (gsize) s * self->dim);
-  }
-}
-
-static void
-gst_face_verify_attach (GstFaceVerify * self, GstBuffer * buf,
-    GstFaceVerifyFace * f, GstFvTrack * tr, guint64 gallery_version,
-    const GstFaceVerifySettings * s)
-{
-  const GstFvIdentity *id = &tr->reported;
-  const gchar *label = id->known && id->label ? id->label :
-      FV_FACE_ID_UNKNOWN_LABEL;
-  gint label_id = id->known ? id->label_id : -1;
-  guint frames_ago = gst_fv_tracker_frames_ago (self->tracker, tr);
-  GstStructure *old, *st;
-  FvFaceIdMeta *m;
-  GBytes *emb = NULL;
-  guint k;
-
-  if (s->attach_embedding)
-    emb = g_bytes_new (tr->embedding, self->dim * sizeof (gfloat));
-
-  old = gst_video_region_of_interest_meta_get_param (f->roi, "face_id");
-  if (old) {
-    f->roi->params = g_list_remove (f->roi->params, old);
-    gst_structure_free (old);
-  }
-  st = gst_structure_new ("face_id",
-      "label", G_TYPE_STRING, label,
-      "label_id", G_TYPE_INT, label_id,
-      "confidence", G_TYPE_DOUBLE, id->similarity,
-      "model_name", G_TYPE_STRING, self->model_name,
-      "attribute_name", G_TYPE_STRING, "face_id",
-      "known", G_TYPE_BOOLEAN, id->known,
-      "similarity", G_TYPE_DOUBLE, id->similarity,
-      "margin", G_TYPE_DOUBLE, id->margin,
-      "track-id", G_TYPE_UINT, tr->id,
-      "frames-ago", G_TYPE_UINT, frames_ago,
-      "aligned", G_TYPE_BOOLEAN, tr->embedding_aligned,
-      "gallery-version", G_TYPE_UINT64, gallery_version, NULL);
-  if (emb)
-    gst_structure_set (st, "embedding", G_TYPE_BYTES, emb, NULL);
-  gst_video_region_of_interest_meta_add_param (f->roi, st);
-
-  m = fv_buffer_get_face_id_meta (buf, f->roi->id);
-  if (m)
-    gst_buffer_remove_meta (buf, (GstMeta *) m);
-  m = fv_buffer_add_face_id_meta (buf, f->roi->id, label);
-  if (m) {
-    m->label_id = label_id;
-    m->known = id->known;
-    m->similarity = id->similarity;
-    m->margin = id->margin;
-    m->track_id = tr->id;
-    m->frames_ago = frames_ago;
-    m->aligned = tr->embedding_aligned;
-    m->gallery_version = gallery_version;
-    m->x = f->roi->x;
-    m->y = f->roi->y;
-    m->w = f->roi->w;
-    m->h = f->roi->h;
-    m->n_landmarks = f->has_landmarks ? FV_FACE_ID_N_LANDMARKS : 0;
-    for (k = 0; k < 2 * m->n_landmarks; k++)
-      m->landmarks[k] = f->landmarks[k];
-    if (emb)
-      m->embedding = g_bytes_ref (emb);
-  }
-  if (emb)
-    g_bytes_unref (emb);
-}
-
-static void
-gst_face_verify_post (GstFaceVerify * self, GstBuffer * buf, guint n,
-    const GstFaceVerifySettings * s)
-{
-  GstBaseTransform *trans = GST_BASE_TRANSFORM (self);
-  GstClockTime ts = GST_BUFFER_PTS (buf);
-  GstStructure *st;
-  GValue faces = G_VALUE_INIT;
-  guint i;
-
-  if (s->updates == GST_FACE_VERIFY_UPDATES_NONE)
-    return;
-  if (s->updates == GST_FACE_VERIFY_UPDATES_ON_CHANGE) {
-    gboolean changed = n * 3 != self->n_prev_sig;
-    for (i = 0; i < n && !changed; i++) {
-      GstFvTrack *tr = &self->tracker->tracks[self->faces[i].track];
-      changed = self->prev_sig[3 * i] != tr->id
-          || self->prev_sig[3 * i + 1] != (guint) tr->reported.label_id
-          || self->prev_sig[3 * i + 2] != (guint) tr->reported.known;
-    }
-    if (!changed)
-      return;
-  }
-  for (i = 0; i < n; i++) {
-    GstFvTrack *tr = &self->tracker->tracks[self->faces[i].track];
-    self->prev_sig[3 * i] = tr->id;
-    self->prev_sig[3 * i + 1] = (guint) tr->reported.label_id;
-    self->prev_sig[3 * i + 2] = (guint) tr->reported.known;
-  }
-  self->n_prev_sig = 3 * n;
-
-  st = gst_structure_new ("face-identity",
-      "timestamp", G_TYPE_UINT64, ts,
-      "stream-time", G_TYPE_UINT64,
-      gst_segment_to_stream_time (&trans->segment, GST_FORMAT_TIME, ts),
-      "running-time", G_TYPE_UINT64,
-      gst_segment_to_running_time (&trans->segment, GST_FORMAT_TIME, ts),
-      "duration", G_TYPE_UINT64, GST_BUFFER_DURATION (buf), NULL);
-  g_value_init (&faces, GST_TYPE_ARRAY);
-  for (i = 0; i < n; i++) {
-    GstFaceVerifyFace *f = &self->faces[i];
-    GstFvTrack *tr = &self->tracker->tracks[f->track];
-    const GstFvIdentity *id = &tr->reported;
-    GValue v = G_VALUE_INIT;
-
-    g_value_init (&v, GST_TYPE_STRUCTURE);
-    g_value_take_boxed (&v, gst_structure_new ("face",
-            "roi-id", G_TYPE_INT, f->roi->id,
-            "track-id", G_TYPE_UINT, tr->id,
-            "x", G_TYPE_UINT, f->roi->x,
-            "y", G_TYPE_UINT, f->roi->y,
-            "width", G_TYPE_UINT, f->roi->w,
-            "height", G_TYPE_UINT, f->roi->h,
-            "label", G_TYPE_STRING, id->known && id->label ? id->label :
-            FV_FACE_ID_UNKNOWN_LABEL,
-            "label-id", G_TYPE_INT, id->known ? id->label_id : -1,
-            "similarity", G_TYPE_DOUBLE, id->similarity,
-            "known", G_TYPE_BOOLEAN, id->known, NULL));
-    gst_value_array_append_and_take_value (&faces, &v);
-  }
-  gst_structure_take_value (st, "faces", &faces);
-  gst_element_post_message (GST_ELEMENT (self),
-      gst_message_new_element (GST_OBJECT (self), st));
-}
-
-static GstFlowReturn
-gst_face_verify_transform_ip (GstBaseTransform * trans, GstBuffer * buf)
-{
-  GstFaceVerify *self = GST_FACE_VERIFY (trans);
-  GstFaceVerifySettings s;
-  FvGallerySnapshot *snap;
-  guint64 version;
-  guint n, i, n_embed = 0, n_query = 0;
-
-  if (G_UNLIKELY (!self->have_info)) {
-    GST_ELEMENT_ERROR (self, CORE, NOT_IMPLEMENTED, (NULL),
-        ("a buffer arrived before caps"));
-    return GST_FLOW_NOT_NEGOTIATED;
-  }
-
-  GST_OBJECT_LOCK (self);
-  s.threshold = (gfloat) self->match_threshold;
-  s.margin = (gfloat) self->match_margin;
-  s.roi_type = self->roi_type_quark;
-  s.min_face_size = self->min_face_size;
-  s.reidentify_interval = self->reidentify_interval;
-  s.updates = self->updates;
-  s.attach_embedding = self->attach_embedding;
-  GST_OBJECT_UNLOCK (self);
-
-  self->n_frames++;
-  n = gst_face_verify_collect (self, buf, &s);
   for (i = 0; i < n; i++)
     self->boxes[i] = self->faces[i].box;
-  gst_fv_tracker_update (self->tracker, self->boxes, n, self->track_of);
+  fv_tracker_update (self->tracker, self->boxes, n, self->tracks);
 
-  g_mutex_lock (&self->gallery_lock);
-  snap = self->snapshot ? fv_gallery_snapshot_ref (self->snapshot) : NULL;
-  version = self->gallery_version;
-  g_mutex_unlock (&self->gallery_lock);
+  *n_query = 0;
+  for (i = 0; i < n; i++) {
+    GstFaceVerifyFace *f = &self->faces[i];
+    FvTrack *tr = f->track = self->tracks[i];
+
+    f->embed = fv_tracker_needs_embedding (self->tracker, tr,
+        reidentify_interval);
+    f->query = -1;
+    if (f->embed || !tr->has_identity || tr->gallery_version != version) {
+      f->query = (*n_query)++;
+      if (!f->embed)
+        memcpy (self->queries + (gsize) f->query * self->dim, tr->embedding,
+            self->dim * sizeof (gfloat));
+    }
+    n_embed += f->embed;
+  }
+  return n_embed;
+}
+
+/* One chunk of the pool: face @i, embedded straight into its query row. */
+static void
+gst_face_verify_embed_one (gpointer data, guint i, guint n_chunks,
+    guint thread)
+{
+  GstFaceVerify *self = data;
+  GstFaceVerifyFace *f = &self->faces[i];
+  GstFaceVerifyWorker *w = &self->workers[thread];
+
+  if (!f->embed)
+    return;
+  f->aligned = fv_aligner_crop_face (w->aligner, self->job_frame, f->box.x,
+      f->box.y, f->box.x + f->box.w, f->box.y + f->box.h,
+      f->has_landmarks ? f->landmarks : NULL, w->crop, FV_EMBED_SIZE * 3);
+  fv_embedder_embed (w->embedder, w->crop, FV_EMBED_SIZE * 3,
+      self->queries + (gsize) f->query * self->dim);
+}
+
+static gboolean
+gst_face_verify_embed (GstFaceVerify * self, GstBuffer * buf, guint n,
+    guint n_embed)
+{
+  GstVideoFrame vframe;
+  FvFrame frame;
+  guint i;
+
+  if (n_embed == 0)
+    return TRUE;
+  if (!gst_fv_frame_map (GST_ELEMENT (self), &self->info, &self->path, buf,
+          &vframe, &frame))
+    return FALSE;
+  self->job_frame = &frame;
+  fv_thread_pool_run (self->pool, gst_face_verify_embed_one, self, n);
+  /* the next frame is milliseconds away: let the workers sleep */
+  fv_thread_pool_park (self->pool);
+  self->job_frame = NULL;
+  gst_video_frame_unmap (&vframe);
+  self->n_embedded += n_embed;
 
   for (i = 0; i < n; i++) {
     GstFaceVerifyFace *f = &self->faces[i];
-    GstFvTrack *tr;
-
-    f->track = self->track_of[i];
-    tr = &self->tracker->tracks[f->track];
-    if (gst_fv_tracker_needs_embedding (self->tracker, tr,
-            s.reidentify_interval)) {
-      f->slot = n_embed;
-      self->slot_face[n_embed++] = i;
-    }
+    if (f->embed)
+      fv_tracker_set_embedding (self->tracker, f->track,
+          self->queries + (gsize) f->query * self->dim, f->aligned);
   }
+  return TRUE;
+}
 
-  if (n_embed > 0) {
-    GstVideoFrame vframe;
-    FvFrame frame;
+static void
+gst_face_verify_match (GstFaceVerify * self, FvGallerySnapshot * snap,
+    guint n, guint n_query, const GstFaceVerifySettings * s, guint64 version)
+{
+  guint i;
 
-    if (!gst_video_frame_map (&vframe, &self->info, buf, GST_MAP_READ)) {
-      if (snap)
-        fv_gallery_snapshot_unref (snap);
-      GST_ELEMENT_ERROR (self, STREAM, FAILED, (NULL),
-          ("invalid video buffer received"));
-      return GST_FLOW_ERROR;
-    }
-    if (!gst_fv_frame_wrap (&self->path, &vframe, &frame)) {
-      gst_video_frame_unmap (&vframe);
-      if (snap)
-        fv_gallery_snapshot_unref (snap);
-      GST_ELEMENT_ERROR (self, STREAM, FORMAT, (NULL),
-          ("the frame's layout is not usable"));
-      return GST_FLOW_ERROR;
-    }
-    self->job_frame = &frame;
-    gst_fv_workers_run (self->workers, n_embed, gst_face_verify_embed_range,
-        self);
-    self->job_frame = NULL;
-    gst_video_frame_unmap (&vframe);
-    self->n_embedded += n_embed;
-
-    for (i = 0; i < n; i++) {
-      GstFaceVerifyFace *f = &self->faces[i];
-      if (f->slot >= 0)
-        gst_fv_tracker_set_embedding (self->tracker,
-            &self->tracker->tracks[f->track],
-            self->embeddings + (gsize) f->slot * self->dim,
-            self->slot_aligned[f->slot]);
-    }
-  }
-
-  /* match what is new: fresh embeddings, and every track when the gallery
-   * changed (its cached embedding is matched again, no need to embed) */
-  for (i = 0; i < n; i++) {
-    GstFaceVerifyFace *f = &self->faces[i];
-    GstFvTrack *tr = &self->tracker->tracks[f->track];
-    if (f->slot >= 0 || !tr->has_identity || tr->gallery_version != version) {
-      memcpy (self->queries + (gsize) n_query * self->dim, tr->embedding,
-          self->dim * sizeof (gfloat));
-      f->query = n_query++;
-    }
-  }
   if (n_query > 0 && snap)
-    fv_gallery_snapshot_match (snap, self->queries, n_query, s.threshold,
-        s.margin, self->matches);
+    fv_gallery_snapshot_match (snap, self->queries, n_query, s->threshold,
+        s->margin, self->matches);
   for (i = 0; i < n; i++) {
     GstFaceVerifyFace *f = &self->faces[i];
-    GstFvIdentity obs = { -1, NULL, FALSE, 0.0, 0.0 };
+    FvIdentity obs = { -1, NULL, FALSE, 0.0, 0.0 };
 
     if (f->query < 0)
       continue;
@@ -1071,42 +923,113 @@ gst_face_verify_transform_ip (GstBaseTransform * trans, GstBuffer * buf)
       obs.similarity = m->similarity;
       obs.margin = m->margin;
     }
-    gst_fv_tracker_observe (self->tracker, &self->tracker->tracks[f->track],
-        &obs, version);
+    fv_tracker_observe (self->tracker, f->track, &obs, version);
   }
+}
 
-  for (i = 0; i < n; i++)
-    gst_face_verify_attach (self, buf, &self->faces[i],
-        &self->tracker->tracks[self->faces[i].track], version, &s);
+static void
+gst_face_verify_attach (GstFaceVerify * self, GstBuffer * buf,
+    const GstFaceVerifyFace * f, guint64 gallery_version,
+    const GstFaceVerifySettings * s)
+{
+  gst_fv_identity_attach (buf, f->roi, f->track,
+      fv_tracker_frames_ago (self->tracker, f->track),
+      f->has_landmarks ? f->landmarks : NULL, self->model_name,
+      gallery_version, s->attach_embedding ? self->dim : 0);
+}
 
-  g_mutex_lock (&self->last_lock);
+/* Whether the faces or their identities differ from the last message. */
+static gboolean
+gst_face_verify_changed (GstFaceVerify * self, guint n)
+{
+  guint i;
+
+  if (n != self->n_posted)
+    return TRUE;
+  for (i = 0; i < n; i++) {
+    const GstFaceVerifyFace *f = &self->faces[i];
+    if (f->posted[0] != f->track->id
+        || f->posted[1] != (guint) f->track->reported.label_id
+        || f->posted[2] != (guint) f->track->reported.known)
+      return TRUE;
+  }
+  return FALSE;
+}
+
+static void
+gst_face_verify_post (GstFaceVerify * self, GstBuffer * buf, guint n,
+    const GstFaceVerifySettings * s)
+{
+  GstStructure *st;
+  GValue faces = G_VALUE_INIT;
+  guint i;
+
+  if (s->updates == GST_FACE_VERIFY_UPDATES_NONE)
+    return;
+  if (s->updates == GST_FACE_VERIFY_UPDATES_ON_CHANGE
+      && !gst_face_verify_changed (self, n))
+    return;
+
+  st = gst_fv_identity_message_new (&GST_BASE_TRANSFORM (self)->segment, buf);
+  g_value_init (&faces, GST_TYPE_ARRAY);
   for (i = 0; i < n; i++) {
     GstFaceVerifyFace *f = &self->faces[i];
-    self->last_roi_ids[i] = f->roi->id;
-    self->last_areas[i] = f->area;
-    memcpy (self->last_embeddings + (gsize) i * self->dim,
-        self->tracker->tracks[f->track].embedding, self->dim * sizeof (gfloat));
+    f->posted[0] = f->track->id;
+    f->posted[1] = (guint) f->track->reported.label_id;
+    f->posted[2] = (guint) f->track->reported.known;
+    gst_fv_identity_message_append (&faces, f->roi, f->track);
   }
-  self->n_last = n;
+  self->n_posted = n;
+  gst_structure_take_value (st, "faces", &faces);
+  gst_element_post_message (GST_ELEMENT (self),
+      gst_message_new_element (GST_OBJECT (self), st));
+}
+
+static GstFlowReturn
+gst_face_verify_transform_ip (GstBaseTransform * trans, GstBuffer * buf)
+{
+  GstFaceVerify *self = GST_FACE_VERIFY (trans);
+  g_autoptr (FvGallerySnapshot) snap = NULL;
+  GstFaceVerifySettings s;
+  guint64 version;
+  guint n, i, n_embed, n_query;
+  gboolean ok;
+
+  if (G_UNLIKELY (!self->have_info)) {
+    GST_ELEMENT_ERROR (self, CORE, NOT_IMPLEMENTED, (NULL),
+        ("a buffer arrived before caps"));
+    return GST_FLOW_NOT_NEGOTIATED;
+  }
+  gst_face_verify_read_settings (self, &s);
+
+  g_mutex_lock (&self->gallery_lock);
+  snap = self->snapshot ? fv_gallery_snapshot_ref (self->snapshot) : NULL;
+  version = self->gallery_version;
+  g_mutex_unlock (&self->gallery_lock);
+
+  /* the enroll signal waits for this frame rather than see it half done */
+  g_mutex_lock (&self->last_lock);
+  self->n_frames++;
+  n = gst_face_verify_collect (self, buf, &s);
+  n_embed = gst_face_verify_plan (self, n, s.reidentify_interval, version,
+      &n_query);
+  ok = gst_face_verify_embed (self, buf, n, n_embed);
+  if (ok) {
+    gst_face_verify_match (self, snap, n, n_query, &s, version);
+    for (i = 0; i < n; i++)
+      gst_face_verify_attach (self, buf, &self->faces[i], version, &s);
+  }
+  self->n_faces = ok ? n : 0;
   g_mutex_unlock (&self->last_lock);
 
+  if (!ok)
+    return GST_FLOW_ERROR;
+  /* outside the lock: a bus sync handler may emit the enroll signal */
   gst_face_verify_post (self, buf, n, &s);
-
-  if (snap)
-    fv_gallery_snapshot_unref (snap);
   return GST_FLOW_OK;
 }
-
-/* ------------------------------------------------------------------------ */
 /* GObject                                                                  */
 /* ------------------------------------------------------------------------ */
-
-static gboolean
-gst_face_verify_is_running (GstFaceVerify * self)
-{
-  return GST_STATE (self) > GST_STATE_READY
-      || GST_STATE_PENDING (self) > GST_STATE_READY;
-}
 
 static void
 gst_face_verify_set_property (GObject * object, guint prop_id,
@@ -1133,11 +1056,8 @@ gst_face_verify_set_property (GObject * object, guint prop_id,
       self->match_margin = g_value_get_double (value);
       break;
     case PROP_ROI_TYPE:
-      g_free (self->roi_type);
-      self->roi_type = g_value_dup_string (value);
-      if (!self->roi_type)
-        self->roi_type = g_strdup (DEFAULT_ROI_TYPE);
-      self->roi_type_quark = g_quark_from_string (self->roi_type);
+      gst_fv_set_roi_type (value, DEFAULT_ROI_TYPE, &self->roi_type,
+          &self->roi_type_quark);
       break;
     case PROP_MIN_FACE_SIZE:
       self->min_face_size = g_value_get_uint (value);
@@ -1164,7 +1084,8 @@ gst_face_verify_set_property (GObject * object, guint prop_id,
   GST_OBJECT_UNLOCK (self);
 
   if ((prop_id == PROP_MODEL_FILE || prop_id == PROP_MAX_FACES
-          || prop_id == PROP_THREADS) && gst_face_verify_is_running (self))
+          || prop_id == PROP_THREADS)
+      && gst_fv_element_is_running (GST_ELEMENT (self)))
     GST_WARNING_OBJECT (self, "%s takes effect at the next start (READY)",
         pspec->name);
   /* a new gallery path is loaded in the background */
@@ -1261,49 +1182,164 @@ gst_face_verify_init (GstFaceVerify * self)
   gst_base_transform_set_passthrough (GST_BASE_TRANSFORM (self), FALSE);
 }
 
-#define DESCRIPTION \
-  "Verifies each face region of interest (GstVideoRegionOfInterestMeta of " \
-  "type roi-type, \"face\") against a gallery of enrolled people with " \
-  "MobileFaceNet: aligns the face (five landmarks from the ROI's " \
-  "\"landmarks\" param, else a square box crop), embeds it, matches the " \
-  "gallery and attaches the identity. Works behind mtcnnfacedetect or any " \
-  "detector that adds \"face\" ROIs (OpenCV facedetect: ROIs with id 0 get " \
-  "unique ids).\n" \
-  "\n" \
-  "Examples (the first runs as it is):\n" \
-  "  gst-launch-1.0 videotestsrc num-buffers=30 ! videoconvert ! " \
-  "mtcnnfacedetect ! faceverify ! fakesink\n" \
-  "  gst-launch-1.0 filesrc location=clip.avi ! avidemux ! jpegdec ! " \
-  "videoconvert ! mtcnnfacedetect ! faceverify gallery-file=team.db ! " \
-  "videoconvert ! autovideosink\n" \
-  "\n" \
-  "Metadata, per face: the ROI gets a \"face_id\" param (label: the " \
-  "identity or \"unknown\"; label_id: gallery id or -1; confidence: the " \
-  "similarity; model_name; attribute_name=\"face_id\"; known; similarity; " \
-  "margin; track-id; frames-ago: 0 when computed on this frame; aligned; " \
-  "gallery-version; embedding (GBytes of float32) with " \
-  "attach-embedding=true) and the buffer an FvFaceIdMeta with the same " \
-  "fields, linked by roi_id, which survives videoscale " \
-  "(pkg-config gstfaceverifymeta-1.0).\n" \
-  "\n" \
-  "Message \"face-identity\" (element message, see updates): timestamp, " \
-  "stream-time, running-time, duration (guint64, ns) and faces, an array " \
-  "of \"face\" structures with roi-id (int), track-id (uint), x, y, width, " \
-  "height (uint, frame pixels), label (string), label-id (int), similarity " \
-  "(double), known (boolean).\n" \
-  "\n" \
-  "Signals (action): gboolean enroll (gchararray label, gint roi-id) adds " \
-  "the face with that ROI id on the last processed frame (0: the largest " \
-  "face) to the gallery file under label, creating the file if needed; " \
-  "gboolean forget (gchararray label) removes an identity. Both return " \
-  "TRUE on success and post a WARNING message on failure; the change is " \
-  "picked up like any other gallery edit.\n" \
-  "\n" \
-  "The gallery file may be edited by other processes while PLAYING; the " \
-  "new version is loaded in the background within about 0.2 s. A broken " \
-  "file posts a WARNING and the previous gallery stays in use. Errors: a " \
-  "missing model is RESOURCE/NOT_FOUND, a malformed one LIBRARY/INIT, an " \
-  "unreadable gallery at start RESOURCE/OPEN_READ."
+/* model, gallery and matching */
+static void
+gst_face_verify_install_properties (GObjectClass * gobject_class)
+{
+  /**
+   * GstFaceVerify:model-file:
+   *
+   * The MobileFaceNet TFLite file. Unset, MobileFaceNet.tflite is looked
+   * up in `$FV_MODEL_DIR`, the source tree's models/ and the installed
+   * models. Read at start.
+   */
+  g_object_class_install_property (gobject_class, PROP_MODEL_FILE,
+      g_param_spec_string ("model-file", "Model file",
+          "The MobileFaceNet TFLite file; unset: " MODEL_FILE_NAME
+          " from $FV_MODEL_DIR or the installed models. Loaded at start.",
+          DEFAULT_MODEL_FILE,
+          G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS |
+          GST_PARAM_MUTABLE_READY));
+  /**
+   * GstFaceVerify:gallery-file:
+   *
+   * The gallery, an SQLite file made by `faceverify enroll` (or by the
+   * #GstFaceVerify::enroll signal). Unset, every face is unknown. Edits by
+   * other processes, and a new path set while PLAYING, are loaded in the
+   * background.
+   */
+  g_object_class_install_property (gobject_class, PROP_GALLERY_FILE,
+      g_param_spec_string ("gallery-file", "Gallery file",
+          "The gallery (SQLite file made by `faceverify enroll`); unset: "
+          "every face is unknown. Edits by other processes and a new path "
+          "set while PLAYING are loaded in the background.",
+          DEFAULT_GALLERY_FILE,
+          G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS |
+          GST_PARAM_MUTABLE_PLAYING));
+  /**
+   * GstFaceVerify:match-threshold:
+   *
+   * A face is known when the cosine similarity to its best identity is at
+   * least this, and #GstFaceVerify:match-margin holds.
+   */
+  g_object_class_install_property (gobject_class, PROP_MATCH_THRESHOLD,
+      g_param_spec_double ("match-threshold", "Match threshold",
+          "A face is known when the cosine similarity to its best identity "
+          "is at least this (and the margin test passes)",
+          -1.0, 1.0, DEFAULT_MATCH_THRESHOLD,
+          G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS |
+          GST_PARAM_MUTABLE_PLAYING));
+  /**
+   * GstFaceVerify:match-margin:
+   *
+   * A face is known only when its best identity's similarity beats the
+   * second best identity's by at least this.
+   */
+  g_object_class_install_property (gobject_class, PROP_MATCH_MARGIN,
+      g_param_spec_double ("match-margin", "Match margin",
+          "A face is known only when its best identity's similarity exceeds "
+          "the second best identity's by at least this",
+          0.0, 2.0, DEFAULT_MATCH_MARGIN,
+          G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS |
+          GST_PARAM_MUTABLE_PLAYING));
+  /**
+   * GstFaceVerify:roi-type:
+   *
+   * Only regions of interest of this type are verified.
+   */
+  g_object_class_install_property (gobject_class, PROP_ROI_TYPE,
+      g_param_spec_string ("roi-type", "ROI type",
+          "Only regions of interest of this type are verified",
+          DEFAULT_ROI_TYPE,
+          G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS |
+          GST_PARAM_MUTABLE_PLAYING));
+}
+
+/* which faces, how often, what is reported */
+static void
+gst_face_verify_install_face_properties (GObjectClass * gobject_class)
+{
+  /**
+   * GstFaceVerify:min-face-size:
+   *
+   * Faces whose visible box is smaller than this on its shorter side, in
+   * pixels, are skipped: no identity is attached to them.
+   */
+  g_object_class_install_property (gobject_class, PROP_MIN_FACE_SIZE,
+      g_param_spec_uint ("min-face-size", "Minimum face size",
+          "Faces whose visible box is smaller than this many pixels on its "
+          "shorter side are skipped (no identity attached)",
+          0, G_MAXINT, DEFAULT_MIN_FACE_SIZE,
+          G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS |
+          GST_PARAM_MUTABLE_PLAYING));
+  /**
+   * GstFaceVerify:max-faces:
+   *
+   * At most this many faces per frame are verified, the largest first.
+   * Buffers are sized for it at start.
+   */
+  g_object_class_install_property (gobject_class, PROP_MAX_FACES,
+      g_param_spec_uint ("max-faces", "Maximum faces",
+          "At most this many faces per frame are verified, the largest "
+          "first; buffers are sized for it at start",
+          1, 256, DEFAULT_MAX_FACES,
+          G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS |
+          GST_PARAM_MUTABLE_READY));
+  /**
+   * GstFaceVerify:threads:
+   *
+   * Threads that embed the faces of one frame in parallel (0: one per
+   * CPU core). Read at start.
+   */
+  g_object_class_install_property (gobject_class, PROP_THREADS,
+      g_param_spec_uint ("threads", "Threads",
+          "Threads that embed the faces of one frame in parallel (0: one "
+          "per CPU core)",
+          0, 64, DEFAULT_THREADS,
+          G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS |
+          GST_PARAM_MUTABLE_READY));
+  /**
+   * GstFaceVerify:reidentify-interval:
+   *
+   * Recompute a tracked face's identity every this many frames (1: every
+   * frame); sooner when its box changes a lot or an identity change
+   * awaits confirmation. In between the track's identity is reused and
+   * `frames-ago` counts the frames since.
+   */
+  g_object_class_install_property (gobject_class, PROP_REIDENTIFY_INTERVAL,
+      g_param_spec_uint ("reidentify-interval", "Re-identify interval",
+          "Recompute a tracked face's identity every this many frames (1: "
+          "every frame); sooner when its box changes a lot or an identity "
+          "change awaits confirmation. In between, the track's identity is "
+          "reused and frames-ago counts the frames since",
+          1, G_MAXINT, DEFAULT_REIDENTIFY_INTERVAL,
+          G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS |
+          GST_PARAM_MUTABLE_PLAYING));
+  /**
+   * GstFaceVerify:updates:
+   *
+   * When to post `face-identity` element messages on the bus.
+   */
+  g_object_class_install_property (gobject_class, PROP_UPDATES,
+      g_param_spec_enum ("updates", "Updates",
+          "When to post face-identity element messages on the bus",
+          GST_TYPE_FACE_VERIFY_UPDATES, DEFAULT_UPDATES,
+          G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS |
+          GST_PARAM_MUTABLE_PLAYING));
+  /**
+   * GstFaceVerify:attach-embedding:
+   *
+   * Also attach the L2-normalised embedding (GBytes of float32) as the
+   * `embedding` field of the `face_id` param and to #FvFaceIdMeta.
+   */
+  g_object_class_install_property (gobject_class, PROP_ATTACH_EMBEDDING,
+      g_param_spec_boolean ("attach-embedding", "Attach embedding",
+          "Add the L2-normalised embedding (GBytes of float32) as the "
+          "\"embedding\" field of the face_id param and to FvFaceIdMeta",
+          DEFAULT_ATTACH_EMBEDDING,
+          G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS |
+          GST_PARAM_MUTABLE_PLAYING));
+}
 
 static void
 gst_face_verify_class_init (GstFaceVerifyClass * klass)
@@ -1319,84 +1355,8 @@ gst_face_verify_class_init (GstFaceVerifyClass * klass)
   gobject_class->get_property = gst_face_verify_get_property;
   gobject_class->finalize = gst_face_verify_finalize;
 
-  g_object_class_install_property (gobject_class, PROP_MODEL_FILE,
-      g_param_spec_string ("model-file", "Model file",
-          "The MobileFaceNet TFLite file; unset: " MODEL_FILE_NAME
-          " from $FV_MODEL_DIR or the installed models. Loaded at start.",
-          DEFAULT_MODEL_FILE,
-          G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS |
-          GST_PARAM_MUTABLE_READY));
-  g_object_class_install_property (gobject_class, PROP_GALLERY_FILE,
-      g_param_spec_string ("gallery-file", "Gallery file",
-          "The gallery (SQLite file made by `faceverify enroll`); unset: "
-          "every face is unknown. Edits by other processes and a new path "
-          "set while PLAYING are loaded in the background.",
-          DEFAULT_GALLERY_FILE,
-          G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS |
-          GST_PARAM_MUTABLE_PLAYING));
-  g_object_class_install_property (gobject_class, PROP_MATCH_THRESHOLD,
-      g_param_spec_double ("match-threshold", "Match threshold",
-          "A face is known when the cosine similarity to its best identity "
-          "is at least this (and the margin test passes)",
-          -1.0, 1.0, DEFAULT_MATCH_THRESHOLD,
-          G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS |
-          GST_PARAM_MUTABLE_PLAYING));
-  g_object_class_install_property (gobject_class, PROP_MATCH_MARGIN,
-      g_param_spec_double ("match-margin", "Match margin",
-          "A face is known only when its best identity's similarity exceeds "
-          "the second best identity's by at least this",
-          0.0, 2.0, DEFAULT_MATCH_MARGIN,
-          G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS |
-          GST_PARAM_MUTABLE_PLAYING));
-  g_object_class_install_property (gobject_class, PROP_ROI_TYPE,
-      g_param_spec_string ("roi-type", "ROI type",
-          "Only regions of interest of this type are verified",
-          DEFAULT_ROI_TYPE,
-          G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS |
-          GST_PARAM_MUTABLE_PLAYING));
-  g_object_class_install_property (gobject_class, PROP_MIN_FACE_SIZE,
-      g_param_spec_uint ("min-face-size", "Minimum face size",
-          "Faces whose visible box is smaller than this many pixels on its "
-          "shorter side are skipped (no identity attached)",
-          0, G_MAXINT, DEFAULT_MIN_FACE_SIZE,
-          G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS |
-          GST_PARAM_MUTABLE_PLAYING));
-  g_object_class_install_property (gobject_class, PROP_MAX_FACES,
-      g_param_spec_uint ("max-faces", "Maximum faces",
-          "At most this many faces per frame are verified, the largest "
-          "first; buffers are sized for it at start",
-          1, 256, DEFAULT_MAX_FACES,
-          G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS |
-          GST_PARAM_MUTABLE_READY));
-  g_object_class_install_property (gobject_class, PROP_THREADS,
-      g_param_spec_uint ("threads", "Threads",
-          "Threads that embed the faces of one frame in parallel (0: one "
-          "per CPU core)",
-          0, 64, DEFAULT_THREADS,
-          G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS |
-          GST_PARAM_MUTABLE_READY));
-  g_object_class_install_property (gobject_class, PROP_REIDENTIFY_INTERVAL,
-      g_param_spec_uint ("reidentify-interval", "Re-identify interval",
-          "Recompute a tracked face's identity every this many frames (1: "
-          "every frame); sooner when its box changes a lot or an identity "
-          "change awaits confirmation. In between, the track's identity is "
-          "reused and frames-ago counts the frames since",
-          1, G_MAXINT, DEFAULT_REIDENTIFY_INTERVAL,
-          G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS |
-          GST_PARAM_MUTABLE_PLAYING));
-  g_object_class_install_property (gobject_class, PROP_UPDATES,
-      g_param_spec_enum ("updates", "Updates",
-          "When to post face-identity element messages on the bus",
-          GST_TYPE_FACE_VERIFY_UPDATES, DEFAULT_UPDATES,
-          G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS |
-          GST_PARAM_MUTABLE_PLAYING));
-  g_object_class_install_property (gobject_class, PROP_ATTACH_EMBEDDING,
-      g_param_spec_boolean ("attach-embedding", "Attach embedding",
-          "Add the L2-normalised embedding (GBytes of float32) as the "
-          "\"embedding\" field of the face_id param and to FvFaceIdMeta",
-          DEFAULT_ATTACH_EMBEDDING,
-          G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS |
-          GST_PARAM_MUTABLE_PLAYING));
+  gst_face_verify_install_properties (gobject_class);
+  gst_face_verify_install_face_properties (gobject_class);
 
   /**
    * GstFaceVerify::enroll:
@@ -1435,7 +1395,9 @@ gst_face_verify_class_init (GstFaceVerifyClass * klass)
   gst_element_class_add_static_pad_template (element_class, &sink_template);
   gst_element_class_add_static_pad_template (element_class, &src_template);
   gst_element_class_set_static_metadata (element_class,
-      "Face verification", "Filter/Analyzer/Video", DESCRIPTION,
+      "Face verification", "Filter/Analyzer/Video",
+      "Identifies each face region of interest against a gallery of "
+      "enrolled people and attaches the identity to the buffer",
       "gst-faceverify developers");
 
   trans_class->start = GST_DEBUG_FUNCPTR (gst_face_verify_start);

@@ -46,6 +46,7 @@
 #include "gstfaceverifyoverlay.h"
 #include "gstfaceverifyelements.h"
 #include "gstfaceverifymeta.h"
+#include "gstfvcommon.h"
 
 #include <gst/video/video.h>
 #include <cairo.h>
@@ -190,11 +191,8 @@ gst_face_verify_overlay_set_property (GObject * object, guint prop_id,
   GST_OBJECT_LOCK (self);
   switch (prop_id) {
     case PROP_ROI_TYPE:
-      g_free (self->roi_type);
-      self->roi_type = g_value_dup_string (value);
-      if (!self->roi_type)
-        self->roi_type = g_strdup (DEFAULT_ROI_TYPE);
-      self->roi_type_quark = g_quark_from_string (self->roi_type);
+      gst_fv_set_roi_type (value, DEFAULT_ROI_TYPE, &self->roi_type,
+          &self->roi_type_quark);
       break;
     case PROP_DRAW_LANDMARKS:
       self->draw_landmarks = g_value_get_boolean (value);
@@ -378,11 +376,9 @@ gst_face_verify_overlay_face_from_roi (GstVideoRegionOfInterestMeta * roi,
 {
   const GstStructure *id = gst_video_region_of_interest_meta_get_param (roi,
       "face_id");
-  const GstStructure *lm = gst_video_region_of_interest_meta_get_param (roi,
-      "landmarks");
   const GstStructure *det = gst_video_region_of_interest_meta_get_param (roi,
       "detection");
-  gdouble d;
+  gdouble d, pts[2 * FV_FACE_ID_N_LANDMARKS];
 
   f->x = roi->x;
   f->y = roi->y;
@@ -412,27 +408,12 @@ gst_face_verify_overlay_face_from_roi (GstVideoRegionOfInterestMeta * roi,
     f->score = f->has_score ? d : 0.0;
   }
 
-  if (lm) {
-    const GValue *pts = gst_structure_get_value (lm, "points");
+  if (gst_fv_roi_get_landmarks (roi, pts)) {
+    guint k;
 
-    if (pts && GST_VALUE_HOLDS_ARRAY (pts)
-        && gst_value_array_get_size (pts) == 2 * FV_FACE_ID_N_LANDMARKS) {
-      guint k;
-
-      f->n_landmarks = FV_FACE_ID_N_LANDMARKS;
-      for (k = 0; k < 2 * FV_FACE_ID_N_LANDMARKS; k++) {
-        const GValue *v = gst_value_array_get_value (pts, k);
-        gdouble p = 0.0;
-
-        if (G_VALUE_HOLDS_DOUBLE (v))
-          p = g_value_get_double (v);
-        else if (G_VALUE_HOLDS_FLOAT (v))
-          p = g_value_get_float (v);
-        else
-          f->n_landmarks = 0;
-        f->landmarks[k] = (gfloat) p;
-      }
-    }
+    f->n_landmarks = FV_FACE_ID_N_LANDMARKS;
+    for (k = 0; k < 2 * FV_FACE_ID_N_LANDMARKS; k++)
+      f->landmarks[k] = (gfloat) pts[k];
   }
 }
 
@@ -683,6 +664,81 @@ gst_face_verify_overlay_init (GstFaceVerifyOverlay * self)
 }
 
 static void
+gst_face_verify_overlay_install_properties (GObjectClass * gobject_class)
+{
+  /**
+   * GstFaceVerifyOverlay:known-color:
+   *
+   * Colour of known faces, as ARGB (0xAARRGGBB).
+   */
+  g_object_class_install_property (gobject_class, PROP_KNOWN_COLOR,
+      g_param_spec_uint ("known-color", "Known colour",
+          "Colour of known faces, as ARGB (0xAARRGGBB)", 0, G_MAXUINT32,
+          DEFAULT_KNOWN_COLOR,
+          G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS |
+          GST_PARAM_MUTABLE_PLAYING));
+  /**
+   * GstFaceVerifyOverlay:unknown-color:
+   *
+   * Colour of faces that matched nobody, as ARGB (0xAARRGGBB).
+   */
+  g_object_class_install_property (gobject_class, PROP_UNKNOWN_COLOR,
+      g_param_spec_uint ("unknown-color", "Unknown colour",
+          "Colour of faces that matched nobody, as ARGB (0xAARRGGBB)", 0,
+          G_MAXUINT32, DEFAULT_UNKNOWN_COLOR,
+          G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS |
+          GST_PARAM_MUTABLE_PLAYING));
+  /**
+   * GstFaceVerifyOverlay:unverified-color:
+   *
+   * Colour of face ROIs without an identity (not verified, e.g. smaller
+   * than faceverify's min-face-size), as ARGB (0xAARRGGBB).
+   */
+  g_object_class_install_property (gobject_class, PROP_UNVERIFIED_COLOR,
+      g_param_spec_uint ("unverified-color", "Unverified colour",
+          "Colour of face ROIs without an identity (not verified, e.g. "
+          "smaller than faceverify's min-face-size), as ARGB (0xAARRGGBB)",
+          0, G_MAXUINT32, DEFAULT_UNVERIFIED_COLOR,
+          G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS |
+          GST_PARAM_MUTABLE_PLAYING));
+  /**
+   * GstFaceVerifyOverlay:line-width:
+   *
+   * Width of the box lines in pixels (0: 1/360 of the frame height, at
+   * least 2).
+   */
+  g_object_class_install_property (gobject_class, PROP_LINE_WIDTH,
+      g_param_spec_uint ("line-width", "Line width",
+          "Width of the box lines in pixels (0: 1/360 of the frame height, "
+          "at least 2)", 0, 64, DEFAULT_LINE_WIDTH,
+          G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS |
+          GST_PARAM_MUTABLE_PLAYING));
+  /**
+   * GstFaceVerifyOverlay:font-desc:
+   *
+   * Pango font family and style of the labels, e.g. "Sans Bold" (a size
+   * given here is replaced by font-size).
+   */
+  g_object_class_install_property (gobject_class, PROP_FONT_DESC,
+      g_param_spec_string ("font-desc", "Font description",
+          "Pango font family and style of the labels, e.g. \"Sans Bold\" "
+          "(a size given here is replaced by font-size)", DEFAULT_FONT_DESC,
+          G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS |
+          GST_PARAM_MUTABLE_PLAYING));
+  /**
+   * GstFaceVerifyOverlay:font-size:
+   *
+   * Label text size in pixels (0: 1/36 of the frame height, at least 12).
+   */
+  g_object_class_install_property (gobject_class, PROP_FONT_SIZE,
+      g_param_spec_double ("font-size", "Font size",
+          "Label text size in pixels (0: 1/36 of the frame height, at least "
+          "12)", 0.0, 1000.0, DEFAULT_FONT_SIZE,
+          G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS |
+          GST_PARAM_MUTABLE_PLAYING));
+}
+
+static void
 gst_face_verify_overlay_class_init (GstFaceVerifyOverlayClass * klass)
 {
   GObjectClass *gobject_class = G_OBJECT_CLASS (klass);
@@ -697,23 +753,46 @@ gst_face_verify_overlay_class_init (GstFaceVerifyOverlayClass * klass)
   gobject_class->get_property = gst_face_verify_overlay_get_property;
   gobject_class->finalize = gst_face_verify_overlay_finalize;
 
+  /**
+   * GstFaceVerifyOverlay:roi-type:
+   *
+   * Regions of interest of this type are drawn (those without an
+   * FvFaceIdMeta from their ROI parameters).
+   */
   g_object_class_install_property (gobject_class, PROP_ROI_TYPE,
       g_param_spec_string ("roi-type", "ROI type",
           "Regions of interest of this type are drawn (those without an "
           "FvFaceIdMeta from their ROI parameters)", DEFAULT_ROI_TYPE,
           G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS |
           GST_PARAM_MUTABLE_PLAYING));
+  /**
+   * GstFaceVerifyOverlay:draw-landmarks:
+   *
+   * Draw the five facial landmarks as dots.
+   */
   g_object_class_install_property (gobject_class, PROP_DRAW_LANDMARKS,
       g_param_spec_boolean ("draw-landmarks", "Draw landmarks",
           "Draw the five facial landmarks as dots", DEFAULT_DRAW_LANDMARKS,
           G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS |
           GST_PARAM_MUTABLE_PLAYING));
+  /**
+   * GstFaceVerifyOverlay:draw-labels:
+   *
+   * Draw each face's label (identity, "unknown", or the ROI type of a face
+   * that was not verified).
+   */
   g_object_class_install_property (gobject_class, PROP_DRAW_LABELS,
       g_param_spec_boolean ("draw-labels", "Draw labels",
           "Draw each face's label (identity, \"unknown\", or the ROI type "
           "of a face that was not verified)", DEFAULT_DRAW_LABELS,
           G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS |
           GST_PARAM_MUTABLE_PLAYING));
+  /**
+   * GstFaceVerifyOverlay:show-similarity:
+   *
+   * Follow the label with the cosine similarity to the best identity (the
+   * detection confidence for faces that were not verified).
+   */
   g_object_class_install_property (gobject_class, PROP_SHOW_SIMILARITY,
       g_param_spec_boolean ("show-similarity", "Show similarity",
           "Follow the label with the cosine similarity to the best identity "
@@ -721,52 +800,14 @@ gst_face_verify_overlay_class_init (GstFaceVerifyOverlayClass * klass)
           DEFAULT_SHOW_SIMILARITY,
           G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS |
           GST_PARAM_MUTABLE_PLAYING));
-  g_object_class_install_property (gobject_class, PROP_KNOWN_COLOR,
-      g_param_spec_uint ("known-color", "Known colour",
-          "Colour of known faces, as ARGB (0xAARRGGBB)", 0, G_MAXUINT32,
-          DEFAULT_KNOWN_COLOR,
-          G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS |
-          GST_PARAM_MUTABLE_PLAYING));
-  g_object_class_install_property (gobject_class, PROP_UNKNOWN_COLOR,
-      g_param_spec_uint ("unknown-color", "Unknown colour",
-          "Colour of faces that matched nobody, as ARGB (0xAARRGGBB)", 0,
-          G_MAXUINT32, DEFAULT_UNKNOWN_COLOR,
-          G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS |
-          GST_PARAM_MUTABLE_PLAYING));
-  g_object_class_install_property (gobject_class, PROP_UNVERIFIED_COLOR,
-      g_param_spec_uint ("unverified-color", "Unverified colour",
-          "Colour of face ROIs without an identity (not verified, e.g. "
-          "smaller than faceverify's min-face-size), as ARGB (0xAARRGGBB)",
-          0, G_MAXUINT32, DEFAULT_UNVERIFIED_COLOR,
-          G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS |
-          GST_PARAM_MUTABLE_PLAYING));
-  g_object_class_install_property (gobject_class, PROP_LINE_WIDTH,
-      g_param_spec_uint ("line-width", "Line width",
-          "Width of the box lines in pixels (0: 1/360 of the frame height, "
-          "at least 2)", 0, 64, DEFAULT_LINE_WIDTH,
-          G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS |
-          GST_PARAM_MUTABLE_PLAYING));
-  g_object_class_install_property (gobject_class, PROP_FONT_DESC,
-      g_param_spec_string ("font-desc", "Font description",
-          "Pango font family and style of the labels, e.g. \"Sans Bold\" "
-          "(a size given here is replaced by font-size)", DEFAULT_FONT_DESC,
-          G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS |
-          GST_PARAM_MUTABLE_PLAYING));
-  g_object_class_install_property (gobject_class, PROP_FONT_SIZE,
-      g_param_spec_double ("font-size", "Font size",
-          "Label text size in pixels (0: 1/36 of the frame height, at least "
-          "12)", 0.0, 1000.0, DEFAULT_FONT_SIZE,
-          G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS |
-          GST_PARAM_MUTABLE_PLAYING));
+  gst_face_verify_overlay_install_properties (gobject_class);
 
   gst_element_class_add_static_pad_template (element_class, &sink_template);
   gst_element_class_add_static_pad_template (element_class, &src_template);
   gst_element_class_set_static_metadata (element_class,
       "Face identity overlay", "Filter/Effect/Video",
-      "Draws face boxes, identities with their similarity and optionally "
-      "landmarks, from FvFaceIdMeta (kept through scaling) or, failing "
-      "that, from face ROIs and their face_id/landmarks/detection params. "
-      "Known, unknown and unverified faces have their own colours.",
+      "Draws the boxes, identities and landmarks of the faces that "
+      "faceverify identified onto the video",
       "gst-faceverify developers");
 
   trans_class->start = GST_DEBUG_FUNCPTR (gst_face_verify_overlay_start);

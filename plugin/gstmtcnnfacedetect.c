@@ -24,10 +24,15 @@
  *   list as a string.
  *
  * The ROI box is in frame pixels, clipped to the frame. Pixels are never
- * modified.
+ * modified. The ROIs serve `faceverify` or any consumer of ROI metas.
  *
- * ## Example launch line
+ * No messages, no signals. Errors: a missing model is RESOURCE/NOT_FOUND,
+ * a malformed one LIBRARY/INIT.
+ *
+ * ## Example launch lines
  * |[
+ * gst-launch-1.0 videotestsrc num-buffers=30 ! videoconvert ! \
+ *     mtcnnfacedetect ! faceverify ! fakesink
  * gst-launch-1.0 v4l2src ! videoconvert ! mtcnnfacedetect min-face-size=60 ! \
  *     faceverify gallery-file=team.db ! videoconvert ! autovideosink
  * ]|
@@ -38,7 +43,7 @@
 
 #include "gstmtcnnfacedetect.h"
 #include "gstfaceverifyelements.h"
-#include "gstfvframe.h"
+#include "gstfvcommon.h"
 
 #include <gst/video/video.h>
 #include <math.h>
@@ -143,24 +148,6 @@ gst_mtcnn_face_detect_read_options (GstMtcnnFaceDetect * self,
 }
 
 static void
-gst_mtcnn_face_detect_model_error (GstMtcnnFaceDetect * self,
-    const gchar * path, GError * err)
-{
-  if (g_error_matches (err, FV_MODEL_ERROR, FV_MODEL_ERROR_NOT_FOUND))
-    GST_ELEMENT_ERROR (self, RESOURCE, NOT_FOUND,
-        ("The face detector model \"%s\" was not found.", path),
-        ("%s", err->message));
-  else if (g_error_matches (err, FV_MODEL_ERROR, FV_MODEL_ERROR_IO))
-    GST_ELEMENT_ERROR (self, RESOURCE, OPEN_READ,
-        ("Could not read the face detector model \"%s\".", path),
-        ("%s", err->message));
-  else
-    GST_ELEMENT_ERROR (self, LIBRARY, INIT,
-        ("Could not load the face detector model \"%s\".", path),
-        ("%s", err->message));
-}
-
-static void
 gst_mtcnn_face_detect_free_resources (GstMtcnnFaceDetect * self)
 {
   guint i;
@@ -205,7 +192,8 @@ gst_mtcnn_face_detect_start (GstBaseTransform * trans)
     }
     self->models[i] = fv_model_new_from_file (path, &err);
     if (!self->models[i]) {
-      gst_mtcnn_face_detect_model_error (self, path, err);
+      gst_fv_post_model_error (GST_ELEMENT (self), "face detector model", path,
+          err);
       gst_mtcnn_face_detect_free_resources (self);
       return FALSE;
     }
@@ -216,7 +204,8 @@ gst_mtcnn_face_detect_start (GstBaseTransform * trans)
     self->detector = fv_detector_new_for_models (self->models[0],
         self->models[1], self->models[2], &self->options, &err);
     if (!self->detector) {
-      gst_mtcnn_face_detect_model_error (self, dir ? dir : "(installed)", err);
+      gst_fv_post_model_error (GST_ELEMENT (self), "face detector model",
+          dir ? dir : "(installed)", err);
       gst_mtcnn_face_detect_free_resources (self);
       return FALSE;
     }
@@ -375,17 +364,9 @@ gst_mtcnn_face_detect_transform_ip (GstBaseTransform * trans, GstBuffer * buf)
     gpointer state = NULL;
     GstMeta *meta;
 
-    if (!gst_video_frame_map (&vframe, &self->info, buf, GST_MAP_READ)) {
-      GST_ELEMENT_ERROR (self, STREAM, FAILED, (NULL),
-          ("invalid video buffer received"));
+    if (!gst_fv_frame_map (GST_ELEMENT (self), &self->info, &self->path, buf,
+            &vframe, &frame))
       return GST_FLOW_ERROR;
-    }
-    if (!gst_fv_frame_wrap (&self->path, &vframe, &frame)) {
-      gst_video_frame_unmap (&vframe);
-      GST_ELEMENT_ERROR (self, STREAM, FORMAT, (NULL),
-          ("the frame's layout is not usable"));
-      return GST_FLOW_ERROR;
-    }
     self->n_dets = fv_detector_detect (self->detector, &frame, self->dets,
         MIN (max_faces, MAX_MAX_FACES));
     gst_video_frame_unmap (&vframe);
@@ -520,29 +501,47 @@ gst_mtcnn_face_detect_init (GstMtcnnFaceDetect * self)
   gst_base_transform_set_passthrough (GST_BASE_TRANSFORM (self), FALSE);
 }
 
-#define DESCRIPTION \
-  "Finds faces with MTCNN and five landmarks and adds one " \
-  "GstVideoRegionOfInterestMeta of type \"face\" per face (box in frame " \
-  "pixels, clipped to the frame; unique non-zero id), for faceverify or " \
-  "any consumer of ROI metas. Pixels are never modified.\n" \
-  "\n" \
-  "Examples (the first runs as it is):\n" \
-  "  gst-launch-1.0 videotestsrc num-buffers=30 ! videoconvert ! " \
-  "mtcnnfacedetect ! faceverify ! fakesink\n" \
-  "  gst-launch-1.0 filesrc location=clip.avi ! avidemux ! jpegdec ! " \
-  "videoconvert ! mtcnnfacedetect ! faceverify gallery-file=team.db ! " \
-  "videoconvert ! autovideosink\n" \
-  "\n" \
-  "ROI params: \"detection\" with confidence (double, 0..1), x_min, y_min, " \
-  "x_max, y_max (double, box normalised to the frame, as DL Streamer), " \
-  "label_id (0), label (\"face\"), frames-ago (uint, 0 when detected on " \
-  "this frame); \"landmarks\" with points (array of 10 doubles: x, y in " \
-  "frame pixels of the left eye, right eye, nose tip, left mouth corner, " \
-  "right mouth corner, left/right as seen in the image) and order (the " \
-  "same list as a string).\n" \
-  "\n" \
-  "No messages, no signals. Errors: a missing model is RESOURCE/NOT_FOUND, " \
-  "a malformed one LIBRARY/INIT."
+static void
+gst_mtcnn_face_detect_install_properties (GObjectClass * gobject_class)
+{
+  /**
+   * GstMtcnnFaceDetect:max-faces:
+   *
+   * Report at most this many faces per frame, the most confident first.
+   */
+  g_object_class_install_property (gobject_class, PROP_MAX_FACES,
+      g_param_spec_uint ("max-faces", "Maximum faces",
+          "Report at most this many faces per frame, the most confident "
+          "first", 1, MAX_MAX_FACES, DEFAULT_MAX_FACES,
+          G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS |
+          GST_PARAM_MUTABLE_PLAYING));
+  /**
+   * GstMtcnnFaceDetect:detection-interval:
+   *
+   * Run the detector on every n-th frame; the frames in between carry the
+   * last faces again (same ROI ids, detection frames-ago > 0).
+   */
+  g_object_class_install_property (gobject_class, PROP_DETECTION_INTERVAL,
+      g_param_spec_uint ("detection-interval", "Detection interval",
+          "Run the detector on every n-th frame; the frames in between "
+          "carry the last faces again (same ROI ids, detection frames-ago "
+          "> 0)", 1, G_MAXINT, DEFAULT_DETECTION_INTERVAL,
+          G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS |
+          GST_PARAM_MUTABLE_PLAYING));
+  /**
+   * GstMtcnnFaceDetect:threads:
+   *
+   * Threads that run the detector's first stage (P-Net, most of its time)
+   * on each frame (0: one per CPU core).
+   */
+  g_object_class_install_property (gobject_class, PROP_THREADS,
+      g_param_spec_uint ("threads", "Threads",
+          "Threads that run the detector's first stage (P-Net, most of "
+          "its time) on each frame (0: one per CPU core)",
+          0, 64, DEFAULT_THREADS,
+          G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS |
+          GST_PARAM_MUTABLE_READY));
+}
 
 static void
 gst_mtcnn_face_detect_class_init (GstMtcnnFaceDetectClass * klass)
@@ -558,6 +557,12 @@ gst_mtcnn_face_detect_class_init (GstMtcnnFaceDetectClass * klass)
   gobject_class->get_property = gst_mtcnn_face_detect_get_property;
   gobject_class->finalize = gst_mtcnn_face_detect_finalize;
 
+  /**
+   * GstMtcnnFaceDetect:model-dir:
+   *
+   * Folder with pnet.tflite, rnet.tflite and onet.tflite; unset:
+   * $FV_MODEL_DIR or the installed models. Loaded at start.
+   */
   g_object_class_install_property (gobject_class, PROP_MODEL_DIR,
       g_param_spec_string ("model-dir", "Model folder",
           "Folder with pnet.tflite, rnet.tflite and onet.tflite; unset: "
@@ -565,6 +570,13 @@ gst_mtcnn_face_detect_class_init (GstMtcnnFaceDetectClass * klass)
           DEFAULT_MODEL_DIR,
           G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS |
           GST_PARAM_MUTABLE_READY));
+  /**
+   * GstMtcnnFaceDetect:min-face-size:
+   *
+   * The smallest face to find, in pixels (12 or more; smaller faces cost
+   * more time). A change while playing rebuilds the detector from the
+   * loaded models.
+   */
   g_object_class_install_property (gobject_class, PROP_MIN_FACE_SIZE,
       g_param_spec_uint ("min-face-size", "Minimum face size",
           "The smallest face to find, in pixels (12 or more; smaller faces "
@@ -573,49 +585,47 @@ gst_mtcnn_face_detect_class_init (GstMtcnnFaceDetectClass * klass)
           12, G_MAXINT, DEFAULT_MIN_FACE_SIZE,
           G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS |
           GST_PARAM_MUTABLE_PLAYING));
+  /**
+   * GstMtcnnFaceDetect:pnet-threshold:
+   *
+   * Score a candidate window needs in the first stage (P-Net).
+   */
   g_object_class_install_property (gobject_class, PROP_PNET_THRESHOLD,
       g_param_spec_double ("pnet-threshold", "P-Net threshold",
           "Score a candidate window needs in the first stage (P-Net)",
           0.0, 1.0, DEFAULT_PNET_THRESHOLD,
           G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS |
           GST_PARAM_MUTABLE_PLAYING));
+  /**
+   * GstMtcnnFaceDetect:rnet-threshold:
+   *
+   * Score a candidate needs in the second stage (R-Net).
+   */
   g_object_class_install_property (gobject_class, PROP_RNET_THRESHOLD,
       g_param_spec_double ("rnet-threshold", "R-Net threshold",
           "Score a candidate needs in the second stage (R-Net)",
           0.0, 1.0, DEFAULT_RNET_THRESHOLD,
           G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS |
           GST_PARAM_MUTABLE_PLAYING));
+  /**
+   * GstMtcnnFaceDetect:score-threshold:
+   *
+   * Final confidence (O-Net score) a face needs to be reported.
+   */
   g_object_class_install_property (gobject_class, PROP_SCORE_THRESHOLD,
       g_param_spec_double ("score-threshold", "Score threshold",
           "Final confidence (O-Net score) a face needs to be reported",
           0.0, 1.0, DEFAULT_SCORE_THRESHOLD,
           G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS |
           GST_PARAM_MUTABLE_PLAYING));
-  g_object_class_install_property (gobject_class, PROP_MAX_FACES,
-      g_param_spec_uint ("max-faces", "Maximum faces",
-          "Report at most this many faces per frame, the most confident "
-          "first", 1, MAX_MAX_FACES, DEFAULT_MAX_FACES,
-          G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS |
-          GST_PARAM_MUTABLE_PLAYING));
-  g_object_class_install_property (gobject_class, PROP_DETECTION_INTERVAL,
-      g_param_spec_uint ("detection-interval", "Detection interval",
-          "Run the detector on every n-th frame; the frames in between "
-          "carry the last faces again (same ROI ids, detection frames-ago "
-          "> 0)", 1, G_MAXINT, DEFAULT_DETECTION_INTERVAL,
-          G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS |
-          GST_PARAM_MUTABLE_PLAYING));
-  g_object_class_install_property (gobject_class, PROP_THREADS,
-      g_param_spec_uint ("threads", "Threads",
-          "Threads that run the detector's first stage (P-Net, most of "
-          "its time) on each frame (0: one per CPU core)",
-          0, 64, DEFAULT_THREADS,
-          G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS |
-          GST_PARAM_MUTABLE_READY));
+  gst_mtcnn_face_detect_install_properties (gobject_class);
 
   gst_element_class_add_static_pad_template (element_class, &sink_template);
   gst_element_class_add_static_pad_template (element_class, &src_template);
   gst_element_class_set_static_metadata (element_class,
-      "MTCNN face detector", "Filter/Analyzer/Video", DESCRIPTION,
+      "MTCNN face detector", "Filter/Analyzer/Video",
+      "Finds faces and their five landmarks with MTCNN and adds a face "
+      "region of interest for each",
       "gst-faceverify developers");
 
   trans_class->start = GST_DEBUG_FUNCPTR (gst_mtcnn_face_detect_start);

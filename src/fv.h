@@ -9,9 +9,11 @@
 
 #include "fv-prelude.h"
 #include "core/fv-utils.h"
+#include "core/fv-threadpool.h"
 #include "nn/fv-engine.h"
 #include "face/fv-embedder.h"
 #include "face/fv-face.h"
+#include "face/fv-tracker.h"
 #include "gallery/fv-gallery.h"
 
 #endif /* FV_H */

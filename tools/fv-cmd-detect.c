@@ -19,9 +19,6 @@
 #define COMMAND "detect"
 #define MAX_FACES 64
 
-/* Margin of the box crop written when a face's landmarks are unusable. */
-#define BOX_MARGIN 0.2f
-
 static FvDetector *
 load_detector (const char *command, const char *model_dir,
     const FvDetectorOptions * options)
@@ -218,11 +215,9 @@ fv_cmd_detect (int argc, char **argv)
       append_detection (out, images[i], &faces[k]);
       if (align_out) {
         g_autofree char *path = crop_path (taken, align_out, images[i], i, k);
-        if (!fv_aligner_align (aligner, &frame, faces[k].landmarks, crop,
-                sizeof crop / FV_EMBED_SIZE))
-          fv_aligner_crop_box (aligner, &frame, faces[k].x1, faces[k].y1,
-              faces[k].x2, faces[k].y2, BOX_MARGIN, crop,
-              sizeof crop / FV_EMBED_SIZE);
+        fv_aligner_crop_face (aligner, &frame, faces[k].x1, faces[k].y1,
+            faces[k].x2, faces[k].y2, faces[k].landmarks, crop,
+            sizeof crop / FV_EMBED_SIZE);
         if (!save_png (crop, sizeof crop / FV_EMBED_SIZE, path, &error)) {
           fv_tool_error (path, "cannot write the crop: %s", error->message);
           g_clear_error (&error);

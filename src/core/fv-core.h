@@ -25,6 +25,11 @@ void fv_free_floats (float *p);
 FvIsa fv_isa_select (void);
 gboolean fv_isa_allowed (FvIsa isa);
 
+/* Sets flush-to-zero / denormals-are-zero on the calling thread for the
+ * duration of a run; fv_fp_mode_leave() restores what was there. */
+guint64 fv_fp_mode_enter (void);
+void fv_fp_mode_leave (guint64 saved);
+
 G_END_DECLS
 
 #endif /* FV_CORE_H */

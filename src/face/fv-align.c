@@ -447,3 +447,41 @@ fv_aligner_crop_box_tensor (FvAligner * aligner, const FvFrame * frame,
   g_return_val_if_fail (aligner != NULL && frame != NULL && tensor, FALSE);
   return crop_box (aligner, frame, x1, y1, x2, y2, margin, NULL, 0, tensor);
 }
+
+/**
+ * fv_aligner_crop_face:
+ * @aligner: an aligner
+ * @frame: the frame
+ * @x1: left edge of the face box, frame pixels
+ * @y1: top edge
+ * @x2: right edge
+ * @y2: bottom edge
+ * @landmarks: (array fixed-size=10) (nullable): five x, y points in frame
+ *   pixels in the order of %FV_N_LANDMARKS, or %NULL when the detector
+ *   gives none
+ * @rgb: (out caller-allocates): 112 rows of 112 packed R, G, B bytes
+ * @rgb_stride: bytes per row of @rgb (336 or more)
+ *
+ * The one crop rule of the library, the element and the command line:
+ * aligns the face on its landmarks with fv_aligner_align(); without
+ * landmarks, or when they are unusable, crops the box with
+ * fv_aligner_crop_box() and a margin of %FV_BOX_CROP_MARGIN. A box that
+ * cannot be cropped either leaves @rgb filled with the fill colour.
+ *
+ * Returns: %TRUE when the crop is aligned on the landmarks, %FALSE when
+ *   it is a box crop
+ */
+gboolean
+fv_aligner_crop_face (FvAligner * aligner, const FvFrame * frame, float x1,
+    float y1, float x2, float y2, const float *landmarks, guint8 * rgb,
+    gsize rgb_stride)
+{
+  g_return_val_if_fail (aligner != NULL && frame != NULL && rgb, FALSE);
+  g_return_val_if_fail (rgb_stride >= 3 * SIDE, FALSE);
+
+  if (landmarks && align (aligner, frame, landmarks, rgb, rgb_stride, NULL))
+    return TRUE;
+  crop_box (aligner, frame, x1, y1, x2, y2, FV_BOX_CROP_MARGIN, rgb,
+      rgb_stride, NULL);
+  return FALSE;
+}

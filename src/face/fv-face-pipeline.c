@@ -6,9 +6,6 @@
 #define SIDE FV_EMBED_SIZE
 #define CROP_BYTES (SIDE * SIDE * 3)
 
-/* Margin of the box crop used when the landmarks are unusable. */
-#define BOX_MARGIN 0.2f
-
 struct _FvFacePipeline
 {
   FvDetector *detector;
@@ -121,9 +118,9 @@ fv_face_pipeline_get_embedder (FvFacePipeline * pipeline)
  * @n_faces: (out): the number of faces found (at most the pipeline's
  *   maximum)
  *
- * Detects the faces of @frame, aligns each to the ArcFace template with
- * its landmarks (or, if they are unusable, crops its box with a 20%
- * margin) and embeds all of them in batches. Allocates nothing in steady
+ * Detects the faces of @frame, crops each with fv_aligner_crop_face()
+ * (aligned on its landmarks, or, if they are unusable, a box crop) and
+ * embeds all of them in batches. Allocates nothing in steady
  * state.
  *
  * Returns: (transfer none) (array length=n_faces): the faces, best score
@@ -146,11 +143,8 @@ fv_face_pipeline_process (FvFacePipeline * pipeline, const FvFrame * frame,
     FvFace *f = &pipeline->faces[i];
 
     f->detection = *det;
-    f->aligned = fv_aligner_align (pipeline->aligner, frame, det->landmarks,
-        crop, SIDE * 3);
-    if (!f->aligned)
-      fv_aligner_crop_box (pipeline->aligner, frame, det->x1, det->y1,
-          det->x2, det->y2, BOX_MARGIN, crop, SIDE * 3);
+    f->aligned = fv_aligner_crop_face (pipeline->aligner, frame, det->x1,
+        det->y1, det->x2, det->y2, det->landmarks, crop, SIDE * 3);
   }
   if (n > 0)
     fv_embedder_embed_batch (pipeline->embedder, n, pipeline->crop_ptrs,

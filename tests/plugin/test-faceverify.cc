@@ -11,7 +11,6 @@
 #include <thread>
 
 #include "fv-plugin-test.h"
-#include "gstfvtracker.h"
 
 using namespace fvplug;
 
@@ -1098,122 +1097,6 @@ TEST_F (FaceVerifyTest, StateCyclesRepeatedly)
   }
   gst_object_unref (e);
   gst_harness_teardown (hh);
-}
-
-// --- the tracker's hysteresis, directly -----------------------------------
-
-GstFvIdentity
-Obs (const char *label, int id)
-{
-  GstFvIdentity o = { id, (gchar *) label, label != NULL, label ? 0.8 : 0.2,
-    0.3
-  };
-  return o;
-}
-
-TEST (Tracker, HysteresisKeepsLabelsFromFlickering)
-{
-  GstFvTracker *t = gst_fv_tracker_new (4, 2);
-  GstFvBox box = { 10, 10, 50, 50 };
-  guint idx;
-  auto step = [&](GstFvIdentity o) {
-    gst_fv_tracker_update (t, &box, 1, &idx);
-    gst_fv_tracker_observe (t, &t->tracks[idx], &o, 1);
-    const GstFvIdentity &r = t->tracks[idx].reported;
-    return std::string (r.known ? r.label : "unknown");
-  };
-  EXPECT_EQ (step (Obs ("A", 1)), "A");       // new track: at once
-  EXPECT_EQ (step (Obs ("A", 1)), "A");
-  EXPECT_EQ (step (Obs (NULL, -1)), "A");     // one unknown: keep A
-  EXPECT_EQ (step (Obs ("A", 1)), "A");
-  EXPECT_EQ (step (Obs ("B", 2)), "unknown"); // one B: claim nobody
-  EXPECT_TRUE (t->tracks[idx].need_confirm);
-  EXPECT_EQ (step (Obs ("A", 1)), "A");       // back to A
-  EXPECT_EQ (step (Obs ("B", 2)), "unknown");
-  EXPECT_EQ (step (Obs ("B", 2)), "B");       // two B in a row: B
-  EXPECT_EQ (step (Obs (NULL, -1)), "B");
-  EXPECT_EQ (step (Obs (NULL, -1)), "unknown");       // confirmed unknown
-  EXPECT_EQ (step (Obs ("A", 1)), "unknown");
-  EXPECT_EQ (step (Obs ("A", 1)), "A");
-  // a new gallery: the decision is taken at once
-  GstFvIdentity b = Obs ("B", 2);
-  gst_fv_tracker_update (t, &box, 1, &idx);
-  gst_fv_tracker_observe (t, &t->tracks[idx], &b, 2);
-  EXPECT_STREQ (t->tracks[idx].reported.label, "B");
-  gst_fv_tracker_free (t);
-}
-
-// A cut puts another face where a known one was: the track's old label
-// must not carry over, not even for one frame; the same face seen again
-// (a similar embedding) keeps its hysteresis.
-TEST (Tracker, AnotherFaceInTheSamePlaceDropsTheOldLabel)
-{
-  GstFvTracker *t = gst_fv_tracker_new (4, 2);
-  GstFvBox box = { 10, 10, 50, 50 };
-  const gfloat face_a[2] = { 1.0f, 0.0f }, face_a2[2] = { 0.96f, 0.28f },
-      face_c[2] = { 0.0f, 1.0f };
-  guint idx;
-  auto step = [&](const gfloat *emb, GstFvIdentity o) {
-    gst_fv_tracker_update (t, &box, 1, &idx);
-    gst_fv_tracker_set_embedding (t, &t->tracks[idx], emb, TRUE);
-    gst_fv_tracker_observe (t, &t->tracks[idx], &o, 1);
-    const GstFvIdentity &r = t->tracks[idx].reported;
-    return std::string (r.known ? r.label : "unknown");
-  };
-  EXPECT_EQ (step (face_a, Obs ("A", 1)), "A");
-  EXPECT_EQ (step (face_a2, Obs (NULL, -1)), "A");    // same face, blurred
-  EXPECT_EQ (step (face_a, Obs ("A", 1)), "A");
-  EXPECT_EQ (step (face_c, Obs (NULL, -1)), "unknown");       // a cut
-  EXPECT_EQ (step (face_a, Obs ("A", 1)), "A");       // and back
-  gst_fv_tracker_free (t);
-}
-
-TEST (Tracker, IouAssociationAndAgeing)
-{
-  GstFvTracker *t = gst_fv_tracker_new (4, 2);
-  GstFvBox a[2] = { {0, 0, 100, 100}, {300, 0, 100, 100} };
-  guint idx[2];
-  gst_fv_tracker_update (t, a, 2, idx);
-  guint id0 = t->tracks[idx[0]].id, id1 = t->tracks[idx[1]].id;
-  EXPECT_NE (id0, id1);
-  // swapped order, slightly moved: same tracks
-  GstFvBox b[2] = { {305, 5, 100, 100}, {5, 0, 100, 100} };
-  gst_fv_tracker_update (t, b, 2, idx);
-  EXPECT_EQ (t->tracks[idx[0]].id, id1);
-  EXPECT_EQ (t->tracks[idx[1]].id, id0);
-  // gone for longer than max_age: a later face starts a new track
-  for (guint i = 0; i <= t->max_age; i++)
-    gst_fv_tracker_update (t, NULL, 0, idx);
-  gst_fv_tracker_update (t, b, 1, idx);
-  EXPECT_NE (t->tracks[idx[0]].id, id1);
-  EXPECT_NE (t->tracks[idx[0]].id, id0);
-  // far more faces than capacity over time never overflows
-  for (int i = 0; i < 50; i++) {
-    GstFvBox c = { (float) (i * 200), 0, 50, 50 };
-    gst_fv_tracker_update (t, &c, 1, idx);
-    EXPECT_LT (idx[0], t->capacity);
-  }
-  gst_fv_tracker_free (t);
-}
-
-TEST (Tracker, ReidentifyWhenTheBoxChangesALot)
-{
-  GstFvTracker *t = gst_fv_tracker_new (2, 2);
-  GstFvBox box = { 0, 0, 100, 100 };
-  guint idx;
-  const float emb[2] = { 1, 0 };
-  gst_fv_tracker_update (t, &box, 1, &idx);
-  EXPECT_TRUE (gst_fv_tracker_needs_embedding (t, &t->tracks[idx], 10));
-  gst_fv_tracker_set_embedding (t, &t->tracks[idx], emb, TRUE);
-  GstFvIdentity o = Obs ("A", 1);
-  gst_fv_tracker_observe (t, &t->tracks[idx], &o, 1);
-  gst_fv_tracker_update (t, &box, 1, &idx);
-  EXPECT_FALSE (gst_fv_tracker_needs_embedding (t, &t->tracks[idx], 10));
-  EXPECT_EQ (gst_fv_tracker_frames_ago (t, &t->tracks[idx]), 1u);
-  GstFvBox grown = { 0, 0, 140, 140 };  // IoU 0.51 with the embedded box
-  gst_fv_tracker_update (t, &grown, 1, &idx);
-  EXPECT_TRUE (gst_fv_tracker_needs_embedding (t, &t->tracks[idx], 10));
-  gst_fv_tracker_free (t);
 }
 
 }  // namespace

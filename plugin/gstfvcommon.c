@@ -1,11 +1,11 @@
-/* gst-faceverify: from mapped GStreamer video frames to the library's frames
+/* gst-faceverify: helpers shared by the plugin's elements
  *
  * This library is free software; you can redistribute it and/or
  * modify it under the terms of the GNU Lesser General Public
  * License as published by the Free Software Foundation; either
  * version 2.1 of the License, or (at your option) any later version.
  */
-#include "gstfvframe.h"
+#include "gstfvcommon.h"
 
 gboolean
 gst_fv_pixel_path_init (GstFvPixelPath * path, const GstVideoInfo * info)
@@ -81,5 +81,82 @@ gst_fv_frame_wrap (const GstFvPixelPath * path, const GstVideoFrame * vframe,
           GST_VIDEO_FRAME_HEIGHT (vframe), planes, strides, NULL))
     return FALSE;
   frame->matrix = path->matrix;
+  return TRUE;
+}
+
+gboolean
+gst_fv_frame_map (GstElement * element, const GstVideoInfo * info,
+    const GstFvPixelPath * path, GstBuffer * buf, GstVideoFrame * vframe,
+    FvFrame * frame)
+{
+  if (!gst_video_frame_map (vframe, info, buf, GST_MAP_READ)) {
+    GST_ELEMENT_ERROR (element, STREAM, FAILED, (NULL),
+        ("invalid video buffer received"));
+    return FALSE;
+  }
+  if (!gst_fv_frame_wrap (path, vframe, frame)) {
+    gst_video_frame_unmap (vframe);
+    GST_ELEMENT_ERROR (element, STREAM, FORMAT, (NULL),
+        ("the frame's layout is not usable"));
+    return FALSE;
+  }
+  return TRUE;
+}
+
+void
+gst_fv_post_model_error (GstElement * element, const gchar * what,
+    const gchar * path, const GError * err)
+{
+  if (g_error_matches (err, FV_MODEL_ERROR, FV_MODEL_ERROR_NOT_FOUND))
+    GST_ELEMENT_ERROR (element, RESOURCE, NOT_FOUND,
+        ("The %s \"%s\" was not found.", what, path), ("%s", err->message));
+  else if (g_error_matches (err, FV_MODEL_ERROR, FV_MODEL_ERROR_IO))
+    GST_ELEMENT_ERROR (element, RESOURCE, OPEN_READ,
+        ("Could not read the %s \"%s\".", what, path), ("%s", err->message));
+  else
+    GST_ELEMENT_ERROR (element, LIBRARY, INIT,
+        ("Could not load the %s \"%s\".", what, path), ("%s", err->message));
+}
+
+void
+gst_fv_set_roi_type (const GValue * value, const gchar * fallback,
+    gchar ** roi_type, GQuark * quark)
+{
+  g_free (*roi_type);
+  *roi_type = g_value_dup_string (value);
+  if (!*roi_type)
+    *roi_type = g_strdup (fallback);
+  *quark = g_quark_from_string (*roi_type);
+}
+
+gboolean
+gst_fv_element_is_running (GstElement * element)
+{
+  return GST_STATE (element) > GST_STATE_READY
+      || GST_STATE_PENDING (element) > GST_STATE_READY;
+}
+
+gboolean
+gst_fv_roi_get_landmarks (GstVideoRegionOfInterestMeta * roi,
+    gdouble * points)
+{
+  GstStructure *s = gst_video_region_of_interest_meta_get_param (roi,
+      "landmarks");
+  const GValue *pts = s ? gst_structure_get_value (s, "points") : NULL;
+  guint k;
+
+  if (!pts || !GST_VALUE_HOLDS_ARRAY (pts)
+      || gst_value_array_get_size (pts) != 2 * FV_N_LANDMARKS)
+    return FALSE;
+  for (k = 0; k < 2 * FV_N_LANDMARKS; k++) {
+    const GValue *v = gst_value_array_get_value (pts, k);
+
+    if (G_VALUE_HOLDS_DOUBLE (v))
+      points[k] = g_value_get_double (v);
+    else if (G_VALUE_HOLDS_FLOAT (v))
+      points[k] = g_value_get_float (v);
+    else
+      return FALSE;
+  }
   return TRUE;
 }
