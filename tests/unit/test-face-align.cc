@@ -199,7 +199,10 @@ TEST (FaceAlign, MatchesTheShippedCrops)
   for (const char *source : { "deepface", "face_recognition", "faceapi_bbt",
           "openface"}) {
     std::string dir = fvtest::SharedPath (std::string ("data/faces/") + source);
+    size_t k = 0;
     for (auto &row : fvtest::ReadCsv (dir + "/faces.csv")) {
+      if (k++ % fvtest::SampleEvery () != 0)
+        continue;
       Image img, shipped;
       ASSERT_TRUE (LoadImage (dir + "/" + row["raw"], &img)) << row["raw"];
       ASSERT_TRUE (LoadImage (dir + "/" + row["aligned"], &shipped));
@@ -246,8 +249,10 @@ TEST (FaceAlign, MatchesTheShippedCrops)
       n++;
     }
   }
-  EXPECT_EQ (121, n);
-  EXPECT_EQ (1, no_ref);
+  if (fvtest::SampleEvery () == 1) {
+    EXPECT_EQ (121, n);
+    EXPECT_EQ (1, no_ref);
+  }
   EXPECT_GE (n - below, 0.97 * n);
   EXPECT_GE (sum / n, 0.995);
   printf ("alignment vs shipped crops: %d faces, cosine mean %.5f, %d below "
