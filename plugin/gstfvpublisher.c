@@ -69,7 +69,7 @@ struct _GstFvPublisher
   gboolean in_outage;
   gboolean attempted;
   gint64 next_try, attempt_start, backoff;
-  gboolean presence_on_wire;
+  GHashTable *presence_mids;    /* message ids of presence messages */
 };
 
 static void
@@ -234,7 +234,6 @@ on_connect (struct mosquitto *mosq, void *data, int rc)
   GST_INFO_OBJECT (pub->owner, "connected to %s", pub->target.printable);
   pub->in_outage = FALSE;
   pub->backoff = BACKOFF_FIRST_US;
-  pub->presence_on_wire = FALSE;
   g_mutex_lock (&pub->lock);
   pub->connected = TRUE;
   pub->n_connects++;
@@ -247,6 +246,9 @@ on_publish (struct mosquitto *mosq, void *data, int mid)
 {
   GstFvPublisher *pub = data;
 
+  /* presence is retained state, not an event: not counted */
+  if (g_hash_table_remove (pub->presence_mids, GINT_TO_POINTER (mid)))
+    return;
   if (pub->qos > 0 && pub->in_flight > 0)
     pub->in_flight--;
   g_mutex_lock (&pub->lock);
@@ -318,9 +320,11 @@ mqtt_send_queued (GstFvPublisher * pub)
   }
   g_mutex_unlock (&pub->lock);
   if (pres.topic) {
-    /* presence is retained state, not an event: not counted as sent */
-    mosquitto_publish (pub->mosq, NULL, pres.topic, strlen (pres.payload),
-        pres.payload, pub->qos, true);
+    int mid = 0;
+
+    if (mosquitto_publish (pub->mosq, &mid, pres.topic, strlen (pres.payload),
+            pres.payload, pub->qos, true) == MOSQ_ERR_SUCCESS)
+      g_hash_table_add (pub->presence_mids, GINT_TO_POINTER (mid));
     msg_clear (&pres);
   }
 
@@ -473,6 +477,7 @@ mqtt_setup (GstFvPublisher * pub, const GstFvPublisherSettings * s,
   g_unix_set_fd_nonblocking (pub->wake[0], TRUE, NULL);
   g_unix_set_fd_nonblocking (pub->wake[1], TRUE, NULL);
   pub->backoff = BACKOFF_FIRST_US;
+  pub->presence_mids = g_hash_table_new (NULL, NULL);
   return TRUE;
 }
 
@@ -552,6 +557,7 @@ gst_fv_publisher_free (GstFvPublisher * pub)
     fclose (pub->file);
   if (pub->mosq)
     mosquitto_destroy (pub->mosq);
+  g_clear_pointer (&pub->presence_mids, g_hash_table_unref);
   if (pub->wake[0] >= 0)
     close (pub->wake[0]);
   if (pub->wake[1] >= 0)

@@ -761,3 +761,70 @@ TEST_F (PublishTest, MqttsWithAThrowAwayCa)
   EXPECT_EQ (bad.frames, 90);
   EXPECT_EQ (CountWith (bad.warnings, "MQTT broker"), 1);
 }
+
+// --- the subscriber example ------------------------------------------------
+
+// The checkout's root, from this file's path (relative to the build tree).
+std::string
+SourceRoot ()
+{
+  std::string f = __FILE__;
+  if (!g_path_is_absolute (f.c_str ()))
+    f = std::string (g_getenv ("FV_BUILD_DIR") ? g_getenv ("FV_BUILD_DIR")
+        : ".") + "/" + f;
+  gchar *d = g_path_get_dirname (f.c_str ());
+  std::string root = std::string (d) + "/../..";
+  g_free (d);
+  return root;
+}
+
+TEST_F (PublishTest, PythonSubscriberExampleFollowsTheEvents)
+{
+  std::string script = SourceRoot () + "/examples/subscribers/fv-subscribe.py";
+  ASSERT_TRUE (g_file_test (script.c_str (), G_FILE_TEST_EXISTS)) << script;
+  Broker broker;
+  ASSERT_TRUE (broker.Start (PluginScratch ("broker-example")));
+  std::string loc = "location=\"mqtt://127.0.0.1:"
+      + std::to_string (broker.port) + "/ex/{camera}/{event}\" camera=gate";
+  // a first run leaves the retained presence that tells us, below, that
+  // the subscriber is connected
+  ClipRun first = RunClip (gallery, loc, false);
+  ASSERT_EQ (first.errors, 0) << first.error;
+
+  std::string out = PluginScratch () + "/subscriber.txt";
+  std::string cmd = "exec /usr/bin/python3 '" + script + "' --port "
+      + std::to_string (broker.port) + " --topic 'ex/#' --count 6 "
+      "--timeout 60 > '" + out + "'";
+  const char *argv[] = { "/bin/sh", "-c", cmd.c_str (), NULL };
+  GPid pid;
+  ASSERT_TRUE (g_spawn_async (NULL, (char **) argv, NULL,
+          G_SPAWN_DO_NOT_REAP_CHILD, NULL, NULL, &pid, NULL));
+  std::string text;
+  for (int i = 0; i < 1500 && text.find ("now in view") == std::string::npos;
+      i++) {
+    g_usleep (20000);
+    auto data = fvtest::ReadFile (out);
+    text.assign (data.begin (), data.end ());
+  }
+  EXPECT_NE (text.find ("gate: now in view: nobody"), std::string::npos)
+      << text;
+  ClipRun second = RunClip (gallery, loc, false);
+  ASSERT_EQ (second.errors, 0) << second.error;
+  int status = -1;
+  for (int i = 0; i < 1500; i++) {
+    if (waitpid (pid, &status, WNOHANG) == pid)
+      break;
+    g_usleep (20000);
+  }
+  if (status == -1) {
+    kill (pid, SIGTERM);
+    waitpid (pid, &status, 0);
+  }
+  EXPECT_TRUE (WIFEXITED (status) && WEXITSTATUS (status) == 0);
+  auto data = fvtest::ReadFile (out);
+  text.assign (data.begin (), data.end ());
+  printf ("%s", text.c_str ());
+  EXPECT_NE (text.find ("track 1 appeared"), std::string::npos) << text;
+  EXPECT_NE (text.find ("identified: person01 (known"), std::string::npos)
+      << text;
+}
