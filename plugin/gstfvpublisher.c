@@ -69,7 +69,8 @@ struct _GstFvPublisher
   gboolean in_outage;
   gboolean attempted;
   gint64 next_try, attempt_start, backoff;
-  GHashTable *presence_mids;    /* message ids of presence messages */
+  GHashTable *presence_mids;    /* ids of presence messages in flight */
+  gboolean publishing_presence;
 };
 
 static void
@@ -246,8 +247,10 @@ on_publish (struct mosquitto *mosq, void *data, int mid)
 {
   GstFvPublisher *pub = data;
 
-  /* presence is retained state, not an event: not counted */
-  if (g_hash_table_remove (pub->presence_mids, GINT_TO_POINTER (mid)))
+  /* presence is retained state, not an event: not counted (QoS 0 reports
+   * it from within mosquitto_publish, before its id is known) */
+  if (pub->publishing_presence
+      || g_hash_table_remove (pub->presence_mids, GINT_TO_POINTER (mid)))
     return;
   if (pub->qos > 0 && pub->in_flight > 0)
     pub->in_flight--;
@@ -322,9 +325,11 @@ mqtt_send_queued (GstFvPublisher * pub)
   if (pres.topic) {
     int mid = 0;
 
+    pub->publishing_presence = TRUE;
     if (mosquitto_publish (pub->mosq, &mid, pres.topic, strlen (pres.payload),
-            pres.payload, pub->qos, true) == MOSQ_ERR_SUCCESS)
+            pres.payload, pub->qos, true) == MOSQ_ERR_SUCCESS && pub->qos > 0)
       g_hash_table_add (pub->presence_mids, GINT_TO_POINTER (mid));
+    pub->publishing_presence = FALSE;
     msg_clear (&pres);
   }
 
