@@ -19,6 +19,7 @@ plugin_init (GstPlugin * plugin)
   ret |= GST_ELEMENT_REGISTER (mtcnnfacedetect, plugin);
   ret |= GST_ELEMENT_REGISTER (faceverify, plugin);
   ret |= GST_ELEMENT_REGISTER (faceverifyoverlay, plugin);
+  ret |= GST_ELEMENT_REGISTER (faceverifypublish, plugin);
 
   return ret;
 }

@@ -62,6 +62,9 @@ packages=(
   python3-gi python3-gst-1.0 gir1.2-gstreamer-1.0 gir1.2-gst-plugins-base-1.0
   fonts-dejavu-core gstreamer1.0-x
   libgtest-dev valgrind ca-certificates indent
+  # faceverifypublish: MQTT client and JSON (libraries); the broker, its
+  # command-line clients and openssl for the publish tests and examples
+  libmosquitto-dev libjson-glib-dev mosquitto mosquitto-clients openssl
   # `faceverify bench --compare xnnpack` (meson feature xnnpack)
   libxnnpack-dev libpthreadpool-dev
 )

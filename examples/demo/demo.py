@@ -74,7 +74,7 @@ def check_elements():
     missing = [e for e in ("mtcnnfacedetect", "faceverify",
                            "faceverifyoverlay", "videoflip", "videobalance",
                            "videoscale", "appsrc", "jpegenc", "avimux",
-                           "pngenc", "jpegdec")
+                           "pngenc", "jpegdec", "faceverifypublish")
                if Gst.ElementFactory.find(e) is None]
     if missing:
         fail("GStreamer elements not found: %s (GST_PLUGIN_PATH=%s); run "
@@ -196,6 +196,7 @@ class PhotoDemo:
         self.analysis_ns = 0
         self.t_in = 0
         self.error = None
+        self.events = os.path.join(args.out, "events.jsonl")
 
     def shot_of(self, pts):
         frame = int((pts + FRAME_NS // 2) // FRAME_NS)
@@ -258,7 +259,10 @@ class PhotoDemo:
             "! faceverify name=verify gallery-file=\"{gallery}\" "
             "updates=every-frame threads={t} "
             "! videoscale ! video/x-raw,width={ow},height={oh},"
-            "pixel-aspect-ratio=1/1 ! videoconvert ! video/x-raw,format=BGRx "
+            "pixel-aspect-ratio=1/1 "
+            "! faceverifypublish name=publish camera=demo "
+            "location=\"file://{events}\" "
+            "! videoconvert ! video/x-raw,format=BGRx "
             "! faceverifyoverlay draw-landmarks=true ! videoconvert ! tee name=t "
             "t. ! queue ! jpegenc quality=85 ! avimux "
             "! filesink location=\"{avi}\" "
@@ -266,7 +270,11 @@ class PhotoDemo:
             "! multifilesink location=\"{frames}/shot-%02d.png\""
         ).format(cw=CANVAS_W, ch=CANVAS_H, fps=FPS, t=a.threads,
                  gallery=a.gallery, ow=OUT_W, oh=OUT_H,
-                 avi=os.path.join(a.out, "annotated.avi"), frames=frames_dir)
+                 avi=os.path.join(a.out, "annotated.avi"), frames=frames_dir,
+                 events=self.events)
+        # faceverifypublish appends: one run, one file
+        if os.path.exists(self.events):
+            os.remove(self.events)
         pipeline = Gst.parse_launch(desc)
         self.flip = pipeline.get_by_name("flip")
         self.size = pipeline.get_by_name("size")
@@ -314,6 +322,12 @@ class PhotoDemo:
         bus.remove_signal_watch()
         if self.error:
             fail("pipeline: " + self.error)
+        with open(self.events, encoding="utf-8") as f:
+            kinds = [json.loads(line)["event"] for line in f]
+        log("events: %d JSON lines from faceverifypublish in %s (%s)" % (
+            len(kinds), self.events, ", ".join(
+                "%d %s" % (kinds.count(k), k)
+                for k in ("appeared", "identified", "left"))))
         # name the PNGs after their shots
         for shot, (view, photo) in enumerate(self.shots):
             old = os.path.join(frames_dir, "shot-%02d.png" % shot)
@@ -503,10 +517,12 @@ def camera(args):
     desc = ("v4l2src device=\"{dev}\" ! videoconvert ! "
             "mtcnnfacedetect min-face-size=60 threads={t} ! "
             "faceverify name=verify gallery-file=\"{g}\" threads={t} "
-            "updates=every-frame ! videoconvert ! "
+            "updates=every-frame ! faceverifypublish camera=camera "
+            "location=\"file://{events}\" ! videoconvert ! "
             "faceverifyoverlay draw-landmarks=true ! videoconvert ! "
             "autovideosink sync=false").format(
-                dev=args.camera, g=args.gallery, t=args.threads)
+                dev=args.camera, g=args.gallery, t=args.threads,
+                events=os.path.join(args.out, "events.jsonl"))
     log("camera: gst-launch-1.0 " + desc)
     pipeline = Gst.parse_launch(desc)
     verify = pipeline.get_by_name("verify")

@@ -106,6 +106,29 @@ TEST_F (DemoTest, WritesOneJsonLinePerFacePerFrame)
   }
 }
 
+// faceverifypublish in the demo's pipeline: one event per line, each
+// track appears and leaves once, and enrolled people are identified.
+TEST_F (DemoTest, PublishesTrackEventsAsJsonLines)
+{
+  auto lines = Lines (ReadText (Path (out_, "events.jsonl")));
+  ASSERT_FALSE (lines.empty ());
+  int appeared = 0, left = 0, known = 0;
+  for (const auto &l : lines) {
+    ASSERT_EQ (l.front (), '{') << l;
+    ASSERT_EQ (l.back (), '}') << l;
+    ASSERT_NE (l.find ("\"schema\":\"gst-faceverify/event/1\""),
+        std::string::npos) << l;
+    ASSERT_NE (l.find ("\"camera\":\"demo\""), std::string::npos) << l;
+    appeared += l.find ("\"event\":\"appeared\"") != std::string::npos;
+    left += l.find ("\"event\":\"left\"") != std::string::npos;
+    known += l.find ("\"event\":\"identified\"") != std::string::npos
+        && l.find ("\"known\":true") != std::string::npos;
+  }
+  EXPECT_GT (appeared, 0);
+  EXPECT_EQ (appeared, left);
+  EXPECT_GT (known, 0);
+}
+
 // Pixels of an RGB(A) pixbuf equal to @rgb.
 static int
 CountRgb (GdkPixbuf *pb, guint8 r, guint8 g, guint8 b)

@@ -5,6 +5,7 @@
 #include <cmath>
 #include <fstream>
 #include <map>
+#include <set>
 #include <sstream>
 #include <string>
 #include <vector>
@@ -388,6 +389,91 @@ EmbedRawFace (FvFacePipeline *fp, const FaceRow &row,
   guint dim = fv_embedder_get_dim (fv_face_pipeline_get_embedder (fp));
   out.assign (faces[best].embedding, faces[best].embedding + dim);
   return true;
+}
+
+// Creates a gallery at @path for the model file @model.
+inline bool
+MakeGallery (const std::string &path, const std::string &model,
+    const std::map<std::string, std::vector<std::vector<float>>> &ids)
+{
+  FvEmbedder *e = fv_embedder_new (model.c_str (), NULL);
+  if (!e) {
+    ADD_FAILURE () << "cannot load " << model;
+    return false;
+  }
+  bool ok = MakeGallery (path, e, ids);
+  fv_embedder_free (e);
+  return ok;
+}
+
+// --- the test clip ---------------------------------------------------------
+
+// ../shared/data/video/clip_mjpeg.avi: 90 frames of 640x480 at 10 fps, one
+// photo per second (segments), the first second grey.
+constexpr const char *kClip = "data/video/clip_mjpeg.avi";
+
+struct Segment
+{
+  int first, last;
+  std::string identity, raw;
+};
+
+inline std::vector<Segment>
+LoadSegments ()
+{
+  std::vector<Segment> v;
+  std::ifstream in (fvtest::SharedPath ("data/video/clip_segments.csv"));
+  std::string line;
+  std::getline (in, line);
+  while (std::getline (in, line)) {
+    std::vector<std::string> f;
+    std::stringstream ss (line);
+    std::string c;
+    while (std::getline (ss, c, ','))
+      f.push_back (c);
+    while (f.size () < 8)
+      f.push_back ("");
+    v.push_back ({ std::stoi (f[3]), std::stoi (f[4]), f[6], f[7] });
+  }
+  return v;
+}
+
+// The embeddings of the clip tests' gallery: every deepface photo that is
+// not in the clip, by identity (13 identities), embedded the way the
+// elements do it.
+inline bool
+ClipGalleryEmbeddings (const std::string &model,
+    const std::vector<Segment> &segments,
+    std::map<std::string, std::vector<std::vector<float>>> &ids)
+{
+  std::set<std::string> in_clip;
+  for (const Segment &s : segments)
+    if (!s.raw.empty ())
+      in_clip.insert (s.raw);
+  FvDetector *det = fv_detector_new (NULL, NULL);
+  FvEmbedder *emb = fv_embedder_new (model.c_str (), NULL);
+  if (!det || !emb) {
+    ADD_FAILURE () << "cannot load the models";
+    return false;
+  }
+  FvFacePipeline *fp = fv_face_pipeline_new (det, emb, 8);
+  int used = 0, failed = 0;
+  for (const FaceRow &r : LoadFaces ("deepface")) {
+    if (in_clip.count (r.raw))
+      continue;
+    std::vector<float> e;
+    if (EmbedRawFace (fp, r, e)) {
+      ids[r.identity].push_back (e);
+      used++;
+    } else {
+      failed++;
+    }
+  }
+  fv_face_pipeline_free (fp);
+  printf ("gallery: %zu identities, %d photos (%d without a face)\n",
+      ids.size (), used, failed);
+  EXPECT_EQ (ids.size (), 13u);
+  return ids.size () == 13u;
 }
 
 }  // namespace fvplug

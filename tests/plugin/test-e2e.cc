@@ -15,34 +15,6 @@ using namespace fvplug;
 
 namespace {
 
-const char *kClip = "data/video/clip_mjpeg.avi";
-
-struct Segment
-{
-  int first, last;
-  std::string identity, raw;
-};
-
-std::vector<Segment>
-LoadSegments ()
-{
-  std::vector<Segment> v;
-  std::ifstream in (fvtest::SharedPath ("data/video/clip_segments.csv"));
-  std::string line;
-  std::getline (in, line);
-  while (std::getline (in, line)) {
-    std::vector<std::string> f;
-    std::stringstream ss (line);
-    std::string c;
-    while (std::getline (ss, c, ','))
-      f.push_back (c);
-    while (f.size () < 8)
-      f.push_back ("");
-    v.push_back ({ std::stoi (f[3]), std::stoi (f[4]), f[6], f[7] });
-  }
-  return v;
-}
-
 // What one face looked like on one frame, read from FvFaceIdMeta.
 struct Seen
 {
@@ -221,34 +193,11 @@ protected:
         || !fvtest::HaveShared ("data/faces/deepface/faces.csv"))
       return;
     segments = LoadSegments ();
-    std::set<std::string> in_clip;
-    for (const Segment &s : segments)
-      if (!s.raw.empty ())
-        in_clip.insert (s.raw);
-
-    FvDetector *det = fv_detector_new (NULL, NULL);
-    FvEmbedder *emb = fv_embedder_new (model.c_str (), NULL);
-    ASSERT_TRUE (det && emb);
-    FvFacePipeline *fp = fv_face_pipeline_new (det, emb, 8);
     std::map<std::string, std::vector<std::vector<float>>> ids;
-    int used = 0, failed = 0;
-    for (const FaceRow &r : LoadFaces ("deepface")) {
-      if (in_clip.count (r.raw))
-        continue;
-      std::vector<float> e;
-      if (EmbedRawFace (fp, r, e)) {
-        ids[r.identity].push_back (e);
-        used++;
-      } else {
-        failed++;
-      }
-    }
-    printf ("gallery: %zu identities, %d photos (%d without a face)\n",
-        ids.size (), used, failed);
-    ASSERT_EQ (ids.size (), 13u);
+    ASSERT_TRUE (ClipGalleryEmbeddings (model, segments, ids));
     std::string dir = PluginScratch ();
     gallery = dir + "/deepface.db";
-    ASSERT_TRUE (MakeGallery (gallery, emb, ids));
+    ASSERT_TRUE (MakeGallery (gallery, model, ids));
     // a copy at a fixed place for tests/plugin/bench-plugin (atomic, in
     // case several runs share the build tree)
     {
@@ -262,8 +211,7 @@ protected:
     person01_emb = ids["person01"][0];
     ids.erase ("person01");
     gallery_wo_p01 = dir + "/deepface-without-person01.db";
-    ASSERT_TRUE (MakeGallery (gallery_wo_p01, emb, ids));
-    fv_face_pipeline_free (fp);
+    ASSERT_TRUE (MakeGallery (gallery_wo_p01, model, ids));
   }
 
   void SetUp () override
