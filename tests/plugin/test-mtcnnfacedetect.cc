@@ -403,4 +403,21 @@ TEST_F (MtcnnTest, PropertyMutabilityFlags)
   gst_object_unref (e);
 }
 
+// Issue 12: a frame wider or taller than the library reads crashed the
+// element in set_caps; it is refused with an error that names the limit.
+TEST_F (MtcnnTest, FramesAboveTheMaximumSizeAreRefused)
+{
+  for (auto wh : { std::make_pair (FV_FRAME_MAX_SIZE + 1, 16),
+          std::make_pair (16, FV_FRAME_MAX_SIZE + 1) }) {
+    auto r = PushOneFrame ("mtcnnfacedetect", GST_VIDEO_FORMAT_GRAY8,
+        wh.first, wh.second);
+    EXPECT_EQ (r.flow, GST_FLOW_NOT_NEGOTIATED) << wh.first << "x" << wh.second;
+    EXPECT_NE (r.text.find ("32767"), std::string::npos) << r.text;
+  }
+  // the largest allowed size still negotiates
+  auto ok = PushOneFrame ("mtcnnfacedetect", GST_VIDEO_FORMAT_GRAY8,
+      FV_FRAME_MAX_SIZE, 16);
+  EXPECT_EQ (ok.flow, GST_FLOW_OK) << ok.text;
+}
+
 }  // namespace

@@ -462,4 +462,59 @@ TEST_F (OverlayTest, RefusesFormatsItCannotDrawOn)
   EXPECT_EQ (gst_harness_push (h, buf), GST_FLOW_NOT_NEGOTIATED);
 }
 
+// Issue 12: frames the library cannot read are refused at caps time with
+// an error naming the limit.
+TEST_F (OverlayTest, FramesAboveTheMaximumSizeAreRefused)
+{
+  for (auto wh : { std::make_pair (FV_FRAME_MAX_SIZE + 1, 16),
+          std::make_pair (16, FV_FRAME_MAX_SIZE + 1) }) {
+    auto r = fvplug::PushOneFrame ("faceverifyoverlay", GST_VIDEO_FORMAT_BGRx,
+        wh.first, wh.second);
+    EXPECT_EQ (r.flow, GST_FLOW_NOT_NEGOTIATED) << wh.first << "x" << wh.second;
+    EXPECT_NE (r.text.find ("32767"), std::string::npos) << r.text;
+  }
+}
+
+// Issue 12: a label comes from a gallery, which is untrusted input. Long,
+// multi-byte, combining, control, bidi-override and zero-width labels are
+// drawn without a crash, on one line: a newline does not make the label
+// taller than a plain one.
+TEST_F (OverlayTest, OddLabelsAreDrawnSafelyOnOneLine)
+{
+  auto rows_of = [this] (const std::string &label) {
+    Start (GST_VIDEO_FORMAT_BGRx, 320, 240, "line-width=2");
+    GstBuffer *in = GreyFrame (GST_VIDEO_FORMAT_BGRx, 320, 240);
+    AddIdentity (in, 1, 20, 120, 100, 100, label.c_str (), true, 0.9);
+    GstBuffer *out = Push (in);
+    int rows = 0;
+    {
+      Frame f (out, GST_VIDEO_FORMAT_BGRx, 320, 240);
+      for (int y = 0; y < 120; y++)
+        rows += f.CountChanged (0, y, 320, y + 1) > 0;
+    }
+    gst_buffer_unref (out);
+    gst_harness_teardown (h);
+    h = NULL;
+    return rows;
+  };
+  std::string euros, combining, emoji;
+  for (int i = 0; i < 3000; i++) {
+    euros += "\xe2\x82\xac";                   // U+20AC
+    combining += "a\xcc\x81\xcc\x82\xcc\x83";     // a + 3 combining marks
+    emoji += "\xf0\x9f\x98\x80";               // U+1F600
+  }
+  const std::string odd[] = {
+    euros, combining, emoji,
+    "al\xe2\x80\xae" "ecila",                       // right-to-left override
+    "al\xe2\x80\x8bice",                         // zero-width space
+    "\t \r\x1b[31m",                             // controls
+    "\xe2\x82",                                  // cut multi-byte sequence
+  };
+  for (const auto &label : odd)
+    EXPECT_GT (rows_of (label), 0);
+  int plain = rows_of ("alice bob carol");
+  EXPECT_EQ (rows_of ("alice\nbob\ncarol"), plain);
+  EXPECT_EQ (rows_of ("alice\r\nbob\u2028carol"), plain);
+}
+
 }  // namespace
