@@ -286,6 +286,25 @@ TEST_F (OverlayTest, KnownUnknownAndUnverifiedHaveTheirColours)
   gst_buffer_unref (out);
 }
 
+// A face_id param that faceverify marked verified=false (an upstream
+// claim on a ROI it did not verify) is drawn as unverified, whatever the
+// claim says.
+TEST_F (OverlayTest, UnverifiedFaceIdParamDrawsAsUnverified)
+{
+  Start (GST_VIDEO_FORMAT_RGBx, 320, 240, "line-width=2 draw-labels=false");
+  GstBuffer *in = GreyFrame (GST_VIDEO_FORMAT_RGBx, 320, 240);
+  GstVideoRegionOfInterestMeta *roi = fvplug::AddFace (in, 20, 50, 100, 100,
+      1);
+  gst_video_region_of_interest_meta_add_param (roi,
+      gst_structure_new ("face_id", "label", G_TYPE_STRING, "mallory",
+          "known", G_TYPE_BOOLEAN, TRUE, "verified", G_TYPE_BOOLEAN, FALSE,
+          NULL));
+  GstBuffer *out = Push (in);
+  Frame f (out, GST_VIDEO_FORMAT_RGBx, 320, 240);
+  EXPECT_EQ (f.At (20, 100), ColorOf (kUnverified));
+  gst_buffer_unref (out);
+}
+
 TEST_F (OverlayTest, ColoursAreProperties)
 {
   Start (GST_VIDEO_FORMAT_BGRA, 320, 240,
