@@ -22,8 +22,8 @@
  *   the identity or "unknown", `label_id`: gallery id or -1, `confidence`:
  *   the similarity, `model_name`, `attribute_name` = "face_id"; plus
  *   `known`, `similarity`, `margin`, `track-id`, `frames-ago`: 0 when
- *   computed on this frame, `aligned`, `gallery-version` and, with
- *   #GstFaceVerify:attach-embedding, `embedding`: GBytes of float32);
+ *   computed on this frame, `aligned`, `gallery-version`, `verified` and,
+ *   with #GstFaceVerify:attach-embedding, `embedding`: GBytes of float32);
  * - an #FvFaceIdMeta with the same fields, linked to the ROI by id, which
  *   survives `videoscale` (`pkg-config gstfaceverifymeta-1.0`);
  * - a `face-identity` element message on the bus (see
@@ -35,6 +35,11 @@
  *
  * It works behind `mtcnnfacedetect` or any detector that adds "face"
  * ROIs; ROIs with id 0 (OpenCV `facedetect`) get unique ids.
+ *
+ * It owns the `face_id` param: on every ROI it did not verify (another
+ * roi-type, unusable or too small, beyond `max-faces`) an upstream
+ * `face_id` is marked `known`=false, `verified`=false, `label` "unknown",
+ * `label_id` -1, and an upstream #FvFaceIdMeta is removed.
  *
  * A light IoU tracker (#FvTracker) follows faces across frames; a track's
  * identity is recomputed every `reidentify-interval` frames and whenever
@@ -543,6 +548,8 @@ gst_face_verify_set_caps (GstBaseTransform * trans, GstCaps * incaps,
         gst_video_format_to_string (GST_VIDEO_INFO_FORMAT (&info)));
     return FALSE;
   }
+  if (!gst_fv_check_frame_size (GST_ELEMENT (self), &info))
+    return FALSE;
   self->info = info;
   self->have_info = TRUE;
   return TRUE;

@@ -241,8 +241,25 @@ gst_fv_verifier_roi_usable (const GstVideoInfo * info,
   return TRUE;
 }
 
+/* An id that no ROI of @buf has: one above the largest while there is
+ * room, else the smallest free positive one (there are fewer ROIs than
+ * ids, so there is one). */
+static gint
+gst_fv_verifier_free_roi_id (GstBuffer * buf, gint * max_id)
+{
+  gint id = 1;
+
+  if (*max_id < G_MAXINT)
+    return ++ * max_id;
+  while (gst_buffer_get_video_region_of_interest_meta_id (buf, id))
+    id++;
+  return id;
+}
+
 /* Gives id-0 ROIs of our type unique ids and keeps the max-faces largest
- * usable ones. Returns how many faces were kept. */
+ * usable ones. Returns how many faces were kept. Any identity found on a
+ * ROI is marked unverified first: process() replaces it on the faces it
+ * verifies, so no upstream "known" survives on the others. */
 static guint
 gst_fv_verifier_collect (GstFvVerifier * v, GstBuffer * buf,
     const GstVideoInfo * info, const GstFvVerifierSettings * s)
@@ -266,10 +283,11 @@ gst_fv_verifier_collect (GstFvVerifier * v, GstBuffer * buf,
     gfloat area;
     guint k;
 
+    gst_fv_identity_mark_unverified (buf, roi);
     if (roi->roi_type != s->roi_type)
       continue;
-    if (roi->id == 0 && max_id < G_MAXINT)
-      roi->id = ++max_id;
+    if (roi->id == 0)
+      roi->id = gst_fv_verifier_free_roi_id (buf, &max_id);
     if (!gst_fv_verifier_roi_usable (info, roi, s->min_face_size, &area))
       continue;
 

@@ -246,6 +246,8 @@ gst_mtcnn_face_detect_set_caps (GstBaseTransform * trans, GstCaps * incaps,
     GST_WARNING_OBJECT (self, "unsupported caps %" GST_PTR_FORMAT, incaps);
     return FALSE;
   }
+  if (!gst_fv_check_frame_size (GST_ELEMENT (self), &info))
+    return FALSE;
   /* plan the detector for this frame size now, not on the first frame */
   if (self->detector && !fv_detector_prepare (self->detector,
           GST_VIDEO_INFO_WIDTH (&info), GST_VIDEO_INFO_HEIGHT (&info), &err)) {
@@ -625,8 +627,7 @@ gst_mtcnn_face_detect_class_init (GstMtcnnFaceDetectClass * klass)
   gst_element_class_set_static_metadata (element_class,
       "MTCNN face detector", "Filter/Analyzer/Video",
       "Finds faces and their five landmarks with MTCNN and adds a face "
-      "region of interest for each",
-      "gst-faceverify developers");
+      "region of interest for each", "gst-faceverify developers");
 
   trans_class->start = GST_DEBUG_FUNCPTR (gst_mtcnn_face_detect_start);
   trans_class->stop = GST_DEBUG_FUNCPTR (gst_mtcnn_face_detect_stop);
