@@ -234,6 +234,38 @@ TEST_F (MtcnnTest, IdsDoNotCollideWithUpstreamRois)
   gst_buffer_unref (out);
 }
 
+// Issue 12: ROI ids over the full int range. Upstream ids 1 and G_MAXINT
+// made max_id + 1 overflow, and the detector then handed out id 1 again.
+TEST_F (MtcnnTest, IdsStayUniqueBesideAnUpstreamMaxIntId)
+{
+  RgbImage img = LoadRgb (FacePath ("deepface", "raw/person02/img54.jpg"));
+  Start (img.width, img.height, { "min-face-size=20" });
+  for (int frame = 0; frame < 2; frame++) {
+    GstBuffer *in = RgbBuffer (img);
+    for (int id : { 1, 2, G_MAXINT }) {
+      GstVideoRegionOfInterestMeta *up =
+          gst_buffer_add_video_region_of_interest_meta (in, "car", 0, 0, 10,
+          10);
+      up->id = id;
+    }
+    GstBuffer *out = Process (in);
+    std::set<int> ids;
+    gpointer state = NULL;
+    GstMeta *meta;
+    int n = 0;
+    while ((meta = gst_buffer_iterate_meta_filtered (out, &state,
+                GST_VIDEO_REGION_OF_INTEREST_META_API_TYPE))) {
+      int id = ((GstVideoRegionOfInterestMeta *) meta)->id;
+      EXPECT_NE (id, 0);
+      ids.insert (id);
+      n++;
+    }
+    EXPECT_GE (n, 5);
+    EXPECT_EQ ((int) ids.size (), n) << "a ROI id is used twice";
+    gst_buffer_unref (out);
+  }
+}
+
 TEST_F (MtcnnTest, EmptyFrameHasNoFaces)
 {
   Start (320, 240);
