@@ -337,6 +337,22 @@ gst_mtcnn_face_detect_add_roi (GstMtcnnFaceDetect * self, GstBuffer * buf,
   gst_video_region_of_interest_meta_add_param (roi, s);
 }
 
+/* Whether @id is in use on @buf or among the @n ids given so far. After
+ * G_MAXINT the ids start over at 1, so they can meet upstream ones. */
+static gboolean
+gst_mtcnn_face_detect_id_taken (GstBuffer * buf, const gint * ids, guint n,
+    gint id)
+{
+  guint k;
+
+  if (gst_buffer_get_video_region_of_interest_meta_id (buf, id))
+    return TRUE;
+  for (k = 0; k < n; k++)
+    if (ids[k] == id)
+      return TRUE;
+  return FALSE;
+}
+
 static GstFlowReturn
 gst_mtcnn_face_detect_transform_ip (GstBaseTransform * trans, GstBuffer * buf)
 {
@@ -380,12 +396,14 @@ gst_mtcnn_face_detect_transform_ip (GstBaseTransform * trans, GstBuffer * buf)
     while ((meta = gst_buffer_iterate_meta_filtered (buf, &state,
                 GST_VIDEO_REGION_OF_INTEREST_META_API_TYPE)))
       max_id = MAX (max_id, ((GstVideoRegionOfInterestMeta *) meta)->id);
-    if (self->next_id <= max_id)
+    if (max_id < G_MAXINT && self->next_id <= max_id)
       self->next_id = max_id + 1;
     for (i = 0; i < self->n_dets; i++) {
-      if (self->next_id <= 0)
-        self->next_id = 1;
-      self->det_ids[i] = self->next_id++;
+      while (gst_mtcnn_face_detect_id_taken (buf, self->det_ids, i,
+              self->next_id))
+        self->next_id = self->next_id == G_MAXINT ? 1 : self->next_id + 1;
+      self->det_ids[i] = self->next_id;
+      self->next_id = self->next_id == G_MAXINT ? 1 : self->next_id + 1;
     }
   }
 
