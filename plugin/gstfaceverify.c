@@ -22,8 +22,8 @@
  *   the identity or "unknown", `label_id`: gallery id or -1, `confidence`:
  *   the similarity, `model_name`, `attribute_name` = "face_id"; plus
  *   `known`, `similarity`, `margin`, `track-id`, `frames-ago`: 0 when
- *   computed on this frame, `aligned`, `gallery-version` and, with
- *   #GstFaceVerify:attach-embedding, `embedding`: GBytes of float32);
+ *   computed on this frame, `aligned`, `gallery-version`, `verified` and,
+ *   with #GstFaceVerify:attach-embedding, `embedding`: GBytes of float32);
  * - an #FvFaceIdMeta with the same fields, linked to the ROI by id, which
  *   survives `videoscale` (`pkg-config gstfaceverifymeta-1.0`);
  * - a `face-identity` element message on the bus (see
@@ -35,6 +35,11 @@
  *
  * It works behind `mtcnnfacedetect` or any detector that adds "face"
  * ROIs; ROIs with id 0 (OpenCV `facedetect`) get unique ids.
+ *
+ * It owns the `face_id` param: on every ROI it did not verify (another
+ * roi-type, unusable or too small, beyond `max-faces`) an upstream
+ * `face_id` is marked `known`=false, `verified`=false, `label` "unknown",
+ * `label_id` -1, and an upstream #FvFaceIdMeta is removed.
  *
  * A light IoU tracker (#FvTracker) follows faces across frames; a track's
  * identity is recomputed every `reidentify-interval` frames and whenever
@@ -68,15 +73,14 @@
 #include "gstfaceverifyelements.h"
 #include "gstfaceverifymeta.h"
 #include "gstfvcommon.h"
-#include "gstfvidentity.h"
+#include "gstfvverifier.h"
 
 #include <gst/video/video.h>
-#include <math.h>
 #include <string.h>
 
 #include "fv.h"
 
-GST_DEBUG_CATEGORY_STATIC (gst_face_verify_debug);
+GST_DEBUG_CATEGORY (gst_face_verify_debug);
 #define GST_CAT_DEFAULT gst_face_verify_debug
 
 #define DEFAULT_MODEL_FILE NULL
@@ -94,9 +98,6 @@ GST_DEBUG_CATEGORY_STATIC (gst_face_verify_debug);
 #define MODEL_FILE_NAME "MobileFaceNet.tflite"
 /* How often the background thread looks at the gallery file. */
 #define GALLERY_POLL_US (200 * G_TIME_SPAN_MILLISECOND)
-/* A ROI less than this fraction inside the frame is skipped. */
-#define MIN_VISIBLE_FRACTION 0.5
-#define CROP_BYTES (FV_EMBED_SIZE * FV_EMBED_SIZE * 3)
 
 enum
 {
@@ -123,46 +124,6 @@ enum
 
 static guint gst_face_verify_signals[LAST_SIGNAL];
 
-/* One face of the current frame. The array is reused from frame to frame;
- * the enroll signal reads it (under last_lock) between frames. */
-typedef struct
-{
-  GstVideoRegionOfInterestMeta *roi;    /* valid during transform_ip */
-  gint roi_id;
-  FvBox box;
-  gfloat landmarks[2 * FV_FACE_ID_N_LANDMARKS];
-  gboolean has_landmarks;
-  gfloat area;
-  FvTrack *track;
-  gboolean embed;               /* embedded on this frame */
-  gboolean aligned;             /* that crop was aligned on the landmarks */
-  gint query;                   /* row of queries and matches, or -1 */
-  /* track id, label id and known of the face at this index in the last
-   * face-identity message */
-  guint posted[3];
-} GstFaceVerifyFace;
-
-/* What one thread of the pool needs to embed a face. */
-typedef struct
-{
-  FvAligner *aligner;
-  FvEmbedder *embedder;
-  guint8 crop[CROP_BYTES];
-} GstFaceVerifyWorker;
-
-/* Settings read once per frame, so a property change never lands in the
- * middle of a frame. */
-typedef struct
-{
-  gfloat threshold;
-  gfloat margin;
-  GQuark roi_type;
-  guint min_face_size;
-  guint reidentify_interval;
-  GstFaceVerifyUpdates updates;
-  gboolean attach_embedding;
-} GstFaceVerifySettings;
-
 struct _GstFaceVerify
 {
   GstBaseTransform parent;
@@ -181,30 +142,18 @@ struct _GstFaceVerify
   GstFaceVerifyUpdates updates;
   gboolean attach_embedding;
 
-  /* from start() to stop() */
-  gboolean started;
-  FvModel *model;
-  FvThreadPool *pool;
-  GstFaceVerifyWorker *workers;
-  guint n_workers;
-  guint dim;
-  gchar *model_name;
+  /* from start() to stop(); the enroll signal reads the faces of the last
+   * frame under last_lock */
+  GMutex last_lock;
+  GstFvVerifier *verifier;
+  /* the model's, which the gallery must match: set in start() */
   gchar *fingerprint;
-  guint capacity;
-  FvTracker *tracker;
-  FvBox *boxes;                 /* the tracker's input */
-  FvTrack **tracks;             /* and output */
-  gfloat *queries;              /* embeddings to match, one row per query */
-  FvGalleryMatch *matches;
-  guint n_posted;
-  guint64 n_frames;
-  guint64 n_embedded;
+  guint dim;
 
   /* the pixel path, chosen in set_caps() */
   GstVideoInfo info;
   GstFvPixelPath path;
   gboolean have_info;
-  const FvFrame *job_frame;
 
   /* the gallery in use: swapped by the reload thread */
   GMutex gallery_lock;
@@ -218,11 +167,6 @@ struct _GstFaceVerify
   GCond reload_cond;
   gboolean reload_stop;
   gboolean reload_now;
-
-  /* the faces of the frame being processed, or of the last one */
-  GMutex last_lock;
-  GstFaceVerifyFace *faces;
-  guint n_faces;
 };
 
 #define gst_face_verify_parent_class parent_class
@@ -333,8 +277,7 @@ gst_face_verify_update_gallery (GstFaceVerify * self, gboolean at_start)
     case FV_GALLERY_WATCH_FAILED:
       if (at_start) {
         GST_ELEMENT_ERROR (self, RESOURCE, OPEN_READ,
-            ("Could not open the gallery \"%s\".", path), ("%s",
-                err->message));
+            ("Could not open the gallery \"%s\".", path), ("%s", err->message));
         return FALSE;
       }
       GST_ELEMENT_WARNING (self, RESOURCE, READ,
@@ -398,7 +341,7 @@ gst_face_verify_open_for_writing (GstFaceVerify * self, GError ** error)
   path = g_strdup (self->gallery_file);
   GST_OBJECT_UNLOCK (self);
   g_mutex_lock (&self->last_lock);
-  if (self->started) {
+  if (self->verifier) {
     fingerprint = g_strdup (self->fingerprint);
     dim = self->dim;
   }
@@ -427,8 +370,7 @@ gst_face_verify_enroll (GstFaceVerify * self, const gchar * label, gint roi_id)
   g_autofree gfloat *emb = NULL;
   FvGallerySample sample;
   gint64 identity_id = -1;
-  gint found = -1, found_roi = 0;
-  guint i;
+  gint found_roi = 0;
 
   if (!label || !*label) {
     GST_ELEMENT_WARNING (self, LIBRARY, SETTINGS,
@@ -437,19 +379,8 @@ gst_face_verify_enroll (GstFaceVerify * self, const gchar * label, gint roi_id)
   }
 
   g_mutex_lock (&self->last_lock);
-  if (self->started) {
-    for (i = 0; i < self->n_faces; i++) {
-      if (roi_id == 0 ? (found < 0
-              || self->faces[i].area > self->faces[found].area)
-          : self->faces[i].roi_id == roi_id)
-        found = i;
-    }
-    if (found >= 0) {
-      emb = g_memdup2 (self->faces[found].track->embedding,
-          self->dim * sizeof (gfloat));
-      found_roi = self->faces[found].roi_id;
-    }
-  }
+  if (self->verifier)
+    emb = gst_fv_verifier_dup_embedding (self->verifier, roi_id, &found_roi);
   g_mutex_unlock (&self->last_lock);
 
   if (!emb) {
@@ -508,76 +439,15 @@ gst_face_verify_forget (GstFaceVerify * self, const gchar * label)
 static void
 gst_face_verify_free_resources (GstFaceVerify * self)
 {
-  guint i;
-
-  g_clear_pointer (&self->pool, fv_thread_pool_free);
-  for (i = 0; self->workers && i < self->n_workers; i++) {
-    g_clear_pointer (&self->workers[i].embedder, fv_embedder_free);
-    g_clear_pointer (&self->workers[i].aligner, fv_aligner_free);
-  }
-  g_clear_pointer (&self->workers, g_free);
-  self->n_workers = 0;
-  g_clear_pointer (&self->model, fv_model_unref);
-  g_clear_pointer (&self->model_name, g_free);
-  g_clear_pointer (&self->fingerprint, g_free);
-  g_clear_pointer (&self->tracker, fv_tracker_free);
-  g_clear_pointer (&self->boxes, g_free);
-  g_clear_pointer (&self->tracks, g_free);
-  g_clear_pointer (&self->queries, g_free);
-  g_clear_pointer (&self->matches, g_free);
-  self->n_posted = 0;
-
   g_mutex_lock (&self->last_lock);
-  g_clear_pointer (&self->faces, g_free);
-  self->n_faces = 0;
+  g_clear_pointer (&self->verifier, gst_fv_verifier_free);
   g_mutex_unlock (&self->last_lock);
 
+  g_clear_pointer (&self->fingerprint, g_free);
   g_clear_pointer (&self->watch, fv_gallery_watch_free);
   g_mutex_lock (&self->gallery_lock);
   g_clear_pointer (&self->snapshot, fv_gallery_snapshot_unref);
   g_mutex_unlock (&self->gallery_lock);
-}
-
-/* Loads the model and gives every thread of the pool an aligner and an
- * embedder. */
-static gboolean
-gst_face_verify_load_model (GstFaceVerify * self, const gchar * path,
-    guint threads)
-{
-  g_autoptr (GError) err = NULL;
-  g_autofree gchar *base = g_path_get_basename (path);
-  gchar *dot;
-  guint i;
-
-  self->model = fv_model_new_from_file (path, &err);
-  if (!self->model) {
-    gst_fv_post_model_error (GST_ELEMENT (self), "face model", path, err);
-    return FALSE;
-  }
-  self->workers = g_new0 (GstFaceVerifyWorker, threads);
-  self->n_workers = threads;
-  for (i = 0; i < threads; i++) {
-    self->workers[i].aligner = fv_aligner_new ();
-    self->workers[i].embedder = fv_embedder_new_for_model (self->model, 1,
-        &err);
-    if (!self->workers[i].embedder) {
-      gst_fv_post_model_error (GST_ELEMENT (self), "face model", path, err);
-      return FALSE;
-    }
-  }
-  self->pool = fv_thread_pool_new (threads, &err);
-  if (!self->pool) {
-    GST_ELEMENT_ERROR (self, RESOURCE, FAILED,
-        ("Could not start %u threads.", threads), ("%s", err->message));
-    return FALSE;
-  }
-  self->dim = fv_embedder_get_dim (self->workers[0].embedder);
-  self->fingerprint =
-      g_strdup (fv_embedder_get_fingerprint (self->workers[0].embedder));
-  if ((dot = strrchr (base, '.')) && dot != base)
-    *dot = '\0';
-  self->model_name = g_steal_pointer (&base);
-  return TRUE;
 }
 
 static gboolean
@@ -585,6 +455,7 @@ gst_face_verify_start (GstBaseTransform * trans)
 {
   GstFaceVerify *self = GST_FACE_VERIFY (trans);
   g_autofree gchar *path = NULL;
+  GstFvVerifier *verifier;
   guint threads, cap;
 
   GST_OBJECT_LOCK (self);
@@ -607,27 +478,14 @@ gst_face_verify_start (GstBaseTransform * trans)
   if (threads == 0)
     threads = g_get_num_processors ();
   threads = CLAMP (threads, 1, cap);
-  if (!gst_face_verify_load_model (self, path, threads)) {
-    gst_face_verify_free_resources (self);
+  verifier = gst_fv_verifier_new (GST_ELEMENT (self), path, threads, cap);
+  if (!verifier)
     return FALSE;
-  }
-
-  self->capacity = cap;
-  /* tracks outlive their faces for a few frames: room for twice as many */
-  self->tracker = fv_tracker_new (2 * cap, self->dim);
-  self->boxes = g_new0 (FvBox, cap);
-  self->tracks = g_new0 (FvTrack *, cap);
-  self->queries = g_new0 (gfloat, (gsize) cap * self->dim);
-  self->matches = g_new0 (FvGalleryMatch, cap);
-  self->n_posted = 0;
-  self->n_frames = self->n_embedded = 0;
-
-  g_mutex_lock (&self->last_lock);
-  self->faces = g_new0 (GstFaceVerifyFace, cap);
-  self->n_faces = 0;
-  g_mutex_unlock (&self->last_lock);
+  self->fingerprint = g_strdup (gst_fv_verifier_get_fingerprint (verifier));
+  self->dim = gst_fv_verifier_get_dim (verifier);
 
   if (!gst_face_verify_update_gallery (self, TRUE)) {
+    gst_fv_verifier_free (verifier);
     gst_face_verify_free_resources (self);
     return FALSE;
   }
@@ -638,10 +496,10 @@ gst_face_verify_start (GstBaseTransform * trans)
       gst_face_verify_reload_main, self);
 
   g_mutex_lock (&self->last_lock);
-  self->started = TRUE;
+  self->verifier = verifier;
   g_mutex_unlock (&self->last_lock);
   GST_INFO_OBJECT (self, "model %s (%u-d, %u thread(s)): %s", path,
-      self->dim, threads, fv_model_describe_kernels (self->model));
+      self->dim, threads, gst_fv_verifier_describe (verifier));
   return TRUE;
 }
 
@@ -649,9 +507,11 @@ static gboolean
 gst_face_verify_stop (GstBaseTransform * trans)
 {
   GstFaceVerify *self = GST_FACE_VERIFY (trans);
+  GstFvVerifier *verifier;
+  guint64 frames = 0, embedded = 0;
 
   g_mutex_lock (&self->last_lock);
-  self->started = FALSE;
+  verifier = g_steal_pointer (&self->verifier);
   g_mutex_unlock (&self->last_lock);
 
   if (self->reload_thread) {
@@ -662,8 +522,11 @@ gst_face_verify_stop (GstBaseTransform * trans)
     g_thread_join (self->reload_thread);
     self->reload_thread = NULL;
   }
+  if (verifier)
+    gst_fv_verifier_get_stats (verifier, &frames, &embedded);
   GST_INFO_OBJECT (self, "%" G_GUINT64_FORMAT " frames, %" G_GUINT64_FORMAT
-      " embeddings", self->n_frames, self->n_embedded);
+      " embeddings", frames, embedded);
+  g_clear_pointer (&verifier, gst_fv_verifier_free);
   gst_face_verify_free_resources (self);
   self->have_info = FALSE;
   return TRUE;
@@ -685,6 +548,8 @@ gst_face_verify_set_caps (GstBaseTransform * trans, GstCaps * incaps,
         gst_video_format_to_string (GST_VIDEO_INFO_FORMAT (&info)));
     return FALSE;
   }
+  if (!gst_fv_check_frame_size (GST_ELEMENT (self), &info))
+    return FALSE;
   self->info = info;
   self->have_info = TRUE;
   return TRUE;
@@ -694,34 +559,9 @@ gst_face_verify_set_caps (GstBaseTransform * trans, GstCaps * incaps,
 /* Per frame                                                                */
 /* ------------------------------------------------------------------------ */
 
-/* The ROI's landmarks, unless absurd (NaN, far outside the box): then the
- * box is used instead. */
-static gboolean
-gst_face_verify_read_landmarks (GstVideoRegionOfInterestMeta * roi,
-    const FvBox * box, gfloat * out)
-{
-  gdouble pts[2 * FV_FACE_ID_N_LANDMARKS];
-  gfloat reach = MAX (box->w, box->h);
-  guint k;
-
-  if (!gst_fv_roi_get_landmarks (roi, pts))
-    return FALSE;
-  for (k = 0; k < 2 * FV_FACE_ID_N_LANDMARKS; k++) {
-    gdouble d = pts[k];
-
-    if (!isfinite (d))
-      return FALSE;
-    if (k % 2 == 0 ? (d < box->x - reach || d > box->x + box->w + reach)
-        : (d < box->y - reach || d > box->y + box->h + reach))
-      return FALSE;
-    out[k] = (gfloat) d;
-  }
-  return TRUE;
-}
-
-
 static void
-gst_face_verify_read_settings (GstFaceVerify * self, GstFaceVerifySettings * s)
+gst_face_verify_read_settings (GstFaceVerify * self, GstFvVerifierSettings * s,
+    GstFaceVerifyUpdates * updates)
 {
   GST_OBJECT_LOCK (self);
   s->threshold = (gfloat) self->match_threshold;
@@ -729,260 +569,9 @@ gst_face_verify_read_settings (GstFaceVerify * self, GstFaceVerifySettings * s)
   s->roi_type = self->roi_type_quark;
   s->min_face_size = self->min_face_size;
   s->reidentify_interval = self->reidentify_interval;
-  s->updates = self->updates;
   s->attach_embedding = self->attach_embedding;
+  *updates = self->updates;
   GST_OBJECT_UNLOCK (self);
-}
-
-/* Whether @roi shows a usable face: not empty, mostly inside the frame
- * (which also rules out absurdly large boxes), and not too small. Gives
- * its visible area. */
-static gboolean
-gst_face_verify_roi_usable (GstFaceVerify * self,
-    const GstVideoRegionOfInterestMeta * roi, guint min_face_size,
-    gfloat * area)
-{
-  gdouble fw = GST_VIDEO_INFO_WIDTH (&self->info);
-  gdouble fh = GST_VIDEO_INFO_HEIGHT (&self->info);
-  gdouble x0, y0, x1, y1;
-
-  if (roi->w == 0 || roi->h == 0)
-    return FALSE;
-  x0 = MAX ((gdouble) roi->x, 0.0);
-  y0 = MAX ((gdouble) roi->y, 0.0);
-  x1 = MIN ((gdouble) roi->x + roi->w, fw);
-  y1 = MIN ((gdouble) roi->y + roi->h, fh);
-  if (x1 <= x0 || y1 <= y0)
-    return FALSE;
-  if ((x1 - x0) * (y1 - y0) / ((gdouble) roi->w * roi->h) <
-      MIN_VISIBLE_FRACTION)
-    return FALSE;
-  if (MIN (x1 - x0, y1 - y0) < min_face_size)
-    return FALSE;
-  *area = (gfloat) ((x1 - x0) * (y1 - y0));
-  return TRUE;
-}
-
-/* Gives id-0 ROIs of our type unique ids and keeps the max-faces largest
- * usable ones. Returns how many faces were kept. */
-static guint
-gst_face_verify_collect (GstFaceVerify * self, GstBuffer * buf,
-    const GstFaceVerifySettings * s)
-{
-  gpointer state = NULL;
-  GstMeta *meta;
-  gint max_id = 0;
-  guint n = 0;
-
-  while ((meta = gst_buffer_iterate_meta_filtered (buf, &state,
-              GST_VIDEO_REGION_OF_INTEREST_META_API_TYPE))) {
-    GstVideoRegionOfInterestMeta *roi = (GstVideoRegionOfInterestMeta *) meta;
-    max_id = MAX (max_id, roi->id);
-  }
-
-  state = NULL;
-  while ((meta = gst_buffer_iterate_meta_filtered (buf, &state,
-              GST_VIDEO_REGION_OF_INTEREST_META_API_TYPE))) {
-    GstVideoRegionOfInterestMeta *roi = (GstVideoRegionOfInterestMeta *) meta;
-    GstFaceVerifyFace *f;
-    gfloat area;
-    guint k;
-
-    if (roi->roi_type != s->roi_type)
-      continue;
-    if (roi->id == 0 && max_id < G_MAXINT)
-      roi->id = ++max_id;
-    if (!gst_face_verify_roi_usable (self, roi, s->min_face_size, &area))
-      continue;
-
-    if (n < self->capacity) {
-      f = &self->faces[n++];
-    } else {
-      /* full: replace the smallest if this one is larger */
-      f = &self->faces[0];
-      for (k = 1; k < n; k++)
-        if (self->faces[k].area < f->area)
-          f = &self->faces[k];
-      if (f->area >= area)
-        continue;
-    }
-    f->roi = roi;
-    f->roi_id = roi->id;
-    f->box.x = roi->x;
-    f->box.y = roi->y;
-    f->box.w = roi->w;
-    f->box.h = roi->h;
-    f->area = area;
-    f->has_landmarks = gst_face_verify_read_landmarks (roi, &f->box,
-        f->landmarks);
-  }
-  return n;
-}
-
-/* Follows the faces with the tracker and decides which to embed and which
- * to match: fresh embeddings, and every track when the gallery changed
- * (its cached embedding is matched again, no need to embed). Returns how
- * many faces to embed. */
-static guint
-gst_face_verify_plan (GstFaceVerify * self, guint n, guint reidentify_interval,
-    guint64 version, guint * n_query)
-{
-  guint i, n_embed = 0;
-
-  for (i = 0; i < n; i++)
-    self->boxes[i] = self->faces[i].box;
-  fv_tracker_update (self->tracker, self->boxes, n, self->tracks);
-
-  *n_query = 0;
-  for (i = 0; i < n; i++) {
-    GstFaceVerifyFace *f = &self->faces[i];
-    FvTrack *tr = f->track = self->tracks[i];
-
-    f->embed = fv_tracker_needs_embedding (self->tracker, tr,
-        reidentify_interval);
-    f->query = -1;
-    if (f->embed || !tr->has_identity || tr->gallery_version != version) {
-      f->query = (*n_query)++;
-      if (!f->embed)
-        memcpy (self->queries + (gsize) f->query * self->dim, tr->embedding,
-            self->dim * sizeof (gfloat));
-    }
-    n_embed += f->embed;
-  }
-  return n_embed;
-}
-
-/* One chunk of the pool: face @i, embedded straight into its query row. */
-static void
-gst_face_verify_embed_one (gpointer data, guint i, guint n_chunks,
-    guint thread)
-{
-  GstFaceVerify *self = data;
-  GstFaceVerifyFace *f = &self->faces[i];
-  GstFaceVerifyWorker *w = &self->workers[thread];
-
-  if (!f->embed)
-    return;
-  f->aligned = fv_aligner_crop_face (w->aligner, self->job_frame, f->box.x,
-      f->box.y, f->box.x + f->box.w, f->box.y + f->box.h,
-      f->has_landmarks ? f->landmarks : NULL, w->crop, FV_EMBED_SIZE * 3);
-  fv_embedder_embed (w->embedder, w->crop, FV_EMBED_SIZE * 3,
-      self->queries + (gsize) f->query * self->dim);
-}
-
-static gboolean
-gst_face_verify_embed (GstFaceVerify * self, GstBuffer * buf, guint n,
-    guint n_embed)
-{
-  GstVideoFrame vframe;
-  FvFrame frame;
-  guint i;
-
-  if (n_embed == 0)
-    return TRUE;
-  if (!gst_fv_frame_map (GST_ELEMENT (self), &self->info, &self->path, buf,
-          &vframe, &frame))
-    return FALSE;
-  self->job_frame = &frame;
-  fv_thread_pool_run (self->pool, gst_face_verify_embed_one, self, n);
-  /* the next frame is milliseconds away: let the workers sleep */
-  fv_thread_pool_park (self->pool);
-  self->job_frame = NULL;
-  gst_video_frame_unmap (&vframe);
-  self->n_embedded += n_embed;
-
-  for (i = 0; i < n; i++) {
-    GstFaceVerifyFace *f = &self->faces[i];
-    if (f->embed)
-      fv_tracker_set_embedding (self->tracker, f->track,
-          self->queries + (gsize) f->query * self->dim, f->aligned);
-  }
-  return TRUE;
-}
-
-static void
-gst_face_verify_match (GstFaceVerify * self, FvGallerySnapshot * snap,
-    guint n, guint n_query, const GstFaceVerifySettings * s, guint64 version)
-{
-  guint i;
-
-  if (n_query > 0 && snap)
-    fv_gallery_snapshot_match (snap, self->queries, n_query, s->threshold,
-        s->margin, self->matches);
-  for (i = 0; i < n; i++) {
-    GstFaceVerifyFace *f = &self->faces[i];
-    FvIdentity obs = { -1, NULL, FALSE, 0.0, 0.0 };
-
-    if (f->query < 0)
-      continue;
-    if (snap) {
-      const FvGalleryMatch *m = &self->matches[f->query];
-      obs.known = m->known;
-      obs.label_id = m->known ? (gint) m->identity_id : -1;
-      obs.label = m->known ? (gchar *) m->label : NULL;
-      obs.similarity = m->similarity;
-      obs.margin = m->margin;
-    }
-    fv_tracker_observe (self->tracker, f->track, &obs, version);
-  }
-}
-
-static void
-gst_face_verify_attach (GstFaceVerify * self, GstBuffer * buf,
-    const GstFaceVerifyFace * f, guint64 gallery_version,
-    const GstFaceVerifySettings * s)
-{
-  gst_fv_identity_attach (buf, f->roi, f->track,
-      fv_tracker_frames_ago (self->tracker, f->track),
-      f->has_landmarks ? f->landmarks : NULL, self->model_name,
-      gallery_version, s->attach_embedding ? self->dim : 0);
-}
-
-/* Whether the faces or their identities differ from the last message. */
-static gboolean
-gst_face_verify_changed (GstFaceVerify * self, guint n)
-{
-  guint i;
-
-  if (n != self->n_posted)
-    return TRUE;
-  for (i = 0; i < n; i++) {
-    const GstFaceVerifyFace *f = &self->faces[i];
-    if (f->posted[0] != f->track->id
-        || f->posted[1] != (guint) f->track->reported.label_id
-        || f->posted[2] != (guint) f->track->reported.known)
-      return TRUE;
-  }
-  return FALSE;
-}
-
-static void
-gst_face_verify_post (GstFaceVerify * self, GstBuffer * buf, guint n,
-    const GstFaceVerifySettings * s)
-{
-  GstStructure *st;
-  GValue faces = G_VALUE_INIT;
-  guint i;
-
-  if (s->updates == GST_FACE_VERIFY_UPDATES_NONE)
-    return;
-  if (s->updates == GST_FACE_VERIFY_UPDATES_ON_CHANGE
-      && !gst_face_verify_changed (self, n))
-    return;
-
-  st = gst_fv_identity_message_new (&GST_BASE_TRANSFORM (self)->segment, buf);
-  g_value_init (&faces, GST_TYPE_ARRAY);
-  for (i = 0; i < n; i++) {
-    GstFaceVerifyFace *f = &self->faces[i];
-    f->posted[0] = f->track->id;
-    f->posted[1] = (guint) f->track->reported.label_id;
-    f->posted[2] = (guint) f->track->reported.known;
-    gst_fv_identity_message_append (&faces, f->roi, f->track);
-  }
-  self->n_posted = n;
-  gst_structure_take_value (st, "faces", &faces);
-  gst_element_post_message (GST_ELEMENT (self),
-      gst_message_new_element (GST_OBJECT (self), st));
 }
 
 static GstFlowReturn
@@ -990,9 +579,10 @@ gst_face_verify_transform_ip (GstBaseTransform * trans, GstBuffer * buf)
 {
   GstFaceVerify *self = GST_FACE_VERIFY (trans);
   g_autoptr (FvGallerySnapshot) snap = NULL;
-  GstFaceVerifySettings s;
+  GstFvVerifierSettings s;
+  GstFaceVerifyUpdates updates;
+  GstStructure *st = NULL;
   guint64 version;
-  guint n, i, n_embed, n_query;
   gboolean ok;
 
   if (G_UNLIKELY (!self->have_info)) {
@@ -1000,7 +590,7 @@ gst_face_verify_transform_ip (GstBaseTransform * trans, GstBuffer * buf)
         ("a buffer arrived before caps"));
     return GST_FLOW_NOT_NEGOTIATED;
   }
-  gst_face_verify_read_settings (self, &s);
+  gst_face_verify_read_settings (self, &s, &updates);
 
   g_mutex_lock (&self->gallery_lock);
   snap = self->snapshot ? fv_gallery_snapshot_ref (self->snapshot) : NULL;
@@ -1009,25 +599,23 @@ gst_face_verify_transform_ip (GstBaseTransform * trans, GstBuffer * buf)
 
   /* the enroll signal waits for this frame rather than see it half done */
   g_mutex_lock (&self->last_lock);
-  self->n_frames++;
-  n = gst_face_verify_collect (self, buf, &s);
-  n_embed = gst_face_verify_plan (self, n, s.reidentify_interval, version,
-      &n_query);
-  ok = gst_face_verify_embed (self, buf, n, n_embed);
-  if (ok) {
-    gst_face_verify_match (self, snap, n, n_query, &s, version);
-    for (i = 0; i < n; i++)
-      gst_face_verify_attach (self, buf, &self->faces[i], version, &s);
-  }
-  self->n_faces = ok ? n : 0;
+  ok = gst_fv_verifier_process (self->verifier, buf, &self->info, &self->path,
+      snap, version, &s);
+  if (ok && updates != GST_FACE_VERIFY_UPDATES_NONE)
+    st = gst_fv_verifier_new_message (self->verifier, &trans->segment, buf,
+        updates == GST_FACE_VERIFY_UPDATES_ON_CHANGE);
   g_mutex_unlock (&self->last_lock);
 
   if (!ok)
     return GST_FLOW_ERROR;
   /* outside the lock: a bus sync handler may emit the enroll signal */
-  gst_face_verify_post (self, buf, n, &s);
+  if (st)
+    gst_element_post_message (GST_ELEMENT (self),
+        gst_message_new_element (GST_OBJECT (self), st));
   return GST_FLOW_OK;
 }
+
+/* ------------------------------------------------------------------------ */
 /* GObject                                                                  */
 /* ------------------------------------------------------------------------ */
 

@@ -26,7 +26,11 @@
  *   #FvFaceIdMeta refers to: its box, its `face_id` parameter (`label`,
  *   `known`, else `label_id` >= 0, `similarity`, else `confidence`), its
  *   `landmarks` parameter (`points`) and its `detection` parameter
- *   (`confidence`) for faces without an identity.
+ *   (`confidence`) for faces without an identity (a `face_id` marked
+ *   `verified`=false by `faceverify` counts as none).
+ *
+ * A label is drawn on one line, at most 64 characters; control, line
+ * break and format characters (bidi overrides, zero-width) show as U+FFFD.
  *
  * The element works on 32-bit RGB frames (BGRx, BGRA, RGBx, RGBA on a
  * little-endian machine); put a `videoconvert` in front for other formats.
@@ -317,7 +321,7 @@ gst_face_verify_overlay_set_info (GstVideoFilter * filter, GstCaps * incaps,
   if (!(fmt == NATIVE_X || fmt == NATIVE_A || fmt == SWAPPED_X
           || fmt == SWAPPED_A))
     return FALSE;
-  return TRUE;
+  return gst_fv_check_frame_size (GST_ELEMENT (self), in_info);
 }
 
 static void
@@ -379,7 +383,12 @@ gst_face_verify_overlay_face_from_roi (GstVideoRegionOfInterestMeta * roi,
   const GstStructure *det = gst_video_region_of_interest_meta_get_param (roi,
       "detection");
   gdouble d, pts[2 * FV_FACE_ID_N_LANDMARKS];
+  gboolean verified;
 
+  /* faceverify marks a claim on a ROI it did not verify */
+  if (id && gst_structure_get_boolean (id, "verified", &verified)
+      && !verified)
+    id = NULL;
   f->x = roi->x;
   f->y = roi->y;
   f->w = roi->w;
@@ -483,20 +492,48 @@ text_color_for (guint32 argb)
   return (0.299 * r + 0.587 * g + 0.114 * b) > 140.0 ? 0xff000000 : 0xffffffff;
 }
 
-/* The label text: the identity (at most MAX_LABEL_CHARS characters of valid
- * UTF-8) and, optionally, the similarity or detection score. */
+/* The label's first MAX_LABEL_CHARS characters of valid UTF-8 into @out
+ * (MAX_LABEL_CHARS * 6 + 1 bytes). A label comes from a gallery, which is
+ * untrusted: controls, line breaks and format characters (bidi overrides,
+ * zero-width) become U+FFFD, so a label stays one line and reads as what it
+ * is. */
+static void
+clean_label (const gchar * label, gchar * out)
+{
+  const gchar *p = label;
+  guint n;
+
+  if (!g_utf8_validate (label, -1, NULL)) {
+    strcpy (out, "?");
+    return;
+  }
+  for (n = 0; *p && n < MAX_LABEL_CHARS; n++, p = g_utf8_next_char (p)) {
+    gunichar c = g_utf8_get_char (p);
+
+    switch (g_unichar_type (c)) {
+      case G_UNICODE_CONTROL:
+      case G_UNICODE_FORMAT:
+      case G_UNICODE_LINE_SEPARATOR:
+      case G_UNICODE_PARAGRAPH_SEPARATOR:
+        c = 0xfffd;
+        break;
+      default:
+        break;
+    }
+    out += g_unichar_to_utf8 (c, out);
+  }
+  *out = '\0';
+}
+
+/* The label text: the cleaned identity and, optionally, the similarity or
+ * detection score. */
 static void
 format_label (const OverlayFace * f, gboolean show_score, gchar * out,
     gsize out_size)
 {
   gchar name[MAX_LABEL_CHARS * 6 + 1];
-  const gchar *label = f->label ? f->label : "";
 
-  if (g_utf8_validate (label, -1, NULL))
-    g_utf8_strncpy (name, label, MAX_LABEL_CHARS);
-  else
-    g_strlcpy (name, "?", sizeof (name));
-
+  clean_label (f->label ? f->label : "", name);
   if (show_score && f->has_score)
     g_snprintf (out, out_size, "%s %.2f", name, f->score);
   else
@@ -807,8 +844,7 @@ gst_face_verify_overlay_class_init (GstFaceVerifyOverlayClass * klass)
   gst_element_class_set_static_metadata (element_class,
       "Face identity overlay", "Filter/Effect/Video",
       "Draws the boxes, identities and landmarks of the faces that "
-      "faceverify identified onto the video",
-      "gst-faceverify developers");
+      "faceverify identified onto the video", "gst-faceverify developers");
 
   trans_class->start = GST_DEBUG_FUNCPTR (gst_face_verify_overlay_start);
   trans_class->stop = GST_DEBUG_FUNCPTR (gst_face_verify_overlay_stop);

@@ -66,6 +66,19 @@ gst_fv_pixel_path_init (GstFvPixelPath * path, const GstVideoInfo * info)
 }
 
 gboolean
+gst_fv_check_frame_size (GstElement * element, const GstVideoInfo * info)
+{
+  gint w = GST_VIDEO_INFO_WIDTH (info), h = GST_VIDEO_INFO_HEIGHT (info);
+
+  if (w <= FV_FRAME_MAX_SIZE && h <= FV_FRAME_MAX_SIZE)
+    return TRUE;
+  GST_ELEMENT_ERROR (element, STREAM, FORMAT,
+      ("Frames of %dx%d pixels are too large: at most %d pixels on a side "
+          "are supported.", w, h, FV_FRAME_MAX_SIZE), (NULL));
+  return FALSE;
+}
+
+gboolean
 gst_fv_frame_wrap (const GstFvPixelPath * path, const GstVideoFrame * vframe,
     FvFrame * frame)
 {
@@ -137,8 +150,7 @@ gst_fv_element_is_running (GstElement * element)
 }
 
 gboolean
-gst_fv_roi_get_landmarks (GstVideoRegionOfInterestMeta * roi,
-    gdouble * points)
+gst_fv_roi_get_landmarks (GstVideoRegionOfInterestMeta * roi, gdouble * points)
 {
   GstStructure *s = gst_video_region_of_interest_meta_get_param (roi,
       "landmarks");

@@ -30,6 +30,12 @@ typedef struct
 gboolean gst_fv_pixel_path_init (GstFvPixelPath * path,
     const GstVideoInfo * info);
 
+/* Whether the library can read frames of @info's size (at most
+ * FV_FRAME_MAX_SIZE on a side); if not, posts a STREAM FORMAT error on
+ * @element naming the limit, so that caps are refused with a reason. */
+gboolean gst_fv_check_frame_size (GstElement * element,
+    const GstVideoInfo * info);
+
 /* Describes a frame mapped for reading to the library (no copy). */
 gboolean gst_fv_frame_wrap (const GstFvPixelPath * path,
     const GstVideoFrame * vframe, FvFrame * frame);

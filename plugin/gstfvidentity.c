@@ -41,7 +41,8 @@ gst_fv_identity_set_param (GstVideoRegionOfInterestMeta * roi,
       "track-id", G_TYPE_UINT, tr->id,
       "frames-ago", G_TYPE_UINT, frames_ago,
       "aligned", G_TYPE_BOOLEAN, tr->embedding_aligned,
-      "gallery-version", G_TYPE_UINT64, gallery_version, NULL);
+      "gallery-version", G_TYPE_UINT64, gallery_version,
+      "verified", G_TYPE_BOOLEAN, TRUE, NULL);
   if (emb)
     gst_structure_set (st, "embedding", G_TYPE_BYTES, emb, NULL);
   gst_video_region_of_interest_meta_add_param (roi, st);
@@ -85,6 +86,22 @@ gst_fv_identity_attach (GstBuffer * buf, GstVideoRegionOfInterestMeta * roi,
     m->landmarks[k] = landmarks[k];
   if (emb)
     m->embedding = g_bytes_ref (emb);
+}
+
+void
+gst_fv_identity_mark_unverified (GstBuffer * buf,
+    GstVideoRegionOfInterestMeta * roi)
+{
+  GstStructure *st;
+  FvFaceIdMeta *m;
+
+  st = gst_video_region_of_interest_meta_get_param (roi, "face_id");
+  if (st)
+    gst_structure_set (st, "label", G_TYPE_STRING, FV_FACE_ID_UNKNOWN_LABEL,
+        "label_id", G_TYPE_INT, -1, "known", G_TYPE_BOOLEAN, FALSE,
+        "verified", G_TYPE_BOOLEAN, FALSE, NULL);
+  if (roi->id != 0 && (m = fv_buffer_get_face_id_meta (buf, roi->id)))
+    gst_buffer_remove_meta (buf, (GstMeta *) m);
 }
 
 GstStructure *

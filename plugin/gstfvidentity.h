@@ -23,6 +23,13 @@ void gst_fv_identity_attach (GstBuffer * buf,
     guint frames_ago, const gfloat * landmarks, const gchar * model_name,
     guint64 gallery_version, guint dim);
 
+/* Disowns an identity that someone upstream attached to @roi: its
+ * "face_id" param becomes unknown (label "unknown", label_id -1,
+ * known=false, verified=false) and its FvFaceIdMeta, which only faceverify
+ * writes, is removed. For ROIs faceverify does not verify. */
+void gst_fv_identity_mark_unverified (GstBuffer * buf,
+    GstVideoRegionOfInterestMeta * roi);
+
 /* A "face-identity" message structure for @buf, without its faces. */
 GstStructure *gst_fv_identity_message_new (const GstSegment * segment,
     GstBuffer * buf);

@@ -246,6 +246,8 @@ gst_mtcnn_face_detect_set_caps (GstBaseTransform * trans, GstCaps * incaps,
     GST_WARNING_OBJECT (self, "unsupported caps %" GST_PTR_FORMAT, incaps);
     return FALSE;
   }
+  if (!gst_fv_check_frame_size (GST_ELEMENT (self), &info))
+    return FALSE;
   /* plan the detector for this frame size now, not on the first frame */
   if (self->detector && !fv_detector_prepare (self->detector,
           GST_VIDEO_INFO_WIDTH (&info), GST_VIDEO_INFO_HEIGHT (&info), &err)) {
@@ -335,6 +337,22 @@ gst_mtcnn_face_detect_add_roi (GstMtcnnFaceDetect * self, GstBuffer * buf,
   gst_video_region_of_interest_meta_add_param (roi, s);
 }
 
+/* Whether @id is in use on @buf or among the @n ids given so far. After
+ * G_MAXINT the ids start over at 1, so they can meet upstream ones. */
+static gboolean
+gst_mtcnn_face_detect_id_taken (GstBuffer * buf, const gint * ids, guint n,
+    gint id)
+{
+  guint k;
+
+  if (gst_buffer_get_video_region_of_interest_meta_id (buf, id))
+    return TRUE;
+  for (k = 0; k < n; k++)
+    if (ids[k] == id)
+      return TRUE;
+  return FALSE;
+}
+
 static GstFlowReturn
 gst_mtcnn_face_detect_transform_ip (GstBaseTransform * trans, GstBuffer * buf)
 {
@@ -378,12 +396,14 @@ gst_mtcnn_face_detect_transform_ip (GstBaseTransform * trans, GstBuffer * buf)
     while ((meta = gst_buffer_iterate_meta_filtered (buf, &state,
                 GST_VIDEO_REGION_OF_INTEREST_META_API_TYPE)))
       max_id = MAX (max_id, ((GstVideoRegionOfInterestMeta *) meta)->id);
-    if (self->next_id <= max_id)
+    if (max_id < G_MAXINT && self->next_id <= max_id)
       self->next_id = max_id + 1;
     for (i = 0; i < self->n_dets; i++) {
-      if (self->next_id <= 0)
-        self->next_id = 1;
-      self->det_ids[i] = self->next_id++;
+      while (gst_mtcnn_face_detect_id_taken (buf, self->det_ids, i,
+              self->next_id))
+        self->next_id = self->next_id == G_MAXINT ? 1 : self->next_id + 1;
+      self->det_ids[i] = self->next_id;
+      self->next_id = self->next_id == G_MAXINT ? 1 : self->next_id + 1;
     }
   }
 
@@ -625,8 +645,7 @@ gst_mtcnn_face_detect_class_init (GstMtcnnFaceDetectClass * klass)
   gst_element_class_set_static_metadata (element_class,
       "MTCNN face detector", "Filter/Analyzer/Video",
       "Finds faces and their five landmarks with MTCNN and adds a face "
-      "region of interest for each",
-      "gst-faceverify developers");
+      "region of interest for each", "gst-faceverify developers");
 
   trans_class->start = GST_DEBUG_FUNCPTR (gst_mtcnn_face_detect_start);
   trans_class->stop = GST_DEBUG_FUNCPTR (gst_mtcnn_face_detect_stop);

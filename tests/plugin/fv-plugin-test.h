@@ -178,6 +178,53 @@ AddFace (GstBuffer *buf, int x, int y, int w, int h, int id,
   return roi;
 }
 
+// What one frame of @w x @h pixels (@fmt, grey) with one face ROI did to a
+// new @factory element: the flow of the push and the text (message and
+// debug string) of the errors and warnings it posted.
+struct OneFrameResult
+{
+  GstFlowReturn flow = GST_FLOW_OK;
+  std::string text;
+};
+
+inline OneFrameResult
+PushOneFrame (const char *factory, GstVideoFormat fmt, int w, int h)
+{
+  OneFrameResult r;
+  GstElement *e = gst_element_factory_make (factory, NULL);
+  EXPECT_NE (e, nullptr);
+  GstBus *bus = gst_bus_new ();
+  gst_element_set_bus (e, bus);
+  GstHarness *hr = gst_harness_new_with_element (e, "sink", "src");
+  gst_object_unref (e);
+  gst_harness_set_src_caps_str (hr, CapsFor (fmt, w, h).c_str ());
+  if (GST_STATE (hr->element) != GST_STATE_PLAYING)
+    gst_harness_play (hr);
+  GstVideoInfo info;
+  gst_video_info_set_format (&info, fmt, w, h);
+  GstBuffer *buf = gst_buffer_new_allocate (NULL, info.size, NULL);
+  gst_buffer_memset (buf, 0, 128, info.size);
+  AddFace (buf, 0, 0, 64, 64, 1);
+  r.flow = gst_harness_push (hr, buf);
+  GstMessage *m;
+  while ((m = gst_bus_pop_filtered (bus, (GstMessageType) (GST_MESSAGE_ERROR
+                  | GST_MESSAGE_WARNING)))) {
+    GError *err = NULL;
+    gchar *dbg = NULL;
+    if (GST_MESSAGE_TYPE (m) == GST_MESSAGE_ERROR)
+      gst_message_parse_error (m, &err, &dbg);
+    else
+      gst_message_parse_warning (m, &err, &dbg);
+    r.text += std::string (err->message) + " / " + (dbg ? dbg : "") + "\n";
+    g_error_free (err);
+    g_free (dbg);
+    gst_message_unref (m);
+  }
+  gst_harness_teardown (hr);
+  gst_object_unref (bus);
+  return r;
+}
+
 // The ArcFace template, scaled and moved: landmarks of an aligned crop
 // drawn at (x0, y0) with the given side.
 inline std::vector<float>

@@ -1099,4 +1099,120 @@ TEST_F (FaceVerifyTest, StateCyclesRepeatedly)
   gst_harness_teardown (hh);
 }
 
+// Issue 12: frames the library cannot read are refused at caps time with
+// an error naming the limit, not half processed.
+TEST_F (FaceVerifyTest, FramesAboveTheMaximumSizeAreRefused)
+{
+  for (auto wh : { std::make_pair (FV_FRAME_MAX_SIZE + 1, 16),
+          std::make_pair (16, FV_FRAME_MAX_SIZE + 1) }) {
+    auto r = PushOneFrame ("faceverify", GST_VIDEO_FORMAT_GRAY8, wh.first,
+        wh.second);
+    EXPECT_EQ (r.flow, GST_FLOW_NOT_NEGOTIATED) << wh.first << "x" << wh.second;
+    EXPECT_NE (r.text.find ("32767"), std::string::npos) << r.text;
+  }
+}
+
+// Issue 12: an upstream ROI id of G_MAXINT left the id-0 ROIs without an
+// id (a critical and no FvFaceIdMeta on every frame). Every face ROI gets
+// an identity and ids stay unique over the whole id range.
+TEST_F (FaceVerifyTest, RoiIdsOverTheFullRange)
+{
+  Start ();
+  for (int frame = 0; frame < 2; frame++) {
+    GstBuffer *in = RgbBuffer (Frame ({ "person02", "person03", "person05" }));
+    AddFace (in, kX[0], kY, kSide, kSide, G_MAXINT);
+    AddFace (in, kX[1], kY, kSide, kSide, 0);
+    AddFace (in, kX[2], kY, kSide, kSide, 0);
+    GstBuffer *out = Process (in);
+    std::set<int> ids;
+    gpointer state = NULL;
+    GstMeta *meta;
+    while ((meta = gst_buffer_iterate_meta_filtered (out, &state,
+                GST_VIDEO_REGION_OF_INTEREST_META_API_TYPE)))
+      ids.insert (((GstVideoRegionOfInterestMeta *) meta)->id);
+    EXPECT_EQ (ids.size (), 3u);
+    EXPECT_EQ (ids.count (0), 0u);
+    EXPECT_EQ (ids.count (G_MAXINT), 1u);
+    auto idm = Identities (out);
+    EXPECT_EQ (idm.size (), 3u);
+    for (int id : ids)
+      EXPECT_EQ (idm.count (id), 1u) << id;
+    gst_buffer_unref (out);
+  }
+
+  // negative ids are ids too
+  GstBuffer *in = RgbBuffer (Frame ({ "person02", "person03" }));
+  AddFace (in, kX[0], kY, kSide, kSide, G_MININT);
+  AddFace (in, kX[1], kY, kSide, kSide, -1);
+  GstBuffer *out = Process (in);
+  auto idm = Identities (out);
+  EXPECT_EQ (idm.count (G_MININT), 1u);
+  EXPECT_EQ (idm.count (-1), 1u);
+  gst_buffer_unref (out);
+}
+
+// An upstream "face_id" param (and FvFaceIdMeta) claiming a known face.
+static void
+ClaimKnown (GstBuffer *buf, GstVideoRegionOfInterestMeta *roi)
+{
+  gst_video_region_of_interest_meta_add_param (roi,
+      gst_structure_new ("face_id", "label", G_TYPE_STRING, "mallory",
+          "label_id", G_TYPE_INT, 7, "confidence", G_TYPE_DOUBLE, 0.99,
+          "known", G_TYPE_BOOLEAN, TRUE, "similarity", G_TYPE_DOUBLE, 0.99,
+          NULL));
+  FvFaceIdMeta *m = fv_buffer_add_face_id_meta (buf, roi->id, "mallory");
+  m->known = TRUE;
+  m->label_id = 7;
+  m->similarity = 0.99;
+}
+
+// Issue 12: faceverify owns the face_id param. On ROIs it did not verify
+// (another roi-type, unusable, below min-face-size, beyond max-faces) an
+// upstream face_id param is marked unverified and unknown and an upstream
+// FvFaceIdMeta removed; the ones it verified say verified=true.
+TEST_F (FaceVerifyTest, UpstreamIdentitiesOnUnverifiedRoisAreMarked)
+{
+  Start ({ "max-faces=1", "min-face-size=40" });
+  GstBuffer *in = RgbBuffer (Frame ({ "person02", "person03" }));
+  GstVideoRegionOfInterestMeta *verified = AddFace (in, kX[0], kY, kSide,
+      kSide, 1);
+  ClaimKnown (in, verified);
+  ClaimKnown (in, AddFace (in, kX[1] + 10, kY + 10, kSide - 20, kSide - 20,
+          2));                  // beyond max-faces
+  ClaimKnown (in, AddFace (in, 400, 10, 20, 20, 3));    // too small
+  ClaimKnown (in, AddFace (in, 10, 10, 0, 30, 4));      // unusable
+  GstVideoRegionOfInterestMeta *person =
+      gst_buffer_add_video_region_of_interest_meta (in, "person", kX[1], kY,
+      kSide, kSide);
+  person->id = 5;
+  ClaimKnown (in, person);      // another roi-type
+  GstBuffer *out = Process (in);
+
+  const GstStructure *st = FaceIdParam (out, 1);
+  ASSERT_NE (st, nullptr);
+  gboolean known = FALSE, verified_flag = FALSE;
+  EXPECT_TRUE (gst_structure_get_boolean (st, "verified", &verified_flag));
+  EXPECT_TRUE (verified_flag);
+  EXPECT_STREQ (gst_structure_get_string (st, "label"), "person02");
+
+  for (int id = 2; id <= 5; id++) {
+    st = FaceIdParam (out, id);
+    ASSERT_NE (st, nullptr) << id;
+    verified_flag = TRUE;
+    EXPECT_TRUE (gst_structure_get_boolean (st, "known", &known)) << id;
+    EXPECT_FALSE (known) << id;
+    EXPECT_TRUE (gst_structure_get_boolean (st, "verified", &verified_flag))
+        << id;
+    EXPECT_FALSE (verified_flag) << id;
+    EXPECT_STREQ (gst_structure_get_string (st, "label"),
+        FV_FACE_ID_UNKNOWN_LABEL) << id;
+    gint label_id = 0;
+    EXPECT_TRUE (gst_structure_get_int (st, "label_id", &label_id));
+    EXPECT_EQ (label_id, -1) << id;
+    // FvFaceIdMeta is faceverify's own result: an upstream one goes
+    EXPECT_EQ (fv_buffer_get_face_id_meta (out, id), nullptr) << id;
+  }
+  gst_buffer_unref (out);
+}
+
 }  // namespace

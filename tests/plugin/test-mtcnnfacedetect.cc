@@ -234,6 +234,38 @@ TEST_F (MtcnnTest, IdsDoNotCollideWithUpstreamRois)
   gst_buffer_unref (out);
 }
 
+// Issue 12: ROI ids over the full int range. Upstream ids 1 and G_MAXINT
+// made max_id + 1 overflow, and the detector then handed out id 1 again.
+TEST_F (MtcnnTest, IdsStayUniqueBesideAnUpstreamMaxIntId)
+{
+  RgbImage img = LoadRgb (FacePath ("deepface", "raw/person02/img54.jpg"));
+  Start (img.width, img.height, { "min-face-size=20" });
+  for (int frame = 0; frame < 2; frame++) {
+    GstBuffer *in = RgbBuffer (img);
+    for (int id : { 1, 2, G_MAXINT }) {
+      GstVideoRegionOfInterestMeta *up =
+          gst_buffer_add_video_region_of_interest_meta (in, "car", 0, 0, 10,
+          10);
+      up->id = id;
+    }
+    GstBuffer *out = Process (in);
+    std::set<int> ids;
+    gpointer state = NULL;
+    GstMeta *meta;
+    int n = 0;
+    while ((meta = gst_buffer_iterate_meta_filtered (out, &state,
+                GST_VIDEO_REGION_OF_INTEREST_META_API_TYPE))) {
+      int id = ((GstVideoRegionOfInterestMeta *) meta)->id;
+      EXPECT_NE (id, 0);
+      ids.insert (id);
+      n++;
+    }
+    EXPECT_GE (n, 5);
+    EXPECT_EQ ((int) ids.size (), n) << "a ROI id is used twice";
+    gst_buffer_unref (out);
+  }
+}
+
 TEST_F (MtcnnTest, EmptyFrameHasNoFaces)
 {
   Start (320, 240);
@@ -401,6 +433,23 @@ TEST_F (MtcnnTest, PropertyMutabilityFlags)
     EXPECT_TRUE (g_object_class_find_property (k, p)->flags &
         GST_PARAM_MUTABLE_PLAYING) << p;
   gst_object_unref (e);
+}
+
+// Issue 12: a frame wider or taller than the library reads crashed the
+// element in set_caps; it is refused with an error that names the limit.
+TEST_F (MtcnnTest, FramesAboveTheMaximumSizeAreRefused)
+{
+  for (auto wh : { std::make_pair (FV_FRAME_MAX_SIZE + 1, 16),
+          std::make_pair (16, FV_FRAME_MAX_SIZE + 1) }) {
+    auto r = PushOneFrame ("mtcnnfacedetect", GST_VIDEO_FORMAT_GRAY8,
+        wh.first, wh.second);
+    EXPECT_EQ (r.flow, GST_FLOW_NOT_NEGOTIATED) << wh.first << "x" << wh.second;
+    EXPECT_NE (r.text.find ("32767"), std::string::npos) << r.text;
+  }
+  // the largest allowed size still negotiates
+  auto ok = PushOneFrame ("mtcnnfacedetect", GST_VIDEO_FORMAT_GRAY8,
+      FV_FRAME_MAX_SIZE, 16);
+  EXPECT_EQ (ok.flow, GST_FLOW_OK) << ok.text;
 }
 
 }  // namespace

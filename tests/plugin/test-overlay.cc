@@ -286,6 +286,25 @@ TEST_F (OverlayTest, KnownUnknownAndUnverifiedHaveTheirColours)
   gst_buffer_unref (out);
 }
 
+// A face_id param that faceverify marked verified=false (an upstream
+// claim on a ROI it did not verify) is drawn as unverified, whatever the
+// claim says.
+TEST_F (OverlayTest, UnverifiedFaceIdParamDrawsAsUnverified)
+{
+  Start (GST_VIDEO_FORMAT_RGBx, 320, 240, "line-width=2 draw-labels=false");
+  GstBuffer *in = GreyFrame (GST_VIDEO_FORMAT_RGBx, 320, 240);
+  GstVideoRegionOfInterestMeta *roi = fvplug::AddFace (in, 20, 50, 100, 100,
+      1);
+  gst_video_region_of_interest_meta_add_param (roi,
+      gst_structure_new ("face_id", "label", G_TYPE_STRING, "mallory",
+          "known", G_TYPE_BOOLEAN, TRUE, "verified", G_TYPE_BOOLEAN, FALSE,
+          NULL));
+  GstBuffer *out = Push (in);
+  Frame f (out, GST_VIDEO_FORMAT_RGBx, 320, 240);
+  EXPECT_EQ (f.At (20, 100), ColorOf (kUnverified));
+  gst_buffer_unref (out);
+}
+
 TEST_F (OverlayTest, ColoursAreProperties)
 {
   Start (GST_VIDEO_FORMAT_BGRA, 320, 240,
@@ -460,6 +479,61 @@ TEST_F (OverlayTest, RefusesFormatsItCannotDrawOn)
   gst_video_info_set_format (&info, GST_VIDEO_FORMAT_I420, 320, 240);
   GstBuffer *buf = gst_buffer_new_allocate (NULL, info.size, NULL);
   EXPECT_EQ (gst_harness_push (h, buf), GST_FLOW_NOT_NEGOTIATED);
+}
+
+// Issue 12: frames the library cannot read are refused at caps time with
+// an error naming the limit.
+TEST_F (OverlayTest, FramesAboveTheMaximumSizeAreRefused)
+{
+  for (auto wh : { std::make_pair (FV_FRAME_MAX_SIZE + 1, 16),
+          std::make_pair (16, FV_FRAME_MAX_SIZE + 1) }) {
+    auto r = fvplug::PushOneFrame ("faceverifyoverlay", GST_VIDEO_FORMAT_BGRx,
+        wh.first, wh.second);
+    EXPECT_EQ (r.flow, GST_FLOW_NOT_NEGOTIATED) << wh.first << "x" << wh.second;
+    EXPECT_NE (r.text.find ("32767"), std::string::npos) << r.text;
+  }
+}
+
+// Issue 12: a label comes from a gallery, which is untrusted input. Long,
+// multi-byte, combining, control, bidi-override and zero-width labels are
+// drawn without a crash, on one line: a newline does not make the label
+// taller than a plain one.
+TEST_F (OverlayTest, OddLabelsAreDrawnSafelyOnOneLine)
+{
+  auto rows_of = [this] (const std::string &label) {
+    Start (GST_VIDEO_FORMAT_BGRx, 320, 240, "line-width=2");
+    GstBuffer *in = GreyFrame (GST_VIDEO_FORMAT_BGRx, 320, 240);
+    AddIdentity (in, 1, 20, 120, 100, 100, label.c_str (), true, 0.9);
+    GstBuffer *out = Push (in);
+    int rows = 0;
+    {
+      Frame f (out, GST_VIDEO_FORMAT_BGRx, 320, 240);
+      for (int y = 0; y < 120; y++)
+        rows += f.CountChanged (0, y, 320, y + 1) > 0;
+    }
+    gst_buffer_unref (out);
+    gst_harness_teardown (h);
+    h = NULL;
+    return rows;
+  };
+  std::string euros, combining, emoji;
+  for (int i = 0; i < 3000; i++) {
+    euros += "\xe2\x82\xac";                   // U+20AC
+    combining += "a\xcc\x81\xcc\x82\xcc\x83";     // a + 3 combining marks
+    emoji += "\xf0\x9f\x98\x80";               // U+1F600
+  }
+  const std::string odd[] = {
+    euros, combining, emoji,
+    "al\xe2\x80\xae" "ecila",                       // right-to-left override
+    "al\xe2\x80\x8bice",                         // zero-width space
+    "\t \r\x1b[31m",                             // controls
+    "\xe2\x82",                                  // cut multi-byte sequence
+  };
+  for (const auto &label : odd)
+    EXPECT_GT (rows_of (label), 0);
+  int plain = rows_of ("alice bob carol");
+  EXPECT_EQ (rows_of ("alice\nbob\ncarol"), plain);
+  EXPECT_EQ (rows_of ("alice\r\nbob\u2028carol"), plain);
 }
 
 }  // namespace
