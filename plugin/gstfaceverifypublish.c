@@ -59,7 +59,7 @@
 #include "gstfaceverifypublish.h"
 #include "gstfaceverifyelements.h"
 #include "gstfaceverifymeta.h"
-#include "gstfvframe.h"
+#include "gstfvcommon.h"
 #include "gstfvpublishcrop.h"
 #include "gstfvpublishevents.h"
 #include "gstfvpublisher.h"

@@ -13,9 +13,6 @@
 
 #include <gdk-pixbuf/gdk-pixbuf.h>
 
-/* Box crops (no landmarks) take this much extra room around the box, as
- * in faceverify. */
-#define BOX_CROP_MARGIN 0.1f
 #define JPEG_QUALITY "90"
 
 /* The face of @meta, cut from @buf by the library's one crop rule (aligned
@@ -36,13 +33,10 @@ gst_fv_publish_crop_jpeg (FvAligner * aligner, const GstFvPixelPath * path,
 
   if (!gst_video_frame_map (&vframe, (GstVideoInfo *) info, buf, GST_MAP_READ))
     return NULL;
-  ok = gst_fv_frame_wrap (path, &vframe, &frame);
-  if (ok && m->n_landmarks == FV_FACE_ID_N_LANDMARKS)
-    ok = fv_aligner_align (aligner, &frame, m->landmarks, rgb,
-        FV_EMBED_SIZE * 3);
-  else if (ok)
-    ok = fv_aligner_crop_box (aligner, &frame, m->x, m->y, m->x + m->w,
-        m->y + m->h, BOX_CROP_MARGIN, rgb, FV_EMBED_SIZE * 3);
+  ok = gst_fv_frame_wrap (path, &vframe, &frame)
+      && fv_aligner_crop_face (aligner, &frame, m->x, m->y, m->x + m->w,
+      m->y + m->h, m->n_landmarks == FV_FACE_ID_N_LANDMARKS ? m->landmarks :
+      NULL, rgb, FV_EMBED_SIZE * 3);
   gst_video_frame_unmap (&vframe);
   if (!ok)
     return NULL;

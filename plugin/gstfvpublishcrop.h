@@ -13,7 +13,7 @@
 
 #include "fv.h"
 #include "gstfaceverifymeta.h"
-#include "gstfvframe.h"
+#include "gstfvcommon.h"
 
 G_BEGIN_DECLS
 
