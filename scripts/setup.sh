@@ -62,7 +62,7 @@ packages=(
   python3-gi python3-gst-1.0 gir1.2-gstreamer-1.0 gir1.2-gst-plugins-base-1.0
   fonts-dejavu-core gstreamer1.0-x
   libgtest-dev valgrind ca-certificates indent
-  # `faceverify bench --compare xnnpack` (meson feature xnnpack)
+  # tests/bench/bench-xnnpack, our engine against XNNPACK (meson feature xnnpack)
   libxnnpack-dev libpthreadpool-dev
 )
 # The ARM check (tests/arm/run.sh) cross-compiles for aarch64 and runs the
