@@ -65,7 +65,7 @@ packages=(
   # faceverifypublish: MQTT client and JSON (libraries); the broker, its
   # command-line clients and openssl for the publish tests and examples
   libmosquitto-dev libjson-glib-dev mosquitto mosquitto-clients openssl
-  # `faceverify bench --compare xnnpack` (meson feature xnnpack)
+  # tests/bench/bench-xnnpack, our engine against XNNPACK (meson feature xnnpack)
   libxnnpack-dev libpthreadpool-dev
 )
 # The ARM check (tests/arm/run.sh) cross-compiles for aarch64 and runs the

@@ -30,7 +30,7 @@ static const FvToolCommand commands[] = {
       fv_cmd_gallery},
   {"eval", "Verification accuracy (ROC AUC, TAR@FAR) on image pairs",
       fv_cmd_eval},
-  {"bench", "Time the embedding network (optionally against XNNPACK)",
+  {"bench", "Time the embedding network, the detector or the gallery",
       fv_cmd_bench},
 };
 

@@ -99,6 +99,96 @@ append_detection (GString * out, const char *path, const FvDetection * d)
   g_string_append_c (out, '\n');
 }
 
+/* What `faceverify detect` uses for every image. */
+typedef struct
+{
+  FvDetector *detector;
+  FvAligner *aligner;
+  const char *align_out;        /* --align-out, or NULL */
+  GHashTable *taken;            /* crop file names written so far */
+  GString *out;                 /* CSV lines not yet written */
+} DetectRun;
+
+/* --align-out: writes @face of image number @input (@path) aligned to
+ * 112x112 as a PNG in run->align_out. Prints the error and returns FALSE
+ * on failure. */
+static gboolean
+write_aligned_crop (DetectRun * run, const FvFrame * frame, const char *path,
+    guint input, guint index, const FvDetection * face)
+{
+  g_autoptr (GError) error = NULL;
+  g_autofree char *crop_file = crop_path (run->taken, run->align_out, path,
+      input, index);
+  guint8 crop[FV_EMBED_SIZE * FV_EMBED_SIZE * 3];
+
+  fv_aligner_crop_face (run->aligner, frame, face->x1, face->y1, face->x2,
+      face->y2, face->landmarks, crop, sizeof crop / FV_EMBED_SIZE);
+  if (!save_png (crop, sizeof crop / FV_EMBED_SIZE, crop_file, &error)) {
+    fv_tool_error (crop_file, "cannot write the crop: %s", error->message);
+    return FALSE;
+  }
+  return TRUE;
+}
+
+/* Finds the faces of image number @input (@path), appends their CSV lines
+ * to run->out and, with --align-out, writes their crops. Prints the errors
+ * and returns FALSE when the image cannot be read or a crop written. */
+static gboolean
+detect_one (DetectRun * run, const char *path, guint input)
+{
+  g_autoptr (GError) error = NULL;
+  g_autofree guint8 *rgb = NULL;
+  FvDetection faces[MAX_FACES];
+  const guint8 *planes[1];
+  gint strides[1];
+  int width = 0, height = 0;
+  gsize stride = 0;
+  FvFrame frame;
+  gboolean ok = TRUE;
+  guint n, k;
+
+  rgb = fv_image_load_rgb (path, &width, &height, &stride, &error);
+  planes[0] = rgb;
+  strides[0] = (gint) stride;
+  if (rgb == NULL || !fv_frame_init (&frame, FV_PIXEL_FORMAT_RGB, width,
+          height, planes, strides, &error)) {
+    fv_tool_error (path, "%s", error->message);
+    return FALSE;
+  }
+  n = fv_detector_detect (run->detector, &frame, faces, MAX_FACES);
+  if (n == 0)
+    fv_tool_error (path, "warning: no face found");
+  for (k = 0; k < n; k++) {
+    append_detection (run->out, path, &faces[k]);
+    if (run->align_out
+        && !write_aligned_crop (run, &frame, path, input, k, &faces[k]))
+      ok = FALSE;
+  }
+  return ok;
+}
+
+/* Checks the option values of `faceverify detect`; prints the error and
+ * returns FALSE when one is out of range. */
+static gboolean
+check_detect_options (char **images, gint min_face, gint max_input)
+{
+  if (images == NULL || images[0] == NULL) {
+    fv_tool_error (COMMAND, "no image given");
+    fprintf (stderr, "Usage: faceverify detect [OPTION…] IMAGE…\n"
+        "Try 'faceverify detect --help' for more information.\n");
+    return FALSE;
+  }
+  if (min_face < 12 || min_face > 16384) {
+    fv_tool_error (COMMAND, "--min-face-size must be 12 to 16384");
+    return FALSE;
+  }
+  if (max_input < 64 || max_input > 8192) {
+    fv_tool_error (COMMAND, "--max-input-size must be 64 to 8192");
+    return FALSE;
+  }
+  return TRUE;
+}
+
 int
 fv_cmd_detect (int argc, char **argv)
 {
@@ -109,7 +199,7 @@ fv_cmd_detect (int argc, char **argv)
   gboolean no_retry = FALSE;
   GOptionEntry entries[] = {
     {"align-out", 'o', 0, G_OPTION_ARG_FILENAME, &align_out,
-        "Also write each face aligned to 112x112 as DIR/<name>_<n>.png",
+          "Also write each face aligned to 112x112 as DIR/<name>_<n>.png",
         "DIR"},
     {"min-face-size", 's', 0, G_OPTION_ARG_INT, &min_face,
         "Smallest face to find, in pixels (12 or more; default 40)", "PX"},
@@ -132,10 +222,9 @@ fv_cmd_detect (int argc, char **argv)
   g_autoptr (GString) out = NULL;
   g_auto (GStrv) args = g_strdupv (argv);
   FvDetectorOptions options;
-  FvDetection faces[MAX_FACES];
-  guint8 crop[FV_EMBED_SIZE * FV_EMBED_SIZE * 3];
+  DetectRun run;
   gboolean failed = FALSE;
-  guint i, k;
+  guint i;
 
   g_return_val_if_fail (argc >= 1, FV_TOOL_EXIT_USAGE);
 
@@ -153,23 +242,9 @@ fv_cmd_detect (int argc, char **argv)
       "Example:\n"
       "  faceverify detect --align-out crops/ party.jpg > faces.csv\n");
   g_option_context_add_main_entries (context, entries, NULL);
-  if (!fv_tool_parse_options (context, COMMAND, &args))
+  if (!fv_tool_parse_options (context, COMMAND, &args)
+      || !check_detect_options (images, min_face, max_input))
     return FV_TOOL_EXIT_USAGE;
-
-  if (images == NULL || images[0] == NULL) {
-    fv_tool_error (COMMAND, "no image given");
-    fprintf (stderr, "Usage: faceverify detect [OPTION…] IMAGE…\n"
-        "Try 'faceverify detect --help' for more information.\n");
-    return FV_TOOL_EXIT_USAGE;
-  }
-  if (min_face < 12 || min_face > 16384) {
-    fv_tool_error (COMMAND, "--min-face-size must be 12 to 16384");
-    return FV_TOOL_EXIT_USAGE;
-  }
-  if (max_input < 64 || max_input > 8192) {
-    fv_tool_error (COMMAND, "--max-input-size must be 64 to 8192");
-    return FV_TOOL_EXIT_USAGE;
-  }
   if (align_out && g_mkdir_with_parents (align_out, 0755) != 0) {
     fv_tool_error (align_out, "cannot create the folder: %s",
         g_strerror (errno));
@@ -185,52 +260,22 @@ fv_cmd_detect (int argc, char **argv)
     return FV_TOOL_EXIT_FAILURE;
   aligner = fv_aligner_new ();
   taken = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
-
   out = g_string_new ("path,x1,y1,x2,y2,score,left_eye_x,left_eye_y,"
       "right_eye_x,right_eye_y,nose_x,nose_y,mouth_left_x,mouth_left_y,"
       "mouth_right_x,mouth_right_y\n");
-  for (i = 0; images[i] != NULL; i++) {
-    g_autoptr (GError) error = NULL;
-    g_autofree guint8 *rgb = NULL;
-    const guint8 *planes[1];
-    gint strides[1];
-    int width = 0, height = 0;
-    gsize stride = 0;
-    FvFrame frame;
-    guint n;
+  run.detector = detector;
+  run.aligner = aligner;
+  run.align_out = align_out;
+  run.taken = taken;
+  run.out = out;
 
-    rgb = fv_image_load_rgb (images[i], &width, &height, &stride, &error);
-    planes[0] = rgb;
-    strides[0] = (gint) stride;
-    if (rgb == NULL || !fv_frame_init (&frame, FV_PIXEL_FORMAT_RGB, width,
-            height, planes, strides, &error)) {
-      fv_tool_error (images[i], "%s", error->message);
+  for (i = 0; images[i] != NULL; i++) {
+    if (!detect_one (&run, images[i], i))
       failed = TRUE;
-      continue;
-    }
-    n = fv_detector_detect (detector, &frame, faces, MAX_FACES);
-    if (n == 0)
-      fv_tool_error (images[i], "warning: no face found");
-    for (k = 0; k < n; k++) {
-      append_detection (out, images[i], &faces[k]);
-      if (align_out) {
-        g_autofree char *path = crop_path (taken, align_out, images[i], i, k);
-        fv_aligner_crop_face (aligner, &frame, faces[k].x1, faces[k].y1,
-            faces[k].x2, faces[k].y2, faces[k].landmarks, crop,
-            sizeof crop / FV_EMBED_SIZE);
-        if (!save_png (crop, sizeof crop / FV_EMBED_SIZE, path, &error)) {
-          fv_tool_error (path, "cannot write the crop: %s", error->message);
-          g_clear_error (&error);
-          failed = TRUE;
-        }
-      }
-    }
     if (!fv_tool_write_stdout (out))
       return FV_TOOL_EXIT_FAILURE;
     g_string_truncate (out, 0);
   }
-  if (!fv_tool_write_stdout (out))
-    return FV_TOOL_EXIT_FAILURE;
   return failed ? FV_TOOL_EXIT_FAILURE : FV_TOOL_EXIT_OK;
 }
 

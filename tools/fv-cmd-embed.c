@@ -4,6 +4,7 @@
  */
 #include "fv-tool.h"
 #include "fv-image-load.h"
+#include "fv-tool-faces.h"
 
 #include <fv.h>
 
@@ -11,7 +12,6 @@
 #include <string.h>
 
 #define COMMAND "embed"
-#define DEFAULT_MODEL "MobileFaceNet.tflite"
 
 /* Loads @path, checks that it is an aligned crop and appends its CSV line
  * to @out. Prints the error and returns FALSE on failure. */
@@ -54,9 +54,7 @@ fv_cmd_embed (int argc, char **argv)
   g_auto (GStrv) images = NULL;
   gboolean aligned = FALSE;
   GOptionEntry entries[] = {
-    {"model", 'm', 0, G_OPTION_ARG_FILENAME, &model_path,
-        "MobileFaceNet model file (default: the installed or fetched "
-          DEFAULT_MODEL ")", "FILE"},
+    FV_TOOL_MODEL_ENTRY (&model_path),
     {"aligned", 'a', 0, G_OPTION_ARG_NONE, &aligned,
         "The images are aligned 112x112 face crops", NULL},
     {G_OPTION_REMAINING, 0, 0, G_OPTION_ARG_FILENAME_ARRAY, &images, NULL,
@@ -103,9 +101,9 @@ fv_cmd_embed (int argc, char **argv)
     return fv_cmd_embed_photos (model_path, images);
 
   if (model_path == NULL) {
-    model_path = fv_find_model (DEFAULT_MODEL);
+    model_path = fv_find_model (FV_TOOL_DEFAULT_MODEL);
     if (model_path == NULL) {
-      fv_tool_error (NULL, "model " DEFAULT_MODEL " not found: run "
+      fv_tool_error (NULL, "model " FV_TOOL_DEFAULT_MODEL " not found: run "
           "models/fetch.sh in the source tree (and install), or give "
           "--model FILE");
       return FV_TOOL_EXIT_FAILURE;

@@ -613,9 +613,7 @@ fv_cmd_eval (int argc, char **argv)
         "Draw the ROC curve into this PNG file", "FILE"},
     {"scores", 0, 0, G_OPTION_ARG_FILENAME, &scores_path,
         "Write each pair's similarity to this CSV file", "FILE"},
-    {"model", 'm', 0, G_OPTION_ARG_FILENAME, &model_path,
-        "MobileFaceNet model file (default: the installed or fetched "
-          FV_TOOL_DEFAULT_MODEL ")", "FILE"},
+    FV_TOOL_MODEL_ENTRY (&model_path),
     G_OPTION_ENTRY_NULL
   };
   g_autoptr (GOptionContext) context = NULL;

@@ -233,6 +233,30 @@ pixbuf_to_rgb (GdkPixbuf * pixbuf, int *width, int *height, gsize * stride,
   return rgb;
 }
 
+/* The whole picture that @loader decoded, turned upright by its EXIF
+ * orientation (a new reference), or NULL with @error set (missing or
+ * truncated picture, impossible orientation). */
+static GdkPixbuf *
+decoded_picture (GdkPixbufLoader * loader, LoadState * state, GError ** error)
+{
+  GdkPixbuf *pixbuf = gdk_pixbuf_loader_get_pixbuf (loader);
+  GdkPixbuf *oriented = NULL;
+  g_autofree char *problem = NULL;
+  int missing;
+
+  if (pixbuf == NULL)
+    problem = g_strdup ("no picture in the file");
+  else if ((missing = count_missing_rows (loader, pixbuf, state)) > 0)
+    problem = g_strdup_printf ("the file is truncated (%d of %d rows "
+        "missing)", missing, gdk_pixbuf_get_height (pixbuf));
+  else if ((oriented = gdk_pixbuf_apply_embedded_orientation (pixbuf)) == NULL)
+    problem = g_strdup ("cannot apply its EXIF orientation");
+  if (problem)
+    g_set_error (error, FV_IMAGE_ERROR, FV_IMAGE_ERROR_DECODE,
+        "cannot decode image: %s", problem);
+  return oriented;
+}
+
 guint8 *
 fv_image_load_rgb (const char *path, int *width, int *height, gsize * stride,
     GError ** error)
@@ -240,11 +264,9 @@ fv_image_load_rgb (const char *path, int *width, int *height, gsize * stride,
   g_autoptr (GdkPixbufLoader) loader = NULL;
   g_autoptr (GdkPixbuf) oriented = NULL;
   LoadState state = { 0, 0, FALSE, NULL, 0 };
-  GdkPixbuf *pixbuf;
   guint8 *rgb = NULL;
   struct stat st;
   gboolean ok;
-  int missing;
   int fd;
 
   g_return_val_if_fail (path != NULL, NULL);
@@ -277,27 +299,9 @@ fv_image_load_rgb (const char *path, int *width, int *height, gsize * stride,
   if (!ok)
     goto out;
 
-  pixbuf = gdk_pixbuf_loader_get_pixbuf (loader);
-  if (pixbuf == NULL) {
-    g_set_error (error, FV_IMAGE_ERROR, FV_IMAGE_ERROR_DECODE,
-        "cannot decode image: no picture in the file");
-    goto out;
-  }
-  missing = count_missing_rows (loader, pixbuf, &state);
-  if (missing > 0) {
-    g_set_error (error, FV_IMAGE_ERROR, FV_IMAGE_ERROR_DECODE,
-        "cannot decode image: the file is truncated (%d of %d rows "
-        "missing)", missing, gdk_pixbuf_get_height (pixbuf));
-    goto out;
-  }
-  oriented = gdk_pixbuf_apply_embedded_orientation (pixbuf);
-  if (oriented == NULL) {
-    g_set_error (error, FV_IMAGE_ERROR, FV_IMAGE_ERROR_DECODE,
-        "cannot decode image: cannot apply its EXIF orientation");
-    goto out;
-  }
-
-  rgb = pixbuf_to_rgb (oriented, width, height, stride, error);
+  oriented = decoded_picture (loader, &state, error);
+  if (oriented)
+    rgb = pixbuf_to_rgb (oriented, width, height, stride, error);
 
 out:
   g_free (state.rows_done);

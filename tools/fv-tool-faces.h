@@ -13,14 +13,19 @@ G_BEGIN_DECLS
 
 #define FV_TOOL_DEFAULT_MODEL "MobileFaceNet.tflite"
 
+/* The --model option of every command that runs the embedding network,
+ * one entry of a GOptionEntry array. */
+#define FV_TOOL_MODEL_ENTRY(model_path) \
+  {"model", 'm', 0, G_OPTION_ARG_FILENAME, (model_path), \
+      "MobileFaceNet model file (default: the installed or fetched " \
+        FV_TOOL_DEFAULT_MODEL ")", "FILE"}
+
 /* The options that every command on faces takes last: --aligned, --model
  * and the image arguments, in a GOptionEntry array. */
 #define FV_TOOL_FACES_ENTRIES(aligned, model_path, images) \
   {"aligned", 'a', 0, G_OPTION_ARG_NONE, (aligned), \
       "The images are aligned 112x112 face crops (no detection)", NULL}, \
-  {"model", 'm', 0, G_OPTION_ARG_FILENAME, (model_path), \
-      "MobileFaceNet model file (default: the installed or fetched " \
-        FV_TOOL_DEFAULT_MODEL ")", "FILE"}, \
+  FV_TOOL_MODEL_ENTRY (model_path), \
   {G_OPTION_REMAINING, 0, 0, G_OPTION_ARG_FILENAME_ARRAY, (images), NULL, \
       NULL}
 

@@ -24,6 +24,8 @@
 #include <gst/gst.h>
 #include <gstfaceverifymeta.h>
 
+#include "fv-example-run.h"
+
 #include <stdio.h>
 
 typedef struct
@@ -112,14 +114,9 @@ main (int argc, char **argv)
     {NULL}
   };
   GOptionContext *ctx;
-  GstElement *pipeline, *sink;
-  GstPad *pad;
-  GstBus *bus;
-  GstMessage *msg;
   GError *error = NULL;
   Writer w = { stdout, 0, NULL };
-  gchar *desc;
-  int ret = 0;
+  int ret;
 
   ctx = g_option_context_new ("'PIPELINE ! ... ! faceverify ...'");
   g_option_context_add_main_entries (ctx, entries, NULL);
@@ -139,38 +136,7 @@ main (int argc, char **argv)
   }
   w.line = g_string_sized_new (512);
 
-  desc = g_strdup_printf ("%s ! fakesink name=fv_sink sync=false", argv[1]);
-  pipeline = gst_parse_launch (desc, &error);
-  g_free (desc);
-  if (!pipeline) {
-    g_printerr ("bad pipeline: %s\n", error->message);
-    g_error_free (error);
-    return 1;
-  }
-  sink = gst_bin_get_by_name (GST_BIN (pipeline), "fv_sink");
-  pad = gst_element_get_static_pad (sink, "sink");
-  gst_pad_add_probe (pad, GST_PAD_PROBE_TYPE_BUFFER, on_buffer, &w, NULL);
-  gst_object_unref (pad);
-  gst_object_unref (sink);
-
-  gst_element_set_state (pipeline, GST_STATE_PLAYING);
-  bus = gst_element_get_bus (pipeline);
-  msg = gst_bus_timed_pop_filtered (bus, GST_CLOCK_TIME_NONE,
-      GST_MESSAGE_ERROR | GST_MESSAGE_EOS);
-  if (GST_MESSAGE_TYPE (msg) == GST_MESSAGE_ERROR) {
-    gchar *dbg = NULL;
-
-    gst_message_parse_error (msg, &error, &dbg);
-    g_printerr ("error from %s: %s (%s)\n", GST_OBJECT_NAME (msg->src),
-        error->message, dbg ? dbg : "");
-    g_clear_error (&error);
-    g_free (dbg);
-    ret = 1;
-  }
-  gst_message_unref (msg);
-  gst_object_unref (bus);
-  gst_element_set_state (pipeline, GST_STATE_NULL);
-  gst_object_unref (pipeline);
+  ret = fv_example_run (argv[1], on_buffer, &w);
 
   if (w.out != stdout && fclose (w.out) != 0) {
     g_printerr ("cannot write %s\n", output);

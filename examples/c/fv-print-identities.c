@@ -19,6 +19,8 @@
 #include <gst/gst.h>
 #include <gstfaceverifymeta.h>
 
+#include "fv-example-run.h"
+
 /* Runs in the streaming thread for every buffer that reaches the sink. The
  * meta lives as long as the buffer: copy what you keep. */
 static GstPadProbeReturn
@@ -43,14 +45,8 @@ on_buffer (GstPad * pad, GstPadProbeInfo * info, gpointer user_data)
 int
 main (int argc, char **argv)
 {
-  GstElement *pipeline, *sink;
-  GstPad *pad;
-  GstBus *bus;
-  GstMessage *msg;
-  GError *error = NULL;
-  gchar *desc;
   guint n_frames = 0;
-  int ret = 0;
+  int ret;
 
   gst_init (&argc, &argv);
   if (argc != 2) {
@@ -58,40 +54,7 @@ main (int argc, char **argv)
     return 2;
   }
 
-  desc = g_strdup_printf ("%s ! fakesink name=fv_sink sync=false", argv[1]);
-  pipeline = gst_parse_launch (desc, &error);
-  g_free (desc);
-  if (!pipeline) {
-    g_printerr ("bad pipeline: %s\n", error->message);
-    g_error_free (error);
-    return 1;
-  }
-
-  sink = gst_bin_get_by_name (GST_BIN (pipeline), "fv_sink");
-  pad = gst_element_get_static_pad (sink, "sink");
-  gst_pad_add_probe (pad, GST_PAD_PROBE_TYPE_BUFFER, on_buffer, &n_frames,
-      NULL);
-  gst_object_unref (pad);
-  gst_object_unref (sink);
-
-  gst_element_set_state (pipeline, GST_STATE_PLAYING);
-  bus = gst_element_get_bus (pipeline);
-  msg = gst_bus_timed_pop_filtered (bus, GST_CLOCK_TIME_NONE,
-      GST_MESSAGE_ERROR | GST_MESSAGE_EOS);
-  if (GST_MESSAGE_TYPE (msg) == GST_MESSAGE_ERROR) {
-    gchar *dbg = NULL;
-
-    gst_message_parse_error (msg, &error, &dbg);
-    g_printerr ("error from %s: %s (%s)\n", GST_OBJECT_NAME (msg->src),
-        error->message, dbg ? dbg : "");
-    g_clear_error (&error);
-    g_free (dbg);
-    ret = 1;
-  }
-  gst_message_unref (msg);
-  gst_object_unref (bus);
-  gst_element_set_state (pipeline, GST_STATE_NULL);
-  gst_object_unref (pipeline);
+  ret = fv_example_run (argv[1], on_buffer, &n_frames);
 
   g_print ("%u frames\n", n_frames);
   gst_deinit ();

@@ -174,6 +174,40 @@ yuv_constants (FvColorMatrix matrix)
   }
 }
 
+/* The packed formats that libyuv converts to ARGB row by row: bytes per
+ * pixel and the converter. libyuv names formats by 32-bit word order, the
+ * reverse of the memory order used by GStreamer and here. */
+typedef struct
+{
+  FvPixelFormat format;
+  guint bpp;
+  int (*to_argb) (const uint8_t * src, int src_stride, uint8_t * dst,
+      int dst_stride, int width, int height);
+} PackedFormat;
+
+static const PackedFormat packed_formats[] = {
+  {FV_PIXEL_FORMAT_RGB, 3, RAWToARGB},
+  {FV_PIXEL_FORMAT_BGR, 3, RGB24ToARGB},
+  {FV_PIXEL_FORMAT_RGBx, 4, ABGRToARGB},
+  {FV_PIXEL_FORMAT_RGBA, 4, ABGRToARGB},
+  {FV_PIXEL_FORMAT_xRGB, 4, BGRAToARGB},
+  {FV_PIXEL_FORMAT_ARGB, 4, BGRAToARGB},
+  {FV_PIXEL_FORMAT_xBGR, 4, RGBAToARGB},
+  {FV_PIXEL_FORMAT_ABGR, 4, RGBAToARGB},
+  {FV_PIXEL_FORMAT_GRAY8, 1, J400ToARGB},
+};
+
+static const PackedFormat *
+find_packed_format (FvPixelFormat format)
+{
+  guint i;
+
+  for (i = 0; i < G_N_ELEMENTS (packed_formats); i++)
+    if (packed_formats[i].format == format)
+      return &packed_formats[i];
+  return NULL;
+}
+
 /* Converts @n pixels of row @y from column @x (all inside the frame, n <=
  * ROW_CHUNK) to libyuv ARGB (bytes B, G, R, A). @tmp has room for
  * ROW_CHUNK + 1 pixels. Returns the first converted pixel, which may point
@@ -200,36 +234,18 @@ read_argb_row (const FvFrame * f, guint x, guint y, guint n, guint8 * tmp)
           tmp, 0, yuv_constants (f->matrix), n + (x - x0), 1);
       return tmp + 4 * (x - x0);
     }
-      /* libyuv names formats by 32-bit word order, the reverse of the
-       * memory order used by GStreamer and here. */
-    case FV_PIXEL_FORMAT_RGB:
-      RAWToARGB (p0 + 3 * x, 0, tmp, 0, n, 1);
-      return tmp;
-    case FV_PIXEL_FORMAT_BGR:
-      RGB24ToARGB (p0 + 3 * x, 0, tmp, 0, n, 1);
-      return tmp;
-    case FV_PIXEL_FORMAT_RGBx:
-    case FV_PIXEL_FORMAT_RGBA:
-      ABGRToARGB (p0 + 4 * x, 0, tmp, 0, n, 1);
-      return tmp;
     case FV_PIXEL_FORMAT_BGRx:
     case FV_PIXEL_FORMAT_BGRA:
       return p0 + 4 * x;
-    case FV_PIXEL_FORMAT_xRGB:
-    case FV_PIXEL_FORMAT_ARGB:
-      BGRAToARGB (p0 + 4 * x, 0, tmp, 0, n, 1);
+    default:{
+      const PackedFormat *pf = find_packed_format (f->format);
+      if (pf == NULL) {
+        memset (tmp, 0, 4 * n);
+        return tmp;
+      }
+      pf->to_argb (p0 + pf->bpp * x, 0, tmp, 0, n, 1);
       return tmp;
-    case FV_PIXEL_FORMAT_xBGR:
-    case FV_PIXEL_FORMAT_ABGR:
-      RGBAToARGB (p0 + 4 * x, 0, tmp, 0, n, 1);
-      return tmp;
-    case FV_PIXEL_FORMAT_GRAY8:
-      J400ToARGB (p0 + x, 0, tmp, 0, n, 1);
-      return tmp;
-    case FV_PIXEL_FORMAT_UNKNOWN:
-    default:
-      memset (tmp, 0, 4 * n);
-      return tmp;
+    }
   }
 }
 

@@ -490,7 +490,7 @@ parse_identities (Parse * p, GPtrArray * out, GError ** error)
       g_ptr_array_add (out, ii);
     }
     if (sqlite3_column_type (stmt, 7) == SQLITE_NULL)
-      continue;                 /* no samples: reported by the enrolment */
+      continue;                 /* no samples: reported by the enrollment */
     if (!parse_sample (p, stmt, ii, error))
       return FALSE;
   }

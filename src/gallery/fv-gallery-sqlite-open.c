@@ -687,7 +687,7 @@ check_meta (FvSqliteStore * s, const char *path, const char *want_fingerprint,
     g_set_error (error, FV_GALLERY_ERROR, FV_GALLERY_ERROR_MODEL_MISMATCH,
         "%s: the gallery was enrolled with another model (SHA-256 %.16s…, "
         "the model in use is %.16s…); its embeddings cannot be compared: "
-        "enrol the people again with this model", path, fp, want_fingerprint);
+        "enroll the people again with this model", path, fp, want_fingerprint);
     return FALSE;
   }
   if (want_dim && dim != want_dim) {

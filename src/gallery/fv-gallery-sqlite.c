@@ -73,7 +73,7 @@ static gboolean
 write_identity (FvGalleryStore * store, const FvGalleryStoreIdentity * e,
     FvGalleryEnrollFlags flags, gint64 * id, GError ** error)
 {
-  const char *what = "enrol";
+  const char *what = "enroll";
   g_autoptr (sqlite3_stmt) stmt = NULL;
 
   *id = lookup_identity (store, e->label, what, error);
@@ -119,12 +119,12 @@ write_identity (FvGalleryStore * store, const FvGalleryStoreIdentity * e,
   return TRUE;
 }
 
-/* Enrols one identity inside the caller's transaction. */
+/* Enrolls one identity inside the caller's transaction. */
 static gboolean
 enroll_one (FvGalleryStore * store, const FvGalleryStoreIdentity * e,
     FvGalleryEnrollFlags flags, gint64 * identity_id, GError ** error)
 {
-  const char *what = "enrol";
+  const char *what = "enroll";
   const guint dim = store->dim;
   g_autoptr (sqlite3_stmt) stmt = NULL;
   g_autofree float *unit = NULL;

@@ -40,7 +40,7 @@ typedef enum
   FV_GALLERY_STORE_REPLACED,    /* the location names another store: reopen */
 } FvGalleryStoreChange;
 
-/* One identity to write: the public enrolment plus the times an import
+/* One identity to write: the public enrollment plus the times an import
  * keeps (created and updated; sample_created may be NULL: updated). */
 typedef struct
 {
@@ -124,7 +124,7 @@ struct _FvGalleryStoreClass
    * error; NOT_FOUND when the label is not there, EXISTS when taken.
    * enroll() normalises the embeddings with fv_gallery_check_embedding()
    * and sets @identity_id to the last identity's id; @what names the
-   * change in messages ("enrol", "import"). */
+   * change in messages ("enroll", "import"). */
   gboolean (*enroll) (FvGalleryStore * store,
       const FvGalleryStoreIdentity * identities, guint n_identities,
       FvGalleryEnrollFlags flags, const char *what, gint64 * identity_id,

@@ -421,7 +421,7 @@ check_enrollment (const FvGalleryEnrollment * e, GError ** error)
     return FALSE;
   if (e->n_samples == 0 || e->samples == NULL) {
     g_set_error (error, FV_GALLERY_ERROR, FV_GALLERY_ERROR_INVALID,
-        "no sample to enrol for \"%s\"", e->label);
+        "no sample to enroll for \"%s\"", e->label);
     return FALSE;
   }
   return TRUE;
@@ -430,12 +430,12 @@ check_enrollment (const FvGalleryEnrollment * e, GError ** error)
 /**
  * fv_gallery_enroll_batch:
  * @gallery: a gallery opened for writing
- * @enrollments: (array length=n_enrollments): the identities to enrol
+ * @enrollments: (array length=n_enrollments): the identities to enroll
  * @n_enrollments: how many
  * @flags: what to do with labels that are already there
  * @error: return location for a %FV_GALLERY_ERROR
  *
- * Enrols several identities in one transaction: either all of them are in
+ * Enrolls several identities in one transaction: either all of them are in
  * the gallery afterwards, or (on error, or if the process dies) none.
  * Every embedding is checked (finite, not zero) and stored normalised.
  *
@@ -468,7 +468,7 @@ fv_gallery_enroll_batch (FvGallery * gallery,
     e->label, e->display_name, e->samples, e->n_samples, now, now, NULL};
   }
   store = fv_gallery_lock_store (gallery);
-  ok = store->klass->enroll (store, items, n_enrollments, flags, "enrol",
+  ok = store->klass->enroll (store, items, n_enrollments, flags, "enroll",
       NULL, error);
   fv_gallery_unlock_store (gallery);
   return ok;
@@ -486,7 +486,7 @@ fv_gallery_enroll_batch (FvGallery * gallery,
  * @identity_id: (out) (optional): the identity's database id
  * @error: return location for a %FV_GALLERY_ERROR
  *
- * Enrols one identity with its samples in one transaction.
+ * Enrolls one identity with its samples in one transaction.
  *
  * Returns: %TRUE on success
  */
@@ -512,7 +512,7 @@ fv_gallery_enroll (FvGallery * gallery, const char *label,
   if (!check_enrollment (&e, error))
     return FALSE;
   store = fv_gallery_lock_store (gallery);
-  ok = store->klass->enroll (store, &item, 1, flags, "enrol", identity_id,
+  ok = store->klass->enroll (store, &item, 1, flags, "enroll", identity_id,
       error);
   fv_gallery_unlock_store (gallery);
   return ok;

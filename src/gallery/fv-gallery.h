@@ -235,7 +235,7 @@ typedef enum
  *   confidence), or a negative value for none
  * @source: (nullable): where the sample came from (e.g. the image path)
  *
- * One sample to enrol. The caller owns the memory.
+ * One sample to enroll. The caller owns the memory.
  */
 typedef struct
 {
@@ -252,7 +252,7 @@ typedef struct
  * @samples: (array length=n_samples): the samples
  * @n_samples: how many (at least 1)
  *
- * One identity to enrol with fv_gallery_enroll_batch().
+ * One identity to enroll with fv_gallery_enroll_batch().
  */
 typedef struct
 {

@@ -7,20 +7,9 @@
  * with the tap range clipped, as the scalar kernel skips them; the sums
  * are formed in the same order. */
 #include "fv-kernels.h"
+#include "clip.h"
 
-#include <arm_neon.h>
-
-#if defined(__GNUC__)
-#define FV_ALWAYS_INLINE inline __attribute__ ((always_inline))
-#else
-#define FV_ALWAYS_INLINE inline
-#endif
-
-static FV_ALWAYS_INLINE float32x4_t
-prelu (float32x4_t v, float32x4_t alpha)
-{
-  return vbslq_f32 (vcgeq_f32 (v, vdupq_n_f32 (0.0f)), v, vmulq_f32 (v, alpha));
-}
+#include "neon.h"
 
 /* Stores lanes [0, n) of v, n <= 4 (n may be 0 or negative: nothing). */
 static FV_ALWAYS_INLINE void
@@ -86,7 +75,7 @@ conv_tile (const FvConvParams * p, const float *in, float *out,
       const float32x4_t a = vld1q_f32 (p->alpha + ob + 4 * v);
 #pragma GCC unroll 4
       for (int px = 0; px < NP; px++)
-        acc[px][v] = prelu (acc[px][v], a);
+        acc[px][v] = fv_neon_prelu (acc[px][v], a);
     }
   }
 
@@ -114,21 +103,19 @@ fv_f32_conv_prelu_ukernel_4x16__neon (const FvConvParams * p, size_t r0,
     size_t r1)
 {
   const size_t in_image = p->in_h * p->in_w * p->in_c;
-  const size_t out_image = p->out_h * p->out_w * p->out_c;
   /* Packed weights, bias and slopes are padded to oc_pad >= this. */
   const size_t oc4 = (p->out_c + 3) & ~(size_t) 3;
   const ptrdiff_t in_w = (ptrdiff_t) p->in_w;
   const ptrdiff_t sw = (ptrdiff_t) p->stride_w;
 
   for (size_t r = r0; r < r1; r++) {
-    const size_t b = r / p->out_h, oy = r % p->out_h;
-    const float *in = p->in + b * in_image;
-    float *out = p->out + b * out_image + oy * p->out_w * p->out_c;
-    const ptrdiff_t iy0 = (ptrdiff_t) (oy * p->stride_h)
-        - (ptrdiff_t) p->pad_top;
-    const ptrdiff_t hi = (ptrdiff_t) p->in_h - iy0;
-    const size_t ky0 = iy0 < 0 ? (size_t) -iy0 : 0;
-    const size_t ky1 = hi < 0 ? 0 : ((size_t) hi < p->kh ? (size_t) hi : p->kh);
+    const FvKernelRow kr = fv_kernel_row (p->in, p->out, r, p->out_h,
+        in_image, p->out_w * p->out_c, p->stride_h, p->pad_top);
+    const float *in = kr.in;
+    float *out = kr.out;
+    const ptrdiff_t iy0 = kr.iy0;
+    const size_t ky0 = fv_clip_lo (iy0);
+    const size_t ky1 = fv_clip_hi (iy0, p->kh, p->in_h);
     size_t ox = 0;
 
     while (ox < p->out_w) {
@@ -144,9 +131,8 @@ fv_f32_conv_prelu_ukernel_4x16__neon (const FvConvParams * p, size_t r0,
           conv_tile (p, in, o, iy0, ky0, ky1, ix0, 0, p->kw, ob, 4, 1);
         ox += 4;
       } else {
-        const ptrdiff_t hx = in_w - ix0;
-        const size_t kx0 = ix0 < 0 ? (size_t) -ix0 : 0;
-        size_t kx1 = hx < 0 ? 0 : ((size_t) hx < p->kw ? (size_t) hx : p->kw);
+        const size_t kx0 = fv_clip_lo (ix0);
+        size_t kx1 = fv_clip_hi (ix0, p->kw, p->in_w);
         if (kx1 < kx0)
           kx1 = kx0;
         for (; ob + 16 <= oc4; ob += 16)

@@ -1,5 +1,6 @@
 /* Portable direct convolution, any kernel size, stride and padding. */
 #include "fv-kernels.h"
+#include "clip.h"
 
 #include <string.h>
 
@@ -22,32 +23,32 @@ void
 fv_f32_conv_ukernel__scalar (const FvConvParams * p, size_t r0, size_t r1)
 {
   const size_t in_image = p->in_h * p->in_w * p->in_c;
-  const size_t out_image = p->out_h * p->out_w * p->out_c;
 
   for (size_t r = r0; r < r1; r++) {
-    const size_t b = r / p->out_h, oy = r % p->out_h;
-    const float *in = p->in + b * in_image;
-    float *out = p->out + b * out_image + oy * p->out_w * p->out_c;
+    const FvKernelRow row = fv_kernel_row (p->in, p->out, r, p->out_h,
+        in_image, p->out_w * p->out_c, p->stride_h, p->pad_top);
+    const size_t ky0 = fv_clip_lo (row.iy0);
+    const size_t ky1 = fv_clip_hi (row.iy0, p->kh, p->in_h);
+    float *out = row.out;
 
     for (size_t ox = 0; ox < p->out_w; ox++, out += p->out_c) {
+      const ptrdiff_t ix0 = (ptrdiff_t) (ox * p->stride_w)
+          - (ptrdiff_t) p->pad_left;
+      const size_t kx0 = fv_clip_lo (ix0);
+      const size_t kx1 = fv_clip_hi (ix0, p->kw, p->in_w);
+
       for (size_t o0 = 0; o0 < p->out_c; o0 += OC_BLOCK) {
         const size_t on = p->out_c - o0 < OC_BLOCK ? p->out_c - o0 : OC_BLOCK;
         float acc[OC_BLOCK];
 
         memcpy (acc, p->bias + o0, on * sizeof (float));
-        for (size_t ky = 0; ky < p->kh; ky++) {
-          const ptrdiff_t iy = (ptrdiff_t) (oy * p->stride_h + ky)
-              - (ptrdiff_t) p->pad_top;
-          if (iy < 0 || iy >= (ptrdiff_t) p->in_h)
-            continue;
-          for (size_t kx = 0; kx < p->kw; kx++) {
-            const ptrdiff_t ix = (ptrdiff_t) (ox * p->stride_w + kx)
-                - (ptrdiff_t) p->pad_left;
-            const float *src, *w;
-            if (ix < 0 || ix >= (ptrdiff_t) p->in_w)
-              continue;
-            src = in + ((size_t) iy * p->in_w + (size_t) ix) * p->in_c;
-            w = p->w + ((ky * p->kw + kx) * p->in_c) * p->oc_pad + o0;
+        for (size_t ky = ky0; ky < ky1; ky++) {
+          const size_t iy = (size_t) (row.iy0 + (ptrdiff_t) ky);
+          for (size_t kx = kx0; kx < kx1; kx++) {
+            const size_t ix = (size_t) (ix0 + (ptrdiff_t) kx);
+            const float *src = row.in + (iy * p->in_w + ix) * p->in_c;
+            const float *w = p->w + ((ky * p->kw + kx) * p->in_c) * p->oc_pad
+                + o0;
             for (size_t ic = 0; ic < p->in_c; ic++, w += p->oc_pad) {
               const float v = src[ic];
               for (size_t o = 0; o < on; o++)

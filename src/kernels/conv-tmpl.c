@@ -8,6 +8,7 @@
 #include FV_SIMD_HEADER
 #include "fv-ukernel-name.h"
 #include "fv-kernels.h"
+#include "clip.h"
 
 #include <stdint.h>
 
@@ -40,20 +41,19 @@ edge_pixel (const FvConvParams * p, const float *in, size_t ky0, size_t ky1,
 {
   const ptrdiff_t ix0 = (ptrdiff_t) (ox * p->stride_w)
       - (ptrdiff_t) p->pad_left;
+  const size_t kx0 = fv_clip_lo (ix0);
+  const size_t kx1 = fv_clip_hi (ix0, p->kw, p->in_w);
   fv_vf acc[NV_MAX];
 #pragma GCC unroll 4
 
   for (size_t v = 0; v < nv; v++)
     acc[v] = fv_vloadu (p->bias + o0 + v * VL);
   for (size_t ky = ky0; ky < ky1; ky++)
-    for (size_t kx = 0; kx < p->kw; kx++) {
-      const ptrdiff_t ix = ix0 + (ptrdiff_t) kx;
-      const float *src, *w;
-      if (ix < 0 || ix >= (ptrdiff_t) p->in_w)
-        continue;
-      src = in + ((size_t) (iy0 + (ptrdiff_t) ky) * p->in_w + (size_t) ix)
-          * p->in_c;
-      w = p->w + (ky * p->kw + kx) * p->in_c * p->oc_pad + o0;
+    for (size_t kx = kx0; kx < kx1; kx++) {
+      const size_t ix = (size_t) (ix0 + (ptrdiff_t) kx);
+      const float *src = in + ((size_t) (iy0 + (ptrdiff_t) ky) * p->in_w
+          + ix) * p->in_c;
+      const float *w = p->w + (ky * p->kw + kx) * p->in_c * p->oc_pad + o0;
       for (size_t ic = 0; ic < p->in_c; ic++, w += p->oc_pad) {
         const fv_vf x = fv_vset1 (src[ic]);
 #pragma GCC unroll 4
@@ -83,8 +83,7 @@ interior_pixels (const FvConvParams * p, const float *in, size_t ky0,
       acc[j][v] = b;
   }
   for (size_t ky = ky0; ky < ky1; ky++) {
-    const float *s = src + (size_t) (iy0 + (ptrdiff_t) ky) * p->in_w
-        * p->in_c;
+    const float *s = src + (size_t) (iy0 + (ptrdiff_t) ky) * p->in_w * p->in_c;
     const float *w = p->w + ky * run * p->oc_pad + o0;
     for (size_t t = 0; t < run; t++, w += p->oc_pad) {
       fv_vf wv[NV_MAX];
@@ -127,29 +126,18 @@ FV_UKERNEL_NAME (f32_conv_prelu_ukernel_, FV_CONV_TILE) (const FvConvParams * p,
     size_t r0, size_t r1)
 {
   const size_t in_image = p->in_h * p->in_w * p->in_c;
-  const size_t out_image = p->out_h * p->out_w * p->out_c;
-  const size_t s = p->stride_w;
-  size_t ox_lo = (p->pad_left + s - 1) / s, ox_hi = 0;
+  size_t ox_lo, ox_hi;
 
-  if (p->in_w + p->pad_left >= p->kw)
-    ox_hi = (p->in_w + p->pad_left - p->kw) / s + 1;
-  if (ox_hi > p->out_w)
-    ox_hi = p->out_w;
-  if (ox_lo > ox_hi)
-    ox_lo = ox_hi;
-
+  fv_clip_inner_cols (p->in_w, p->pad_left, p->kw, p->stride_w, p->out_w,
+      &ox_lo, &ox_hi);
   for (size_t r = r0; r < r1; r++) {
-    const size_t b = r / p->out_h, oy = r % p->out_h;
-    const float *in = p->in + b * in_image;
-    float *out = p->out + b * out_image + oy * p->out_w * p->out_c;
-    const ptrdiff_t iy0 = (ptrdiff_t) (oy * p->stride_h)
-        - (ptrdiff_t) p->pad_top;
-    const size_t ky0 = iy0 < 0 ? (size_t) -iy0 : 0;
-    size_t ky1 = p->kh;
-
-    if (iy0 + (ptrdiff_t) p->kh > (ptrdiff_t) p->in_h)
-      ky1 = iy0 < (ptrdiff_t) p->in_h ? (size_t) ((ptrdiff_t) p->in_h - iy0)
-          : 0;
+    const FvKernelRow kr = fv_kernel_row (p->in, p->out, r, p->out_h,
+        in_image, p->out_w * p->out_c, p->stride_h, p->pad_top);
+    const float *in = kr.in;
+    const ptrdiff_t iy0 = kr.iy0;
+    const size_t ky0 = fv_clip_lo (iy0);
+    const size_t ky1 = fv_clip_hi (iy0, p->kh, p->in_h);
+    float *out = kr.out;
 
     for (size_t o0 = 0; o0 < p->out_c; o0 += NV_MAX * VL) {
       const size_t left = p->out_c - o0;

@@ -7,20 +7,9 @@
  * run past the end of the tensor. Taps outside the image are skipped,
  * as in the scalar kernel, so the sums are formed in the same order. */
 #include "fv-kernels.h"
+#include "clip.h"
 
-#include <arm_neon.h>
-
-#if defined(__GNUC__)
-#define FV_ALWAYS_INLINE inline __attribute__ ((always_inline))
-#else
-#define FV_ALWAYS_INLINE inline
-#endif
-
-static FV_ALWAYS_INLINE float32x4_t
-prelu (float32x4_t v, float32x4_t alpha)
-{
-  return vbslq_f32 (vcgeq_f32 (v, vdupq_n_f32 (0.0f)), v, vmulq_f32 (v, alpha));
-}
+#include "neon.h"
 
 /* Output channels [ch, c) of one pixel, one channel at a time. */
 static void
@@ -28,18 +17,16 @@ dw_tail_pixel (const FvDwconvParams * p, const float *in, float *out,
     ptrdiff_t iy0, ptrdiff_t ix0, size_t ch)
 {
   const size_t c = p->c;
+  const size_t ky0 = fv_clip_lo (iy0), ky1 = fv_clip_hi (iy0, p->kh, p->in_h);
+  const size_t kx0 = fv_clip_lo (ix0), kx1 = fv_clip_hi (ix0, p->kw, p->in_w);
 
   for (; ch < c; ch++) {
     float acc = p->bias[ch];
-    for (size_t ky = 0; ky < p->kh; ky++) {
-      const ptrdiff_t iy = iy0 + (ptrdiff_t) ky;
-      if (iy < 0 || iy >= (ptrdiff_t) p->in_h)
-        continue;
-      for (size_t kx = 0; kx < p->kw; kx++) {
-        const ptrdiff_t ix = ix0 + (ptrdiff_t) kx;
-        if (ix < 0 || ix >= (ptrdiff_t) p->in_w)
-          continue;
-        acc += in[((size_t) iy * p->in_w + (size_t) ix) * c + ch]
+    for (size_t ky = ky0; ky < ky1; ky++) {
+      const size_t iy = (size_t) (iy0 + (ptrdiff_t) ky);
+      for (size_t kx = kx0; kx < kx1; kx++) {
+        const size_t ix = (size_t) (ix0 + (ptrdiff_t) kx);
+        acc += in[(iy * p->in_w + ix) * c + ch]
             * p->w[(ky * p->kw + kx) * p->c_pad + ch];
       }
     }
@@ -78,24 +65,11 @@ dw_any_block (const FvDwconvParams * p, const float *in, float *out,
   if (p->alpha) {
 #pragma GCC unroll 4
     for (int v = 0; v < NV; v++)
-      acc[v] = prelu (acc[v], vld1q_f32 (p->alpha + ch + 4 * v));
+      acc[v] = fv_neon_prelu (acc[v], vld1q_f32 (p->alpha + ch + 4 * v));
   }
 #pragma GCC unroll 4
   for (int v = 0; v < NV; v++)
     vst1q_f32 (out + ch + 4 * v, acc[v]);
-}
-
-static size_t
-clamp_lo (ptrdiff_t i0)
-{
-  return i0 < 0 ? (size_t) -i0 : 0;
-}
-
-static size_t
-clamp_hi (ptrdiff_t i0, size_t k, size_t n)
-{
-  const ptrdiff_t hi = (ptrdiff_t) n - i0;
-  return hi < 0 ? 0 : ((size_t) hi < k ? (size_t) hi : k);
 }
 
 void
@@ -103,21 +77,21 @@ fv_f32_dwconv_ukernel_c16__neon (const FvDwconvParams * p, size_t r0, size_t r1)
 {
   const size_t c = p->c;
   const size_t in_image = p->in_h * p->in_w * c;
-  const size_t out_image = p->out_h * p->out_w * c;
 
   for (size_t r = r0; r < r1; r++) {
-    const size_t b = r / p->out_h, oy = r % p->out_h;
-    const float *in = p->in + b * in_image;
-    float *out = p->out + b * out_image + oy * p->out_w * c;
-    const ptrdiff_t iy0 = (ptrdiff_t) (oy * p->stride_h)
-        - (ptrdiff_t) p->pad_top;
-    const size_t ky0 = clamp_lo (iy0), ky1 = clamp_hi (iy0, p->kh, p->in_h);
+    const FvKernelRow kr = fv_kernel_row (p->in, p->out, r, p->out_h,
+        in_image, p->out_w * c, p->stride_h, p->pad_top);
+    const float *in = kr.in;
+    float *out = kr.out;
+    const ptrdiff_t iy0 = kr.iy0;
+    const size_t ky0 = fv_clip_lo (iy0);
+    const size_t ky1 = fv_clip_hi (iy0, p->kh, p->in_h);
 
     for (size_t ox = 0; ox < p->out_w; ox++, out += c) {
       const ptrdiff_t ix0 = (ptrdiff_t) (ox * p->stride_w)
           - (ptrdiff_t) p->pad_left;
-      const size_t kx0 = clamp_lo (ix0);
-      const size_t kx1 = clamp_hi (ix0, p->kw, p->in_w);
+      const size_t kx0 = fv_clip_lo (ix0);
+      const size_t kx1 = fv_clip_hi (ix0, p->kw, p->in_w);
       size_t ch = 0;
 
       for (; ch + 16 <= c; ch += 16)
@@ -199,7 +173,7 @@ dw3x3_row_block (const FvDwconvParams * p, const float *const rows[3],
     if (p->alpha) {
 #pragma GCC unroll 2
       for (int v = 0; v < NV; v++)
-        acc[v] = prelu (acc[v], alpha[v]);
+        acc[v] = fv_neon_prelu (acc[v], alpha[v]);
     }
 #pragma GCC unroll 2
     for (int v = 0; v < NV; v++)
@@ -213,7 +187,6 @@ fv_f32_dwconv3x3_prelu_ukernel_c8__neon (const FvDwconvParams * p, size_t r0,
 {
   const size_t c = p->c;
   const size_t in_image = p->in_h * p->in_w * c;
-  const size_t out_image = p->out_h * p->out_w * c;
 
   if (p->kh != 3 || p->kw != 3) {
     fv_f32_dwconv_ukernel_c16__neon (p, r0, r1);
@@ -221,11 +194,11 @@ fv_f32_dwconv3x3_prelu_ukernel_c8__neon (const FvDwconvParams * p, size_t r0,
   }
 
   for (size_t r = r0; r < r1; r++) {
-    const size_t b = r / p->out_h, oy = r % p->out_h;
-    const float *in = p->in + b * in_image;
-    float *out = p->out + b * out_image + oy * p->out_w * c;
-    const ptrdiff_t iy0 = (ptrdiff_t) (oy * p->stride_h)
-        - (ptrdiff_t) p->pad_top;
+    const FvKernelRow kr = fv_kernel_row (p->in, p->out, r, p->out_h,
+        in_image, p->out_w * c, p->stride_h, p->pad_top);
+    const float *in = kr.in;
+    float *out = kr.out;
+    const ptrdiff_t iy0 = kr.iy0;
     const float *rows[3];
     size_t ch = 0;
 

@@ -9,6 +9,7 @@
 #include FV_SIMD_HEADER
 #include "fv-ukernel-name.h"
 #include "fv-kernels.h"
+#include "clip.h"
 
 #include <stdint.h>
 
@@ -16,10 +17,6 @@
 #define VL FV_VL
 #define DWCONV3X3 FV_UKERNEL_NAME (f32_dwconv3x3_prelu_ukernel_, FV_DWCONV_CTILE)
 #define DWCONV FV_UKERNEL_NAME (f32_dwconv_ukernel_, FV_DWCONV_CTILE)
-
-#ifndef MAX
-#define MAX(a, b) ((a) > (b) ? (a) : (b))
-#endif
 
 FV_INLINE fv_vf
 load (const float *p, bool tail, fv_vmask mask)
@@ -72,9 +69,8 @@ edge_pixel (const FvDwconvParams * p, const float *const row[3],
 {
   const ptrdiff_t ix0 = (ptrdiff_t) (ox * p->stride_w)
       - (ptrdiff_t) p->pad_left;
-  const size_t kx0 = ix0 < 0 ? (size_t) -ix0 : 0;
-  const ptrdiff_t room = (ptrdiff_t) p->in_w - ix0;
-  const size_t kx1 = room < 3 ? (size_t) MAX (room, 0) : 3;
+  const size_t kx0 = fv_clip_lo (ix0);
+  const size_t kx1 = fv_clip_hi (ix0, 3, p->in_w);
 
   /* The two cases of 3x3 SAME padding get unrolled code. */
   if (kx0 == 1 && kx1 == 3)
@@ -109,7 +105,9 @@ tile (const float *const in[3], size_t c, const size_t s, const size_t npx,
       fv_vf x = load (in[r] + col * c, tail, mask);
       /* Keeps x in a register for its (up to three) uses: GCC would
        * otherwise load it again as a memory operand of each FMA. */
+      /* *INDENT-OFF* */
       __asm__ ("" : "+v" (x));
+      /* *INDENT-ON* */
 #pragma GCC unroll 8
       for (size_t j = 0; j < npx; j++) {
         const ptrdiff_t kx = (ptrdiff_t) col - (ptrdiff_t) (s * j);
@@ -205,37 +203,27 @@ dwconv3x3 (const FvDwconvParams * p, size_t r0, size_t r1, bool prelu,
 {
   const size_t c = p->c;
   const size_t in_image = p->in_h * p->in_w * c;
-  const size_t out_image = p->out_h * p->out_w * c;
-  /* Columns whose three taps are all inside the input. */
-  size_t ox_lo = (p->pad_left + s - 1) / s, ox_hi = 0;
+  size_t ox_lo, ox_hi;
 
-  if (p->in_w + p->pad_left >= 3)
-    ox_hi = (p->in_w + p->pad_left - 3) / s + 1;
-  if (ox_hi > p->out_w)
-    ox_hi = p->out_w;
-  if (ox_lo > ox_hi)
-    ox_lo = ox_hi;
-
+  fv_clip_inner_cols (p->in_w, p->pad_left, 3, s, p->out_w, &ox_lo, &ox_hi);
   for (size_t r = r0; r < r1; r++) {
-    const size_t b = r / p->out_h, oy = r % p->out_h;
-    const float *in = p->in + b * in_image;
-    float *out = p->out + b * out_image + oy * p->out_w * c;
+    const FvKernelRow kr = fv_kernel_row (p->in, p->out, r, p->out_h,
+        in_image, p->out_w * c, p->stride_h, p->pad_top);
     const float *row[3];
     bool valid[3];
     size_t cg;
 
     for (size_t ky = 0; ky < 3; ky++) {
-      const ptrdiff_t iy = (ptrdiff_t) (oy * p->stride_h + ky)
-          - (ptrdiff_t) p->pad_top;
+      const ptrdiff_t iy = kr.iy0 + (ptrdiff_t) ky;
       valid[ky] = iy >= 0 && iy < (ptrdiff_t) p->in_h;
       /* An invalid row has zero weights; any readable row will do. */
-      row[ky] = in + (valid[ky] ? (size_t) iy : 0) * p->in_w * c;
+      row[ky] = kr.in + (valid[ky] ? (size_t) iy : 0) * p->in_w * c;
     }
     for (cg = 0; cg + VL <= c; cg += VL)
-      row_group (p, row, valid, ox_lo, ox_hi, out, cg, false, FV_VMASK_NONE,
-          prelu, s);
+      row_group (p, row, valid, ox_lo, ox_hi, kr.out, cg, false,
+          FV_VMASK_NONE, prelu, s);
     if (cg < c)
-      row_group (p, row, valid, ox_lo, ox_hi, out, cg, true,
+      row_group (p, row, valid, ox_lo, ox_hi, kr.out, cg, true,
           fv_vmask_tail (c - cg), prelu, s);
   }
 }
@@ -258,30 +246,21 @@ DWCONV (const FvDwconvParams * p, size_t r0, size_t r1)
 {
   const size_t c = p->c;
   const size_t in_image = p->in_h * p->in_w * c;
-  const size_t out_image = p->out_h * p->out_w * c;
 
   for (size_t r = r0; r < r1; r++) {
-    const size_t b = r / p->out_h, oy = r % p->out_h;
-    const float *in = p->in + b * in_image;
-    float *out = p->out + b * out_image + oy * p->out_w * c;
-    const ptrdiff_t iy0 = (ptrdiff_t) (oy * p->stride_h)
-        - (ptrdiff_t) p->pad_top;
-    const size_t ky0 = iy0 < 0 ? (size_t) -iy0 : 0;
-    size_t ky1 = p->kh;
-
-    if (iy0 + (ptrdiff_t) p->kh > (ptrdiff_t) p->in_h)
-      ky1 = iy0 < (ptrdiff_t) p->in_h ? (size_t) ((ptrdiff_t) p->in_h - iy0)
-          : 0;
+    const FvKernelRow kr = fv_kernel_row (p->in, p->out, r, p->out_h,
+        in_image, p->out_w * c, p->stride_h, p->pad_top);
+    const float *in = kr.in;
+    const ptrdiff_t iy0 = kr.iy0;
+    const size_t ky0 = fv_clip_lo (iy0);
+    const size_t ky1 = fv_clip_hi (iy0, p->kh, p->in_h);
+    float *out = kr.out;
 
     for (size_t ox = 0; ox < p->out_w; ox++, out += c) {
       const ptrdiff_t ix0 = (ptrdiff_t) (ox * p->stride_w)
           - (ptrdiff_t) p->pad_left;
-      const size_t kx0 = ix0 < 0 ? (size_t) -ix0 : 0;
-      size_t kx1 = p->kw;
-
-      if (ix0 + (ptrdiff_t) p->kw > (ptrdiff_t) p->in_w)
-        kx1 = ix0 < (ptrdiff_t) p->in_w ? (size_t) ((ptrdiff_t) p->in_w - ix0)
-            : 0;
+      const size_t kx0 = fv_clip_lo (ix0);
+      const size_t kx1 = fv_clip_hi (ix0, p->kw, p->in_w);
 
       for (size_t cg = 0; cg < c; cg += VL) {
         const bool tail = cg + VL > c;
@@ -296,14 +275,12 @@ DWCONV (const FvDwconvParams * p, size_t r0, size_t r1)
           size_t kx = kx0;
           /* Two chains: the global 7x7 has long ones. */
           for (; kx + 2 <= kx1; kx += 2, src += 2 * c, w += 2 * p->c_pad) {
-            acc0 = fv_vfmadd (fv_vload_mask (src, mask),
-                fv_vloadu (w), acc0);
+            acc0 = fv_vfmadd (fv_vload_mask (src, mask), fv_vloadu (w), acc0);
             acc1 = fv_vfmadd (fv_vload_mask (src + c, mask),
                 fv_vloadu (w + p->c_pad), acc1);
           }
           if (kx < kx1)
-            acc0 = fv_vfmadd (fv_vload_mask (src, mask),
-                fv_vloadu (w), acc0);
+            acc0 = fv_vfmadd (fv_vload_mask (src, mask), fv_vloadu (w), acc0);
         }
         acc0 = fv_vadd (acc0, acc1);
         if (p->alpha)

@@ -6,22 +6,9 @@
  * are formed in the same order. */
 #include "fv-kernels.h"
 
-#include <arm_neon.h>
+#include "neon.h"
 
 #define NR 8                    /* panels of 8 output channels */
-
-#if defined(__GNUC__)
-#define FV_ALWAYS_INLINE inline __attribute__ ((always_inline))
-#else
-#define FV_ALWAYS_INLINE inline
-#endif
-
-static FV_ALWAYS_INLINE float32x4_t
-prelu (float32x4_t v, float32x4_t alpha)
-{
-  /* v >= 0 ? v : v * alpha, with NaN taking the product, as in scalar. */
-  return vbslq_f32 (vcgeq_f32 (v, vdupq_n_f32 (0.0f)), v, vmulq_f32 (v, alpha));
-}
 
 static FV_ALWAYS_INLINE void
 store_row (const FvGemmParams * p, size_t m, size_t col0, size_t ncols,
@@ -30,8 +17,8 @@ store_row (const FvGemmParams * p, size_t m, size_t col0, size_t ncols,
   float *c = p->c + m * p->c_stride + col0;
 
   if (p->alpha) {
-    lo = prelu (lo, vld1q_f32 (p->alpha + col0));
-    hi = prelu (hi, vld1q_f32 (p->alpha + col0 + 4));
+    lo = fv_neon_prelu (lo, vld1q_f32 (p->alpha + col0));
+    hi = fv_neon_prelu (hi, vld1q_f32 (p->alpha + col0 + 4));
   }
   if (ncols == NR) {
     if (p->res) {

@@ -139,6 +139,29 @@ tensor_ptr (FvSession * s, int t)
   return gt->is_const ? gt->data : s->arena + s->offsets[t];
 }
 
+/* The fields that FvConvParams and FvDwconvParams share, by name: the
+ * window (sizes, strides, TensorFlow SAME padding before) and the
+ * operands of step @st of layer @l. */
+#define SET_WINDOW(p, st, l, xs, os) G_STMT_START { \
+  (p)->in_h = (xs)->dims[1]; \
+  (p)->in_w = (xs)->dims[2]; \
+  (p)->out_h = (os)->dims[1]; \
+  (p)->out_w = (os)->dims[2]; \
+  (p)->kh = (l)->kh; \
+  (p)->kw = (l)->kw; \
+  (p)->stride_h = (l)->stride_h; \
+  (p)->stride_w = (l)->stride_w; \
+  (p)->pad_top = same_pad_before ((p)->in_h, (p)->out_h, (l)->kh, \
+      (l)->stride_h, (l)->padding); \
+  (p)->pad_left = same_pad_before ((p)->in_w, (p)->out_w, (l)->kw, \
+      (l)->stride_w, (l)->padding); \
+  (p)->in = (st)->x; \
+  (p)->out = (st)->out; \
+  (p)->w = (l)->w; \
+  (p)->bias = (l)->bias; \
+  (p)->alpha = (l)->alpha; \
+} G_STMT_END
+
 static void
 setup_step (FvSession * s, FvStep * st, const FvLayer * l)
 {
@@ -190,25 +213,9 @@ setup_step (FvSession * s, FvStep * st, const FvLayer * l)
     }
     case FV_LAYER_CONV:{
       FvConvParams *p = &st->p.conv;
-      p->in_h = xs->dims[1];
-      p->in_w = xs->dims[2];
+      SET_WINDOW (p, st, l, xs, os);
       p->in_c = xs->dims[3];
-      p->out_h = os->dims[1];
-      p->out_w = os->dims[2];
       p->out_c = os->dims[3];
-      p->kh = l->kh;
-      p->kw = l->kw;
-      p->stride_h = l->stride_h;
-      p->stride_w = l->stride_w;
-      p->pad_top = same_pad_before (p->in_h, p->out_h, l->kh, l->stride_h,
-          l->padding);
-      p->pad_left = same_pad_before (p->in_w, p->out_w, l->kw, l->stride_w,
-          l->padding);
-      p->in = st->x;
-      p->out = st->out;
-      p->w = l->w;
-      p->bias = l->bias;
-      p->alpha = l->alpha;
       p->oc_pad = l->c_pad;
       st->rows_per_image = p->out_h;
       st->macs = (guint64) p->out_h * p->out_w * p->out_c * p->kh * p->kw
@@ -219,24 +226,8 @@ setup_step (FvSession * s, FvStep * st, const FvLayer * l)
     case FV_LAYER_DWCONV3X3:
     case FV_LAYER_DWCONV:{
       FvDwconvParams *p = &st->p.dw;
-      p->in_h = xs->dims[1];
-      p->in_w = xs->dims[2];
+      SET_WINDOW (p, st, l, xs, os);
       p->c = xs->dims[3];
-      p->out_h = os->dims[1];
-      p->out_w = os->dims[2];
-      p->kh = l->kh;
-      p->kw = l->kw;
-      p->stride_h = l->stride_h;
-      p->stride_w = l->stride_w;
-      p->pad_top = same_pad_before (p->in_h, p->out_h, l->kh, l->stride_h,
-          l->padding);
-      p->pad_left = same_pad_before (p->in_w, p->out_w, l->kw, l->stride_w,
-          l->padding);
-      p->in = st->x;
-      p->out = st->out;
-      p->w = l->w;
-      p->bias = l->bias;
-      p->alpha = l->alpha;
       p->c_pad = l->c_pad;
       st->rows_per_image = p->out_h;
       st->macs = (guint64) p->out_h * p->out_w * p->c * p->kh * p->kw;
@@ -290,8 +281,7 @@ session_plan (FvSession * s, gboolean pin_io, GError ** error)
     const FvShape *os = &s->shapes[l->out];
     if (os->rank == 0 || os->dims[0] != max_batch) {
       g_set_error (error, FV_MODEL_ERROR, FV_MODEL_ERROR_SHAPE,
-          "layer %s does not keep the batch as its first dimension",
-          l->name);
+          "layer %s does not keep the batch as its first dimension", l->name);
       return FALSE;
     }
     /* Checked at load time at the file's size only; another size can
@@ -307,8 +297,7 @@ session_plan (FvSession * s, gboolean pin_io, GError ** error)
             || memcmp (s->shapes[l->y].dims, os->dims,
                 sizeof (guint) * os->rank) != 0)) {
       g_set_error (error, FV_MODEL_ERROR, FV_MODEL_ERROR_SHAPE,
-          "the residual of layer %s does not have the layer's shape",
-          l->name);
+          "the residual of layer %s does not have the layer's shape", l->name);
       return FALSE;
     }
     if (l->kind == FV_LAYER_RESHAPE && !FV_GTENSOR (g, l->x)->is_const)
@@ -886,8 +875,7 @@ session_replan (FvSession * s, gboolean pin_io, GError ** error)
  *   threads
  */
 gboolean
-fv_session_set_threads (FvSession * session, guint n_threads,
-    GError ** error)
+fv_session_set_threads (FvSession * session, guint n_threads, GError ** error)
 {
   FvThreadPool *pool = NULL;
   FvSession **lanes = NULL;

@@ -1,7 +1,7 @@
 /* Benchmark of a gallery reload while frames flow through faceverify.
  *
  * Makes a gallery of N random identities (default 60 000), streams frames
- * with one face through `faceverify` in a GstHarness, then enrols one more
+ * with one face through `faceverify` in a GstHarness, then enrolls one more
  * identity (the streamed face's own embedding) from another connection and
  * keeps streaming until the face is labelled with it. Prints, per run and
  * as medians over the runs: the time one load of the gallery takes here,
@@ -186,7 +186,7 @@ writer_main (gpointer data)
   return NULL;
 }
 
-/* the next run enrols the same face again: forget this run's identity */
+/* the next run enrolls the same face again: forget this run's identity */
 static void
 forget (const char *path, FvEmbedder * e, const char *label)
 {

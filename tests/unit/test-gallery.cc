@@ -144,7 +144,7 @@ Create (const std::string &path, guint dim = kDim)
   return g;
 }
 
-// Enrols @label with @n random samples; returns them.
+// Enrolls @label with @n random samples; returns them.
 std::vector<std::vector<float>>
 EnrollRandom (FvGallery *g, const char *label, guint n, std::mt19937 &rng,
     FvGalleryEnrollFlags flags = FV_GALLERY_ENROLL_APPEND,
@@ -1739,7 +1739,7 @@ TEST (GalleryReload, MatchingNeverWaitsForReloads)
 
 constexpr guint kSamplesPerIdentity = 3;
 
-// In a child: enrols @n identities with kSamplesPerIdentity samples each,
+// In a child: enrolls @n identities with kSamplesPerIdentity samples each,
 // one transaction each.
 int
 WriterChild (const std::string &path, const std::string &prefix, guint n,
@@ -1852,7 +1852,7 @@ TEST (GalleryProcesses, ReadersWhileOneWrites)
   EXPECT_EQ (Counts (g.get ()).size (), 60u);
 }
 
-TEST (GalleryProcesses, SurvivesSigkillMidEnrolment)
+TEST (GalleryProcesses, SurvivesSigkillMidEnrollment)
 {
   std::string dir = Fresh ("sigkill");
   std::string path = Path (dir, "g.db");
@@ -1862,7 +1862,7 @@ TEST (GalleryProcesses, SurvivesSigkillMidEnrolment)
   const int rounds = 40;
   for (int round = 0; round < rounds; round++) {
     SCOPED_TRACE ("round " + std::to_string (round));
-    // Half the rounds enrol one identity per transaction, half batches of
+    // Half the rounds enroll one identity per transaction, half batches of
     // five.
     guint batch = round % 2 ? 5 : 1;
     std::string prefix = "r" + std::to_string (round) + "_";

@@ -1,13 +1,14 @@
 /* gst-faceverify: face verification on the CPU
  *
  * fv-xnnpack-bench.c: MobileFaceNet built from the same TFLite file with
- * XNNPACK's subgraph API, as the yardstick of `faceverify bench`. The file
+ * XNNPACK's subgraph API, the yardstick of bench-xnnpack.c. The file
  * is read with our TFLite reader and graph passes (internal headers), so
  * that both engines get exactly the same weights; XNNPACK receives its own
  * CONVOLUTION_2D, DEPTHWISE_CONVOLUTION_2D, PRELU, ADD and RESHAPE nodes.
  */
 #include "fv-config.h"
 #include "fv-xnnpack-bench.h"
+#include "fv-bench-util.h"
 
 #include "fv.h"
 #include "fv-graph.h"
@@ -169,10 +170,8 @@ add_node (Builder * bld, const FvGNode * n, GError ** error)
     if (conv_out == XNN_INVALID_VALUE_ID)
       return FALSE;
   }
-  same_pad (xs->dims[1], os->dims[1], n->kh, n->stride_h, n->padding, &pt,
-      &pb);
-  same_pad (xs->dims[2], os->dims[2], n->kw, n->stride_w, n->padding, &pl,
-      &pr);
+  same_pad (xs->dims[1], os->dims[1], n->kh, n->stride_h, n->padding, &pt, &pb);
+  same_pad (xs->dims[2], os->dims[2], n->kw, n->stride_w, n->padding, &pl, &pr);
   if (n->type == FV_NODE_CONV) {
     if (!check (xnn_define_convolution_2d (bld->sg, pt, pr, pb, pl, n->kh,
                 n->kw, n->stride_h, n->stride_w, 1, 1, 1, xs->dims[3],
@@ -223,8 +222,7 @@ shape_elems (const FvShape * s)
 }
 
 FvXnnBench *
-fv_xnn_bench_new (const char *path, guint batch, guint threads,
-    GError ** error)
+fv_xnn_bench_new (const char *path, guint batch, guint threads, GError ** error)
 {
   g_autoptr (FvXnnBench) b = g_new0 (FvXnnBench, 1);
   g_autoptr (FvTflModel) tfl = NULL;
@@ -298,8 +296,7 @@ fv_xnn_bench_new (const char *path, guint batch, guint threads,
   /* Workers sleep after each inference, as ours do: interleaved runs
    * would otherwise spin against each other. */
   if (!check (xnn_create_runtime_v2 (sg, b->pool, XNN_FLAG_YIELD_WORKERS,
-              &b->runtime),
-          "create runtime", error)) {
+              &b->runtime), "create runtime", error)) {
     xnn_delete_subgraph (sg);
     return NULL;
   }
@@ -355,22 +352,6 @@ fv_xnn_bench_get_n_layers (FvXnnBench * b)
   return b->layers->len;
 }
 
-static guint64
-now_ns (void)
-{
-  struct timespec ts;
-
-  clock_gettime (CLOCK_MONOTONIC, &ts);
-  return (guint64) ts.tv_sec * 1000000000u + (guint64) ts.tv_nsec;
-}
-
-static int
-cmp_double (gconstpointer a, gconstpointer b)
-{
-  double x = *(const double *) a, y = *(const double *) b;
-  return x < y ? -1 : x > y;
-}
-
 double
 fv_xnn_bench_time_layer (FvXnnBench * b, guint index, guint runs,
     const char **name, const char **family, guint64 * macs)
@@ -418,8 +399,7 @@ fv_xnn_bench_time_layer (FvXnnBench * b, guint index, guint runs,
   ext[1].data = out;
   if (n->y >= 0) {
     y = alloc_floats (shape_elems (&b->shapes[n->y]));
-    if (!value (&bld, n->y, 2, XNN_VALUE_FLAG_EXTERNAL_INPUT, &ext[2].id,
-            NULL))
+    if (!value (&bld, n->y, 2, XNN_VALUE_FLAG_EXTERNAL_INPUT, &ext[2].id, NULL))
       goto out;
     ext[2].data = y;
     n_ext = 3;
@@ -432,11 +412,11 @@ fv_xnn_bench_time_layer (FvXnnBench * b, guint index, guint runs,
     xnn_invoke_runtime (rt);
   t = g_new (double, MAX (runs, 1));
   for (i = 0; i < MAX (runs, 1); i++) {
-    guint64 t0 = now_ns ();
+    guint64 t0 = fv_bench_now_ns ();
     xnn_invoke_runtime (rt);
-    t[i] = (double) (now_ns () - t0);
+    t[i] = (double) (fv_bench_now_ns () - t0);
   }
-  qsort (t, MAX (runs, 1), sizeof (double), cmp_double);
+  qsort (t, MAX (runs, 1), sizeof (double), fv_bench_cmp_double);
   median = t[MAX (runs, 1) / 2];
 out:
   if (rt)

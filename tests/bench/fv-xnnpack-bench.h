@@ -1,7 +1,7 @@
 /* gst-faceverify: face verification on the CPU
  *
- * fv-xnnpack-bench.h: the same network run by XNNPACK, for
- * `faceverify bench --compare xnnpack` (meson option `xnnpack`).
+ * fv-xnnpack-bench.h: the same network run by XNNPACK, for bench-xnnpack
+ * (tests/bench/, meson option `xnnpack`).
  */
 #ifndef FV_XNNPACK_BENCH_H
 #define FV_XNNPACK_BENCH_H
