@@ -151,7 +151,7 @@ gst_fv_verifier_new (GstElement * element, const gchar * model_path,
   v->tracker = fv_tracker_new (2 * max_faces, v->dim);
   v->boxes = g_new0 (FvBox, max_faces);
   v->tracks = g_new0 (FvTrack *, max_faces);
-  v->queries = g_new0 (gfloat, (gsize) max_faces * v->dim);
+  v->queries = g_new0 (gfloat, (gsize) (max_faces) * v->dim);
   v->matches = g_new0 (FvGalleryMatch, max_faces);
   v->faces = g_new0 (GstFvVerifierFace, max_faces);
   return g_steal_pointer (&v);

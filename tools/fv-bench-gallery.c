@@ -112,7 +112,7 @@ run_match_job (gpointer data)
     guint64 t0 = now_ns (), c0 = cpu_ns ();
 
     for (k = 0; k < job->reps; k++) {
-      fv_gallery_snapshot_match (job->snap, job->queries + (gsize) q * DIM,
+      fv_gallery_snapshot_match (job->snap, job->queries + (gsize) (q) * DIM,
           1, FV_GALLERY_DEFAULT_MATCH_THRESHOLD,
           FV_GALLERY_DEFAULT_MATCH_MARGIN, &m);
       q = (q + 1) % N_QUERIES;
@@ -148,13 +148,13 @@ make_data (guint gallery_size, float **vectors_out, float **queries_out,
   guint *truth;
   guint i, k;
 
-  vectors = g_new (float, (gsize) gallery_size * DIM);
+  vectors = g_new (float, (gsize) (gallery_size) * DIM);
   for (i = 0; i < gallery_size; i++)
-    random_unit (&seed, vectors + (gsize) i * DIM);
-  queries = g_new (float, (gsize) N_QUERIES * DIM);
+    random_unit (&seed, vectors + (gsize) (i) * DIM);
+  queries = g_new (float, (gsize) (N_QUERIES) * DIM);
   truth = g_new (guint, N_QUERIES);
   for (i = 0; i < N_QUERIES; i++) {
-    float *q = queries + (gsize) i * DIM;
+    float *q = queries + (gsize) (i) * DIM;
 
     random_unit (&seed, q);
     if (i % 2 == 0) {
@@ -196,7 +196,7 @@ write_gallery (const char *path, const float *vectors, guint gallery_size,
     guint n = MIN (ENROLL_CHUNK, gallery_size - start);
 
     for (i = 0; i < n; i++) {
-      char *label = label_buf + (gsize) i * 16;
+      char *label = label_buf + (gsize) (i) * 16;
 
       g_snprintf (label, 16, "id%07u", start + i);
       s[i].embedding = vectors + (gsize) (start + i) * DIM;
@@ -220,8 +220,8 @@ bench_threads (const MatchJob * job, guint threads, double single_med)
 {
   g_autofree MatchJob *jobs = g_new0 (MatchJob, threads);
   g_autofree GThread **th = g_new0 (GThread *, threads);
-  g_autofree double *all = g_new (double, (gsize) threads * TIMED_RUNS);
-  g_autofree double *all_cpu = g_new (double, (gsize) threads * TIMED_RUNS);
+  g_autofree double *all = g_new (double, (gsize) (threads) * TIMED_RUNS);
+  g_autofree double *all_cpu = g_new (double, (gsize) (threads) * TIMED_RUNS);
   double wall_ms;
   guint64 t0;
   guint i;
@@ -284,7 +284,7 @@ time_batches (FvGallerySnapshot * snap, const float *queries, guint reps,
     guint64 t0 = now_ns ();
 
     for (k = 0; k < reps; k++)
-      fv_gallery_snapshot_match (snap, queries + (gsize) q * DIM, 4,
+      fv_gallery_snapshot_match (snap, queries + (gsize) (q) * DIM, 4,
           FV_GALLERY_DEFAULT_MATCH_THRESHOLD,
           FV_GALLERY_DEFAULT_MATCH_MARGIN, results);
     batch[i] = (now_ns () - t0) / 1e6 / reps / 4;
@@ -303,7 +303,7 @@ count_decisions (FvGallerySnapshot * snap, const float *queries,
   guint i;
 
   for (i = 0; i < N_QUERIES; i++) {
-    fv_gallery_snapshot_match (snap, queries + (gsize) i * DIM, 1,
+    fv_gallery_snapshot_match (snap, queries + (gsize) (i) * DIM, 1,
         FV_GALLERY_DEFAULT_MATCH_THRESHOLD, FV_GALLERY_DEFAULT_MATCH_MARGIN,
         results);
     if (i % 2 == 0 && results[0].known && results[0].index == (gint) truth[i])
@@ -423,7 +423,7 @@ fv_bench_gallery (guint gallery_size, guint threads)
   printf ("match, 1 query:  median %.4f ms on the processor, %.4f ms wall "
       "(min %.4f, max %.4f) over %d runs of %u; %.1f GB/s of matrix\n",
       single_cpu_med, single_med, single_min, single_max, TIMED_RUNS, reps,
-      (double) gallery_size * DIM * 4 / (single_cpu_med * 1e6));
+      (double) (gallery_size) * DIM * 4 / (single_cpu_med * 1e6));
   printf ("match, batch 4:  median %.4f ms per query on the processor, "
       "%.4f ms wall (%.2fx faster than single)\n", batch_cpu_med, batch_med,
       single_cpu_med / batch_cpu_med);

@@ -388,7 +388,7 @@ synthetic_frame (guint8 * rgb, guint w, guint h)
 
   for (y = 0; y < h; y++)
     for (x = 0; x < w; x++) {
-      guint8 *p = rgb + ((gsize) y * w + x) * 3;
+      guint8 *p = rgb + ((gsize) (y) * w + x) * 3;
       int n;
       s ^= s << 13;
       s ^= s >> 17;
@@ -422,7 +422,7 @@ photo_frame (const char *path, guint8 * rgb, guint w, guint h)
   pw = MAX (1, (int) (gdk_pixbuf_get_width (pb) * s));
   ph = MAX (1, (int) (gdk_pixbuf_get_height (pb) * s));
   scaled = gdk_pixbuf_scale_simple (pb, pw, ph, GDK_INTERP_BILINEAR);
-  memset (rgb, 128, (gsize) w * h * 3);
+  memset (rgb, 128, (gsize) (w) * h * 3);
   ox = (w - pw) / 2;
   oy = (h - ph) / 2;
   nch = gdk_pixbuf_get_n_channels (scaled);
@@ -431,7 +431,7 @@ photo_frame (const char *path, guint8 * rgb, guint w, guint h)
   for (y = 0; y < ph; y++)
     for (x = 0; x < pw; x++)
       memcpy (rgb + ((gsize) (oy + y) * w + ox + x) * 3,
-          px + (gsize) y * rs + x * nch, 3);
+          px + (gsize) (y) * rs + x * nch, 3);
   return TRUE;
 }
 
@@ -468,7 +468,7 @@ fv_bench_detector (guint runs, guint warmup, const char *image_path)
       "min ms", "faces");
   for (si = 0; si < G_N_ELEMENTS (sizes); si++) {
     guint w = sizes[si][0], h = sizes[si][1], c;
-    g_autofree guint8 *rgb = g_malloc ((gsize) w * h * 3);
+    g_autofree guint8 *rgb = g_malloc ((gsize) (w) * h * 3);
     const guint8 *planes[1] = { rgb };
     gint strides[1] = { (gint) (w * 3) };
     FvFrame frame;

@@ -72,7 +72,7 @@ progress_show (Progress * p, guint done, const char *what)
 
   if (!p->active)
     return;
-  filled = p->total ? (int) ((guint64) done * width / p->total) : width;
+  filled = p->total ? (int) ((guint64) (done) * width / p->total) : width;
   for (i = 0; i < width; i++)
     bar[i] = i < filled ? '#' : '.';
   bar[width] = '\0';
@@ -252,7 +252,7 @@ enroll_identity (FvGallery * gallery, FvToolFaces * faces,
   for (i = 0; i < samples->len; i++) {
     FvGallerySample *s = &g_array_index (samples, FvGallerySample, i);
 
-    s->embedding = &g_array_index (vectors, float, (gsize) i * dim);
+    s->embedding = &g_array_index (vectors, float, (gsize) (i) * dim);
     s->source = sources->pdata[i];
   }
   if (!fv_gallery_enroll (gallery, label, display_name,
@@ -580,10 +580,10 @@ fv_cmd_identify (int argc, char **argv)
     }
     /* All faces of the image in one batch: one pass over the gallery for
      * up to four faces. */
-    queries = g_renew (float, queries, (gsize) n * dim);
+    queries = g_renew (float, queries, (gsize) (n) * dim);
     matches = g_renew (FvGalleryMatch, matches, n);
     for (k = 0; k < n; k++)
-      memcpy (queries + (gsize) k * dim, found[k].embedding,
+      memcpy (queries + (gsize) (k) * dim, found[k].embedding,
           dim * sizeof (float));
     fv_gallery_snapshot_match (snap, queries, n, (float) threshold,
         (float) margin, matches);

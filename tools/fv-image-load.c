@@ -46,7 +46,7 @@ on_size_prepared (GdkPixbufLoader * loader, int width, int height,
 
   state->width = width;
   state->height = height;
-  if ((gint64) width * height > FV_IMAGE_LOAD_MAX_PIXELS) {
+  if ((gint64) (width) * height > FV_IMAGE_LOAD_MAX_PIXELS) {
     GdkPixbufFormat *format = gdk_pixbuf_loader_get_format (loader);
     g_autofree char *name =
         format != NULL ? gdk_pixbuf_format_get_name (format) : NULL;
@@ -213,8 +213,8 @@ pixbuf_to_rgb (GdkPixbuf * pixbuf, int *width, int *height, gsize * stride,
   }
 
   for (y = 0; y < h; y++) {
-    const guint8 *s = src + (gsize) y * src_stride;
-    guint8 *d = rgb + (gsize) y * dst_stride;
+    const guint8 *s = src + (gsize) (y) * src_stride;
+    guint8 *d = rgb + (gsize) (y) * dst_stride;
 
     if (n_channels == 3) {
       memcpy (d, s, dst_stride);

@@ -50,7 +50,7 @@ fv_tool_faces_new (const char *command, const char *model_path,
   f->aligned = aligned;
   f->dim = fv_embedder_get_dim (embedder);
   f->fingerprint = g_strdup (fv_embedder_get_fingerprint (embedder));
-  f->embeddings = g_new0 (float, (gsize) MAX_FACES * f->dim);
+  f->embeddings = g_new0 (float, (gsize) (MAX_FACES) * f->dim);
 
   if (aligned) {
     f->embedder = embedder;
@@ -155,7 +155,7 @@ fv_tool_faces_process (FvToolFaces * faces, const char *path,
       t->score = found[i].detection.score;
       /* The pipeline's embeddings live until its next run; keep a copy so
        * that the faces can be sorted. */
-      memcpy (faces->embeddings + (gsize) i * faces->dim,
+      memcpy (faces->embeddings + (gsize) (i) * faces->dim,
           found[i].embedding, faces->dim * sizeof (float));
       t->embedding = faces->embeddings + (gsize) i *faces->dim;
     }

@@ -19,11 +19,13 @@
 /* The chunks a thread owns, as one word: generation << 32 | next << 16 |
  * end. Claiming a chunk is one compare-and-swap that also proves the task
  * is still the current one. */
+/* *INDENT-OFF* */
 typedef struct
 {
   _Atomic uint64_t word;
   char pad[64 - sizeof (uint64_t)];
 } FvQueue;
+/* *INDENT-ON* */
 
 #define Q_GEN(w) ((uint32_t) ((w) >> 32))
 #define Q_NEXT(w) ((uint32_t) (((w) >> 16) & 0xffff))
@@ -46,8 +48,10 @@ struct _FvThreadPool
   FvQueue *queues;              /* n_threads, cache-line aligned */
 
   /* The current task, written before the generation is published. */
+  /* *INDENT-OFF* */
   _Atomic (FvTaskFunc) func;
   _Atomic (gpointer) data;
+  /* *INDENT-ON* */
   _Atomic uint32_t n_chunks;
   _Atomic uint32_t generation;
   _Atomic uint32_t done;        /* chunks finished in this generation */
@@ -258,8 +262,8 @@ fv_thread_pool_run (FvThreadPool * pool, FvTaskFunc func, gpointer data,
   atomic_store_explicit (&pool->done, 0, memory_order_relaxed);
   for (t = 0; t < nt; t++)
     atomic_store_explicit (&pool->queues[t].word, Q_MAKE (gen,
-            (uint64_t) n_chunks * t / nt, (uint64_t) n_chunks * (t + 1) / nt),
-        memory_order_relaxed);
+            (uint64_t) (n_chunks) * t / nt,
+            (uint64_t) (n_chunks) * (t + 1) / nt), memory_order_relaxed);
   publish (pool, gen);
 
   work (pool, gen, 0);

@@ -119,7 +119,7 @@ fv_aligner_new (void)
 {
   FvAligner *a = g_new0 (FvAligner, 1);
 
-  a->planes = g_malloc ((gsize) 3 * REGION_MAX * REGION_MAX);
+  a->planes = g_malloc ((gsize) (3) * REGION_MAX * REGION_MAX);
   return a;
 }
 
@@ -165,7 +165,7 @@ gsize
 fv_aligner_get_memory_size (FvAligner * aligner)
 {
   g_return_val_if_fail (aligner != NULL, 0);
-  return (gsize) 3 * REGION_MAX * REGION_MAX + aligner->scratch.size;
+  return (gsize) (3) * REGION_MAX * REGION_MAX + aligner->scratch.size;
 }
 
 static void
@@ -230,7 +230,7 @@ warp (FvAligner * a, const FvFrame * frame, const double inv[6],
   }
   planes.stride = dw;
   for (c = 0; c < 3; c++)
-    planes.p[c] = a->planes + (gsize) c * dw * dh;
+    planes.p[c] = a->planes + (gsize) (c) * dw * dh;
   fv_frame_read_planar (frame, rx0, ry0, rw, rh, &planes, dw, dh, &a->scratch);
   kx = (double) dw / rw;
   ky = (double) dh / rh;

@@ -426,9 +426,9 @@ prepare_layout (FvDetector * d, guint w, guint h, const Layout * l,
 
   if (!p)
     return FALSE;
-  fv_scratch_ensure (&d->canvas, (gsize) 3 * l->cw * l->ch);
+  fv_scratch_ensure (&d->canvas, (gsize) (3) * l->cw * l->ch);
   if (p->n_levels)
-    fv_scratch_ensure (&d->level, (gsize) 3 * p->lw[0] * p->lh[0]);
+    fv_scratch_ensure (&d->level, (gsize) (3) * p->lw[0] * p->lh[0]);
   fv_scratch_ensure (&d->convert, fv_frame_planar_scratch_size (w, h, l->dw,
           l->dh));
   return TRUE;
@@ -648,7 +648,7 @@ run_level (FvDetector * d, const Plan * p, guint li, guint8 * const *canvas,
 {
   FvSession *s = p->session[li];
   guint lw = p->lw[li], lh = p->lh[li], mw, mh, x, y, n_heap = 0, kept, c;
-  gsize plane = (gsize) lw * lh;
+  gsize plane = (gsize) (lw) * lh;
   guint8 *lv = d->level.data;
   const float *prob, *reg;
   float scale = p->scale[li], th = d->opts.thresholds[0];
@@ -667,7 +667,7 @@ run_level (FvDetector * d, const Plan * p, guint li, guint8 * const *canvas,
   mh = shape.dims[2];
   for (x = 0; x < mw; x++) {
     for (y = 0; y < mh; y++) {
-      gsize o = (gsize) x * mh + y;
+      gsize o = (gsize) (x) * mh + y;
       float score = prob[o * 2 + 1];
       Cand cd;
       if (!(score > th))
@@ -701,7 +701,7 @@ crop_to_input (FvDetector * d, const Plan * p, guint8 * const *canvas,
     const Cand * c, guint size, float *dst)
 {
   gint64 x1, y1, x2, y2, bw, bh, ix1, iy1, ix2, iy2, ox1, oy1, ox2, oy2;
-  gsize plane = (gsize) size * size;
+  gsize plane = (gsize) (size) * size;
   guint k;
 
   x1 = (gint64) rintf (CLAMP (c->x1, -1e7f, 1e7f));

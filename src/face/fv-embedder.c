@@ -182,7 +182,7 @@ run_and_normalize (FvEmbedder * e, guint n, float *embeddings)
   out = fv_session_get_output (e->session, 0, NULL);
   memcpy (embeddings, out, sizeof (float) * n * e->dim);
   for (i = 0; i < n; i++)
-    fv_l2_normalize (embeddings + (gsize) i * e->dim, e->dim);
+    fv_l2_normalize (embeddings + (gsize) (i) * e->dim, e->dim);
 }
 
 /**
@@ -209,7 +209,8 @@ fv_embedder_embed_tensor (FvEmbedder * embedder, guint n_faces,
   while (done < n_faces) {
     guint n = MIN (n_faces - done, embedder->max_batch);
     memcpy (in, input + done * image, n * image * sizeof (float));
-    run_and_normalize (embedder, n, embeddings + (gsize) done * embedder->dim);
+    run_and_normalize (embedder, n,
+        embeddings + (gsize) (done) * embedder->dim);
     done += n;
   }
 }
@@ -238,14 +239,15 @@ fv_embedder_embed_batch (FvEmbedder * embedder, guint n_faces,
   while (done < n_faces) {
     guint n = MIN (n_faces - done, embedder->max_batch), f, x, y;
     for (f = 0; f < n; f++) {
-      float *dst = in + (gsize) f * FV_EMBED_SIZE * FV_EMBED_SIZE * 3;
+      float *dst = in + (gsize) (f) * FV_EMBED_SIZE * FV_EMBED_SIZE * 3;
       for (y = 0; y < FV_EMBED_SIZE; y++) {
         const guint8 *row = rgb[done + f] + y * strides[done + f];
         for (x = 0; x < FV_EMBED_SIZE * 3; x++)
           *dst++ = ((float) row[x] - 127.5f) * (1.0f / 128.0f);
       }
     }
-    run_and_normalize (embedder, n, embeddings + (gsize) done * embedder->dim);
+    run_and_normalize (embedder, n,
+        embeddings + (gsize) (done) * embedder->dim);
     done += n;
   }
 }

@@ -50,14 +50,14 @@ fv_face_pipeline_new (FvDetector * detector, FvEmbedder * embedder,
   p->dim = fv_embedder_get_dim (embedder);
   p->detections = g_new0 (FvDetection, max_faces);
   p->faces = g_new0 (FvFace, max_faces);
-  p->embeddings = g_new0 (float, (gsize) max_faces * p->dim);
-  p->crops = g_malloc0 ((gsize) max_faces * CROP_BYTES);
+  p->embeddings = g_new0 (float, (gsize) (max_faces) * p->dim);
+  p->crops = g_malloc0 ((gsize) (max_faces) * CROP_BYTES);
   p->crop_ptrs = g_new (const guint8 *, max_faces);
   p->crop_strides = g_new (gsize, max_faces);
   for (i = 0; i < max_faces; i++) {
-    p->crop_ptrs[i] = p->crops + (gsize) i * CROP_BYTES;
+    p->crop_ptrs[i] = p->crops + (gsize) (i) * CROP_BYTES;
     p->crop_strides[i] = SIDE * 3;
-    p->faces[i].embedding = p->embeddings + (gsize) i * p->dim;
+    p->faces[i].embedding = p->embeddings + (gsize) (i) * p->dim;
   }
   return p;
 }
@@ -139,7 +139,7 @@ fv_face_pipeline_process (FvFacePipeline * pipeline, const FvFrame * frame,
       pipeline->max_faces);
   for (i = 0; i < n; i++) {
     const FvDetection *det = &pipeline->detections[i];
-    guint8 *crop = pipeline->crops + (gsize) i * CROP_BYTES;
+    guint8 *crop = pipeline->crops + (gsize) (i) * CROP_BYTES;
     FvFace *f = &pipeline->faces[i];
 
     f->detection = *det;
@@ -170,5 +170,5 @@ fv_face_pipeline_get_crop (FvFacePipeline * pipeline, guint index,
   g_return_val_if_fail (index < pipeline->max_faces, NULL);
   if (stride)
     *stride = SIDE * 3;
-  return pipeline->crops + (gsize) index * CROP_BYTES;
+  return pipeline->crops + (gsize) (index) * CROP_BYTES;
 }

@@ -133,7 +133,7 @@ fv_frame_init (FvFrame * frame, FvPixelFormat format, guint width,
   g_return_val_if_fail (planes != NULL && strides != NULL, FALSE);
   n = formats[fi].n_planes;
   for (i = 0; i < n; i++) {
-    gint64 need = i == 0 ? (gint64) width * formats[fi].bpp
+    gint64 need = i == 0 ? (gint64) (width) * formats[fi].bpp
         : format == FV_PIXEL_FORMAT_NV12 ? ((gint64) width + 1) / 2 * 2
         : ((gint64) width + 1) / 2;
     if (planes[i] == NULL) {
@@ -215,7 +215,7 @@ find_packed_format (FvPixelFormat format)
 static const guint8 *
 read_argb_row (const FvFrame * f, guint x, guint y, guint n, guint8 * tmp)
 {
-  const guint8 *p0 = f->planes[0] + (gsize) y * f->strides[0];
+  const guint8 *p0 = f->planes[0] + (gsize) (y) * f->strides[0];
 
   switch (f->format) {
     case FV_PIXEL_FORMAT_I420:{
@@ -273,7 +273,7 @@ fv_frame_read_rgb (const FvFrame * frame, gint x, gint y, guint width,
   guint r;
 
   g_return_if_fail (frame != NULL && rgb != NULL);
-  g_return_if_fail (rgb_stride >= (gsize) width * 3);
+  g_return_if_fail (rgb_stride >= (gsize) (width) * 3);
   ix0 = CLAMP ((gint64) x, 0, (gint64) frame->width);
   ix1 = CLAMP ((gint64) x + width, 0, (gint64) frame->width);
   for (r = 0; r < height; r++) {
@@ -282,7 +282,7 @@ fv_frame_read_rgb (const FvFrame * frame, gint x, gint y, guint width,
     guint64 done;
 
     if (fy < 0 || fy >= frame->height || ix1 <= ix0) {
-      memset (dst, 0, (gsize) width * 3);
+      memset (dst, 0, (gsize) (width) * 3);
       continue;
     }
     memset (dst, 0, (gsize) (ix0 - x) * 3);
@@ -322,7 +322,7 @@ read_planar_rows (const FvFrame * f, guint x, guint y, guint w, guint h,
 static guint
 band_rows (guint h, guint dh)
 {
-  return (guint) CLAMP ((guint64) 64 * dh / h, 1, 16);
+  return (guint) CLAMP ((guint64) (64) * dh / h, 1, 16);
 }
 
 gsize
@@ -330,7 +330,7 @@ fv_frame_planar_scratch_size (guint w, guint h, guint dw, guint dh)
 {
   if (dw == w && dh == h)
     return 0;
-  return (gsize) 3 * w * ((guint64) band_rows (h, dh) * h / dh + 2);
+  return (gsize) (3) * w * ((guint64) band_rows (h, dh) * h / dh + 2);
 }
 
 void
@@ -354,9 +354,9 @@ fv_frame_read_planar (const FvFrame * frame, guint x, guint y, guint w,
   band = band_rows (h, dh);
   for (oy0 = 0; oy0 < dh; oy0 += band) {
     guint oy1 = MIN (oy0 + band, dh);
-    guint sy0 = (guint) ((guint64) oy0 * h / dh);
-    guint sy1 = oy1 == dh ? h : (guint) ((guint64) oy1 * h / dh);
-    gsize plane = (gsize) w * (sy1 - sy0);
+    guint sy0 = (guint) ((guint64) (oy0) * h / dh);
+    guint sy1 = oy1 == dh ? h : (guint) ((guint64) (oy1) * h / dh);
+    gsize plane = (gsize) (w) * (sy1 - sy0);
     guint c;
 
     read_planar_rows (frame, x, y + sy0, w, sy1 - sy0, s, s + plane,

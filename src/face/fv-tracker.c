@@ -47,11 +47,11 @@ fv_tracker_new (guint capacity, guint dim)
   t->capacity = capacity;
   t->dim = dim;
   t->tracks = g_new0 (FvTrack, capacity);
-  t->pool = g_new0 (float, (gsize) capacity * MAX (dim, 1));
-  t->iou = g_new0 (float, (gsize) capacity * capacity);
+  t->pool = g_new0 (float, (gsize) (capacity) * MAX (dim, 1));
+  t->iou = g_new0 (float, (gsize) (capacity) * capacity);
   t->assigned = g_new0 (gint, capacity);
   for (i = 0; i < capacity; i++)
-    t->tracks[i].embedding = t->pool + (gsize) i * MAX (dim, 1);
+    t->tracks[i].embedding = t->pool + (gsize) (i) * MAX (dim, 1);
   t->iou_match = 0.3f;
   t->iou_reembed = 0.6f;
   t->max_age = 10;
@@ -332,8 +332,7 @@ gboolean
 fv_tracker_needs_embedding (FvTracker * tracker, const FvTrack * track,
     guint reidentify_interval)
 {
-  if (!track->has_embedding || track->need_confirm
-      || reidentify_interval <= 1)
+  if (!track->has_embedding || track->need_confirm || reidentify_interval <= 1)
     return TRUE;
   if (tracker->frame - track->embed_frame >= reidentify_interval)
     return TRUE;
@@ -460,6 +459,5 @@ fv_tracker_frames_ago (FvTracker * tracker, const FvTrack * track)
 {
   if (!track->has_embedding)
     return 0;
-  return (guint) MIN (tracker->frame - track->embed_frame,
-      (guint64) G_MAXUINT);
+  return (guint) MIN (tracker->frame - track->embed_frame, (guint64) G_MAXUINT);
 }

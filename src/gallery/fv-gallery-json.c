@@ -286,8 +286,10 @@ parse_vector (const char *text, guint dim, float *out)
   return n == dim;
 }
 
+/* *INDENT-OFF* */
 static gboolean
 json_error (GError ** error, const char *format, ...) G_GNUC_PRINTF (2, 3);
+/* *INDENT-ON* */
 
 static gboolean
 json_error (GError ** error, const char *format, ...)
@@ -304,7 +306,9 @@ json_error (GError ** error, const char *format, ...)
 }
 
 
+/* *INDENT-OFF* */
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (sqlite3, sqlite3_close_v2)
+/* *INDENT-ON* */
 
 /* What the parser reads and checks the export against. */
 typedef struct
@@ -650,7 +654,7 @@ fv_gallery_import_json (FvGallery * gallery, const char *json,
 
     for (k = 0; k < ii->quality->len; k++) {
       FvGallerySample s = { &g_array_index (ii->embeddings, float,
-            (gsize) k * dim), g_array_index (ii->quality, float, k),
+            (gsize) (k) * dim), g_array_index (ii->quality, float, k),
         ii->sources->pdata[k]
       };
 

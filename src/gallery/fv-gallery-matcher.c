@@ -68,7 +68,7 @@ fv_gallery_snapshot_alloc (guint dim, guint n_identities, guint n_samples)
   s->stride = fv_round_up (dim, FV_SCAN_ROW_ALIGN);
   s->n_identities = n_identities;
   s->n_samples = n_samples;
-  s->matrix = fv_alloc_floats ((gsize) n_samples * s->stride);
+  s->matrix = fv_alloc_floats ((gsize) (n_samples) * s->stride);
   s->row_identity = g_new0 (guint32, MAX (n_samples, 1));
   s->identity_ids = g_new0 (gint64, MAX (n_identities, 1));
   s->labels = g_new0 (const char *, MAX (n_identities, 1));
@@ -118,9 +118,9 @@ fv_gallery_snapshot_new (guint dim, guint n_identities,
     s->identity_ids[i] = (gint64) i + 1;
     s->labels[i] = g_string_chunk_insert (s->strings, labels[i]);
     for (k = 0; k < n; k++, row++) {
-      float *dst = s->matrix + (gsize) row * s->stride;
+      float *dst = s->matrix + (gsize) (row) * s->stride;
 
-      memcpy (dst, embeddings + (gsize) row * dim, dim * sizeof (float));
+      memcpy (dst, embeddings + (gsize) (row) * dim, dim * sizeof (float));
       fv_l2_normalize (dst, dim);
       s->row_identity[row] = i;
     }
@@ -351,7 +351,7 @@ fv_gallery_snapshot_match (FvGallerySnapshot * snapshot,
       const guint n = MIN (SCAN_CHUNK, snapshot->n_samples - r0);
       const guint32 *ids = snapshot->row_identity + r0;
 
-      scan (n, dim, snapshot->matrix + (gsize) r0 * snapshot->stride,
+      scan (n, dim, snapshot->matrix + (gsize) (r0) * snapshot->stride,
           snapshot->stride, nq, qp, scores, SCAN_CHUNK);
       for (j = 0; j < nq; j++) {
         const float *s = scores + j * SCAN_CHUNK;

@@ -170,7 +170,7 @@ fv_gallery_snapshot_build_sample (FvGallerySnapshotBuild * b,
   row = b->offsets[idx] + b->filled[idx]++;
   b->snap->row_identity[row] = (guint32) idx;
   return fv_gallery_decode_embedding (b->store, sample_id, blob, bytes,
-      b->snap->matrix + (gsize) row * b->snap->stride, error);
+      b->snap->matrix + (gsize) (row) * b->snap->stride, error);
 }
 
 /* Takes @b; returns the snapshot when every identity got all its rows. */

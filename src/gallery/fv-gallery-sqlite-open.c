@@ -297,11 +297,11 @@ check_file (const char *path, gboolean create, gboolean * exists,
   change_counter = read_be32 (header + 24);
   valid_for = read_be32 (header + 92);
   if (page_count > 0 && change_counter == valid_for
-      && (guint64) st.st_size < (guint64) page_count * page_size) {
+      && (guint64) st.st_size < (guint64) (page_count) * page_size) {
     g_set_error (error, FV_GALLERY_ERROR, FV_GALLERY_ERROR_CORRUPT,
         "%s: the gallery file is truncated: %" G_GUINT64_FORMAT
         " bytes, its header says %" G_GUINT64_FORMAT, path,
-        (guint64) st.st_size, (guint64) page_count * page_size);
+        (guint64) st.st_size, (guint64) (page_count) * page_size);
     return FALSE;
   }
   return TRUE;
@@ -764,7 +764,9 @@ sqlite_store_free (FvSqliteStore * s)
   fv_sqlite_store_close (&s->base);
 }
 
+/* *INDENT-OFF* */
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (FvSqliteStore, sqlite_store_free)
+/* *INDENT-ON* */
 
 /* Opens and checks the gallery file. */
 FvGalleryStore *

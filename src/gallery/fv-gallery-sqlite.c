@@ -140,7 +140,7 @@ enroll_one (FvGalleryStore * store, const FvGalleryStoreIdentity * e,
   if (!stmt)
     return FALSE;
   unit = g_new (float, dim);
-  blob = g_new (guint8, (gsize) dim * 4);
+  blob = g_new (guint8, (gsize) (dim) * 4);
   for (i = 0; i < e->n_samples; i++) {
     const FvGallerySample *sample = &e->samples[i];
     g_autofree char *source = NULL;

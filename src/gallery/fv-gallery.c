@@ -18,7 +18,9 @@
  *
  * Returns: the #GQuark of the %FV_GALLERY_ERROR domain
  */
+/* *INDENT-OFF* */
 G_DEFINE_QUARK (fv-gallery-error-quark, fv_gallery_error);
+/* *INDENT-ON* */
 
 struct _FvGallery
 {
@@ -76,7 +78,7 @@ void
 fv_gallery_encode_embedding (const float *src, guint n, guint8 * dst)
 {
 #if G_BYTE_ORDER == G_LITTLE_ENDIAN
-  memcpy (dst, src, (gsize) n * sizeof (float));
+  memcpy (dst, src, (gsize) (n) * sizeof (float));
 #else
   guint i;
 
@@ -96,10 +98,10 @@ blob_to_unit_floats (const void *blob, gsize bytes, guint dim, float *dst)
   double sum = 0.0;
   guint i;
 
-  if (blob == NULL || bytes != (gsize) dim * 4)
+  if (blob == NULL || bytes != (gsize) (dim) * 4)
     return FALSE;
 #if G_BYTE_ORDER == G_LITTLE_ENDIAN
-  memcpy (dst, blob, (gsize) dim * 4);
+  memcpy (dst, blob, (gsize) (dim) * 4);
 #else
   for (i = 0; i < dim; i++) {
     guint32 v;
@@ -213,7 +215,7 @@ fv_gallery_check_embedding (const float *embedding, guint dim, float *unit,
         "an embedding is all zeros");
     return FALSE;
   }
-  memcpy (unit, embedding, (gsize) dim * sizeof (float));
+  memcpy (unit, embedding, (gsize) (dim) * sizeof (float));
   fv_l2_normalize (unit, dim);
   return TRUE;
 }

@@ -119,8 +119,7 @@ FV_UKERNEL_NAME (f32_dotrows_ukernel_, FV_DOTROWS_TILE) (size_t n_rows,
         break;
 #endif
       default:
-        scan_q (FV_DOTROWS_QMAX, n_rows, dim, rows, stride, q, s,
-            score_stride);
+        scan_q (FV_DOTROWS_QMAX, n_rows, dim, rows, stride, q, s, score_stride);
         break;
     }
   }

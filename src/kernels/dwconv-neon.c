@@ -119,7 +119,7 @@ dw3x3_row_block (const FvDwconvParams * p, const float *const rows[3],
   for (int t = 0; t < 9; t++) {
 #pragma GCC unroll 2
     for (int v = 0; v < NV; v++)
-      w[t][v] = vld1q_f32 (p->w + (size_t) t * c_pad + ch + 4 * v);
+      w[t][v] = vld1q_f32 (p->w + (size_t) (t) * c_pad + ch + 4 * v);
   }
 #pragma GCC unroll 2
   for (int v = 0; v < NV; v++) {
@@ -147,7 +147,7 @@ dw3x3_row_block (const FvDwconvParams * p, const float *const rows[3],
         for (int kx = 0; kx < 3; kx++) {
 #pragma GCC unroll 2
           for (int v = 0; v < NV; v++)
-            acc[v] = vfmaq_f32 (acc[v], vld1q_f32 (s + (size_t) kx * c
+            acc[v] = vfmaq_f32 (acc[v], vld1q_f32 (s + (size_t) (kx) * c
                     + 4 * v), w[ky * 3 + kx][v]);
         }
       }

@@ -51,8 +51,7 @@ store_row (const FvGemmParams * p, size_t m, size_t col0, size_t ncols,
 }
 
 void
-fv_f32_gemm_ukernel_4x8__scalar (const FvGemmParams * p, size_t m0,
-    size_t m1)
+fv_f32_gemm_ukernel_4x8__scalar (const FvGemmParams * p, size_t m0, size_t m1)
 {
   const size_t k = p->k;
   const size_t panels = (p->n + NR - 1) / NR;

@@ -111,9 +111,11 @@ import_tensor (const FvTflTensor * src, FvGTensor * dst, GError ** error)
   return TRUE;
 }
 
+/* *INDENT-OFF* */
 static gboolean
 fail_op (GError ** error, FvModelError code, guint index, const char *op,
     const char *fmt, ...) G_GNUC_PRINTF (5, 6);
+/* *INDENT-ON* */
 
 static gboolean
 fail_op (GError ** error, FvModelError code, guint index, const char *op,
@@ -690,8 +692,7 @@ fv_graph_infer_shapes (const FvGraph * g, guint batch, guint height,
       case FV_NODE_FC:{
         gsize total = fv_shape_elems (x);
         guint k = w->shape.dims[1];
-        if (x->rank < 1 || k == 0 || total % k != 0
-            || total / k != x->dims[0])
+        if (x->rank < 1 || k == 0 || total % k != 0 || total / k != x->dims[0])
           goto bad;
         o->rank = 2;
         o->dims[0] = x->dims[0];

@@ -103,8 +103,7 @@ compile_node (FvModel * m, const FvGNode * n, FvLayer * l)
     case FV_NODE_PRELU:
       l->kind = FV_LAYER_PRELU;
       l->c_pad = FV_GTENSOR (g, n->alpha)->n_elems;
-      l->alpha = pad_copy (FV_GTENSOR (g, n->alpha)->data, l->c_pad,
-          l->c_pad);
+      l->alpha = pad_copy (FV_GTENSOR (g, n->alpha)->data, l->c_pad, l->c_pad);
       return;
     case FV_NODE_SOFTMAX:
       l->kind = FV_LAYER_SOFTMAX;
@@ -193,8 +192,7 @@ model_new (const guint8 * data, gsize size, FvIsa isa, GError ** error)
   m->kt = fv_kernel_table_get (isa);
   if (!m->kt || !fv_isa_supported (isa)) {
     g_set_error (error, FV_MODEL_ERROR, FV_MODEL_ERROR_INVALID,
-        "kernels for %s are not available on this machine",
-        fv_isa_name (isa));
+        "kernels for %s are not available on this machine", fv_isa_name (isa));
     return NULL;
   }
   m->sha256 = g_compute_checksum_for_data (G_CHECKSUM_SHA256, data, size);
@@ -298,8 +296,7 @@ fv_model_new_from_file (const char *path, GError ** error)
  * Returns: (transfer full) (nullable): a new model
  */
 FvModel *
-fv_model_new_from_file_with_isa (const char *path, FvIsa isa,
-    GError ** error)
+fv_model_new_from_file_with_isa (const char *path, FvIsa isa, GError ** error)
 {
   return model_new_from_file (path, isa, error);
 }
@@ -464,8 +461,7 @@ fv_model_get_output_shape (FvModel * model, guint index, FvShape * shape)
 const char *
 fv_model_get_output_name (FvModel * model, guint index)
 {
-  g_return_val_if_fail (model != NULL && index < model->graph->n_outputs,
-      NULL);
+  g_return_val_if_fail (model != NULL && index < model->graph->n_outputs, NULL);
   return FV_GTENSOR (model->graph, model->graph->outputs[index])->name;
 }
 

@@ -149,7 +149,7 @@ fv_op_maxpool (const float *in, float *out, guint batch, guint in_h,
   guint b, oy, ox, ch;
 
   for (b = 0; b < batch; b++) {
-    const float *img = in + (gsize) b * in_h * in_w * c;
+    const float *img = in + (gsize) (b) * in_h * in_w * c;
     for (oy = 0; oy < out_h; oy++) {
       int y0 = (int) (oy * stride_h) - (int) pad_top;
       int y1 = MIN (y0 + (int) kh, (int) in_h);
@@ -163,7 +163,7 @@ fv_op_maxpool (const float *in, float *out, guint batch, guint in_h,
           out[ch] = -G_MAXFLOAT;
         for (yy = y0; yy < y1; yy++)
           for (xx = x0; xx < x1; xx++) {
-            const float *src = img + ((gsize) yy * in_w + xx) * c;
+            const float *src = img + ((gsize) (yy) * in_w + xx) * c;
             for (ch = 0; ch < c; ch++)
               out[ch] = MAX (out[ch], src[ch]);
           }

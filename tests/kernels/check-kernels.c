@@ -822,8 +822,7 @@ check_dotrows (Stats * st, FvScanFn ref, FvScanFn fn, const char *name,
 }
 
 static void
-sweep_dotrows (const FvKernelTable * ref_t, const FvKernelTable * t,
-    Stats * st)
+sweep_dotrows (const FvKernelTable * ref_t, const FvKernelTable * t, Stats * st)
 {
   static const size_t dims[] = { 1, 3, 7, 8, 9, 15, 16, 17, 31, 64, 100,
     191, 192, 193

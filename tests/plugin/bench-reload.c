@@ -70,7 +70,7 @@ static gboolean
 make_gallery (const char *path, FvEmbedder * e, guint n, GError ** error)
 {
   const guint dim = fv_embedder_get_dim (e);
-  g_autofree float *emb = g_new (float, (gsize) n * dim);
+  g_autofree float *emb = g_new (float, (gsize) (n) * dim);
   g_autofree FvGallerySample *samples = g_new0 (FvGallerySample, n);
   g_autofree FvGalleryEnrollment *en = g_new0 (FvGalleryEnrollment, n);
   g_autoptr (GPtrArray) labels = g_ptr_array_new_with_free_func (g_free);
@@ -79,9 +79,9 @@ make_gallery (const char *path, FvEmbedder * e, guint n, GError ** error)
   gboolean ok;
 
   for (guint i = 0; i < n; i++) {
-    random_unit (rnd, &emb[(gsize) i * dim], dim);
+    random_unit (rnd, &emb[(gsize) (i) * dim], dim);
     g_ptr_array_add (labels, g_strdup_printf ("synthetic-%u", i));
-    samples[i].embedding = &emb[(gsize) i * dim];
+    samples[i].embedding = &emb[(gsize) (i) * dim];
     samples[i].quality = -1.0f;
     en[i].label = g_ptr_array_index (labels, i);
     en[i].samples = &samples[i];

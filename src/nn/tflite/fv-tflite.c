@@ -639,8 +639,7 @@ parse_op (Fb * fb, const Table * ot, guint i, const OpCodes * codes,
     return FALSE;
   if (oci >= codes->n) {
     fb_fail (fb, FV_MODEL_ERROR_FORMAT,
-        "operator %u uses operator code %u but there are %u", i, oci,
-        codes->n);
+        "operator %u uses operator code %u but there are %u", i, oci, codes->n);
     return FALSE;
   }
   op->builtin = codes->builtin[oci];
@@ -709,8 +708,7 @@ parse_model (Fb * fb, FvTflModel * m, OpCodes * codes)
 
   opcodes = fb_vector (fb, &root, FV_TFLITE_MODEL_OPERATOR_CODES, 4,
       "operator codes");
-  subgraphs = fb_vector (fb, &root, FV_TFLITE_MODEL_SUBGRAPHS, 4,
-      "subgraphs");
+  subgraphs = fb_vector (fb, &root, FV_TFLITE_MODEL_SUBGRAPHS, 4, "subgraphs");
   buffers = fb_vector (fb, &root, FV_TFLITE_MODEL_BUFFERS, 4, "buffers");
   if (fb->error)
     return FALSE;
