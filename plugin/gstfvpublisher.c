@@ -212,6 +212,20 @@ file_thread (gpointer data)
 
 /* --- MQTT ----------------------------------------------------------------- */
 
+/* TRUE when this failure starts an outage (counted once): the caller then
+ * posts the outage's one WARNING */
+static gboolean
+outage_begins (GstFvPublisher * pub)
+{
+  if (pub->in_outage)
+    return FALSE;
+  pub->in_outage = TRUE;
+  g_mutex_lock (&pub->lock);
+  pub->n_outages++;
+  g_mutex_unlock (&pub->lock);
+  return TRUE;
+}
+
 static void
 on_connect (struct mosquitto *mosq, void *data, int rc)
 {
@@ -220,16 +234,11 @@ on_connect (struct mosquitto *mosq, void *data, int rc)
   if (rc != 0) {
     GST_DEBUG_OBJECT (pub->owner, "broker refused: %s",
         mosquitto_connack_string (rc));
-    if (!pub->in_outage) {
-      pub->in_outage = TRUE;
-      g_mutex_lock (&pub->lock);
-      pub->n_outages++;
-      g_mutex_unlock (&pub->lock);
+    if (outage_begins (pub))
       GST_ELEMENT_WARNING (pub->owner, RESOURCE, OPEN_WRITE,
           ("The MQTT broker at %s refused the connection: %s",
               pub->target.printable, mosquitto_connack_string (rc)),
           ("events are queued and the connection is retried"));
-    }
     return;
   }
   GST_INFO_OBJECT (pub->owner, "connected to %s", pub->target.printable);
@@ -274,16 +283,11 @@ mqtt_lost (GstFvPublisher * pub, int rc)
   g_mutex_lock (&pub->lock);
   pub->connected = FALSE;
   g_mutex_unlock (&pub->lock);
-  if (!pub->in_outage) {
-    pub->in_outage = TRUE;
-    g_mutex_lock (&pub->lock);
-    pub->n_outages++;
-    g_mutex_unlock (&pub->lock);
+  if (outage_begins (pub))
     GST_ELEMENT_WARNING (pub->owner, RESOURCE, OPEN_WRITE,
         ("Cannot reach the MQTT broker at %s; events are queued (up to %u) "
             "and sent when it is back", pub->target.printable,
             pub->max_queue), ("%s", why));
-  }
   pub->next_try = now + pub->backoff;
   pub->backoff = MIN (pub->backoff * 2, BACKOFF_MAX_US);
   pub->attempt_start = 0;
