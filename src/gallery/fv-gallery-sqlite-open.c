@@ -199,6 +199,139 @@ fv_sqlite_step_done (sqlite3_stmt * stmt, sqlite3 * db, const char *path,
   return fv_sqlite_finish_rows (stmt, rc, db, path, what, error);
 }
 
+/* ------------------------------------------------------------------------ */
+/* The schema allow-list                                                    */
+/* ------------------------------------------------------------------------ */
+
+/* Everything a gallery's main schema may hold (schema 1 and 2 alike): its
+ * three tables, the indexes of their UNIQUE and PRIMARY KEY constraints and
+ * samples_by_identity. A trigger would run on our writes (DEFENSIVE and
+ * trusted_schema=OFF do not stop plain DML in a trigger), and a view,
+ * virtual table or extra table has no business in a gallery. */
+static const struct
+{
+  const char *type;
+  const char *name;
+  const char *table;
+} allowed_objects[] = {
+  {"table", "meta", "meta"},
+  {"index", "sqlite_autoindex_meta_1", "meta"},
+  {"table", "identities", "identities"},
+  {"index", "sqlite_autoindex_identities_1", "identities"},
+  {"table", "samples", "samples"},
+  {"index", "samples_by_identity", "samples"},
+};
+
+static gboolean
+object_allowed (const char *type, const char *name, const char *table,
+    const char *sql)
+{
+  guint i;
+
+  for (i = 0; i < G_N_ELEMENTS (allowed_objects); i++) {
+    if (g_strcmp0 (type, allowed_objects[i].type) != 0
+        || g_strcmp0 (name, allowed_objects[i].name) != 0
+        || g_strcmp0 (table, allowed_objects[i].table) != 0)
+      continue;
+    /* A virtual table may take a table's name. */
+    if (strcmp (type, "table") == 0 && (sql == NULL
+            || g_ascii_strncasecmp (sql, "CREATE TABLE", 12) != 0))
+      return FALSE;
+    return TRUE;
+  }
+  return FALSE;
+}
+
+static char *
+describe_object (const char *type, const char *name, const char *table,
+    const char *sql)
+{
+  g_autofree char *n = g_strescape (name ? name : "", NULL);
+  g_autofree char *t = g_strescape (table ? table : "", NULL);
+
+  if (g_strcmp0 (type, "table") == 0 && sql
+      && g_ascii_strncasecmp (sql, "CREATE VIRTUAL", 14) == 0)
+    return g_strdup_printf ("virtual table \"%s\"", n);
+  if (g_strcmp0 (type, "trigger") == 0 || g_strcmp0 (type, "index") == 0)
+    return g_strdup_printf ("%s \"%s\" on %s", type, n, t);
+  return g_strdup_printf ("%s \"%s\"", type ? type : "object", n);
+}
+
+gboolean
+fv_sqlite_find_foreign_objects (sqlite3 * db, const char *path,
+    GPtrArray * found, GError ** error)
+{
+  const char *what = "read the database schema";
+  g_autoptr (sqlite3_stmt) stmt = fv_sqlite_prepare (db, path,
+      "SELECT type, name, tbl_name, sql FROM main.sqlite_schema "
+      "ORDER BY rowid", what, error);
+  guint i;
+  int rc;
+
+  if (!stmt)
+    return FALSE;
+  while ((rc = sqlite3_step (stmt)) == SQLITE_ROW) {
+    const char *type = (const char *) sqlite3_column_text (stmt, 0);
+    const char *name = (const char *) sqlite3_column_text (stmt, 1);
+    const char *table = (const char *) sqlite3_column_text (stmt, 2);
+    const char *sql = (const char *) sqlite3_column_text (stmt, 3);
+
+    if (!object_allowed (type, name, table, sql))
+      g_ptr_array_add (found, describe_object (type, name, table, sql));
+  }
+  if (!fv_sqlite_finish_rows (stmt, rc, db, path, what, error))
+    return FALSE;
+  g_clear_pointer (&stmt, sqlite3_finalize);
+
+  /* A generated column computes what it returns. */
+  stmt = fv_sqlite_prepare (db, path,
+      "SELECT name FROM pragma_table_xinfo (?1, 'main') WHERE hidden != 0",
+      what, error);
+  if (!stmt)
+    return FALSE;
+  for (i = 0; i < G_N_ELEMENTS (allowed_objects); i++) {
+    if (strcmp (allowed_objects[i].type, "table") != 0)
+      continue;
+    sqlite3_reset (stmt);
+    sqlite3_bind_text (stmt, 1, allowed_objects[i].name, -1, SQLITE_STATIC);
+    while ((rc = sqlite3_step (stmt)) == SQLITE_ROW) {
+      g_autofree char *n =
+          g_strescape ((const char *) sqlite3_column_text (stmt, 0), NULL);
+
+      g_ptr_array_add (found, g_strdup_printf ("generated column \"%s\" of "
+              "%s", n, allowed_objects[i].name));
+    }
+    if (!fv_sqlite_finish_rows (stmt, rc, db, path, what, error))
+      return FALSE;
+  }
+  return TRUE;
+}
+
+gboolean
+fv_sqlite_check_schema (sqlite3 * db, const char *path, GError ** error)
+{
+  g_autoptr (GPtrArray) found = g_ptr_array_new_with_free_func (g_free);
+
+  if (!fv_sqlite_find_foreign_objects (db, path, found, error))
+    return FALSE;
+  if (found->len == 0)
+    return TRUE;
+  if (found->len == 1)
+    g_set_error (error, FV_GALLERY_ERROR, FV_GALLERY_ERROR_UNSAFE,
+        "%s: refused: the gallery holds a %s, which a gst-faceverify gallery "
+        "never has (it could change the gallery behind the application's "
+        "back); `faceverify gallery repair` copies its identities and "
+        "samples into a clean gallery", path, (char *) found->pdata[0]);
+  else
+    g_set_error (error, FV_GALLERY_ERROR, FV_GALLERY_ERROR_UNSAFE,
+        "%s: refused: the gallery holds a %s and %u more objects that a "
+        "gst-faceverify gallery never has (they could change the gallery "
+        "behind the application's back); `faceverify gallery repair` copies "
+        "its identities and samples into a clean gallery", path,
+        (char *) found->pdata[0], found->len - 1);
+  return FALSE;
+}
+
 static inline guint32
 read_be32 (const guint8 * p)
 {
@@ -765,15 +898,15 @@ sqlite_store_free (FvSqliteStore * s)
 }
 
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (FvSqliteStore, sqlite_store_free)
-
 /* Opens and checks the gallery file. */
-FvGalleryStore *
-fv_sqlite_store_open (const char *path, FvGalleryOpenFlags flags,
-    const char *fingerprint, guint dim, GError ** error)
+     FvGalleryStore *fv_sqlite_store_open (const char *path,
+    FvGalleryOpenFlags flags, const char *fingerprint, guint dim,
+    GError ** error)
 {
   const gboolean create = (flags & FV_GALLERY_OPEN_CREATE) != 0;
   const gboolean read_only = (flags & (FV_GALLERY_OPEN_CREATE |
           FV_GALLERY_OPEN_READ_WRITE)) == 0;
+  const gboolean salvage = read_only && (flags & FV_GALLERY_OPEN_SALVAGE);
   g_autoptr (FvSqliteStore) s = g_new0 (FvSqliteStore, 1);
   gboolean exists, is_empty, created;
   gint64 version = 0;
@@ -781,6 +914,7 @@ fv_sqlite_store_open (const char *path, FvGalleryOpenFlags flags,
   s->base.klass = &fv_gallery_sqlite_class;
   s->base.location = g_strdup (path);
   s->base.read_only = read_only;
+  s->salvage = salvage;
   s->data_version = -1;
   if (!check_file (path, create, &exists, &is_empty, error))
     return NULL;
@@ -790,6 +924,8 @@ fv_sqlite_store_open (const char *path, FvGalleryOpenFlags flags,
     return NULL;
   if (!find_schema (s, path, create, !exists || is_empty, fingerprint, dim,
           &version, &created, error))
+    return NULL;
+  if (!salvage && !fv_sqlite_check_schema (s->db, path, error))
     return NULL;
   if (!check_meta (s, path, fingerprint, dim, error))
     return NULL;

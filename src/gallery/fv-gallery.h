@@ -41,6 +41,12 @@ G_BEGIN_DECLS
  *   malformed label, a non-finite or zero embedding, malformed JSON
  * @FV_GALLERY_ERROR_BUSY: another process kept the gallery locked for
  *   longer than the timeout
+ * @FV_GALLERY_ERROR_UNSAFE: the gallery's schema holds an object that a
+ *   gst-faceverify gallery never has (a trigger, a view, a virtual or extra
+ *   table, an extra index, a generated column); such objects could change
+ *   the gallery behind the application's back, so the file is refused for
+ *   reading and writing. fv_gallery_repair() copies its identities and
+ *   samples into a clean gallery.
  *
  * Error codes of the %FV_GALLERY_ERROR domain. The messages name the file
  * and what is wrong with it.
@@ -58,6 +64,7 @@ typedef enum
   FV_GALLERY_ERROR_EXISTS,
   FV_GALLERY_ERROR_INVALID,
   FV_GALLERY_ERROR_BUSY,
+  FV_GALLERY_ERROR_UNSAFE,
 } FvGalleryError;
 
 FV_API GQuark fv_gallery_error_quark (void);
@@ -372,6 +379,11 @@ FV_API gboolean fv_gallery_json_get_model (const char *json, gssize length,
 FV_API gboolean fv_gallery_import_json (FvGallery * gallery,
     const char *json, gssize length, FvGalleryEnrollFlags flags,
     guint * n_identities, guint * n_samples, GError ** error);
+
+FV_API GPtrArray *fv_gallery_check_file (const char *path, GError ** error);
+FV_API gboolean fv_gallery_repair (const char *path, const char *new_path,
+    guint * n_identities, guint * n_samples, guint * n_skipped,
+    GError ** error);
 
 FV_API gboolean fv_gallery_reload (FvGallery * gallery, GError ** error);
 FV_API gboolean fv_gallery_needs_reload (FvGallery * gallery);

@@ -1907,4 +1907,164 @@ TEST (GalleryProcesses, SurvivesSigkillMidEnrolment)
       << committed << " identities committed, each whole\n";
 }
 
+
+// ------------------------------------------------------------------------
+// A gallery is untrusted input: the schema allow-list, check and repair
+// ------------------------------------------------------------------------
+
+// A little-endian float32 blob as an SQL literal: x'…'.
+std::string
+BlobLiteral (const std::vector<float> &v)
+{
+  std::string s = "x'";
+  char hex[3];
+  for (float f : v) {
+    guint32 u;
+    memcpy (&u, &f, 4);
+    for (int b = 0; b < 4; b++) {
+      snprintf (hex, sizeof hex, "%02x", (unsigned) ((u >> (8 * b)) & 0xff));
+      s += hex;
+    }
+  }
+  return s + "'";
+}
+
+// Every mode refuses @path with UNSAFE and a message naming @object; the
+// file is not changed.
+void
+ExpectUnsafe (const std::string &path, const char *object)
+{
+  SCOPED_TRACE (object);
+  std::vector<unsigned char> before = fvtest::ReadFile (path);
+  const FvGalleryOpenFlags modes[] = { FV_GALLERY_OPEN_READ_ONLY,
+    FV_GALLERY_OPEN_READ_WRITE, FV_GALLERY_OPEN_CREATE
+  };
+  for (FvGalleryOpenFlags mode : modes) {
+    GError *error = nullptr;
+    GalleryPtr g = Open (path, mode, kFp, kDim, &error);
+    EXPECT_FALSE (g) << "mode " << mode << ": opened";
+    EXPECT_GALLERY_ERROR (error, FV_GALLERY_ERROR_UNSAFE);
+    if (error) {
+      EXPECT_NE (strstr (error->message, object), nullptr) << error->message;
+    }
+    g_clear_error (&error);
+  }
+  EXPECT_TRUE (fvtest::ReadFile (path) == before) << "the file was changed";
+}
+
+TEST (GalleryUntrusted, TriggersViewsAndExtraObjectsAreRefused)
+{
+  std::string dir = Fresh ("untrusted-schema");
+  std::mt19937 rng (31);
+  struct Case
+  {
+    const char *name;
+    std::string sql;
+  } cases[] = {
+    {"wipe", "CREATE TRIGGER wipe AFTER INSERT ON samples BEGIN "
+          "DELETE FROM identities; END"},
+    {"plant", "CREATE TRIGGER plant AFTER INSERT ON identities BEGIN "
+          "INSERT INTO samples (identity_id, embedding, created) VALUES "
+          "(NEW.id, " + BlobLiteral (RandomUnit (rng)) + ", 0); END"},
+    {"everyone", "CREATE VIEW everyone AS SELECT label FROM identities"},
+    {"notes", "CREATE TABLE notes (x TEXT)"},
+    {"by_label_again", "CREATE INDEX by_label_again ON identities (label)"},
+  };
+  for (const auto &c : cases) {
+    std::string path = Path (dir, (std::string (c.name) + ".db").c_str ());
+    MakeGallery (path, 2);
+    Sql (path, c.sql);
+    ExpectUnsafe (path, c.name);
+  }
+}
+
+TEST (GalleryUntrusted, TriggerPlantedAfterOpeningRunsNothing)
+{
+  std::string dir = Fresh ("untrusted-later");
+  std::string path = Path (dir, "g.db");
+  MakeGallery (path, 3);
+  std::mt19937 rng (32);
+  GError *error = nullptr;
+  GalleryPtr g = Open (path, FV_GALLERY_OPEN_READ_WRITE, kFp, kDim, &error);
+  ASSERT_TRUE (g) << error->message;
+  ASSERT_TRUE (fv_gallery_reload (g.get (), &error)) << error->message;
+  // Another process adds a trigger while the handle is open.
+  Sql (path, "CREATE TRIGGER wipe AFTER INSERT ON samples BEGIN "
+      "DELETE FROM identities; END");
+  std::vector<float> v = RandomUnit (rng);
+  FvGallerySample s = { v.data (), 1.0f, nullptr };
+  EXPECT_FALSE (fv_gallery_enroll (g.get (), "admin", nullptr, &s, 1,
+          FV_GALLERY_ENROLL_APPEND, nullptr, &error));
+  EXPECT_GALLERY_ERROR (error, FV_GALLERY_ERROR_UNSAFE);
+  g_clear_error (&error);
+  EXPECT_FALSE (fv_gallery_remove (g.get (), "person0", &error));
+  EXPECT_GALLERY_ERROR (error, FV_GALLERY_ERROR_UNSAFE);
+  g_clear_error (&error);
+  EXPECT_FALSE (fv_gallery_reload (g.get (), &error));
+  EXPECT_GALLERY_ERROR (error, FV_GALLERY_ERROR_UNSAFE);
+  g_clear_error (&error);
+  EXPECT_EQ (Sql (path, "SELECT count(*) FROM identities"), "3");
+  EXPECT_EQ (Sql (path, "SELECT count(*) FROM samples"), "6");
+}
+
+TEST (GalleryUntrusted, CheckReportsAndRepairCopiesIntoACleanGallery)
+{
+  std::string dir = Fresh ("untrusted-repair");
+  std::string path = Path (dir, "bad.db");
+  MakeGallery (path, 4);
+  Sql (path, "CREATE TRIGGER wipe AFTER INSERT ON samples BEGIN "
+      "DELETE FROM identities; END");
+  Sql (path, "CREATE VIEW everyone AS SELECT label FROM identities");
+  GError *error = nullptr;
+
+  GPtrArray *problems = fv_gallery_check_file (path.c_str (), &error);
+  ASSERT_TRUE (problems) << error->message;
+  std::string all;
+  for (guint i = 0; i < problems->len; i++)
+    all += std::string ((const char *) problems->pdata[i]) + "\n";
+  g_ptr_array_unref (problems);
+  EXPECT_NE (all.find ("trigger \"wipe\""), std::string::npos) << all;
+  EXPECT_NE (all.find ("view \"everyone\""), std::string::npos) << all;
+
+  std::string good = Path (dir, "good.db");
+  MakeGallery (good, 2);
+  problems = fv_gallery_check_file (good.c_str (), &error);
+  ASSERT_TRUE (problems) << error->message;
+  EXPECT_EQ (problems->len, 0u);
+  g_ptr_array_unref (problems);
+
+  std::string fresh = Path (dir, "fresh.db");
+  guint n_ids = 0, n_samples = 0, n_skipped = 7;
+  std::vector<unsigned char> before = fvtest::ReadFile (path);
+  ASSERT_TRUE (fv_gallery_repair (path.c_str (), fresh.c_str (), &n_ids,
+          &n_samples, &n_skipped, &error)) << error->message;
+  EXPECT_EQ (n_ids, 4u);
+  EXPECT_EQ (n_samples, 8u);
+  EXPECT_EQ (n_skipped, 0u);
+  EXPECT_TRUE (fvtest::ReadFile (path) == before) << "the source was changed";
+  EXPECT_EQ (Sql (fresh, "SELECT count(*) FROM sqlite_schema WHERE type IN "
+          "('trigger', 'view')"), "0");
+  {
+    GalleryPtr g = Open (fresh, FV_GALLERY_OPEN_READ_WRITE, kFp, kDim,
+        &error);
+    ASSERT_TRUE (g) << error->message;
+    auto c = Counts (g.get ());
+    EXPECT_EQ (c.size (), 4u);
+    EXPECT_EQ (c["person3"], 2u);
+  }
+  // The embeddings are the same ones.
+  EXPECT_EQ (Sql (fresh, "SELECT hex(embedding) FROM samples ORDER BY id"),
+      Sql (path, "SELECT hex(embedding) FROM samples ORDER BY id"));
+  // Never onto an existing file, never onto the source.
+  EXPECT_FALSE (fv_gallery_repair (path.c_str (), good.c_str (), nullptr,
+          nullptr, nullptr, &error));
+  EXPECT_GALLERY_ERROR (error, FV_GALLERY_ERROR_EXISTS);
+  g_clear_error (&error);
+  EXPECT_FALSE (fv_gallery_repair (path.c_str (), path.c_str (), nullptr,
+          nullptr, nullptr, &error));
+  EXPECT_GALLERY_ERROR (error, FV_GALLERY_ERROR_EXISTS);
+  g_clear_error (&error);
+  EXPECT_TRUE (fvtest::ReadFile (path) == before) << "the source was changed";
+}
+
 }  // namespace
