@@ -332,15 +332,8 @@ fv_sqlite_check_schema (sqlite3 * db, const char *path, GError ** error)
   return FALSE;
 }
 
-static inline guint32
-read_be32 (const guint8 * p)
-{
-  return ((guint32) p[0] << 24) | ((guint32) p[1] << 16)
-      | ((guint32) p[2] << 8) | p[3];
-}
-
-/* Checks the file before SQLite sees it: that it is a regular file, starts
- * like an SQLite database and is not shorter than its header says.
+/* Checks the file before SQLite sees it: that it is a regular file and
+ * starts like an SQLite database.
  * *is_empty is set for a zero-length file. */
 static gboolean
 check_file (const char *path, gboolean create, gboolean * exists,
@@ -351,7 +344,6 @@ check_file (const char *path, gboolean create, gboolean * exists,
   int fd;
   gssize n;
   guint page_size;
-  guint32 page_count, change_counter, valid_for;
 
   *exists = FALSE;
   *is_empty = FALSE;
@@ -423,20 +415,10 @@ check_file (const char *path, gboolean create, gboolean * exists,
         path, page_size);
     return FALSE;
   }
-  /* The page count in the header is valid when the change counter matches
-   * "version valid for" (SQLite >= 3.7.0 keeps both). A file shorter than
-   * that lost its tail. */
-  page_count = read_be32 (header + 28);
-  change_counter = read_be32 (header + 24);
-  valid_for = read_be32 (header + 92);
-  if (page_count > 0 && change_counter == valid_for
-      && (guint64) st.st_size < (guint64) page_count * page_size) {
-    g_set_error (error, FV_GALLERY_ERROR, FV_GALLERY_ERROR_CORRUPT,
-        "%s: the gallery file is truncated: %" G_GUINT64_FORMAT
-        " bytes, its header says %" G_GUINT64_FORMAT, path,
-        (guint64) st.st_size, (guint64) page_count * page_size);
-    return FALSE;
-  }
+  /* No judging of the file's size against its header here: a writer
+   * killed during a checkpoint leaves a main file shorter than its header
+   * says while the WAL beside it still holds every page, and SQLite
+   * recovers it. Damage shows in the integrity checks instead. */
   return TRUE;
 }
 
@@ -835,6 +817,72 @@ check_meta (FvSqliteStore * s, const char *path, const char *want_fingerprint,
   return TRUE;
 }
 
+/* After SQLite has opened the file (and replayed its WAL), inside a read
+ * transaction: a main file shorter than the database's pages is truncated
+ * when the WAL holds no frame to serve them. (Before SQLite recovers, a
+ * file shorter than its header says is normal: a checkpoint killed after
+ * writing page 1.) The WAL cannot be reset while this transaction reads. */
+static gboolean
+check_size (sqlite3 * db, const char *path, GError ** error)
+{
+  g_autofree char *wal = g_strconcat (path, "-wal", NULL);
+  gint64 page_count = 0, page_size = 0;
+  GStatBuf st;
+
+  if (g_stat (wal, &st) == 0 && st.st_size >= 32)
+    return TRUE;
+  if (!db_pragma_int (db, path, "page_count", &page_count, error)
+      || !db_pragma_int (db, path, "page_size", &page_size, error))
+    return FALSE;
+  if (g_stat (path, &st) == 0 && (guint64) st.st_size
+      < (guint64) page_count * (guint64) page_size) {
+    g_set_error (error, FV_GALLERY_ERROR, FV_GALLERY_ERROR_CORRUPT,
+        "%s: the gallery file is truncated: %" G_GUINT64_FORMAT " bytes, its "
+        "%" G_GINT64_FORMAT " pages need %" G_GUINT64_FORMAT, path,
+        (guint64) st.st_size, page_count,
+        (guint64) page_count * (guint64) page_size);
+    return FALSE;
+  }
+  return TRUE;
+}
+
+gboolean
+fv_sqlite_quick_check (sqlite3 * db, const char *path, GError ** error)
+{
+  g_autoptr (sqlite3_stmt) stmt = NULL;
+  const gboolean own = sqlite3_get_autocommit (db);
+  const char *result;
+  gboolean ok = FALSE;
+  int rc;
+
+  if (own && !fv_sqlite_exec (db, path, "BEGIN", "check the gallery", error))
+    return FALSE;
+  stmt = fv_sqlite_prepare (db, path, "PRAGMA quick_check (1)",
+      "check the gallery", error);
+  if (!stmt)
+    goto out;
+  rc = sqlite3_step (stmt);
+  if (rc != SQLITE_ROW) {
+    fv_sqlite_set_error (error, db, rc, path, "check the gallery");
+    goto out;
+  }
+  result = (const char *) sqlite3_column_text (stmt, 0);
+  if (g_strcmp0 (result, "ok") != 0) {
+    g_set_error (error, FV_GALLERY_ERROR, FV_GALLERY_ERROR_CORRUPT,
+        "%s: the gallery file is damaged (integrity check: %s)", path,
+        result ? result : "?");
+    goto out;
+  }
+  g_clear_pointer (&stmt, sqlite3_finalize);
+  ok = check_size (db, path, error);
+
+out:
+  g_clear_pointer (&stmt, sqlite3_finalize);
+  if (own)
+    sqlite3_exec (db, ok ? "COMMIT" : "ROLLBACK", NULL, NULL, NULL);
+  return ok;
+}
+
 /* Before the first write into a file that came from elsewhere: makes sure
  * it is sound, so damage is reported rather than spread; then migrates. */
 static gboolean
@@ -842,26 +890,8 @@ prepare_for_writing (FvSqliteStore * s, const char *path, gboolean created,
     gint64 * version, GError ** error)
 {
   if (!created) {
-    g_autoptr (sqlite3_stmt) stmt = fv_sqlite_prepare (s->db, path,
-        "PRAGMA quick_check", "check the gallery", error);
-    const char *result;
-    int rc;
-
-    if (!stmt)
+    if (!fv_sqlite_quick_check (s->db, path, error))
       return FALSE;
-    rc = sqlite3_step (stmt);
-    if (rc != SQLITE_ROW) {
-      fv_sqlite_set_error (error, s->db, rc, path, "check the gallery");
-      return FALSE;
-    }
-    result = (const char *) sqlite3_column_text (stmt, 0);
-    if (g_strcmp0 (result, "ok") != 0) {
-      g_set_error (error, FV_GALLERY_ERROR, FV_GALLERY_ERROR_CORRUPT,
-          "%s: the gallery file is damaged (integrity check: %s)", path,
-          result ? result : "?");
-      return FALSE;
-    }
-    g_clear_pointer (&stmt, sqlite3_finalize);
     if (!fv_sqlite_exec (s->db, path, "PRAGMA journal_mode = WAL",
             "switch the gallery to WAL mode", error))
       return FALSE;

@@ -560,6 +560,10 @@ read_snapshot (FvGalleryStore * store, GError ** error)
   if (!FV_SQLITE_STORE (store)->salvage
       && !fv_sqlite_check_schema (DB (store), PATH (store), error))
     goto fail;
+  /* Damage is reported, never loaded: SQLite's quick check (structure,
+   * not index contents) in the same read transaction. */
+  if (!fv_sqlite_quick_check (DB (store), PATH (store), error))
+    goto fail;
   stmt = fv_sqlite_prepare (DB (store), PATH (store),
       "SELECT value FROM meta WHERE key = 'generation'", what, error);
   if (!stmt)

@@ -46,6 +46,10 @@ gboolean fv_sqlite_find_foreign_objects (sqlite3 * db, const char *path,
 gboolean fv_sqlite_check_schema (sqlite3 * db, const char *path,
     GError ** error);
 
+/* PRAGMA quick_check: CORRUPT with its first line unless "ok". */
+gboolean fv_sqlite_quick_check (sqlite3 * db, const char *path,
+    GError ** error);
+
 /* Errors and statements: "<path>: cannot <what>: <reason>". */
 void fv_sqlite_set_error (GError ** error, sqlite3 * db, int rc,
     const char *path, const char *what);
