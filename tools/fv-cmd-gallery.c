@@ -557,6 +557,10 @@ fv_cmd_identify (int argc, char **argv)
     return FV_TOOL_EXIT_FAILURE;
   }
   snap = fv_gallery_get_snapshot (gallery);
+  /* Damaged rows were left out of the snapshot: one warning each. */
+  for (k = 0; k < fv_gallery_snapshot_get_n_skipped (snap); k++)
+    fv_tool_error (command, "%s: warning: left out a damaged row: %s",
+        gallery_path, fv_gallery_snapshot_get_skipped (snap, k));
   if (fv_gallery_snapshot_get_n_identities (snap) == 0)
     fv_tool_error (command, "%s: the gallery is empty: every face is "
         "unknown", gallery_path);

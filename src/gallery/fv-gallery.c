@@ -18,7 +18,7 @@
  *
  * Returns: the #GQuark of the %FV_GALLERY_ERROR domain
  */
-G_DEFINE_QUARK (fv-gallery-error-quark, fv_gallery_error);
+G_DEFINE_QUARK (fv - gallery - error - quark, fv_gallery_error);
 
 struct _FvGallery
 {
@@ -90,14 +90,19 @@ fv_gallery_encode_embedding (const float *src, guint n, guint8 * dst)
 #endif
 }
 
-static gboolean
+/* Stored embeddings are unit vectors: every write normalises them. A
+ * stored vector whose norm is further than this from 1 is damaged (float32
+ * normalisation is good to about 1e-7). */
+#define STORED_NORM_TOLERANCE 1e-3
+
+static const char *
 blob_to_unit_floats (const void *blob, gsize bytes, guint dim, float *dst)
 {
   double sum = 0.0;
   guint i;
 
   if (blob == NULL || bytes != (gsize) dim * 4)
-    return FALSE;
+    return "wrong size";
 #if G_BYTE_ORDER == G_LITTLE_ENDIAN
   memcpy (dst, blob, (gsize) dim * 4);
 #else
@@ -111,25 +116,27 @@ blob_to_unit_floats (const void *blob, gsize bytes, guint dim, float *dst)
 #endif
   for (i = 0; i < dim; i++) {
     if (!isfinite (dst[i]))
-      return FALSE;
+      return "a non-finite value";
     sum += (double) dst[i] * dst[i];
   }
-  if (!(sum > 1e-20))
-    return FALSE;
+  if (!(fabs (sqrt (sum) - 1.0) <= STORED_NORM_TOLERANCE))
+    return "not a unit vector";
   fv_l2_normalize (dst, dim);
-  return TRUE;
+  return NULL;
 }
 
 gboolean
 fv_gallery_decode_embedding (const FvGalleryStore * store, gint64 sample_id,
     const void *blob, gsize bytes, float *dst, GError ** error)
 {
-  if (blob_to_unit_floats (blob, bytes, store->dim, dst))
+  const char *why = blob_to_unit_floats (blob, bytes, store->dim, dst);
+
+  if (why == NULL)
     return TRUE;
   g_set_error (error, FV_GALLERY_ERROR, FV_GALLERY_ERROR_CORRUPT,
       "%s: the gallery file is damaged: sample %" G_GINT64_FORMAT
-      " is not a valid %u-dimensional embedding", store->location, sample_id,
-      store->dim);
+      " is not a valid %u-dimensional embedding (%s)", store->location,
+      sample_id, store->dim, why);
   return FALSE;
 }
 
@@ -157,27 +164,56 @@ fv_gallery_check_text (const char *what, const char *text, gsize max_bytes,
   }
   for (p = text; *p; p = g_utf8_next_char (p)) {
     gunichar c = g_utf8_get_char (p);
+    GUnicodeType type = g_unichar_type (c);
 
-    if (g_unichar_iscntrl (c)) {
+    if (g_unichar_iscntrl (c) || type == G_UNICODE_FORMAT
+        || type == G_UNICODE_LINE_SEPARATOR
+        || type == G_UNICODE_PARAGRAPH_SEPARATOR) {
       g_autofree char *escaped = g_strescape (text, NULL);
 
       g_set_error (error, FV_GALLERY_ERROR, FV_GALLERY_ERROR_INVALID,
-          "the %s \"%s\" contains a control character", what, escaped);
+          "the %s \"%s\" contains %s (U+%04X)", what, escaped,
+          type == G_UNICODE_FORMAT ? "an invisible formatting character "
+          "(zero-width or bidirectional control)" : "a control character", c);
       return FALSE;
     }
   }
   return TRUE;
 }
 
+/* The label rule (README, "Galleries are untrusted input"): UTF-8 of at
+ * most FV_GALLERY_MAX_LABEL bytes, not empty after trimming white space,
+ * not "unknown" in any case (what a face without a match is called), and
+ * no control, line or paragraph separator or invisible formatting
+ * character (Unicode category Cf: zero-width characters, bidirectional
+ * overrides and isolates, the byte-order mark). */
 gboolean
 fv_gallery_check_label (const char *label, GError ** error)
 {
+  g_autofree char *trimmed = NULL;
+  g_autofree char *folded = NULL;
+
   if (label == NULL) {
     g_set_error_literal (error, FV_GALLERY_ERROR, FV_GALLERY_ERROR_INVALID,
         "no label given");
     return FALSE;
   }
-  return fv_gallery_check_text ("label", label, FV_GALLERY_MAX_LABEL, error);
+  if (!fv_gallery_check_text ("label", label, FV_GALLERY_MAX_LABEL, error))
+    return FALSE;
+  trimmed = g_strstrip (g_strdup (label));
+  if (*trimmed == '\0') {
+    g_set_error_literal (error, FV_GALLERY_ERROR, FV_GALLERY_ERROR_INVALID,
+        "the label is only white space");
+    return FALSE;
+  }
+  folded = g_utf8_casefold (trimmed, -1);
+  if (strcmp (folded, "unknown") == 0) {
+    g_set_error (error, FV_GALLERY_ERROR, FV_GALLERY_ERROR_INVALID,
+        "the label \"%s\" is reserved: \"unknown\" is what a face without "
+        "a match is called", label);
+    return FALSE;
+  }
+  return TRUE;
 }
 
 gboolean
@@ -204,6 +240,12 @@ fv_gallery_check_embedding (const float *embedding, guint dim, float *unit,
     if (!isfinite (embedding[i])) {
       g_set_error (error, FV_GALLERY_ERROR, FV_GALLERY_ERROR_INVALID,
           "an embedding holds a non-finite value (element %u)", i);
+      return FALSE;
+    }
+    if (fabsf (embedding[i]) > FV_GALLERY_MAX_EMBEDDING_VALUE) {
+      g_set_error (error, FV_GALLERY_ERROR, FV_GALLERY_ERROR_INVALID,
+          "an embedding holds an absurd value (element %u is %g; at most "
+          "%g)", i, embedding[i], FV_GALLERY_MAX_EMBEDDING_VALUE);
       return FALSE;
     }
     sum += (double) embedding[i] * embedding[i];

@@ -137,6 +137,16 @@ FV_API GQuark fv_gallery_error_quark (void);
 #define FV_GALLERY_MAX_LABEL 256
 
 /**
+ * FV_GALLERY_MAX_EMBEDDING_VALUE:
+ *
+ * The largest magnitude of an embedding element that fv_gallery_enroll()
+ * accepts (before normalisation); MobileFaceNet's outputs stay far below.
+ * Larger values (such as 3e38) are refused as absurd rather than
+ * normalised into a plausible vector.
+ */
+#define FV_GALLERY_MAX_EMBEDDING_VALUE 1e6
+
+/**
  * FvGallery:
  *
  * An open gallery file: an SQLite database (WAL mode) that records its
@@ -253,8 +263,10 @@ typedef struct
 
 /**
  * FvGalleryEnrollment:
- * @label: the identity's label (non-empty UTF-8, no control characters, at
- *   most %FV_GALLERY_MAX_LABEL bytes)
+ * @label: the identity's label: UTF-8 of at most %FV_GALLERY_MAX_LABEL
+ *   bytes, not empty after trimming white space, not "unknown" in any
+ *   case, and without control, line-separator or invisible formatting
+ *   characters (zero-width, bidirectional overrides; Unicode category Cf)
  * @display_name: (nullable): a name to show, or %NULL
  * @samples: (array length=n_samples): the samples
  * @n_samples: how many (at least 1)
@@ -407,6 +419,10 @@ FV_API guint fv_gallery_snapshot_get_n_identities (FvGallerySnapshot *
     snapshot);
 FV_API guint fv_gallery_snapshot_get_n_samples (FvGallerySnapshot *
     snapshot);
+FV_API guint fv_gallery_snapshot_get_n_skipped (FvGallerySnapshot *
+    snapshot);
+FV_API const char *fv_gallery_snapshot_get_skipped (FvGallerySnapshot *
+    snapshot, guint index);
 FV_API guint64 fv_gallery_snapshot_get_generation (FvGallerySnapshot *
     snapshot);
 FV_API const char *fv_gallery_snapshot_get_label (FvGallerySnapshot *
