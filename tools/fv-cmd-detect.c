@@ -6,6 +6,7 @@
  */
 #include "fv-tool.h"
 #include "fv-image-load.h"
+#include "fv-tool-output.h"
 
 #include <fv.h>
 
@@ -66,14 +67,26 @@ crop_path (GHashTable * taken, const char *dir, const char *path,
   }
 }
 
+/* Through the output helper: a new file, never through a symlink planted
+ * in the folder; an existing one only with --force. */
 static gboolean
-save_png (const guint8 * rgb, gsize stride, const char *path, GError ** error)
+save_png (const guint8 * rgb, gsize stride, const char *path, gboolean force,
+    GError ** error)
 {
   g_autoptr (GdkPixbuf) pb = gdk_pixbuf_new_from_data (rgb,
       GDK_COLORSPACE_RGB, FALSE, 8, FV_EMBED_SIZE, FV_EMBED_SIZE, stride,
       NULL, NULL);
+  g_autofree gchar *png = NULL;
+  gsize length = 0;
 
-  return gdk_pixbuf_save (pb, path, "png", error, NULL);
+  if (!gdk_pixbuf_save_to_buffer (pb, &png, &length, "png", error, NULL))
+    return FALSE;
+  if (!fv_tool_write_file (COMMAND, path, png, length, force, NULL)) {
+    g_set_error_literal (error, G_FILE_ERROR, G_FILE_ERROR_FAILED,
+        "not written");
+    return FALSE;
+  }
+  return TRUE;
 }
 
 static void
@@ -106,11 +119,14 @@ fv_cmd_detect (int argc, char **argv)
   g_autofree char *align_out = NULL;
   g_auto (GStrv) images = NULL;
   gint min_face = 40, max_input = 1920;
-  gboolean no_retry = FALSE;
+  gboolean no_retry = FALSE, force = FALSE;
   GOptionEntry entries[] = {
     {"align-out", 'o', 0, G_OPTION_ARG_FILENAME, &align_out,
-        "Also write each face aligned to 112x112 as DIR/<name>_<n>.png",
+          "Also write each face aligned to 112x112 as DIR/<name>_<n>.png",
         "DIR"},
+    {"force", 0, 0, G_OPTION_ARG_NONE, &force,
+          "Replace existing crops in --align-out (never through a symlink)",
+        NULL},
     {"min-face-size", 's', 0, G_OPTION_ARG_INT, &min_face,
         "Smallest face to find, in pixels (12 or more; default 40)", "PX"},
     {"max-input-size", 0, 0, G_OPTION_ARG_INT, &max_input,
@@ -218,7 +234,7 @@ fv_cmd_detect (int argc, char **argv)
         fv_aligner_crop_face (aligner, &frame, faces[k].x1, faces[k].y1,
             faces[k].x2, faces[k].y2, faces[k].landmarks, crop,
             sizeof crop / FV_EMBED_SIZE);
-        if (!save_png (crop, sizeof crop / FV_EMBED_SIZE, path, &error)) {
+        if (!save_png (crop, sizeof crop / FV_EMBED_SIZE, path, force, &error)) {
           fv_tool_error (path, "cannot write the crop: %s", error->message);
           g_clear_error (&error);
           failed = TRUE;

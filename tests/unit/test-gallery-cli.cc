@@ -662,4 +662,39 @@ TEST (GalleryCliOutputs, ExportNeverClobbers)
   EXPECT_NE (r.err.find ("not a regular file"), std::string::npos) << r.err;
 }
 
+TEST (GalleryCliOutputs, EvalScoresAndPlotNeverClobber)
+{
+  SKIP_WITHOUT_DATA ();
+  std::string dir = Fresh ("outputs-eval");
+  std::string root = fvtest::SharedPath ("data/faces/openface");
+  std::string scores = Join (dir, "s.csv"), png = Join (dir, "roc.png");
+  g_file_set_contents (scores.c_str (), "keep me", -1, nullptr);
+  std::vector<std::string> args = { "eval", "--pairs",
+    Join (root, "pairs.csv"), "--root", root, "--aligned", "--scores", scores
+  };
+  RunResult r = RunTool (args);
+  EXPECT_EQ (r.status, 1);
+  EXPECT_NE (r.err.find ("--force"), std::string::npos) << r.err;
+  g_autofree char *text = nullptr;
+  g_file_get_contents (scores.c_str (), &text, nullptr, nullptr);
+  EXPECT_STREQ (text, "keep me");
+  args.push_back ("--force");
+  r = RunTool (args);
+  EXPECT_EQ (r.status, 0) << r.err;
+  EXPECT_EQ (CountDataLines (scores), CountDataLines (Join (root,
+              "pairs.csv")));
+
+  // Symlinks are never written through, --force or not.
+  std::string victim = Join (dir, "victim.txt");
+  g_file_set_contents (victim.c_str (), "precious", -1, nullptr);
+  ASSERT_EQ (symlink (victim.c_str (), png.c_str ()), 0);
+  r = RunTool ({"eval", "--pairs", Join (root, "pairs.csv"), "--root", root,
+      "--aligned", "--plot", png, "--force"});
+  EXPECT_EQ (r.status, 1);
+  EXPECT_NE (r.err.find ("symbolic link"), std::string::npos) << r.err;
+  g_clear_pointer (&text, g_free);
+  g_file_get_contents (victim.c_str (), &text, nullptr, nullptr);
+  EXPECT_STREQ (text, "precious");
+}
+
 }  // namespace
