@@ -5,6 +5,9 @@
 
 #include <errno.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+#include <fcntl.h>
 #include <glib/gstdio.h>
 
 static const char *const layer_kind_names[FV_LAYER_KIND_COUNT] = {
@@ -103,8 +106,7 @@ compile_node (FvModel * m, const FvGNode * n, FvLayer * l)
     case FV_NODE_PRELU:
       l->kind = FV_LAYER_PRELU;
       l->c_pad = FV_GTENSOR (g, n->alpha)->n_elems;
-      l->alpha = pad_copy (FV_GTENSOR (g, n->alpha)->data, l->c_pad,
-          l->c_pad);
+      l->alpha = pad_copy (FV_GTENSOR (g, n->alpha)->data, l->c_pad, l->c_pad);
       return;
     case FV_NODE_SOFTMAX:
       l->kind = FV_LAYER_SOFTMAX;
@@ -193,8 +195,7 @@ model_new (const guint8 * data, gsize size, FvIsa isa, GError ** error)
   m->kt = fv_kernel_table_get (isa);
   if (!m->kt || !fv_isa_supported (isa)) {
     g_set_error (error, FV_MODEL_ERROR, FV_MODEL_ERROR_INVALID,
-        "kernels for %s are not available on this machine",
-        fv_isa_name (isa));
+        "kernels for %s are not available on this machine", fv_isa_name (isa));
     return NULL;
   }
   m->sha256 = g_compute_checksum_for_data (G_CHECKSUM_SHA256, data, size);
@@ -217,32 +218,79 @@ model_new (const guint8 * data, gsize size, FvIsa isa, GError ** error)
   return g_steal_pointer (&m);
 }
 
+/* Reads a model file: a regular file (a device, FIFO or socket would be
+ * read forever or block) of at most FV_MODEL_MAX_FILE_SIZE bytes, checked
+ * on the open descriptor before anything is read. */
 static GBytes *
 read_model_file (const char *path, GError ** error)
 {
-  GStatBuf st;
-  g_autoptr (GError) local = NULL;
-  char *contents = NULL;
+  struct stat st;
+  g_autofree guint8 *contents = NULL;
   gsize len = 0;
+  int fd;
 
-  if (g_stat (path, &st) != 0) {
+  /* O_NONBLOCK: opening a FIFO must not wait for a writer. */
+  fd = g_open (path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK, 0);
+  if (fd < 0) {
     int e = errno;
     g_set_error (error, FV_MODEL_ERROR,
         e == ENOENT ? FV_MODEL_ERROR_NOT_FOUND : FV_MODEL_ERROR_IO,
+        e == EISDIR ? "%s: the model path is a directory, not a file" :
+        "%s: cannot open the model: %s", path, g_strerror (e));
+    return NULL;
+  }
+  if (fstat (fd, &st) != 0) {
+    int e = errno;
+    close (fd);
+    g_set_error (error, FV_MODEL_ERROR, FV_MODEL_ERROR_IO,
         "%s: cannot open the model: %s", path, g_strerror (e));
     return NULL;
   }
   if (S_ISDIR (st.st_mode)) {
+    close (fd);
     g_set_error (error, FV_MODEL_ERROR, FV_MODEL_ERROR_IO,
         "%s: the model path is a directory, not a file", path);
     return NULL;
   }
-  if (!g_file_get_contents (path, &contents, &len, &local)) {
+  if (!S_ISREG (st.st_mode)) {
+    close (fd);
     g_set_error (error, FV_MODEL_ERROR, FV_MODEL_ERROR_IO,
-        "%s: cannot read the model: %s", path, local->message);
+        "%s: the model is not a regular file (a device, pipe or socket)", path);
     return NULL;
   }
-  return g_bytes_new_take (contents, len);
+  if ((guint64) st.st_size > FV_MODEL_MAX_FILE_SIZE) {
+    close (fd);
+    g_set_error (error, FV_MODEL_ERROR, FV_MODEL_ERROR_IO,
+        "%s: the model file is larger than %u MiB (%" G_GUINT64_FORMAT
+        " bytes)", path, (guint) (FV_MODEL_MAX_FILE_SIZE >> 20),
+        (guint64) st.st_size);
+    return NULL;
+  }
+  /* One byte more than the size says: a file that grows is noticed. */
+  contents = g_malloc ((gsize) st.st_size + 1);
+  while (len <= (gsize) st.st_size) {
+    gssize n = read (fd, contents + len, (gsize) st.st_size + 1 - len);
+
+    if (n < 0 && errno == EINTR)
+      continue;
+    if (n < 0) {
+      int e = errno;
+      close (fd);
+      g_set_error (error, FV_MODEL_ERROR, FV_MODEL_ERROR_IO,
+          "%s: cannot read the model: %s", path, g_strerror (e));
+      return NULL;
+    }
+    if (n == 0)
+      break;
+    len += (gsize) n;
+  }
+  close (fd);
+  if (len != (gsize) st.st_size) {
+    g_set_error (error, FV_MODEL_ERROR, FV_MODEL_ERROR_IO,
+        "%s: the model file changed while it was read", path);
+    return NULL;
+  }
+  return g_bytes_new_take (g_steal_pointer (&contents), len);
 }
 
 static FvModel *
@@ -298,8 +346,7 @@ fv_model_new_from_file (const char *path, GError ** error)
  * Returns: (transfer full) (nullable): a new model
  */
 FvModel *
-fv_model_new_from_file_with_isa (const char *path, FvIsa isa,
-    GError ** error)
+fv_model_new_from_file_with_isa (const char *path, FvIsa isa, GError ** error)
 {
   return model_new_from_file (path, isa, error);
 }
@@ -464,8 +511,7 @@ fv_model_get_output_shape (FvModel * model, guint index, FvShape * shape)
 const char *
 fv_model_get_output_name (FvModel * model, guint index)
 {
-  g_return_val_if_fail (model != NULL && index < model->graph->n_outputs,
-      NULL);
+  g_return_val_if_fail (model != NULL && index < model->graph->n_outputs, NULL);
   return FV_GTENSOR (model->graph, model->graph->outputs[index])->name;
 }
 
