@@ -38,6 +38,9 @@ load_detector (const char *command, const char *model_dir,
   if (d == NULL)
     fv_tool_error (command, "cannot load the face detector: %s",
         error ? error->message : "invalid options");
+  else if (!fv_detector_get_models_pinned (d))
+    fv_tool_error (command, "warning: the detector models are not the "
+        "pinned ones (FV_ALLOW_UNPINNED_MODELS): detections depend on them");
   return d;
 }
 
