@@ -328,6 +328,10 @@ fv_cmd_embed_photos (const char *model_path, char **images)
       fv_tool_error (images[i], "warning: no face found, no embedding");
       continue;
     }
+    if (!fv_tool_embedding_is_finite (images[i], faces[best].embedding, dim)) {
+      failed = TRUE;
+      continue;
+    }
     fv_tool_append_csv_field (out, images[i]);
     for (k = 0; k < dim; k++) {
       g_string_append_c (out, ',');
