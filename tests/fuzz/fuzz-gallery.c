@@ -123,16 +123,16 @@ static void
 make_seed (const char *dir, const char *name, const char *extra_sql,
     gboolean v1)
 {
-  char *path = g_build_filename (dir, name, NULL);
+  char *seed_path = g_build_filename (dir, name, NULL);
   GError *error = NULL;
   FvGallery *g;
   sqlite3 *db;
   float v[2][DIM] = { {1, 0, 0, 0, 0, 0, 0, 0}, {0, 1, 0, 0, 0, 0, 0, 0} };
   FvGallerySample s[2] = { {v[0], 0.9f, "a.png"}, {v[1], -1.0f, NULL} };
 
-  remove_gallery (path);
+  remove_gallery (seed_path);
   if (v1) {
-    if (sqlite3_open (path, &db) != SQLITE_OK)
+    if (sqlite3_open (seed_path, &db) != SQLITE_OK)
       exit (1);
     sqlite3_exec (db, "PRAGMA page_size = 512;"
         "CREATE TABLE meta (key TEXT PRIMARY KEY NOT NULL, value TEXT NOT "
@@ -152,16 +152,18 @@ make_seed (const char *dir, const char *name, const char *extra_sql,
         "0000000000000000000000000000000000', 1000);"
         "PRAGMA user_version = 1;", NULL, NULL, NULL);
     sqlite3_close (db);
-    g_free (path);
+    g_free (seed_path);
     return;
   }
-  if (sqlite3_open (path, &db) != SQLITE_OK)
+  if (sqlite3_open (seed_path, &db) != SQLITE_OK)
     exit (1);
   sqlite3_exec (db, "PRAGMA page_size = 512", NULL, NULL, NULL);
   sqlite3_close (db);
-  g = fv_gallery_open (path, FV_GALLERY_OPEN_CREATE, fingerprint, DIM, &error);
-  if (!g || !fv_gallery_enroll (g, "ada", "Ada L.", s, 2,
-          FV_GALLERY_ENROLL_APPEND, NULL, &error)
+  g = fv_gallery_open (seed_path, FV_GALLERY_OPEN_CREATE, fingerprint, DIM,
+      &error);
+  if (!g
+      || !fv_gallery_enroll (g, "ada", "Ada L.", s, 2, FV_GALLERY_ENROLL_APPEND,
+          NULL, &error)
       || !fv_gallery_enroll (g, "grace", NULL, s + 1, 1,
           FV_GALLERY_ENROLL_APPEND, NULL, &error)) {
     fprintf (stderr, "fuzz-gallery: cannot make a seed: %s\n",
@@ -169,14 +171,14 @@ make_seed (const char *dir, const char *name, const char *extra_sql,
     exit (1);
   }
   fv_gallery_free (g);
-  if (sqlite3_open (path, &db) != SQLITE_OK)
+  if (sqlite3_open (seed_path, &db) != SQLITE_OK)
     exit (1);
   /* One file, no WAL: what a copied gallery looks like. */
   sqlite3_exec (db, "PRAGMA journal_mode = DELETE", NULL, NULL, NULL);
   if (extra_sql)
     sqlite3_exec (db, extra_sql, NULL, NULL, NULL);
   sqlite3_close (db);
-  g_free (path);
+  g_free (seed_path);
 }
 
 int
