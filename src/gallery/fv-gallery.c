@@ -277,7 +277,11 @@ fv_gallery_check_embedding (const float *embedding, guint dim, float *unit,
  * @error: return location for a %FV_GALLERY_ERROR
  *
  * Opens a gallery and checks it: the file must be an SQLite database with
- * the gallery schema (%FV_GALLERY_ERROR_NOT_GALLERY), not damaged or
+ * the gallery schema (%FV_GALLERY_ERROR_NOT_GALLERY) and nothing else: a
+ * trigger, view, virtual or extra table, extra index or generated column
+ * is refused for reading and writing (%FV_GALLERY_ERROR_UNSAFE, naming the
+ * object; checked again in every write transaction and every reload;
+ * fv_gallery_repair() copies the data into a clean gallery); not damaged or
  * truncated (%FV_GALLERY_ERROR_CORRUPT; opened for writing, the whole file
  * is checked first), of a known schema version (%FV_GALLERY_ERROR_VERSION),
  * made with @model_fingerprint (%FV_GALLERY_ERROR_MODEL_MISMATCH) and of
@@ -795,6 +799,10 @@ reopen (FvGallery * g, GError ** error)
  *
  * Loads all identities and samples into a new #FvGallerySnapshot, in one
  * read transaction, and makes it the one fv_gallery_get_snapshot() returns.
+ * The schema allow-list and SQLite's quick check run first
+ * (%FV_GALLERY_ERROR_UNSAFE, %FV_GALLERY_ERROR_CORRUPT); every row is then
+ * validated, and a damaged one is left out and listed on the snapshot
+ * (fv_gallery_snapshot_get_skipped()), never matched.
  * Threads that match keep using the snapshot they hold and are never
  * blocked. If the path now names another file (the gallery was replaced
  * by a copy), that file is opened and checked as by fv_gallery_open() with
