@@ -74,8 +74,11 @@ fill_input (float *in, gsize n)
 
 #define PEAK_ITERS 2000000
 
-__attribute__((target ("avx512f")))
-     static double peak_avx512 (void)
+/* *INDENT-OFF* */
+__attribute__ ((target ("avx512f")))
+static double
+peak_avx512 (void)
+/* *INDENT-ON* */
 {
   __m512 a[16], x = _mm512_set1_ps (0.999999f), y = _mm512_set1_ps (1e-7f);
   float sink[16];
@@ -96,8 +99,12 @@ __attribute__((target ("avx512f")))
   return sink[0] == 12345.0f ? 0 : 2.0 * 16 * 16 * PEAK_ITERS / (double) t0;
 }
 
-__attribute__((target ("avx2,fma")))
-     static double peak_avx2 (void)
+/* *INDENT-OFF* */
+__attribute__ ((target ("avx2,fma")))
+static double
+peak_avx2 (void)
+/* *INDENT-ON* */
+
 {
   __m256 a[12], x = _mm256_set1_ps (0.999999f), y = _mm256_set1_ps (1e-7f);
   float sink[8];

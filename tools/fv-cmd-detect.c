@@ -6,6 +6,7 @@
  */
 #include "fv-tool.h"
 #include "fv-image-load.h"
+#include "fv-tool-output.h"
 
 #include <fv.h>
 
@@ -37,6 +38,9 @@ load_detector (const char *command, const char *model_dir,
   if (d == NULL)
     fv_tool_error (command, "cannot load the face detector: %s",
         error ? error->message : "invalid options");
+  else if (!fv_detector_get_models_pinned (d))
+    fv_tool_error (command, "warning: the detector models are not the "
+        "pinned ones (FV_ALLOW_UNPINNED_MODELS): detections depend on them");
   return d;
 }
 
@@ -66,14 +70,26 @@ crop_path (GHashTable * taken, const char *dir, const char *path,
   }
 }
 
+/* Through the output helper: a new file, never through a symlink planted
+ * in the folder; an existing one only with --force. */
 static gboolean
-save_png (const guint8 * rgb, gsize stride, const char *path, GError ** error)
+save_png (const guint8 * rgb, gsize stride, const char *path, gboolean force,
+    GError ** error)
 {
   g_autoptr (GdkPixbuf) pb = gdk_pixbuf_new_from_data (rgb,
       GDK_COLORSPACE_RGB, FALSE, 8, FV_EMBED_SIZE, FV_EMBED_SIZE, stride,
       NULL, NULL);
+  g_autofree gchar *png = NULL;
+  gsize length = 0;
 
-  return gdk_pixbuf_save (pb, path, "png", error, NULL);
+  if (!gdk_pixbuf_save_to_buffer (pb, &png, &length, "png", error, NULL))
+    return FALSE;
+  if (!fv_tool_write_file (COMMAND, path, png, length, force, NULL)) {
+    g_set_error_literal (error, G_FILE_ERROR, G_FILE_ERROR_FAILED,
+        "not written");
+    return FALSE;
+  }
+  return TRUE;
 }
 
 static void
@@ -105,6 +121,7 @@ typedef struct
   FvDetector *detector;
   FvAligner *aligner;
   const char *align_out;        /* --align-out, or NULL */
+  gboolean force;               /* --force: replace existing crops */
   GHashTable *taken;            /* crop file names written so far */
   GString *out;                 /* CSV lines not yet written */
 } DetectRun;
@@ -123,7 +140,8 @@ write_aligned_crop (DetectRun * run, const FvFrame * frame, const char *path,
 
   fv_aligner_crop_face (run->aligner, frame, face->x1, face->y1, face->x2,
       face->y2, face->landmarks, crop, sizeof crop / FV_EMBED_SIZE);
-  if (!save_png (crop, sizeof crop / FV_EMBED_SIZE, crop_file, &error)) {
+  if (!save_png (crop, sizeof crop / FV_EMBED_SIZE, crop_file, run->force,
+          &error)) {
     fv_tool_error (crop_file, "cannot write the crop: %s", error->message);
     return FALSE;
   }
@@ -196,11 +214,14 @@ fv_cmd_detect (int argc, char **argv)
   g_autofree char *align_out = NULL;
   g_auto (GStrv) images = NULL;
   gint min_face = 40, max_input = 1920;
-  gboolean no_retry = FALSE;
+  gboolean no_retry = FALSE, force = FALSE;
   GOptionEntry entries[] = {
     {"align-out", 'o', 0, G_OPTION_ARG_FILENAME, &align_out,
           "Also write each face aligned to 112x112 as DIR/<name>_<n>.png",
         "DIR"},
+    {"force", 0, 0, G_OPTION_ARG_NONE, &force,
+          "Replace existing crops in --align-out (never through a symlink)",
+        NULL},
     {"min-face-size", 's', 0, G_OPTION_ARG_INT, &min_face,
         "Smallest face to find, in pixels (12 or more; default 40)", "PX"},
     {"max-input-size", 0, 0, G_OPTION_ARG_INT, &max_input,
@@ -266,6 +287,7 @@ fv_cmd_detect (int argc, char **argv)
   run.detector = detector;
   run.aligner = aligner;
   run.align_out = align_out;
+  run.force = force;
   run.taken = taken;
   run.out = out;
 
@@ -352,6 +374,10 @@ fv_cmd_embed_photos (const char *model_path, char **images)
     }
     if (best < 0) {
       fv_tool_error (images[i], "warning: no face found, no embedding");
+      continue;
+    }
+    if (!fv_tool_embedding_is_finite (images[i], faces[best].embedding, dim)) {
+      failed = TRUE;
       continue;
     }
     fv_tool_append_csv_field (out, images[i]);

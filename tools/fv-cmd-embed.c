@@ -8,6 +8,7 @@
 
 #include <fv.h>
 
+#include <math.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -37,6 +38,8 @@ embed_one (FvEmbedder * embedder, const char *path, float *embedding,
   }
 
   fv_embedder_embed (embedder, rgb, stride, embedding);
+  if (!fv_tool_embedding_is_finite (path, embedding, dim))
+    return FALSE;
 
   fv_tool_append_csv_field (out, path);
   for (i = 0; i < dim; i++) {
@@ -44,6 +47,22 @@ embed_one (FvEmbedder * embedder, const char *path, float *embedding,
     fv_tool_append_float (out, embedding[i]);
   }
   g_string_append_c (out, '\n');
+  return TRUE;
+}
+
+gboolean
+fv_tool_embedding_is_finite (const char *path, const float *embedding,
+    guint dim)
+{
+  guint i;
+
+  for (i = 0; i < dim; i++) {
+    if (!isfinite (embedding[i])) {
+      fv_tool_error (path, "the model gave a non-finite embedding (element "
+          "%u); is the model file damaged?", i);
+      return FALSE;
+    }
+  }
   return TRUE;
 }
 

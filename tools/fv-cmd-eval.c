@@ -6,6 +6,7 @@
  */
 #include "fv-tool.h"
 #include "fv-tool-faces.h"
+#include "fv-tool-output.h"
 
 #include <fv.h>
 
@@ -284,15 +285,23 @@ compute_metrics (Scored * s, guint n, Metrics * m)
 /* ROC plot                                                                 */
 /* ------------------------------------------------------------------------ */
 
+static cairo_status_t
+append_png (void *closure, const unsigned char *data, unsigned int length)
+{
+  g_byte_array_append (closure, data, length);
+  return CAIRO_STATUS_SUCCESS;
+}
+
 static gboolean
-plot_roc (const char *path, Scored * s, guint n, const Metrics * m,
-    const char *title, GError ** error)
+plot_roc (const char *path, gboolean force, Scored * s, guint n,
+    const Metrics * m, const char *title, GError ** error)
 {
   const int w = 640, h = 560, left = 70, right = 30, top = 50, bottom = 60;
   const double pw = w - left - right, ph = h - top - bottom;
   cairo_surface_t *surface;
   cairo_t *cr;
   cairo_status_t status;
+  g_autoptr (GByteArray) png = NULL;
   char text[256];
   guint i, tp = 0, fp = 0;
   int k;
@@ -375,7 +384,8 @@ plot_roc (const char *path, Scored * s, guint n, const Metrics * m,
   cairo_stroke (cr);
 
   cairo_destroy (cr);
-  status = cairo_surface_write_to_png (surface, path);
+  png = g_byte_array_new ();
+  status = cairo_surface_write_to_png_stream (surface, append_png, png);
   cairo_surface_destroy (surface);
   /* Drop cairo's and fontconfig's caches, so that leak checkers see a
    * clean exit (the plot is the last thing drawn). */
@@ -384,6 +394,12 @@ plot_roc (const char *path, Scored * s, guint n, const Metrics * m,
   if (status != CAIRO_STATUS_SUCCESS) {
     g_set_error (error, G_FILE_ERROR, G_FILE_ERROR_FAILED,
         "cannot write the plot: %s", cairo_status_to_string (status));
+    return FALSE;
+  }
+  /* The helper prints its own message. */
+  if (!fv_tool_write_file (COMMAND, path, png->data, png->len, force, NULL)) {
+    g_set_error_literal (error, G_FILE_ERROR, G_FILE_ERROR_FAILED,
+        "the plot was not written");
     return FALSE;
   }
   return TRUE;
@@ -511,8 +527,8 @@ read_faces_maps (const char *root, const char *faces_path,
 /* Sorts @scored, prints the metrics and draws the plot. */
 static int
 eval_report (const char *pairs_path, const char *root, const char *plot_path,
-    GArray * scored, gboolean aligned, guint n_images, guint failed,
-    guint skipped_pairs)
+    gboolean force, GArray * scored, gboolean aligned, guint n_images,
+    guint failed, guint skipped_pairs)
 {
   g_autoptr (GError) error = NULL;
   Metrics m;
@@ -549,7 +565,7 @@ eval_report (const char *pairs_path, const char *root, const char *plot_path,
   if (plot_path) {
     g_autofree char *title = g_path_get_basename (root);
 
-    if (!plot_roc (plot_path, (Scored *) scored->data, scored->len, &m,
+    if (!plot_roc (plot_path, force, (Scored *) scored->data, scored->len, &m,
             title, &error)) {
       fv_tool_write_stdout (out);
       g_string_free (out, TRUE);
@@ -596,7 +612,7 @@ fv_cmd_eval (int argc, char **argv)
   g_autofree char *pairs_path = NULL, *root = NULL, *faces_path = NULL;
   g_autofree char *model_path = NULL, *plot_path = NULL;
   g_autofree char *scores_path = NULL;
-  gboolean aligned = FALSE;
+  gboolean aligned = FALSE, force = FALSE;
   GOptionEntry entries[] = {
     {"pairs", 'p', 0, G_OPTION_ARG_FILENAME, &pairs_path,
         "CSV of pairs with columns a, b, same (1/0)", "FILE"},
@@ -612,7 +628,11 @@ fv_cmd_eval (int argc, char **argv)
     {"plot", 0, 0, G_OPTION_ARG_FILENAME, &plot_path,
         "Draw the ROC curve into this PNG file", "FILE"},
     {"scores", 0, 0, G_OPTION_ARG_FILENAME, &scores_path,
-        "Write each pair's similarity to this CSV file", "FILE"},
+        "Write each pair's similarity to this CSV file (a new file; see "
+          "--force)", "FILE"},
+    {"force", 0, 0, G_OPTION_ARG_NONE, &force,
+        "Replace existing --plot and --scores files (never a symlink or a "
+          "device)", NULL},
     FV_TOOL_MODEL_ENTRY (&model_path),
     G_OPTION_ENTRY_NULL
   };
@@ -698,12 +718,10 @@ fv_cmd_eval (int argc, char **argv)
     }
   }
 
-  if (scores_out && !g_file_set_contents (scores_path, scores_out->str,
-          (gssize) scores_out->len, &error)) {
-    fv_tool_error (scores_path, "%s", error->message);
+  if (scores_out && !fv_tool_write_file (COMMAND, scores_path,
+          scores_out->str, scores_out->len, force, NULL))
     return FV_TOOL_EXIT_FAILURE;
-  }
 
-  return eval_report (pairs_path, root, plot_path, scored, aligned,
+  return eval_report (pairs_path, root, plot_path, force, scored, aligned,
       ctx.n_images, ctx.failed, skipped_pairs);
 }

@@ -5,6 +5,7 @@
  */
 #include "fv-tool.h"
 #include "fv-tool-faces.h"
+#include "fv-tool-output.h"
 
 #include <fv.h>
 
@@ -556,6 +557,10 @@ fv_cmd_identify (int argc, char **argv)
     return FV_TOOL_EXIT_FAILURE;
   }
   snap = fv_gallery_get_snapshot (gallery);
+  /* Damaged rows were left out of the snapshot: one warning each. */
+  for (k = 0; k < fv_gallery_snapshot_get_n_skipped (snap); k++)
+    fv_tool_error (command, "%s: warning: left out a damaged row: %s",
+        gallery_path, fv_gallery_snapshot_get_skipped (snap, k));
   if (fv_gallery_snapshot_get_n_identities (snap) == 0)
     fv_tool_error (command, "%s: the gallery is empty: every face is "
         "unknown", gallery_path);
@@ -829,7 +834,7 @@ gallery_rename (const char *gallery_path, GStrv labels,
 }
 
 static int
-gallery_export (const char *gallery_path, const char *output)
+gallery_export (const char *gallery_path, const char *output, gboolean force)
 {
   const char *command = "gallery export";
   g_autoptr (FvGallery) g = NULL;
@@ -846,10 +851,10 @@ gallery_export (const char *gallery_path, const char *output)
     return FV_TOOL_EXIT_FAILURE;
   }
   if (output && strcmp (output, "-") != 0) {
-    if (!g_file_set_contents (output, json, (gssize) length, &error)) {
-      fv_tool_error (command, "%s", error->message);
+    const char *protect[] = { gallery_path, NULL };
+
+    if (!fv_tool_write_file (command, output, json, length, force, protect))
       return FV_TOOL_EXIT_FAILURE;
-    }
   } else if (fwrite (json, 1, length, stdout) != length) {
     fv_tool_error (command, "error writing to standard output: %s",
         g_strerror (errno));
@@ -915,16 +920,101 @@ gallery_import (const char *gallery_path, GStrv files, gboolean replace,
   return FV_TOOL_EXIT_OK;
 }
 
+static int
+gallery_check (const char *gallery_path)
+{
+  const char *command = "gallery check";
+  g_autoptr (GError) error = NULL;
+  g_autoptr (GPtrArray) problems = fv_gallery_check_file (gallery_path, &error);
+  GString *out;
+  guint i;
+
+  if (problems == NULL) {
+    fv_tool_error (command, "%s", error->message);
+    return FV_TOOL_EXIT_FAILURE;
+  }
+  out = g_string_new (NULL);
+  for (i = 0; i < problems->len; i++)
+    g_string_append_printf (out, "%s: %s\n", gallery_path,
+        (const char *) problems->pdata[i]);
+  g_string_append_printf (out, "check: problems=%u%s\n", problems->len,
+      problems->len ? " (faceverify gallery repair --to NEW.db copies what "
+      "is sound into a clean gallery)" : "");
+  if (!fv_tool_write_stdout (out)) {
+    g_string_free (out, TRUE);
+    return FV_TOOL_EXIT_FAILURE;
+  }
+  g_string_free (out, TRUE);
+  return problems->len ? FV_TOOL_EXIT_FAILURE : FV_TOOL_EXIT_OK;
+}
+
+static int
+gallery_repair (const char *gallery_path, const char *to, gboolean force)
+{
+  const char *command = "gallery repair";
+  const char *protect[] = { gallery_path, NULL };
+  g_autoptr (FvToolOutput) out = NULL;
+  g_autoptr (GError) error = NULL;
+  g_autofree char *wal = NULL, *shm = NULL, *temp_wal = NULL;
+  g_autofree char *temp_shm = NULL;
+  GStatBuf st;
+  guint n_ids = 0, n_samples = 0, n_skipped = 0;
+  gboolean ok;
+
+  if (to == NULL) {
+    fv_tool_error (command, "give the new gallery (--to NEW.db)");
+    return FV_TOOL_EXIT_USAGE;
+  }
+  /* A -wal file beside the target belongs to the gallery there: with
+   * frames in it, that gallery has changes not yet in its main file (or is
+   * in use); an empty one (and the -shm) are stale once the target is
+   * replaced, and are removed then. */
+  wal = g_strconcat (to, "-wal", NULL);
+  shm = g_strconcat (to, "-shm", NULL);
+  if (g_stat (wal, &st) == 0 && st.st_size > 0) {
+    fv_tool_error (command, "%s: the gallery there is in use or was not "
+        "closed cleanly (%s holds changes); refusing to replace it", to, wal);
+    return FV_TOOL_EXIT_FAILURE;
+  }
+  out = fv_tool_output_new (command, to, force, protect, TRUE);
+  if (out == NULL)
+    return FV_TOOL_EXIT_FAILURE;
+  ok = fv_gallery_repair (gallery_path, fv_tool_output_get_temp_path (out),
+      &n_ids, &n_samples, &n_skipped, &error);
+  temp_wal = g_strconcat (fv_tool_output_get_temp_path (out), "-wal", NULL);
+  temp_shm = g_strconcat (fv_tool_output_get_temp_path (out), "-shm", NULL);
+  if (ok) {
+    ok = fv_tool_output_commit (out);
+    if (ok) {
+      g_unlink (wal);
+      g_unlink (shm);
+    }
+  } else {
+    fv_tool_error (command, "%s", error->message);
+  }
+  g_unlink (temp_wal);
+  g_unlink (temp_shm);
+  if (!ok)
+    return FV_TOOL_EXIT_FAILURE;
+  printf ("repaired %s into %s: %u identit%s, %u sample%s copied; %u "
+      "damaged row%s left behind\nrepair: identities=%u samples=%u "
+      "skipped=%u\n", gallery_path, to, n_ids, n_ids == 1 ? "y" : "ies",
+      n_samples, n_samples == 1 ? "" : "s", n_skipped,
+      n_skipped == 1 ? "" : "s", n_ids, n_samples, n_skipped);
+  return FV_TOOL_EXIT_OK;
+}
+
 int
 fv_cmd_gallery (int argc, char **argv)
 {
   const char *command = "gallery";
   static const char *const actions[] = {
-    "list", "remove", "rename", "export", "import"
+    "list", "remove", "rename", "export", "import", "check", "repair"
   };
   g_autofree char *gallery_path = NULL, *output = NULL, *display_name = NULL;
+  g_autofree char *to = NULL;
   g_auto (GStrv) rest = NULL;
-  gboolean csv = FALSE, replace = FALSE, merge = FALSE;
+  gboolean csv = FALSE, replace = FALSE, merge = FALSE, force = FALSE;
   GOptionEntry entries[] = {
     {"gallery", 'g', 0, G_OPTION_ARG_FILENAME, &gallery_path,
         "The gallery file", "FILE"},
@@ -934,7 +1024,13 @@ fv_cmd_gallery (int argc, char **argv)
     {"name", 'n', 0, G_OPTION_ARG_STRING, &display_name,
         "rename: set the display name (\"\" removes it)", "TEXT"},
     {"output", 'o', 0, G_OPTION_ARG_FILENAME, &output,
-        "export: write to FILE instead of standard output", "FILE"},
+        "export: write to FILE instead of standard output (a new file; see "
+          "--force)", "FILE"},
+    {"to", 0, 0, G_OPTION_ARG_FILENAME, &to,
+        "repair: the new gallery to write", "NEW.db"},
+    {"force", 'f', 0, G_OPTION_ARG_NONE, &force,
+        "export, repair: replace an existing regular file (never a symlink, "
+          "a device or the gallery itself)", NULL},
     {"replace", 0, 0, G_OPTION_ARG_NONE, &replace,
         "import: replace identities that are already in the gallery", NULL},
     {"merge", 0, 0, G_OPTION_ARG_NONE, &merge,
@@ -947,8 +1043,8 @@ fv_cmd_gallery (int argc, char **argv)
   const char *action;
   guint i;
 
-  context = g_option_context_new ("list|remove|rename|export|import "
-      "--gallery FILE [ARGUMENT…]");
+  context = g_option_context_new ("list|remove|rename|export|import|check|"
+      "repair " "--gallery FILE [ARGUMENT…]");
   g_option_context_set_summary (context,
       "Manages a gallery file:\n"
       "  list                   the identities, their samples and times\n"
@@ -959,13 +1055,21 @@ fv_cmd_gallery (int argc, char **argv)
       "  import FILE|-          adds the identities of a JSON export (one "
       "transaction;\n"
       "                         fails if a label exists, unless --replace "
-      "or --merge)");
+      "or --merge)\n"
+      "  check                  the full integrity check, the schema "
+      "allow-list and\n"
+      "                         every row; exit status 1 when a problem is "
+      "found\n"
+      "  repair --to NEW.db     copies the identities and samples that are "
+      "sound into\n"
+      "                         a new, clean gallery (the source is not "
+      "changed)");
   g_option_context_add_main_entries (context, entries, NULL);
   if (!fv_tool_parse_options (context, command, &args))
     return FV_TOOL_EXIT_USAGE;
   if (rest == NULL || rest[0] == NULL) {
     fv_tool_error (command, "no action given (list, remove, rename, export, "
-        "import)");
+        "import, check, repair)");
     return FV_TOOL_EXIT_USAGE;
   }
   action = rest[0];
@@ -974,7 +1078,7 @@ fv_cmd_gallery (int argc, char **argv)
       break;
   if (i == G_N_ELEMENTS (actions)) {
     fv_tool_error (command, "unknown action '%s' (list, remove, rename, "
-        "export, import)", action);
+        "export, import, check, repair)", action);
     return FV_TOOL_EXIT_USAGE;
   }
   if (!need_gallery (command, gallery_path))
@@ -987,6 +1091,10 @@ fv_cmd_gallery (int argc, char **argv)
   if (strcmp (action, "rename") == 0)
     return gallery_rename (gallery_path, rest + 1, display_name);
   if (strcmp (action, "export") == 0)
-    return gallery_export (gallery_path, output);
+    return gallery_export (gallery_path, output, force);
+  if (strcmp (action, "check") == 0)
+    return gallery_check (gallery_path);
+  if (strcmp (action, "repair") == 0)
+    return gallery_repair (gallery_path, to, force);
   return gallery_import (gallery_path, rest + 1, replace, merge);
 }

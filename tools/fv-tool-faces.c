@@ -64,6 +64,10 @@ fv_tool_faces_new (const char *command, const char *model_path,
           FV_EMBED_SIZE);
       return NULL;
     }
+    if (!fv_detector_get_models_pinned (detector))
+      fv_tool_error (command, "warning: the detector models are not the "
+          "pinned ones (FV_ALLOW_UNPINNED_MODELS): detections depend on "
+          "them");
     f->pipeline = fv_face_pipeline_new (detector, embedder, MAX_FACES);
   }
   return g_steal_pointer (&f);

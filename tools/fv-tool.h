@@ -97,6 +97,12 @@ void fv_tool_append_float (GString * out, double value);
  * (RFC 4180). */
 void fv_tool_append_csv_field (GString * out, const char *field);
 
+/* FALSE, with a message naming @path, when @embedding holds a NaN or an
+ * infinity (a damaged model): such a vector is never printed
+ * (fv-cmd-embed.c). */
+gboolean fv_tool_embedding_is_finite (const char *path,
+    const float *embedding, guint dim);
+
 /* Writes @out to stdout. On a write error prints a message and returns
  * FALSE. */
 gboolean fv_tool_write_stdout (const GString * out);

@@ -61,9 +61,17 @@ typedef struct
   guint64 stamp;
 } Plan;
 
+/* The SHA-256 of the shipped detector models (models/SHA256SUMS). */
+static const char *const pinned_sha256[3] = {
+  "8272d20e7e0981b20028d3bc783fd6a5a9bc7d34da8f73b3def0ac62de082077",
+  "169c451054b94f85b01924f4946d314389d3eb5cb6c70eb438df86c52fb54c55",
+  "946543640bd17e5275f442646422a4816441bb00897439a69bc9ea5fcf1fe601",
+};
+
 struct _FvDetector
 {
   FvDetectorOptions opts;
+  gboolean pinned;              /* the three models match pinned_sha256 */
   FvModel *pnet, *rnet, *onet;
   int p_prob, p_reg, r_prob, r_reg, o_prob, o_reg, o_lm;
   FvSession *rsession, *osession;
@@ -199,6 +207,9 @@ fv_detector_new_for_models (FvModel * pnet, FvModel * rnet, FvModel * onet,
   d->pnet = fv_model_ref (pnet);
   d->rnet = fv_model_ref (rnet);
   d->onet = fv_model_ref (onet);
+  d->pinned = g_strcmp0 (fv_model_get_sha256 (pnet), pinned_sha256[0]) == 0
+      && g_strcmp0 (fv_model_get_sha256 (rnet), pinned_sha256[1]) == 0
+      && g_strcmp0 (fv_model_get_sha256 (onet), pinned_sha256[2]) == 0;
 
   if (!check_input (pnet, "P-Net", 0, error)
       || !check_input (rnet, "R-Net", RNET_SIZE, error)
@@ -257,12 +268,32 @@ fv_detector_new_from_files (const char *pnet_path, const char *rnet_path,
   g_autoptr (FvModel) p = NULL;
   g_autoptr (FvModel) r = NULL;
   g_autoptr (FvModel) o = NULL;
+  const char *paths[3] = { pnet_path, rnet_path, onet_path };
+  const char *env = g_getenv ("FV_ALLOW_UNPINNED_MODELS");
+  gboolean allow = (options && options->allow_unpinned)
+      || (env && strcmp (env, "1") == 0);
+  FvModel *models[3];
+  guint i;
 
   g_return_val_if_fail (pnet_path && rnet_path && onet_path, NULL);
   if (!(p = fv_model_new_from_file (pnet_path, error))
       || !(r = fv_model_new_from_file (rnet_path, error))
       || !(o = fv_model_new_from_file (onet_path, error)))
     return NULL;
+  models[0] = p;
+  models[1] = r;
+  models[2] = o;
+  for (i = 0; i < 3 && !allow; i++) {
+    if (strcmp (fv_model_get_sha256 (models[i]), pinned_sha256[i]) != 0) {
+      g_set_error (error, FV_MODEL_ERROR, FV_MODEL_ERROR_INVALID,
+          "%s: the detector model's SHA-256 (%.16s…) is not the pinned one "
+          "(%.16s…, models/SHA256SUMS): the file is damaged or another "
+          "model; set FV_ALLOW_UNPINNED_MODELS=1 (or allow_unpinned) to "
+          "use your own models", paths[i], fv_model_get_sha256 (models[i]),
+          pinned_sha256[i]);
+      return NULL;
+    }
+  }
   return fv_detector_new_for_models (p, r, o, options, error);
 }
 
@@ -298,6 +329,24 @@ out:
   for (i = 0; i < 3; i++)
     g_free (paths[i]);
   return d;
+}
+
+/**
+ * fv_detector_get_models_pinned:
+ * @detector: a detector
+ *
+ * Whether the detector's three models are the shipped ones (their SHA-256
+ * matches models/SHA256SUMS). %FALSE only for models the caller brought
+ * (fv_detector_new_for_models(), or @allow_unpinned): the caller should
+ * warn, since detections then depend on those files.
+ *
+ * Returns: %TRUE for the pinned models
+ */
+gboolean
+fv_detector_get_models_pinned (FvDetector * detector)
+{
+  g_return_val_if_fail (detector != NULL, FALSE);
+  return detector->pinned;
 }
 
 static void

@@ -214,6 +214,13 @@ typedef struct
  * @retry_padded: when nothing is found, search again in the frame
  *   surrounded by a border (for photos where the face fills the whole
  *   picture); default %TRUE
+ * @allow_unpinned: accept pnet/rnet/onet files whose SHA-256 differs from
+ *   the pinned sums (models/SHA256SUMS) in fv_detector_new() and
+ *   fv_detector_new_from_files(): for users who bring their own models.
+ *   The environment variable `FV_ALLOW_UNPINNED_MODELS=1` does the same.
+ *   fv_detector_get_models_pinned() then tells the caller to warn.
+ *   Default %FALSE: a damaged detector model silently changes detections,
+ *   so it is refused (%FV_MODEL_ERROR_INVALID, naming the file)
  * @threads: threads that run P-Net, the costly first stage (the calling
  *   thread included); 0 for one per processor; default 1
  *
@@ -227,6 +234,7 @@ typedef struct
   guint max_input_size;
   gboolean retry_padded;
   guint threads;
+  gboolean allow_unpinned;
 } FvDetectorOptions;
 
 /**
@@ -244,6 +252,7 @@ FV_API FvDetector *fv_detector_new (const FvDetectorOptions * options,
 FV_API FvDetector *fv_detector_new_from_files (const char *pnet_path,
     const char *rnet_path, const char *onet_path,
     const FvDetectorOptions * options, GError ** error);
+FV_API gboolean fv_detector_get_models_pinned (FvDetector * detector);
 FV_API FvDetector *fv_detector_new_for_models (FvModel * pnet,
     FvModel * rnet, FvModel * onet, const FvDetectorOptions * options,
     GError ** error);

@@ -160,7 +160,46 @@ fv_gallery_snapshot_unref (FvGallerySnapshot * snapshot)
   g_free (snapshot->labels);
   g_free (snapshot->display_names);
   g_string_chunk_free (snapshot->strings);
+  if (snapshot->skipped)
+    g_ptr_array_unref (snapshot->skipped);
   g_free (snapshot);
+}
+
+/**
+ * fv_gallery_snapshot_get_n_skipped:
+ * @snapshot: a snapshot
+ *
+ * How many damaged rows the load that made @snapshot left out: samples
+ * whose embedding is not a valid unit vector of the gallery's dimension
+ * (wrong size, non-finite, absurd magnitude), samples of an identity that
+ * is not in the gallery, and identities whose label breaks the label rule
+ * (with all their samples). Such rows are never matched. The library
+ * never prints: the caller reports them (fv_gallery_snapshot_get_skipped()).
+ *
+ * Returns: the number of rows left out
+ */
+guint
+fv_gallery_snapshot_get_n_skipped (FvGallerySnapshot * snapshot)
+{
+  g_return_val_if_fail (snapshot != NULL, 0);
+  return snapshot->skipped ? snapshot->skipped->len : 0;
+}
+
+/**
+ * fv_gallery_snapshot_get_skipped:
+ * @snapshot: a snapshot
+ * @index: below fv_gallery_snapshot_get_n_skipped()
+ *
+ * Returns: (transfer none): one line naming a row that was left out and
+ *   why (e.g. "sample 12 of \"alice\": not a unit vector")
+ */
+const char *
+fv_gallery_snapshot_get_skipped (FvGallerySnapshot * snapshot, guint index)
+{
+  g_return_val_if_fail (snapshot != NULL, NULL);
+  g_return_val_if_fail (index < fv_gallery_snapshot_get_n_skipped (snapshot),
+      NULL);
+  return snapshot->skipped->pdata[index];
 }
 
 /**

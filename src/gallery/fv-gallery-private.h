@@ -25,6 +25,7 @@ struct _FvGallerySnapshot
   const char **display_names;   /* entries may be NULL */
   GStringChunk *strings;
   guint64 generation;
+  GPtrArray *skipped;           /* damaged rows left out (strings), or NULL */
 };
 
 /* A snapshot with room for the given sizes: the matrix is zeroed (so the

@@ -25,6 +25,8 @@ struct _FvGallerySnapshotBuild
   guint *offsets;
   guint *filled;
   FvGallerySnapshot *snap;
+  GHashTable *bad_ids;          /* identities left out (their label) */
+  GPtrArray *skipped;           /* what was left out, one line each */
 };
 
 static int
@@ -56,6 +58,9 @@ fv_gallery_snapshot_build_new (const FvGalleryStore * store)
   b->all_labels = g_ptr_array_new_with_free_func (g_free);
   b->all_names = g_ptr_array_new_with_free_func (g_free);
   b->all_counts = g_array_new (FALSE, TRUE, sizeof (guint));
+  b->bad_ids = g_hash_table_new_full (g_int64_hash, g_int64_equal, g_free,
+      NULL);
+  b->skipped = g_ptr_array_new_with_free_func (g_free);
   return b;
 }
 
@@ -68,6 +73,8 @@ fv_gallery_snapshot_build_free (FvGallerySnapshotBuild * b)
   g_ptr_array_unref (b->all_labels);
   g_ptr_array_unref (b->all_names);
   g_array_unref (b->all_counts);
+  g_hash_table_unref (b->bad_ids);
+  g_ptr_array_unref (b->skipped);
   if (b->ids)
     g_array_unref (b->ids);
   g_free (b->offsets);
@@ -77,10 +84,26 @@ fv_gallery_snapshot_build_free (FvGallerySnapshotBuild * b)
   g_free (b);
 }
 
+/* An identity whose label breaks the rule is left out with its samples
+ * (they become unreachable, like orphans); a display name that breaks it
+ * is dropped. Identities come in ascending id order. */
 void
 fv_gallery_snapshot_build_identity (FvGallerySnapshotBuild * b, gint64 id,
     const char *label, const char *display_name)
 {
+  g_autoptr (GError) bad = NULL;
+
+  if (label == NULL || !fv_gallery_check_label (label, &bad)) {
+    g_autofree char *shown = g_strescape (label ? label : "", NULL);
+
+    g_ptr_array_add (b->skipped, g_strdup_printf ("identity %"
+            G_GINT64_FORMAT " (\"%s\") and its samples: %s", id, shown,
+            bad ? bad->message : "no label"));
+    g_hash_table_add (b->bad_ids, g_memdup2 (&id, sizeof id));
+    return;
+  }
+  if (display_name && !fv_gallery_check_display_name (display_name, NULL))
+    display_name = NULL;
   g_array_append_val (b->all_ids, id);
   g_ptr_array_add (b->all_labels, g_strdup (label));
   g_ptr_array_add (b->all_names, g_strdup (display_name));
@@ -155,22 +178,73 @@ index_disagrees (FvGallerySnapshotBuild * b, GError ** error)
   return FALSE;
 }
 
+/* A damaged sample keeps its row (the layout is fixed) but is marked
+ * (row_identity G_MAXUINT32) and dropped by finish(). */
 gboolean
 fv_gallery_snapshot_build_sample (FvGallerySnapshotBuild * b,
     gint64 identity_id, gint64 sample_id, const void *blob, gsize bytes,
     GError ** error)
 {
   gint idx = find_id (b->ids, identity_id);
+  g_autoptr (GError) bad = NULL;
   guint row;
 
-  if (idx < 0)
+  if (idx < 0) {
+    if (!g_hash_table_contains (b->bad_ids, &identity_id))
+      g_ptr_array_add (b->skipped, g_strdup_printf ("sample %"
+              G_GINT64_FORMAT ": its identity %" G_GINT64_FORMAT " is not in "
+              "the gallery", sample_id, identity_id));
     return TRUE;
+  }
   if (b->offsets[idx] + b->filled[idx] >= b->offsets[idx + 1])
     return index_disagrees (b, error);
   row = b->offsets[idx] + b->filled[idx]++;
-  b->snap->row_identity[row] = (guint32) idx;
-  return fv_gallery_decode_embedding (b->store, sample_id, blob, bytes,
-      b->snap->matrix + (gsize) (row) * b->snap->stride, error);
+  if (fv_gallery_decode_embedding (b->store, sample_id, blob, bytes,
+          b->snap->matrix + (gsize) row * b->snap->stride, &bad)) {
+    b->snap->row_identity[row] = (guint32) idx;
+    return TRUE;
+  }
+  b->snap->row_identity[row] = G_MAXUINT32;
+  memset (b->snap->matrix + (gsize) row * b->snap->stride, 0,
+      b->snap->stride * sizeof (float));
+  g_ptr_array_add (b->skipped, g_strdup_printf ("sample %" G_GINT64_FORMAT
+          " of \"%s\": %s", sample_id, b->snap->labels[idx],
+          strstr (bad->message, "sample") ? strstr (bad->message, "sample")
+          : bad->message));
+  return TRUE;
+}
+
+/* Drops the marked rows, and the identities left without any, in place. */
+static void
+compact (FvGallerySnapshot * snap)
+{
+  g_autofree guint *new_index = g_new (guint, MAX (snap->n_identities, 1));
+  g_autofree guint *kept = g_new0 (guint, MAX (snap->n_identities, 1));
+  guint i, n_rows = 0, n_ids = 0;
+
+  for (i = 0; i < snap->n_samples; i++)
+    if (snap->row_identity[i] != G_MAXUINT32)
+      kept[snap->row_identity[i]]++;
+  for (i = 0; i < snap->n_identities; i++) {
+    new_index[i] = n_ids;
+    if (kept[i] == 0)
+      continue;
+    snap->identity_ids[n_ids] = snap->identity_ids[i];
+    snap->labels[n_ids] = snap->labels[i];
+    snap->display_names[n_ids] = snap->display_names[i];
+    n_ids++;
+  }
+  for (i = 0; i < snap->n_samples; i++) {
+    if (snap->row_identity[i] == G_MAXUINT32)
+      continue;
+    if (n_rows != i)
+      memcpy (snap->matrix + (gsize) n_rows * snap->stride,
+          snap->matrix + (gsize) i * snap->stride,
+          snap->stride * sizeof (float));
+    snap->row_identity[n_rows++] = new_index[snap->row_identity[i]];
+  }
+  snap->n_identities = n_ids;
+  snap->n_samples = n_rows;
 }
 
 /* Takes @b; returns the snapshot when every identity got all its rows. */
@@ -186,8 +260,13 @@ fv_gallery_snapshot_build_finish (FvGallerySnapshotBuild * b, GError ** error)
       break;
     }
   }
-  if (i == b->ids->len)
+  if (i == b->ids->len) {
     snap = g_steal_pointer (&b->snap);
+    if (b->skipped->len > 0) {
+      compact (snap);
+      snap->skipped = g_ptr_array_ref (b->skipped);
+    }
+  }
   fv_gallery_snapshot_build_free (b);
   return snap;
 }

@@ -199,15 +199,141 @@ fv_sqlite_step_done (sqlite3_stmt * stmt, sqlite3 * db, const char *path,
   return fv_sqlite_finish_rows (stmt, rc, db, path, what, error);
 }
 
-static inline guint32
-read_be32 (const guint8 * p)
+/* ------------------------------------------------------------------------ */
+/* The schema allow-list                                                    */
+/* ------------------------------------------------------------------------ */
+
+/* Everything a gallery's main schema may hold (schema 1 and 2 alike): its
+ * three tables, the indexes of their UNIQUE and PRIMARY KEY constraints and
+ * samples_by_identity. A trigger would run on our writes (DEFENSIVE and
+ * trusted_schema=OFF do not stop plain DML in a trigger), and a view,
+ * virtual table or extra table has no business in a gallery. */
+static const struct
 {
-  return ((guint32) p[0] << 24) | ((guint32) p[1] << 16)
-      | ((guint32) p[2] << 8) | p[3];
+  const char *type;
+  const char *name;
+  const char *table;
+} allowed_objects[] = {
+  {"table", "meta", "meta"},
+  {"index", "sqlite_autoindex_meta_1", "meta"},
+  {"table", "identities", "identities"},
+  {"index", "sqlite_autoindex_identities_1", "identities"},
+  {"table", "samples", "samples"},
+  {"index", "samples_by_identity", "samples"},
+};
+
+static gboolean
+object_allowed (const char *type, const char *name, const char *table,
+    const char *sql)
+{
+  guint i;
+
+  for (i = 0; i < G_N_ELEMENTS (allowed_objects); i++) {
+    if (g_strcmp0 (type, allowed_objects[i].type) != 0
+        || g_strcmp0 (name, allowed_objects[i].name) != 0
+        || g_strcmp0 (table, allowed_objects[i].table) != 0)
+      continue;
+    /* A virtual table may take a table's name. */
+    if (strcmp (type, "table") == 0 && (sql == NULL
+            || g_ascii_strncasecmp (sql, "CREATE TABLE", 12) != 0))
+      return FALSE;
+    return TRUE;
+  }
+  return FALSE;
 }
 
-/* Checks the file before SQLite sees it: that it is a regular file, starts
- * like an SQLite database and is not shorter than its header says.
+static char *
+describe_object (const char *type, const char *name, const char *table,
+    const char *sql)
+{
+  g_autofree char *n = g_strescape (name ? name : "", NULL);
+  g_autofree char *t = g_strescape (table ? table : "", NULL);
+
+  if (g_strcmp0 (type, "table") == 0 && sql
+      && g_ascii_strncasecmp (sql, "CREATE VIRTUAL", 14) == 0)
+    return g_strdup_printf ("virtual table \"%s\"", n);
+  if (g_strcmp0 (type, "trigger") == 0 || g_strcmp0 (type, "index") == 0)
+    return g_strdup_printf ("%s \"%s\" on %s", type, n, t);
+  return g_strdup_printf ("%s \"%s\"", type ? type : "object", n);
+}
+
+gboolean
+fv_sqlite_find_foreign_objects (sqlite3 * db, const char *path,
+    GPtrArray * found, GError ** error)
+{
+  const char *what = "read the database schema";
+  g_autoptr (sqlite3_stmt) stmt = fv_sqlite_prepare (db, path,
+      "SELECT type, name, tbl_name, sql FROM main.sqlite_schema "
+      "ORDER BY rowid", what, error);
+  guint i;
+  int rc;
+
+  if (!stmt)
+    return FALSE;
+  while ((rc = sqlite3_step (stmt)) == SQLITE_ROW) {
+    const char *type = (const char *) sqlite3_column_text (stmt, 0);
+    const char *name = (const char *) sqlite3_column_text (stmt, 1);
+    const char *table = (const char *) sqlite3_column_text (stmt, 2);
+    const char *sql = (const char *) sqlite3_column_text (stmt, 3);
+
+    if (!object_allowed (type, name, table, sql))
+      g_ptr_array_add (found, describe_object (type, name, table, sql));
+  }
+  if (!fv_sqlite_finish_rows (stmt, rc, db, path, what, error))
+    return FALSE;
+  g_clear_pointer (&stmt, sqlite3_finalize);
+
+  /* A generated column computes what it returns. */
+  stmt = fv_sqlite_prepare (db, path,
+      "SELECT name FROM pragma_table_xinfo (?1, 'main') WHERE hidden != 0",
+      what, error);
+  if (!stmt)
+    return FALSE;
+  for (i = 0; i < G_N_ELEMENTS (allowed_objects); i++) {
+    if (strcmp (allowed_objects[i].type, "table") != 0)
+      continue;
+    sqlite3_reset (stmt);
+    sqlite3_bind_text (stmt, 1, allowed_objects[i].name, -1, SQLITE_STATIC);
+    while ((rc = sqlite3_step (stmt)) == SQLITE_ROW) {
+      g_autofree char *n =
+          g_strescape ((const char *) sqlite3_column_text (stmt, 0), NULL);
+
+      g_ptr_array_add (found, g_strdup_printf ("generated column \"%s\" of "
+              "%s", n, allowed_objects[i].name));
+    }
+    if (!fv_sqlite_finish_rows (stmt, rc, db, path, what, error))
+      return FALSE;
+  }
+  return TRUE;
+}
+
+gboolean
+fv_sqlite_check_schema (sqlite3 * db, const char *path, GError ** error)
+{
+  g_autoptr (GPtrArray) found = g_ptr_array_new_with_free_func (g_free);
+
+  if (!fv_sqlite_find_foreign_objects (db, path, found, error))
+    return FALSE;
+  if (found->len == 0)
+    return TRUE;
+  if (found->len == 1)
+    g_set_error (error, FV_GALLERY_ERROR, FV_GALLERY_ERROR_UNSAFE,
+        "%s: refused: the gallery holds a %s, which a gst-faceverify gallery "
+        "never has (it could change the gallery behind the application's "
+        "back); `faceverify gallery repair` copies its identities and "
+        "samples into a clean gallery", path, (char *) found->pdata[0]);
+  else
+    g_set_error (error, FV_GALLERY_ERROR, FV_GALLERY_ERROR_UNSAFE,
+        "%s: refused: the gallery holds a %s and %u more objects that a "
+        "gst-faceverify gallery never has (they could change the gallery "
+        "behind the application's back); `faceverify gallery repair` copies "
+        "its identities and samples into a clean gallery", path,
+        (char *) found->pdata[0], found->len - 1);
+  return FALSE;
+}
+
+/* Checks the file before SQLite sees it: that it is a regular file and
+ * starts like an SQLite database.
  * *is_empty is set for a zero-length file. */
 static gboolean
 check_file (const char *path, gboolean create, gboolean * exists,
@@ -218,7 +344,6 @@ check_file (const char *path, gboolean create, gboolean * exists,
   int fd;
   gssize n;
   guint page_size;
-  guint32 page_count, change_counter, valid_for;
 
   *exists = FALSE;
   *is_empty = FALSE;
@@ -290,20 +415,10 @@ check_file (const char *path, gboolean create, gboolean * exists,
         path, page_size);
     return FALSE;
   }
-  /* The page count in the header is valid when the change counter matches
-   * "version valid for" (SQLite >= 3.7.0 keeps both). A file shorter than
-   * that lost its tail. */
-  page_count = read_be32 (header + 28);
-  change_counter = read_be32 (header + 24);
-  valid_for = read_be32 (header + 92);
-  if (page_count > 0 && change_counter == valid_for
-      && (guint64) st.st_size < (guint64) (page_count) * page_size) {
-    g_set_error (error, FV_GALLERY_ERROR, FV_GALLERY_ERROR_CORRUPT,
-        "%s: the gallery file is truncated: %" G_GUINT64_FORMAT
-        " bytes, its header says %" G_GUINT64_FORMAT, path,
-        (guint64) st.st_size, (guint64) (page_count) * page_size);
-    return FALSE;
-  }
+  /* No judging of the file's size against its header here: a writer
+   * killed during a checkpoint leaves a main file shorter than its header
+   * says while the WAL beside it still holds every page, and SQLite
+   * recovers it. Damage shows in the integrity checks instead. */
   return TRUE;
 }
 
@@ -702,6 +817,72 @@ check_meta (FvSqliteStore * s, const char *path, const char *want_fingerprint,
   return TRUE;
 }
 
+/* After SQLite has opened the file (and replayed its WAL), inside a read
+ * transaction: a main file shorter than the database's pages is truncated
+ * when the WAL holds no frame to serve them. (Before SQLite recovers, a
+ * file shorter than its header says is normal: a checkpoint killed after
+ * writing page 1.) The WAL cannot be reset while this transaction reads. */
+static gboolean
+check_size (sqlite3 * db, const char *path, GError ** error)
+{
+  g_autofree char *wal = g_strconcat (path, "-wal", NULL);
+  gint64 page_count = 0, page_size = 0;
+  GStatBuf st;
+
+  if (g_stat (wal, &st) == 0 && st.st_size >= 32)
+    return TRUE;
+  if (!db_pragma_int (db, path, "page_count", &page_count, error)
+      || !db_pragma_int (db, path, "page_size", &page_size, error))
+    return FALSE;
+  if (g_stat (path, &st) == 0 && (guint64) st.st_size
+      < (guint64) page_count * (guint64) page_size) {
+    g_set_error (error, FV_GALLERY_ERROR, FV_GALLERY_ERROR_CORRUPT,
+        "%s: the gallery file is truncated: %" G_GUINT64_FORMAT " bytes, its "
+        "%" G_GINT64_FORMAT " pages need %" G_GUINT64_FORMAT, path,
+        (guint64) st.st_size, page_count,
+        (guint64) page_count * (guint64) page_size);
+    return FALSE;
+  }
+  return TRUE;
+}
+
+gboolean
+fv_sqlite_quick_check (sqlite3 * db, const char *path, GError ** error)
+{
+  g_autoptr (sqlite3_stmt) stmt = NULL;
+  const gboolean own = sqlite3_get_autocommit (db);
+  const char *result;
+  gboolean ok = FALSE;
+  int rc;
+
+  if (own && !fv_sqlite_exec (db, path, "BEGIN", "check the gallery", error))
+    return FALSE;
+  stmt = fv_sqlite_prepare (db, path, "PRAGMA quick_check (1)",
+      "check the gallery", error);
+  if (!stmt)
+    goto out;
+  rc = sqlite3_step (stmt);
+  if (rc != SQLITE_ROW) {
+    fv_sqlite_set_error (error, db, rc, path, "check the gallery");
+    goto out;
+  }
+  result = (const char *) sqlite3_column_text (stmt, 0);
+  if (g_strcmp0 (result, "ok") != 0) {
+    g_set_error (error, FV_GALLERY_ERROR, FV_GALLERY_ERROR_CORRUPT,
+        "%s: the gallery file is damaged (integrity check: %s)", path,
+        result ? result : "?");
+    goto out;
+  }
+  g_clear_pointer (&stmt, sqlite3_finalize);
+  ok = check_size (db, path, error);
+
+out:
+  g_clear_pointer (&stmt, sqlite3_finalize);
+  if (own)
+    sqlite3_exec (db, ok ? "COMMIT" : "ROLLBACK", NULL, NULL, NULL);
+  return ok;
+}
+
 /* Before the first write into a file that came from elsewhere: makes sure
  * it is sound, so damage is reported rather than spread; then migrates. */
 static gboolean
@@ -709,26 +890,8 @@ prepare_for_writing (FvSqliteStore * s, const char *path, gboolean created,
     gint64 * version, GError ** error)
 {
   if (!created) {
-    g_autoptr (sqlite3_stmt) stmt = fv_sqlite_prepare (s->db, path,
-        "PRAGMA quick_check", "check the gallery", error);
-    const char *result;
-    int rc;
-
-    if (!stmt)
+    if (!fv_sqlite_quick_check (s->db, path, error))
       return FALSE;
-    rc = sqlite3_step (stmt);
-    if (rc != SQLITE_ROW) {
-      fv_sqlite_set_error (error, s->db, rc, path, "check the gallery");
-      return FALSE;
-    }
-    result = (const char *) sqlite3_column_text (stmt, 0);
-    if (g_strcmp0 (result, "ok") != 0) {
-      g_set_error (error, FV_GALLERY_ERROR, FV_GALLERY_ERROR_CORRUPT,
-          "%s: the gallery file is damaged (integrity check: %s)", path,
-          result ? result : "?");
-      return FALSE;
-    }
-    g_clear_pointer (&stmt, sqlite3_finalize);
     if (!fv_sqlite_exec (s->db, path, "PRAGMA journal_mode = WAL",
             "switch the gallery to WAL mode", error))
       return FALSE;
@@ -776,6 +939,7 @@ fv_sqlite_store_open (const char *path, FvGalleryOpenFlags flags,
   const gboolean create = (flags & FV_GALLERY_OPEN_CREATE) != 0;
   const gboolean read_only = (flags & (FV_GALLERY_OPEN_CREATE |
           FV_GALLERY_OPEN_READ_WRITE)) == 0;
+  const gboolean salvage = read_only && (flags & FV_GALLERY_OPEN_SALVAGE);
   g_autoptr (FvSqliteStore) s = g_new0 (FvSqliteStore, 1);
   gboolean exists, is_empty, created;
   gint64 version = 0;
@@ -783,6 +947,7 @@ fv_sqlite_store_open (const char *path, FvGalleryOpenFlags flags,
   s->base.klass = &fv_gallery_sqlite_class;
   s->base.location = g_strdup (path);
   s->base.read_only = read_only;
+  s->salvage = salvage;
   s->data_version = -1;
   if (!check_file (path, create, &exists, &is_empty, error))
     return NULL;
@@ -792,6 +957,8 @@ fv_sqlite_store_open (const char *path, FvGalleryOpenFlags flags,
     return NULL;
   if (!find_schema (s, path, create, !exists || is_empty, fingerprint, dim,
           &version, &created, error))
+    return NULL;
+  if (!salvage && !fv_sqlite_check_schema (s->db, path, error))
     return NULL;
   if (!check_meta (s, path, fingerprint, dim, error))
     return NULL;

@@ -176,7 +176,10 @@ static gboolean
 write_transaction (FvGalleryStore * store, WriteFn fn, gconstpointer data,
     const char *what, GError ** error)
 {
+  /* The schema is checked again inside the transaction: another process
+   * may have added a trigger since the gallery was opened. */
   if (fv_sqlite_exec (DB (store), PATH (store), "BEGIN IMMEDIATE", what, error)
+      && fv_sqlite_check_schema (DB (store), PATH (store), error)
       && fn (store, data, what, error)
       && commit_write (FV_SQLITE_STORE (store), what, error))
     return TRUE;
@@ -554,6 +557,13 @@ read_snapshot (FvGalleryStore * store, GError ** error)
 
   if (!fv_sqlite_exec (DB (store), PATH (store), "BEGIN", what, error))
     return NULL;
+  if (!FV_SQLITE_STORE (store)->salvage
+      && !fv_sqlite_check_schema (DB (store), PATH (store), error))
+    goto fail;
+  /* Damage is reported, never loaded: SQLite's quick check (structure,
+   * not index contents) in the same read transaction. */
+  if (!fv_sqlite_quick_check (DB (store), PATH (store), error))
+    goto fail;
   stmt = fv_sqlite_prepare (DB (store), PATH (store),
       "SELECT value FROM meta WHERE key = 'generation'", what, error);
   if (!stmt)

@@ -19,6 +19,8 @@ typedef struct
   /* Opened with immutable=1: a WAL gallery in a folder where the -shm file
    * cannot be created. No change detection but the file's stamp. */
   gboolean immutable;
+  /* Opened with FV_GALLERY_OPEN_SALVAGE: no schema allow-list. */
+  gboolean salvage;
   FvGalleryStamp stamp;         /* the file when opened (immutable: loaded) */
   gint64 data_version;          /* PRAGMA data_version at the last load */
   sqlite3_stmt *version_stmt;   /* PRAGMA data_version, kept prepared */
@@ -34,6 +36,19 @@ FvGalleryStore *fv_sqlite_store_open (const char *path,
     GError ** error);
 void fv_sqlite_store_close (FvGalleryStore * store);
 gboolean fv_sqlite_stat (const char *path, FvGalleryStamp * stamp);
+
+/* The schema allow-list: every object of main.sqlite_schema that is not
+ * one of the gallery's own tables and indexes, and every generated column,
+ * described ("trigger \"x\" on samples"), appended to @found. */
+gboolean fv_sqlite_find_foreign_objects (sqlite3 * db, const char *path,
+    GPtrArray * found, GError ** error);
+/* FV_GALLERY_ERROR_UNSAFE naming the first foreign object, if any. */
+gboolean fv_sqlite_check_schema (sqlite3 * db, const char *path,
+    GError ** error);
+
+/* PRAGMA quick_check: CORRUPT with its first line unless "ok". */
+gboolean fv_sqlite_quick_check (sqlite3 * db, const char *path,
+    GError ** error);
 
 /* Errors and statements: "<path>: cannot <what>: <reason>". */
 void fv_sqlite_set_error (GError ** error, sqlite3 * db, int rc,

@@ -16,6 +16,11 @@ G_BEGIN_DECLS
 #define FV_GALLERY_MAX_DIM 65536
 #define FV_GALLERY_MAX_DISPLAY_NAME 1024
 
+/* An internal open flag (read-only only): skip the schema allow-list, so
+ * that fv_gallery_check_file() and fv_gallery_repair() can read the data
+ * of a gallery that every other open refuses. Reading runs no trigger. */
+#define FV_GALLERY_OPEN_SALVAGE ((FvGalleryOpenFlags) (1 << 8))
+
 typedef struct _FvGalleryStore FvGalleryStore;
 typedef struct _FvGalleryStoreClass FvGalleryStoreClass;
 

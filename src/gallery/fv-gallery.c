@@ -92,14 +92,19 @@ fv_gallery_encode_embedding (const float *src, guint n, guint8 * dst)
 #endif
 }
 
-static gboolean
+/* Stored embeddings are unit vectors: every write normalises them. A
+ * stored vector whose norm is further than this from 1 is damaged (float32
+ * normalisation is good to about 1e-7). */
+#define STORED_NORM_TOLERANCE 1e-3
+
+static const char *
 blob_to_unit_floats (const void *blob, gsize bytes, guint dim, float *dst)
 {
   double sum = 0.0;
   guint i;
 
-  if (blob == NULL || bytes != (gsize) (dim) * 4)
-    return FALSE;
+  if (blob == NULL || bytes != (gsize) dim * 4)
+    return "wrong size";
 #if G_BYTE_ORDER == G_LITTLE_ENDIAN
   memcpy (dst, blob, (gsize) (dim) * 4);
 #else
@@ -113,25 +118,27 @@ blob_to_unit_floats (const void *blob, gsize bytes, guint dim, float *dst)
 #endif
   for (i = 0; i < dim; i++) {
     if (!isfinite (dst[i]))
-      return FALSE;
+      return "a non-finite value";
     sum += (double) dst[i] * dst[i];
   }
-  if (!(sum > 1e-20))
-    return FALSE;
+  if (!(fabs (sqrt (sum) - 1.0) <= STORED_NORM_TOLERANCE))
+    return "not a unit vector";
   fv_l2_normalize (dst, dim);
-  return TRUE;
+  return NULL;
 }
 
 gboolean
 fv_gallery_decode_embedding (const FvGalleryStore * store, gint64 sample_id,
     const void *blob, gsize bytes, float *dst, GError ** error)
 {
-  if (blob_to_unit_floats (blob, bytes, store->dim, dst))
+  const char *why = blob_to_unit_floats (blob, bytes, store->dim, dst);
+
+  if (why == NULL)
     return TRUE;
   g_set_error (error, FV_GALLERY_ERROR, FV_GALLERY_ERROR_CORRUPT,
       "%s: the gallery file is damaged: sample %" G_GINT64_FORMAT
-      " is not a valid %u-dimensional embedding", store->location, sample_id,
-      store->dim);
+      " is not a valid %u-dimensional embedding (%s)", store->location,
+      sample_id, store->dim, why);
   return FALSE;
 }
 
@@ -159,27 +166,56 @@ fv_gallery_check_text (const char *what, const char *text, gsize max_bytes,
   }
   for (p = text; *p; p = g_utf8_next_char (p)) {
     gunichar c = g_utf8_get_char (p);
+    GUnicodeType type = g_unichar_type (c);
 
-    if (g_unichar_iscntrl (c)) {
+    if (g_unichar_iscntrl (c) || type == G_UNICODE_FORMAT
+        || type == G_UNICODE_LINE_SEPARATOR
+        || type == G_UNICODE_PARAGRAPH_SEPARATOR) {
       g_autofree char *escaped = g_strescape (text, NULL);
 
       g_set_error (error, FV_GALLERY_ERROR, FV_GALLERY_ERROR_INVALID,
-          "the %s \"%s\" contains a control character", what, escaped);
+          "the %s \"%s\" contains %s (U+%04X)", what, escaped,
+          type == G_UNICODE_FORMAT ? "an invisible formatting character "
+          "(zero-width or bidirectional control)" : "a control character", c);
       return FALSE;
     }
   }
   return TRUE;
 }
 
+/* The label rule (README, "Galleries are untrusted input"): UTF-8 of at
+ * most FV_GALLERY_MAX_LABEL bytes, not empty after trimming white space,
+ * not "unknown" in any case (what a face without a match is called), and
+ * no control, line or paragraph separator or invisible formatting
+ * character (Unicode category Cf: zero-width characters, bidirectional
+ * overrides and isolates, the byte-order mark). */
 gboolean
 fv_gallery_check_label (const char *label, GError ** error)
 {
+  g_autofree char *trimmed = NULL;
+  g_autofree char *folded = NULL;
+
   if (label == NULL) {
     g_set_error_literal (error, FV_GALLERY_ERROR, FV_GALLERY_ERROR_INVALID,
         "no label given");
     return FALSE;
   }
-  return fv_gallery_check_text ("label", label, FV_GALLERY_MAX_LABEL, error);
+  if (!fv_gallery_check_text ("label", label, FV_GALLERY_MAX_LABEL, error))
+    return FALSE;
+  trimmed = g_strstrip (g_strdup (label));
+  if (*trimmed == '\0') {
+    g_set_error_literal (error, FV_GALLERY_ERROR, FV_GALLERY_ERROR_INVALID,
+        "the label is only white space");
+    return FALSE;
+  }
+  folded = g_utf8_casefold (trimmed, -1);
+  if (strcmp (folded, "unknown") == 0) {
+    g_set_error (error, FV_GALLERY_ERROR, FV_GALLERY_ERROR_INVALID,
+        "the label \"%s\" is reserved: \"unknown\" is what a face without "
+        "a match is called", label);
+    return FALSE;
+  }
+  return TRUE;
 }
 
 gboolean
@@ -206,6 +242,12 @@ fv_gallery_check_embedding (const float *embedding, guint dim, float *unit,
     if (!isfinite (embedding[i])) {
       g_set_error (error, FV_GALLERY_ERROR, FV_GALLERY_ERROR_INVALID,
           "an embedding holds a non-finite value (element %u)", i);
+      return FALSE;
+    }
+    if (fabsf (embedding[i]) > FV_GALLERY_MAX_EMBEDDING_VALUE) {
+      g_set_error (error, FV_GALLERY_ERROR, FV_GALLERY_ERROR_INVALID,
+          "an embedding holds an absurd value (element %u is %g; at most "
+          "%g)", i, embedding[i], FV_GALLERY_MAX_EMBEDDING_VALUE);
       return FALSE;
     }
     sum += (double) embedding[i] * embedding[i];
@@ -237,7 +279,11 @@ fv_gallery_check_embedding (const float *embedding, guint dim, float *unit,
  * @error: return location for a %FV_GALLERY_ERROR
  *
  * Opens a gallery and checks it: the file must be an SQLite database with
- * the gallery schema (%FV_GALLERY_ERROR_NOT_GALLERY), not damaged or
+ * the gallery schema (%FV_GALLERY_ERROR_NOT_GALLERY) and nothing else: a
+ * trigger, view, virtual or extra table, extra index or generated column
+ * is refused for reading and writing (%FV_GALLERY_ERROR_UNSAFE, naming the
+ * object; checked again in every write transaction and every reload;
+ * fv_gallery_repair() copies the data into a clean gallery); not damaged or
  * truncated (%FV_GALLERY_ERROR_CORRUPT; opened for writing, the whole file
  * is checked first), of a known schema version (%FV_GALLERY_ERROR_VERSION),
  * made with @model_fingerprint (%FV_GALLERY_ERROR_MODEL_MISMATCH) and of
@@ -755,6 +801,10 @@ reopen (FvGallery * g, GError ** error)
  *
  * Loads all identities and samples into a new #FvGallerySnapshot, in one
  * read transaction, and makes it the one fv_gallery_get_snapshot() returns.
+ * The schema allow-list and SQLite's quick check run first
+ * (%FV_GALLERY_ERROR_UNSAFE, %FV_GALLERY_ERROR_CORRUPT); every row is then
+ * validated, and a damaged one is left out and listed on the snapshot
+ * (fv_gallery_snapshot_get_skipped()), never matched.
  * Threads that match keep using the snapshot they hold and are never
  * blocked. If the path now names another file (the gallery was replaced
  * by a copy), that file is opened and checked as by fv_gallery_open() with

@@ -41,6 +41,12 @@ G_BEGIN_DECLS
  *   malformed label, a non-finite or zero embedding, malformed JSON
  * @FV_GALLERY_ERROR_BUSY: another process kept the gallery locked for
  *   longer than the timeout
+ * @FV_GALLERY_ERROR_UNSAFE: the gallery's schema holds an object that a
+ *   gst-faceverify gallery never has (a trigger, a view, a virtual or extra
+ *   table, an extra index, a generated column); such objects could change
+ *   the gallery behind the application's back, so the file is refused for
+ *   reading and writing. fv_gallery_repair() copies its identities and
+ *   samples into a clean gallery.
  *
  * Error codes of the %FV_GALLERY_ERROR domain. The messages name the file
  * and what is wrong with it.
@@ -58,6 +64,7 @@ typedef enum
   FV_GALLERY_ERROR_EXISTS,
   FV_GALLERY_ERROR_INVALID,
   FV_GALLERY_ERROR_BUSY,
+  FV_GALLERY_ERROR_UNSAFE,
 } FvGalleryError;
 
 FV_API GQuark fv_gallery_error_quark (void);
@@ -128,6 +135,16 @@ FV_API GQuark fv_gallery_error_quark (void);
  * The longest label, in bytes.
  */
 #define FV_GALLERY_MAX_LABEL 256
+
+/**
+ * FV_GALLERY_MAX_EMBEDDING_VALUE:
+ *
+ * The largest magnitude of an embedding element that fv_gallery_enroll()
+ * accepts (before normalisation); MobileFaceNet's outputs stay far below.
+ * Larger values (such as 3e38) are refused as absurd rather than
+ * normalised into a plausible vector.
+ */
+#define FV_GALLERY_MAX_EMBEDDING_VALUE 1e6
 
 /**
  * FvGallery:
@@ -246,8 +263,10 @@ typedef struct
 
 /**
  * FvGalleryEnrollment:
- * @label: the identity's label (non-empty UTF-8, no control characters, at
- *   most %FV_GALLERY_MAX_LABEL bytes)
+ * @label: the identity's label: UTF-8 of at most %FV_GALLERY_MAX_LABEL
+ *   bytes, not empty after trimming white space, not "unknown" in any
+ *   case, and without control, line-separator or invisible formatting
+ *   characters (zero-width, bidirectional overrides; Unicode category Cf)
  * @display_name: (nullable): a name to show, or %NULL
  * @samples: (array length=n_samples): the samples
  * @n_samples: how many (at least 1)
@@ -373,6 +392,11 @@ FV_API gboolean fv_gallery_import_json (FvGallery * gallery,
     const char *json, gssize length, FvGalleryEnrollFlags flags,
     guint * n_identities, guint * n_samples, GError ** error);
 
+FV_API GPtrArray *fv_gallery_check_file (const char *path, GError ** error);
+FV_API gboolean fv_gallery_repair (const char *path, const char *new_path,
+    guint * n_identities, guint * n_samples, guint * n_skipped,
+    GError ** error);
+
 FV_API gboolean fv_gallery_reload (FvGallery * gallery, GError ** error);
 FV_API gboolean fv_gallery_needs_reload (FvGallery * gallery);
 FV_API FvGallerySnapshot *fv_gallery_get_snapshot (FvGallery * gallery);
@@ -395,6 +419,10 @@ FV_API guint fv_gallery_snapshot_get_n_identities (FvGallerySnapshot *
     snapshot);
 FV_API guint fv_gallery_snapshot_get_n_samples (FvGallerySnapshot *
     snapshot);
+FV_API guint fv_gallery_snapshot_get_n_skipped (FvGallerySnapshot *
+    snapshot);
+FV_API const char *fv_gallery_snapshot_get_skipped (FvGallerySnapshot *
+    snapshot, guint index);
 FV_API guint64 fv_gallery_snapshot_get_generation (FvGallerySnapshot *
     snapshot);
 FV_API const char *fv_gallery_snapshot_get_label (FvGallerySnapshot *

@@ -47,6 +47,16 @@ typedef struct
   guint dims[FV_MAX_DIMS];
 } FvShape;
 
+/**
+ * FV_MODEL_MAX_FILE_SIZE:
+ *
+ * The largest model file fv_model_new_from_file() reads: 64 MiB (the
+ * shipped models are below 5 MiB). Model files must also be regular files:
+ * a device such as /dev/zero, a FIFO or a socket is refused with
+ * %FV_MODEL_ERROR_IO before anything is read.
+ */
+#define FV_MODEL_MAX_FILE_SIZE ((guint64) 64 << 20)
+
 FV_API FvModel *fv_model_new_from_file (const char *path, GError ** error);
 FV_API FvModel *fv_model_new_from_data (const guint8 * data, gsize size,
     GError ** error);

@@ -5,6 +5,9 @@
 
 #include <errno.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+#include <fcntl.h>
 #include <glib/gstdio.h>
 
 static const char *const layer_kind_names[FV_LAYER_KIND_COUNT] = {
@@ -215,32 +218,79 @@ model_new (const guint8 * data, gsize size, FvIsa isa, GError ** error)
   return g_steal_pointer (&m);
 }
 
+/* Reads a model file: a regular file (a device, FIFO or socket would be
+ * read forever or block) of at most FV_MODEL_MAX_FILE_SIZE bytes, checked
+ * on the open descriptor before anything is read. */
 static GBytes *
 read_model_file (const char *path, GError ** error)
 {
-  GStatBuf st;
-  g_autoptr (GError) local = NULL;
-  char *contents = NULL;
+  struct stat st;
+  g_autofree guint8 *contents = NULL;
   gsize len = 0;
+  int fd;
 
-  if (g_stat (path, &st) != 0) {
+  /* O_NONBLOCK: opening a FIFO must not wait for a writer. */
+  fd = g_open (path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK, 0);
+  if (fd < 0) {
     int e = errno;
     g_set_error (error, FV_MODEL_ERROR,
         e == ENOENT ? FV_MODEL_ERROR_NOT_FOUND : FV_MODEL_ERROR_IO,
+        e == EISDIR ? "%s: the model path is a directory, not a file" :
+        "%s: cannot open the model: %s", path, g_strerror (e));
+    return NULL;
+  }
+  if (fstat (fd, &st) != 0) {
+    int e = errno;
+    close (fd);
+    g_set_error (error, FV_MODEL_ERROR, FV_MODEL_ERROR_IO,
         "%s: cannot open the model: %s", path, g_strerror (e));
     return NULL;
   }
   if (S_ISDIR (st.st_mode)) {
+    close (fd);
     g_set_error (error, FV_MODEL_ERROR, FV_MODEL_ERROR_IO,
         "%s: the model path is a directory, not a file", path);
     return NULL;
   }
-  if (!g_file_get_contents (path, &contents, &len, &local)) {
+  if (!S_ISREG (st.st_mode)) {
+    close (fd);
     g_set_error (error, FV_MODEL_ERROR, FV_MODEL_ERROR_IO,
-        "%s: cannot read the model: %s", path, local->message);
+        "%s: the model is not a regular file (a device, pipe or socket)", path);
     return NULL;
   }
-  return g_bytes_new_take (contents, len);
+  if ((guint64) st.st_size > FV_MODEL_MAX_FILE_SIZE) {
+    close (fd);
+    g_set_error (error, FV_MODEL_ERROR, FV_MODEL_ERROR_IO,
+        "%s: the model file is larger than %u MiB (%" G_GUINT64_FORMAT
+        " bytes)", path, (guint) (FV_MODEL_MAX_FILE_SIZE >> 20),
+        (guint64) st.st_size);
+    return NULL;
+  }
+  /* One byte more than the size says: a file that grows is noticed. */
+  contents = g_malloc ((gsize) st.st_size + 1);
+  while (len <= (gsize) st.st_size) {
+    gssize n = read (fd, contents + len, (gsize) st.st_size + 1 - len);
+
+    if (n < 0 && errno == EINTR)
+      continue;
+    if (n < 0) {
+      int e = errno;
+      close (fd);
+      g_set_error (error, FV_MODEL_ERROR, FV_MODEL_ERROR_IO,
+          "%s: cannot read the model: %s", path, g_strerror (e));
+      return NULL;
+    }
+    if (n == 0)
+      break;
+    len += (gsize) n;
+  }
+  close (fd);
+  if (len != (gsize) st.st_size) {
+    g_set_error (error, FV_MODEL_ERROR, FV_MODEL_ERROR_IO,
+        "%s: the model file changed while it was read", path);
+    return NULL;
+  }
+  return g_bytes_new_take (g_steal_pointer (&contents), len);
 }
 
 static FvModel *

@@ -781,4 +781,33 @@ TEST_F (CliEmbedTest, MatchesReferenceEmbeddings)
   }
 }
 
+/* A model whose weights overflow (3e38, finite, so it loads) gives NaN and
+ * inf: embed used to print them with exit status 0. Now the image is
+ * reported and no line is printed. */
+TEST_F (CliEmbedTest, NonFiniteEmbeddingsAreErrors)
+{
+  std::vector<unsigned char> bytes;
+  {
+    gchar *data = nullptr;
+    gsize len = 0;
+    ASSERT_TRUE (g_file_get_contents (model_.c_str (), &data, &len, nullptr));
+    bytes.assign (data, data + len);
+    g_free (data);
+  }
+  size_t off = bytes.size () / 2 / 4 * 4;
+  const float big = 3e38f;
+  for (size_t i = 0; i < 4096; i += 4)
+    memcpy (&bytes[off + i], &big, 4);
+  std::string bad = Path ("overflow.tflite");
+  ASSERT_TRUE (g_file_set_contents (bad.c_str (), (const char *) bytes.data (),
+          (gssize) bytes.size (), nullptr));
+  RunResult r = RunTool ({"embed", "--model", bad, "--aligned",
+      Path ("colour.png")});
+  EXPECT_EQ (r.status, 1) << r.out;
+  EXPECT_EQ (r.out.find ("nan"), std::string::npos) << r.out;
+  EXPECT_EQ (r.out.find ("inf"), std::string::npos) << r.out;
+  EXPECT_NE (r.err.find ("non-finite"), std::string::npos) << r.err;
+  g_unlink (bad.c_str ());
+}
+
 }                               /* namespace */

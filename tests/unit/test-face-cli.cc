@@ -8,6 +8,8 @@
 #include <sys/wait.h>
 
 #include <gdk-pixbuf/gdk-pixbuf.h>
+#include <glib/gstdio.h>
+#include <unistd.h>
 
 #include "fv-test-util.h"
 
@@ -92,7 +94,10 @@ TEST (FaceCli, DetectPrintsBoxesLandmarksAndWritesCrops)
   std::string group = fvtest::SharedPath
       ("data/faces/deepface/raw/person05/img59.jpg");
   std::string dir = fvtest::ScratchDir ("face-cli") + "/crops";
-  RunResult r = RunTool ({"detect", "--align-out", dir, one, group});
+  // --force: the folder stays between runs; the crops of the last run are
+  // replaced (a new crop is never written over an existing file without).
+  RunResult r = RunTool ({"detect", "--align-out", dir, "--force", one,
+      group});
   ASSERT_EQ (0, r.status) << r.err;
   auto lines = Lines (r.out);
   ASSERT_GE (lines.size (), 3u);
@@ -141,7 +146,7 @@ TEST (FaceCli, EmbedPhotosMatchesEmbedAlignedOfTheCrop)
 
   // The crop that `detect --align-out` writes, embedded with --aligned,
   // gives the same vector (PNG is lossless).
-  RunResult d = RunTool ({"detect", "--align-out", dir, photo});
+  RunResult d = RunTool ({"detect", "--align-out", dir, "--force", photo});
   ASSERT_EQ (0, d.status) << d.err;
   g_autofree char *crop = g_build_filename (dir.c_str (), "adams_0.png",
       NULL);
@@ -196,4 +201,44 @@ TEST (FaceCli, BenchDetectorRuns)
   ASSERT_EQ (0, r.status) << r.err;
   EXPECT_NE (std::string::npos, r.out.find ("640x480")) << r.out;
   EXPECT_NE (std::string::npos, r.out.find ("1280x720")) << r.out;
+}
+
+// Crops are new files: an existing one is kept unless --force, and a
+// symlink planted in the folder is never followed, even with --force.
+TEST (FaceCli, AlignOutNeverClobbersNorFollowsSymlinks)
+{
+  FV_SKIP_WITHOUT_MODEL (p, "pnet.tflite");
+  FV_SKIP_WITHOUT_SHARED ("data/faces/deepface/raw/person01/img10.jpg");
+  std::string one = fvtest::SharedPath
+      ("data/faces/deepface/raw/person01/img10.jpg");
+  std::string dir = fvtest::ScratchDir ("face-cli-planted-"
+      + std::to_string (getpid ()));
+  g_autofree char *crop = g_build_filename (dir.c_str (), "img10_0.png",
+      NULL);
+  g_autofree char *victim = g_build_filename (dir.c_str (), "victim.txt",
+      NULL);
+  g_unlink (crop);
+  g_file_set_contents (victim, "precious", -1, nullptr);
+  ASSERT_EQ (symlink (victim, crop), 0);
+  for (const char *force : { "--no-retry", "--force" }) {
+    RunResult r = RunTool ({"detect", "--align-out", dir, force, one});
+    EXPECT_EQ (1, r.status) << force;
+    EXPECT_NE (std::string::npos, r.err.find ("symbolic link")) << r.err;
+    g_autofree char *text = nullptr;
+    g_file_get_contents (victim, &text, nullptr, nullptr);
+    EXPECT_STREQ ("precious", text);
+  }
+  // An existing regular crop: kept without --force, replaced with it.
+  g_unlink (crop);
+  g_file_set_contents (crop, "old", -1, nullptr);
+  RunResult r = RunTool ({"detect", "--align-out", dir, one});
+  EXPECT_EQ (1, r.status);
+  EXPECT_NE (std::string::npos, r.err.find ("--force")) << r.err;
+  EXPECT_EQ (3u, fvtest::ReadFile (crop).size ());
+  r = RunTool ({"detect", "--align-out", dir, "--force", one});
+  EXPECT_EQ (0, r.status) << r.err;
+  EXPECT_GT (fvtest::ReadFile (crop).size (), 1000u);
+  g_unlink (crop);
+  g_unlink (victim);
+  g_rmdir (dir.c_str ());
 }

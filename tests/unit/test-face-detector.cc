@@ -12,6 +12,7 @@
 #include <sstream>
 
 #include <gdk-pixbuf/gdk-pixbuf.h>
+#include <glib/gstdio.h>
 #include <libyuv.h>
 
 #include "fv-test-util.h"
@@ -682,6 +683,72 @@ TEST (DetectorLoad, WrongModelsAreErrors)
   EXPECT_EQ (nullptr, c);
   EXPECT_TRUE (g_error_matches (error, FV_MODEL_ERROR,
           FV_MODEL_ERROR_NOT_FOUND));
+}
+
+// The detector models are pinned (models/SHA256SUMS): a damaged pnet that
+// still loads would silently change detections. Refused unless the caller
+// brings its own models on purpose (allow_unpinned, or
+// FV_ALLOW_UNPINNED_MODELS=1), and then the detector says so.
+TEST (DetectorPins, DamagedModelsAreRefusedUnlessAllowed)
+{
+  FV_SKIP_WITHOUT_MODEL (pnet, "pnet.tflite");
+  std::string rnet = fvtest::ModelPath ("rnet.tflite");
+  std::string onet = fvtest::ModelPath ("onet.tflite");
+  GError *error = nullptr;
+  {
+    g_autoptr (FvDetector) d = fv_detector_new_from_files (pnet.c_str (),
+        rnet.c_str (), onet.c_str (), nullptr, &error);
+    ASSERT_NE (nullptr, d) << error->message;
+    EXPECT_TRUE (fv_detector_get_models_pinned (d));
+  }
+  // A copy of pnet with one weight byte changed that still loads.
+  std::vector<unsigned char> bytes = fvtest::ReadFile (pnet);
+  std::string dir = fvtest::ScratchDir ("detector-pins");
+  g_autofree char *damaged = g_build_filename (dir.c_str (), "pnet.tflite",
+      NULL);
+  bool loads = false;
+  for (size_t off = bytes.size () / 2; !loads && off < bytes.size () - 64;
+      off += 97) {
+    std::vector<unsigned char> b = bytes;
+    b[off] ^= 0x10;
+    ASSERT_TRUE (g_file_set_contents (damaged, (const char *) b.data (),
+            (gssize) b.size (), nullptr));
+    FvModel *m = fv_model_new_from_file (damaged, nullptr);
+    loads = m != nullptr;
+    if (m)
+      fv_model_unref (m);
+  }
+  ASSERT_TRUE (loads);
+  g_unsetenv ("FV_ALLOW_UNPINNED_MODELS");
+  {
+    g_autoptr (FvDetector) d = fv_detector_new_from_files (damaged,
+        rnet.c_str (), onet.c_str (), nullptr, &error);
+    EXPECT_EQ (nullptr, d);
+    ASSERT_NE (nullptr, error);
+    EXPECT_TRUE (g_error_matches (error, FV_MODEL_ERROR,
+            FV_MODEL_ERROR_INVALID)) << error->message;
+    EXPECT_NE (nullptr, strstr (error->message, "SHA-256")) << error->message;
+    EXPECT_NE (nullptr, strstr (error->message, damaged)) << error->message;
+    g_clear_error (&error);
+  }
+  FvDetectorOptions o;
+  fv_detector_options_init (&o);
+  o.allow_unpinned = TRUE;
+  {
+    g_autoptr (FvDetector) d = fv_detector_new_from_files (damaged,
+        rnet.c_str (), onet.c_str (), &o, &error);
+    ASSERT_NE (nullptr, d) << error->message;
+    EXPECT_FALSE (fv_detector_get_models_pinned (d));
+  }
+  g_setenv ("FV_ALLOW_UNPINNED_MODELS", "1", TRUE);
+  {
+    g_autoptr (FvDetector) d = fv_detector_new_from_files (damaged,
+        rnet.c_str (), onet.c_str (), nullptr, &error);
+    ASSERT_NE (nullptr, d) << error->message;
+    EXPECT_FALSE (fv_detector_get_models_pinned (d));
+  }
+  g_unsetenv ("FV_ALLOW_UNPINNED_MODELS");
+  g_unlink (damaged);
 }
 
 }  // namespace

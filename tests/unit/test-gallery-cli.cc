@@ -6,6 +6,7 @@
 
 #include <glib.h>
 #include <glib/gstdio.h>
+#include <sqlite3.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -458,6 +459,242 @@ TEST (GalleryCli, EnrollReportsSkippedImagesAndBadGalleries)
   EXPECT_EQ (r.status, 1);
   EXPECT_TRUE (fvtest::ReadFile (junk) == std::vector<unsigned char> (
           bytes.begin (), bytes.end ()));
+}
+
+// Runs SQL on a file directly (outside the library); the first column of
+// the rows, one per line.
+std::string
+Sql (const std::string &path, const std::string &sql)
+{
+  sqlite3 *db = nullptr;
+  std::string result;
+  EXPECT_EQ (sqlite3_open (path.c_str (), &db), SQLITE_OK);
+  sqlite3_stmt *st = nullptr;
+  int rc = sqlite3_prepare_v2 (db, sql.c_str (), -1, &st, nullptr);
+  EXPECT_EQ (rc, SQLITE_OK) << sqlite3_errmsg (db) << " in " << sql;
+  while (st && (rc = sqlite3_step (st)) == SQLITE_ROW) {
+    if (!result.empty ())
+      result += "\n";
+    const unsigned char *t = sqlite3_column_text (st, 0);
+    result += t ? (const char *) t : "NULL";
+  }
+  sqlite3_finalize (st);
+  sqlite3_close (db);
+  return result;
+}
+
+// A gallery of two people enrolled by the tool (--aligned crops).
+std::string
+EnrolledGallery (const std::string &dir, const char *name = "team.db")
+{
+  std::string db = Join (dir, name);
+  std::string aligned = fvtest::SharedPath ("data/faces/deepface/aligned");
+  RunResult r = RunTool ({"enroll", "--gallery", db, "--aligned", "--label",
+      "alice", Join (aligned, "person01/img1.png")});
+  EXPECT_EQ (r.status, 0) << r.err;
+  r = RunTool ({"enroll", "--gallery", db, "--aligned", "--label", "bob",
+      Join (aligned, "person02/img3.png")});
+  EXPECT_EQ (r.status, 0) << r.err;
+  return db;
+}
+
+TEST (GalleryCliUntrusted, EnrollRefusesAGalleryWithATrigger)
+{
+  SKIP_WITHOUT_DATA ();
+  std::string dir = Fresh ("untrusted-enroll");
+  std::string db = EnrolledGallery (dir);
+  std::string aligned = fvtest::SharedPath ("data/faces/deepface/aligned");
+  // Deletes every identity on the next enrolment.
+  Sql (db, "CREATE TRIGGER wipe AFTER INSERT ON samples BEGIN "
+      "DELETE FROM identities; END");
+  std::vector<unsigned char> before = fvtest::ReadFile (db);
+  RunResult r = RunTool ({"enroll", "--gallery", db, "--aligned", "--label",
+      "carol", Join (aligned, "person03/img1.png")});
+  EXPECT_EQ (r.status, 1) << r.out;
+  EXPECT_NE (r.err.find ("trigger \"wipe\" on samples"), std::string::npos)
+      << r.err;
+  EXPECT_TRUE (fvtest::ReadFile (db) == before) << "the gallery was changed";
+  EXPECT_EQ (Sql (db, "SELECT group_concat(label) FROM (SELECT label FROM "
+          "identities ORDER BY label)"), "alice,bob");
+  // Readers refuse it as well.
+  r = RunTool ({"gallery", "list", "--gallery", db});
+  EXPECT_EQ (r.status, 1);
+  EXPECT_NE (r.err.find ("wipe"), std::string::npos) << r.err;
+}
+
+TEST (GalleryCliUntrusted, EnrollRefusesATriggerThatPlantsAnEmbedding)
+{
+  SKIP_WITHOUT_DATA ();
+  std::string dir = Fresh ("untrusted-plant");
+  std::string db = EnrolledGallery (dir);
+  std::string aligned = fvtest::SharedPath ("data/faces/deepface/aligned");
+  // Every new identity also gets the stranger's (bob's) embedding.
+  Sql (db, "CREATE TRIGGER plant AFTER INSERT ON identities BEGIN "
+      "INSERT INTO samples (identity_id, embedding, created) SELECT NEW.id, "
+      "embedding, 0 FROM samples WHERE identity_id = (SELECT id FROM "
+      "identities WHERE label = 'bob'); END");
+  RunResult r = RunTool ({"enroll", "--gallery", db, "--aligned", "--label",
+      "admin", Join (aligned, "person03/img1.png")});
+  EXPECT_EQ (r.status, 1) << r.out;
+  EXPECT_NE (r.err.find ("trigger \"plant\" on identities"),
+      std::string::npos) << r.err;
+  EXPECT_EQ (Sql (db, "SELECT count(*) FROM identities WHERE label = "
+          "'admin'"), "0");
+  // The stranger is not identified as admin.
+  r = RunTool ({"identify", "--gallery", db, "--aligned",
+      Join (aligned, "person02/img3.png")});
+  EXPECT_EQ (r.status, 1);
+  EXPECT_EQ (r.out.find ("admin"), std::string::npos) << r.out;
+}
+
+TEST (GalleryCliUntrusted, CheckReportsAndRepairWritesACleanGallery)
+{
+  SKIP_WITHOUT_DATA ();
+  std::string dir = Fresh ("untrusted-repair");
+  std::string db = EnrolledGallery (dir);
+  RunResult r = RunTool ({"gallery", "check", "--gallery", db});
+  EXPECT_EQ (r.status, 0) << r.out << r.err;
+  EXPECT_EQ (LastLine (r.out, "check")["problems"], "0");
+
+  Sql (db, "CREATE TRIGGER wipe AFTER INSERT ON samples BEGIN "
+      "DELETE FROM identities; END");
+  Sql (db, "CREATE TABLE notes (x TEXT)");
+  std::vector<unsigned char> before = fvtest::ReadFile (db);
+  r = RunTool ({"gallery", "check", "--gallery", db});
+  EXPECT_EQ (r.status, 1);
+  EXPECT_NE (r.out.find ("trigger \"wipe\" on samples"), std::string::npos)
+      << r.out;
+  EXPECT_NE (r.out.find ("table \"notes\""), std::string::npos) << r.out;
+  EXPECT_EQ (LastLine (r.out, "check")["problems"], "2");
+
+  std::string fresh = Join (dir, "fresh.db");
+  r = RunTool ({"gallery", "repair", "--gallery", db, "--to", fresh});
+  ASSERT_EQ (r.status, 0) << r.err;
+  auto kv = LastLine (r.out, "repair");
+  EXPECT_EQ (kv["identities"], "2");
+  EXPECT_EQ (kv["samples"], "2");
+  EXPECT_TRUE (fvtest::ReadFile (db) == before) << "the source was changed";
+  r = RunTool ({"gallery", "check", "--gallery", fresh});
+  EXPECT_EQ (r.status, 0) << r.out;
+  r = RunTool ({"gallery", "list", "--gallery", fresh, "--csv"});
+  EXPECT_EQ (r.status, 0) << r.err;
+  EXPECT_EQ (Lines (r.out).size (), 3u) << r.out;
+  // No leftovers beside it.
+  GDir *d = g_dir_open (dir.c_str (), 0, nullptr);
+  std::vector<std::string> names;
+  const char *n;
+  while (d && (n = g_dir_read_name (d)))
+    if (n[0] == '.')
+      names.push_back (n);
+  g_dir_close (d);
+  EXPECT_EQ (names.size (), 0u) << "temporary files left in " << dir;
+
+  // An existing target is refused unless --force, the source always.
+  std::vector<unsigned char> fresh_bytes = fvtest::ReadFile (fresh);
+  r = RunTool ({"gallery", "repair", "--gallery", db, "--to", fresh});
+  EXPECT_EQ (r.status, 1);
+  EXPECT_NE (r.err.find ("--force"), std::string::npos) << r.err;
+  EXPECT_TRUE (fvtest::ReadFile (fresh) == fresh_bytes);
+  r = RunTool ({"gallery", "repair", "--gallery", db, "--to", db,
+      "--force"});
+  EXPECT_EQ (r.status, 1);
+  EXPECT_TRUE (fvtest::ReadFile (db) == before);
+  r = RunTool ({"gallery", "repair", "--gallery", db, "--to", fresh,
+      "--force"});
+  EXPECT_EQ (r.status, 0) << r.err;
+}
+
+// Every command that writes a file: a new file, atomically; an existing
+// one only with --force; never a symlink, a device or the gallery read.
+TEST (GalleryCliOutputs, ExportNeverClobbers)
+{
+  SKIP_WITHOUT_DATA ();
+  std::string dir = Fresh ("outputs-export");
+  std::string db = EnrolledGallery (dir);
+  std::vector<unsigned char> gallery = fvtest::ReadFile (db);
+
+  // Onto the gallery itself: refused, even with --force.
+  RunResult r = RunTool ({"gallery", "export", "--gallery", db, "-o", db});
+  EXPECT_EQ (r.status, 1);
+  r = RunTool ({"gallery", "export", "--gallery", db, "-o", db, "--force"});
+  EXPECT_EQ (r.status, 1);
+  EXPECT_NE (r.err.find ("reads"), std::string::npos) << r.err;
+  EXPECT_TRUE (fvtest::ReadFile (db) == gallery);
+
+  // An existing file: refused, kept; replaced with --force.
+  std::string out = Join (dir, "out.json");
+  g_file_set_contents (out.c_str (), "keep me", -1, nullptr);
+  r = RunTool ({"gallery", "export", "--gallery", db, "-o", out});
+  EXPECT_EQ (r.status, 1);
+  EXPECT_NE (r.err.find ("--force"), std::string::npos) << r.err;
+  g_autofree char *text = nullptr;
+  g_file_get_contents (out.c_str (), &text, nullptr, nullptr);
+  EXPECT_STREQ (text, "keep me");
+  r = RunTool ({"gallery", "export", "--gallery", db, "-o", out, "--force"});
+  EXPECT_EQ (r.status, 0) << r.err;
+  g_clear_pointer (&text, g_free);
+  g_file_get_contents (out.c_str (), &text, nullptr, nullptr);
+  EXPECT_EQ (text[0], '{');
+
+  // A symlink (to a file of the victim's): refused, the target untouched.
+  std::string victim = Join (dir, "victim.txt");
+  g_file_set_contents (victim.c_str (), "precious", -1, nullptr);
+  std::string link = Join (dir, "link.json");
+  ASSERT_EQ (symlink (victim.c_str (), link.c_str ()), 0);
+  r = RunTool ({"gallery", "export", "--gallery", db, "-o", link, "--force"});
+  EXPECT_EQ (r.status, 1);
+  EXPECT_NE (r.err.find ("symbolic link"), std::string::npos) << r.err;
+  g_clear_pointer (&text, g_free);
+  g_file_get_contents (victim.c_str (), &text, nullptr, nullptr);
+  EXPECT_STREQ (text, "precious");
+  // A symlink to the gallery.
+  std::string glink = Join (dir, "glink.db");
+  ASSERT_EQ (symlink (db.c_str (), glink.c_str ()), 0);
+  r = RunTool ({"gallery", "export", "--gallery", glink, "-o", db,
+      "--force"});
+  EXPECT_EQ (r.status, 1);
+  EXPECT_TRUE (fvtest::ReadFile (db) == gallery);
+
+  // A device: refused.
+  r = RunTool ({"gallery", "export", "--gallery", db, "-o", "/dev/null",
+      "--force"});
+  EXPECT_EQ (r.status, 1);
+  EXPECT_NE (r.err.find ("not a regular file"), std::string::npos) << r.err;
+}
+
+TEST (GalleryCliOutputs, EvalScoresAndPlotNeverClobber)
+{
+  SKIP_WITHOUT_DATA ();
+  std::string dir = Fresh ("outputs-eval");
+  std::string root = fvtest::SharedPath ("data/faces/openface");
+  std::string scores = Join (dir, "s.csv"), png = Join (dir, "roc.png");
+  g_file_set_contents (scores.c_str (), "keep me", -1, nullptr);
+  std::vector<std::string> args = { "eval", "--pairs",
+    Join (root, "pairs.csv"), "--root", root, "--aligned", "--scores", scores
+  };
+  RunResult r = RunTool (args);
+  EXPECT_EQ (r.status, 1);
+  EXPECT_NE (r.err.find ("--force"), std::string::npos) << r.err;
+  g_autofree char *text = nullptr;
+  g_file_get_contents (scores.c_str (), &text, nullptr, nullptr);
+  EXPECT_STREQ (text, "keep me");
+  args.push_back ("--force");
+  r = RunTool (args);
+  EXPECT_EQ (r.status, 0) << r.err;
+  EXPECT_EQ (CountDataLines (scores), CountDataLines (Join (root,
+              "pairs.csv")));
+
+  // Symlinks are never written through, --force or not.
+  std::string victim = Join (dir, "victim.txt");
+  g_file_set_contents (victim.c_str (), "precious", -1, nullptr);
+  ASSERT_EQ (symlink (victim.c_str (), png.c_str ()), 0);
+  r = RunTool ({"eval", "--pairs", Join (root, "pairs.csv"), "--root", root,
+      "--aligned", "--plot", png, "--force"});
+  EXPECT_EQ (r.status, 1);
+  EXPECT_NE (r.err.find ("symbolic link"), std::string::npos) << r.err;
+  g_clear_pointer (&text, g_free);
+  g_file_get_contents (victim.c_str (), &text, nullptr, nullptr);
+  EXPECT_STREQ (text, "precious");
 }
 
 }  // namespace

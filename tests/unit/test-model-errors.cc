@@ -20,6 +20,7 @@
 #include <vector>
 
 #include <glib/gstdio.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "fv-test-util.h"
@@ -1736,6 +1737,33 @@ TEST_F (ModelFile, DirectoryIsAnIOError)
 {
   EXPECT_TRUE (IsError (LoadFile (dir_), FV_MODEL_ERROR_IO,
           { dir_.c_str (), "directory" }));
+}
+
+// Model files are bounded: regular files below FV_MODEL_MAX_FILE_SIZE.
+// /dev/zero used to be read to the end (2 GB and counting).
+TEST_F (ModelFile, DevicesFifosAndHugeFilesFailFast)
+{
+  gint64 t0 = g_get_monotonic_time ();
+  EXPECT_TRUE (IsError (LoadFile ("/dev/zero"), FV_MODEL_ERROR_IO,
+          { "/dev/zero", "regular file" }));
+  EXPECT_TRUE (IsError (LoadFile ("/dev/null"), FV_MODEL_ERROR_IO,
+          { "/dev/null", "regular file" }));
+  std::string fifo = dir_ + "/fifo.tflite";
+  g_unlink (fifo.c_str ());
+  ASSERT_EQ (0, mkfifo (fifo.c_str (), 0644));
+  EXPECT_TRUE (IsError (LoadFile (fifo), FV_MODEL_ERROR_IO,
+          { fifo.c_str (), "regular file" }));
+  g_unlink (fifo.c_str ());
+  // A sparse file above the cap: refused before it is read.
+  std::string big = dir_ + "/big.tflite";
+  FILE *f = fopen (big.c_str (), "wb");
+  ASSERT_NE (nullptr, f);
+  ASSERT_EQ (0, ftruncate (fileno (f), (off_t) FV_MODEL_MAX_FILE_SIZE + 1));
+  fclose (f);
+  EXPECT_TRUE (IsError (LoadFile (big), FV_MODEL_ERROR_IO,
+          { big.c_str (), "larger" }));
+  g_unlink (big.c_str ());
+  EXPECT_LT (g_get_monotonic_time () - t0, 5 * G_USEC_PER_SEC);
 }
 
 TEST_F (ModelFile, UnreadableFileIsAnIOError)

@@ -82,8 +82,11 @@ fv_tfl_op_name (gint32 builtin)
   return NULL;
 }
 
+/* *INDENT-OFF* */
 G_GNUC_PRINTF (3, 4)
-     static void fb_fail (Fb * fb, FvModelError code, const char *fmt, ...)
+static void
+fb_fail (Fb * fb, FvModelError code, const char *fmt, ...)
+/* *INDENT-ON* */
 {
   va_list args;
   g_autofree char *msg = NULL;
