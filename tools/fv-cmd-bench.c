@@ -75,10 +75,11 @@ fill_input (float *in, gsize n)
 #define PEAK_ITERS 2000000
 
 /* *INDENT-OFF* */
-__attribute__ ((target ("avx512f")))
+static double peak_avx512 (void) __attribute__ ((target ("avx512f")));
+/* *INDENT-ON* */
+
 static double
 peak_avx512 (void)
-/* *INDENT-ON* */
 {
   __m512 a[16], x = _mm512_set1_ps (0.999999f), y = _mm512_set1_ps (1e-7f);
   float sink[16];
@@ -100,11 +101,11 @@ peak_avx512 (void)
 }
 
 /* *INDENT-OFF* */
-__attribute__ ((target ("avx2,fma")))
-static double
-peak_avx2 (void)
+static double peak_avx2 (void) __attribute__ ((target ("avx2,fma")));
 /* *INDENT-ON* */
 
+static double
+peak_avx2 (void)
 {
   __m256 a[12], x = _mm256_set1_ps (0.999999f), y = _mm256_set1_ps (1e-7f);
   float sink[8];

@@ -200,12 +200,12 @@ fv_gallery_snapshot_build_sample (FvGallerySnapshotBuild * b,
     return index_disagrees (b, error);
   row = b->offsets[idx] + b->filled[idx]++;
   if (fv_gallery_decode_embedding (b->store, sample_id, blob, bytes,
-          b->snap->matrix + (gsize) row * b->snap->stride, &bad)) {
+          b->snap->matrix + (gsize) (row) * b->snap->stride, &bad)) {
     b->snap->row_identity[row] = (guint32) idx;
     return TRUE;
   }
   b->snap->row_identity[row] = G_MAXUINT32;
-  memset (b->snap->matrix + (gsize) row * b->snap->stride, 0,
+  memset (b->snap->matrix + (gsize) (row) * b->snap->stride, 0,
       b->snap->stride * sizeof (float));
   g_ptr_array_add (b->skipped, g_strdup_printf ("sample %" G_GINT64_FORMAT
           " of \"%s\": %s", sample_id, b->snap->labels[idx],
@@ -238,8 +238,8 @@ compact (FvGallerySnapshot * snap)
     if (snap->row_identity[i] == G_MAXUINT32)
       continue;
     if (n_rows != i)
-      memcpy (snap->matrix + (gsize) n_rows * snap->stride,
-          snap->matrix + (gsize) i * snap->stride,
+      memcpy (snap->matrix + (gsize) (n_rows) * snap->stride,
+          snap->matrix + (gsize) (i) * snap->stride,
           snap->stride * sizeof (float));
     snap->row_identity[n_rows++] = new_index[snap->row_identity[i]];
   }

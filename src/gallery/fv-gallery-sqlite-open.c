@@ -835,12 +835,12 @@ check_size (sqlite3 * db, const char *path, GError ** error)
       || !db_pragma_int (db, path, "page_size", &page_size, error))
     return FALSE;
   if (g_stat (path, &st) == 0 && (guint64) st.st_size
-      < (guint64) page_count * (guint64) page_size) {
+      < (guint64) (page_count) * (guint64) page_size) {
     g_set_error (error, FV_GALLERY_ERROR, FV_GALLERY_ERROR_CORRUPT,
         "%s: the gallery file is truncated: %" G_GUINT64_FORMAT " bytes, its "
         "%" G_GINT64_FORMAT " pages need %" G_GUINT64_FORMAT, path,
         (guint64) st.st_size, page_count,
-        (guint64) page_count * (guint64) page_size);
+        (guint64) (page_count) * (guint64) page_size);
     return FALSE;
   }
   return TRUE;

@@ -103,7 +103,7 @@ blob_to_unit_floats (const void *blob, gsize bytes, guint dim, float *dst)
   double sum = 0.0;
   guint i;
 
-  if (blob == NULL || bytes != (gsize) dim * 4)
+  if (blob == NULL || bytes != (gsize) (dim) * 4)
     return "wrong size";
 #if G_BYTE_ORDER == G_LITTLE_ENDIAN
   memcpy (dst, blob, (gsize) (dim) * 4);

@@ -83,10 +83,12 @@ fv_tfl_op_name (gint32 builtin)
 }
 
 /* *INDENT-OFF* */
-G_GNUC_PRINTF (3, 4)
+static void fb_fail (Fb * fb, FvModelError code, const char *fmt, ...)
+    G_GNUC_PRINTF (3, 4);
+/* *INDENT-ON* */
+
 static void
 fb_fail (Fb * fb, FvModelError code, const char *fmt, ...)
-/* *INDENT-ON* */
 {
   va_list args;
   g_autofree char *msg = NULL;
