@@ -333,6 +333,7 @@ enroll_report (const EnrollStats * st, const char *gallery_path)
 {
   GHashTableIter iter;
   gpointer key, value;
+  g_autofree char *shown = fv_gallery_location_redact (gallery_path);
   GString *out;
   guint i;
 
@@ -340,7 +341,7 @@ enroll_report (const EnrollStats * st, const char *gallery_path)
   out = g_string_new (NULL);
   g_string_append_printf (out, "enrolled %u sample%s of %u identit%s into "
       "%s; skipped %u image%s", st->samples, st->samples == 1 ? "" : "s",
-      st->identities, st->identities == 1 ? "y" : "ies", gallery_path,
+      st->identities, st->identities == 1 ? "y" : "ies", shown,
       st->skipped, st->skipped == 1 ? "" : "s");
   g_hash_table_iter_init (&iter, st->reasons);
   i = 0;
@@ -556,9 +557,12 @@ fv_cmd_identify (int argc, char **argv)
     return FV_TOOL_EXIT_FAILURE;
   }
   snap = fv_gallery_get_snapshot (gallery);
-  if (fv_gallery_snapshot_get_n_identities (snap) == 0)
+  if (fv_gallery_snapshot_get_n_identities (snap) == 0) {
+    g_autofree char *shown = fv_gallery_location_redact (gallery_path);
+
     fv_tool_error (command, "%s: the gallery is empty: every face is "
-        "unknown", gallery_path);
+        "unknown", shown);
+  }
 
   out = g_string_new ("path,face,x1,y1,x2,y2,label,similarity,margin,"
       "known\n");
@@ -709,6 +713,7 @@ gallery_list (const char *gallery_path, gboolean csv)
   g_autoptr (FvGallery) g = NULL;
   g_autoptr (GPtrArray) list = NULL;
   g_autoptr (GError) error = NULL;
+  g_autofree char *shown = fv_gallery_location_redact (gallery_path);
   GString *out;
   guint i, total = 0;
   int width = 5;
@@ -733,7 +738,7 @@ gallery_list (const char *gallery_path, gboolean csv)
     g_string_append (out, "label,display_name,samples,created,updated,id\n");
   } else {
     g_string_append_printf (out, "# %s: %u identit%s, %u sample%s; model "
-        "sha256 %s, dim %u, metric %s, schema %u\n", gallery_path, list->len,
+        "sha256 %s, dim %u, metric %s, schema %u\n", shown, list->len,
         list->len == 1 ? "y" : "ies", total, total == 1 ? "" : "s",
         fv_gallery_get_model_fingerprint (g), fv_gallery_get_dim (g),
         fv_gallery_get_metric (g), fv_gallery_get_schema_version (g));
@@ -867,6 +872,7 @@ gallery_import (const char *gallery_path, GStrv files, gboolean replace,
   g_autoptr (GError) error = NULL;
   g_autofree char *json = NULL;
   g_autofree char *fingerprint = NULL;
+  g_autofree char *shown = NULL;
   gsize length = 0;
   guint dim = 0, n_ids = 0, n_samples = 0;
 
@@ -909,10 +915,86 @@ gallery_import (const char *gallery_path, GStrv files, gboolean replace,
     fv_tool_error (command, "%s: %s", files[0], error->message);
     return FV_TOOL_EXIT_FAILURE;
   }
+  shown = fv_gallery_location_redact (gallery_path);
   printf ("imported %u identit%s with %u sample%s into %s\n", n_ids,
-      n_ids == 1 ? "y" : "ies", n_samples, n_samples == 1 ? "" : "s",
-      gallery_path);
+      n_ids == 1 ? "y" : "ies", n_samples, n_samples == 1 ? "" : "s", shown);
   return FV_TOOL_EXIT_OK;
+}
+
+/* Removes the identities of @g that @src does not hold. */
+static gboolean
+remove_others (FvGallery * g, FvGallery * src, GError ** error)
+{
+  g_autoptr (GPtrArray) have = fv_gallery_list (g, error);
+  g_autoptr (GPtrArray) keep = have ? fv_gallery_list (src, error) : NULL;
+  g_autoptr (GHashTable) labels = g_hash_table_new (g_str_hash, g_str_equal);
+  guint i;
+
+  if (keep == NULL)
+    return FALSE;
+  for (i = 0; i < keep->len; i++)
+    g_hash_table_add (labels, ((FvGalleryIdentity *) keep->pdata[i])->label);
+  for (i = 0; i < have->len; i++) {
+    const char *label = ((FvGalleryIdentity *) have->pdata[i])->label;
+
+    if (!g_hash_table_contains (labels, label)
+        && !fv_gallery_remove (g, label, error))
+      return FALSE;
+  }
+  return TRUE;
+}
+
+/* Copies every identity of one gallery into another, of any backend: the
+ * JSON export of SRC imported into DST in one transaction. */
+static int
+gallery_copy (GStrv locations, gboolean force)
+{
+  const char *command = "gallery copy";
+  g_autoptr (FvGallery) src = NULL;
+  g_autoptr (FvGallery) dst = NULL;
+  g_autoptr (GPtrArray) existing = NULL;
+  g_autoptr (GError) error = NULL;
+  g_autofree char *json = NULL, *fingerprint = NULL;
+  g_autofree char *src_shown = NULL, *dst_shown = NULL;
+  gsize length = 0;
+  guint dim = 0, n_ids = 0, n_samples = 0;
+
+  if (locations == NULL || g_strv_length (locations) != 2) {
+    fv_tool_error (command, "give a source and a target gallery (a file or "
+        "a postgresql:// URI)");
+    return FV_TOOL_EXIT_USAGE;
+  }
+  src_shown = fv_gallery_location_redact (locations[0]);
+  dst_shown = fv_gallery_location_redact (locations[1]);
+  src = open_for_tool (command, locations[0], FV_GALLERY_OPEN_READ_ONLY);
+  if (src == NULL)
+    return FV_TOOL_EXIT_FAILURE;
+  json = fv_gallery_export_json (src, &length, &error);
+  if (json == NULL || !fv_gallery_json_get_model (json, (gssize) length,
+          &fingerprint, &dim, &error))
+    goto fail;
+  dst = fv_gallery_open (locations[1], FV_GALLERY_OPEN_CREATE, fingerprint,
+      dim, &error);
+  if (dst == NULL || (existing = fv_gallery_list (dst, &error)) == NULL)
+    goto fail;
+  if (existing->len > 0 && !force) {
+    fv_tool_error (command, "%s already holds %u identit%s: refusing to "
+        "copy over it (--force makes it a copy of %s)", dst_shown,
+        existing->len, existing->len == 1 ? "y" : "ies", src_shown);
+    return FV_TOOL_EXIT_FAILURE;
+  }
+  if (!fv_gallery_import_json (dst, json, (gssize) length,
+          FV_GALLERY_ENROLL_REPLACE, &n_ids, &n_samples, &error)
+      || (existing->len > 0 && !remove_others (dst, src, &error)))
+    goto fail;
+  printf ("copied %u identit%s with %u sample%s from %s to %s\n", n_ids,
+      n_ids == 1 ? "y" : "ies", n_samples, n_samples == 1 ? "" : "s",
+      src_shown, dst_shown);
+  return FV_TOOL_EXIT_OK;
+
+fail:
+  fv_tool_error (command, "%s", error->message);
+  return FV_TOOL_EXIT_FAILURE;
 }
 
 int
@@ -920,14 +1002,18 @@ fv_cmd_gallery (int argc, char **argv)
 {
   const char *command = "gallery";
   static const char *const actions[] = {
-    "list", "remove", "rename", "export", "import"
+    "list", "remove", "rename", "export", "import", "copy"
   };
   g_autofree char *gallery_path = NULL, *output = NULL, *display_name = NULL;
   g_auto (GStrv) rest = NULL;
-  gboolean csv = FALSE, replace = FALSE, merge = FALSE;
+  gboolean csv = FALSE, replace = FALSE, merge = FALSE, force = FALSE;
   GOptionEntry entries[] = {
     {"gallery", 'g', 0, G_OPTION_ARG_FILENAME, &gallery_path,
-        "The gallery file", "FILE"},
+        "The gallery: a file, or a PostgreSQL database "
+          "(postgresql://user@host:port/dbname)", "FILE|URI"},
+    {"force", 0, 0, G_OPTION_ARG_NONE, &force,
+          "copy: make a target that holds identities a copy of the source",
+        NULL},
     {"csv", 0, 0, G_OPTION_ARG_NONE, &csv,
           "list: print CSV (label,display_name,samples,created,updated,id)",
         NULL},
@@ -948,7 +1034,7 @@ fv_cmd_gallery (int argc, char **argv)
   guint i;
 
   context = g_option_context_new ("list|remove|rename|export|import "
-      "--gallery FILE [ARGUMENT…]");
+      "--gallery FILE|URI [ARGUMENT…] | copy SRC DST");
   g_option_context_set_summary (context,
       "Manages a gallery file:\n"
       "  list                   the identities, their samples and times\n"
@@ -959,13 +1045,17 @@ fv_cmd_gallery (int argc, char **argv)
       "  import FILE|-          adds the identities of a JSON export (one "
       "transaction;\n"
       "                         fails if a label exists, unless --replace "
-      "or --merge)");
+      "or --merge)\n"
+      "  copy SRC DST           copies a gallery (file or postgresql:// URI)"
+      " into\n"
+      "                         another; refuses a target that holds "
+      "identities\n" "                         unless --force");
   g_option_context_add_main_entries (context, entries, NULL);
   if (!fv_tool_parse_options (context, command, &args))
     return FV_TOOL_EXIT_USAGE;
   if (rest == NULL || rest[0] == NULL) {
     fv_tool_error (command, "no action given (list, remove, rename, export, "
-        "import)");
+        "import, copy)");
     return FV_TOOL_EXIT_USAGE;
   }
   action = rest[0];
@@ -974,9 +1064,11 @@ fv_cmd_gallery (int argc, char **argv)
       break;
   if (i == G_N_ELEMENTS (actions)) {
     fv_tool_error (command, "unknown action '%s' (list, remove, rename, "
-        "export, import)", action);
+        "export, import, copy)", action);
     return FV_TOOL_EXIT_USAGE;
   }
+  if (strcmp (action, "copy") == 0)
+    return gallery_copy (rest + 1, force);
   if (!need_gallery (command, gallery_path))
     return FV_TOOL_EXIT_USAGE;
 
