@@ -236,6 +236,7 @@ static gboolean
 gst_face_verify_update_gallery (GstFaceVerify * self, gboolean at_start)
 {
   g_autofree gchar *path = NULL;
+  g_autofree gchar *shown = NULL;
   g_autoptr (GError) err = NULL;
   FvGallerySnapshot *snap;
   gboolean fresh = FALSE;
@@ -258,6 +259,8 @@ gst_face_verify_update_gallery (GstFaceVerify * self, gboolean at_start)
     fresh = TRUE;
   }
 
+  /* A database URI's password never reaches a message. */
+  shown = fv_gallery_location_redact (path);
   switch (fv_gallery_watch_check (self->watch, &snap, &err)) {
     case FV_GALLERY_WATCH_LOADED:
       gst_face_verify_swap_snapshot (self, snap);
@@ -266,23 +269,24 @@ gst_face_verify_update_gallery (GstFaceVerify * self, gboolean at_start)
       if (fresh) {
         GST_ELEMENT_WARNING (self, RESOURCE, NOT_FOUND,
             ("The gallery \"%s\" does not exist (yet): every face is "
-                "unknown until it appears.", path), (NULL));
+                "unknown until it appears.", shown), (NULL));
         gst_face_verify_swap_snapshot (self, NULL);
       } else {
         GST_ELEMENT_WARNING (self, RESOURCE, NOT_FOUND,
             ("The gallery \"%s\" disappeared; the previous gallery stays "
-                "in use.", path), (NULL));
+                "in use.", shown), (NULL));
       }
       break;
     case FV_GALLERY_WATCH_FAILED:
       if (at_start) {
         GST_ELEMENT_ERROR (self, RESOURCE, OPEN_READ,
-            ("Could not open the gallery \"%s\".", path), ("%s", err->message));
+            ("Could not open the gallery \"%s\".", shown), ("%s",
+                err->message));
         return FALSE;
       }
       GST_ELEMENT_WARNING (self, RESOURCE, READ,
           ("Could not reload the gallery \"%s\"; the previous gallery "
-              "stays in use.", path), ("%s", err->message));
+              "stays in use.", shown), ("%s", err->message));
       break;
     case FV_GALLERY_WATCH_UNCHANGED:
       break;
