@@ -439,6 +439,78 @@ WaitForIdentities (FvGalleryWatch * w, guint n, double *seconds,
   return false;
 }
 
+TEST_F (PgTest, PassfileAndParametersPassThrough)
+{
+  {
+    g_autoptr (FvGallery) g = Open (FV_GALLERY_OPEN_CREATE);
+    ASSERT_NE (g, nullptr);
+  }
+  // No password in the URI: libpq reads it from the passfile parameter or
+  // PGPASSFILE, as it documents (the file must not be group-readable).
+  g_autofree char *tmp = g_dir_make_tmp ("fv-pgpass-XXXXXX", nullptr);
+  std::string passfile = std::string (tmp) + "/pgpass";
+  std::string line = "127.0.0.1:" + std::to_string (server->Port ()) +
+      ":*:postgres:" FV_PG_PASSWORD "\n";
+  ASSERT_TRUE (g_file_set_contents (passfile.c_str (), line.c_str (), -1,
+          nullptr));
+  chmod (passfile.c_str (), 0600);
+  std::string base = "postgresql://postgres@127.0.0.1:" +
+      std::to_string (server->Port ()) + "/" + db_;
+  g_autoptr (GError) error = nullptr;
+  std::string with_param = base + "?sslmode=disable&passfile=" + passfile +
+      "&application_name=node-1";
+  g_autoptr (FvGallery) a = fv_gallery_open (with_param.c_str (),
+      FV_GALLERY_OPEN_READ_ONLY, kFp, kDim, &error);
+  EXPECT_NE (a, nullptr) << error->message;
+  g_clear_error (&error);
+  g_setenv ("PGPASSFILE", passfile.c_str (), TRUE);
+  std::string plain = base + "?sslmode=disable";
+  g_autoptr (FvGallery) b = fv_gallery_open (plain.c_str (),
+      FV_GALLERY_OPEN_READ_ONLY, kFp, kDim, &error);
+  g_unsetenv ("PGPASSFILE");
+  EXPECT_NE (b, nullptr) << error->message;
+  g_clear_error (&error);
+  // sslmode=require reaches libpq: this server has no TLS.
+  std::string tls = base + "?sslmode=require&password=" FV_PG_PASSWORD;
+  g_autoptr (FvGallery) c = fv_gallery_open (tls.c_str (),
+      FV_GALLERY_OPEN_READ_ONLY, kFp, kDim, &error);
+  EXPECT_EQ (c, nullptr);
+  ASSERT_NE (error, nullptr);
+  printf ("sslmode=require: %s\n", error->message);
+  EXPECT_NE (std::string (error->message).find ("SSL"), std::string::npos);
+  EXPECT_EQ (std::string (error->message).find (FV_PG_PASSWORD),
+      std::string::npos);
+  g_unlink (passfile.c_str ());
+  g_rmdir (tmp);
+}
+
+TEST_F (PgTest, WatchWaitsForAGalleryToAppear)
+{
+  // Nothing in the database yet: reported once, then tried again with a
+  // back-off until the gallery is there.
+  g_autoptr (FvGalleryWatch) w = fv_gallery_watch_new (uri_.c_str (), kFp,
+      kDim);
+  FvGallerySnapshot *snap = nullptr;
+  g_autoptr (GError) error = nullptr;
+  EXPECT_EQ (fv_gallery_watch_check (w, &snap, &error),
+      FV_GALLERY_WATCH_FAILED);
+  ASSERT_NE (error, nullptr);
+  EXPECT_EQ (std::string (error->message).find (FV_PG_PASSWORD),
+      std::string::npos);
+  g_clear_error (&error);
+  EXPECT_EQ (fv_gallery_watch_check (w, &snap, &error),
+      FV_GALLERY_WATCH_UNCHANGED);
+  {
+    g_autoptr (FvGallery) g = Open (FV_GALLERY_OPEN_CREATE);
+    ASSERT_TRUE (Enroll (g, "alice", 1));
+  }
+  double secs = 0;
+  int failures = 0;
+  ASSERT_TRUE (WaitForIdentities (w, 1, &secs, &failures));
+  EXPECT_EQ (failures, 0);
+  printf ("the new gallery was loaded after %.3f s\n", secs);
+}
+
 TEST_F (PgTest, WatchFollowsOtherProcessAndRestart)
 {
   {
