@@ -367,7 +367,8 @@ fv_cmd_enroll (int argc, char **argv)
   gboolean aligned = FALSE, replace = FALSE;
   GOptionEntry entries[] = {
     {"gallery", 'g', 0, G_OPTION_ARG_FILENAME, &gallery_path,
-        "The gallery file (created if it does not exist)", "FILE"},
+        "The gallery file or postgresql:// URI (created if it does not "
+          "exist)", "FILE|URI"},
     {"label", 'l', 0, G_OPTION_ARG_STRING, &label,
         "Enroll the IMAGEs as this identity", "NAME"},
     {"name", 'n', 0, G_OPTION_ARG_STRING, &display_name,
@@ -495,7 +496,7 @@ fv_cmd_identify (int argc, char **argv)
   double margin = FV_GALLERY_DEFAULT_MATCH_MARGIN;
   GOptionEntry entries[] = {
     {"gallery", 'g', 0, G_OPTION_ARG_FILENAME, &gallery_path,
-        "The gallery file", "FILE"},
+        "The gallery file or postgresql:// URI", "FILE|URI"},
     {"threshold", 't', 0, G_OPTION_ARG_DOUBLE, &threshold,
           "Match threshold: lowest cosine similarity of a known face "
           "(default " G_STRINGIFY (FV_GALLERY_DEFAULT_MATCH_THRESHOLD) ")",

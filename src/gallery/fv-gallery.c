@@ -336,6 +336,17 @@ fv_gallery_check_embedding (const float *embedding, guint dim, float *unit,
  * Opened for writing, a gallery with an older schema is migrated (one
  * transaction); read-only, it is read as it is.
  *
+ * @path may also be a libpq connection URI, `postgresql://user@host:port/
+ * dbname?param=value…` (or `postgres://…`; see
+ * fv_gallery_location_is_database()): the gallery is then the tables
+ * fv_meta, fv_identities and fv_samples in that PostgreSQL database,
+ * created with %FV_GALLERY_OPEN_CREATE and checked in the same ways. The
+ * URI's parameters (sslmode, passfile, service…) and the PG* environment
+ * variables reach libpq untouched; a role without write rights is refused
+ * for writing (%FV_GALLERY_ERROR_READ_ONLY); an unreachable server is
+ * %FV_GALLERY_ERROR_IO. Messages name the location without its password
+ * (fv_gallery_location_redact()).
+ *
  * Opening does not load the embeddings: call fv_gallery_reload().
  *
  * Returns: (transfer full) (nullable): the gallery, or %NULL on error
