@@ -251,6 +251,26 @@ TEST_F (PgTest, ModelMismatchRefused)
           FV_GALLERY_ERROR_DIM_MISMATCH));
 }
 
+TEST_F (PgTest, TriggersRefused)
+{
+  {
+    g_autoptr (FvGallery) g = Open (FV_GALLERY_OPEN_CREATE);
+    ASSERT_NE (g, nullptr);
+  }
+  server->UseDatabase (db_);
+  ASSERT_TRUE (server->Psql ("CREATE FUNCTION fv_evil () RETURNS trigger "
+          "LANGUAGE plpgsql AS $$ BEGIN RETURN NEW; END $$;"
+          "CREATE TRIGGER fv_evil BEFORE INSERT ON fv_identities "
+          "FOR EACH ROW EXECUTE FUNCTION fv_evil ()"));
+  server->UseDatabase ("postgres");
+  g_autoptr (GError) error = nullptr;
+  g_autoptr (FvGallery) g = Open (FV_GALLERY_OPEN_READ_WRITE, kFp, kDim,
+      &error);
+  EXPECT_EQ (g, nullptr);
+  EXPECT_TRUE (g_error_matches (error, FV_GALLERY_ERROR,
+          FV_GALLERY_ERROR_NOT_GALLERY)) << (error ? error->message : "");
+}
+
 TEST_F (PgTest, PasswordNeverInErrors)
 {
   g_autoptr (GError) error = nullptr;
