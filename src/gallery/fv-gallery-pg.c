@@ -14,6 +14,10 @@
 
 #define LOC(s) ((s)->location)
 
+/* How often poll() compares the generation, in case notifications do not
+ * arrive (a connection pooler in between, say). */
+#define GENERATION_CHECK_US (5 * G_TIME_SPAN_SECOND)
+
 /* ------------------------------------------------------------------------ */
 /* Changes                                                                  */
 /* ------------------------------------------------------------------------ */
@@ -456,6 +460,7 @@ read_snapshot (FvPgStore * s, GError ** error)
   if (!samples)
     return NULL;
   generation = PQntuples (gen) > 0 ? (guint64) fv_pg_get_int (gen, 0, 0) : 0;
+  s->loaded_generation = (gint64) generation;
 
   b = fv_gallery_snapshot_build_new (&s->base);
   for (i = 0; i < PQntuples (ids); i++)
@@ -507,10 +512,26 @@ pg_load (FvGalleryStore * store, FvGallerySnapshot * previous, GError ** error)
     return NULL;
   }
   s->loaded_local_changes = local_changes;
+  s->check_at = g_get_monotonic_time () + GENERATION_CHECK_US;
   return snap;
 }
 
-/* Never blocks: reads what the socket holds. A lost connection asks for a
+/* Whether the generation differs from the one loaded (one round trip);
+ * also TRUE when the check fails, so that load() tells why. */
+static gboolean
+generation_moved (FvPgStore * s)
+{
+  g_autoptr (PGresult) res = fv_pg_query (s, "SELECT value::bigint FROM"
+      " fv_meta WHERE key = 'generation'", NULL, TRUE, "check the gallery",
+      NULL);
+
+  s->check_at = g_get_monotonic_time () + GENERATION_CHECK_US;
+  return res == NULL || PQntuples (res) != 1
+      || fv_pg_get_int (res, 0, 0) != s->loaded_generation;
+}
+
+/* Never blocks but for a generation check every GENERATION_CHECK_US:
+ * reads what the socket holds. A lost connection asks for a
  * load (which reconnects) once its back-off has passed. */
 static FvGalleryStoreChange
 pg_poll (FvGalleryStore * store)
@@ -523,6 +544,8 @@ pg_poll (FvGalleryStore * store)
       s->notified = TRUE;
       PQfreemem (n);
     }
+    if (!s->notified && g_get_monotonic_time () >= s->check_at)
+      s->notified = generation_moved (s);
     return s->notified || s->local_changes != s->loaded_local_changes ?
         FV_GALLERY_STORE_CHANGED : FV_GALLERY_STORE_UNCHANGED;
   }

@@ -24,6 +24,8 @@ typedef struct
   gint64 retry_at;              /* monotonic µs: next reconnection */
   gint64 backoff_us;
   guint64 reconnects;
+  gint64 loaded_generation;     /* fv_meta's generation at the last load */
+  gint64 check_at;              /* monotonic µs: next generation check */
   guint64 local_changes;        /* commits made through this store */
   guint64 loaded_local_changes;
 } FvPgStore;

@@ -531,6 +531,30 @@ TEST_F (PgTest, WatchWaitsForAGalleryToAppear)
   printf ("the new gallery was loaded after %.3f s\n", secs);
 }
 
+TEST_F (PgTest, GenerationCatchesAChangeWithoutNotification)
+{
+  {
+    g_autoptr (FvGallery) g = Open (FV_GALLERY_OPEN_CREATE);
+    ASSERT_TRUE (Enroll (g, "alice", 1));
+    ASSERT_TRUE (Enroll (g, "bob", 2));
+  }
+  g_autoptr (FvGalleryWatch) w = fv_gallery_watch_new (uri_.c_str (), kFp,
+      kDim);
+  double secs = 0;
+  ASSERT_TRUE (WaitForIdentities (w, 2, &secs));
+  // A writer that does not NOTIFY (as through a pooler that drops them):
+  // the generation tells.
+  server->UseDatabase (db_);
+  ASSERT_TRUE (server->Psql ("BEGIN; UPDATE fv_meta SET value ="
+          " (value::bigint + 1)::text WHERE key = 'generation';"
+          "DELETE FROM fv_samples WHERE identity_id = (SELECT id FROM"
+          " fv_identities WHERE label = 'bob');"
+          "DELETE FROM fv_identities WHERE label = 'bob'; COMMIT"));
+  server->UseDatabase ("postgres");
+  ASSERT_TRUE (WaitForIdentities (w, 1, &secs));
+  printf ("a change without notification was seen after %.3f s\n", secs);
+}
+
 TEST_F (PgTest, WatchFollowsOtherProcessAndRestart)
 {
   {
