@@ -1,16 +1,21 @@
 // gst-faceverify: a real PostgreSQL 15 server for the tests. initdb makes a
 // cluster in the build tree (as the unprivileged `postgres` user when run
-// as root: initdb refuses root), the server listens on a free port on
-// 127.0.0.1 only, with its unix socket in the cluster's folder; Stop()
-// (or the destructor) shuts it down. Password authentication over TCP
+// as root: initdb refuses root), the server runs as the test's child on a
+// free port on 127.0.0.1 only, with its unix socket in the cluster's
+// folder; Stop() (or the destructor) shuts it down, and it dies with the
+// test (parent-death signal) if the test crashes first. Password authentication over TCP
 // (scram-sha-256), trust over the socket for the fixture's own psql.
 #ifndef FV_PG_FIXTURE_H
 #define FV_PG_FIXTURE_H
 
 #include <glib.h>
 #include <glib/gstdio.h>
+#include <fcntl.h>
 #include <netinet/in.h>
 #include <pwd.h>
+#include <signal.h>
+#include <sys/prctl.h>
+#include <sys/wait.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -80,28 +85,85 @@ public:
     return Start (why) && Psql ("CREATE DATABASE fvtest", why);
   }
 
+  // Runs the server as our child, which dies with us (parent-death
+  // signal) even when the test crashes before Stop().
   bool Start (std::string *why)
   {
     if (port_ == 0)
       port_ = FreePort ();
-    std::string opts = "-p " + std::to_string (port_) +
-        " -c listen_addresses=127.0.0.1 -c unix_socket_directories=" + dir_ +
-        " -c fsync=off -c max_connections=60";
-    if (!Run ({FV_PG_BINDIR "/pg_ctl", "-D", dir_ + "/data", "-l",
-                dir_ + "/server.log", "-o", opts, "-w", "-t", "60", "start"},
-            why))
-      return false;
+    std::vector<std::string> args;
+    if (as_postgres_)
+      args = {"/usr/bin/setpriv", "--reuid=postgres", "--regid=postgres",
+        "--init-groups", "--pdeathsig=TERM", "--"};
+    for (const char *a : {FV_PG_BINDIR "/postgres", "-D"})
+      args.push_back (a);
+    args.push_back (dir_ + "/data");
+    args.push_back ("-p");
+    args.push_back (std::to_string (port_));
+    for (const char *a : {"-c", "listen_addresses=127.0.0.1", "-c",
+            "fsync=off", "-c", "max_connections=60", "-c"})
+      args.push_back (a);
+    args.push_back ("unix_socket_directories=" + dir_);
+    std::vector<char *> argv;
+    for (auto &a : args)
+      argv.push_back (&a[0]);
+    argv.push_back (nullptr);
+    int log = open ((dir_ + "/server.log").c_str (),
+        O_WRONLY | O_CREAT | O_APPEND, 0644);
+    GError *error = nullptr;
+    GPid pid = 0;
+    gboolean ok = g_spawn_async_with_fds ("/", argv.data (), nullptr,
+        G_SPAWN_DO_NOT_REAP_CHILD, SetDeathSignal, nullptr, &pid, -1, log,
+        log, &error);
+    if (log >= 0)
+      close (log);
+    if (!ok) {
+      std::string msg = error->message;
+      g_error_free (error);
+      return Fail (why, "cannot start postgres: " + msg);
+    }
+    pid_ = pid;
     running_ = true;
-    return true;
+    // Ready when psql gets in (60 s at most), unless it exited.
+    gint64 deadline = g_get_monotonic_time () + 60 * G_USEC_PER_SEC;
+    std::string db = db_;
+    db_ = "postgres";
+    while (g_get_monotonic_time () < deadline) {
+      int status = 0;
+      if (waitpid (pid_, &status, WNOHANG) == pid_) {
+        running_ = false;
+        db_ = db;
+        return Fail (why, "postgres exited; see " + dir_ + "/server.log");
+      }
+      if (Psql ("SELECT 1")) {
+        db_ = db;
+        return true;
+      }
+      g_usleep (100 * 1000);
+    }
+    db_ = db;
+    Stop ();
+    return Fail (why, "postgres did not accept connections within 60 s");
   }
 
+  // Fast shutdown (SIGINT), then waits for the server to exit.
   void Stop ()
   {
     if (!running_)
       return;
     running_ = false;
-    Run ({FV_PG_BINDIR "/pg_ctl", "-D", dir_ + "/data", "-m", "fast", "-w",
-            "stop"}, nullptr);
+    kill (pid_, SIGINT);
+    gint64 deadline = g_get_monotonic_time () + 30 * G_USEC_PER_SEC;
+    int status = 0;
+    while (waitpid (pid_, &status, WNOHANG) == 0) {
+      if (g_get_monotonic_time () > deadline) {
+        kill (pid_, SIGKILL);
+        waitpid (pid_, &status, 0);
+        break;
+      }
+      g_usleep (20 * 1000);
+    }
+    g_spawn_close_pid (pid_);
   }
 
   // Runs SQL as the superuser over the unix socket.
@@ -130,6 +192,7 @@ private:
   std::string dir_;
   std::string db_ = "postgres";
   int port_ = 0;
+  pid_t pid_ = 0;
   bool running_ = false;
   bool as_postgres_ = false;
   bool keep_ = false;
@@ -139,6 +202,11 @@ private:
     if (why)
       *why = msg;
     return false;
+  }
+
+  static void SetDeathSignal (gpointer)
+  {
+    prctl (PR_SET_PDEATHSIG, SIGTERM);
   }
 
   static int FreePort ()
