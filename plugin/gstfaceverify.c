@@ -235,7 +235,7 @@ gst_face_verify_swap_snapshot (GstFaceVerify * self,
 static gboolean
 gst_face_verify_update_gallery (GstFaceVerify * self, gboolean at_start)
 {
-  g_autofree gchar *path = NULL;
+  g_autofree gchar *path = NULL, *loc = NULL;
   g_autoptr (GError) err = NULL;
   FvGallerySnapshot *snap;
   gboolean fresh = FALSE;
@@ -258,6 +258,7 @@ gst_face_verify_update_gallery (GstFaceVerify * self, gboolean at_start)
     fresh = TRUE;
   }
 
+  loc = fv_gallery_location_redact (path);      /* no password */
   switch (fv_gallery_watch_check (self->watch, &snap, &err)) {
     case FV_GALLERY_WATCH_LOADED:
       gst_face_verify_swap_snapshot (self, snap);
@@ -266,23 +267,23 @@ gst_face_verify_update_gallery (GstFaceVerify * self, gboolean at_start)
       if (fresh) {
         GST_ELEMENT_WARNING (self, RESOURCE, NOT_FOUND,
             ("The gallery \"%s\" does not exist (yet): every face is "
-                "unknown until it appears.", path), (NULL));
+                "unknown until it appears.", loc), (NULL));
         gst_face_verify_swap_snapshot (self, NULL);
       } else {
         GST_ELEMENT_WARNING (self, RESOURCE, NOT_FOUND,
             ("The gallery \"%s\" disappeared; the previous gallery stays "
-                "in use.", path), (NULL));
+                "in use.", loc), (NULL));
       }
       break;
     case FV_GALLERY_WATCH_FAILED:
       if (at_start) {
         GST_ELEMENT_ERROR (self, RESOURCE, OPEN_READ,
-            ("Could not open the gallery \"%s\".", path), ("%s", err->message));
+            ("Could not open the gallery \"%s\".", loc), ("%s", err->message));
         return FALSE;
       }
       GST_ELEMENT_WARNING (self, RESOURCE, READ,
           ("Could not reload the gallery \"%s\"; the previous gallery "
-              "stays in use.", path), ("%s", err->message));
+              "stays in use.", loc), ("%s", err->message));
       break;
     case FV_GALLERY_WATCH_UNCHANGED:
       break;
@@ -791,16 +792,17 @@ gst_face_verify_install_properties (GObjectClass * gobject_class)
   /**
    * GstFaceVerify:gallery-file:
    *
-   * The gallery, an SQLite file made by `faceverify enroll` (or by the
-   * #GstFaceVerify::enroll signal). Unset, every face is unknown. Edits by
-   * other processes, and a new path set while PLAYING, are loaded in the
-   * background.
+   * The gallery: an SQLite file made by `faceverify enroll` (or the
+   * #GstFaceVerify::enroll signal), or a shared PostgreSQL database's URI
+   * `postgresql://…` (no message shows its password). Unset, every face is
+   * unknown. Edits by other processes are loaded in the background.
    */
   g_object_class_install_property (gobject_class, PROP_GALLERY_FILE,
       g_param_spec_string ("gallery-file", "Gallery file",
-          "The gallery (SQLite file made by `faceverify enroll`); unset: "
-          "every face is unknown. Edits by other processes and a new path "
-          "set while PLAYING are loaded in the background.",
+          "The gallery (SQLite file made by `faceverify enroll`, or a URI "
+          "postgresql://…); unset: every face is unknown. Edits by other "
+          "processes and a new path set while PLAYING are loaded in the "
+          "background.",
           DEFAULT_GALLERY_FILE,
           G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS |
           GST_PARAM_MUTABLE_PLAYING));

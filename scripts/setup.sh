@@ -52,6 +52,8 @@ packages=(
   # ships without a .pc file and meson finds through the compiler)
   libglib2.0-dev libyuv-dev libsqlite3-dev libgdk-pixbuf-2.0-dev
   libcairo2-dev libpango1.0-dev
+  # PostgreSQL galleries (libpq); the server for their tests
+  libpq-dev postgresql
   libgstreamer1.0-dev libgstreamer-plugins-base1.0-dev
   # run time and tests (npm is added below when it is absent)
   gstreamer1.0-tools gstreamer1.0-plugins-base gstreamer1.0-plugins-good

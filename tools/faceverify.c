@@ -26,7 +26,7 @@ static const FvToolCommand commands[] = {
   {"identify", "Identify the faces of images against a gallery (CSV)",
       fv_cmd_identify},
   {"verify", "Tell whether two images show the same person", fv_cmd_verify},
-  {"gallery", "List, remove, rename, export or import gallery identities",
+  {"gallery", "List, remove, rename, export, import or copy identities",
       fv_cmd_gallery},
   {"eval", "Verification accuracy (ROC AUC, TAR@FAR) on image pairs",
       fv_cmd_eval},

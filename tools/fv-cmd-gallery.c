@@ -334,6 +334,7 @@ enroll_report (const EnrollStats * st, const char *gallery_path)
 {
   GHashTableIter iter;
   gpointer key, value;
+  g_autofree char *shown = fv_gallery_location_redact (gallery_path);
   GString *out;
   guint i;
 
@@ -341,7 +342,7 @@ enroll_report (const EnrollStats * st, const char *gallery_path)
   out = g_string_new (NULL);
   g_string_append_printf (out, "enrolled %u sample%s of %u identit%s into "
       "%s; skipped %u image%s", st->samples, st->samples == 1 ? "" : "s",
-      st->identities, st->identities == 1 ? "y" : "ies", gallery_path,
+      st->identities, st->identities == 1 ? "y" : "ies", shown,
       st->skipped, st->skipped == 1 ? "" : "s");
   g_hash_table_iter_init (&iter, st->reasons);
   i = 0;
@@ -367,7 +368,8 @@ fv_cmd_enroll (int argc, char **argv)
   gboolean aligned = FALSE, replace = FALSE;
   GOptionEntry entries[] = {
     {"gallery", 'g', 0, G_OPTION_ARG_FILENAME, &gallery_path,
-        "The gallery file (created if it does not exist)", "FILE"},
+        "The gallery file or postgresql:// URI (created if it does not "
+          "exist)", "FILE|URI"},
     {"label", 'l', 0, G_OPTION_ARG_STRING, &label,
         "Enroll the IMAGEs as this identity", "NAME"},
     {"name", 'n', 0, G_OPTION_ARG_STRING, &display_name,
@@ -484,6 +486,23 @@ append_match_row (GString * out, const char *display, guint k,
       m->margin, m->known ? 1 : 0);
 }
 
+/* The snapshot's damaged rows (left out: one warning each) and an empty
+ * gallery, with the location's password hidden. */
+static void
+warn_about_snapshot (const char *command, const char *gallery_path,
+    FvGallerySnapshot * snap)
+{
+  g_autofree char *shown = fv_gallery_location_redact (gallery_path);
+  guint k;
+
+  for (k = 0; k < fv_gallery_snapshot_get_n_skipped (snap); k++)
+    fv_tool_error (command, "%s: warning: left out a damaged row: %s",
+        shown, fv_gallery_snapshot_get_skipped (snap, k));
+  if (fv_gallery_snapshot_get_n_identities (snap) == 0)
+    fv_tool_error (command, "%s: the gallery is empty: every face is "
+        "unknown", shown);
+}
+
 int
 fv_cmd_identify (int argc, char **argv)
 {
@@ -495,7 +514,7 @@ fv_cmd_identify (int argc, char **argv)
   double margin = FV_GALLERY_DEFAULT_MATCH_MARGIN;
   GOptionEntry entries[] = {
     {"gallery", 'g', 0, G_OPTION_ARG_FILENAME, &gallery_path,
-        "The gallery file", "FILE"},
+        "The gallery file or postgresql:// URI", "FILE|URI"},
     {"threshold", 't', 0, G_OPTION_ARG_DOUBLE, &threshold,
           "Match threshold: lowest cosine similarity of a known face "
           "(default " G_STRINGIFY (FV_GALLERY_DEFAULT_MATCH_THRESHOLD) ")",
@@ -557,13 +576,7 @@ fv_cmd_identify (int argc, char **argv)
     return FV_TOOL_EXIT_FAILURE;
   }
   snap = fv_gallery_get_snapshot (gallery);
-  /* Damaged rows were left out of the snapshot: one warning each. */
-  for (k = 0; k < fv_gallery_snapshot_get_n_skipped (snap); k++)
-    fv_tool_error (command, "%s: warning: left out a damaged row: %s",
-        gallery_path, fv_gallery_snapshot_get_skipped (snap, k));
-  if (fv_gallery_snapshot_get_n_identities (snap) == 0)
-    fv_tool_error (command, "%s: the gallery is empty: every face is "
-        "unknown", gallery_path);
+  warn_about_snapshot (command, gallery_path, snap);
 
   out = g_string_new ("path,face,x1,y1,x2,y2,label,similarity,margin,"
       "known\n");
@@ -714,6 +727,7 @@ gallery_list (const char *gallery_path, gboolean csv)
   g_autoptr (FvGallery) g = NULL;
   g_autoptr (GPtrArray) list = NULL;
   g_autoptr (GError) error = NULL;
+  g_autofree char *shown = fv_gallery_location_redact (gallery_path);
   GString *out;
   guint i, total = 0;
   int width = 5;
@@ -738,7 +752,7 @@ gallery_list (const char *gallery_path, gboolean csv)
     g_string_append (out, "label,display_name,samples,created,updated,id\n");
   } else {
     g_string_append_printf (out, "# %s: %u identit%s, %u sample%s; model "
-        "sha256 %s, dim %u, metric %s, schema %u\n", gallery_path, list->len,
+        "sha256 %s, dim %u, metric %s, schema %u\n", shown, list->len,
         list->len == 1 ? "y" : "ies", total, total == 1 ? "" : "s",
         fv_gallery_get_model_fingerprint (g), fv_gallery_get_dim (g),
         fv_gallery_get_metric (g), fv_gallery_get_schema_version (g));
@@ -872,6 +886,7 @@ gallery_import (const char *gallery_path, GStrv files, gboolean replace,
   g_autoptr (GError) error = NULL;
   g_autofree char *json = NULL;
   g_autofree char *fingerprint = NULL;
+  g_autofree char *shown = NULL;
   gsize length = 0;
   guint dim = 0, n_ids = 0, n_samples = 0;
 
@@ -914,9 +929,9 @@ gallery_import (const char *gallery_path, GStrv files, gboolean replace,
     fv_tool_error (command, "%s: %s", files[0], error->message);
     return FV_TOOL_EXIT_FAILURE;
   }
+  shown = fv_gallery_location_redact (gallery_path);
   printf ("imported %u identit%s with %u sample%s into %s\n", n_ids,
-      n_ids == 1 ? "y" : "ies", n_samples, n_samples == 1 ? "" : "s",
-      gallery_path);
+      n_ids == 1 ? "y" : "ies", n_samples, n_samples == 1 ? "" : "s", shown);
   return FV_TOOL_EXIT_OK;
 }
 
@@ -1004,12 +1019,89 @@ gallery_repair (const char *gallery_path, const char *to, gboolean force)
   return FV_TOOL_EXIT_OK;
 }
 
+/* Removes the identities of @g that @src does not hold. */
+static gboolean
+remove_others (FvGallery * g, FvGallery * src, GError ** error)
+{
+  g_autoptr (GPtrArray) have = fv_gallery_list (g, error);
+  g_autoptr (GPtrArray) keep = have ? fv_gallery_list (src, error) : NULL;
+  g_autoptr (GHashTable) labels = g_hash_table_new (g_str_hash, g_str_equal);
+  guint i;
+
+  if (keep == NULL)
+    return FALSE;
+  for (i = 0; i < keep->len; i++)
+    g_hash_table_add (labels, ((FvGalleryIdentity *) keep->pdata[i])->label);
+  for (i = 0; i < have->len; i++) {
+    const char *label = ((FvGalleryIdentity *) have->pdata[i])->label;
+
+    if (!g_hash_table_contains (labels, label)
+        && !fv_gallery_remove (g, label, error))
+      return FALSE;
+  }
+  return TRUE;
+}
+
+/* Copies every identity of one gallery into another, of any backend: the
+ * JSON export of SRC imported into DST in one transaction. */
+static int
+gallery_copy (GStrv locations, gboolean force)
+{
+  const char *command = "gallery copy";
+  g_autoptr (FvGallery) src = NULL;
+  g_autoptr (FvGallery) dst = NULL;
+  g_autoptr (GPtrArray) existing = NULL;
+  g_autoptr (GError) error = NULL;
+  g_autofree char *json = NULL, *fingerprint = NULL;
+  g_autofree char *src_shown = NULL, *dst_shown = NULL;
+  gsize length = 0;
+  guint dim = 0, n_ids = 0, n_samples = 0;
+
+  if (locations == NULL || g_strv_length (locations) != 2) {
+    fv_tool_error (command, "give a source and a target gallery (a file or "
+        "a postgresql:// URI)");
+    return FV_TOOL_EXIT_USAGE;
+  }
+  src_shown = fv_gallery_location_redact (locations[0]);
+  dst_shown = fv_gallery_location_redact (locations[1]);
+  src = open_for_tool (command, locations[0], FV_GALLERY_OPEN_READ_ONLY);
+  if (src == NULL)
+    return FV_TOOL_EXIT_FAILURE;
+  json = fv_gallery_export_json (src, &length, &error);
+  if (json == NULL || !fv_gallery_json_get_model (json, (gssize) length,
+          &fingerprint, &dim, &error))
+    goto fail;
+  dst = fv_gallery_open (locations[1], FV_GALLERY_OPEN_CREATE, fingerprint,
+      dim, &error);
+  if (dst == NULL || (existing = fv_gallery_list (dst, &error)) == NULL)
+    goto fail;
+  if (existing->len > 0 && !force) {
+    fv_tool_error (command, "%s already holds %u identit%s: refusing to "
+        "copy over it (--force makes it a copy of %s)", dst_shown,
+        existing->len, existing->len == 1 ? "y" : "ies", src_shown);
+    return FV_TOOL_EXIT_FAILURE;
+  }
+  if (!fv_gallery_import_json (dst, json, (gssize) length,
+          FV_GALLERY_ENROLL_REPLACE, &n_ids, &n_samples, &error)
+      || (existing->len > 0 && !remove_others (dst, src, &error)))
+    goto fail;
+  printf ("copied %u identit%s with %u sample%s from %s to %s\n", n_ids,
+      n_ids == 1 ? "y" : "ies", n_samples, n_samples == 1 ? "" : "s",
+      src_shown, dst_shown);
+  return FV_TOOL_EXIT_OK;
+
+fail:
+  fv_tool_error (command, "%s", error->message);
+  return FV_TOOL_EXIT_FAILURE;
+}
+
 int
 fv_cmd_gallery (int argc, char **argv)
 {
   const char *command = "gallery";
   static const char *const actions[] = {
-    "list", "remove", "rename", "export", "import", "check", "repair"
+    "list", "remove", "rename", "export", "import", "check", "repair",
+    "copy"
   };
   g_autofree char *gallery_path = NULL, *output = NULL, *display_name = NULL;
   g_autofree char *to = NULL;
@@ -1017,7 +1109,8 @@ fv_cmd_gallery (int argc, char **argv)
   gboolean csv = FALSE, replace = FALSE, merge = FALSE, force = FALSE;
   GOptionEntry entries[] = {
     {"gallery", 'g', 0, G_OPTION_ARG_FILENAME, &gallery_path,
-        "The gallery file", "FILE"},
+        "The gallery: a file, or a PostgreSQL database "
+          "(postgresql://user@host:port/dbname)", "FILE|URI"},
     {"csv", 0, 0, G_OPTION_ARG_NONE, &csv,
           "list: print CSV (label,display_name,samples,created,updated,id)",
         NULL},
@@ -1030,7 +1123,8 @@ fv_cmd_gallery (int argc, char **argv)
         "repair: the new gallery to write", "NEW.db"},
     {"force", 'f', 0, G_OPTION_ARG_NONE, &force,
         "export, repair: replace an existing regular file (never a symlink, "
-          "a device or the gallery itself)", NULL},
+          "a device or the gallery itself); copy: make a target that holds "
+          "identities a copy of the source", NULL},
     {"replace", 0, 0, G_OPTION_ARG_NONE, &replace,
         "import: replace identities that are already in the gallery", NULL},
     {"merge", 0, 0, G_OPTION_ARG_NONE, &merge,
@@ -1044,7 +1138,7 @@ fv_cmd_gallery (int argc, char **argv)
   guint i;
 
   context = g_option_context_new ("list|remove|rename|export|import|check|"
-      "repair " "--gallery FILE [ARGUMENT…]");
+      "repair --gallery FILE|URI [ARGUMENT…] | copy SRC DST");
   g_option_context_set_summary (context,
       "Manages a gallery file:\n"
       "  list                   the identities, their samples and times\n"
@@ -1063,13 +1157,17 @@ fv_cmd_gallery (int argc, char **argv)
       "  repair --to NEW.db     copies the identities and samples that are "
       "sound into\n"
       "                         a new, clean gallery (the source is not "
-      "changed)");
+      "changed)\n"
+      "  copy SRC DST           copies a gallery (file or postgresql:// URI)"
+      " into\n"
+      "                         another; refuses a target that holds "
+      "identities\n" "                         unless --force");
   g_option_context_add_main_entries (context, entries, NULL);
   if (!fv_tool_parse_options (context, command, &args))
     return FV_TOOL_EXIT_USAGE;
   if (rest == NULL || rest[0] == NULL) {
     fv_tool_error (command, "no action given (list, remove, rename, export, "
-        "import, check, repair)");
+        "import, check, repair, copy)");
     return FV_TOOL_EXIT_USAGE;
   }
   action = rest[0];
@@ -1078,9 +1176,11 @@ fv_cmd_gallery (int argc, char **argv)
       break;
   if (i == G_N_ELEMENTS (actions)) {
     fv_tool_error (command, "unknown action '%s' (list, remove, rename, "
-        "export, import, check, repair)", action);
+        "export, import, check, repair, copy)", action);
     return FV_TOOL_EXIT_USAGE;
   }
+  if (strcmp (action, "copy") == 0)
+    return gallery_copy (rest + 1, force);
   if (!need_gallery (command, gallery_path))
     return FV_TOOL_EXIT_USAGE;
 

@@ -567,7 +567,9 @@ parse_import (FvGallery * gallery, const char *json, gsize length,
     GPtrArray * items, GError ** error)
 {
   g_autoptr (sqlite3) db = NULL;
-  Parse p = { NULL, fv_gallery_get_path (gallery),
+  g_autofree char *shown = fv_gallery_location_redact (fv_gallery_get_path
+      (gallery));
+  Parse p = { NULL, shown,
     fv_gallery_get_model_fingerprint (gallery),
     fv_gallery_get_metric (gallery), fv_gallery_get_dim (gallery), json,
     length

@@ -99,6 +99,10 @@ struct _FvGalleryStore
 struct _FvGalleryStoreClass
 {
   const char *name;
+  /* A database server rather than a file: its stamp never moves, so the
+   * watch retries a failed open with a back-off instead of waiting for
+   * the stamp to change. */
+  gboolean remote;
 
   /* The location's stamp; FALSE (and exists=FALSE) when there is none. */
   gboolean (*stat) (const char *location, FvGalleryStamp * stamp);
@@ -141,8 +145,12 @@ struct _FvGalleryStoreClass
 };
 
 extern const FvGalleryStoreClass fv_gallery_sqlite_class;
+#if FV_HAVE_LIBPQ
+extern const FvGalleryStoreClass fv_gallery_pg_class;
+#endif
 
-/* The backend that serves @location (a path: SQLite). */
+/* The backend that serves @location (a libpq URI: PostgreSQL; a path:
+ * SQLite). */
 const FvGalleryStoreClass *fv_gallery_store_class_for (const char *location);
 void fv_gallery_store_free_base (FvGalleryStore * store);
 gboolean fv_gallery_stamp_equal (const FvGalleryStamp * a,

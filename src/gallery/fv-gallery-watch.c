@@ -18,7 +18,14 @@ struct _FvGalleryWatch
   FvGalleryStamp stamp;         /* the location when @gallery was loaded */
   gboolean have_failed;
   FvGalleryStamp failed;        /* the location when a failure was reported */
+  /* A database's stamp never moves: a failed open is tried again after a
+   * back-off that grows to RETRY_MAX_US (reported once all the same). */
+  gint64 retry_at;
+  gint64 backoff_us;
 };
+
+#define RETRY_MIN_US (500 * G_TIME_SPAN_MILLISECOND)
+#define RETRY_MAX_US (30 * G_TIME_SPAN_SECOND)
 
 /**
  * fv_gallery_watch_new:
@@ -110,6 +117,7 @@ loaded (FvGalleryWatch * w, const FvGalleryStamp * st,
 {
   w->stamp = *st;
   w->have_failed = FALSE;
+  w->backoff_us = 0;
   *snapshot = fv_gallery_get_snapshot (w->gallery);
   return FV_GALLERY_WATCH_LOADED;
 }
@@ -175,12 +183,16 @@ fv_gallery_watch_check (FvGalleryWatch * watch,
 
   /* Another file at the location, or the file rewritten: open it afresh,
    * unless this very state failed before. */
-  if (watch->have_failed && fv_gallery_stamp_equal (&st, &watch->failed))
+  if (watch->have_failed && fv_gallery_stamp_equal (&st, &watch->failed)
+      && !(watch->klass->remote && g_get_monotonic_time () >= watch->retry_at))
     return FV_GALLERY_WATCH_UNCHANGED;
   g = open_loaded (watch, error);
   if (!g) {
-    report_once (watch, &st, error);
-    return FV_GALLERY_WATCH_FAILED;
+    watch->backoff_us = CLAMP (watch->backoff_us * 2, RETRY_MIN_US,
+        RETRY_MAX_US);
+    watch->retry_at = g_get_monotonic_time () + watch->backoff_us;
+    return report_once (watch, &st, error) ? FV_GALLERY_WATCH_FAILED :
+        FV_GALLERY_WATCH_UNCHANGED;
   }
   fv_gallery_free (watch->gallery);
   watch->gallery = g;

@@ -25,6 +25,7 @@ G_DEFINE_QUARK (fv-gallery-error-quark, fv_gallery_error);
 struct _FvGallery
 {
   char *path;
+  char *shown;                  /* the path for messages (redacted) */
   gboolean read_only;
   char *fingerprint;
   guint dim;
@@ -42,10 +43,97 @@ struct _FvGallery
 /* Stores                                                                   */
 /* ------------------------------------------------------------------------ */
 
+/**
+ * fv_gallery_location_is_database:
+ * @location: a gallery's location
+ *
+ * Whether @location is a libpq connection URI (`postgresql://…` or
+ * `postgres://…`), which names a PostgreSQL database, rather than the path
+ * of an SQLite file.
+ *
+ * Returns: %TRUE for a PostgreSQL URI
+ */
+gboolean
+fv_gallery_location_is_database (const char *location)
+{
+  g_return_val_if_fail (location != NULL, FALSE);
+  return g_ascii_strncasecmp (location, "postgresql://", 13) == 0
+      || g_ascii_strncasecmp (location, "postgres://", 11) == 0;
+}
+
+/* Replaces the value of every `password=` query parameter by "***". */
+static void
+redact_query (GString * out, const char *query)
+{
+  g_auto (GStrv) params = g_strsplit (query, "&", -1);
+  guint i;
+
+  for (i = 0; params[i]; i++) {
+    if (i > 0)
+      g_string_append_c (out, '&');
+    if (g_ascii_strncasecmp (params[i], "password=", 9) == 0)
+      g_string_append (out, "password=***");
+    else
+      g_string_append (out, params[i]);
+  }
+}
+
+/**
+ * fv_gallery_location_redact:
+ * @location: a gallery's location
+ *
+ * @location as it may be printed, logged or put in an error: in a
+ * PostgreSQL URI, the password (`user:secret@host`, `?password=secret`)
+ * is replaced by `***`; every other parameter stays. A path is returned
+ * as it is. Every message of the library names a database this way.
+ *
+ * Returns: (transfer full): the printable location; free with g_free()
+ */
+char *
+fv_gallery_location_redact (const char *location)
+{
+  const char *auth, *host_end, *at, *colon, *query;
+  GString *out;
+
+  g_return_val_if_fail (location != NULL, NULL);
+  if (!fv_gallery_location_is_database (location))
+    return g_strdup (location);
+
+  auth = strstr (location, "://") + 3;
+  host_end = auth + strcspn (auth, "/?");
+  out = g_string_new_len (location, auth - location);
+  /* The user info ends at the last '@' before the path. */
+  at = NULL;
+  for (const char *c = auth; c < host_end; c++)
+    if (*c == '@')
+      at = c;
+  if (at) {
+    colon = memchr (auth, ':', at - auth);
+    if (colon) {
+      g_string_append_len (out, auth, colon - auth);
+      g_string_append (out, ":***");
+    } else {
+      g_string_append_len (out, auth, at - auth);
+    }
+    auth = at;
+  }
+  query = strchr (host_end, '?');
+  if (query) {
+    g_string_append_len (out, auth, query + 1 - auth);
+    redact_query (out, query + 1);
+  } else {
+    g_string_append (out, auth);
+  }
+  return g_string_free (out, FALSE);
+}
+
 const FvGalleryStoreClass *
 fv_gallery_store_class_for (const char *location)
 {
-  (void) location;
+#if FV_HAVE_LIBPQ
+  if (fv_gallery_location_is_database (location))
+    return &fv_gallery_pg_class;
+#endif
   return &fv_gallery_sqlite_class;
 }
 
@@ -294,6 +382,17 @@ fv_gallery_check_embedding (const float *embedding, guint dim, float *unit,
  * Opened for writing, a gallery with an older schema is migrated (one
  * transaction); read-only, it is read as it is.
  *
+ * @path may also be a libpq connection URI, `postgresql://user@host:port/
+ * dbname?param=value…` (or `postgres://…`; see
+ * fv_gallery_location_is_database()): the gallery is then the tables
+ * fv_meta, fv_identities and fv_samples in that PostgreSQL database,
+ * created with %FV_GALLERY_OPEN_CREATE and checked in the same ways. The
+ * URI's parameters (sslmode, passfile, service…) and the PG* environment
+ * variables reach libpq untouched; a role without write rights is refused
+ * for writing (%FV_GALLERY_ERROR_READ_ONLY); an unreachable server is
+ * %FV_GALLERY_ERROR_IO. Messages name the location without its password
+ * (fv_gallery_location_redact()).
+ *
  * Opening does not load the embeddings: call fv_gallery_reload().
  *
  * Returns: (transfer full) (nullable): the gallery, or %NULL on error
@@ -314,6 +413,16 @@ fv_gallery_open (const char *path, FvGalleryOpenFlags flags,
   if (model_fingerprint && !fv_gallery_check_text ("model fingerprint",
           model_fingerprint, MAX_FINGERPRINT, error))
     return NULL;
+#if !FV_HAVE_LIBPQ
+  if (fv_gallery_location_is_database (path)) {
+    g_autofree char *shown = fv_gallery_location_redact (path);
+
+    g_set_error (error, FV_GALLERY_ERROR, FV_GALLERY_ERROR_INVALID,
+        "%s: this gst-faceverify was built without PostgreSQL support "
+        "(libpq)", shown);
+    return NULL;
+  }
+#endif
   store = fv_gallery_store_class_for (path)->open (path, flags,
       model_fingerprint, dim, error);
   if (!store)
@@ -321,6 +430,7 @@ fv_gallery_open (const char *path, FvGalleryOpenFlags flags,
 
   g = g_new0 (FvGallery, 1);
   g->path = g_strdup (path);
+  g->shown = fv_gallery_location_redact (path);
   g->read_only = store->read_only;
   g->fingerprint = g_strdup (store->fingerprint);
   g->dim = store->dim;
@@ -348,6 +458,7 @@ fv_gallery_free (FvGallery * gallery)
   g_mutex_clear (&gallery->store_lock);
   g_mutex_clear (&gallery->snap_lock);
   g_free (gallery->path);
+  g_free (gallery->shown);
   g_free (gallery->fingerprint);
   g_free (gallery);
 }
@@ -450,7 +561,7 @@ fv_gallery_check_writable (FvGallery * gallery, GError ** error)
 {
   if (gallery->read_only) {
     g_set_error (error, FV_GALLERY_ERROR, FV_GALLERY_ERROR_READ_ONLY,
-        "%s: the gallery was opened read-only", gallery->path);
+        "%s: the gallery was opened read-only", gallery->shown);
     return FALSE;
   }
   return TRUE;
@@ -740,7 +851,7 @@ fv_gallery_get_identity (FvGallery * gallery, const char *label,
     return NULL;
   if (list->len == 0) {
     g_set_error (error, FV_GALLERY_ERROR, FV_GALLERY_ERROR_NOT_FOUND,
-        "%s: no identity \"%s\" in the gallery", gallery->path, label);
+        "%s: no identity \"%s\" in the gallery", gallery->shown, label);
     return NULL;
   }
   return g_ptr_array_steal_index (list, 0);

@@ -354,6 +354,8 @@ typedef struct
 FV_API FvGallery *fv_gallery_open (const char *path, FvGalleryOpenFlags flags,
     const char *model_fingerprint, guint dim, GError ** error);
 FV_API void fv_gallery_free (FvGallery * gallery);
+FV_API gboolean fv_gallery_location_is_database (const char *location);
+FV_API char *fv_gallery_location_redact (const char *location);
 
 FV_API const char *fv_gallery_get_path (FvGallery * gallery);
 FV_API const char *fv_gallery_get_model_fingerprint (FvGallery * gallery);

@@ -10,6 +10,9 @@
 #include <thread>
 
 #include "fv-plugin-test.h"
+#ifdef FV_TEST_HAVE_PG
+#include "fv-pg-fixture.h"
+#endif
 
 using namespace fvplug;
 
@@ -472,5 +475,163 @@ TEST_F (LiveGalleryTest, EditsByOtherProcessesShowWhileStreaming)
   gst_harness_teardown (h);
   gst_object_unref (bus);
 }
+
+#ifdef FV_TEST_HAVE_PG
+// Two nodes (elements, each with its own connection) follow one gallery in
+// a real PostgreSQL 15 (tests/unit/fv-pg-fixture.h): another process's
+// enrollment and removal show on both; with the server stopped they keep
+// identifying with the last snapshot and warn once; after the restart a
+// change reaches them again.
+TEST_F (LiveGalleryTest, PostgreSQLEditsShowOnEveryNode)
+{
+  if (!FvPgServer::Available ())
+    GTEST_SKIP () << "PostgreSQL 15 server binaries not installed in "
+        FV_PG_BINDIR " (apt-get install postgresql-15)";
+  FvPgServer pg;
+  std::string why;
+  ASSERT_TRUE (pg.Init (&why)) << why;
+  const std::string uri = pg.Uri ();
+  {
+    g_autoptr (GError) e = NULL;
+    g_autoptr (FvGallery) src = fv_gallery_open (gallery_wo_p01.c_str (),
+        FV_GALLERY_OPEN_READ_ONLY, NULL, 0, &e);
+    ASSERT_NE (src, nullptr) << e->message;
+    gsize len = 0;
+    g_autofree char *json = fv_gallery_export_json (src, &len, &e);
+    g_autofree char *fp = NULL;
+    guint dim = 0, n_ids = 0, n_samples = 0;
+    ASSERT_TRUE (json && fv_gallery_json_get_model (json, (gssize) len, &fp,
+            &dim, &e));
+    g_autoptr (FvGallery) dst = fv_gallery_open (uri.c_str (),
+        FV_GALLERY_OPEN_CREATE, fp, dim, &e);
+    ASSERT_NE (dst, nullptr) << e->message;
+    ASSERT_TRUE (fv_gallery_import_json (dst, json, (gssize) len,
+            FV_GALLERY_ENROLL_NEW_ONLY, &n_ids, &n_samples, &e))
+        << e->message;
+  }
+  std::string emb_file = PluginScratch () + "/p01-pg.f32";
+  ASSERT_TRUE (g_file_set_contents (emb_file.c_str (),
+          (const char *) person01_emb.data (),
+          person01_emb.size () * sizeof (float), NULL));
+  FaceRow row;
+  bool found = false;
+  for (const FaceRow &r : LoadFaces ("deepface"))
+    if (r.raw == "raw/person01/img6.jpg") {
+      row = r;
+      found = true;
+    }
+  ASSERT_TRUE (found);
+  RgbImage img = LoadRgb (FacePath ("deepface", row.raw));
+
+  const int kNodes = 2;
+  GstHarness *h[kNodes];
+  GstBus *bus[kNodes];
+  for (int k = 0; k < kNodes; k++) {
+    GstElement *e = gst_element_factory_make ("faceverify", NULL);
+    g_object_set (e, "gallery-file", uri.c_str (), NULL);
+    bus[k] = gst_bus_new ();
+    gst_element_set_bus (e, bus[k]);
+    h[k] = gst_harness_new_with_element (e, "sink", "src");
+    gst_harness_set_src_caps_str (h[k], CapsFor (GST_VIDEO_FORMAT_RGB,
+            img.width, img.height).c_str ());
+    if (GST_STATE (h[k]->element) != GST_STATE_PLAYING)
+      gst_harness_play (h[k]);
+  }
+  auto frame = [&](int k) {
+    GstBuffer *in = RgbBuffer (img);
+    AddFace (in, (int) row.box[0], (int) row.box[1], (int) row.box[2],
+        (int) row.box[3], 1, row.lm);
+    EXPECT_EQ (gst_harness_push (h[k], in), GST_FLOW_OK);
+    GstBuffer *out = gst_harness_pull (h[k]);
+    FvFaceIdMeta *m = fv_buffer_get_face_id_meta (out, 1);
+    std::string l = m ? m->label : "(none)";
+    gst_buffer_unref (out);
+    return l;
+  };
+  // Runs the helper; streams on every node until each shows @want; the
+  // delays from the helper's exit, in ms (-1: not within the time-out).
+  auto edit_and_wait = [&](std::vector<std::string> args,
+      const std::string &want) {
+    Child c;
+    c.Run (args);
+    std::vector<double> delay (kNodes, -1.0);
+    gint64 deadline = g_get_monotonic_time () + kGenerousUs;
+    int left = kNodes;
+    while (left > 0 && g_get_monotonic_time () < deadline) {
+      for (int k = 0; k < kNodes; k++) {
+        std::string l = frame (k);
+        gint64 done = c.done_at;
+        if (delay[k] < 0 && done && l == want) {
+          delay[k] = (g_get_monotonic_time () - done) / 1000.0;
+          left--;
+        }
+      }
+      g_usleep (20000);
+    }
+    c.Join ();
+    EXPECT_EQ (c.status, 0) << args[1];
+    return delay;
+  };
+  auto count = [&](int k, GstMessageType type) {
+    int n = 0;
+    while (GstMessage *m = gst_bus_pop_filtered (bus[k], type)) {
+      gst_message_unref (m);
+      n++;
+    }
+    return n;
+  };
+
+  for (int i = 0; i < 3; i++)
+    for (int k = 0; k < kNodes; k++)
+      EXPECT_EQ (frame (k), "unknown");
+  auto d = edit_and_wait ({ FV_GALLERY_EDIT, "enroll", uri, "person01",
+        emb_file, model }, "person01");
+  for (int k = 0; k < kNodes; k++) {
+    printf ("PostgreSQL: enrolled by another process, node %d shows it "
+        "after %.0f ms\n", k, d[k]);
+    EXPECT_GE (d[k], 0.0);
+  }
+
+  // The server goes away: matching goes on with the last snapshot, one
+  // WARNING per node.
+  for (int k = 0; k < kNodes; k++)
+    count (k, GST_MESSAGE_ANY);
+  pg.Stop ();
+  std::vector<int> warnings (kNodes, 0);
+  gint64 t0 = g_get_monotonic_time ();
+  while (g_get_monotonic_time () - t0 < kGenerousUs
+      && (warnings[0] == 0 || warnings[1] == 0)) {
+    for (int k = 0; k < kNodes; k++) {
+      EXPECT_EQ (frame (k), "person01");
+      warnings[k] += count (k, GST_MESSAGE_WARNING);
+    }
+    g_usleep (20000);
+  }
+  // ... and no more while it stays away (reconnections back off).
+  t0 = g_get_monotonic_time ();
+  while (g_get_monotonic_time () - t0 < 3 * G_USEC_PER_SEC) {
+    for (int k = 0; k < kNodes; k++) {
+      EXPECT_EQ (frame (k), "person01");
+      warnings[k] += count (k, GST_MESSAGE_WARNING);
+    }
+    g_usleep (20000);
+  }
+  for (int k = 0; k < kNodes; k++)
+    EXPECT_EQ (warnings[k], 1) << "node " << k;
+  ASSERT_TRUE (pg.Start (&why)) << why;
+  d = edit_and_wait ({ FV_GALLERY_EDIT, "remove", uri, "person01", model },
+      "unknown");
+  for (int k = 0; k < kNodes; k++) {
+    printf ("PostgreSQL restarted: removal by another process, node %d "
+        "shows it after %.0f ms\n", k, d[k]);
+    EXPECT_GE (d[k], 0.0);
+    EXPECT_EQ (count (k, GST_MESSAGE_ERROR), 0);
+  }
+  for (int k = 0; k < kNodes; k++) {
+    gst_harness_teardown (h[k]);
+    gst_object_unref (bus[k]);
+  }
+}
+#endif
 
 }  // namespace

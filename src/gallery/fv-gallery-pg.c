@@ -1,0 +1,575 @@
+/* gst-faceverify: face verification on the CPU
+ *
+ * fv-gallery-pg.c: the PostgreSQL store's data: one transaction per
+ * change (which bumps the generation and NOTIFYs on commit), reading,
+ * loading a snapshot in one repeatable-read transaction, and change
+ * detection from the notifications on the store's own connection.
+ */
+#include "fv-config.h"
+#include "core/fv-core.h"
+#include "gallery/fv-gallery-pg.h"
+
+#include <math.h>
+#include <string.h>
+
+#define LOC(s) ((s)->location)
+
+/* How often poll() compares the generation, in case notifications do not
+ * arrive (a connection pooler in between, say). */
+#define GENERATION_CHECK_US (5 * G_TIME_SPAN_SECOND)
+
+/* ------------------------------------------------------------------------ */
+/* Changes                                                                  */
+/* ------------------------------------------------------------------------ */
+
+/* The id of @label, or 0 if it is not in the gallery; -1 on error. */
+static gint64
+lookup_identity (FvPgStore * s, const char *label, const char *what,
+    GError ** error)
+{
+  FvPgParams p = { 0 };
+  g_autoptr (PGresult) res = NULL;
+
+  fv_pg_param_text (&p, label);
+  res = fv_pg_query (s, "SELECT id FROM fv_identities WHERE label = $1", &p,
+      TRUE, what, error);
+  if (!res)
+    return -1;
+  return PQntuples (res) > 0 ? fv_pg_get_int (res, 0, 0) : 0;
+}
+
+static gboolean
+run_on_id (FvPgStore * s, const char *sql, gint64 id, const char *what,
+    GError ** error)
+{
+  FvPgParams p = { 0 };
+  g_autoptr (PGresult) res = NULL;
+
+  fv_pg_param_int (&p, id);
+  res = fv_pg_query (s, sql, &p, FALSE, what, error);
+  return res != NULL;
+}
+
+/* Creates @e's identity or updates the one with its label; sets *id. */
+static gboolean
+write_identity (FvPgStore * s, const FvGalleryStoreIdentity * e,
+    FvGalleryEnrollFlags flags, const char *what, gint64 * id, GError ** error)
+{
+  FvPgParams p = { 0 };
+  g_autoptr (PGresult) res = NULL;
+  const char *sql;
+
+  *id = lookup_identity (s, e->label, what, error);
+  if (*id < 0)
+    return FALSE;
+  if (*id > 0 && flags == FV_GALLERY_ENROLL_NEW_ONLY) {
+    g_set_error (error, FV_GALLERY_ERROR, FV_GALLERY_ERROR_EXISTS,
+        "%s: the label \"%s\" is already in the gallery", LOC (&s->base),
+        e->label);
+    return FALSE;
+  }
+  if (*id > 0) {
+    if (flags == FV_GALLERY_ENROLL_REPLACE) {
+      if (!run_on_id (s, "DELETE FROM fv_samples WHERE identity_id = $1",
+              *id, what, error))
+        return FALSE;
+      sql = "UPDATE fv_identities SET display_name = $2, updated = $3 "
+          "WHERE id = $1";
+    } else {
+      sql = "UPDATE fv_identities SET display_name = coalesce ($2,"
+          " display_name), updated = $3 WHERE id = $1";
+    }
+    fv_pg_param_int (&p, *id);
+    fv_pg_param_text (&p, e->display_name);
+    fv_pg_param_int (&p, e->updated);
+    res = fv_pg_query (s, sql, &p, FALSE, what, error);
+    return res != NULL;
+  }
+  fv_pg_param_text (&p, e->label);
+  fv_pg_param_text (&p, e->display_name);
+  fv_pg_param_int (&p, e->created);
+  fv_pg_param_int (&p, e->updated);
+  res = fv_pg_query (s, "INSERT INTO fv_identities (label, display_name,"
+      " created, updated) VALUES ($1, $2, $3, $4) RETURNING id", &p, TRUE,
+      what, error);
+  if (!res)
+    return FALSE;
+  *id = fv_pg_get_int (res, 0, 0);
+  return TRUE;
+}
+
+/* Enrolls one identity inside the caller's transaction. */
+static gboolean
+enroll_one (FvPgStore * s, const FvGalleryStoreIdentity * e,
+    FvGalleryEnrollFlags flags, const char *what, gint64 * identity_id,
+    GError ** error)
+{
+  const guint dim = s->base.dim;
+  g_autofree float *unit = g_new (float, dim);
+  g_autofree guint8 *blob = g_new (guint8, (gsize) (dim) * 4);
+  gint64 id;
+  guint i;
+
+  if (!write_identity (s, e, flags, what, &id, error))
+    return FALSE;
+  for (i = 0; i < e->n_samples; i++) {
+    const FvGallerySample *sample = &e->samples[i];
+    g_autofree char *source = NULL;
+    g_autoptr (PGresult) res = NULL;
+    FvPgParams p = { 0 };
+
+    if (!fv_gallery_check_embedding (sample->embedding, dim, unit, error))
+      return FALSE;
+    fv_gallery_encode_embedding (unit, dim, blob);
+    if (sample->source)
+      source = g_utf8_make_valid (sample->source, -1);
+    fv_pg_param_int (&p, id);
+    fv_pg_param_binary (&p, blob, (int) dim * 4);
+    if (sample->quality >= 0.0f && isfinite (sample->quality))
+      fv_pg_param_double (&p, sample->quality);
+    else
+      fv_pg_param_text (&p, NULL);
+    fv_pg_param_text (&p, source);
+    fv_pg_param_int (&p, e->sample_created ? e->sample_created[i]
+        : e->updated);
+    res = fv_pg_query (s, "INSERT INTO fv_samples (identity_id, embedding,"
+        " quality, source, created) VALUES ($1, $2, $3, $4, $5)", &p, FALSE,
+        what, error);
+    if (!res)
+      return FALSE;
+  }
+  if (identity_id)
+    *identity_id = id;
+  return TRUE;
+}
+
+/* One change: runs inside write_transaction(). */
+typedef gboolean (*WriteFn) (FvPgStore * s, gconstpointer data,
+    const char *what, GError ** error);
+
+/* BEGIN, the generation bumped first (its row lock orders the writers, so
+ * each sees the one before), the change, NOTIFY, COMMIT. */
+static gboolean
+write_transaction (FvGalleryStore * store, WriteFn fn, gconstpointer data,
+    const char *what, GError ** error)
+{
+  FvPgStore *s = FV_PG_STORE (store);
+
+  if (store->read_only) {
+    g_set_error (error, FV_GALLERY_ERROR, FV_GALLERY_ERROR_READ_ONLY,
+        "%s: cannot %s: the gallery was opened read-only", LOC (store), what);
+    return FALSE;
+  }
+  if (fv_pg_exec (s, "BEGIN", what, error)
+      && fv_pg_exec (s, "UPDATE fv_meta SET value = (value::bigint + 1)::text"
+          " WHERE key = 'generation'", what, error)
+      && fn (s, data, what, error)
+      && fv_pg_exec (s, "SELECT pg_notify ('" FV_PG_CHANNEL "', value) FROM"
+          " fv_meta WHERE key = 'generation'", what, error)
+      && fv_pg_exec (s, "COMMIT", what, error)) {
+    s->local_changes++;
+    return TRUE;
+  }
+  fv_pg_rollback (s);
+  return FALSE;
+}
+
+typedef struct
+{
+  const FvGalleryStoreIdentity *identities;
+  guint n_identities;
+  FvGalleryEnrollFlags flags;
+  gint64 *identity_id;
+} Enroll;
+
+static gboolean
+enroll_all (FvPgStore * s, gconstpointer data, const char *what,
+    GError ** error)
+{
+  const Enroll *e = data;
+  guint i;
+
+  for (i = 0; i < e->n_identities; i++)
+    if (!enroll_one (s, &e->identities[i], e->flags, what, e->identity_id,
+            error))
+      return FALSE;
+  return TRUE;
+}
+
+static gboolean
+pg_enroll (FvGalleryStore * store, const FvGalleryStoreIdentity * identities,
+    guint n_identities, FvGalleryEnrollFlags flags, const char *what,
+    gint64 * identity_id, GError ** error)
+{
+  Enroll e = { identities, n_identities, flags, identity_id };
+
+  return write_transaction (store, enroll_all, &e, what, error);
+}
+
+static gboolean
+remove_identity (FvPgStore * s, gconstpointer data, const char *what,
+    GError ** error)
+{
+  const char *label = data;
+  gint64 id = lookup_identity (s, label, what, error);
+
+  if (id < 0)
+    return FALSE;
+  if (id == 0) {
+    g_set_error (error, FV_GALLERY_ERROR, FV_GALLERY_ERROR_NOT_FOUND,
+        "%s: cannot %s: no identity \"%s\" in the gallery", LOC (&s->base),
+        what, label);
+    return FALSE;
+  }
+  return run_on_id (s, "DELETE FROM fv_samples WHERE identity_id = $1", id,
+      what, error)
+      && run_on_id (s, "DELETE FROM fv_identities WHERE id = $1", id, what,
+      error);
+}
+
+static gboolean
+pg_remove (FvGalleryStore * store, const char *label, GError ** error)
+{
+  return write_transaction (store, remove_identity, label,
+      "remove the identity", error);
+}
+
+typedef struct
+{
+  const char *sql;
+  const char *label;
+  const char *value;
+} Update;
+
+static gboolean
+update_identity (FvPgStore * s, gconstpointer data, const char *what,
+    GError ** error)
+{
+  const Update *u = data;
+  FvPgParams p = { 0 };
+  g_autoptr (PGresult) res = NULL;
+  g_autoptr (GError) err = NULL;
+
+  fv_pg_param_text (&p, u->label);
+  fv_pg_param_text (&p, u->value);
+  fv_pg_param_int (&p, fv_gallery_now ());
+  res = fv_pg_query (s, u->sql, &p, FALSE, what, &err);
+  if (!res && g_error_matches (err, FV_GALLERY_ERROR, FV_GALLERY_ERROR_EXISTS)) {
+    g_set_error (error, FV_GALLERY_ERROR, FV_GALLERY_ERROR_EXISTS,
+        "%s: cannot %s: the label \"%s\" is already in the gallery",
+        LOC (&s->base), what, u->value);
+    return FALSE;
+  }
+  if (!res) {
+    g_propagate_error (error, g_steal_pointer (&err));
+    return FALSE;
+  }
+  if (strcmp (PQcmdTuples (res), "0") == 0) {
+    g_set_error (error, FV_GALLERY_ERROR, FV_GALLERY_ERROR_NOT_FOUND,
+        "%s: cannot %s: no identity \"%s\" in the gallery", LOC (&s->base),
+        what, u->label);
+    return FALSE;
+  }
+  return TRUE;
+}
+
+static gboolean
+pg_update (FvGalleryStore * store, const char *label,
+    FvGalleryStoreField field, const char *value, GError ** error)
+{
+  Update u = { NULL, label, value };
+
+  if (field == FV_GALLERY_STORE_LABEL) {
+    u.sql = "UPDATE fv_identities SET label = $2, updated = $3 "
+        "WHERE label = $1";
+    return write_transaction (store, update_identity, &u,
+        "rename the identity", error);
+  }
+  u.sql = "UPDATE fv_identities SET display_name = $2, updated = $3 "
+      "WHERE label = $1";
+  return write_transaction (store, update_identity, &u,
+      "set the display name", error);
+}
+
+/* ------------------------------------------------------------------------ */
+/* Reading (binary results)                                                 */
+/* ------------------------------------------------------------------------ */
+
+static const char list_sql[] =
+    "SELECT i.id, i.label, i.display_name, i.created, i.updated,"
+    "  coalesce (c.n, 0)"
+    " FROM fv_identities AS i LEFT JOIN"
+    "  (SELECT identity_id, count(*) AS n FROM fv_samples"
+    "   GROUP BY identity_id) AS c ON c.identity_id = i.id";
+
+static void
+identity_columns (const PGresult * res, int row, int col,
+    FvGalleryIdentity * id)
+{
+  id->id = fv_pg_get_int (res, row, col);
+  id->label = (char *) fv_pg_get_text (res, row, col + 1);
+  id->display_name = (char *) fv_pg_get_text (res, row, col + 2);
+  id->created = fv_pg_get_int (res, row, col + 3);
+  id->updated = fv_pg_get_int (res, row, col + 4);
+}
+
+static GPtrArray *
+pg_list (FvGalleryStore * store, const char *label, GError ** error)
+{
+  const char *what = label ? "read the identity" : "list the identities";
+  g_autoptr (GPtrArray) list = g_ptr_array_new_with_free_func
+      ((GDestroyNotify) fv_gallery_identity_free);
+  g_autofree char *sql = g_strconcat (list_sql, label ? " WHERE i.label = $1"
+      : " ORDER BY i.label COLLATE \"C\"", NULL);
+  FvPgParams p = { 0 };
+  g_autoptr (PGresult) res = NULL;
+  int i;
+
+  if (label)
+    fv_pg_param_text (&p, label);
+  res = fv_pg_query (FV_PG_STORE (store), sql, &p, TRUE, what, error);
+  if (!res)
+    return NULL;
+  for (i = 0; i < PQntuples (res); i++) {
+    FvGalleryIdentity row = { 0 };
+    FvGalleryIdentity *id = g_new0 (FvGalleryIdentity, 1);
+
+    identity_columns (res, i, 0, &row);
+    *id = row;
+    id->label = g_strdup (row.label ? row.label : "");
+    id->display_name = g_strdup (row.display_name);
+    id->n_samples = (guint) CLAMP (fv_pg_get_int (res, i, 5), 0, G_MAXUINT);
+    g_ptr_array_add (list, id);
+  }
+  return g_steal_pointer (&list);
+}
+
+/* Columns @col.. as (id, quality, source, created, embedding). */
+static gboolean
+sample_columns (FvGalleryStore * store, const PGresult * res, int row,
+    int col, FvGalleryStoreSample * s, float *embedding, GError ** error)
+{
+  s->id = fv_pg_get_int (res, row, col);
+  s->has_quality = !PQgetisnull (res, row, col + 1);
+  s->quality = fv_pg_get_double (res, row, col + 1);
+  s->source = fv_pg_get_text (res, row, col + 2);
+  s->created = fv_pg_get_int (res, row, col + 3);
+  s->embedding = embedding;
+  return fv_gallery_decode_embedding (store, s->id,
+      PQgetisnull (res, row, col + 4) ? NULL : PQgetvalue (res, row, col + 4),
+      (gsize) PQgetlength (res, row, col + 4), embedding, error);
+}
+
+static GPtrArray *
+pg_get_samples (FvGalleryStore * store, const char *label, GError ** error)
+{
+  const char *what = "read the samples";
+  FvPgStore *s = FV_PG_STORE (store);
+  g_autoptr (GPtrArray) list = g_ptr_array_new_with_free_func
+      ((GDestroyNotify) fv_gallery_sample_info_free);
+  FvPgParams p = { 0 };
+  g_autoptr (PGresult) res = NULL;
+  int i;
+
+  fv_pg_param_text (&p, label);
+  res = fv_pg_query (s, "SELECT i.id, s.id, s.quality, s.source, s.created,"
+      " s.embedding FROM fv_identities AS i LEFT JOIN fv_samples AS s"
+      " ON s.identity_id = i.id WHERE i.label = $1 ORDER BY s.id", &p, TRUE,
+      what, error);
+  if (!res)
+    return NULL;
+  if (PQntuples (res) == 0) {
+    g_set_error (error, FV_GALLERY_ERROR, FV_GALLERY_ERROR_NOT_FOUND,
+        "%s: no identity \"%s\" in the gallery", LOC (store), label);
+    return NULL;
+  }
+  for (i = 0; i < PQntuples (res); i++) {
+    FvGallerySampleInfo *info;
+    FvGalleryStoreSample sample;
+
+    if (PQgetisnull (res, i, 1))
+      continue;
+    info = g_new0 (FvGallerySampleInfo, 1);
+    g_ptr_array_add (list, info);
+    info->embedding = g_new (float, store->dim);
+    if (!sample_columns (store, res, i, 1, &sample, info->embedding, error))
+      return NULL;
+    info->id = sample.id;
+    info->quality = sample.has_quality ? (float) sample.quality : -1.0f;
+    info->source = g_strdup (sample.source);
+    info->created = sample.created;
+  }
+  return g_steal_pointer (&list);
+}
+
+static gboolean
+pg_foreach_sample (FvGalleryStore * store, FvGalleryStoreVisit visit,
+    gpointer user_data, GError ** error)
+{
+  g_autofree float *unit = g_new (float, store->dim);
+  g_autoptr (PGresult) res = fv_pg_query (FV_PG_STORE (store),
+      "SELECT i.id, i.label, i.display_name, i.created, i.updated,"
+      "  s.id, s.quality, s.source, s.created, s.embedding"
+      " FROM fv_identities AS i LEFT JOIN fv_samples AS s"
+      " ON s.identity_id = i.id ORDER BY i.label COLLATE \"C\", s.id", NULL,
+      TRUE, "export the gallery", error);
+  int i;
+
+  if (!res)
+    return FALSE;
+  for (i = 0; i < PQntuples (res); i++) {
+    FvGalleryIdentity identity = { 0 };
+    FvGalleryStoreSample sample;
+    gboolean has_sample = !PQgetisnull (res, i, 5);
+
+    identity_columns (res, i, 0, &identity);
+    if (has_sample && !sample_columns (store, res, i, 5, &sample, unit, error))
+      return FALSE;
+    if (!visit (&identity, has_sample ? &sample : NULL, user_data, error))
+      return FALSE;
+  }
+  return TRUE;
+}
+
+/* ------------------------------------------------------------------------ */
+/* Loading and change detection                                             */
+/* ------------------------------------------------------------------------ */
+
+/* Reads the whole gallery in one repeatable-read transaction. */
+static FvGallerySnapshot *
+read_snapshot (FvPgStore * s, GError ** error)
+{
+  const char *what = "load the gallery";
+  g_autoptr (FvGallerySnapshotBuild) b = NULL;
+  g_autoptr (PGresult) gen = NULL;
+  g_autoptr (PGresult) ids = NULL;
+  g_autoptr (PGresult) samples = NULL;
+  guint64 generation;
+  int i, n;
+
+  if (!fv_pg_exec (s, "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY",
+          what, error))
+    return NULL;
+  gen = fv_pg_query (s, "SELECT value::bigint FROM fv_meta"
+      " WHERE key = 'generation'", NULL, TRUE, what, error);
+  ids = gen ? fv_pg_query (s, "SELECT id, label, display_name FROM"
+      " fv_identities ORDER BY id", NULL, TRUE, what, error) : NULL;
+  samples = ids ? fv_pg_query (s, "SELECT identity_id, embedding, id FROM"
+      " fv_samples ORDER BY identity_id", NULL, TRUE, what, error) : NULL;
+  fv_pg_rollback (s);
+  if (!samples)
+    return NULL;
+  generation = PQntuples (gen) > 0 ? (guint64) fv_pg_get_int (gen, 0, 0) : 0;
+  s->loaded_generation = (gint64) generation;
+
+  b = fv_gallery_snapshot_build_new (&s->base);
+  for (i = 0; i < PQntuples (ids); i++)
+    fv_gallery_snapshot_build_identity (b, fv_pg_get_int (ids, i, 0),
+        fv_pg_get_text (ids, i, 1), fv_pg_get_text (ids, i, 2));
+  n = PQntuples (samples);
+  for (i = 0; i < n; i++)
+    if (!fv_gallery_snapshot_build_count (b, fv_pg_get_int (samples, i, 0),
+            error))
+      return NULL;
+  fv_gallery_snapshot_build_layout (b, generation);
+  for (i = 0; i < n; i++)
+    if (!fv_gallery_snapshot_build_sample (b, fv_pg_get_int (samples, i, 0),
+            fv_pg_get_int (samples, i, 2), PQgetvalue (samples, i, 1),
+            (gsize) PQgetlength (samples, i, 1), error))
+      return NULL;
+  return fv_gallery_snapshot_build_finish (g_steal_pointer (&b), error);
+}
+
+static gboolean
+connection_ok (FvPgStore * s)
+{
+  return s->conn != NULL && PQstatus (s->conn) == CONNECTION_OK;
+}
+
+static FvGallerySnapshot *
+pg_load (FvGalleryStore * store, FvGallerySnapshot * previous, GError ** error)
+{
+  FvPgStore *s = FV_PG_STORE (store);
+  FvGallerySnapshot *snap;
+  guint64 local_changes = s->local_changes;
+
+  (void) previous;
+  /* A lost connection: reconnect (LISTEN again) and read everything, which
+   * catches up whatever the notifications missed meanwhile. */
+  if (!connection_ok (s) && !fv_pg_connect (s, error))
+    return NULL;
+  /* Cleared before reading: a commit after this shows in the next poll. */
+  s->notified = FALSE;
+  snap = read_snapshot (s, error);
+  if (!snap) {
+    s->notified = connection_ok (s);
+    if (!s->notified) {
+      fv_pg_disconnect (s);
+      s->backoff_us = CLAMP (s->backoff_us * 2,
+          500 * G_TIME_SPAN_MILLISECOND, 30 * G_TIME_SPAN_SECOND);
+      s->retry_at = g_get_monotonic_time () + s->backoff_us;
+    }
+    return NULL;
+  }
+  s->loaded_local_changes = local_changes;
+  s->check_at = g_get_monotonic_time () + GENERATION_CHECK_US;
+  return snap;
+}
+
+/* Whether the generation differs from the one loaded (one round trip);
+ * also TRUE when the check fails, so that load() tells why. */
+static gboolean
+generation_moved (FvPgStore * s)
+{
+  g_autoptr (PGresult) res = fv_pg_query (s, "SELECT value::bigint FROM"
+      " fv_meta WHERE key = 'generation'", NULL, TRUE, "check the gallery",
+      NULL);
+
+  s->check_at = g_get_monotonic_time () + GENERATION_CHECK_US;
+  return res == NULL || PQntuples (res) != 1
+      || fv_pg_get_int (res, 0, 0) != s->loaded_generation;
+}
+
+/* Never blocks but for a generation check every GENERATION_CHECK_US:
+ * reads what the socket holds. A lost connection asks for a
+ * load (which reconnects) once its back-off has passed. */
+static FvGalleryStoreChange
+pg_poll (FvGalleryStore * store)
+{
+  FvPgStore *s = FV_PG_STORE (store);
+  PGnotify *n;
+
+  if (connection_ok (s) && PQconsumeInput (s->conn) && connection_ok (s)) {
+    while ((n = PQnotifies (s->conn)) != NULL) {
+      s->notified = TRUE;
+      PQfreemem (n);
+    }
+    if (!s->notified && g_get_monotonic_time () >= s->check_at)
+      s->notified = generation_moved (s);
+    return s->notified || s->local_changes != s->loaded_local_changes ?
+        FV_GALLERY_STORE_CHANGED : FV_GALLERY_STORE_UNCHANGED;
+  }
+  if (s->conn) {
+    /* Just lost: the first reconnection is due now. */
+    fv_pg_disconnect (s);
+    s->retry_at = g_get_monotonic_time ();
+  }
+  return g_get_monotonic_time () >= s->retry_at ? FV_GALLERY_STORE_CHANGED :
+      FV_GALLERY_STORE_UNCHANGED;
+}
+
+const FvGalleryStoreClass fv_gallery_pg_class = {
+  .name = "postgresql",
+  .remote = TRUE,
+  .stat = fv_pg_stat,
+  .open = fv_pg_store_open,
+  .close = fv_pg_store_close,
+  .poll = pg_poll,
+  .load = pg_load,
+  .list = pg_list,
+  .get_samples = pg_get_samples,
+  .foreach_sample = pg_foreach_sample,
+  .enroll = pg_enroll,
+  .remove = pg_remove,
+  .update = pg_update,
+};
