@@ -21,8 +21,14 @@
  *  - unaligned buffers (one float past a 64-byte boundary);
  *  - row ranges split as threads split them, including empty ranges.
  *
- * Usage: check-kernels [-v]. Exit status 0 when every case passed, 1 on
- * a mismatch, 2 on a crash. */
+ * Usage: check-kernels [-v] [--bench]. Exit status 0 when every case
+ * passed, 1 on a mismatch, 2 on a crash.
+ *
+ * --bench checks nothing: like dav1d's checkasm --bench, it times every
+ * kernel family on typical MobileFaceNet/MTCNN shapes on each level this
+ * CPU can run and prints the median ns per call (CLOCK_MONOTONIC), the
+ * GFLOP/s and the speed-up over the scalar kernel (meson benchmark
+ * "kernels"). */
 #include "kernels/fv-kernels.h"
 #include "core/fv-cpu.h"
 
@@ -33,6 +39,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <time.h>
 #include <unistd.h>
 
 #define RTOL 2e-6f
@@ -223,6 +230,18 @@ round_up (size_t n, size_t q)
   return (n + q - 1) / q * q;
 }
 
+/* A copy of the n values of src, zero-padded to padded (PReLU slopes
+ * padded to the kernel's channel or panel padding). */
+static float *
+buf_padded (const float *src, size_t n, size_t padded, int layout)
+{
+  float *p = buf_new (padded, layout);
+
+  memset (p, 0, padded * sizeof (float));
+  memcpy (p, src, n * sizeof (float));
+  return p;
+}
+
 /* ---- results ----------------------------------------------------------- */
 
 typedef struct
@@ -282,6 +301,30 @@ split3 (size_t n, size_t cut[4])
 
 /* ---- GEMM -------------------------------------------------------------- */
 
+/* The geometry of a 1x1 layer; the buffers are left NULL. */
+static void
+gemm_params (FvGemmParams * p, size_t k, size_t n, size_t a_stride,
+    size_t res_stride, size_t c_stride)
+{
+  memset (p, 0, sizeof *p);
+  p->k = k;
+  p->n = n;
+  p->a_stride = a_stride;
+  p->res_stride = res_stride;
+  p->c_stride = c_stride;
+}
+
+/* w_oi (n x k) and bias packed into t's panels. */
+static float *
+gemm_weights (const FvKernelTable * t, size_t k, size_t n, const float *w_oi,
+    const float *bias, int layout)
+{
+  float *w = buf_new (fv_f32_gemm_packed_size (k, n, t->gemm_nr), layout);
+
+  fv_f32_gemm_pack (k, n, t->gemm_nr, w_oi, bias, w);
+  return w;
+}
+
 static void
 check_gemm (Stats * st, const FvKernelTable * ref_t,
     const FvKernelTable * t, size_t m, size_t k, size_t n, int with_alpha,
@@ -315,34 +358,19 @@ check_gemm (Stats * st, const FvKernelTable * ref_t,
   if (with_res)
     res_abs = buf_abs (res, m * res_stride, LAYOUT_ALIGNED);
 
-  w_ref = buf_new (fv_f32_gemm_packed_size (k, n, ref_t->gemm_nr),
-      LAYOUT_ALIGNED);
-  fv_f32_gemm_pack (k, n, ref_t->gemm_nr, w_oi, bias, w_ref);
-  w_abs = buf_new (fv_f32_gemm_packed_size (k, n, ref_t->gemm_nr),
-      LAYOUT_ALIGNED);
-  fv_f32_gemm_pack (k, n, ref_t->gemm_nr, w_oi_abs, bias_abs, w_abs);
-  w_var = buf_new (fv_f32_gemm_packed_size (k, n, t->gemm_nr), layout);
-  fv_f32_gemm_pack (k, n, t->gemm_nr, w_oi, bias, w_var);
+  w_ref = gemm_weights (ref_t, k, n, w_oi, bias, LAYOUT_ALIGNED);
+  w_abs = gemm_weights (ref_t, k, n, w_oi_abs, bias_abs, LAYOUT_ALIGNED);
+  w_var = gemm_weights (t, k, n, w_oi, bias, layout);
   if (with_alpha) {
-    const size_t pr = round_up (n, ref_t->gemm_nr);
-    const size_t pv = round_up (n, t->gemm_nr);
-    alpha_ref = buf_new (pr, LAYOUT_ALIGNED);
-    memset (alpha_ref, 0, pr * sizeof (float));
-    memcpy (alpha_ref, alpha_raw, n * sizeof (float));
-    alpha_var = buf_new (pv, layout);
-    memset (alpha_var, 0, pv * sizeof (float));
-    memcpy (alpha_var, alpha_raw, n * sizeof (float));
+    alpha_ref = buf_padded (alpha_raw, n, round_up (n, ref_t->gemm_nr),
+        LAYOUT_ALIGNED);
+    alpha_var = buf_padded (alpha_raw, n, round_up (n, t->gemm_nr), layout);
   }
   c_ref = buf_new (m * c_stride, LAYOUT_ALIGNED);
   c_abs = buf_new (m * c_stride, LAYOUT_ALIGNED);
   c_var = buf_new (m * c_stride, layout);
 
-  memset (&p, 0, sizeof p);
-  p.k = k;
-  p.n = n;
-  p.a_stride = a_stride;
-  p.res_stride = res_stride;
-  p.c_stride = c_stride;
+  gemm_params (&p, k, n, a_stride, res_stride, c_stride);
 
   p.a = a;
   p.w = w_ref;
@@ -447,6 +475,39 @@ tf_padding (size_t in, size_t k, size_t s, int same, size_t *out,
   return 1;
 }
 
+/* The geometry of a depthwise layer (TensorFlow padding); 0 when VALID
+ * leaves no output. The buffers are left NULL. */
+static int
+dwconv_params (FvDwconvParams * p, size_t in_h, size_t in_w, size_t c,
+    size_t kh, size_t kw, size_t sh, size_t sw, int same)
+{
+  memset (p, 0, sizeof *p);
+  p->in_h = in_h;
+  p->in_w = in_w;
+  p->c = c;
+  p->kh = kh;
+  p->kw = kw;
+  p->stride_h = sh;
+  p->stride_w = sw;
+  return tf_padding (in_h, kh, sh, same, &p->out_h, &p->pad_top)
+      && tf_padding (in_w, kw, sw, same, &p->out_w, &p->pad_left);
+}
+
+/* Packs w_raw ([kh][kw][c]) and bias_raw for a channel padding of c_pad
+ * into new buffers and points p at them. */
+static void
+dwconv_weights (FvDwconvParams * p, size_t c_pad, const float *w_raw,
+    const float *bias_raw, int layout)
+{
+  float *w = buf_new (p->kh * p->kw * c_pad, layout);
+  float *b = buf_new (c_pad, layout);
+
+  fv_f32_dwconv_pack (p->kh, p->kw, p->c, c_pad, w_raw, bias_raw, w, b);
+  p->w = w;
+  p->bias = b;
+  p->c_pad = c_pad;
+}
+
 static void
 check_dwconv (Stats * st, const FvKernelTable * ref_t,
     const FvKernelTable * t, FvDwconvFn fn, const char *fn_name,
@@ -454,27 +515,26 @@ check_dwconv (Stats * st, const FvKernelTable * ref_t,
     size_t sh, size_t sw, int same, int with_alpha, int layout)
 {
   FvDwconvParams p;
-  size_t out_h, out_w, pad_top, pad_left, n_in, n_out, cut[4], bad_at = 0;
+  size_t n_in, n_out, rows, cut[4], bad_at = 0;
   const size_t cp_ref = round_up (c, ref_t->c_align);
   const size_t cp_var = round_up (c, t->c_align);
   float *in, *w_raw, *bias_raw, *alpha_raw, *in_abs, *w_raw_abs, *bias_abs;
-  float *w_ref, *b_ref, *w_abs, *b_abs, *w_var, *b_var;
-  float *alpha_ref = NULL, *alpha_var = NULL;
   float *out_ref, *out_abs, *out_var;
 
-  if (!tf_padding (in_h, kh, sh, same, &out_h, &pad_top)
-      || !tf_padding (in_w, kw, sw, same, &out_w, &pad_left))
+  if (!dwconv_params (&p, in_h, in_w, c, kh, kw, sh, sw, same))
     return;
   snprintf (current_case, sizeof current_case,
       "%s batch=%zu in=%zux%zux%zu kernel=%zux%zu stride=%zux%zu %s "
       "(out %zux%zu, pad top %zu left %zu) prelu=%d layout=%s", fn_name,
       batch, in_h, in_w, c, kh, kw, sh, sw, same ? "SAME" : "VALID",
-      out_h, out_w, pad_top, pad_left, with_alpha, layout_names[layout]);
+      p.out_h, p.out_w, p.pad_top, p.pad_left, with_alpha,
+      layout_names[layout]);
   if (verbose)
     printf ("  %s\n", current_case);
 
   n_in = batch * in_h * in_w * c;
-  n_out = batch * out_h * out_w * c;
+  n_out = batch * p.out_h * p.out_w * c;
+  rows = batch * p.out_h;
   in = buf_random (n_in, layout);
   w_raw = buf_random (kh * kw * c, LAYOUT_ALIGNED);
   bias_raw = buf_random (c, LAYOUT_ALIGNED);
@@ -482,63 +542,28 @@ check_dwconv (Stats * st, const FvKernelTable * ref_t,
   in_abs = buf_abs (in, n_in, LAYOUT_ALIGNED);
   w_raw_abs = buf_abs (w_raw, kh * kw * c, LAYOUT_ALIGNED);
   bias_abs = buf_abs (bias_raw, c, LAYOUT_ALIGNED);
-
-  w_ref = buf_new (kh * kw * cp_ref, LAYOUT_ALIGNED);
-  b_ref = buf_new (cp_ref, LAYOUT_ALIGNED);
-  fv_f32_dwconv_pack (kh, kw, c, cp_ref, w_raw, bias_raw, w_ref, b_ref);
-  w_abs = buf_new (kh * kw * cp_ref, LAYOUT_ALIGNED);
-  b_abs = buf_new (cp_ref, LAYOUT_ALIGNED);
-  fv_f32_dwconv_pack (kh, kw, c, cp_ref, w_raw_abs, bias_abs, w_abs, b_abs);
-  w_var = buf_new (kh * kw * cp_var, layout);
-  b_var = buf_new (cp_var, layout);
-  fv_f32_dwconv_pack (kh, kw, c, cp_var, w_raw, bias_raw, w_var, b_var);
-  if (with_alpha) {
-    alpha_ref = buf_new (cp_ref, LAYOUT_ALIGNED);
-    memset (alpha_ref, 0, cp_ref * sizeof (float));
-    memcpy (alpha_ref, alpha_raw, c * sizeof (float));
-    alpha_var = buf_new (cp_var, layout);
-    memset (alpha_var, 0, cp_var * sizeof (float));
-    memcpy (alpha_var, alpha_raw, c * sizeof (float));
-  }
   out_ref = buf_new (n_out, LAYOUT_ALIGNED);
   out_abs = buf_new (n_out, LAYOUT_ALIGNED);
   out_var = buf_new (n_out, layout);
 
-  memset (&p, 0, sizeof p);
-  p.in_h = in_h;
-  p.in_w = in_w;
-  p.c = c;
-  p.out_h = out_h;
-  p.out_w = out_w;
-  p.kh = kh;
-  p.kw = kw;
-  p.stride_h = sh;
-  p.stride_w = sw;
-  p.pad_top = pad_top;
-  p.pad_left = pad_left;
-
   p.in = in;
   p.out = out_ref;
-  p.w = w_ref;
-  p.bias = b_ref;
-  p.alpha = alpha_ref;
-  p.c_pad = cp_ref;
-  ref_t->dwconv (&p, 0, batch * out_h);
+  dwconv_weights (&p, cp_ref, w_raw, bias_raw, LAYOUT_ALIGNED);
+  p.alpha = with_alpha ? buf_padded (alpha_raw, c, cp_ref, LAYOUT_ALIGNED)
+      : NULL;
+  ref_t->dwconv (&p, 0, rows);
 
   p.in = in_abs;
   p.out = out_abs;
-  p.w = w_abs;
-  p.bias = b_abs;
+  dwconv_weights (&p, cp_ref, w_raw_abs, bias_abs, LAYOUT_ALIGNED);
   p.alpha = NULL;
-  ref_t->dwconv (&p, 0, batch * out_h);
+  ref_t->dwconv (&p, 0, rows);
 
   p.in = in;
   p.out = out_var;
-  p.w = w_var;
-  p.bias = b_var;
-  p.alpha = alpha_var;
-  p.c_pad = cp_var;
-  split3 (batch * out_h, cut);
+  dwconv_weights (&p, cp_var, w_raw, bias_raw, layout);
+  p.alpha = with_alpha ? buf_padded (alpha_raw, c, cp_var, layout) : NULL;
+  split3 (rows, cut);
   for (int i = 0; i < 3; i++)
     fn (&p, cut[i], cut[i + 1]);
 
@@ -622,35 +647,68 @@ sweep_dwconv (const FvKernelTable * ref_t, const FvKernelTable * t, Stats * st)
 
 /* ---- direct convolution ------------------------------------------------ */
 
+/* The geometry of a direct convolution (TensorFlow padding); 0 when VALID
+ * leaves no output. The buffers are left NULL. */
+static int
+conv_params (FvConvParams * p, size_t in_h, size_t in_w, size_t ic,
+    size_t oc, size_t kh, size_t kw, size_t sh, size_t sw, int same)
+{
+  memset (p, 0, sizeof *p);
+  p->in_h = in_h;
+  p->in_w = in_w;
+  p->in_c = ic;
+  p->out_c = oc;
+  p->kh = kh;
+  p->kw = kw;
+  p->stride_h = sh;
+  p->stride_w = sw;
+  return tf_padding (in_h, kh, sh, same, &p->out_h, &p->pad_top)
+      && tf_padding (in_w, kw, sw, same, &p->out_w, &p->pad_left);
+}
+
+/* Packs w_raw ([oc][kh][kw][ic]) and bias_raw for an output channel
+ * padding of oc_pad into new buffers and points p at them. */
+static void
+conv_weights (FvConvParams * p, size_t oc_pad, const float *w_raw,
+    const float *bias_raw, int layout)
+{
+  float *w = buf_new (p->kh * p->kw * p->in_c * oc_pad, layout);
+  float *b = buf_new (oc_pad, layout);
+
+  fv_f32_conv_pack (p->out_c, p->kh, p->kw, p->in_c, oc_pad, w_raw, bias_raw,
+      w, b);
+  p->w = w;
+  p->bias = b;
+  p->oc_pad = oc_pad;
+}
+
 static void
 check_conv (Stats * st, const FvKernelTable * ref_t, const FvKernelTable * t,
     size_t batch, size_t in_h, size_t in_w, size_t ic, size_t oc, size_t kh,
     size_t kw, size_t sh, size_t sw, int same, int with_alpha, int layout)
 {
   FvConvParams p;
-  size_t out_h, out_w, pad_top, pad_left, n_in, n_out, cut[4], bad_at = 0;
+  size_t n_in, n_out, rows, cut[4], bad_at = 0;
   const size_t cp_ref = round_up (oc, ref_t->c_align);
   const size_t cp_var = round_up (oc, t->c_align);
   const size_t n_w = oc * kh * kw * ic;
   float *in, *w_raw, *bias_raw, *alpha_raw, *in_abs, *w_raw_abs, *bias_abs;
-  float *w_ref, *b_ref, *w_abs, *b_abs, *w_var, *b_var;
-  float *alpha_ref = NULL, *alpha_var = NULL;
   float *out_ref, *out_abs, *out_var;
 
-  if (!tf_padding (in_h, kh, sh, same, &out_h, &pad_top)
-      || !tf_padding (in_w, kw, sw, same, &out_w, &pad_left))
+  if (!conv_params (&p, in_h, in_w, ic, oc, kh, kw, sh, sw, same))
     return;
   snprintf (current_case, sizeof current_case,
       "%s batch=%zu in=%zux%zux%zu out_c=%zu kernel=%zux%zu stride=%zux%zu "
       "%s (out %zux%zu, pad top %zu left %zu) prelu=%d layout=%s",
       t->conv_name, batch, in_h, in_w, ic, oc, kh, kw, sh, sw,
-      same ? "SAME" : "VALID", out_h, out_w, pad_top, pad_left, with_alpha,
-      layout_names[layout]);
+      same ? "SAME" : "VALID", p.out_h, p.out_w, p.pad_top, p.pad_left,
+      with_alpha, layout_names[layout]);
   if (verbose)
     printf ("  %s\n", current_case);
 
   n_in = batch * in_h * in_w * ic;
-  n_out = batch * out_h * out_w * oc;
+  n_out = batch * p.out_h * p.out_w * oc;
+  rows = batch * p.out_h;
   in = buf_random (n_in, layout);
   w_raw = buf_random (n_w, LAYOUT_ALIGNED);
   bias_raw = buf_random (oc, LAYOUT_ALIGNED);
@@ -658,64 +716,28 @@ check_conv (Stats * st, const FvKernelTable * ref_t, const FvKernelTable * t,
   in_abs = buf_abs (in, n_in, LAYOUT_ALIGNED);
   w_raw_abs = buf_abs (w_raw, n_w, LAYOUT_ALIGNED);
   bias_abs = buf_abs (bias_raw, oc, LAYOUT_ALIGNED);
-
-  w_ref = buf_new (kh * kw * ic * cp_ref, LAYOUT_ALIGNED);
-  b_ref = buf_new (cp_ref, LAYOUT_ALIGNED);
-  fv_f32_conv_pack (oc, kh, kw, ic, cp_ref, w_raw, bias_raw, w_ref, b_ref);
-  w_abs = buf_new (kh * kw * ic * cp_ref, LAYOUT_ALIGNED);
-  b_abs = buf_new (cp_ref, LAYOUT_ALIGNED);
-  fv_f32_conv_pack (oc, kh, kw, ic, cp_ref, w_raw_abs, bias_abs, w_abs, b_abs);
-  w_var = buf_new (kh * kw * ic * cp_var, layout);
-  b_var = buf_new (cp_var, layout);
-  fv_f32_conv_pack (oc, kh, kw, ic, cp_var, w_raw, bias_raw, w_var, b_var);
-  if (with_alpha) {
-    alpha_ref = buf_new (cp_ref, LAYOUT_ALIGNED);
-    memset (alpha_ref, 0, cp_ref * sizeof (float));
-    memcpy (alpha_ref, alpha_raw, oc * sizeof (float));
-    alpha_var = buf_new (cp_var, layout);
-    memset (alpha_var, 0, cp_var * sizeof (float));
-    memcpy (alpha_var, alpha_raw, oc * sizeof (float));
-  }
   out_ref = buf_new (n_out, LAYOUT_ALIGNED);
   out_abs = buf_new (n_out, LAYOUT_ALIGNED);
   out_var = buf_new (n_out, layout);
 
-  memset (&p, 0, sizeof p);
-  p.in_h = in_h;
-  p.in_w = in_w;
-  p.in_c = ic;
-  p.out_h = out_h;
-  p.out_w = out_w;
-  p.out_c = oc;
-  p.kh = kh;
-  p.kw = kw;
-  p.stride_h = sh;
-  p.stride_w = sw;
-  p.pad_top = pad_top;
-  p.pad_left = pad_left;
-
   p.in = in;
   p.out = out_ref;
-  p.w = w_ref;
-  p.bias = b_ref;
-  p.alpha = alpha_ref;
-  p.oc_pad = cp_ref;
-  ref_t->conv (&p, 0, batch * out_h);
+  conv_weights (&p, cp_ref, w_raw, bias_raw, LAYOUT_ALIGNED);
+  p.alpha = with_alpha ? buf_padded (alpha_raw, oc, cp_ref, LAYOUT_ALIGNED)
+      : NULL;
+  ref_t->conv (&p, 0, rows);
 
   p.in = in_abs;
   p.out = out_abs;
-  p.w = w_abs;
-  p.bias = b_abs;
+  conv_weights (&p, cp_ref, w_raw_abs, bias_abs, LAYOUT_ALIGNED);
   p.alpha = NULL;
-  ref_t->conv (&p, 0, batch * out_h);
+  ref_t->conv (&p, 0, rows);
 
   p.in = in;
   p.out = out_var;
-  p.w = w_var;
-  p.bias = b_var;
-  p.alpha = alpha_var;
-  p.oc_pad = cp_var;
-  split3 (batch * out_h, cut);
+  conv_weights (&p, cp_var, w_raw, bias_raw, layout);
+  p.alpha = with_alpha ? buf_padded (alpha_raw, oc, cp_var, layout) : NULL;
+  split3 (rows, cut);
   for (int i = 0; i < 3; i++)
     t->conv (&p, cut[i], cut[i + 1]);
 
@@ -768,6 +790,18 @@ sweep_conv (const FvKernelTable * ref_t, const FvKernelTable * t, Stats * st)
 
 /* ---- dotrows (gallery scan) --------------------------------------------- */
 
+/* n_rows random rows of dim floats, zero-padded to stride. */
+static float *
+scan_rows (size_t n_rows, size_t dim, size_t stride, int layout)
+{
+  float *rows = buf_new (n_rows * stride, layout);
+
+  for (size_t i = 0; i < n_rows; i++)
+    for (size_t k = 0; k < stride; k++)
+      rows[i * stride + k] = k < dim ? rng_float () : 0.0f;
+  return rows;
+}
+
 /* Rows keep the matcher's contract (64-byte aligned, zero-padded to a
  * multiple of FV_SCAN_ROW_ALIGN); the queries take the layout. */
 static void
@@ -783,11 +817,8 @@ check_dotrows (Stats * st, FvScanFn ref, FvScanFn fn, const char *name,
   snprintf (current_case, sizeof current_case,
       "%s rows=%zu dim=%zu queries=%zu layout=%s", name, n_rows, dim, nq,
       layout_names[layout]);
-  rows = buf_new (n_rows * stride, layout == LAYOUT_TIGHT ? LAYOUT_TIGHT
-      : LAYOUT_ALIGNED);
-  for (size_t i = 0; i < n_rows; i++)
-    for (size_t k = 0; k < stride; k++)
-      rows[i * stride + k] = k < dim ? rng_float () : 0.0f;
+  rows = scan_rows (n_rows, dim, stride, layout == LAYOUT_TIGHT
+      ? LAYOUT_TIGHT : LAYOUT_ALIGNED);
   rows_abs = buf_abs (rows, n_rows * stride, LAYOUT_ALIGNED);
   for (size_t j = 0; j < nq; j++) {
     q[j] = buf_random (dim, layout);
@@ -837,6 +868,303 @@ sweep_dotrows (const FvKernelTable * ref_t, const FvKernelTable * t, Stats * st)
             n_rows[ri], dims[di], nq, (int) (idx % N_LAYOUTS));
 }
 
+/* ---- bench (--bench) ---------------------------------------------------- */
+
+/* Each sample times a batch of calls lasting at least BENCH_MIN_NS; the
+ * figure printed is the median over BENCH_SAMPLES samples of the time
+ * per call. Nothing is asserted about it. */
+#define BENCH_SAMPLES 21
+#define BENCH_MIN_NS 1e6
+
+/* The levels this CPU can run, scalar first. */
+static const FvKernelTable *bench_tables[FV_ISA_COUNT];
+static int n_bench_tables;
+static double bench_scalar_ns;
+
+typedef void (*BenchRun) (const void *job);
+
+static double
+now_ns (void)
+{
+  struct timespec ts;
+
+  clock_gettime (CLOCK_MONOTONIC, &ts);
+  return (double) ts.tv_sec * 1e9 + (double) ts.tv_nsec;
+}
+
+static int
+cmp_double (const void *a, const void *b)
+{
+  const double x = *(const double *) a, y = *(const double *) b;
+
+  return (x > y) - (x < y);
+}
+
+/* The median time of one run (job), in ns. */
+static double
+bench_median_ns (BenchRun run, const void *job)
+{
+  double samples[BENCH_SAMPLES], t0, elapsed;
+  unsigned long calls = 1;
+
+  run (job);                    /* warm the caches, fault the pages in */
+  for (;;) {
+    t0 = now_ns ();
+    for (unsigned long i = 0; i < calls; i++)
+      run (job);
+    elapsed = now_ns () - t0;
+    if (elapsed >= BENCH_MIN_NS || calls >= (1ul << 24))
+      break;
+    calls *= 2;
+  }
+  for (int s = 0; s < BENCH_SAMPLES; s++) {
+    t0 = now_ns ();
+    for (unsigned long i = 0; i < calls; i++)
+      run (job);
+    samples[s] = (now_ns () - t0) / (double) calls;
+  }
+  qsort (samples, BENCH_SAMPLES, sizeof samples[0], cmp_double);
+  return samples[BENCH_SAMPLES / 2];
+}
+
+static void
+bench_header (const char *family, const char *shape, double flops)
+{
+  printf ("%-10s %s (%.2f MFLOP per call)\n", family, shape, flops * 1e-6);
+}
+
+/* Times run (job) with t's kernel and prints its line; the scalar level
+ * comes first and sets the reference of the speed-up. */
+static void
+bench_kernel (const FvKernelTable * t, const char *kernel, double flops,
+    BenchRun run, const void *job)
+{
+  double ns;
+
+  snprintf (current_case, sizeof current_case, "--bench %s", kernel);
+  ns = bench_median_ns (run, job);
+  if (t->isa == FV_ISA_SCALAR)
+    bench_scalar_ns = ns;
+  printf ("  %-7s %-44s %12.0f ns %8.2f GFLOP/s %6.2fx\n", isa_name (t->isa),
+      kernel, ns, flops / ns, bench_scalar_ns / ns);
+}
+
+typedef struct
+{
+  FvGemmFn fn;
+  FvGemmParams p;
+  size_t m;
+} GemmJob;
+
+static void
+run_gemm (const void *job)
+{
+  const GemmJob *j = job;
+
+  j->fn (&j->p, 0, j->m);
+}
+
+/* A 1x1 convolution on h x w x k, to n channels. */
+static void
+bench_gemm (size_t h, size_t w, size_t k, size_t n, int with_alpha)
+{
+  const size_t m = h * w;
+  const double flops = 2.0 * (double) m * (double) k * (double) n;
+  float *w_oi, *bias, *alpha_raw;
+  GemmJob job;
+  char shape[128];
+
+  snprintf (shape, sizeof shape, "1x1 conv %zux%zux%zu -> %zu%s", h, w, k,
+      n, with_alpha ? ", PReLU" : "");
+  bench_header ("gemm", shape, flops);
+  gemm_params (&job.p, k, n, k, n, n);
+  job.m = m;
+  job.p.a = buf_random (m * k, LAYOUT_ALIGNED);
+  job.p.c = buf_new (m * n, LAYOUT_ALIGNED);
+  w_oi = buf_random (n * k, LAYOUT_ALIGNED);
+  bias = buf_random (n, LAYOUT_ALIGNED);
+  alpha_raw = buf_random (n, LAYOUT_ALIGNED);
+  for (int i = 0; i < n_bench_tables; i++) {
+    const FvKernelTable *t = bench_tables[i];
+
+    job.fn = t->gemm;
+    job.p.w = gemm_weights (t, k, n, w_oi, bias, LAYOUT_ALIGNED);
+    job.p.alpha = with_alpha ? buf_padded (alpha_raw, n,
+        round_up (n, t->gemm_nr), LAYOUT_ALIGNED) : NULL;
+    bench_kernel (t, t->gemm_name, flops, run_gemm, &job);
+  }
+  bufs_free ();
+}
+
+typedef struct
+{
+  FvDwconvFn fn;
+  FvDwconvParams p;
+} DwconvJob;
+
+static void
+run_dwconv (const void *job)
+{
+  const DwconvJob *j = job;
+
+  j->fn (&j->p, 0, j->p.out_h);
+}
+
+/* A depthwise k x k layer on h x w x c (SAME padding, or VALID). */
+static void
+bench_dwconv (const char *family, size_t h, size_t w, size_t c, size_t k,
+    size_t s, int same, int with_alpha)
+{
+  float *w_raw, *bias_raw, *alpha_raw;
+  DwconvJob job;
+  double flops;
+  char shape[128];
+
+  dwconv_params (&job.p, h, w, c, k, k, s, s, same);
+  flops = 2.0 * (double) (job.p.out_h * job.p.out_w * c) * (double) (k * k);
+  snprintf (shape, sizeof shape, "%zux%zu stride %zu %s on %zux%zux%zu%s", k,
+      k, s, same ? "SAME" : "VALID", h, w, c, with_alpha ? ", PReLU" : "");
+  bench_header (family, shape, flops);
+  job.p.in = buf_random (h * w * c, LAYOUT_ALIGNED);
+  job.p.out = buf_new (job.p.out_h * job.p.out_w * c, LAYOUT_ALIGNED);
+  w_raw = buf_random (k * k * c, LAYOUT_ALIGNED);
+  bias_raw = buf_random (c, LAYOUT_ALIGNED);
+  alpha_raw = buf_random (c, LAYOUT_ALIGNED);
+  for (int i = 0; i < n_bench_tables; i++) {
+    const FvKernelTable *t = bench_tables[i];
+    const size_t cp = round_up (c, t->c_align);
+    const int is3x3 = strcmp (family, "dwconv3x3") == 0;
+
+    job.fn = is3x3 ? t->dwconv3x3 : t->dwconv;
+    dwconv_weights (&job.p, cp, w_raw, bias_raw, LAYOUT_ALIGNED);
+    job.p.alpha = with_alpha ? buf_padded (alpha_raw, c, cp, LAYOUT_ALIGNED)
+        : NULL;
+    bench_kernel (t, is3x3 ? t->dwconv3x3_name : t->dwconv_name, flops,
+        run_dwconv, &job);
+  }
+  bufs_free ();
+}
+
+typedef struct
+{
+  FvConvFn fn;
+  FvConvParams p;
+} ConvJob;
+
+static void
+run_conv (const void *job)
+{
+  const ConvJob *j = job;
+
+  j->fn (&j->p, 0, j->p.out_h);
+}
+
+/* A k x k convolution on h x w x ic, to oc channels. */
+static void
+bench_conv (size_t h, size_t w, size_t ic, size_t oc, size_t k, size_t s,
+    int same, int with_alpha)
+{
+  float *w_raw, *bias_raw, *alpha_raw;
+  ConvJob job;
+  double flops;
+  char shape[128];
+
+  conv_params (&job.p, h, w, ic, oc, k, k, s, s, same);
+  flops = 2.0 * (double) (job.p.out_h * job.p.out_w * oc)
+      * (double) (k * k * ic);
+  snprintf (shape, sizeof shape, "%zux%zu stride %zu %s on %zux%zux%zu -> "
+      "%zu%s", k, k, s, same ? "SAME" : "VALID", h, w, ic, oc,
+      with_alpha ? ", PReLU" : "");
+  bench_header ("conv", shape, flops);
+  job.p.in = buf_random (h * w * ic, LAYOUT_ALIGNED);
+  job.p.out = buf_new (job.p.out_h * job.p.out_w * oc, LAYOUT_ALIGNED);
+  w_raw = buf_random (oc * k * k * ic, LAYOUT_ALIGNED);
+  bias_raw = buf_random (oc, LAYOUT_ALIGNED);
+  alpha_raw = buf_random (oc, LAYOUT_ALIGNED);
+  for (int i = 0; i < n_bench_tables; i++) {
+    const FvKernelTable *t = bench_tables[i];
+    const size_t cp = round_up (oc, t->c_align);
+
+    job.fn = t->conv;
+    conv_weights (&job.p, cp, w_raw, bias_raw, LAYOUT_ALIGNED);
+    job.p.alpha = with_alpha ? buf_padded (alpha_raw, oc, cp, LAYOUT_ALIGNED)
+        : NULL;
+    bench_kernel (t, t->conv_name, flops, run_conv, &job);
+  }
+  bufs_free ();
+}
+
+typedef struct
+{
+  FvScanFn fn;
+  size_t n_rows, dim, stride, nq;
+  const float *rows;
+  const float *q[FV_SCAN_MAX_QUERIES];
+  float *scores;
+} DotrowsJob;
+
+static void
+run_dotrows (const void *job)
+{
+  const DotrowsJob *j = job;
+
+  j->fn (j->n_rows, j->dim, j->rows, j->stride, j->nq, j->q, j->scores,
+      j->n_rows);
+}
+
+/* A gallery scan: nq queries against n_rows rows of dim floats. */
+static void
+bench_dotrows (size_t n_rows, size_t dim, size_t nq)
+{
+  const double flops = 2.0 * (double) (n_rows * dim) * (double) nq;
+  DotrowsJob job;
+  char shape[128];
+
+  snprintf (shape, sizeof shape, "%zu rows x %zu, %zu quer%s", n_rows, dim,
+      nq, nq == 1 ? "y" : "ies");
+  bench_header ("dotrows", shape, flops);
+  job.n_rows = n_rows;
+  job.dim = dim;
+  job.nq = nq;
+  job.stride = round_up (dim, FV_SCAN_ROW_ALIGN);
+  job.rows = scan_rows (n_rows, dim, job.stride, LAYOUT_ALIGNED);
+  for (size_t j = 0; j < nq; j++)
+    job.q[j] = buf_random (dim, LAYOUT_ALIGNED);
+  job.scores = buf_new (nq * n_rows, LAYOUT_ALIGNED);
+  for (int i = 0; i < n_bench_tables; i++) {
+    job.fn = bench_tables[i]->dotrows;
+    bench_kernel (bench_tables[i], bench_tables[i]->dotrows_name, flops,
+        run_dotrows, &job);
+  }
+  bufs_free ();
+}
+
+/* MobileFaceNet's and MTCNN's typical layers, on every level this CPU can
+ * run. */
+static int
+bench (void)
+{
+  for (int isa = 0; isa < FV_ISA_COUNT; isa++) {
+    const FvKernelTable *t = fv_kernel_table_get ((FvIsa) isa);
+
+    if (t && fv_cpu_has_isa ((FvIsa) isa))
+      bench_tables[n_bench_tables++] = t;
+  }
+  printf ("check-kernels --bench: median time per call of %d samples "
+      "(each >= %.0f ms of calls), one thread; speed-up over scalar\n",
+      BENCH_SAMPLES, BENCH_MIN_NS * 1e-6);
+  bench_gemm (28, 28, 128, 128, 1);
+  bench_gemm (7, 7, 512, 128, 0);
+  bench_dwconv ("dwconv3x3", 56, 56, 64, 3, 1, 1, 1);
+  bench_dwconv ("dwconv3x3", 56, 56, 128, 3, 2, 1, 1);
+  bench_dwconv ("dwconv", 7, 7, 512, 7, 1, 0, 0);
+  bench_conv (112, 112, 3, 64, 3, 2, 1, 1);
+  bench_conv (48, 48, 3, 32, 3, 1, 0, 1);
+  bench_dotrows (10000, 192, 1);
+  bench_dotrows (10000, 192, FV_SCAN_MAX_QUERIES);
+  return 0;
+}
+
 /* ---- main -------------------------------------------------------------- */
 
 static void
@@ -854,9 +1182,18 @@ main (int argc, char **argv)
 {
   const FvKernelTable *ref_t = fv_kernel_table_get (FV_ISA_SCALAR);
   unsigned levels = 0;
+  int bench_mode = 0;
 
-  if (argc > 1 && strcmp (argv[1], "-v") == 0)
-    verbose = 1;
+  for (int i = 1; i < argc; i++) {
+    if (strcmp (argv[i], "-v") == 0) {
+      verbose = 1;
+    } else if (strcmp (argv[i], "--bench") == 0) {
+      bench_mode = 1;
+    } else {
+      fprintf (stderr, "usage: check-kernels [-v] [--bench]\n");
+      return 2;
+    }
+  }
   page_size = (size_t) sysconf (_SC_PAGESIZE);
   signal (SIGSEGV, on_crash);
   signal (SIGBUS, on_crash);
@@ -868,6 +1205,8 @@ main (int argc, char **argv)
     fprintf (stderr, "check-kernels: no scalar kernel table\n");
     return 1;
   }
+  if (bench_mode)
+    return bench ();
   printf ("check-kernels: tolerance %g x (the sum of absolute terms)\n",
       (double) RTOL);
   for (int isa = 0; isa < FV_ISA_COUNT; isa++) {
