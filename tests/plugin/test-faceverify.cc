@@ -1089,11 +1089,14 @@ TEST_F (FaceVerifyTest, StateCyclesRepeatedly)
     gst_buffer_unref (out);
     ASSERT_EQ (gst_element_set_state (e, GST_STATE_NULL),
         GST_STATE_CHANGE_SUCCESS);
-    // the reload and worker threads end with the element
+    // the reload and worker threads end with the element: a leak would
+    // add at least one thread per cycle; one more than after the first
+    // cycle is allowed for a helper thread that GLib or GStreamer start
+    // once per process, when first needed (seen under the sanitizers)
     int t = CountThreads ();
     if (threads0 < 0)
       threads0 = t;
-    EXPECT_EQ (t, threads0) << "cycle " << i;
+    EXPECT_LE (t, threads0 + 1) << "cycle " << i;
   }
   gst_object_unref (e);
   gst_harness_teardown (hh);
