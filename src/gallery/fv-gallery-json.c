@@ -674,7 +674,7 @@ fv_gallery_import_json (FvGallery * gallery, const char *json,
   }
 
   store = fv_gallery_lock_store (gallery);
-  ok = store->klass->enroll (store, (const FvGalleryStoreIdentity *)
+  ok = fv_gallery_store_enroll (store, (const FvGalleryStoreIdentity *)
       identities->data, identities->len, flags, "import", NULL, error);
   fv_gallery_unlock_store (gallery);
   if (!ok)

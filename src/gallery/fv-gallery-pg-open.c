@@ -381,9 +381,8 @@ check_meta (FvPgStore * s, const char *want_fingerprint, guint want_dim,
   const char *loc = s->base.location;
   g_autoptr (GHashTable) meta = g_hash_table_new_full (g_str_hash,
       g_str_equal, g_free, g_free);
-  const char *fp, *dim_str, *metric, *version_str;
-  char *end = NULL;
-  guint64 dim, version;
+  const char *version_str;
+  guint64 version;
 
   if (!read_meta (s, meta, error))
     return FALSE;
@@ -401,40 +400,9 @@ check_meta (FvPgStore * s, const char *want_fingerprint, guint want_dim,
         FV_GALLERY_SCHEMA_VERSION);
     return FALSE;
   }
-  fp = g_hash_table_lookup (meta, "model_sha256");
-  dim_str = g_hash_table_lookup (meta, "dim");
-  metric = g_hash_table_lookup (meta, "metric");
-  dim = dim_str ? g_ascii_strtoull (dim_str, &end, 10) : 0;
-  if (version < 2 || fp == NULL || *fp == '\0' || dim == 0
-      || dim > FV_GALLERY_MAX_DIM || end == NULL || *end != '\0'
-      || metric == NULL) {
-    g_set_error (error, FV_GALLERY_ERROR, FV_GALLERY_ERROR_CORRUPT,
-        "%s: the gallery's metadata is damaged (version, model, dimension "
-        "or metric missing or invalid)", loc);
+  if (!fv_gallery_store_check_meta (&s->base, meta, (gint64) version,
+          want_fingerprint, want_dim, error))
     return FALSE;
-  }
-  if (strcmp (metric, FV_GALLERY_METRIC) != 0) {
-    g_set_error (error, FV_GALLERY_ERROR, FV_GALLERY_ERROR_MODEL_MISMATCH,
-        "%s: the gallery uses the metric \"%s\"; this gst-faceverify "
-        "matches with \"" FV_GALLERY_METRIC "\" only", loc, metric);
-    return FALSE;
-  }
-  if (want_fingerprint && g_ascii_strcasecmp (fp, want_fingerprint) != 0) {
-    g_set_error (error, FV_GALLERY_ERROR, FV_GALLERY_ERROR_MODEL_MISMATCH,
-        "%s: the gallery was enrolled with another model (SHA-256 %.16s…, "
-        "the model in use is %.16s…); its embeddings cannot be compared: "
-        "enroll the people again with this model", loc, fp, want_fingerprint);
-    return FALSE;
-  }
-  if (want_dim && dim != want_dim) {
-    g_set_error (error, FV_GALLERY_ERROR, FV_GALLERY_ERROR_DIM_MISMATCH,
-        "%s: the gallery holds %" G_GUINT64_FORMAT "-dimensional embeddings, "
-        "the model makes %u-dimensional ones", loc, dim, want_dim);
-    return FALSE;
-  }
-  s->base.fingerprint = g_ascii_strdown (fp, -1);
-  s->base.dim = (guint) dim;
-  s->base.metric = g_strdup (metric);
   s->base.schema_version = (guint) version;
   return TRUE;
 }
@@ -494,14 +462,11 @@ fv_pg_store_open (const char *uri, FvGalleryOpenFlags flags,
     const char *fingerprint, guint dim, GError ** error)
 {
   const gboolean create = (flags & FV_GALLERY_OPEN_CREATE) != 0;
-  const gboolean read_only = (flags & (FV_GALLERY_OPEN_CREATE |
-          FV_GALLERY_OPEN_READ_WRITE)) == 0;
   g_autoptr (FvPgStore) s = g_new0 (FvPgStore, 1);
   gboolean exists = FALSE;
 
-  s->base.klass = &fv_gallery_pg_class;
-  s->base.location = fv_gallery_location_redact (uri);
-  s->base.read_only = read_only;
+  fv_gallery_store_init (&s->base, &fv_gallery_pg_class,
+      fv_gallery_location_redact (uri), flags);
   s->conninfo = g_strdup (uri);
   if (!fv_pg_connect (s, error))
     return NULL;
@@ -517,7 +482,7 @@ fv_pg_store_open (const char *uri, FvGalleryOpenFlags flags,
   }
   if (!check_tables (s, error) || !check_meta (s, fingerprint, dim, error))
     return NULL;
-  if (!read_only && !check_write_rights (s, error))
+  if (!s->base.read_only && !check_write_rights (s, error))
     return NULL;
   return &g_steal_pointer (&s)->base;
 }

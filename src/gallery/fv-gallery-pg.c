@@ -24,9 +24,10 @@
 
 /* The id of @label, or 0 if it is not in the gallery; -1 on error. */
 static gint64
-lookup_identity (FvPgStore * s, const char *label, const char *what,
+lookup_identity (FvGalleryStore * store, const char *label, const char *what,
     GError ** error)
 {
+  FvPgStore *s = FV_PG_STORE (store);
   FvPgParams p = { 0 };
   g_autoptr (PGresult) res = NULL;
 
@@ -39,9 +40,10 @@ lookup_identity (FvPgStore * s, const char *label, const char *what,
 }
 
 static gboolean
-run_on_id (FvPgStore * s, const char *sql, gint64 id, const char *what,
-    GError ** error)
+run_on_id (FvGalleryStore * store, const char *sql, gint64 id,
+    const char *what, GError ** error)
 {
+  FvPgStore *s = FV_PG_STORE (store);
   FvPgParams p = { 0 };
   g_autoptr (PGresult) res = NULL;
 
@@ -59,7 +61,7 @@ write_identity (FvPgStore * s, const FvGalleryStoreIdentity * e,
   g_autoptr (PGresult) res = NULL;
   const char *sql;
 
-  *id = lookup_identity (s, e->label, what, error);
+  *id = lookup_identity (&s->base, e->label, what, error);
   if (*id < 0)
     return FALSE;
   if (*id > 0 && flags == FV_GALLERY_ENROLL_NEW_ONLY) {
@@ -70,8 +72,9 @@ write_identity (FvPgStore * s, const FvGalleryStoreIdentity * e,
   }
   if (*id > 0) {
     if (flags == FV_GALLERY_ENROLL_REPLACE) {
-      if (!run_on_id (s, "DELETE FROM fv_samples WHERE identity_id = $1",
-              *id, what, error))
+      if (!run_on_id (&s->base,
+              "DELETE FROM fv_samples WHERE identity_id = $1", *id, what,
+              error))
         return FALSE;
       sql = "UPDATE fv_identities SET display_name = $2, updated = $3 "
           "WHERE id = $1";
@@ -100,10 +103,11 @@ write_identity (FvPgStore * s, const FvGalleryStoreIdentity * e,
 
 /* Enrolls one identity inside the caller's transaction. */
 static gboolean
-enroll_one (FvPgStore * s, const FvGalleryStoreIdentity * e,
+enroll_one (FvGalleryStore * store, const FvGalleryStoreIdentity * e,
     FvGalleryEnrollFlags flags, const char *what, gint64 * identity_id,
     GError ** error)
 {
+  FvPgStore *s = FV_PG_STORE (store);
   const guint dim = s->base.dim;
   g_autofree float *unit = g_new (float, dim);
   g_autofree guint8 *blob = g_new (guint8, (gsize) (dim) * 4);
@@ -143,15 +147,10 @@ enroll_one (FvPgStore * s, const FvGalleryStoreIdentity * e,
   return TRUE;
 }
 
-/* One change: runs inside write_transaction(). */
-typedef gboolean (*WriteFn) (FvPgStore * s, gconstpointer data,
-    const char *what, GError ** error);
-
-/* BEGIN, the generation bumped first (its row lock orders the writers, so
- * each sees the one before), the change, NOTIFY, COMMIT. */
+/* BEGIN and the generation bumped first (its row lock orders the
+ * writers, so each sees the one before); the change; NOTIFY and COMMIT. */
 static gboolean
-write_transaction (FvGalleryStore * store, WriteFn fn, gconstpointer data,
-    const char *what, GError ** error)
+pg_begin_write (FvGalleryStore * store, const char *what, GError ** error)
 {
   FvPgStore *s = FV_PG_STORE (store);
 
@@ -160,135 +159,45 @@ write_transaction (FvGalleryStore * store, WriteFn fn, gconstpointer data,
         "%s: cannot %s: the gallery was opened read-only", LOC (store), what);
     return FALSE;
   }
-  if (fv_pg_exec (s, "BEGIN", what, error)
+  return fv_pg_exec (s, "BEGIN", what, error)
       && fv_pg_exec (s, "UPDATE fv_meta SET value = (value::bigint + 1)::text"
-          " WHERE key = 'generation'", what, error)
-      && fn (s, data, what, error)
-      && fv_pg_exec (s, "SELECT pg_notify ('" FV_PG_CHANNEL "', value) FROM"
-          " fv_meta WHERE key = 'generation'", what, error)
-      && fv_pg_exec (s, "COMMIT", what, error)) {
-    s->local_changes++;
-    return TRUE;
-  }
-  fv_pg_rollback (s);
-  return FALSE;
+      " WHERE key = 'generation'", what, error);
 }
 
-typedef struct
-{
-  const FvGalleryStoreIdentity *identities;
-  guint n_identities;
-  FvGalleryEnrollFlags flags;
-  gint64 *identity_id;
-} Enroll;
-
 static gboolean
-enroll_all (FvPgStore * s, gconstpointer data, const char *what,
-    GError ** error)
+pg_commit_write (FvGalleryStore * store, const char *what, GError ** error)
 {
-  const Enroll *e = data;
-  guint i;
+  FvPgStore *s = FV_PG_STORE (store);
 
-  for (i = 0; i < e->n_identities; i++)
-    if (!enroll_one (s, &e->identities[i], e->flags, what, e->identity_id,
-            error))
-      return FALSE;
+  if (!fv_pg_exec (s, "SELECT pg_notify ('" FV_PG_CHANNEL "', value) FROM"
+          " fv_meta WHERE key = 'generation'", what, error)
+      || !fv_pg_exec (s, "COMMIT", what, error))
+    return FALSE;
+  s->local_changes++;
   return TRUE;
 }
 
-static gboolean
-pg_enroll (FvGalleryStore * store, const FvGalleryStoreIdentity * identities,
-    guint n_identities, FvGalleryEnrollFlags flags, const char *what,
-    gint64 * identity_id, GError ** error)
+static void
+pg_rollback_write (FvGalleryStore * store)
 {
-  Enroll e = { identities, n_identities, flags, identity_id };
-
-  return write_transaction (store, enroll_all, &e, what, error);
+  fv_pg_rollback (FV_PG_STORE (store));
 }
 
 static gboolean
-remove_identity (FvPgStore * s, gconstpointer data, const char *what,
-    GError ** error)
+run_on_label (FvGalleryStore * store, const char *sql, const char *label,
+    const char *value, const char *what, gboolean * changed, GError ** error)
 {
-  const char *label = data;
-  gint64 id = lookup_identity (s, label, what, error);
-
-  if (id < 0)
-    return FALSE;
-  if (id == 0) {
-    g_set_error (error, FV_GALLERY_ERROR, FV_GALLERY_ERROR_NOT_FOUND,
-        "%s: cannot %s: no identity \"%s\" in the gallery", LOC (&s->base),
-        what, label);
-    return FALSE;
-  }
-  return run_on_id (s, "DELETE FROM fv_samples WHERE identity_id = $1", id,
-      what, error)
-      && run_on_id (s, "DELETE FROM fv_identities WHERE id = $1", id, what,
-      error);
-}
-
-static gboolean
-pg_remove (FvGalleryStore * store, const char *label, GError ** error)
-{
-  return write_transaction (store, remove_identity, label,
-      "remove the identity", error);
-}
-
-typedef struct
-{
-  const char *sql;
-  const char *label;
-  const char *value;
-} Update;
-
-static gboolean
-update_identity (FvPgStore * s, gconstpointer data, const char *what,
-    GError ** error)
-{
-  const Update *u = data;
   FvPgParams p = { 0 };
   g_autoptr (PGresult) res = NULL;
-  g_autoptr (GError) err = NULL;
 
-  fv_pg_param_text (&p, u->label);
-  fv_pg_param_text (&p, u->value);
+  fv_pg_param_text (&p, label);
+  fv_pg_param_text (&p, value);
   fv_pg_param_int (&p, fv_gallery_now ());
-  res = fv_pg_query (s, u->sql, &p, FALSE, what, &err);
-  if (!res && g_error_matches (err, FV_GALLERY_ERROR, FV_GALLERY_ERROR_EXISTS)) {
-    g_set_error (error, FV_GALLERY_ERROR, FV_GALLERY_ERROR_EXISTS,
-        "%s: cannot %s: the label \"%s\" is already in the gallery",
-        LOC (&s->base), what, u->value);
+  res = fv_pg_query (FV_PG_STORE (store), sql, &p, FALSE, what, error);
+  if (!res)
     return FALSE;
-  }
-  if (!res) {
-    g_propagate_error (error, g_steal_pointer (&err));
-    return FALSE;
-  }
-  if (strcmp (PQcmdTuples (res), "0") == 0) {
-    g_set_error (error, FV_GALLERY_ERROR, FV_GALLERY_ERROR_NOT_FOUND,
-        "%s: cannot %s: no identity \"%s\" in the gallery", LOC (&s->base),
-        what, u->label);
-    return FALSE;
-  }
+  *changed = strcmp (PQcmdTuples (res), "0") != 0;
   return TRUE;
-}
-
-static gboolean
-pg_update (FvGalleryStore * store, const char *label,
-    FvGalleryStoreField field, const char *value, GError ** error)
-{
-  Update u = { NULL, label, value };
-
-  if (field == FV_GALLERY_STORE_LABEL) {
-    u.sql = "UPDATE fv_identities SET label = $2, updated = $3 "
-        "WHERE label = $1";
-    return write_transaction (store, update_identity, &u,
-        "rename the identity", error);
-  }
-  u.sql = "UPDATE fv_identities SET display_name = $2, updated = $3 "
-      "WHERE label = $1";
-  return write_transaction (store, update_identity, &u,
-      "set the display name", error);
 }
 
 /* ------------------------------------------------------------------------ */
@@ -569,7 +478,17 @@ const FvGalleryStoreClass fv_gallery_pg_class = {
   .list = pg_list,
   .get_samples = pg_get_samples,
   .foreach_sample = pg_foreach_sample,
-  .enroll = pg_enroll,
-  .remove = pg_remove,
-  .update = pg_update,
+  .begin_write = pg_begin_write,
+  .commit_write = pg_commit_write,
+  .rollback_write = pg_rollback_write,
+  .enroll_one = enroll_one,
+  .lookup_identity = lookup_identity,
+  .run_on_id = run_on_id,
+  .run_on_label = run_on_label,
+  .delete_samples_sql = "DELETE FROM fv_samples WHERE identity_id = $1",
+  .delete_identity_sql = "DELETE FROM fv_identities WHERE id = $1",
+  .set_label_sql = "UPDATE fv_identities SET label = $2, updated = $3"
+      " WHERE label = $1",
+  .set_display_name_sql = "UPDATE fv_identities SET display_name = $2,"
+      " updated = $3 WHERE label = $1",
 };

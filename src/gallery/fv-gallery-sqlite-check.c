@@ -325,7 +325,7 @@ fv_gallery_repair (const char *path, const char *new_path,
           (const gint64 *) s->sample_created->data};
     total += s->samples->len;
   }
-  if (n_items > 0 && !dst->klass->enroll (dst, items, n_items,
+  if (n_items > 0 && !fv_gallery_store_enroll (dst, items, n_items,
           FV_GALLERY_ENROLL_APPEND, "repair", NULL, error)) {
     g_clear_pointer (&dst, sqlite_store_unref);
     remove_gallery_files (new_path);

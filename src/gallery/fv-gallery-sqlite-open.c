@@ -769,52 +769,17 @@ check_meta (FvSqliteStore * s, const char *path, const char *want_fingerprint,
 {
   g_autoptr (GHashTable) meta = g_hash_table_new_full (g_str_hash,
       g_str_equal, g_free, g_free);
-  const char *format, *fp, *dim_str, *metric;
-  char *end = NULL;
-  guint64 dim;
 
   if (!read_meta (s->db, path, meta, error))
     return FALSE;
-  format = g_hash_table_lookup (meta, "format");
-  if (g_strcmp0 (format, GALLERY_FORMAT) != 0) {
+  if (g_strcmp0 (g_hash_table_lookup (meta, "format"), GALLERY_FORMAT) != 0) {
     g_set_error (error, FV_GALLERY_ERROR, FV_GALLERY_ERROR_NOT_GALLERY,
         "%s: an SQLite database, but not a gst-faceverify gallery", path);
     return FALSE;
   }
-  fp = g_hash_table_lookup (meta, "model_sha256");
-  dim_str = g_hash_table_lookup (meta, "dim");
-  metric = g_hash_table_lookup (meta, "metric");
-  dim = dim_str ? g_ascii_strtoull (dim_str, &end, 10) : 0;
-  if (fp == NULL || *fp == '\0' || dim == 0 || dim > FV_GALLERY_MAX_DIM
-      || end == NULL || *end != '\0' || metric == NULL) {
-    g_set_error (error, FV_GALLERY_ERROR, FV_GALLERY_ERROR_CORRUPT,
-        "%s: the gallery's metadata is damaged (model, dimension or metric "
-        "missing or invalid)", path);
-    return FALSE;
-  }
-  if (strcmp (metric, FV_GALLERY_METRIC) != 0) {
-    g_set_error (error, FV_GALLERY_ERROR, FV_GALLERY_ERROR_MODEL_MISMATCH,
-        "%s: the gallery uses the metric \"%s\"; this gst-faceverify "
-        "matches with \"" FV_GALLERY_METRIC "\" only", path, metric);
-    return FALSE;
-  }
-  if (want_fingerprint && g_ascii_strcasecmp (fp, want_fingerprint) != 0) {
-    g_set_error (error, FV_GALLERY_ERROR, FV_GALLERY_ERROR_MODEL_MISMATCH,
-        "%s: the gallery was enrolled with another model (SHA-256 %.16s…, "
-        "the model in use is %.16s…); its embeddings cannot be compared: "
-        "enroll the people again with this model", path, fp, want_fingerprint);
-    return FALSE;
-  }
-  if (want_dim && dim != want_dim) {
-    g_set_error (error, FV_GALLERY_ERROR, FV_GALLERY_ERROR_DIM_MISMATCH,
-        "%s: the gallery holds %" G_GUINT64_FORMAT "-dimensional embeddings, "
-        "the model makes %u-dimensional ones", path, dim, want_dim);
-    return FALSE;
-  }
-  s->base.fingerprint = g_ascii_strdown (fp, -1);
-  s->base.dim = (guint) dim;
-  s->base.metric = g_strdup (metric);
-  return TRUE;
+  /* find_schema() has checked the schema version. */
+  return fv_gallery_store_check_meta (&s->base, meta, -1, want_fingerprint,
+      want_dim, error);
 }
 
 /* After SQLite has opened the file (and replayed its WAL), inside a read
@@ -937,16 +902,14 @@ fv_sqlite_store_open (const char *path, FvGalleryOpenFlags flags,
     const char *fingerprint, guint dim, GError ** error)
 {
   const gboolean create = (flags & FV_GALLERY_OPEN_CREATE) != 0;
-  const gboolean read_only = (flags & (FV_GALLERY_OPEN_CREATE |
-          FV_GALLERY_OPEN_READ_WRITE)) == 0;
-  const gboolean salvage = read_only && (flags & FV_GALLERY_OPEN_SALVAGE);
   g_autoptr (FvSqliteStore) s = g_new0 (FvSqliteStore, 1);
-  gboolean exists, is_empty, created;
+  gboolean read_only, salvage, exists, is_empty, created;
   gint64 version = 0;
 
-  s->base.klass = &fv_gallery_sqlite_class;
-  s->base.location = g_strdup (path);
-  s->base.read_only = read_only;
+  fv_gallery_store_init (&s->base, &fv_gallery_sqlite_class, g_strdup (path),
+      flags);
+  read_only = s->base.read_only;
+  salvage = read_only && (flags & FV_GALLERY_OPEN_SALVAGE);
   s->salvage = salvage;
   s->data_version = -1;
   if (!check_file (path, create, &exists, &is_empty, error))

@@ -20,19 +20,6 @@
 /* Changes                                                                  */
 /* ------------------------------------------------------------------------ */
 
-static gboolean
-commit_write (FvSqliteStore * s, const char *what, GError ** error)
-{
-  if (!fv_sqlite_exec (s->db, PATH (&s->base),
-          "UPDATE meta SET value = CAST(value AS INTEGER) + 1 "
-          "WHERE key = 'generation'", what, error))
-    return FALSE;
-  if (!fv_sqlite_exec (s->db, PATH (&s->base), "COMMIT", what, error))
-    return FALSE;
-  s->local_changes++;
-  return TRUE;
-}
-
 /* The id of @label, or 0 if it is not in the gallery; -1 on error. */
 static gint64
 lookup_identity (FvGalleryStore * store, const char *label, const char *what,
@@ -119,10 +106,12 @@ write_identity (FvGalleryStore * store, const FvGalleryStoreIdentity * e,
   return TRUE;
 }
 
-/* Enrolls one identity inside the caller's transaction. */
+/* Enrolls one identity inside the caller's transaction. Its messages
+ * say "enroll" whatever the change (@change: "import", "repair"). */
 static gboolean
 enroll_one (FvGalleryStore * store, const FvGalleryStoreIdentity * e,
-    FvGalleryEnrollFlags flags, gint64 * identity_id, GError ** error)
+    FvGalleryEnrollFlags flags, const char *change G_GNUC_UNUSED,
+    gint64 * identity_id, GError ** error)
 {
   const char *what = "enroll";
   const guint dim = store->dim;
@@ -168,143 +157,50 @@ enroll_one (FvGalleryStore * store, const FvGalleryStoreIdentity * e,
   return TRUE;
 }
 
-/* One change: runs inside write_transaction(). */
-typedef gboolean (*WriteFn) (FvGalleryStore * store, gconstpointer data,
-    const char *what, GError ** error);
-
+/* The schema is checked again inside the transaction: another process
+ * may have added a trigger since the gallery was opened. */
 static gboolean
-write_transaction (FvGalleryStore * store, WriteFn fn, gconstpointer data,
-    const char *what, GError ** error)
+sqlite_begin_write (FvGalleryStore * store, const char *what, GError ** error)
 {
-  /* The schema is checked again inside the transaction: another process
-   * may have added a trigger since the gallery was opened. */
-  if (fv_sqlite_exec (DB (store), PATH (store), "BEGIN IMMEDIATE", what, error)
-      && fv_sqlite_check_schema (DB (store), PATH (store), error)
-      && fn (store, data, what, error)
-      && commit_write (FV_SQLITE_STORE (store), what, error))
-    return TRUE;
-  fv_sqlite_rollback (DB (store));
-  return FALSE;
+  return fv_sqlite_exec (DB (store), PATH (store), "BEGIN IMMEDIATE", what,
+      error) && fv_sqlite_check_schema (DB (store), PATH (store), error);
 }
 
-typedef struct
-{
-  const FvGalleryStoreIdentity *identities;
-  guint n_identities;
-  FvGalleryEnrollFlags flags;
-  gint64 *identity_id;
-} Enroll;
-
+/* The generation is bumped last, just before COMMIT. */
 static gboolean
-enroll_all (FvGalleryStore * store, gconstpointer data, const char *what,
-    GError ** error)
+sqlite_commit_write (FvGalleryStore * store, const char *what, GError ** error)
 {
-  const Enroll *e = data;
-  guint i;
-
-  for (i = 0; i < e->n_identities; i++)
-    if (!enroll_one (store, &e->identities[i], e->flags, e->identity_id, error))
-      return FALSE;
+  if (!fv_sqlite_exec (DB (store), PATH (store),
+          "UPDATE meta SET value = CAST(value AS INTEGER) + 1 "
+          "WHERE key = 'generation'", what, error)
+      || !fv_sqlite_exec (DB (store), PATH (store), "COMMIT", what, error))
+    return FALSE;
+  FV_SQLITE_STORE (store)->local_changes++;
   return TRUE;
 }
 
-static gboolean
-sqlite_enroll (FvGalleryStore * store,
-    const FvGalleryStoreIdentity * identities, guint n_identities,
-    FvGalleryEnrollFlags flags, const char *what, gint64 * identity_id,
-    GError ** error)
+static void
+sqlite_rollback_write (FvGalleryStore * store)
 {
-  Enroll e = { identities, n_identities, flags, identity_id };
-
-  return write_transaction (store, enroll_all, &e, what, error);
+  fv_sqlite_rollback (DB (store));
 }
 
 static gboolean
-remove_identity (FvGalleryStore * store, gconstpointer data,
-    const char *what, GError ** error)
+run_on_label (FvGalleryStore * store, const char *sql, const char *label,
+    const char *value, const char *what, gboolean * changed, GError ** error)
 {
-  const char *label = data;
-  gint64 id = lookup_identity (store, label, what, error);
-
-  if (id < 0)
-    return FALSE;
-  if (id == 0) {
-    g_set_error (error, FV_GALLERY_ERROR, FV_GALLERY_ERROR_NOT_FOUND,
-        "%s: cannot %s: no identity \"%s\" in the gallery", PATH (store),
-        what, label);
-    return FALSE;
-  }
-  /* The samples go explicitly, whatever the foreign_keys setting. */
-  return run_on_id (store, "DELETE FROM samples WHERE identity_id = ?1", id,
-      what, error)
-      && run_on_id (store, "DELETE FROM identities WHERE id = ?1", id, what,
-      error);
-}
-
-static gboolean
-sqlite_remove (FvGalleryStore * store, const char *label, GError ** error)
-{
-  return write_transaction (store, remove_identity, label,
-      "remove the identity", error);
-}
-
-typedef struct
-{
-  const char *sql;
-  const char *label;
-  const char *value;
-} Update;
-
-/* Sets one column of an identity; NOT_FOUND when there is none. */
-static gboolean
-update_identity (FvGalleryStore * store, gconstpointer data,
-    const char *what, GError ** error)
-{
-  const Update *u = data;
   g_autoptr (sqlite3_stmt) stmt = fv_sqlite_prepare (DB (store),
-      PATH (store), u->sql, what, error);
-  int rc;
+      PATH (store), sql, what, error);
 
   if (!stmt)
     return FALSE;
-  sqlite3_bind_text (stmt, 1, u->label, -1, SQLITE_STATIC);
-  sqlite3_bind_text (stmt, 2, u->value, -1, SQLITE_STATIC);
+  sqlite3_bind_text (stmt, 1, label, -1, SQLITE_STATIC);
+  sqlite3_bind_text (stmt, 2, value, -1, SQLITE_STATIC);
   sqlite3_bind_int64 (stmt, 3, fv_gallery_now ());
-  rc = sqlite3_step (stmt);
-  if ((rc & 0xff) == SQLITE_CONSTRAINT) {
-    g_set_error (error, FV_GALLERY_ERROR, FV_GALLERY_ERROR_EXISTS,
-        "%s: cannot %s: the label \"%s\" is already in the gallery",
-        PATH (store), what, u->value);
+  if (!fv_sqlite_step_done (stmt, DB (store), PATH (store), what, error))
     return FALSE;
-  }
-  if (rc != SQLITE_DONE) {
-    fv_sqlite_set_error (error, DB (store), rc, PATH (store), what);
-    return FALSE;
-  }
-  if (sqlite3_changes (DB (store)) == 0) {
-    g_set_error (error, FV_GALLERY_ERROR, FV_GALLERY_ERROR_NOT_FOUND,
-        "%s: cannot %s: no identity \"%s\" in the gallery", PATH (store),
-        what, u->label);
-    return FALSE;
-  }
+  *changed = sqlite3_changes (DB (store)) > 0;
   return TRUE;
-}
-
-static gboolean
-sqlite_update (FvGalleryStore * store, const char *label,
-    FvGalleryStoreField field, const char *value, GError ** error)
-{
-  Update u = { NULL, label, value };
-
-  if (field == FV_GALLERY_STORE_LABEL) {
-    u.sql = "UPDATE identities SET label = ?2, updated = ?3 WHERE label = ?1";
-    return write_transaction (store, update_identity, &u,
-        "rename the identity", error);
-  }
-  u.sql = "UPDATE identities SET display_name = ?2, updated = ?3 "
-      "WHERE label = ?1";
-  return write_transaction (store, update_identity, &u,
-      "set the display name", error);
 }
 
 /* ------------------------------------------------------------------------ */
@@ -652,7 +548,17 @@ const FvGalleryStoreClass fv_gallery_sqlite_class = {
   .list = sqlite_list,
   .get_samples = sqlite_get_samples,
   .foreach_sample = sqlite_foreach_sample,
-  .enroll = sqlite_enroll,
-  .remove = sqlite_remove,
-  .update = sqlite_update,
+  .begin_write = sqlite_begin_write,
+  .commit_write = sqlite_commit_write,
+  .rollback_write = sqlite_rollback_write,
+  .enroll_one = enroll_one,
+  .lookup_identity = lookup_identity,
+  .run_on_id = run_on_id,
+  .run_on_label = run_on_label,
+  .delete_samples_sql = "DELETE FROM samples WHERE identity_id = ?1",
+  .delete_identity_sql = "DELETE FROM identities WHERE id = ?1",
+  .set_label_sql = "UPDATE identities SET label = ?2, updated = ?3"
+      " WHERE label = ?1",
+  .set_display_name_sql = "UPDATE identities SET display_name = ?2,"
+      " updated = ?3 WHERE label = ?1",
 };

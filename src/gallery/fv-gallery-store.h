@@ -129,19 +129,41 @@ struct _FvGalleryStoreClass
   gboolean (*foreach_sample) (FvGalleryStore * store,
       FvGalleryStoreVisit visit, gpointer user_data, GError ** error);
 
-  /* Changes, each one transaction that leaves the store as it was on
-   * error; NOT_FOUND when the label is not there, EXISTS when taken.
-   * enroll() normalises the embeddings with fv_gallery_check_embedding()
-   * and sets @identity_id to the last identity's id; @what names the
-   * change in messages ("enroll", "import"). */
-  gboolean (*enroll) (FvGalleryStore * store,
-      const FvGalleryStoreIdentity * identities, guint n_identities,
-      FvGalleryEnrollFlags flags, const char *what, gint64 * identity_id,
+  /* Changes: fv_gallery_store_enroll(), _remove() and _update() (below)
+   * run these statements inside begin_write() .. commit_write(), and
+   * rollback_write() on any error (also after a failed begin_write()).
+   * begin_write() fails with READ_ONLY on a store opened read-only where
+   * the server would take the write; commit_write() makes the change
+   * visible to poll() and to the other processes. */
+  gboolean (*begin_write) (FvGalleryStore * store, const char *what,
       GError ** error);
-  gboolean (*remove) (FvGalleryStore * store, const char *label,
+  gboolean (*commit_write) (FvGalleryStore * store, const char *what,
       GError ** error);
-  gboolean (*update) (FvGalleryStore * store, const char *label,
-      FvGalleryStoreField field, const char *value, GError ** error);
+  void (*rollback_write) (FvGalleryStore * store);
+  /* Writes one identity and its samples as enroll() documents; sets
+   * *@identity_id (nullable) to the identity's id. */
+  gboolean (*enroll_one) (FvGalleryStore * store,
+      const FvGalleryStoreIdentity * identity, FvGalleryEnrollFlags flags,
+      const char *what, gint64 * identity_id, GError ** error);
+  /* The id of @label, or 0 if it is not in the gallery; -1 on error. */
+  gint64 (*lookup_identity) (FvGalleryStore * store, const char *label,
+      const char *what, GError ** error);
+  /* Runs @sql with the parameter @id. */
+  gboolean (*run_on_id) (FvGalleryStore * store, const char *sql, gint64 id,
+      const char *what, GError ** error);
+  /* Runs @sql with the parameters (@label, @value, now); *@changed is
+   * FALSE when it changed no row. Fails with EXISTS (any message) on a
+   * unique constraint. */
+  gboolean (*run_on_label) (FvGalleryStore * store, const char *sql,
+      const char *label, const char *value, const char *what,
+      gboolean * changed, GError ** error);
+  /* The statements of remove (with an identity's id) and update (with
+   * label, new value and time), in the backend's dialect. The samples go
+   * explicitly, whatever the foreign keys say. */
+  const char *delete_samples_sql;
+  const char *delete_identity_sql;
+  const char *set_label_sql;
+  const char *set_display_name_sql;
 };
 
 extern const FvGalleryStoreClass fv_gallery_sqlite_class;
@@ -152,9 +174,38 @@ extern const FvGalleryStoreClass fv_gallery_pg_class;
 /* The backend that serves @location (a libpq URI: PostgreSQL; a path:
  * SQLite). */
 const FvGalleryStoreClass *fv_gallery_store_class_for (const char *location);
+/* Fills in what every open() starts with: the class, @location (taken)
+ * and read_only (neither CREATE nor READ_WRITE in @flags). */
+void fv_gallery_store_init (FvGalleryStore * store,
+    const FvGalleryStoreClass * klass, char *location,
+    FvGalleryOpenFlags flags);
 void fv_gallery_store_free_base (FvGalleryStore * store);
 gboolean fv_gallery_stamp_equal (const FvGalleryStamp * a,
     const FvGalleryStamp * b);
+
+/* Changes (fv-gallery-store.c), each one transaction that leaves the
+ * store as it was on error; NOT_FOUND when the label is not there, EXISTS
+ * when taken. enroll() normalises the embeddings with
+ * fv_gallery_check_embedding() and sets @identity_id to the last
+ * identity's id; @what names the change in messages ("enroll",
+ * "import"). */
+gboolean fv_gallery_store_enroll (FvGalleryStore * store,
+    const FvGalleryStoreIdentity * identities, guint n_identities,
+    FvGalleryEnrollFlags flags, const char *what, gint64 * identity_id,
+    GError ** error);
+gboolean fv_gallery_store_remove (FvGalleryStore * store, const char *label,
+    GError ** error);
+gboolean fv_gallery_store_update (FvGalleryStore * store, const char *label,
+    FvGalleryStoreField field, const char *value, GError ** error);
+
+/* Checks the metadata a store read (model_sha256, dim, metric) against
+ * what the caller wants and fills in the store's fingerprint, dim and
+ * metric; the same errors for every backend. @version: the schema version
+ * read with it, below 2 counts as damaged; -1 where the backend checks the
+ * version on its own. */
+gboolean fv_gallery_store_check_meta (FvGalleryStore * store,
+    GHashTable * meta, gint64 version, const char *want_fingerprint,
+    guint want_dim, GError ** error);
 
 /* The handle, for the JSON code: its store under the handle's lock. */
 FvGalleryStore *fv_gallery_lock_store (FvGallery * gallery);

@@ -627,7 +627,7 @@ fv_gallery_enroll_batch (FvGallery * gallery,
     e->label, e->display_name, e->samples, e->n_samples, now, now, NULL};
   }
   store = fv_gallery_lock_store (gallery);
-  ok = store->klass->enroll (store, items, n_enrollments, flags, "enroll",
+  ok = fv_gallery_store_enroll (store, items, n_enrollments, flags, "enroll",
       NULL, error);
   fv_gallery_unlock_store (gallery);
   return ok;
@@ -671,7 +671,7 @@ fv_gallery_enroll (FvGallery * gallery, const char *label,
   if (!check_enrollment (&e, error))
     return FALSE;
   store = fv_gallery_lock_store (gallery);
-  ok = store->klass->enroll (store, &item, 1, flags, "enroll", identity_id,
+  ok = fv_gallery_store_enroll (store, &item, 1, flags, "enroll", identity_id,
       error);
   fv_gallery_unlock_store (gallery);
   return ok;
@@ -700,7 +700,7 @@ fv_gallery_remove (FvGallery * gallery, const char *label, GError ** error)
   if (!fv_gallery_check_writable (gallery, error))
     return FALSE;
   store = fv_gallery_lock_store (gallery);
-  ok = store->klass->remove (store, label, error);
+  ok = fv_gallery_store_remove (store, label, error);
   fv_gallery_unlock_store (gallery);
   return ok;
 }
@@ -715,7 +715,7 @@ update_identity (FvGallery * gallery, const char *label,
   if (!fv_gallery_check_writable (gallery, error))
     return FALSE;
   store = fv_gallery_lock_store (gallery);
-  ok = store->klass->update (store, label, field, value, error);
+  ok = fv_gallery_store_update (store, label, field, value, error);
   fv_gallery_unlock_store (gallery);
   return ok;
 }
