@@ -224,9 +224,8 @@ gst_face_verify_swap_snapshot (GstFaceVerify * self,
   g_mutex_unlock (&self->gallery_lock);
   if (old)
     fv_gallery_snapshot_unref (old);
-  GST_INFO_OBJECT (self, "gallery version %" G_GUINT64_FORMAT ": %u "
-      "identities", version,
-      snapshot ? fv_gallery_snapshot_get_n_identities (snapshot) : 0);
+  GST_INFO_OBJECT (self, "gallery version %" G_GUINT64_FORMAT ": %u ids",
+      version, snapshot ? fv_gallery_snapshot_get_n_identities (snapshot) : 0);
 }
 
 /* Loads the gallery when the property or the file changed, and posts one
@@ -260,8 +259,9 @@ gst_face_verify_update_gallery (GstFaceVerify * self, gboolean at_start)
 
   loc = fv_gallery_location_redact (path);      /* no password */
   switch (fv_gallery_watch_check (self->watch, &snap, &err)) {
-    case FV_GALLERY_WATCH_LOADED:
-      gst_face_verify_swap_snapshot (self, snap);
+    case FV_GALLERY_WATCH_LOADED:      /* damaged rows: one warning */
+      gst_face_verify_swap_snapshot (self,
+          gst_fv_warn_skipped_rows (GST_ELEMENT (self), loc, snap));
       break;
     case FV_GALLERY_WATCH_MISSING:
       if (fresh) {

@@ -131,6 +131,37 @@ gst_fv_post_model_error (GstElement * element, const gchar * what,
         ("Could not load the %s \"%s\".", what, path), ("%s", err->message));
 }
 
+#define MAX_ROWS_NAMED 10
+
+FvGallerySnapshot *
+gst_fv_warn_skipped_rows (GstElement * element, const gchar * loc,
+    FvGallerySnapshot * snapshot)
+{
+  guint i, n = snapshot ? fv_gallery_snapshot_get_n_skipped (snapshot) : 0;
+  GString *named, *all;
+
+  if (n == 0)
+    return snapshot;
+  named = g_string_new (NULL);
+  all = g_string_new (NULL);
+  for (i = 0; i < n; i++) {
+    const char *row = fv_gallery_snapshot_get_skipped (snapshot, i);
+
+    if (i < MAX_ROWS_NAMED)
+      g_string_append_printf (named, "%s%s", i ? "; " : "", row);
+    g_string_append_printf (all, "%s\n", row);
+  }
+  if (n > MAX_ROWS_NAMED)
+    g_string_append_printf (named, "; and %u more", n - MAX_ROWS_NAMED);
+  GST_ELEMENT_WARNING (element, RESOURCE, READ,
+      ("The gallery \"%s\" has %u damaged row(s), left out (the others are "
+          "used): %s. Run `faceverify gallery check` or `repair`.", loc, n,
+          named->str), ("%s", all->str));
+  g_string_free (named, TRUE);
+  g_string_free (all, TRUE);
+  return snapshot;
+}
+
 void
 gst_fv_set_roi_type (const GValue * value, const gchar * fallback,
     gchar ** roi_type, GQuark * quark)

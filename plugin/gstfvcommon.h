@@ -51,6 +51,12 @@ gboolean gst_fv_frame_map (GstElement * element, const GstVideoInfo * info,
 void gst_fv_post_model_error (GstElement * element, const gchar * what,
     const gchar * path, const GError * err);
 
+/* Posts one WARNING on @element naming the rows of the gallery @loc that
+ * @snapshot left out as damaged (none: nothing); returns @snapshot. Call
+ * once per new snapshot. */
+FvGallerySnapshot *gst_fv_warn_skipped_rows (GstElement * element,
+    const gchar * loc, FvGallerySnapshot * snapshot);
+
 /* Sets a roi-type property: NULL means @fallback. */
 void gst_fv_set_roi_type (const GValue * value, const gchar * fallback,
     gchar ** roi_type, GQuark * quark);

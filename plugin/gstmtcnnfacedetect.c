@@ -26,8 +26,10 @@
  * The ROI box is in frame pixels, clipped to the frame. Pixels are never
  * modified. The ROIs serve `faceverify` or any consumer of ROI metas.
  *
- * No messages, no signals. Errors: a missing model is RESOURCE/NOT_FOUND,
- * a malformed one LIBRARY/INIT.
+ * No signals. Errors: a missing model is RESOURCE/NOT_FOUND, a malformed
+ * one LIBRARY/INIT, and so are models that are not the pinned ones
+ * (models/SHA256SUMS) unless #GstMtcnnFaceDetect:allow-unpinned-models is
+ * set, which posts one warning instead.
  *
  * ## Example launch lines
  * |[
@@ -62,6 +64,7 @@ GST_DEBUG_CATEGORY_STATIC (gst_mtcnn_face_detect_debug);
 #define DEFAULT_MAX_FACES 16
 #define DEFAULT_DETECTION_INTERVAL 1
 #define DEFAULT_THREADS 1
+#define DEFAULT_ALLOW_UNPINNED_MODELS FALSE
 #define MAX_MAX_FACES 256
 
 #define LANDMARK_ORDER \
@@ -82,6 +85,7 @@ enum
   PROP_MAX_FACES,
   PROP_DETECTION_INTERVAL,
   PROP_THREADS,
+  PROP_ALLOW_UNPINNED_MODELS,
 };
 
 struct _GstMtcnnFaceDetect
@@ -95,6 +99,7 @@ struct _GstMtcnnFaceDetect
   guint max_faces;
   guint detection_interval;
   guint threads;
+  gboolean allow_unpinned;
   gboolean options_changed;
 
   /* from start() to stop() */
@@ -145,6 +150,7 @@ gst_mtcnn_face_detect_read_options (GstMtcnnFaceDetect * self,
    * every empty frame would double the cost for nothing. */
   o->retry_padded = FALSE;
   o->threads = self->threads;
+  o->allow_unpinned = self->allow_unpinned;
 }
 
 static void
@@ -161,11 +167,43 @@ gst_mtcnn_face_detect_free_resources (GstMtcnnFaceDetect * self)
   self->have_dets = FALSE;
 }
 
+/* The detector runs models that are not the pinned ones: one warning when
+ * that is allowed (allow-unpinned-models or FV_ALLOW_UNPINNED_MODELS=1),
+ * else a LIBRARY/INIT error naming the file, worded by the library. */
+static gboolean
+gst_mtcnn_face_detect_check_pins (GstMtcnnFaceDetect * self, gchar ** paths)
+{
+  g_autoptr (GError) err = NULL;
+  g_autofree gchar *dir = g_path_get_dirname (paths[0]);
+
+  if (!self->options.allow_unpinned) {
+    /* only to learn which file differs, and whether the environment
+     * allows it */
+    FvDetector *d = fv_detector_new_from_files (paths[0], paths[1],
+        paths[2], &self->options, &err);
+
+    if (!d) {
+      GST_ELEMENT_ERROR (self, LIBRARY, INIT,
+          ("The face detector models in \"%s\" are not the pinned ones.",
+              dir), ("%s; or set allow-unpinned-models", err->message));
+      return FALSE;
+    }
+    fv_detector_free (d);
+  }
+  GST_ELEMENT_WARNING (self, LIBRARY, SETTINGS,
+      ("The face detector models in \"%s\" are not the pinned ones "
+          "(models/SHA256SUMS): detections depend on these files.", dir),
+      ("allow-unpinned-models or FV_ALLOW_UNPINNED_MODELS=1 is set"));
+  return TRUE;
+}
+
 static gboolean
 gst_mtcnn_face_detect_start (GstBaseTransform * trans)
 {
   GstMtcnnFaceDetect *self = GST_MTCNN_FACE_DETECT (trans);
   g_autofree gchar *dir = NULL;
+  gchar *paths[3] = { NULL, NULL, NULL };
+  gboolean ok = FALSE;
   guint i;
 
   GST_OBJECT_LOCK (self);
@@ -176,26 +214,23 @@ gst_mtcnn_face_detect_start (GstBaseTransform * trans)
 
   for (i = 0; i < 3; i++) {
     g_autoptr (GError) err = NULL;
-    g_autofree gchar *path = NULL;
 
     if (dir && *dir)
-      path = g_build_filename (dir, model_files[i], NULL);
+      paths[i] = g_build_filename (dir, model_files[i], NULL);
     else
-      path = fv_find_model (model_files[i]);
-    if (!path) {
+      paths[i] = fv_find_model (model_files[i]);
+    if (!paths[i]) {
       GST_ELEMENT_ERROR (self, RESOURCE, NOT_FOUND,
           ("The face detector model %s was not found.", model_files[i]),
           ("Looked in $FV_MODEL_DIR, the source tree's models/ and the "
               "installed models; set the model-dir property."));
-      gst_mtcnn_face_detect_free_resources (self);
-      return FALSE;
+      goto out;
     }
-    self->models[i] = fv_model_new_from_file (path, &err);
+    self->models[i] = fv_model_new_from_file (paths[i], &err);
     if (!self->models[i]) {
-      gst_fv_post_model_error (GST_ELEMENT (self), "face detector model", path,
-          err);
-      gst_mtcnn_face_detect_free_resources (self);
-      return FALSE;
+      gst_fv_post_model_error (GST_ELEMENT (self), "face detector model",
+          paths[i], err);
+      goto out;
     }
   }
 
@@ -206,10 +241,12 @@ gst_mtcnn_face_detect_start (GstBaseTransform * trans)
     if (!self->detector) {
       gst_fv_post_model_error (GST_ELEMENT (self), "face detector model",
           dir ? dir : "(installed)", err);
-      gst_mtcnn_face_detect_free_resources (self);
-      return FALSE;
+      goto out;
     }
   }
+  if (!fv_detector_get_models_pinned (self->detector)
+      && !gst_mtcnn_face_detect_check_pins (self, paths))
+    goto out;
 
   self->dets = g_new0 (FvDetection, MAX_MAX_FACES);
   self->det_ids = g_new0 (gint, MAX_MAX_FACES);
@@ -218,7 +255,13 @@ gst_mtcnn_face_detect_start (GstBaseTransform * trans)
   self->frames_since = 0;
   self->next_id = 1;
   self->n_detections_run = 0;
-  return TRUE;
+  ok = TRUE;
+out:
+  if (!ok)
+    gst_mtcnn_face_detect_free_resources (self);
+  for (i = 0; i < 3; i++)
+    g_free (paths[i]);
+  return ok;
 }
 
 static gboolean
@@ -450,6 +493,9 @@ gst_mtcnn_face_detect_set_property (GObject * object, guint prop_id,
     case PROP_THREADS:
       self->threads = g_value_get_uint (value);
       break;
+    case PROP_ALLOW_UNPINNED_MODELS:
+      self->allow_unpinned = g_value_get_boolean (value);
+      break;
     default:
       G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
       break;
@@ -489,6 +535,9 @@ gst_mtcnn_face_detect_get_property (GObject * object, guint prop_id,
     case PROP_THREADS:
       g_value_set_uint (value, self->threads);
       break;
+    case PROP_ALLOW_UNPINNED_MODELS:
+      g_value_set_boolean (value, self->allow_unpinned);
+      break;
     default:
       G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
       break;
@@ -516,6 +565,7 @@ gst_mtcnn_face_detect_init (GstMtcnnFaceDetect * self)
   self->max_faces = DEFAULT_MAX_FACES;
   self->detection_interval = DEFAULT_DETECTION_INTERVAL;
   self->threads = DEFAULT_THREADS;
+  self->allow_unpinned = DEFAULT_ALLOW_UNPINNED_MODELS;
 
   gst_base_transform_set_in_place (GST_BASE_TRANSFORM (self), TRUE);
   gst_base_transform_set_passthrough (GST_BASE_TRANSFORM (self), FALSE);
@@ -559,6 +609,21 @@ gst_mtcnn_face_detect_install_properties (GObjectClass * gobject_class)
           "Threads that run the detector's first stage (P-Net, most of "
           "its time) on each frame (0: one per CPU core)",
           0, 64, DEFAULT_THREADS,
+          G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS |
+          GST_PARAM_MUTABLE_READY));
+  /**
+   * GstMtcnnFaceDetect:allow-unpinned-models:
+   *
+   * Accept pnet/rnet/onet files whose SHA-256 is not the pinned one of
+   * models/SHA256SUMS (your own models); the element then posts one
+   * warning at start. Off: such models are a LIBRARY/INIT error naming
+   * the file (unless FV_ALLOW_UNPINNED_MODELS=1). Read at start.
+   */
+  g_object_class_install_property (gobject_class, PROP_ALLOW_UNPINNED_MODELS,
+      g_param_spec_boolean ("allow-unpinned-models", "Allow unpinned models",
+          "Accept detector models that are not the pinned ones "
+          "(models/SHA256SUMS), with a warning. Read at start.",
+          DEFAULT_ALLOW_UNPINNED_MODELS,
           G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS |
           GST_PARAM_MUTABLE_READY));
 }

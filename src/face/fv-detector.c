@@ -488,7 +488,8 @@ prepare_layout (FvDetector * d, guint w, guint h, const Layout * l,
  * @detector: a detector
  * @width: frame width
  * @height: frame height
- * @error: return location for an %FV_MODEL_ERROR
+ * @error: return location for an %FV_MODEL_ERROR, or an %FV_IMAGE_ERROR
+ *   (%FV_IMAGE_ERROR_SIZE) for a size outside 1 to %FV_FRAME_MAX_SIZE
  *
  * Plans the P-Net sessions and allocates the buffers for frames of this
  * size (for both the normal pass and the padded retry), so that
@@ -496,7 +497,8 @@ prepare_layout (FvDetector * d, guint w, guint h, const Layout * l,
  * does it on the first frame of a new size. The detector keeps the plans
  * of the last few canvas sizes.
  *
- * Returns: %FALSE if a P-Net session cannot be planned
+ * Returns: %FALSE if the size is out of range or a P-Net session cannot
+ *   be planned
  */
 gboolean
 fv_detector_prepare (FvDetector * detector, guint width, guint height,
@@ -505,9 +507,14 @@ fv_detector_prepare (FvDetector * detector, guint width, guint height,
   Layout l;
 
   g_return_val_if_fail (detector != NULL, FALSE);
-  g_return_val_if_fail (width >= 1 && height >= 1, FALSE);
-  g_return_val_if_fail (width <= FV_FRAME_MAX_SIZE
-      && height <= FV_FRAME_MAX_SIZE, FALSE);
+  /* the size comes from caps or files: an error, not an assertion */
+  if (width < 1 || height < 1 || width > FV_FRAME_MAX_SIZE
+      || height > FV_FRAME_MAX_SIZE) {
+    g_set_error (error, FV_IMAGE_ERROR, FV_IMAGE_ERROR_SIZE,
+        "frame size %ux%u is out of range (1 to %d)", width, height,
+        FV_FRAME_MAX_SIZE);
+    return FALSE;
+  }
   layout_for (detector, width, height, FALSE, &l);
   if (!prepare_layout (detector, width, height, &l, error))
     return FALSE;

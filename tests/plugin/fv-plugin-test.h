@@ -339,6 +339,7 @@ struct BusResult
   GstStateChangeReturn ret;
   GQuark domain = 0;
   int code = -1;
+  std::string text;
   std::string debug;
 };
 
@@ -356,6 +357,7 @@ StartAndCatchError (GstElement *el, GstState state = GST_STATE_PAUSED)
     gst_message_parse_error (m, &err, &dbg);
     r.domain = err->domain;
     r.code = err->code;
+    r.text = err->message ? err->message : "";
     r.debug = dbg ? dbg : "";
     g_error_free (err);
     g_free (dbg);

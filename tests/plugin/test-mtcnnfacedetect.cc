@@ -399,6 +399,87 @@ TEST_F (MtcnnTest, MalformedModelIsLibraryInit)
   }
 }
 
+// Issue 12: the detector models are pinned (models/SHA256SUMS). A damaged
+// pnet that still loads is a LIBRARY/INIT error naming the file, unless
+// allow-unpinned-models is set: then the element starts and posts one
+// warning that the models are not the pinned ones.
+TEST_F (MtcnnTest, UnpinnedModelsNeedAllowUnpinnedModels)
+{
+  std::string dir = PluginScratch ("mtcnn-unpinned");
+  for (const char *n : { "rnet.tflite", "onet.tflite" }) {
+    auto d = fvtest::ReadFile (fvtest::ModelPath (n));
+    ASSERT_TRUE (g_file_set_contents ((dir + "/" + n).c_str (),
+            (const char *) d.data (), d.size (), NULL));
+  }
+  std::string pnet = dir + "/pnet.tflite";
+  auto bytes = fvtest::ReadFile (fvtest::ModelPath ("pnet.tflite"));
+  bool loads = false;
+  for (size_t off = bytes.size () / 2; !loads && off < bytes.size () - 64;
+      off += 97) {
+    auto b = bytes;
+    b[off] ^= 0x10;
+    ASSERT_TRUE (g_file_set_contents (pnet.c_str (), (const char *) b.data (),
+            b.size (), NULL));
+    FvModel *m = fv_model_new_from_file (pnet.c_str (), NULL);
+    loads = m != nullptr;
+    if (m)
+      fv_model_unref (m);
+  }
+  ASSERT_TRUE (loads);
+  g_unsetenv ("FV_ALLOW_UNPINNED_MODELS");
+
+  GstElement *e = gst_element_factory_make ("mtcnnfacedetect", NULL);
+  gboolean allow = TRUE;
+  g_object_get (e, "allow-unpinned-models", &allow, NULL);
+  EXPECT_FALSE (allow);
+  EXPECT_TRUE (g_object_class_find_property (G_OBJECT_GET_CLASS (e),
+          "allow-unpinned-models")->flags & GST_PARAM_MUTABLE_READY);
+  g_object_set (e, "model-dir", dir.c_str (), NULL);
+  BusResult r = StartAndCatchError (e);
+  EXPECT_EQ (r.ret, GST_STATE_CHANGE_FAILURE);
+  EXPECT_EQ (r.domain, GST_LIBRARY_ERROR);
+  EXPECT_EQ (r.code, GST_LIBRARY_ERROR_INIT);
+  EXPECT_NE ((r.text + r.debug).find (pnet), std::string::npos)
+      << r.text << " / " << r.debug;
+  gst_object_unref (e);
+
+  // allowed: starts, one warning, no error; the pinned models warn nothing
+  for (bool pinned : { false, true }) {
+    SCOPED_TRACE (pinned ? "pinned" : "unpinned");
+    e = gst_element_factory_make ("mtcnnfacedetect", NULL);
+    if (!pinned)
+      g_object_set (e, "model-dir", dir.c_str (), NULL);
+    g_object_set (e, "allow-unpinned-models", TRUE, NULL);
+    GstBus *bus = gst_bus_new ();
+    gst_element_set_bus (e, bus);
+    EXPECT_NE (gst_element_set_state (e, GST_STATE_PAUSED),
+        GST_STATE_CHANGE_FAILURE);
+    int n_warnings = 0;
+    GstMessage *m;
+    // (pop_filtered drops what it skips: both types in one pass)
+    while ((m = gst_bus_pop_filtered (bus, (GstMessageType)
+                (GST_MESSAGE_WARNING | GST_MESSAGE_ERROR)))) {
+      EXPECT_EQ (GST_MESSAGE_TYPE (m), GST_MESSAGE_WARNING);
+      GError *err = NULL;
+      gchar *dbg = NULL;
+      gst_message_parse_warning (m, &err, &dbg);
+      std::string all = std::string (err->message) + " " + (dbg ? dbg : "");
+      EXPECT_NE (all.find ("pinned"), std::string::npos) << all;
+      EXPECT_NE (all.find (dir), std::string::npos) << all;
+      g_error_free (err);
+      g_free (dbg);
+      gst_message_unref (m);
+      n_warnings++;
+    }
+    EXPECT_EQ (n_warnings, pinned ? 0 : 1);
+    gst_element_set_state (e, GST_STATE_NULL);
+    gst_element_set_bus (e, NULL);
+    gst_object_unref (bus);
+    gst_object_unref (e);
+  }
+  g_unlink (pnet.c_str ());
+}
+
 TEST_F (MtcnnTest, StateCyclesRepeatedly)
 {
   RgbImage img = LoadRgb (FacePath ("deepface", "raw/person01/img10.jpg"));

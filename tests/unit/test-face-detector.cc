@@ -658,6 +658,32 @@ TEST_F (Detector, PrepareMakesDetectAllocationFree)
   EXPECT_EQ (mem, fv_detector_get_memory_size (det_));
 }
 
+// Issue 12: a frame size is input (caps, files), not a programming error:
+// out of range it is an FV_IMAGE_ERROR_SIZE, never a critical that leaves
+// the GError unset (which crashed mtcnnfacedetect's set_caps).
+TEST_F (Detector, PrepareOutOfRangeIsAnError)
+{
+  const std::pair<guint, guint> bad[] = {
+    { FV_FRAME_MAX_SIZE + 1, 16 }, { 16, FV_FRAME_MAX_SIZE + 1 },
+    { G_MAXUINT, G_MAXUINT }, { 0, 16 }, { 16, 0 },
+  };
+  for (auto wh : bad) {
+    SCOPED_TRACE (std::to_string (wh.first) + "x" + std::to_string (wh.second));
+    GError *error = nullptr;
+    EXPECT_FALSE (fv_detector_prepare (det_, wh.first, wh.second, &error));
+    ASSERT_NE (error, nullptr);
+    EXPECT_TRUE (g_error_matches (error, FV_IMAGE_ERROR,
+            FV_IMAGE_ERROR_SIZE)) << error->message;
+    EXPECT_NE (strstr (error->message, "32767"), nullptr) << error->message;
+    g_error_free (error);
+  }
+  // NULL error is fine too, and the largest size is still accepted
+  EXPECT_FALSE (fv_detector_prepare (det_, FV_FRAME_MAX_SIZE + 1, 1, NULL));
+  g_autoptr (GError) error = NULL;
+  EXPECT_TRUE (fv_detector_prepare (det_, FV_FRAME_MAX_SIZE, 16, &error))
+      << error->message;
+}
+
 TEST (DetectorLoad, WrongModelsAreErrors)
 {
   FV_SKIP_WITHOUT_MODEL (mfn, "MobileFaceNet.tflite");
