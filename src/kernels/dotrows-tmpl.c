@@ -25,7 +25,7 @@
   }
 #define ACC_STORE(j)                                                     \
   if (nq > j)                                                            \
-    _mm_storeu_ps (scores + j * score_stride + i,                        \
+    fv_vstore4 (scores + j * score_stride + i,                           \
         fv_vhsum4 (a0##j, a1##j, a2##j, a3##j))
 #define ROW_FMA(j)                                                       \
   if (nq > j)                                                            \

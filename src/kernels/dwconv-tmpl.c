@@ -105,9 +105,7 @@ tile (const float *const in[3], size_t c, const size_t s, const size_t npx,
       fv_vf x = load (in[r] + col * c, tail, mask);
       /* Keeps x in a register for its (up to three) uses: GCC would
        * otherwise load it again as a memory operand of each FMA. */
-      /* *INDENT-OFF* */
-      __asm__ ("" : "+v" (x));
-      /* *INDENT-ON* */
+      FV_VKEEP (x);
 #pragma GCC unroll 8
       for (size_t j = 0; j < npx; j++) {
         const ptrdiff_t kx = (ptrdiff_t) col - (ptrdiff_t) (s * j);

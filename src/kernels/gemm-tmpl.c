@@ -97,6 +97,11 @@ FV_UKERNEL_NAME (f32_gemm_ukernel_, FV_GEMM_TILE) (const FvGemmParams * p,
     rows (p, m, MR);
   /* The rest as one shorter tile, its row count a constant. */
   switch (m1 - m) {
+#if MR > 7
+    case 7:
+      rows (p, m, 7);
+      break;
+#endif
 #if MR > 6
     case 6:
       rows (p, m, 6);

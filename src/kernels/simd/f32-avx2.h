@@ -29,6 +29,9 @@
 typedef __m256 fv_vf;
 typedef __m256i fv_vmask;
 
+/* Keeps v in a vector register (see dwconv-tmpl.c). */
+#define FV_VKEEP(v) __asm__ ("" : "+v" (v))
+
 static const int fv_avx2_tail_bits[16] = {
   -1, -1, -1, -1, -1, -1, -1, -1, 0, 0, 0, 0, 0, 0, 0, 0
 };
@@ -70,7 +73,7 @@ fv_vprelu (fv_vf v, fv_vf alpha)
   return _mm256_blendv_ps (v, _mm256_mul_ps (v, alpha), v);
 }
 
-/* [sum a, sum b, sum c, sum d]. */
+/* [sum a, sum b, sum c, sum d], for fv_vstore4. */
 FV_INLINE __m128
 fv_vhsum4 (fv_vf a, fv_vf b, fv_vf c, fv_vf d)
 {
@@ -89,5 +92,7 @@ fv_vhsum (fv_vf a)
   s = _mm_add_ss (s, _mm_movehdup_ps (s));
   return _mm_cvtss_f32 (s);
 }
+
+#define fv_vstore4(p, v) _mm_storeu_ps ((p), (v))
 
 #endif /* FV_SIMD_F32_AVX2_H */

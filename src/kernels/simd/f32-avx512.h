@@ -31,6 +31,9 @@
 typedef __m512 fv_vf;
 typedef __mmask16 fv_vmask;
 
+/* Keeps v in a vector register (see dwconv-tmpl.c). */
+#define FV_VKEEP(v) __asm__ ("" : "+v" (v))
+
 /* Lanes [0, n) set, n in 0..16. */
 FV_INLINE fv_vmask
 fv_vmask_tail (size_t n)
@@ -78,7 +81,7 @@ fv_avx512_fold (fv_vf a)
       _mm512_extractf32x8_ps (a, 1));
 }
 
-/* [sum a, sum b, sum c, sum d]. */
+/* [sum a, sum b, sum c, sum d], for fv_vstore4. */
 FV_INLINE __m128
 fv_vhsum4 (fv_vf a, fv_vf b, fv_vf c, fv_vf d)
 {
@@ -90,5 +93,6 @@ fv_vhsum4 (fv_vf a, fv_vf b, fv_vf c, fv_vf d)
 }
 
 #define fv_vhsum(a) _mm512_reduce_add_ps (a)
+#define fv_vstore4(p, v) _mm_storeu_ps ((p), (v))
 
 #endif /* FV_SIMD_F32_AVX512_H */
