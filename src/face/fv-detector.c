@@ -507,14 +507,8 @@ fv_detector_prepare (FvDetector * detector, guint width, guint height,
   Layout l;
 
   g_return_val_if_fail (detector != NULL, FALSE);
-  /* the size comes from caps or files: an error, not an assertion */
-  if (width < 1 || height < 1 || width > FV_FRAME_MAX_SIZE
-      || height > FV_FRAME_MAX_SIZE) {
-    g_set_error (error, FV_IMAGE_ERROR, FV_IMAGE_ERROR_SIZE,
-        "frame size %ux%u is out of range (1 to %d)", width, height,
-        FV_FRAME_MAX_SIZE);
+  if (!fv_frame_check_size (width, height, error))
     return FALSE;
-  }
   layout_for (detector, width, height, FALSE, &l);
   if (!prepare_layout (detector, width, height, &l, error))
     return FALSE;

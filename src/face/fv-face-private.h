@@ -25,6 +25,11 @@ typedef struct
   gsize stride;
 } FvPlanes;
 
+/* FALSE with an FV_IMAGE_ERROR_SIZE error when @width x @height is not a
+ * frame size the library reads (1 to FV_FRAME_MAX_SIZE each way): sizes
+ * come from caps and files, so this is an error, not an assertion. */
+gboolean fv_frame_check_size (guint width, guint height, GError ** error);
+
 /* Converts the region (x, y, w, h), which must lie inside the frame, to
  * planar RGB of size dw x dh at @dst (dw <= w, dh <= h; box-filtered when
  * smaller). @scratch is used only when scaling. */

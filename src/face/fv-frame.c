@@ -90,6 +90,18 @@ fv_pixel_format_n_planes (FvPixelFormat format)
   return i < 0 ? 0 : formats[i].n_planes;
 }
 
+gboolean
+fv_frame_check_size (guint width, guint height, GError ** error)
+{
+  if (width >= 1 && height >= 1 && width <= FV_FRAME_MAX_SIZE
+      && height <= FV_FRAME_MAX_SIZE)
+    return TRUE;
+  g_set_error (error, FV_IMAGE_ERROR, FV_IMAGE_ERROR_SIZE,
+      "frame size %ux%u is out of range (1 to %d)", width, height,
+      FV_FRAME_MAX_SIZE);
+  return FALSE;
+}
+
 /**
  * fv_frame_init:
  * @frame: (out caller-allocates): the frame to fill
@@ -123,13 +135,8 @@ fv_frame_init (FvFrame * frame, FvPixelFormat format, guint width,
         "unsupported pixel format %d", (int) format);
     return FALSE;
   }
-  if (width < 1 || height < 1 || width > FV_FRAME_MAX_SIZE
-      || height > FV_FRAME_MAX_SIZE) {
-    g_set_error (error, FV_IMAGE_ERROR, FV_IMAGE_ERROR_SIZE,
-        "frame size %ux%u is out of range (1 to %d)", width, height,
-        FV_FRAME_MAX_SIZE);
+  if (!fv_frame_check_size (width, height, error))
     return FALSE;
-  }
   g_return_val_if_fail (planes != NULL && strides != NULL, FALSE);
   n = formats[fi].n_planes;
   for (i = 0; i < n; i++) {
