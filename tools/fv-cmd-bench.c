@@ -6,6 +6,7 @@
  * of its own, tests/bench/bench-xnnpack.c: it needs engine internals.)
  */
 #include "fv-tool.h"
+#include "fv-bench-util.h"
 #include "fv-tool-faces.h"
 
 #include <fv.h>
@@ -16,55 +17,6 @@
 #include <time.h>
 
 #define COMMAND "bench"
-
-static guint64
-now_ns (void)
-{
-  struct timespec ts;
-
-  clock_gettime (CLOCK_MONOTONIC, &ts);
-  return (guint64) ts.tv_sec * 1000000000u + (guint64) ts.tv_nsec;
-}
-
-static int
-cmp_double (const void *a, const void *b)
-{
-  double x = *(const double *) a, y = *(const double *) b;
-  return x < y ? -1 : x > y;
-}
-
-typedef struct
-{
-  double median, min, max;
-} Stats;
-
-static Stats
-stats (const double *v, guint n)
-{
-  g_autofree double *s = g_memdup2 (v, n * sizeof (double));
-  Stats st;
-
-  qsort (s, n, sizeof (double), cmp_double);
-  st.min = s[0];
-  st.max = s[n - 1];
-  st.median = n % 2 ? s[n / 2] : (s[n / 2 - 1] + s[n / 2]) / 2;
-  return st;
-}
-
-/* A deterministic input in the model's range, (p - 127.5) / 128. */
-static void
-fill_input (float *in, gsize n)
-{
-  guint32 x = 2463534242u;
-  gsize i;
-
-  for (i = 0; i < n; i++) {
-    x ^= x << 13;
-    x ^= x >> 17;
-    x ^= x << 5;
-    in[i] = ((float) (x % 256) - 127.5f) / 128.0f;
-  }
-}
 
 /* The FMA peak of one core, measured: independent multiply-add chains
  * on the vector width of the kernels in use, best of a few short runs.
@@ -88,12 +40,12 @@ peak_avx512 (void)
 
   for (j = 0; j < 16; j++)
     a[j] = _mm512_set1_ps ((float) j);
-  t0 = now_ns ();
+  t0 = fv_bench_now_ns ();
   for (i = 0; i < PEAK_ITERS; i++)
 #pragma GCC unroll 16
     for (j = 0; j < 16; j++)
       a[j] = _mm512_fmadd_ps (a[j], x, y);
-  t0 = now_ns () - t0;
+  t0 = fv_bench_now_ns () - t0;
   for (j = 1; j < 16; j++)
     a[0] = _mm512_add_ps (a[0], a[j]);
   _mm512_storeu_ps (sink, a[0]);
@@ -114,12 +66,12 @@ peak_avx2 (void)
 
   for (j = 0; j < 12; j++)
     a[j] = _mm256_set1_ps ((float) j);
-  t0 = now_ns ();
+  t0 = fv_bench_now_ns ();
   for (i = 0; i < PEAK_ITERS; i++)
 #pragma GCC unroll 12
     for (j = 0; j < 12; j++)
       a[j] = _mm256_fmadd_ps (a[j], x, y);
-  t0 = now_ns () - t0;
+  t0 = fv_bench_now_ns () - t0;
   for (j = 1; j < 12; j++)
     a[0] = _mm256_add_ps (a[0], a[j]);
   _mm256_storeu_ps (sink, a[0]);
@@ -294,7 +246,7 @@ bench_setup (Bench * b, guint batch, guint threads)
   b->in_elems = (gsize) batch *in_shape.dims[1] * in_shape.dims[2]
   * in_shape.dims[3];
   b->input = g_new (float, b->in_elems);
-  fill_input (b->input, b->in_elems);
+  fv_bench_fill_input (b->input, b->in_elems);
   for (i = 0; i < fv_session_get_n_steps (b->session); i++) {
     FvStepProfile p;
     fv_session_get_step_profile (b->session, i, &p);
@@ -322,7 +274,7 @@ static int
 bench_embedder (Bench * b, guint runs, guint warmup, gboolean profile)
 {
   g_autofree double *ms = g_new (double, runs);
-  Stats s;
+  FvBenchStats s;
   guint i;
 
   printf ("model: %s\n", b->model_path);
@@ -343,12 +295,12 @@ bench_embedder (Bench * b, guint runs, guint warmup, gboolean profile)
     guint64 t0;
 
     bench_refill (b);
-    t0 = now_ns ();
+    t0 = fv_bench_now_ns ();
     fv_session_run (b->session, b->batch);
-    ms[i] = (now_ns () - t0) / 1e6 / b->batch;
+    ms[i] = (fv_bench_now_ns () - t0) / 1e6 / b->batch;
   }
 
-  s = stats (ms, runs);
+  s = fv_bench_stats (ms, runs);
   printf ("ours:    median %.3f ms, min %.3f, max %.3f ms per embedding; "
       "%.1f embeddings/s; %.1f GFLOP/s\n", s.median, s.min, s.max,
       1000.0 / s.median, 2.0 * b->macs / (s.median * 1e6));

@@ -1,7 +1,8 @@
 /* gst-faceverify: face verification on the CPU
  *
- * fv-bench-util.h: what the programs in tests/bench/ share: a monotonic
- * clock, medians and a deterministic model input.
+ * fv-bench-util.h: what `faceverify bench` and the programs in
+ * tests/bench/ share: a monotonic clock, medians and a deterministic model
+ * input.
  */
 #ifndef FV_BENCH_UTIL_H
 #define FV_BENCH_UTIL_H
