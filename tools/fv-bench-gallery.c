@@ -5,6 +5,7 @@
  * every run measures the same data).
  */
 #include "fv-tool.h"
+#include "fv-bench-util.h"
 
 #include <fv.h>
 
@@ -26,15 +27,6 @@
  * mistaken for a real one. */
 #define BENCH_FINGERPRINT "bench-synthetic-gallery"
 
-static guint64
-now_ns (void)
-{
-  struct timespec ts;
-
-  clock_gettime (CLOCK_MONOTONIC, &ts);
-  return (guint64) ts.tv_sec * 1000000000u + (guint64) ts.tv_nsec;
-}
-
 /* Time this thread spent on a processor: on a shared machine, wall time
  * also counts the time other programs had the core. */
 static guint64
@@ -46,19 +38,10 @@ cpu_ns (void)
   return (guint64) ts.tv_sec * 1000000000u + (guint64) ts.tv_nsec;
 }
 
-static int
-compare_double (const void *a, const void *b)
-{
-  double x = *(const double *) a, y = *(const double *) b;
-
-  return x < y ? -1 : x > y;
-}
-
 static double
 median (double *v, guint n)
 {
-  qsort (v, n, sizeof (double), compare_double);
-  return n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2.0;
+  return fv_bench_stats (v, n).median;
 }
 
 /* xorshift64* and Box-Muller: a seeded normal distribution. */
@@ -109,7 +92,7 @@ run_match_job (gpointer data)
   guint r, k, q = 0;
 
   for (r = 0; r < job->runs; r++) {
-    guint64 t0 = now_ns (), c0 = cpu_ns ();
+    guint64 t0 = fv_bench_now_ns (), c0 = cpu_ns ();
 
     for (k = 0; k < job->reps; k++) {
       fv_gallery_snapshot_match (job->snap, job->queries + (gsize) (q) * DIM,
@@ -117,7 +100,7 @@ run_match_job (gpointer data)
           FV_GALLERY_DEFAULT_MATCH_MARGIN, &m);
       q = (q + 1) % N_QUERIES;
     }
-    job->ms[r] = (now_ns () - t0) / 1e6 / job->reps;
+    job->ms[r] = (fv_bench_now_ns () - t0) / 1e6 / job->reps;
     job->cpu_ms[r] = (cpu_ns () - c0) / 1e6 / job->reps;
   }
   return NULL;
@@ -191,7 +174,7 @@ write_gallery (const char *path, const float *vectors, guint gallery_size,
   e = g_new0 (FvGalleryEnrollment, MIN (gallery_size, ENROLL_CHUNK));
   s = g_new0 (FvGallerySample, MIN (gallery_size, ENROLL_CHUNK));
   label_buf = g_new0 (char, (gsize) MIN (gallery_size, ENROLL_CHUNK) * 16);
-  t0 = now_ns ();
+  t0 = fv_bench_now_ns ();
   for (start = 0; start < gallery_size; start += ENROLL_CHUNK) {
     guint n = MIN (ENROLL_CHUNK, gallery_size - start);
 
@@ -210,7 +193,7 @@ write_gallery (const char *path, const float *vectors, guint gallery_size,
     if (!fv_gallery_enroll_batch (g, e, n, FV_GALLERY_ENROLL_NEW_ONLY, error))
       return FALSE;
   }
-  *write_ms = (now_ns () - t0) / 1e6;
+  *write_ms = (fv_bench_now_ns () - t0) / 1e6;
   return TRUE;
 }
 
@@ -226,7 +209,7 @@ bench_threads (const MatchJob * job, guint threads, double single_med)
   guint64 t0;
   guint i;
 
-  t0 = now_ns ();
+  t0 = fv_bench_now_ns ();
   for (i = 0; i < threads; i++) {
     jobs[i] = *job;
     jobs[i].ms = all + (gsize) i *TIMED_RUNS;
@@ -235,7 +218,7 @@ bench_threads (const MatchJob * job, guint threads, double single_med)
   }
   for (i = 0; i < threads; i++)
     g_thread_join (th[i]);
-  wall_ms = (now_ns () - t0) / 1e6;
+  wall_ms = (fv_bench_now_ns () - t0) / 1e6;
   printf ("match, %u threads on one snapshot: median %.4f ms per query, "
       "%.0f queries/s in all (1 thread: %.0f queries/s)\n", threads,
       median (all, threads * TIMED_RUNS),
@@ -253,7 +236,7 @@ load_gallery (const char *path, double *load_ms, GError ** error)
 
   for (i = 0; i < LOAD_RUNS; i++) {
     g_autoptr (FvGallery) g = NULL;
-    guint64 t0 = now_ns ();
+    guint64 t0 = fv_bench_now_ns ();
 
     g = fv_gallery_open (path, FV_GALLERY_OPEN_READ_ONLY, BENCH_FINGERPRINT,
         DIM, error);
@@ -261,7 +244,7 @@ load_gallery (const char *path, double *load_ms, GError ** error)
       g_clear_pointer (&snap, fv_gallery_snapshot_unref);
       return NULL;
     }
-    load_ms[i] = (now_ns () - t0) / 1e6;
+    load_ms[i] = (fv_bench_now_ns () - t0) / 1e6;
     if (i == LOAD_RUNS - 1)
       snap = fv_gallery_get_snapshot (g);
   }
@@ -281,13 +264,13 @@ time_batches (FvGallerySnapshot * snap, const float *queries, guint reps,
   for (i = 0; i < TIMED_RUNS; i++) {
     guint q = (i * 4) % N_QUERIES;
     guint64 c0 = cpu_ns ();
-    guint64 t0 = now_ns ();
+    guint64 t0 = fv_bench_now_ns ();
 
     for (k = 0; k < reps; k++)
       fv_gallery_snapshot_match (snap, queries + (gsize) (q) * DIM, 4,
           FV_GALLERY_DEFAULT_MATCH_THRESHOLD,
           FV_GALLERY_DEFAULT_MATCH_MARGIN, results);
-    batch[i] = (now_ns () - t0) / 1e6 / reps / 4;
+    batch[i] = (fv_bench_now_ns () - t0) / 1e6 / reps / 4;
     batch_cpu[i] = (cpu_ns () - c0) / 1e6 / reps / 4;
   }
   *batch_med = median (batch, TIMED_RUNS);
