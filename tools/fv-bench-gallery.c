@@ -27,17 +27,6 @@
  * mistaken for a real one. */
 #define BENCH_FINGERPRINT "bench-synthetic-gallery"
 
-/* Time this thread spent on a processor: on a shared machine, wall time
- * also counts the time other programs had the core. */
-static guint64
-cpu_ns (void)
-{
-  struct timespec ts;
-
-  clock_gettime (CLOCK_THREAD_CPUTIME_ID, &ts);
-  return (guint64) ts.tv_sec * 1000000000u + (guint64) ts.tv_nsec;
-}
-
 static double
 median (double *v, guint n)
 {
@@ -92,7 +81,7 @@ run_match_job (gpointer data)
   guint r, k, q = 0;
 
   for (r = 0; r < job->runs; r++) {
-    guint64 t0 = fv_bench_now_ns (), c0 = cpu_ns ();
+    guint64 t0 = fv_bench_now_ns (), c0 = fv_bench_thread_cpu_ns ();
 
     for (k = 0; k < job->reps; k++) {
       fv_gallery_snapshot_match (job->snap, job->queries + (gsize) (q) * DIM,
@@ -101,7 +90,7 @@ run_match_job (gpointer data)
       q = (q + 1) % N_QUERIES;
     }
     job->ms[r] = (fv_bench_now_ns () - t0) / 1e6 / job->reps;
-    job->cpu_ms[r] = (cpu_ns () - c0) / 1e6 / job->reps;
+    job->cpu_ms[r] = (fv_bench_thread_cpu_ns () - c0) / 1e6 / job->reps;
   }
   return NULL;
 }
@@ -263,7 +252,7 @@ time_batches (FvGallerySnapshot * snap, const float *queries, guint reps,
 
   for (i = 0; i < TIMED_RUNS; i++) {
     guint q = (i * 4) % N_QUERIES;
-    guint64 c0 = cpu_ns ();
+    guint64 c0 = fv_bench_thread_cpu_ns ();
     guint64 t0 = fv_bench_now_ns ();
 
     for (k = 0; k < reps; k++)
@@ -271,7 +260,7 @@ time_batches (FvGallerySnapshot * snap, const float *queries, guint reps,
           FV_GALLERY_DEFAULT_MATCH_THRESHOLD,
           FV_GALLERY_DEFAULT_MATCH_MARGIN, results);
     batch[i] = (fv_bench_now_ns () - t0) / 1e6 / reps / 4;
-    batch_cpu[i] = (cpu_ns () - c0) / 1e6 / reps / 4;
+    batch_cpu[i] = (fv_bench_thread_cpu_ns () - c0) / 1e6 / reps / 4;
   }
   *batch_med = median (batch, TIMED_RUNS);
   *batch_cpu_med = median (batch_cpu, TIMED_RUNS);

@@ -18,6 +18,7 @@
 
 #include "fv-config.h"
 #include "fv.h"
+#include "fv-bench-util.h"
 
 typedef struct
 {
@@ -26,18 +27,10 @@ typedef struct
   guint frames;
 } ElementTime;
 
-static gint64
-thread_cpu_ns (void)
-{
-  struct timespec ts;
-  clock_gettime (CLOCK_THREAD_CPUTIME_ID, &ts);
-  return (gint64) ts.tv_sec * 1000000000 + ts.tv_nsec;
-}
-
 static GstPadProbeReturn
 enter_probe (GstPad * pad, GstPadProbeInfo * info, gpointer data)
 {
-  ((ElementTime *) data)->enter_ns = thread_cpu_ns ();
+  ((ElementTime *) data)->enter_ns = (gint64) fv_bench_thread_cpu_ns ();
   return GST_PAD_PROBE_OK;
 }
 
@@ -45,7 +38,7 @@ static GstPadProbeReturn
 leave_probe (GstPad * pad, GstPadProbeInfo * info, gpointer data)
 {
   ElementTime *t = data;
-  t->total_ns += thread_cpu_ns () - t->enter_ns;
+  t->total_ns += (gint64) fv_bench_thread_cpu_ns () - t->enter_ns;
   t->frames++;
   return GST_PAD_PROBE_OK;
 }

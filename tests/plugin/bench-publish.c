@@ -31,6 +31,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "fv-bench-util.h"
 #include "fv-config.h"
 #include "gstfaceverifymeta.h"
 
@@ -129,22 +130,13 @@ typedef struct
   GArray *out_us;               /* when each buffer left the element */
 } Timing;
 
-static gint64
-thread_cpu_ns (void)
-{
-  struct timespec ts;
-
-  clock_gettime (CLOCK_THREAD_CPUTIME_ID, &ts);
-  return (gint64) ts.tv_sec * 1000000000 + ts.tv_nsec;
-}
-
 static GstPadProbeReturn
 enter_probe (GstPad * pad, GstPadProbeInfo * info, gpointer data)
 {
   Timing *t = data;
 
   t->enter_wall = g_get_monotonic_time ();
-  t->enter_cpu = thread_cpu_ns ();
+  t->enter_cpu = (gint64) fv_bench_thread_cpu_ns ();
   return GST_PAD_PROBE_OK;
 }
 
@@ -152,7 +144,7 @@ static GstPadProbeReturn
 leave_probe (GstPad * pad, GstPadProbeInfo * info, gpointer data)
 {
   Timing *t = data;
-  gdouble cpu = (thread_cpu_ns () - t->enter_cpu) / 1e3;
+  gdouble cpu = ((gint64) fv_bench_thread_cpu_ns () - t->enter_cpu) / 1e3;
   gint64 now = g_get_monotonic_time ();
   gdouble wall = now - t->enter_wall;
 
