@@ -290,6 +290,34 @@ report_failure (Stats * st, const char *what, size_t index, float got,
 }
 
 /* Splits [0, n) into three ranges (some may be empty), as threads do. */
+/* Compares @rows rows of @n values @stride apart with the reference; the
+ * gap after each row must keep its sentinels and nothing outside the
+ * buffer may change. Reports the first failure of each kind. */
+static void
+check_rows (Stats * st, const float *var, const float *ref,
+    const float *bound, size_t rows, size_t n, size_t stride,
+    const char *what, const char *gap_what, const char *outside_what)
+{
+  size_t bad_at;
+
+  for (size_t i = 0; i < rows; i++) {
+    const size_t o = i * stride;
+    if (compare (st, var + o, ref + o, bound + o, n, &bad_at)) {
+      report_failure (st, what, o + bad_at, var[o + bad_at],
+          ref[o + bad_at], bound[o + bad_at]);
+      break;
+    }
+    for (size_t j = n; j < stride; j++)
+      if (!is_sentinel (var + o + j)) {
+        report_failure (st, gap_what, o + j, var[o + j], NAN, 0);
+        i = rows;
+        break;
+      }
+  }
+  if (!buf_outside_intact (var))
+    report_failure (st, outside_what, 0, 0, 0, 0);
+}
+
 static void
 split3 (size_t n, size_t cut[4])
 {
@@ -337,7 +365,7 @@ check_gemm (Stats * st, const FvKernelTable * ref_t,
   float *w_ref, *w_abs, *w_var, *alpha_ref = NULL, *alpha_var = NULL;
   float *c_ref, *c_abs, *c_var;
   FvGemmParams p;
-  size_t cut[4], bad_at = 0;
+  size_t cut[4];
 
   snprintf (current_case, sizeof current_case,
       "%s m=%zu k=%zu n=%zu a_stride=%zu c_stride=%zu prelu=%d residual=%d "
@@ -396,23 +424,8 @@ check_gemm (Stats * st, const FvKernelTable * ref_t,
     t->gemm (&p, cut[i], cut[i + 1]);
 
   st->cases++;
-  for (size_t i = 0; i < m; i++) {
-    const size_t o = i * c_stride;
-    if (compare (st, c_var + o, c_ref + o, c_abs + o, n, &bad_at)) {
-      report_failure (st, "output", o + bad_at, c_var[o + bad_at],
-          c_ref[o + bad_at], c_abs[o + bad_at]);
-      break;
-    }
-    for (size_t j = n; j < c_stride; j++)
-      if (!is_sentinel (c_var + o + j)) {
-        report_failure (st, "write into the row gap", o + j, c_var[o + j],
-            NAN, 0);
-        i = m;
-        break;
-      }
-  }
-  if (!buf_outside_intact (c_var))
-    report_failure (st, "write outside the output", 0, 0, 0, 0);
+  check_rows (st, c_var, c_ref, c_abs, m, n, c_stride, "output",
+      "write into the row gap", "write outside the output");
   bufs_free ();
 }
 
@@ -812,7 +825,6 @@ check_dotrows (Stats * st, FvScanFn ref, FvScanFn fn, const char *name,
   const size_t ss = n_rows + 3;
   const float *q[FV_SCAN_MAX_QUERIES], *q_abs[FV_SCAN_MAX_QUERIES];
   float *rows, *rows_abs, *s_ref, *s_abs, *s_var;
-  size_t bad_at;
 
   snprintf (current_case, sizeof current_case,
       "%s rows=%zu dim=%zu queries=%zu layout=%s", name, n_rows, dim, nq,
@@ -832,23 +844,8 @@ check_dotrows (Stats * st, FvScanFn ref, FvScanFn fn, const char *name,
   fn (n_rows, dim, rows, stride, nq, q, s_var, ss);
 
   st->cases++;
-  for (size_t j = 0; j < nq; j++) {
-    const size_t o = j * ss;
-    if (compare (st, s_var + o, s_ref + o, s_abs + o, n_rows, &bad_at)) {
-      report_failure (st, "score", o + bad_at, s_var[o + bad_at],
-          s_ref[o + bad_at], s_abs[o + bad_at]);
-      break;
-    }
-    for (size_t i = n_rows; i < ss; i++)
-      if (!is_sentinel (s_var + o + i)) {
-        report_failure (st, "write into the score gap", o + i, s_var[o + i],
-            NAN, 0);
-        j = nq;
-        break;
-      }
-  }
-  if (!buf_outside_intact (s_var))
-    report_failure (st, "write outside the scores", 0, 0, 0, 0);
+  check_rows (st, s_var, s_ref, s_abs, nq, n_rows, ss, "score",
+      "write into the score gap", "write outside the scores");
   bufs_free ();
 }
 
