@@ -73,6 +73,7 @@
 #include "gstfaceverifyelements.h"
 #include "gstfaceverifymeta.h"
 #include "gstfvcommon.h"
+#include "gstfvgalleryhost.h"
 #include "gstfvverifier.h"
 
 #include <gst/video/video.h>
@@ -96,8 +97,6 @@ GST_DEBUG_CATEGORY (gst_face_verify_debug);
 #define DEFAULT_ATTACH_EMBEDDING FALSE
 
 #define MODEL_FILE_NAME "MobileFaceNet.tflite"
-/* How often the background thread looks at the gallery file. */
-#define GALLERY_POLL_US (200 * G_TIME_SPAN_MILLISECOND)
 
 enum
 {
@@ -130,7 +129,6 @@ struct _GstFaceVerify
 
   /* properties, under the object lock */
   gchar *model_file;
-  gchar *gallery_file;
   gdouble match_threshold;
   gdouble match_margin;
   gchar *roi_type;
@@ -155,18 +153,8 @@ struct _GstFaceVerify
   GstFvPixelPath path;
   gboolean have_info;
 
-  /* the gallery in use: swapped by the reload thread */
-  GMutex gallery_lock;
-  FvGallerySnapshot *snapshot;
-  guint64 gallery_version;
-
-  /* owned by the reload thread while it runs */
-  FvGalleryWatch *watch;
-  GThread *reload_thread;
-  GMutex reload_lock;
-  GCond reload_cond;
-  gboolean reload_stop;
-  gboolean reload_now;
+  /* the gallery location, the snapshot in use and its reload thread */
+  GstFvGalleryHost *gallery;
 };
 
 #define gst_face_verify_parent_class parent_class
@@ -206,162 +194,8 @@ gst_face_verify_updates_get_type (void)
 }
 
 /* ------------------------------------------------------------------------ */
-/* The gallery                                                              */
-/* ------------------------------------------------------------------------ */
-
-/* Publishes a new snapshot (may be NULL: no gallery); takes @snapshot. */
-static void
-gst_face_verify_swap_snapshot (GstFaceVerify * self,
-    FvGallerySnapshot * snapshot)
-{
-  FvGallerySnapshot *old;
-  guint64 version;
-
-  g_mutex_lock (&self->gallery_lock);
-  old = self->snapshot;
-  self->snapshot = snapshot;
-  version = ++self->gallery_version;
-  g_mutex_unlock (&self->gallery_lock);
-  if (old)
-    fv_gallery_snapshot_unref (old);
-  GST_INFO_OBJECT (self, "gallery version %" G_GUINT64_FORMAT ": %u ids",
-      version, snapshot ? fv_gallery_snapshot_get_n_identities (snapshot) : 0);
-}
-
-/* Loads the gallery when the property or the file changed, and posts one
- * message per new failure. Runs in start() (@at_start) and then only in
- * the reload thread. */
-static gboolean
-gst_face_verify_update_gallery (GstFaceVerify * self, gboolean at_start)
-{
-  g_autofree gchar *path = NULL, *loc = NULL;
-  g_autoptr (GError) err = NULL;
-  FvGallerySnapshot *snap;
-  gboolean fresh = FALSE;
-
-  GST_OBJECT_LOCK (self);
-  path = g_strdup (self->gallery_file);
-  GST_OBJECT_UNLOCK (self);
-
-  if (!path || !*path) {
-    if (self->watch || at_start) {
-      g_clear_pointer (&self->watch, fv_gallery_watch_free);
-      gst_face_verify_swap_snapshot (self, NULL);
-    }
-    return TRUE;
-  }
-  if (!self->watch || strcmp (fv_gallery_watch_get_path (self->watch),
-          path) != 0) {
-    g_clear_pointer (&self->watch, fv_gallery_watch_free);
-    self->watch = fv_gallery_watch_new (path, self->fingerprint, self->dim);
-    fresh = TRUE;
-  }
-
-  loc = fv_gallery_location_redact (path);      /* no password */
-  switch (fv_gallery_watch_check (self->watch, &snap, &err)) {
-    case FV_GALLERY_WATCH_LOADED:      /* damaged rows: one warning */
-      gst_face_verify_swap_snapshot (self,
-          gst_fv_warn_skipped_rows (GST_ELEMENT (self), loc, snap));
-      break;
-    case FV_GALLERY_WATCH_MISSING:
-      if (fresh) {
-        GST_ELEMENT_WARNING (self, RESOURCE, NOT_FOUND,
-            ("The gallery \"%s\" does not exist (yet): every face is "
-                "unknown until it appears.", loc), (NULL));
-        gst_face_verify_swap_snapshot (self, NULL);
-      } else {
-        GST_ELEMENT_WARNING (self, RESOURCE, NOT_FOUND,
-            ("The gallery \"%s\" disappeared; the previous gallery stays "
-                "in use.", loc), (NULL));
-      }
-      break;
-    case FV_GALLERY_WATCH_FAILED:
-      if (at_start) {
-        GST_ELEMENT_ERROR (self, RESOURCE, OPEN_READ,
-            ("Could not open the gallery \"%s\".", loc), ("%s", err->message));
-        return FALSE;
-      }
-      GST_ELEMENT_WARNING (self, RESOURCE, READ,
-          ("Could not reload the gallery \"%s\"; the previous gallery "
-              "stays in use.", loc), ("%s", err->message));
-      break;
-    case FV_GALLERY_WATCH_UNCHANGED:
-      break;
-  }
-  return TRUE;
-}
-
-static gpointer
-gst_face_verify_reload_main (gpointer data)
-{
-  GstFaceVerify *self = data;
-
-  g_mutex_lock (&self->reload_lock);
-  while (!self->reload_stop) {
-    gint64 deadline = g_get_monotonic_time () + GALLERY_POLL_US;
-
-    while (!self->reload_stop && !self->reload_now)
-      if (!g_cond_wait_until (&self->reload_cond, &self->reload_lock, deadline))
-        break;
-    if (self->reload_stop)
-      break;
-    self->reload_now = FALSE;
-    g_mutex_unlock (&self->reload_lock);
-
-    gst_face_verify_update_gallery (self, FALSE);
-
-    g_mutex_lock (&self->reload_lock);
-  }
-  g_mutex_unlock (&self->reload_lock);
-  return NULL;
-}
-
-static void
-gst_face_verify_wake_reload (GstFaceVerify * self)
-{
-  g_mutex_lock (&self->reload_lock);
-  self->reload_now = TRUE;
-  g_cond_signal (&self->reload_cond);
-  g_mutex_unlock (&self->reload_lock);
-}
-
-/* ------------------------------------------------------------------------ */
 /* Action signals                                                           */
 /* ------------------------------------------------------------------------ */
-
-/* Opens the gallery file for a change asked by a signal, in the caller's
- * thread. Takes the model's fingerprint and dimension while started. */
-static FvGallery *
-gst_face_verify_open_for_writing (GstFaceVerify * self, GError ** error)
-{
-  g_autofree gchar *path = NULL;
-  g_autofree gchar *fingerprint = NULL;
-  guint dim = 0;
-
-  GST_OBJECT_LOCK (self);
-  path = g_strdup (self->gallery_file);
-  GST_OBJECT_UNLOCK (self);
-  g_mutex_lock (&self->last_lock);
-  if (self->verifier) {
-    fingerprint = g_strdup (self->fingerprint);
-    dim = self->dim;
-  }
-  g_mutex_unlock (&self->last_lock);
-
-  if (!fingerprint) {
-    g_set_error (error, FV_GALLERY_ERROR, FV_GALLERY_ERROR_INVALID,
-        "the element is not running (the model is not loaded)");
-    return NULL;
-  }
-  if (!path || !*path) {
-    g_set_error (error, FV_GALLERY_ERROR, FV_GALLERY_ERROR_INVALID,
-        "the gallery-file property is not set");
-    return NULL;
-  }
-  return fv_gallery_open (path,
-      FV_GALLERY_OPEN_READ_WRITE | FV_GALLERY_OPEN_CREATE, fingerprint, dim,
-      error);
-}
 
 static gboolean
 gst_face_verify_enroll (GstFaceVerify * self, const gchar * label, gint roi_id)
@@ -391,7 +225,7 @@ gst_face_verify_enroll (GstFaceVerify * self, const gchar * label, gint roi_id)
     return FALSE;
   }
 
-  g = gst_face_verify_open_for_writing (self, &err);
+  g = gst_fv_gallery_host_open_for_writing (self->gallery, &err);
   sample.embedding = emb;
   sample.quality = -1.0f;
   sample.source = "faceverify element";
@@ -405,7 +239,7 @@ gst_face_verify_enroll (GstFaceVerify * self, const gchar * label, gint roi_id)
   GST_INFO_OBJECT (self, "enrolled \"%s\" (identity %" G_GINT64_FORMAT
       ") from ROI %d", label, identity_id, found_roi);
   g_clear_pointer (&g, fv_gallery_free);
-  gst_face_verify_wake_reload (self);
+  gst_fv_gallery_host_wake (self->gallery);
   return TRUE;
 }
 
@@ -420,7 +254,7 @@ gst_face_verify_forget (GstFaceVerify * self, const gchar * label)
         ("Cannot forget: the label is empty."), (NULL));
     return FALSE;
   }
-  g = gst_face_verify_open_for_writing (self, &err);
+  g = gst_fv_gallery_host_open_for_writing (self->gallery, &err);
   if (!g || !fv_gallery_remove (g, label, &err)) {
     GST_ELEMENT_WARNING (self, RESOURCE, WRITE,
         ("Cannot remove \"%s\" from the gallery.", label),
@@ -428,7 +262,7 @@ gst_face_verify_forget (GstFaceVerify * self, const gchar * label)
     return FALSE;
   }
   g_clear_pointer (&g, fv_gallery_free);
-  gst_face_verify_wake_reload (self);
+  gst_fv_gallery_host_wake (self->gallery);
   return TRUE;
 }
 
@@ -445,10 +279,7 @@ gst_face_verify_free_resources (GstFaceVerify * self)
   g_mutex_unlock (&self->last_lock);
 
   g_clear_pointer (&self->fingerprint, g_free);
-  g_clear_pointer (&self->watch, fv_gallery_watch_free);
-  g_mutex_lock (&self->gallery_lock);
-  g_clear_pointer (&self->snapshot, fv_gallery_snapshot_unref);
-  g_mutex_unlock (&self->gallery_lock);
+  gst_fv_gallery_host_stop (self->gallery);
 }
 
 static gboolean
@@ -485,16 +316,11 @@ gst_face_verify_start (GstBaseTransform * trans)
   self->fingerprint = g_strdup (gst_fv_verifier_get_fingerprint (verifier));
   self->dim = gst_fv_verifier_get_dim (verifier);
 
-  if (!gst_face_verify_update_gallery (self, TRUE)) {
+  if (!gst_fv_gallery_host_start (self->gallery, self->fingerprint, self->dim)) {
     gst_fv_verifier_free (verifier);
     gst_face_verify_free_resources (self);
     return FALSE;
   }
-
-  self->reload_stop = FALSE;
-  self->reload_now = FALSE;
-  self->reload_thread = g_thread_new ("faceverify-gallery",
-      gst_face_verify_reload_main, self);
 
   g_mutex_lock (&self->last_lock);
   self->verifier = verifier;
@@ -515,14 +341,7 @@ gst_face_verify_stop (GstBaseTransform * trans)
   verifier = g_steal_pointer (&self->verifier);
   g_mutex_unlock (&self->last_lock);
 
-  if (self->reload_thread) {
-    g_mutex_lock (&self->reload_lock);
-    self->reload_stop = TRUE;
-    g_cond_signal (&self->reload_cond);
-    g_mutex_unlock (&self->reload_lock);
-    g_thread_join (self->reload_thread);
-    self->reload_thread = NULL;
-  }
+  gst_fv_gallery_host_stop (self->gallery);
   if (verifier)
     gst_fv_verifier_get_stats (verifier, &frames, &embedded);
   GST_INFO_OBJECT (self, "%" G_GUINT64_FORMAT " frames, %" G_GUINT64_FORMAT
@@ -593,10 +412,7 @@ gst_face_verify_transform_ip (GstBaseTransform * trans, GstBuffer * buf)
   }
   gst_face_verify_read_settings (self, &s, &updates);
 
-  g_mutex_lock (&self->gallery_lock);
-  snap = self->snapshot ? fv_gallery_snapshot_ref (self->snapshot) : NULL;
-  version = self->gallery_version;
-  g_mutex_unlock (&self->gallery_lock);
+  snap = gst_fv_gallery_host_ref_snapshot (self->gallery, &version);
 
   /* the enroll signal waits for this frame rather than see it half done */
   g_mutex_lock (&self->last_lock);
@@ -625,7 +441,6 @@ gst_face_verify_set_property (GObject * object, guint prop_id,
     const GValue * value, GParamSpec * pspec)
 {
   GstFaceVerify *self = GST_FACE_VERIFY (object);
-  gboolean wake = FALSE;
 
   GST_OBJECT_LOCK (self);
   switch (prop_id) {
@@ -634,9 +449,9 @@ gst_face_verify_set_property (GObject * object, guint prop_id,
       self->model_file = g_value_dup_string (value);
       break;
     case PROP_GALLERY_FILE:
-      g_free (self->gallery_file);
-      self->gallery_file = g_value_dup_string (value);
-      wake = TRUE;
+      /* a new location is loaded in the background */
+      gst_fv_gallery_host_set_location (self->gallery,
+          g_value_get_string (value));
       break;
     case PROP_MATCH_THRESHOLD:
       self->match_threshold = g_value_get_double (value);
@@ -677,9 +492,6 @@ gst_face_verify_set_property (GObject * object, guint prop_id,
       && gst_fv_element_is_running (GST_ELEMENT (self)))
     GST_WARNING_OBJECT (self, "%s takes effect at the next start (READY)",
         pspec->name);
-  /* a new gallery path is loaded in the background */
-  if (wake && self->reload_thread)
-    gst_face_verify_wake_reload (self);
 }
 
 static void
@@ -694,7 +506,8 @@ gst_face_verify_get_property (GObject * object, guint prop_id,
       g_value_set_string (value, self->model_file);
       break;
     case PROP_GALLERY_FILE:
-      g_value_set_string (value, self->gallery_file);
+      g_value_take_string (value,
+          gst_fv_gallery_host_dup_location (self->gallery));
       break;
     case PROP_MATCH_THRESHOLD:
       g_value_set_double (value, self->match_threshold);
@@ -736,11 +549,8 @@ gst_face_verify_finalize (GObject * object)
   GstFaceVerify *self = GST_FACE_VERIFY (object);
 
   g_free (self->model_file);
-  g_free (self->gallery_file);
+  gst_fv_gallery_host_free (self->gallery);
   g_free (self->roi_type);
-  g_mutex_clear (&self->gallery_lock);
-  g_mutex_clear (&self->reload_lock);
-  g_cond_clear (&self->reload_cond);
   g_mutex_clear (&self->last_lock);
   G_OBJECT_CLASS (parent_class)->finalize (object);
 }
@@ -749,7 +559,8 @@ static void
 gst_face_verify_init (GstFaceVerify * self)
 {
   self->model_file = g_strdup (DEFAULT_MODEL_FILE);
-  self->gallery_file = g_strdup (DEFAULT_GALLERY_FILE);
+  self->gallery = gst_fv_gallery_host_new (GST_ELEMENT (self));
+  gst_fv_gallery_host_set_location (self->gallery, DEFAULT_GALLERY_FILE);
   self->match_threshold = DEFAULT_MATCH_THRESHOLD;
   self->match_margin = DEFAULT_MATCH_MARGIN;
   self->roi_type = g_strdup (DEFAULT_ROI_TYPE);
@@ -760,9 +571,6 @@ gst_face_verify_init (GstFaceVerify * self)
   self->reidentify_interval = DEFAULT_REIDENTIFY_INTERVAL;
   self->updates = DEFAULT_UPDATES;
   self->attach_embedding = DEFAULT_ATTACH_EMBEDDING;
-  g_mutex_init (&self->gallery_lock);
-  g_mutex_init (&self->reload_lock);
-  g_cond_init (&self->reload_cond);
   g_mutex_init (&self->last_lock);
 
   /* metadata only: pixels are never written, but the buffer must be

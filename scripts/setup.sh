@@ -67,6 +67,10 @@ packages=(
   # faceverifypublish: MQTT client and JSON (libraries); the broker, its
   # command-line clients and openssl for the publish tests and examples
   libmosquitto-dev libjson-glib-dev mosquitto mosquitto-clients openssl
+  # H.264 files and RTSP cameras: avdec_h264 (libav), x264enc for the test
+  # cameras, and gst-rtsp-server to serve them on loopback in the tests
+  gstreamer1.0-libav gstreamer1.0-plugins-ugly gstreamer1.0-plugins-bad
+  libgstrtspserver-1.0-dev
   # tests/bench/bench-xnnpack, our engine against XNNPACK (meson feature xnnpack)
   libxnnpack-dev libpthreadpool-dev
 )
