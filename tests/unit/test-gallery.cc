@@ -17,6 +17,7 @@
 #include <atomic>
 #include <cmath>
 #include <cstring>
+#include <fstream>
 #include <iostream>
 #include <map>
 #include <random>
@@ -1321,6 +1322,83 @@ TEST (GalleryMatch, HalfScanGivesTheFloatResults)
   }
   EXPECT_GT (known, 0u);        // the noisy members are found
   EXPECT_GT (crowd_hits, 0u);   // the crowd queries did reach the crowd
+}
+
+// The shared pairs (reference embeddings of the aligned crops): one side
+// of every pair enrolled among 12,000 random people, the other side
+// matched; the half scan decides every pair as the float scan does.
+TEST (GalleryMatch, HalfScanDecidesTheSharedPairsAsFloat)
+{
+  FV_SKIP_WITHOUT_SHARED ("golden/dev_faces_reference_embeddings.csv");
+  FV_SKIP_WITHOUT_SHARED ("data/faces");
+
+  std::map<std::string, std::vector<float>> ref;
+  {
+    std::ifstream f (fvtest::SharedPath (
+            "golden/dev_faces_reference_embeddings.csv"));
+    std::string line;
+    std::getline (f, line);
+    while (std::getline (f, line)) {
+      std::vector<std::string> c = fvtest::SplitCsv (line);
+      std::vector<float> e;
+      for (size_t i = 2; i < c.size (); i++)
+        e.push_back ((float) g_ascii_strtod (c[i].c_str (), NULL));
+      ref[c[0] + "/" + c[1]] = e;
+    }
+  }
+  ASSERT_GT (ref.size (), 100u);
+  const guint dim = (guint) ref.begin ()->second.size ();
+
+  std::vector<std::string> labels;
+  std::vector<float> flat;
+  std::map<std::string, guint> enrolled;
+  std::vector<std::pair<std::string, std::string>> pairs;
+  for (const char *source : { "deepface", "face_recognition", "faceapi_bbt",
+          "openface"}) {
+    for (auto &row : fvtest::ReadCsv (fvtest::SharedPath (
+                std::string ("data/faces/") + source + "/pairs.csv"))) {
+      std::string a = std::string (source) + "/" + row["a"];
+      std::string b = std::string (source) + "/" + row["b"];
+      if (!ref.count (a) || !ref.count (b))
+        continue;
+      pairs.emplace_back (a, b);
+      if (!enrolled.count (a)) {
+        enrolled[a] = (guint) labels.size ();
+        labels.push_back (a);
+        flat.insert (flat.end (), ref[a].begin (), ref[a].end ());
+      }
+    }
+  }
+  ASSERT_GT (pairs.size (), 100u);
+  std::mt19937 rng (5);
+  while (labels.size () < 12000) {
+    std::vector<float> v = RandomUnit (rng, dim);
+    labels.push_back ("random" + std::to_string (labels.size ()));
+    flat.insert (flat.end (), v.begin (), v.end ());
+  }
+  std::vector<const char *> label_ptrs;
+  for (auto &l : labels)
+    label_ptrs.push_back (l.c_str ());
+  SnapPtr snap (fv_gallery_snapshot_new (dim, (guint) labels.size (),
+          label_ptrs.data (), flat.data (), NULL));
+  ASSERT_TRUE (fv_gallery_snapshot_has_half (snap.get ()));
+
+  guint same = 0;
+  for (auto &p : pairs) {
+    FvGalleryMatch f, h;
+    fv_gallery_snapshot_match_with (snap.get (), FV_GALLERY_SCAN_FLOAT,
+        ref[p.second].data (), 1, FV_GALLERY_DEFAULT_MATCH_THRESHOLD,
+        FV_GALLERY_DEFAULT_MATCH_MARGIN, &f);
+    fv_gallery_snapshot_match_with (snap.get (), FV_GALLERY_SCAN_HALF,
+        ref[p.second].data (), 1, FV_GALLERY_DEFAULT_MATCH_THRESHOLD,
+        FV_GALLERY_DEFAULT_MATCH_MARGIN, &h);
+    EXPECT_EQ (h.index, f.index) << p.first << " " << p.second;
+    EXPECT_EQ (h.known, f.known) << p.first << " " << p.second;
+    EXPECT_EQ (h.similarity, f.similarity) << p.first << " " << p.second;
+    EXPECT_EQ (h.margin, f.margin) << p.first << " " << p.second;
+    same += f.known && f.index == (gint) enrolled[p.first];
+  }
+  EXPECT_GT (same, 0u);
 }
 
 TEST (GalleryMatch, AgreesWithBruteForce)
