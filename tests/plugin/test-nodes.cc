@@ -397,8 +397,11 @@ public:
   // clip test, with the gallery as it was at each frame.
   void CheckSegments ();
 
-  // Node CPU time per second of the run, in cores.
+  // A node's CPU time so far, in s.
   double NodeCpu (int k);
+
+  // The connections of a database role now.
+  int Connections (const std::string &role);
 
   // How far a node's frames trail the camera's (the median over its last
   // 50 events of event time minus the time the camera showed the frame),
@@ -756,8 +759,23 @@ Cluster::NodeCpu (int k)
   for (int i = 3; i <= 15 && in >> field; i++)
     if (i == 14 || i == 15)
       ticks += atof (field.c_str ());
-  double wall = (g_get_monotonic_time () - started_) / 1e6;
-  return ticks / sysconf (_SC_CLK_TCK) / wall;
+  return ticks / sysconf (_SC_CLK_TCK);
+}
+
+int
+Cluster::Connections (const std::string &role)
+{
+  std::string uri = pg.Uri ("postgres", FV_PG_PASSWORD, "faceverify");
+  PGconn *c = PQconnectdb (uri.c_str ());
+  int n = -1;
+  const char *values[1] = { role.c_str () };
+  PGresult *r = PQexecParams (c, "SELECT count (*) FROM pg_stat_activity "
+      "WHERE usename = $1", 1, NULL, values, NULL, NULL, 0);
+  if (PQresultStatus (r) == PGRES_TUPLES_OK && PQntuples (r) == 1)
+    n = atoi (PQgetvalue (r, 0, 0));
+  PQclear (r);
+  PQfinish (c);
+  return n;
 }
 
 class NodesTest : public ::testing::Test
@@ -875,7 +893,7 @@ TEST_F (NodesTest, RtspCamerasFollowPostgreSQL)
           return e.utc_us > stopped && e.utc_us < restarted;
         });
     printf ("node%d: %d frames while the database was down\n", k, frames);
-    EXPECT_GE (frames, 20) << "node " << k << " stopped playing";
+    EXPECT_GE (frames, 10) << "node " << k << " stopped playing";
   }
   size_t first = cl.changes.size ();
   cl.ChangeAtNextSlot ();
@@ -922,9 +940,17 @@ TEST_F (NodesTest, RtspCamerasFollowPostgreSQL)
   EXPECT_GT (c.reflect_us[kCutNode], allowed);
   EXPECT_EQ (cut.Warnings (), cut_warned + 1);
 
+  // two connections per element: the gallery's and the listening one
+  int per_role[2] = { cl.Connections ("fv_door"), cl.Connections ("fv_node") };
+  printf ("database connections: fv_door (1 node) %d, fv_node (2 nodes) "
+      "%d\n", per_role[0], per_role[1]);
+  EXPECT_LE (per_role[0], 2);
+  EXPECT_LE (per_role[1], 4);
   for (int k = 0; k < kNodes; k++) {
-    printf ("node%d: %.2f cores for one 640x480 10 fps stream\n", k,
-        cl.NodeCpu (k));
+    cl.nodes[k].ReadEvents ();
+    printf ("node%d: %.1f ms CPU time per 640x480 H.264 frame (%zu frames)"
+        "\n", k, cl.NodeCpu (k) * 1000 / cl.nodes[k].ev.size (),
+        cl.nodes[k].ev.size ());
     cl.nodes[k].proc.Stop ();
     cl.nodes[k].ReadEvents ();
     EXPECT_EQ (cl.nodes[k].Errors (), 0) << cl.nodes[k].Log ();
@@ -951,6 +977,14 @@ TEST_F (NodesTest, DISABLED_CommitToNodeDelay)
       << "a change did not reach every node";
   std::vector<double> d = cl.PrintDelays ();
   std::sort (d.begin (), d.end ());
+  // the part after the person was first on screen at the node (a node that
+  // trails its camera sees the person later than the cameras show it)
+  std::vector<double> after_face;
+  for (const Change &c : cl.changes)
+    for (int k = 0; k < kNodes; k++)
+      after_face.push_back ((c.reflect_us[k] - std::max (c.commit_us,
+                  c.face_us[k])) / 1000.0);
+  std::sort (after_face.begin (), after_face.end ());
   double load[3] = { 0, 0, 0 };
   if (getloadavg (load, 3) < 0)
     load[0] = -1;
@@ -960,9 +994,13 @@ TEST_F (NodesTest, DISABLED_CommitToNodeDelay)
       d[d.size () / 2], d.back (), (size_t) std::count_if (d.begin (),
           d.end (), [](double x) { return x <= 1000.0; }), load[0],
       sysconf (_SC_NPROCESSORS_ONLN));
+  printf ("of which after the person was first on screen at the node: "
+      "median %.0f ms, max %.0f ms\n", after_face[after_face.size () / 2],
+      after_face.back ());
   for (int k = 0; k < kNodes; k++)
-    printf ("node%d: %.2f cores (CPU time per second) for one 640x480 "
-        "10 fps H.264 stream\n", k, cl.NodeCpu (k));
+    printf ("node%d: trails its camera by %.0f ms; %.1f ms CPU time per "
+        "640x480 H.264 frame\n", k, cl.NodeLag (k) / 1000.0,
+        cl.NodeCpu (k) * 1000 / cl.nodes[k].ev.size ());
 }
 
 // A newcomer's first real .mp4 (H.264 in MP4, here three seconds of the
