@@ -10,8 +10,9 @@
 // down, warn once, and catch up with a change made while it was cut off.
 // The identities per clip segment are checked as in the SQLite clip test.
 // A newcomer's H.264 .mp4 plays through decodebin. The benchmark
-// (NodesBench, run by `meson test --benchmark nodes`) measures the delay
-// from a commit to each node's first event that reflects it.
+// (NodesTest.DISABLED_CommitToNodeDelay, run by `meson test --benchmark
+// nodes`) measures the delay from a commit to each node's first event
+// that reflects it.
 #include <gtest/gtest.h>
 #include <json-glib/json-glib.h>
 #include <libpq-fe.h>
@@ -22,7 +23,6 @@
 
 #include <algorithm>
 #include <functional>
-#include <memory>
 
 #include "fv-pg-fixture.h"
 #include "fv-plugin-test.h"
@@ -865,9 +865,9 @@ TEST_F (NodesTest, RtspCamerasFollowPostgreSQL)
   ASSERT_TRUE (cl.WaitFor ([&] { return cl.AllReflected (); }))
       << "a change did not reach every node";
   std::vector<double> d = cl.PrintDelays ();
+  std::sort (d.begin (), d.end ());
   printf ("delays: median %.0f ms, max %.0f ms (information; the benchmark "
-      "measures them)\n", d[d.size () / 2], *std::max_element (d.begin (),
-          d.end ()));
+      "measures them)\n", d[d.size () / 2], d.back ());
 
   // PostgreSQL stopped for 5 s: the nodes keep playing and identifying
   // with their last gallery and warn once; after the restart a change
@@ -923,7 +923,10 @@ TEST_F (NodesTest, RtspCamerasFollowPostgreSQL)
             return true;
           })) << "a change did not reach the connected nodes";
   // the cut-off node shows the person as before the change
-  ASSERT_TRUE (cl.WaitFor ([&] { return c.face_us[kCutNode] >= 0; }));
+  ASSERT_TRUE (cl.WaitFor ([&] {
+            cl.FindReflections ();
+            return c.face_us[kCutNode] >= 0;
+          }));
   cl.Sleep (G_USEC_PER_SEC);
   cl.FindReflections ();
   EXPECT_LT (c.reflect_us[kCutNode], 0) << "reached a node that was cut off";
