@@ -318,9 +318,10 @@ TEST (GalleryCli, EnrollIdentifyVerifyAndManage)
   ASSERT_EQ (r.status, 0) << r.err;
   lines = Lines (r.out);
   ASSERT_EQ (lines.size (), 3u);
-  EXPECT_EQ (lines[0], "path,face,x1,y1,x2,y2,label,similarity,margin,known");
+  EXPECT_EQ (lines[0],
+      "path,face,x1,y1,x2,y2,label,similarity,margin,known,quality");
   auto f = Split (lines[1]);
-  ASSERT_EQ (f.size (), 10u);
+  ASSERT_EQ (f.size (), 11u);
   EXPECT_EQ (f[0], p1);
   EXPECT_EQ (f[1], "0");
   EXPECT_EQ (f[6], "person01");
