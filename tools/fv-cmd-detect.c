@@ -351,7 +351,7 @@ fv_cmd_embed_photos (const char *model_path, char **images)
   out = g_string_new ("path");
   for (k = 0; k < dim; k++)
     g_string_append_printf (out, ",e%u", k);
-  g_string_append_c (out, '\n');
+  g_string_append (out, ",quality\n");
 
   for (i = 0; images[i] != NULL; i++) {
     g_autofree guint8 *rgb = NULL;
@@ -396,6 +396,8 @@ fv_cmd_embed_photos (const char *model_path, char **images)
       g_string_append_c (out, ',');
       fv_tool_append_float (out, faces[best].embedding[k]);
     }
+    g_string_append_c (out, ',');
+    fv_tool_append_float (out, faces[best].quality.score);
     g_string_append_c (out, '\n');
     if (!fv_tool_write_stdout (out))
       return FV_TOOL_EXIT_FAILURE;

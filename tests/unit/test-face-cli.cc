@@ -142,8 +142,11 @@ TEST (FaceCli, EmbedPhotosMatchesEmbedAlignedOfTheCrop)
   ASSERT_EQ (2u, lines.size ()) << "header + one line; none for flat.png";
   EXPECT_EQ (0u, lines[0].rfind ("path,e0,e1,", 0));
   auto f = Fields (lines[1]);
-  ASSERT_EQ (193u, f.size ());
+  ASSERT_EQ (194u, f.size ());
   EXPECT_EQ (photo, f[0]);
+  // the last column is the face quality
+  EXPECT_NE (std::string::npos, lines[0].find (",e191,quality"));
+  EXPECT_GT (std::atof (f[193].c_str ()), 0.5);
   EXPECT_NE (std::string::npos, e.err.find ("flat.png")) << e.err;
   EXPECT_NE (std::string::npos, e.err.find ("no face")) << e.err;
 
@@ -156,7 +159,7 @@ TEST (FaceCli, EmbedPhotosMatchesEmbedAlignedOfTheCrop)
   RunResult a = RunTool ({"embed", "--aligned", crop});
   ASSERT_EQ (0, a.status) << a.err;
   auto g = Fields (Lines (a.out).at (1));
-  ASSERT_EQ (193u, g.size ());
+  ASSERT_EQ (194u, g.size ());
   double dot = 0, norm = 0;
   for (size_t i = 1; i < 193; i++) {
     double x = std::atof (f[i].c_str ()), y = std::atof (g[i].c_str ());

@@ -229,6 +229,18 @@ TEST (GalleryCli, EvalPlotScoresAndRawNames)
   EXPECT_EQ (memcmp (bytes.data (), "\x89PNG", 4), 0);
   EXPECT_EQ (CountDataLines (scores), CountDataLines (Join (root,
               "pairs.csv")));
+  {
+    std::ifstream sc (scores);
+    std::string head, row;
+    std::getline (sc, head);
+    std::getline (sc, row);
+    EXPECT_EQ (head, "a,b,same,similarity,quality_a,quality_b");
+    auto f = Split (row);
+    ASSERT_EQ (f.size (), 6u) << row;
+    // aligned crops of the shared data: usable faces
+    EXPECT_GT (g_ascii_strtod (f[4].c_str (), nullptr), 0.3) << row;
+    EXPECT_LE (g_ascii_strtod (f[5].c_str (), nullptr), 1.0) << row;
+  }
 
   // Pairs that name the raw photos map to the crops with faces.csv.
   std::ifstream faces (Join (root, "faces.csv"));
