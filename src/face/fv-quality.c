@@ -74,9 +74,9 @@ fv_quality_measure_crop (const guint8 * rgb, gsize stride, FvFaceQuality * q)
   { W = CX1 - CX0 + 2 * STEP_MAX, H = CY1 - CY0 + 2 * STEP_MAX };
   guint8 luma[H][W];
   double sum = 0, sum2 = 0, lsum = 0, lsum2 = 0, n, var, lvar;
-  float up = q->face_size > 0.0f ?
+  float up = q->face_size > SCALE_K * SIDE / STEP_MAX ?
       SCALE_K * SIDE / q->face_size : (float) STEP_MAX;
-  gint d = CLAMP ((gint) (up + 0.5f), 1, STEP_MAX);
+  gint d = MAX ((gint) (up + 0.5f), 1);
   gint x, y;
 
   for (y = 0; y < H; y++) {

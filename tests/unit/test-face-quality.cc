@@ -196,6 +196,36 @@ TEST (FaceQualityUnit, BoxOutsideTheFrameIsCut)
   EXPECT_FLOAT_EQ (1.0f, in.pose);
 }
 
+// Garbage detections (NaN or crossed landmarks, empty or absurd boxes, a
+// 0x0 frame) give a score in [0, 1], never a crash or a NaN score.
+TEST (FaceQualityUnit, GarbageDetectionsGiveAValidScore)
+{
+  std::vector<guint8> crop (112 * 112 * 3);
+  for (size_t i = 0; i < crop.size (); i++)
+    crop[i] = (guint8) ((i * 7919u) >> 3);
+  const float nan = std::nanf ("");
+  const float nan_lm[10] = { nan, nan, nan, nan, nan, nan, nan, nan, nan,
+    nan
+  };
+  const float crossed[10] = { 70, 50, 40, 50, 56, 70, 70, 90, 40, 90 };
+  const float boxes[][4] = { {0, 0, 0, 0}, {50, 50, 10, 10},
+  {-1e30f, -1e30f, 1e30f, 1e30f}, {nan, 0, 100, 100}, {0, 0, 1e-20f, 1e-20f}
+  };
+  for (const auto &b : boxes)
+    for (const float *lm : { (const float *) NULL, nan_lm, crossed })
+      for (guint fw : { 0u, 640u }) {
+        FvFaceQuality q;
+        float s = fv_face_quality (crop.data (), 112 * 3, b[0], b[1], b[2],
+            b[3], lm, fw, fw, &q);
+        EXPECT_TRUE (s >= 0.0f && s <= 1.0f) << s;
+        EXPECT_EQ (s, q.score);
+      }
+  FvFaceQuality q;
+  fv_face_quality (crop.data (), 112 * 3, 0, 0, 100, 100, crossed, 640, 480,
+      &q);
+  EXPECT_EQ (FV_FACE_QUALITY_TURNED, q.reason);
+}
+
 // Every photo of the four sources, as it is: ordinary faces pass the
 // element's default gate. Prints the spread of each measure (how the
 // bounds in src/face/fv-quality.c and the default were chosen).
