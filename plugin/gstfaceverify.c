@@ -760,9 +760,9 @@ gst_face_verify_install_face_properties (GObjectClass * gobject_class)
    * `reason` "low-quality", and its crop never counts as evidence for its
    * track's identity. Every face carries its score in the `quality` field.
    * 0 turns the gate off. The default, 0.3, passes every face of the
-   * project's test photos and clip (lowest scores 0.56 and 0.94; 0.36 for
-   * a face turned 47 degrees) and refuses blurred (0), tiny (0.18 at 20
-   * px) and out-of-focus faces.
+   * project's test photos, clip and demo (lowest scores 0.65, 1 and 0.46;
+   * 0.36 for a face turned 47 degrees) and refuses blurred (0), tiny (0.18
+   * at 20 px) and out-of-focus faces.
    */
   g_object_class_install_property (gobject_class, PROP_MIN_QUALITY,
       g_param_spec_double ("min-quality", "Minimum quality",

@@ -16,8 +16,9 @@ G_BEGIN_DECLS
  *
  * The default lowest quality at which the faceverify element recognises
  * a face (its min-quality property): below every face of the shared test
- * photos and clip (lowest 0.56 with our detection, 0.94 in the clip),
- * above blurred (0) and 20-pixel (0.18) faces. See README "Face quality".
+ * photos, clip and demo (lowest 0.65 with our detection, 1 in the clip,
+ * 0.46 in the demo), above blurred (0) and 20-pixel (0.18) faces. See
+ * README "Face quality".
  */
 #define FV_FACE_QUALITY_DEFAULT_MIN 0.3
 
