@@ -248,8 +248,9 @@ typedef enum
  * FvGallerySample:
  * @embedding: (array): the embedding, as many floats as the gallery's
  *   dimension; it is L2-normalised before it is stored
- * @quality: a quality score recorded with the sample (e.g. the detector's
- *   confidence), or a negative value for none
+ * @quality: the face quality of the crop the sample was embedded from
+ *   (fv_face_quality(), 0 to 1, as `faceverify enroll` and the element's
+ *   enroll signal record it), or a negative value for none
  * @source: (nullable): where the sample came from (e.g. the image path)
  *
  * One sample to enroll. The caller owns the memory.
