@@ -23,10 +23,10 @@
 /* The frame's shorter side on the canvas, the cap on its longer side, the
  * grey border on every side, and the smallest face looked for (half the
  * shorter side: smaller faces are the normal pass's). */
-#define PAD_SIDE 96
-#define PAD_LONG 384
-#define PAD_BORDER 32
-#define PAD_MIN_FACE 48
+#define PAD_SIDE 144
+#define PAD_LONG 576
+#define PAD_BORDER 48
+#define PAD_MIN_FACE 72
 /* A finer pyramid than the normal pass's 0.709: with few levels, a face
  * between two of them is easily missed, and these levels are tiny. */
 #define PAD_SCALE_FACTOR 0.8f
@@ -36,6 +36,7 @@
 /* A face of the pad pass and one of the normal pass are the same face
  * when their intersection covers this much of the smaller box. */
 #define PAD_SAME_FACE 0.5f
+#define PAD_PART_OF_FACE 0.5f
 
 struct _FvDetectorPad
 {
@@ -170,6 +171,12 @@ pad_draw (FvDetectorPad * pad, const FvFrame * frame, guint dw, guint dh,
   return rgb;
 }
 
+static float
+area (const FvDetection * a)
+{
+  return MAX (0.0f, a->x2 - a->x1) * MAX (0.0f, a->y2 - a->y1);
+}
+
 /* Intersection of @a and @b over the smaller box's area. */
 static float
 overlap (const FvDetection * a, const FvDetection * b)
@@ -184,9 +191,11 @@ overlap (const FvDetection * a, const FvDetection * b)
   return iw * ih / MIN (aa, ab);
 }
 
-/* Adds @f to the @n faces (room for @max), best score first: it replaces
- * a face it overlaps with a lower score, and is dropped if it overlaps a
- * better one or is worse than all of a full list. */
+/* Adds @f to the @n faces (room for @max), best score first. A face the
+ * normal pass found too is kept from the normal pass (its landmarks come
+ * from a sharper canvas), unless that box is less than half of @f's: then
+ * it was a part of the face, and @f replaces it. @f is dropped if it is
+ * worse than all of a full list. */
 static guint
 merge_face (FvDetection * faces, guint n, guint max, const FvDetection * f)
 {
@@ -194,7 +203,7 @@ merge_face (FvDetection * faces, guint n, guint max, const FvDetection * f)
 
   for (i = 0; i < n; i++) {
     if (overlap (&faces[i], f) >= PAD_SAME_FACE) {
-      if (faces[i].score >= f->score)
+      if (area (&faces[i]) >= PAD_PART_OF_FACE * area (f))
         return n;
       memmove (&faces[i], &faces[i + 1], (n - i - 1) * sizeof *faces);
       n--;

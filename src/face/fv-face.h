@@ -211,12 +211,13 @@ typedef struct
  * @max_input_size: frames whose longer side is larger are downscaled to
  *   this size before detection, which bounds memory and time; 64 to 8192,
  *   default 1920
- * @retry_padded: also search the frame shrunk to 96 pixels on its
+ * @retry_padded: also search the frame shrunk to 144 pixels on its
  *   shorter side and surrounded by a grey border, for faces of at least
  *   half the frame: faces that fill the picture or are cut by its edges,
  *   which the normal pass misses (MTCNN needs some background around a
  *   face); its faces join the normal pass's (a face found by both is kept
- *   once, with the better score). Costs a fraction of a millisecond and
+ *   once, from the normal pass unless that box was only a part of the
+ *   face). Costs a fraction of a millisecond and
  *   one more reading of the frame; default %TRUE
  * @allow_unpinned: accept pnet/rnet/onet files whose SHA-256 differs from
  *   the pinned sums (models/SHA256SUMS) in fv_detector_new() and
