@@ -142,7 +142,7 @@ pad_draw (FvDetectorPad * pad, const FvFrame * frame, guint dw, guint dh,
     guint sw, guint sh)
 {
   guint cw = dw + 2 * PAD_BORDER, ch = dh + 2 * PAD_BORDER;
-  gsize plane = (gsize) dw * dh, splane = (gsize) sw * sh;
+  gsize plane = (gsize) dw * dh, splane = (gsize) sw *sh;
   guint8 *rgb = pad->canvas.data;
   FvPlanes small;
   guint c, x, y;
