@@ -41,6 +41,8 @@
 struct _FvDetectorPad
 {
   FvDetector *detector;
+  guint min_face_size;          /* the normal pass's, which bounds ours too */
+  guint max_input_size;
   FvScratch planes;             /* 3 planes of the frame, dw x dh */
   FvScratch small;              /* 3 planes before upscaling, sw x sh */
   FvScratch convert;
@@ -61,6 +63,8 @@ fv_detector_pad_new (FvModel * pnet, FvModel * rnet, FvModel * onet,
   o.retry_padded = FALSE;
   o.threads = 1;
   pad = g_new0 (FvDetectorPad, 1);
+  pad->min_face_size = outer->min_face_size;
+  pad->max_input_size = outer->max_input_size;
   pad->detector = fv_detector_new_for_models (pnet, rnet, onet, &o, error);
   if (pad->detector == NULL) {
     g_free (pad);
@@ -228,8 +232,15 @@ fv_detector_pad_detect (FvDetectorPad * pad, const FvFrame * frame,
   const guint8 *planes[1];
   gint strides[1];
   FvFrame canvas;
-  float sx, sy;
+  float sx, sy, to_input;
 
+  /* min_face_size holds for this pass too, in pixels of the normal pass's
+   * (possibly downscaled) input: skip the pass when no face it can find
+   * is that large, and drop its smaller faces below. */
+  to_input = MIN (1.0f, (float) pad->max_input_size / MAX (frame->width,
+          frame->height));
+  if (1.5f * MIN (frame->width, frame->height) * to_input < pad->min_face_size)
+    return n_faces;
   pad_sizes (frame->width, frame->height, &dw, &dh, &sw, &sh);
   pad_ensure (pad, frame->width, frame->height);
   cw = dw + 2 * PAD_BORDER;
@@ -259,6 +270,8 @@ fv_detector_pad_detect (FvDetectorPad * pad, const FvFrame * frame,
     }
 #undef TO_X
 #undef TO_Y
+    if (MAX (f->x2 - f->x1, f->y2 - f->y1) * to_input < pad->min_face_size)
+      continue;
     n_faces = merge_face (faces, n_faces, max_faces, f);
   }
   return n_faces;
