@@ -361,7 +361,7 @@ fv_cmd_embed_photos (const char *model_path, char **images)
       fv_tool_append_float (out, found[0].embedding[k]);
     }
     g_string_append_c (out, ',');
-    fv_tool_append_float (out, faces[best].quality.score);
+    fv_tool_append_float (out, found[0].quality.score);
     g_string_append_c (out, '\n');
     if (!fv_tool_write_stdout (out))
       return FV_TOOL_EXIT_FAILURE;

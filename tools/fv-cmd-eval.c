@@ -750,12 +750,11 @@ fv_cmd_eval (int argc, char **argv)
     if (scores_out)
       append_score_row (scores_out, p, s.score, &ctx, rowsel);
   }
-}
 
-if (scores_out && !fv_tool_write_file (COMMAND, scores_path,
-        scores_out->str, scores_out->len, force, NULL))
-  return FV_TOOL_EXIT_FAILURE;
+  if (scores_out && !fv_tool_write_file (COMMAND, scores_path,
+          scores_out->str, scores_out->len, force, NULL))
+    return FV_TOOL_EXIT_FAILURE;
 
-return eval_report (pairs_path, root, plot_path, force, scored, aligned,
-    ctx.n_images, ctx.failed, failed_pairs);
+  return eval_report (pairs_path, root, plot_path, force, scored, aligned,
+      ctx.n_images, ctx.failed, failed_pairs);
 }
