@@ -131,8 +131,10 @@ folder_scores (FvToolFaces * faces, FvGallerySnapshot * snap,
   return scores;
 }
 
-/* The smallest threshold t (to 6 decimals, as stored) with
- * #(score >= t) <= far * n; @scores sorted in descending order. */
+/* The smallest threshold t (to 6 decimals, as stored and printed) with
+ * #(score >= t) <= far * n; @scores sorted in descending order. t stays
+ * 1e-6 clear of the first score to reject, so that the score printed to 6
+ * decimals (eval --scores) is below it too. */
 static double
 threshold_for_far (const double *scores, guint n, double far)
 {
@@ -140,7 +142,7 @@ threshold_for_far (const double *scores, guint n, double far)
   double t;
 
   /* strictly above the first score that must be rejected */
-  t = floor (scores[allowed] * 1e6) / 1e6 + 1e-6;
+  t = floor (scores[allowed] * 1e6) / 1e6 + 2e-6;
   return MIN (t, 1.0);
 }
 
