@@ -807,6 +807,13 @@ TEST (GalleryCli, CalibrateReachesTheAskedFalseAcceptRate)
     EXPECT_LE (fabs (measured - far), 3 * sigma) << measured << " of " << n;
     EXPECT_LE (measured, far);
   }
+  // `gallery copy` takes the calibrated threshold along
+  std::string copy = Join (dir, "copy.db");
+  RunResult c = RunTool ({"gallery", "copy", db, copy});
+  ASSERT_EQ (c.status, 0) << c.err;
+  EXPECT_EQ (MetaValue (copy, "match_threshold"),
+      MetaValue (db, "match_threshold"));
+  EXPECT_NE (MetaValue (copy, "match_threshold"), "");
 }
 
 TEST (GalleryCli, CalibrateOnAFolderOfStrangers)
