@@ -123,7 +123,7 @@ folder_scores (FvToolFaces * faces, FvGallerySnapshot * snap,
       (*skipped)++;
       continue;
     }
-    /* f[0] is the main face (fv_tool_faces_process's rule) */
+    /* f[0] is the main face: the most prominent (fv_tool_faces_process) */
     fv_gallery_snapshot_match (snap, f[0].embedding, 1, 1.0f, 0.0f, &m);
     s = m.similarity;
     g_array_append_val (scores, s);

@@ -7,6 +7,7 @@
 #include "fv-tool.h"
 #include "fv-image-load.h"
 #include "fv-tool-output.h"
+#include "fv-tool-faces.h"
 
 #include <fv.h>
 
@@ -175,6 +176,7 @@ detect_one (DetectRun * run, const char *path, guint input)
     return FALSE;
   }
   n = fv_detector_detect (run->detector, &frame, faces, MAX_FACES);
+  fv_detections_sort_by_prominence (faces, n, (guint) width, (guint) height);
   if (n == 0)
     fv_tool_error (path, "warning: no face found");
   for (k = 0; k < n; k++) {
@@ -237,7 +239,8 @@ fv_cmd_detect (int argc, char **argv)
         "Downscale larger images to this longer side first (64 to 8192; "
           "default 1920)", "PX"},
     {"no-retry", 0, 0, G_OPTION_ARG_NONE, &no_retry,
-        "Do not search again with a border when nothing is found", NULL},
+        "Skip the large-face pass (a small copy of the image in a grey "
+          "border, for faces that fill the picture)", NULL},
     {"model-dir", 'M', 0, G_OPTION_ARG_FILENAME, &model_dir,
         "Folder with pnet.tflite, rnet.tflite, onet.tflite (default: the "
           "installed or fetched models)", "DIR"},
@@ -267,7 +270,9 @@ fv_cmd_detect (int argc, char **argv)
       "quality (0-1) and what lowers it most (\"ok\", \"blurred\", \"too small\",\n"
       "\"turned\", \"dark\", \"bright\", \"low contrast\", \"cut by the frame edge\").");
   g_option_context_set_description (context,
-      "Faces are listed best score first. An image without a face prints a\n"
+      "Faces are listed the most prominent first (detection confidence x\n"
+      "sqrt(size) x centrality, the rule that picks the main face of a\n"
+      "photo; enroll --face N counts in this order from 0). An image without a face prints a\n"
       "warning on stderr and no line. A file that cannot be read is\n"
       "reported on stderr, the others are still processed, and the exit\n"
       "status is 1.\n\n"
@@ -315,38 +320,15 @@ fv_cmd_detect (int argc, char **argv)
 int
 fv_cmd_embed_photos (const char *model_path, char **images)
 {
-  g_autoptr (GError) error = NULL;
-  g_autoptr (FvFacePipeline) pipeline = NULL;
+  g_autoptr (FvToolFaces) faces = NULL;
   g_autoptr (GString) out = NULL;
-  g_autofree char *found = NULL;
-  FvEmbedder *embedder;
-  FvDetector *detector;
   gboolean failed = FALSE;
   guint dim, i, k;
 
-  if (model_path == NULL) {
-    found = fv_find_model ("MobileFaceNet.tflite");
-    if (found == NULL) {
-      fv_tool_error (NULL, "model MobileFaceNet.tflite not found: run "
-          "models/fetch.sh in the source tree (and install), or give "
-          "--model FILE");
-      return FV_TOOL_EXIT_FAILURE;
-    }
-    model_path = found;
-  }
-  embedder = fv_embedder_new (model_path, &error);
-  if (embedder == NULL) {
-    fv_tool_error (strstr (error->message, model_path) ? NULL : model_path,
-        "cannot load the model: %s", error->message);
+  faces = fv_tool_faces_new ("embed", model_path, FALSE);
+  if (faces == NULL)
     return FV_TOOL_EXIT_FAILURE;
-  }
-  detector = load_detector ("embed", NULL, NULL);
-  if (detector == NULL) {
-    fv_embedder_free (embedder);
-    return FV_TOOL_EXIT_FAILURE;
-  }
-  pipeline = fv_face_pipeline_new (detector, embedder, MAX_FACES);
-  dim = fv_embedder_get_dim (embedder);
+  dim = fv_tool_faces_get_dim (faces);
 
   out = g_string_new ("path");
   for (k = 0; k < dim; k++)
@@ -354,50 +336,32 @@ fv_cmd_embed_photos (const char *model_path, char **images)
   g_string_append (out, ",quality\n");
 
   for (i = 0; images[i] != NULL; i++) {
-    g_autofree guint8 *rgb = NULL;
-    const guint8 *planes[1];
-    gint strides[1];
-    int width = 0, height = 0, best = -1;
-    float best_area = -1;
-    gsize stride = 0;
-    const FvFace *faces;
-    FvFrame frame;
-    guint n;
+    g_autoptr (GError) error = NULL;
+    const FvToolFace *found;
+    guint n = 0;
 
-    g_clear_error (&error);
-    rgb = fv_image_load_rgb (images[i], &width, &height, &stride, &error);
-    planes[0] = rgb;
-    strides[0] = (gint) stride;
-    if (rgb == NULL || !fv_frame_init (&frame, FV_PIXEL_FORMAT_RGB, width,
-            height, planes, strides, &error)) {
+    /* The main face: the first, the most prominent. */
+    found = fv_tool_faces_process (faces, images[i], &n, &error);
+    if (found == NULL) {
       fv_tool_error (images[i], "%s", error->message);
       failed = TRUE;
       continue;
     }
-    faces = fv_face_pipeline_process (pipeline, &frame, &n);
-    for (k = 0; k < n; k++) {
-      const FvDetection *d = &faces[k].detection;
-      float area = (d->x2 - d->x1) * (d->y2 - d->y1);
-      if (area > best_area) {
-        best_area = area;
-        best = k;
-      }
-    }
-    if (best < 0) {
+    if (n == 0) {
       fv_tool_error (images[i], "warning: no face found, no embedding");
       continue;
     }
-    if (!fv_tool_embedding_is_finite (images[i], faces[best].embedding, dim)) {
+    if (!fv_tool_embedding_is_finite (images[i], found[0].embedding, dim)) {
       failed = TRUE;
       continue;
     }
     fv_tool_append_csv_field (out, images[i]);
     for (k = 0; k < dim; k++) {
       g_string_append_c (out, ',');
-      fv_tool_append_float (out, faces[best].embedding[k]);
+      fv_tool_append_float (out, found[0].embedding[k]);
     }
     g_string_append_c (out, ',');
-    fv_tool_append_float (out, faces[best].quality.score);
+    fv_tool_append_float (out, found[0].quality.score);
     g_string_append_c (out, '\n');
     if (!fv_tool_write_stdout (out))
       return FV_TOOL_EXIT_FAILURE;
@@ -514,8 +478,8 @@ fv_bench_detector (guint runs, guint warmup, const char *image_path)
 
     for (c = 0; c < 3; c++) {
       FvDetector *d = c == 1 ? plain : retry;
-      const char *what = c == 0 ? "no face, padded retry on"
-          : c == 1 ? "no face, padded retry off" : "photo";
+      const char *what = c == 0 ? "no face, large-face pass on"
+          : c == 1 ? "no face, large-face pass off" : "photo";
       guint n = 0;
       double median;
 

@@ -103,7 +103,8 @@ fv_cmd_embed (int argc, char **argv)
       "that of the face crop, 0-1).");
   g_option_context_set_description (context,
       "The images are JPEG, PNG, PNM, BMP, GIF, colour or grayscale. Photos:\n"
-      "the largest face is found, aligned and embedded; a photo without a\n"
+      "the main face is found, aligned and embedded (the most prominent:\n"
+      "see faceverify detect --help); a photo without a\n"
       "face gives a warning on stderr and no line. With --aligned they must\n"
       "be 112x112 face crops aligned to the ArcFace 5-point template.\n"
       "A file that cannot be used is reported on stderr, the others are\n"
@@ -121,7 +122,7 @@ fv_cmd_embed (int argc, char **argv)
         "IMAGE…\nTry 'faceverify embed --help' for more information.\n");
     return FV_TOOL_EXIT_USAGE;
   }
-  /* Photos: detect, align and embed the largest face (fv-cmd-detect.c). */
+  /* Photos: detect, align and embed the main face (fv-cmd-detect.c). */
   if (!aligned)
     return fv_cmd_embed_photos (model_path, images);
 

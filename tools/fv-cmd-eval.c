@@ -20,6 +20,11 @@
 
 #define COMMAND "eval"
 
+/* The scores of a pair with an image without a face: outside the cosine
+ * range, so that it is wrong on either side of any threshold. */
+#define FAILED_GENUINE (-2.0)
+#define FAILED_IMPOSTOR 2.0
+
 
 /* ------------------------------------------------------------------------ */
 /* Metrics                                                                  */
@@ -277,12 +282,22 @@ static void
 append_score_row (GString * out, const FvToolPair * p, double score,
     const FvToolEmbedCache * cache, const guint * rows)
 {
+  guint k;
+
   fv_tool_append_csv_field (out, p->a);
   g_string_append_c (out, ',');
   fv_tool_append_csv_field (out, p->b);
-  g_string_append_printf (out, ",%d,%.6f,%.4f,%.4f\n", p->same ? 1 : 0,
-      score, g_array_index (cache->quality, float, rows[0] - 1),
-      g_array_index (cache->quality, float, rows[1] - 1));
+  g_string_append_printf (out, ",%d,", p->same ? 1 : 0);
+  /* a pair with a photo without a face has no similarity */
+  if (rows[0] && rows[1])
+    g_string_append_printf (out, "%.6f", score);
+  for (k = 0; k < 2; k++) {
+    g_string_append_c (out, ',');
+    if (rows[k])
+      g_string_append_printf (out, "%.4f",
+          g_array_index (cache->quality, float, rows[k] - 1));
+  }
+  g_string_append_c (out, '\n');
 }
 
 
@@ -290,7 +305,7 @@ append_score_row (GString * out, const FvToolPair * p, double score,
 static int
 eval_report (const char *pairs_path, const char *root, const char *plot_path,
     gboolean force, GArray * scored, gboolean aligned, guint n_images,
-    guint failed, guint skipped_pairs)
+    guint failed, guint failed_pairs)
 {
   g_autoptr (GError) error = NULL;
   Metrics m;
@@ -302,10 +317,10 @@ eval_report (const char *pairs_path, const char *root, const char *plot_path,
 
   out = g_string_new (NULL);
   g_string_append_printf (out, "%s: %u pairs (%u genuine, %u impostor) of "
-      "%u images%s; %u image%s without a face, %u pair%s left out\n",
-      pairs_path, scored->len, m.n_genuine, m.n_impostor, n_images,
-      aligned ? " (aligned crops)" : "", failed, failed == 1 ? "" : "s",
-      skipped_pairs, skipped_pairs == 1 ? "" : "s");
+      "%u images%s; %u image%s without a face, so %u pair%s counted as "
+      "errors at every threshold\n", pairs_path, scored->len, m.n_genuine,
+      m.n_impostor, n_images, aligned ? " (aligned crops)" : "", failed,
+      failed == 1 ? "" : "s", failed_pairs, failed_pairs == 1 ? "" : "s");
   if (m.n_genuine == 0 || m.n_impostor == 0) {
     fv_tool_write_stdout (out);
     g_string_free (out, TRUE);
@@ -321,8 +336,9 @@ eval_report (const char *pairs_path, const char *root, const char *plot_path,
     g_string_append_printf (out, "TAR at FAR %.0e:  %.4f (similarity > "
         "%.4f)\n", far_targets[i], m.tar[i], m.tar_threshold[i]);
   g_string_append_printf (out, "eval: pairs=%u auc=%.4f acc=%.4f thr=%.4f "
-      "tar_far1e-2=%.4f tar_far1e-3=%.4f failed=%u\n", scored->len, m.auc,
-      m.accuracy, m.threshold, m.tar[0], m.tar[1], failed);
+      "tar_far1e-2=%.4f tar_far1e-3=%.4f failed=%u failed_pairs=%u\n",
+      scored->len, m.auc, m.accuracy, m.threshold, m.tar[0], m.tar[1],
+      failed, failed_pairs);
 
   if (plot_path) {
     g_autofree char *title = g_path_get_basename (root);
@@ -351,13 +367,15 @@ eval_context (void)
   context = g_option_context_new ("--pairs FILE [--root DIR] [--aligned]");
   g_option_context_set_summary (context,
       "Measures verification on labelled pairs of images: the cosine "
-      "similarity of\nthe largest face of each image. Prints the number of "
+      "similarity of\nthe main (most prominent) face of each image. Prints the number of "
       "pairs, the ROC AUC, the\nbest accuracy and its threshold (same "
       "when similarity >= threshold), and the\ntrue accept rate at false "
       "accept rates 1e-2 and 1e-3. The last line is\n"
       "  eval: pairs=<n> auc=<x> acc=<x> thr=<x> tar_far1e-2=<x> "
-      "tar_far1e-3=<x> failed=<n>\n"
-      "(failed: images without a usable face; their pairs are left out).");
+      "tar_far1e-3=<x> failed=<n> failed_pairs=<n>\n"
+      "(failed: images without a usable face; their pairs are never left "
+      "out but\ncounted as errors at every threshold: a genuine pair "
+      "rejected, an impostor\npair accepted).");
   g_option_context_set_description (context,
       "Without --aligned the photos go through the detector; pairs that "
       "name aligned\ncrops are then mapped back to their photos with "
@@ -411,7 +429,7 @@ fv_cmd_eval (int argc, char **argv)
   g_autoptr (GString) scores_out = NULL;
   g_auto (GStrv) args = g_strdupv (argv);
   FvToolEmbedCache ctx = { 0, };
-  guint i, dim, skipped_pairs = 0;
+  guint i, dim, failed_pairs = 0;
 
   context = eval_context ();
   g_option_context_add_main_entries (context, entries, NULL);
@@ -458,24 +476,24 @@ fv_cmd_eval (int argc, char **argv)
     const char *names[2] = { p->a, p->b };
     guint rowsel[2] = { 0, 0 };
     guint k;
+    Scored s;
 
     for (k = 0; k < 2; k++)
       rowsel[k] = fv_tool_embed_once (&ctx, names[k]);
+    s.same = p->same;
     if (rowsel[0] == 0 || rowsel[1] == 0) {
-      skipped_pairs++;
-      continue;
-    }
-    {
-      Scored s;
-
-      s.same = p->same;
+      /* Never dropped: a pair without both faces is an error at every
+       * threshold (a genuine pair rejected, an impostor accepted). */
+      failed_pairs++;
+      s.score = p->same ? FAILED_GENUINE : FAILED_IMPOSTOR;
+    } else {
       s.score = fv_cosine (&g_array_index (vectors, float,
               (gsize) (rowsel[0] - 1) * dim), &g_array_index (vectors, float,
               (gsize) (rowsel[1] - 1) * dim), dim);
-      g_array_append_val (scored, s);
-      if (scores_out)
-        append_score_row (scores_out, p, s.score, &ctx, rowsel);
     }
+    g_array_append_val (scored, s);
+    if (scores_out)
+      append_score_row (scores_out, p, s.score, &ctx, rowsel);
   }
 
   if (scores_out && !fv_tool_write_file (COMMAND, scores_path,
@@ -483,5 +501,5 @@ fv_cmd_eval (int argc, char **argv)
     return FV_TOOL_EXIT_FAILURE;
 
   return eval_report (pairs_path, root, plot_path, force, scored, aligned,
-      ctx.n_images, ctx.failed, skipped_pairs);
+      ctx.n_images, ctx.failed, failed_pairs);
 }

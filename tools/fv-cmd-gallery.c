@@ -172,6 +172,10 @@ typedef struct
   guint failed_identities;
   GHashTable *reasons;          /* reason -> count (GUINT_TO_POINTER) */
   GString *details;             /* one line per skipped image */
+  GString *choices;             /* one line per photo with several faces */
+  gint face_index;              /* --face N, or -1 */
+  const char *pick_name;        /* --pick NAME, or NULL */
+  FvToolPick pick;
 } EnrollStats;
 
 static void
@@ -203,6 +207,62 @@ enroll_quality_ok (EnrollStats * st, const char *source,
       min_quality);
   skip_image (st, source, reason, detail);
   return FALSE;
+}
+
+/* --face N and --pick: at most one of them, and valid; stored in @st. */
+static gboolean
+check_face_choice (const char *command, gint face_index, const char *pick,
+    EnrollStats * st)
+{
+  st->face_index = face_index;
+  st->pick_name = pick;
+  if ((pick && !fv_tool_pick_from_string (pick, &st->pick))
+      || (pick && face_index >= 0) || face_index < -1) {
+    fv_tool_error (command, "--face takes a face number (0 or more) and "
+        "--pick one of best, largest, central; not both");
+    return FALSE;
+  }
+  return TRUE;
+}
+
+/* The face of a photo to enroll (@n >= 1 faces, most prominent first):
+ * face st->face_index if given, else the one st->pick chooses. Without
+ * --face or --pick, a photo with several comparable faces is refused.
+ * Returns the index, or -1 after skipping the image. */
+static gint
+enroll_choose_face (EnrollStats * st, const char *source,
+    const FvToolFace * found, guint n)
+{
+  g_autofree char *detail = NULL;
+  gint runner_up = -1;
+  guint k;
+
+  if (st->face_index >= 0) {
+    if ((guint) st->face_index >= n) {
+      detail = g_strdup_printf ("--face %d, but the photo has %u face%s "
+          "(0 to %u, in the order of faceverify detect)", st->face_index, n,
+          n == 1 ? "" : "s", n - 1);
+      skip_image (st, source, "no such face", detail);
+      return -1;
+    }
+    k = (guint) st->face_index;
+  } else {
+    k = fv_tool_faces_pick (found, n, st->pick, &runner_up);
+    if (runner_up >= 0 && st->pick_name == NULL) {
+      detail = g_strdup_printf ("faces %u and %d have prominence %.2f and "
+          "%.2f; give --face N or --pick best|largest|central", k, runner_up,
+          found[k].prominence, found[runner_up].prominence);
+      skip_image (st, source, "several comparable faces", detail);
+      return -1;
+    }
+  }
+  if (n > 1)
+    g_string_append_printf (st->choices, "  %s: took face %u of %u "
+        "(prominence %.2f; %s%s)\n", source, k, n, found[k].prominence,
+        st->face_index >= 0 ? "--face" : st->pick_name ? "--pick " :
+        "the clear subject", st->face_index >= 0 ? "" : st->pick_name ?
+        st->pick_name : "");
+  return (gint) k;
 }
 
 /* Embeds the images of one identity and enrolls them in one transaction. */
@@ -242,6 +302,7 @@ enroll_identity (FvGallery * gallery, FvToolFaces * faces,
     const FvToolFace *found;
     guint n_found = 0;
     FvGallerySample s;
+    gint k;
 
     progress_show (progress, (*done)++, label);
     if (g_hash_table_contains (known_sources, source)) {
@@ -257,13 +318,14 @@ enroll_identity (FvGallery * gallery, FvToolFaces * faces,
       skip_image (st, source, "no face found", NULL);
       continue;
     }
-    if (!enroll_quality_ok (st, source, &found[0].quality, min_quality))
+    k = enroll_choose_face (st, source, found, n_found);
+    if (k < 0)
       continue;
-    /* Several faces: the largest is taken to be the person (the others
-     * are bystanders). */
-    g_array_append_vals (vectors, found[0].embedding, dim);
+    if (!enroll_quality_ok (st, source, &found[k].quality, min_quality))
+      continue;
+    g_array_append_vals (vectors, found[k].embedding, dim);
     s.embedding = NULL;
-    s.quality = found[0].quality.score;
+    s.quality = found[k].quality.score;
     s.source = NULL;
     g_array_append_val (samples, s);
     g_ptr_array_add (sources, g_steal_pointer (&source));
@@ -360,7 +422,7 @@ enroll_report (const EnrollStats * st, const char *gallery_path)
   guint i;
 
   fputs (st->details->str, stderr);
-  out = g_string_new (NULL);
+  out = g_string_new (st->choices->str);
   g_string_append_printf (out, "enrolled %u sample%s of %u identit%s into "
       "%s; skipped %u image%s", st->samples, st->samples == 1 ? "" : "s",
       st->identities, st->identities == 1 ? "y" : "ies", shown,
@@ -384,10 +446,11 @@ fv_cmd_enroll (int argc, char **argv)
 {
   const char *command = "enroll";
   g_autofree char *gallery_path = NULL, *model_path = NULL, *dir = NULL;
-  g_autofree char *label = NULL, *display_name = NULL;
+  g_autofree char *label = NULL, *display_name = NULL, *pick = NULL;
   g_auto (GStrv) images = NULL;
   gboolean aligned = FALSE, replace = FALSE;
   double min_quality = 0.0;
+  gint face_index = -1;
   GOptionEntry entries[] = {
     {"gallery", 'g', 0, G_OPTION_ARG_FILENAME, &gallery_path,
         "The gallery file or postgresql:// URI (created if it does not "
@@ -405,6 +468,12 @@ fv_cmd_enroll (int argc, char **argv)
         "Refuse faces whose quality (0-1: sharpness, size, pose, "
           "brightness, contrast, cut by the image edge) is below Q "
           "(default 0: take every face)", "Q"},
+    {"face", 0, 0, G_OPTION_ARG_INT, &face_index,
+        "Enroll face N of each photo (0 is the first that faceverify detect "
+          "lists)", "N"},
+    {"pick", 0, 0, G_OPTION_ARG_STRING, &pick,
+        "Of several comparable faces, take the best (most prominent), the "
+          "largest or the most central", "best|largest|central"},
     FV_TOOL_FACES_ENTRIES (&aligned, &model_path, &images),
     G_OPTION_ENTRY_NULL
   };
@@ -421,9 +490,11 @@ fv_cmd_enroll (int argc, char **argv)
   context = g_option_context_new ("--gallery FILE (--label NAME IMAGE… | "
       "--dir DIR)");
   g_option_context_set_summary (context,
-      "Enrolls people into a gallery: the largest face of each image becomes "
-      "a sample\nof the identity. Each identity is enrolled in one "
-      "transaction.");
+      "Enrolls people into a gallery: the main face of each photo becomes "
+      "a sample of\nthe identity, the most prominent one (detection "
+      "confidence x sqrt(size) x\ncentrality, see README). A photo with "
+      "several comparable faces is refused\nunless --face or --pick says "
+      "which. Each identity is enrolled in one\ntransaction.");
   g_option_context_set_description (context,
       "Images already enrolled for an identity (same path) are skipped, so "
       "running a\ncommand again adds only new images. With --min-quality, "
@@ -441,7 +512,8 @@ fv_cmd_enroll (int argc, char **argv)
   if (!need_gallery (command, gallery_path))
     return FV_TOOL_EXIT_USAGE;
   if (!check_enroll_args (command, dir, label, display_name, images)
-      || !check_threshold (command, "min-quality", min_quality, 0.0, 1.0))
+      || !check_threshold (command, "min-quality", min_quality, 0.0, 1.0)
+      || !check_face_choice (command, face_index, pick, &st))
     return FV_TOOL_EXIT_USAGE;
 
   todo = enroll_todo (command, dir, label, images, &n_images);
@@ -461,6 +533,7 @@ fv_cmd_enroll (int argc, char **argv)
 
   st.reasons = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
   st.details = g_string_new (NULL);
+  st.choices = g_string_new (NULL);
   progress_init (&progress, n_images);
   for (i = 0; i < todo->len; i++) {
     EnrollIdentity *e = todo->pdata[i];
@@ -480,6 +553,7 @@ fv_cmd_enroll (int argc, char **argv)
   enroll_report (&st, gallery_path);
   g_hash_table_unref (st.reasons);
   g_string_free (st.details, TRUE);
+  g_string_free (st.choices, TRUE);
 
   if (st.samples == 0) {
     fv_tool_error (command, "nothing was enrolled");
@@ -573,7 +647,7 @@ fv_cmd_identify (int argc, char **argv)
       "Identifies every face of the images against a gallery. Prints a CSV "
       "header,\nthen one line per face:\n"
       "  path,face,x1,y1,x2,y2,label,similarity,margin,known,quality\n"
-      "face counts from 0 (largest first); the box is in image pixels; "
+      "face counts from 0 (most prominent first); the box is in image pixels; "
       "label is\n\"unknown\" unless known is 1 (see --nearest); margin is "
       "the lead over the\nsecond-best identity; quality is that of the face crop (0-1).");
   g_option_context_set_description (context,
@@ -675,7 +749,7 @@ fv_cmd_verify (int argc, char **argv)
 
   context = g_option_context_new ("IMAGE_A IMAGE_B");
   g_option_context_set_summary (context,
-      "Compares the largest face of two images. Prints\n"
+      "Compares the main (most prominent) face of two images. Prints\n"
       "  verify: similarity=<cosine> threshold=<x> result=same|different");
   g_option_context_add_main_entries (context, entries, NULL);
   if (!fv_tool_parse_options (context, command, &args))

@@ -9,7 +9,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* Photos rarely hold more people than this; the largest are kept. */
+/* Photos rarely hold more people than this; the most confident are
+ * kept. */
 #define MAX_FACES 32
 
 struct _FvToolFaces
@@ -99,14 +100,16 @@ fv_tool_faces_get_fingerprint (FvToolFaces * faces)
   return faces->fingerprint;
 }
 
+/* Most prominent first; equal ones keep the detector's order (the
+ * embeddings are in that order, so compare their addresses). */
 static int
-compare_area (const void *a, const void *b)
+compare_prominence (const void *a, const void *b)
 {
   const FvToolFace *x = a, *y = b;
-  float ax = (x->x2 - x->x1) * (x->y2 - x->y1);
-  float ay = (y->x2 - y->x1) * (y->y2 - y->y1);
 
-  return ax > ay ? -1 : ax < ay;
+  if (x->prominence != y->prominence)
+    return x->prominence > y->prominence ? -1 : 1;
+  return x->embedding < y->embedding ? -1 : x->embedding > y->embedding;
 }
 
 const FvToolFace *
@@ -136,6 +139,9 @@ fv_tool_faces_process (FvToolFaces * faces, const char *path,
     faces->faces[0].x2 = FV_EMBED_SIZE;
     faces->faces[0].y2 = FV_EMBED_SIZE;
     faces->faces[0].score = -1.0f;
+    faces->faces[0].prominence = 1.0f;
+    faces->faces[0].size = 1.0f;
+    faces->faces[0].centrality = 1.0f;
     faces->faces[0].embedding = faces->embeddings;
     fv_face_quality (rgb, stride, 0.0f, 0.0f, FV_EMBED_SIZE, FV_EMBED_SIZE,
         NULL, FV_EMBED_SIZE, FV_EMBED_SIZE, &faces->faces[0].quality);
@@ -160,16 +166,69 @@ fv_tool_faces_process (FvToolFaces * faces, const char *path,
       t->y2 = found[i].detection.y2;
       t->score = found[i].detection.score;
       t->quality = found[i].quality;
+      t->prominence = fv_detection_prominence (&found[i].detection,
+          (guint) width, (guint) height, &t->size, &t->centrality);
       /* The pipeline's embeddings live until its next run; keep a copy so
        * that the faces can be sorted. */
       memcpy (faces->embeddings + (gsize) (i) * faces->dim,
           found[i].embedding, faces->dim * sizeof (float));
       t->embedding = faces->embeddings + (gsize) i *faces->dim;
     }
-    qsort (faces->faces, n, sizeof (FvToolFace), compare_area);
+    qsort (faces->faces, n, sizeof (FvToolFace), compare_prominence);
   }
   *n_faces = n;
   return faces->faces;
+}
+
+gboolean
+fv_tool_pick_from_string (const char *name, FvToolPick * pick)
+{
+  static const char *const names[] = { "best", "largest", "central" };
+  guint i;
+
+  for (i = 0; i < G_N_ELEMENTS (names); i++) {
+    if (g_ascii_strcasecmp (name, names[i]) == 0) {
+      *pick = (FvToolPick) i;
+      return TRUE;
+    }
+  }
+  return FALSE;
+}
+
+static float
+pick_key (const FvToolFace * f, FvToolPick pick)
+{
+  switch (pick) {
+    case FV_TOOL_PICK_LARGEST:
+      return f->size;
+    case FV_TOOL_PICK_CENTRAL:
+      return f->centrality;
+    case FV_TOOL_PICK_BEST:
+    default:
+      return f->prominence;
+  }
+}
+
+guint
+fv_tool_faces_pick (const FvToolFace * faces, guint n, FvToolPick pick,
+    gint * runner_up)
+{
+  guint i, best = 0;
+  gint second = -1;
+
+  for (i = 1; i < n; i++)
+    if (pick_key (&faces[i], pick) > pick_key (&faces[best], pick))
+      best = i;
+  for (i = 0; i < n; i++)
+    if (i != best && (second < 0 || faces[i].prominence >
+            faces[second].prominence))
+      second = (gint) i;
+  if (second >= 0 && faces[second].prominence <
+      FV_PROMINENCE_COMPARABLE * faces[best].prominence)
+    second = -1;
+  if (runner_up)
+    *runner_up = second;
+  return best;
 }
 
 gboolean

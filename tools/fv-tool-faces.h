@@ -30,17 +30,30 @@ G_BEGIN_DECLS
       NULL}
 
 /* One face of an image: its box in image pixels, the detector's score (-1
- * for an aligned crop), its embedding (the embedder's dimension, owned
- * by the FvToolFaces, valid until the next fv_tool_faces_process()) and
- * the quality of its crop (for an aligned crop: without size, pose and
- * edge, which the crop alone does not tell). */
+ * for an aligned crop), its prominence and the prominence's size and
+ * centrality terms (fv_detection_prominence(); 1 for an aligned crop), its
+ * embedding (the embedder's dimension, owned by the FvToolFaces, valid
+ * until the next fv_tool_faces_process()) and the quality of its crop (for
+ * an aligned crop: without size, pose and edge, which the crop alone does
+ * not tell). */
 typedef struct
 {
   float x1, y1, x2, y2;
   float score;
+  float prominence, size, centrality;
   const float *embedding;
   FvFaceQuality quality;
 } FvToolFace;
+
+/* How a command that takes one face of a photo chooses it: by the rule
+ * (prominence, fv_detection_prominence()), or the largest or the most
+ * central face. */
+typedef enum
+{
+  FV_TOOL_PICK_BEST = 0,
+  FV_TOOL_PICK_LARGEST,
+  FV_TOOL_PICK_CENTRAL,
+} FvToolPick;
 
 typedef struct _FvToolFaces FvToolFaces;
 
@@ -53,12 +66,23 @@ void fv_tool_faces_free (FvToolFaces * faces);
 guint fv_tool_faces_get_dim (FvToolFaces * faces);
 const char *fv_tool_faces_get_fingerprint (FvToolFaces * faces);
 
-/* Finds and embeds the faces of the image at @path (largest first).
+/* Finds and embeds the faces of the image at @path, the most prominent
+ * first (the order of `faceverify detect`).
  * Returns the faces (n_faces may be 0), or NULL with @error set when the
  * image cannot be used (unreadable, not a 112x112 crop with --aligned).
  * The message does not repeat the path. */
 const FvToolFace *fv_tool_faces_process (FvToolFaces * faces,
     const char *path, guint * n_faces, GError ** error);
+
+/* Parses a --pick value (best, largest, central); FALSE if unknown. */
+gboolean fv_tool_pick_from_string (const char *name, FvToolPick * pick);
+
+/* The index of the face that @pick chooses among @faces (n >= 1, in the
+ * order of fv_tool_faces_process()). Sets @runner_up to the index of the
+ * most prominent other face when it is comparable with the chosen one
+ * (FV_PROMINENCE_COMPARABLE), else to -1. */
+guint fv_tool_faces_pick (const FvToolFace * faces, guint n, FvToolPick pick,
+    gint * runner_up);
 
 /* Whether @path is a file the gallery commands would try to read as an
  * image (by its name: not hidden, a known image suffix). */

@@ -79,6 +79,7 @@ struct _FvDetector
   FvSession *pnet_threads;
   Plan plans[N_PLANS];
   guint64 clock;
+  FvDetectorPad *pad;           /* the large-face pass, if retry_padded */
 
   FvScratch canvas;             /* 3 planes cw x ch */
   FvScratch level;              /* 3 planes, the largest level */
@@ -248,6 +249,11 @@ fv_detector_new_for_models (FvModel * pnet, FvModel * rnet, FvModel * onet,
   d->cands = g_new (Cand, STAGE1_MAX);
   d->next = g_new (Cand, RNET_MAX);
   d->dead = g_new (guint8, STAGE1_MAX);
+  if (d->opts.retry_padded) {
+    d->pad = fv_detector_pad_new (pnet, rnet, onet, &d->opts, error);
+    if (!d->pad)
+      return NULL;
+  }
   return g_steal_pointer (&d);
 }
 
@@ -385,6 +391,7 @@ fv_detector_free (FvDetector * detector)
   g_free (detector->cands);
   g_free (detector->next);
   g_free (detector->dead);
+  fv_detector_pad_free (detector->pad);
   g_free (detector);
 }
 
@@ -512,12 +519,8 @@ fv_detector_prepare (FvDetector * detector, guint width, guint height,
   layout_for (detector, width, height, FALSE, &l);
   if (!prepare_layout (detector, width, height, &l, error))
     return FALSE;
-  if (detector->opts.retry_padded) {
-    layout_for (detector, width, height, TRUE, &l);
-    if (!prepare_layout (detector, width, height, &l, error))
-      return FALSE;
-  }
-  return TRUE;
+  return !detector->pad || fv_detector_pad_prepare (detector->pad, width,
+      height, error);
 }
 
 /**
@@ -541,6 +544,8 @@ fv_detector_get_memory_size (FvDetector * detector)
       + sizeof (Cand) * (LEVEL_TOP + STAGE1_MAX + RNET_MAX) + STAGE1_MAX;
   for (i = 0; i < N_PLANS; i++)
     n += detector->plans[i].bytes;
+  if (detector->pad)
+    n += fv_detector_pad_get_memory_size (detector->pad);
   return n;
 }
 
@@ -928,9 +933,9 @@ run_pass (FvDetector * d, const FvFrame * frame, const Layout * l)
  *
  * Finds the faces in @frame, best score first. Frames larger than the
  * maximum input size are downscaled first (the minimum face size applies
- * to the downscaled frame). If nothing is found and the padded retry is
- * on, searches again with a border around the frame, which finds faces
- * that fill the whole picture. Allocates nothing once frames of this size
+ * to the downscaled frame). With the padded retry on, also searches a
+ * small copy of the frame in a grey border for faces that fill the whole
+ * picture (fv-detector-pad.c). Allocates nothing once frames of this size
  * have been seen (or prepared with fv_detector_prepare()), except for the
  * short-lived row buffers of libyuv's scalers.
  *
@@ -949,10 +954,6 @@ fv_detector_detect (FvDetector * detector, const FvFrame * frame,
 
   layout_for (detector, frame->width, frame->height, FALSE, &l);
   n = run_pass (detector, frame, &l);
-  if (n == 0 && detector->opts.retry_padded) {
-    layout_for (detector, frame->width, frame->height, TRUE, &l);
-    n = run_pass (detector, frame, &l);
-  }
 
   n = MIN (n, max_faces);
   for (i = 0; i < n; i++) {
@@ -974,5 +975,7 @@ fv_detector_detect (FvDetector * detector, const FvFrame * frame,
 #undef TO_X
 #undef TO_Y
   }
+  if (detector->pad)
+    n = fv_detector_pad_detect (detector->pad, frame, faces, n, max_faces);
   return n;
 }

@@ -39,6 +39,21 @@ void fv_frame_read_planar (const FvFrame * frame, guint x, guint y, guint w,
 /* Bytes of scratch that fv_frame_read_planar() needs for these sizes. */
 gsize fv_frame_planar_scratch_size (guint w, guint h, guint dw, guint dh);
 
+/* The detector's pass for faces that fill the frame (fv-detector-pad.c):
+ * a small detector sharing the models, run on the frame shrunk and
+ * surrounded by a grey border; its faces are merged into the normal
+ * pass's (@n_faces of @max_faces, best first). */
+typedef struct _FvDetectorPad FvDetectorPad;
+
+FvDetectorPad *fv_detector_pad_new (FvModel * pnet, FvModel * rnet,
+    FvModel * onet, const FvDetectorOptions * outer, GError ** error);
+void fv_detector_pad_free (FvDetectorPad * pad);
+gboolean fv_detector_pad_prepare (FvDetectorPad * pad, guint width,
+    guint height, GError ** error);
+gsize fv_detector_pad_get_memory_size (FvDetectorPad * pad);
+guint fv_detector_pad_detect (FvDetectorPad * pad, const FvFrame * frame,
+    FvDetection * faces, guint n_faces, guint max_faces);
+
 G_END_DECLS
 
 #endif /* FV_FACE_PRIVATE_H */

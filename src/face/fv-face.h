@@ -212,9 +212,14 @@ typedef struct
  * @max_input_size: frames whose longer side is larger are downscaled to
  *   this size before detection, which bounds memory and time; 64 to 8192,
  *   default 1920
- * @retry_padded: when nothing is found, search again in the frame
- *   surrounded by a border (for photos where the face fills the whole
- *   picture); default %TRUE
+ * @retry_padded: also search the frame shrunk to 144 pixels on its
+ *   shorter side and surrounded by a grey border, for faces of at least
+ *   half the frame: faces that fill the picture or are cut by its edges,
+ *   which the normal pass misses (MTCNN needs some background around a
+ *   face); its faces join the normal pass's (a face found by both is kept
+ *   once, from the normal pass unless that box was only a part of the
+ *   face). Costs a fraction of a millisecond and
+ *   one more reading of the frame; default %TRUE
  * @allow_unpinned: accept pnet/rnet/onet files whose SHA-256 differs from
  *   the pinned sums (models/SHA256SUMS) in fv_detector_new() and
  *   fv_detector_new_from_files(): for users who bring their own models.
@@ -265,6 +270,21 @@ FV_API gboolean fv_detector_prepare (FvDetector * detector, guint width,
 FV_API guint fv_detector_detect (FvDetector * detector, const FvFrame * frame,
     FvDetection * faces, guint max_faces);
 FV_API gsize fv_detector_get_memory_size (FvDetector * detector);
+
+/**
+ * FV_PROMINENCE_COMPARABLE:
+ *
+ * Two faces of a picture are comparable when the lower prominence
+ * (fv_detection_prominence()) is at least this fraction of the higher:
+ * neither is clearly the subject, and `faceverify enroll` asks which one
+ * is meant.
+ */
+#define FV_PROMINENCE_COMPARABLE 0.6f
+
+FV_API float fv_detection_prominence (const FvDetection * detection,
+    guint width, guint height, float *size, float *centrality);
+FV_API void fv_detections_sort_by_prominence (FvDetection * faces,
+    guint n_faces, guint width, guint height);
 
 /* ------------------------------------------------------------------------ */
 /* Face pipeline: detect -> align -> embed                                  */

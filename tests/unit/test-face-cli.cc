@@ -327,3 +327,110 @@ TEST (FaceCli, AlignOutNeverClobbersNorFollowsSymlinks)
   g_unlink (victim);
   g_rmdir (dir.c_str ());
 }
+
+namespace {
+
+// Pastes the photo at @path into @canvas, scaled so that the face of
+// reference box (bx, by, bw, bh) is @face pixels tall, its centre at
+// (cx, cy), cut to a square of 1.3 times that size.
+void
+PasteFace (GdkPixbuf * canvas, const std::string &path, double bx, double by,
+    double bw, double bh, double face, int cx, int cy)
+{
+  g_autoptr (GdkPixbuf) raw = gdk_pixbuf_new_from_file (path.c_str (), NULL);
+  ASSERT_NE (nullptr, raw) << path;
+  g_autoptr (GdkPixbuf) src = gdk_pixbuf_get_has_alpha (raw)
+      ? gdk_pixbuf_composite_color_simple (raw, gdk_pixbuf_get_width (raw),
+      gdk_pixbuf_get_height (raw), GDK_INTERP_NEAREST, 255, 8, 0x808080,
+      0x808080) : (GdkPixbuf *) g_object_ref (raw);
+  double s = face / std::max (bw, bh);
+  int half = (int) (0.65 * face);
+  gdk_pixbuf_scale (src, canvas, cx - half, cy - half, 2 * half, 2 * half,
+      cx - (bx + bw / 2) * s, cy - (by + bh / 2) * s, s, s,
+      GDK_INTERP_BILINEAR);
+}
+
+}  // namespace
+
+// A two-person photo made of two shared photos: the subject centred, a
+// larger bystander at the right edge. The rule (prominence) lists and
+// takes the centred face; enroll refuses the photo (two comparable faces)
+// until --face or --pick says which, and says which face it took.
+TEST (FaceCli, MainFaceOfATwoPersonPhoto)
+{
+  FV_SKIP_WITHOUT_MODEL (m, "MobileFaceNet.tflite");
+  FV_SKIP_WITHOUT_MODEL (p, "pnet.tflite");
+  FV_SKIP_WITHOUT_SHARED ("data/faces/openface/raw/lennon/lennon-1.jpg");
+  FV_SKIP_WITHOUT_SHARED ("data/faces/deepface/raw/person01/img1.jpg");
+  std::string subject = fvtest::SharedPath
+      ("data/faces/openface/raw/lennon/lennon-1.jpg");
+  std::string bystander = fvtest::SharedPath
+      ("data/faces/deepface/raw/person01/img1.jpg");
+  std::string dir = fvtest::ScratchDir ("face-cli");
+  std::string photo = dir + "/two-people.png";
+  std::string gallery = dir + "/two-people.db";
+  {
+    g_autoptr (GdkPixbuf) canvas = gdk_pixbuf_new (GDK_COLORSPACE_RGB, FALSE,
+        8, 1200, 600);
+    gdk_pixbuf_fill (canvas, 0x808080ff);
+    // Boxes from the sources' faces.csv.
+    PasteFace (canvas, subject, 267.92, 128.07, 452.75, 576.44, 150, 600,
+        300);
+    PasteFace (canvas, bystander, 214.83, 120.00, 359.83, 427.53, 230, 1020,
+        300);
+    ASSERT_TRUE (gdk_pixbuf_save (canvas, photo.c_str (), "png", NULL, NULL));
+  }
+
+  // detect lists the subject first although the bystander is larger.
+  RunResult d = RunTool ({"detect", photo});
+  ASSERT_EQ (0, d.status) << d.err;
+  auto lines = Lines (d.out);
+  ASSERT_EQ (3u, lines.size ()) << d.out;
+  auto first = Fields (lines[1]), second = Fields (lines[2]);
+  double cx = (std::atof (first[1].c_str ()) + std::atof (first[3].c_str ()))
+      / 2;
+  EXPECT_NEAR (600, cx, 60) << d.out;
+  EXPECT_GT (std::atof (second[3].c_str ()) - std::atof (second[1].c_str ()),
+      std::atof (first[3].c_str ()) - std::atof (first[1].c_str ()));
+
+  // verify compares the subject's face: the same person as its source.
+  auto similarity =[](const RunResult & r) {
+    size_t at = r.out.find ("similarity=");
+    return at == std::string::npos ? -2.0 : std::atof (r.out.c_str () + at
+        + 11);
+  };
+  RunResult vs = RunTool ({"verify", photo, subject});
+  RunResult vb = RunTool ({"verify", photo, bystander});
+  ASSERT_EQ (0, vs.status) << vs.err;
+  ASSERT_EQ (0, vb.status) << vb.err;
+  EXPECT_GT (similarity (vs), 0.7) << vs.out;
+  EXPECT_LT (similarity (vb), 0.4) << vb.out;
+
+  // enroll: refused, then told which.
+  g_unlink (gallery.c_str ());
+  RunResult e = RunTool ({"enroll", "--gallery", gallery, "--label", "john",
+      photo});
+  EXPECT_EQ (1, e.status);
+  EXPECT_NE (std::string::npos, e.err.find ("several comparable faces"))
+      << e.err;
+  EXPECT_NE (std::string::npos, e.out.find ("samples=0")) << e.out;
+  e = RunTool ({"enroll", "--gallery", gallery, "--label", "john", "--face",
+      "7", photo});
+  EXPECT_EQ (1, e.status);
+  EXPECT_NE (std::string::npos, e.err.find ("--face 7, but the photo has 2 "
+          "faces")) << e.err;
+  e = RunTool ({"enroll", "--gallery", gallery, "--label", "john", "--face",
+      "0", photo});
+  EXPECT_EQ (0, e.status) << e.err;
+  EXPECT_NE (std::string::npos, e.out.find ("took face 0 of 2")) << e.out;
+  EXPECT_NE (std::string::npos, e.out.find ("samples=1")) << e.out;
+  e = RunTool ({"enroll", "--gallery", gallery, "--label", "other",
+      "--pick", "largest", photo});
+  EXPECT_EQ (0, e.status) << e.err;
+  EXPECT_NE (std::string::npos, e.out.find ("took face 1 of 2")) << e.out;
+  e = RunTool ({"enroll", "--gallery", gallery, "--label", "x", "--pick",
+      "tallest", photo});
+  EXPECT_EQ (2, e.status);
+  g_unlink (gallery.c_str ());
+  g_unlink (photo.c_str ());
+}
