@@ -86,7 +86,7 @@ GST_DEBUG_CATEGORY (gst_face_verify_debug);
 
 #define DEFAULT_MODEL_FILE NULL
 #define DEFAULT_GALLERY_FILE NULL
-#define DEFAULT_MATCH_THRESHOLD FV_GALLERY_DEFAULT_MATCH_THRESHOLD
+#define DEFAULT_MATCH_THRESHOLD GST_FV_MATCH_THRESHOLD_UNSET
 #define DEFAULT_MATCH_MARGIN FV_GALLERY_DEFAULT_MATCH_MARGIN
 #define DEFAULT_ROI_TYPE "face"
 #define DEFAULT_MIN_FACE_SIZE 20
@@ -631,12 +631,17 @@ gst_face_verify_install_properties (GObjectClass * gobject_class)
    * GstFaceVerify:match-threshold:
    *
    * A face is known when the cosine similarity to its best identity is at
-   * least this, and #GstFaceVerify:match-margin holds.
+   * least this, and #GstFaceVerify:match-margin holds. The default, -1,
+   * means "not set": the gallery's calibrated threshold (written by
+   * `faceverify calibrate --far`, followed on every reload) when it has
+   * one, else 0.50 (%FV_GALLERY_DEFAULT_MATCH_THRESHOLD). Any other value
+   * overrides the gallery's.
    */
   g_object_class_install_property (gobject_class, PROP_MATCH_THRESHOLD,
       g_param_spec_double ("match-threshold", "Match threshold",
           "A face is known when the cosine similarity to its best identity "
-          "is at least this (and the margin test passes)",
+          "is at least this (and the margin test passes); -1: the "
+          "gallery's calibrated threshold, else 0.50",
           -1.0, 1.0, DEFAULT_MATCH_THRESHOLD,
           G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS |
           GST_PARAM_MUTABLE_PLAYING));

@@ -409,14 +409,32 @@ gst_fv_verifier_embed (GstFvVerifier * v, GstBuffer * buf,
   return TRUE;
 }
 
+/* The threshold of a frame: the property when set; when it is left at
+ * its default (-1, "unset") the gallery's calibrated one, else the
+ * built-in default. Follows the snapshot, so a calibration applies at the
+ * next reload. */
+static float
+gst_fv_verifier_threshold (const GstFvVerifierSettings * s,
+    FvGallerySnapshot * snap)
+{
+  double calibrated;
+
+  if (s->threshold > GST_FV_MATCH_THRESHOLD_UNSET)
+    return s->threshold;
+  if (snap && fv_gallery_snapshot_get_default_threshold (snap, &calibrated))
+    return (float) calibrated;
+  return FV_GALLERY_DEFAULT_MATCH_THRESHOLD;
+}
+
 static void
 gst_fv_verifier_match (GstFvVerifier * v, FvGallerySnapshot * snap,
     guint n, guint n_query, const GstFvVerifierSettings * s, guint64 version)
 {
+  float threshold = gst_fv_verifier_threshold (s, snap);
   guint i;
 
   if (n_query > 0 && snap)
-    fv_gallery_snapshot_match (snap, v->queries, n_query, s->threshold,
+    fv_gallery_snapshot_match (snap, v->queries, n_query, threshold,
         s->margin, v->matches);
   for (i = 0; i < n; i++) {
     GstFvVerifierFace *f = &v->faces[i];

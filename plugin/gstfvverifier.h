@@ -23,11 +23,15 @@ G_BEGIN_DECLS
  * serialises gst_fv_verifier_process() and gst_fv_verifier_dup_embedding(). */
 typedef struct _GstFvVerifier GstFvVerifier;
 
+/* match-threshold's default: use the gallery's calibrated threshold,
+ * else FV_GALLERY_DEFAULT_MATCH_THRESHOLD. */
+#define GST_FV_MATCH_THRESHOLD_UNSET (-1.0f)
+
 /* Settings read once per frame, so a property change never lands in the
  * middle of a frame. */
 typedef struct
 {
-  gfloat threshold;
+  gfloat threshold;             /* GST_FV_MATCH_THRESHOLD_UNSET: the gallery's */
   gfloat margin;
   GQuark roi_type;
   guint min_face_size;

@@ -30,6 +30,8 @@ static const FvToolCommand commands[] = {
       fv_cmd_gallery},
   {"eval", "Verification accuracy (ROC AUC, TAR@FAR) on image pairs",
       fv_cmd_eval},
+  {"calibrate", "The match threshold for a false-accept rate on impostors",
+      fv_cmd_calibrate},
   {"bench", "Time the embedding network, the detector or the gallery",
       fv_cmd_bench},
 };

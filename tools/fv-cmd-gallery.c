@@ -1158,6 +1158,7 @@ gallery_copy (GStrv locations, gboolean force)
   g_autofree char *src_shown = NULL, *dst_shown = NULL;
   gsize length = 0;
   guint dim = 0, n_ids = 0, n_samples = 0;
+  double threshold;
 
   if (locations == NULL || g_strv_length (locations) != 2) {
     fv_tool_error (command, "give a source and a target gallery (a file or "
@@ -1186,6 +1187,12 @@ gallery_copy (GStrv locations, gboolean force)
   if (!fv_gallery_import_json (dst, json, (gssize) length,
           FV_GALLERY_ENROLL_REPLACE, &n_ids, &n_samples, &error)
       || (existing->len > 0 && !remove_others (dst, src, &error)))
+    goto fail;
+  /* the calibrated threshold (faceverify calibrate) goes with the data */
+  if (!fv_gallery_reload (src, &error))
+    goto fail;
+  if (fv_gallery_get_default_threshold (src, &threshold)
+      && !fv_gallery_set_default_threshold (dst, threshold, &error))
     goto fail;
   printf ("copied %u identit%s with %u sample%s from %s to %s\n", n_ids,
       n_ids == 1 ? "y" : "ies", n_samples, n_samples == 1 ? "" : "s",

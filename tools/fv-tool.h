@@ -64,6 +64,7 @@ int fv_cmd_verify (int argc, char **argv);
 int fv_cmd_gallery (int argc, char **argv);
 int fv_cmd_eval (int argc, char **argv);
 int fv_cmd_detect (int argc, char **argv);
+int fv_cmd_calibrate (int argc, char **argv);
 
 /* `faceverify bench --gallery-size N` (fv-bench-gallery.c). */
 int fv_bench_gallery (guint gallery_size, guint threads);

@@ -89,6 +89,7 @@ fv_gallery_snapshot_alloc (guint dim, guint n_identities, guint n_samples)
   s->labels = g_new0 (const char *, MAX (n_identities, 1));
   s->display_names = g_new0 (const char *, MAX (n_identities, 1));
   s->strings = g_string_chunk_new (4096);
+  s->default_threshold = NAN;
   return s;
 }
 
@@ -308,6 +309,31 @@ fv_gallery_snapshot_get_generation (FvGallerySnapshot * snapshot)
 {
   g_return_val_if_fail (snapshot != NULL, 0);
   return snapshot->generation;
+}
+
+/**
+ * fv_gallery_snapshot_get_default_threshold:
+ * @snapshot: a snapshot
+ * @threshold: (out) (optional): where to store the threshold
+ *
+ * The match threshold calibrated for the gallery when the snapshot was
+ * loaded (fv_gallery_set_default_threshold(), `faceverify calibrate`):
+ * the default of those who match against it without a threshold of
+ * their own. Snapshots made with fv_gallery_snapshot_new() have none.
+ *
+ * Returns: %TRUE if the gallery has one (then *@threshold is set, in
+ *   [-1, 1]); %FALSE if not (*@threshold is left alone)
+ */
+gboolean
+fv_gallery_snapshot_get_default_threshold (FvGallerySnapshot * snapshot,
+    double *threshold)
+{
+  g_return_val_if_fail (snapshot != NULL, FALSE);
+  if (isnan (snapshot->default_threshold))
+    return FALSE;
+  if (threshold)
+    *threshold = snapshot->default_threshold;
+  return TRUE;
 }
 
 /**

@@ -359,7 +359,8 @@ read_snapshot (FvPgStore * s, GError ** error)
   if (!fv_pg_exec (s, "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY",
           what, error))
     return NULL;
-  gen = fv_pg_query (s, "SELECT value::bigint FROM fv_meta"
+  gen = fv_pg_query (s, "SELECT value::bigint, (SELECT value FROM fv_meta"
+      " WHERE key = '" FV_GALLERY_META_THRESHOLD "') FROM fv_meta"
       " WHERE key = 'generation'", NULL, TRUE, what, error);
   ids = gen ? fv_pg_query (s, "SELECT id, label, display_name FROM"
       " fv_identities ORDER BY id", NULL, TRUE, what, error) : NULL;
@@ -372,6 +373,10 @@ read_snapshot (FvPgStore * s, GError ** error)
   s->loaded_generation = (gint64) generation;
 
   b = fv_gallery_snapshot_build_new (&s->base);
+  if (PQntuples (gen) > 0 && !PQgetisnull (gen, 0, 1)
+      && !fv_gallery_snapshot_build_threshold (b, PQgetvalue (gen, 0, 1),
+          error))
+    return NULL;
   for (i = 0; i < PQntuples (ids); i++)
     fv_gallery_snapshot_build_identity (b, fv_pg_get_int (ids, i, 0),
         fv_pg_get_text (ids, i, 1), fv_pg_get_text (ids, i, 2));
@@ -491,4 +496,7 @@ const FvGalleryStoreClass fv_gallery_pg_class = {
       " WHERE label = $1",
   .set_display_name_sql = "UPDATE fv_identities SET display_name = $2,"
       " updated = $3 WHERE label = $1",
+  .set_meta_sql = "INSERT INTO fv_meta (key, value) VALUES ($1, $2),"
+      " ($1::text || '_updated', $3) ON CONFLICT (key) DO UPDATE"
+      " SET value = EXCLUDED.value",
 };

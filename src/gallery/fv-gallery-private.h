@@ -26,6 +26,7 @@ struct _FvGallerySnapshot
   const char **display_names;   /* entries may be NULL */
   GStringChunk *strings;
   guint64 generation;
+  double default_threshold;     /* the calibrated one, NAN: none */
   GPtrArray *skipped;           /* damaged rows left out (strings), or NULL */
 };
 

@@ -8,6 +8,7 @@
 #include "core/fv-core.h"
 #include "gallery/fv-gallery-store.h"
 
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -20,6 +21,7 @@ struct _FvGallerySnapshotBuild
   GPtrArray *all_names;
   GArray *all_counts;           /* guint */
   guint64 total;
+  double threshold;             /* NAN: none */
   /* after layout(): the identities with samples */
   GArray *ids;                  /* gint64 */
   guint *offsets;
@@ -54,6 +56,7 @@ fv_gallery_snapshot_build_new (const FvGalleryStore * store)
   FvGallerySnapshotBuild *b = g_new0 (FvGallerySnapshotBuild, 1);
 
   b->store = store;
+  b->threshold = NAN;
   b->all_ids = g_array_new (FALSE, FALSE, sizeof (gint64));
   b->all_labels = g_ptr_array_new_with_free_func (g_free);
   b->all_names = g_ptr_array_new_with_free_func (g_free);
@@ -155,6 +158,7 @@ fv_gallery_snapshot_build_layout (FvGallerySnapshotBuild * b,
   snap = fv_gallery_snapshot_alloc (b->store->dim, b->ids->len,
       (guint) b->total);
   snap->generation = generation;
+  snap->default_threshold = b->threshold;
   b->offsets = g_new0 (guint, b->ids->len + 1);
   b->filled = g_new0 (guint, MAX (b->ids->len, 1));
   for (i = 0; i < b->ids->len; i++) {
@@ -167,6 +171,24 @@ fv_gallery_snapshot_build_layout (FvGallerySnapshotBuild * b,
     b->offsets[i + 1] = b->offsets[i] + g_array_index (counts, guint, i);
   }
   b->snap = snap;
+}
+
+gboolean
+fv_gallery_snapshot_build_threshold (FvGallerySnapshotBuild * b,
+    const char *text, GError ** error)
+{
+  double value;
+
+  if (text == NULL)
+    return TRUE;
+  if (!fv_gallery_parse_threshold (text, &value)) {
+    g_set_error (error, FV_GALLERY_ERROR, FV_GALLERY_ERROR_CORRUPT,
+        "%s: cannot load the gallery: its %s is damaged (not a number in "
+        "[-1, 1])", b->store->location, FV_GALLERY_META_THRESHOLD);
+    return FALSE;
+  }
+  b->threshold = value;
+  return TRUE;
 }
 
 static gboolean

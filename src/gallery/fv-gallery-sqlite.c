@@ -460,19 +460,25 @@ read_snapshot (FvGalleryStore * store, GError ** error)
    * not index contents) in the same read transaction. */
   if (!fv_sqlite_quick_check (DB (store), PATH (store), error))
     goto fail;
+  b = fv_gallery_snapshot_build_new (store);
   stmt = fv_sqlite_prepare (DB (store), PATH (store),
-      "SELECT value FROM meta WHERE key = 'generation'", what, error);
+      "SELECT key, value FROM meta WHERE key IN ('generation', '"
+      FV_GALLERY_META_THRESHOLD "')", what, error);
   if (!stmt)
     goto fail;
-  rc = sqlite3_step (stmt);
-  if (rc == SQLITE_ROW)
-    generation = (guint64) sqlite3_column_int64 (stmt, 0);
-  else if (!fv_sqlite_finish_rows (stmt, rc, DB (store), PATH (store), what,
-          error))
+  while ((rc = sqlite3_step (stmt)) == SQLITE_ROW) {
+    const char *key = (const char *) sqlite3_column_text (stmt, 0);
+
+    if (g_strcmp0 (key, "generation") == 0)
+      generation = (guint64) sqlite3_column_int64 (stmt, 1);
+    else if (!fv_gallery_snapshot_build_threshold (b,
+            (const char *) sqlite3_column_text (stmt, 1), error))
+      goto fail;
+  }
+  if (!fv_sqlite_finish_rows (stmt, rc, DB (store), PATH (store), what, error))
     goto fail;
   g_clear_pointer (&stmt, sqlite3_finalize);
 
-  b = fv_gallery_snapshot_build_new (store);
   if (!load_identities (store, b, error) || !load_samples (store, b, TRUE,
           error))
     goto fail;
@@ -561,4 +567,7 @@ const FvGalleryStoreClass fv_gallery_sqlite_class = {
       " WHERE label = ?1",
   .set_display_name_sql = "UPDATE identities SET display_name = ?2,"
       " updated = ?3 WHERE label = ?1",
+  .set_meta_sql = "INSERT INTO meta (key, value) VALUES (?1, ?2),"
+      " (?1 || '_updated', ?3) ON CONFLICT (key) DO UPDATE"
+      " SET value = excluded.value",
 };

@@ -10,6 +10,7 @@
 #include "core/fv-core.h"
 #include "gallery/fv-gallery-store.h"
 
+#include <math.h>
 #include <string.h>
 
 void
@@ -153,6 +154,47 @@ fv_gallery_store_update (FvGalleryStore * store, const char *label,
   return write_transaction (store, update_identity, &u,
       field == FV_GALLERY_STORE_LABEL ? "rename the identity"
       : "set the display name", error);
+}
+
+typedef struct
+{
+  const char *key;
+  const char *value;
+} SetMeta;
+
+static gboolean
+set_meta (FvGalleryStore * store, gconstpointer data, const char *what,
+    GError ** error)
+{
+  const SetMeta *m = data;
+  gboolean changed = FALSE;
+
+  return store->klass->run_on_label (store, store->klass->set_meta_sql,
+      m->key, m->value, what, &changed, error);
+}
+
+gboolean
+fv_gallery_store_set_meta (FvGalleryStore * store, const char *key,
+    const char *value, GError ** error)
+{
+  SetMeta m = { key, value };
+
+  return write_transaction (store, set_meta, &m, "set the metadata", error);
+}
+
+gboolean
+fv_gallery_parse_threshold (const char *text, double *value)
+{
+  char *end = NULL;
+  double v;
+
+  if (text == NULL || *text == '\0')
+    return FALSE;
+  v = g_ascii_strtod (text, &end);
+  if (end == text || *end != '\0' || !isfinite (v) || v < -1.0 || v > 1.0)
+    return FALSE;
+  *value = v;
+  return TRUE;
 }
 
 gboolean

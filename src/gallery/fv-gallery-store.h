@@ -164,6 +164,9 @@ struct _FvGalleryStoreClass
   const char *delete_identity_sql;
   const char *set_label_sql;
   const char *set_display_name_sql;
+  /* Sets a metadata key (and KEY_updated to the time), with the
+   * parameters of run_on_label(): (key, value, now). */
+  const char *set_meta_sql;
 };
 
 extern const FvGalleryStoreClass fv_gallery_sqlite_class;
@@ -197,6 +200,17 @@ gboolean fv_gallery_store_remove (FvGalleryStore * store, const char *label,
     GError ** error);
 gboolean fv_gallery_store_update (FvGalleryStore * store, const char *label,
     FvGalleryStoreField field, const char *value, GError ** error);
+
+/* The metadata key of the calibrated match threshold (a decimal number
+ * in [-1, 1], written with "%.6f" in the C locale). */
+#define FV_GALLERY_META_THRESHOLD "match_threshold"
+
+/* Sets the metadata key @key to @value in one transaction (bumping the
+ * generation, so that watchers reload). */
+gboolean fv_gallery_store_set_meta (FvGalleryStore * store, const char *key,
+    const char *value, GError ** error);
+/* Parses a stored threshold: FALSE unless a finite number in [-1, 1]. */
+gboolean fv_gallery_parse_threshold (const char *text, double *value);
 
 /* Checks the metadata a store read (model_sha256, dim, metric) against
  * what the caller wants and fills in the store's fingerprint, dim and
@@ -247,6 +261,10 @@ void fv_gallery_snapshot_build_layout (FvGallerySnapshotBuild * b,
 gboolean fv_gallery_snapshot_build_sample (FvGallerySnapshotBuild * b,
     gint64 identity_id, gint64 sample_id, const void *blob, gsize bytes,
     GError ** error);
+/* The stored text of the calibrated threshold (NULL: none); any time
+ * before finish(). CORRUPT when it is not a threshold. */
+gboolean fv_gallery_snapshot_build_threshold (FvGallerySnapshotBuild * b,
+    const char *text, GError ** error);
 FvGallerySnapshot *fv_gallery_snapshot_build_finish (FvGallerySnapshotBuild *
     b, GError ** error);
 void fv_gallery_snapshot_build_free (FvGallerySnapshotBuild * b);

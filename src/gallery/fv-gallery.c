@@ -705,6 +705,70 @@ fv_gallery_remove (FvGallery * gallery, const char *label, GError ** error)
   return ok;
 }
 
+/**
+ * fv_gallery_set_default_threshold:
+ * @gallery: a gallery opened for writing
+ * @threshold: the match threshold (cosine similarity, in [-1, 1])
+ * @error: return location for a %FV_GALLERY_ERROR
+ *
+ * Records @threshold as the gallery's calibrated match threshold (the
+ * metadata key `match_threshold`, with the time in
+ * `match_threshold_updated`), in one transaction that bumps the
+ * generation, so that watchers and running elements reload and use it
+ * where no threshold of their own is set. `faceverify calibrate` sets it
+ * from a false-accept rate. %FV_GALLERY_ERROR_INVALID if @threshold is
+ * not a finite number in [-1, 1].
+ *
+ * Returns: %TRUE on success
+ */
+gboolean
+fv_gallery_set_default_threshold (FvGallery * gallery, double threshold,
+    GError ** error)
+{
+  char buf[G_ASCII_DTOSTR_BUF_SIZE];
+  FvGalleryStore *store;
+  gboolean ok;
+
+  g_return_val_if_fail (gallery != NULL, FALSE);
+
+  if (!isfinite (threshold) || threshold < -1.0 || threshold > 1.0) {
+    g_set_error (error, FV_GALLERY_ERROR, FV_GALLERY_ERROR_INVALID,
+        "the match threshold must be a number in [-1, 1]");
+    return FALSE;
+  }
+  if (!fv_gallery_check_writable (gallery, error))
+    return FALSE;
+  g_ascii_formatd (buf, sizeof buf, "%.6f", threshold);
+  store = fv_gallery_lock_store (gallery);
+  ok = fv_gallery_store_set_meta (store, FV_GALLERY_META_THRESHOLD, buf, error);
+  fv_gallery_unlock_store (gallery);
+  return ok;
+}
+
+/**
+ * fv_gallery_get_default_threshold:
+ * @gallery: a gallery
+ * @threshold: (out) (optional): where to store the threshold
+ *
+ * The calibrated match threshold of the snapshot loaded last
+ * (fv_gallery_snapshot_get_default_threshold()); call fv_gallery_reload()
+ * first to see a change made since.
+ *
+ * Returns: %TRUE if the loaded snapshot has one; %FALSE if not, or if no
+ *   snapshot was loaded
+ */
+gboolean
+fv_gallery_get_default_threshold (FvGallery * gallery, double *threshold)
+{
+  g_autoptr (FvGallerySnapshot) snap = NULL;
+
+  g_return_val_if_fail (gallery != NULL, FALSE);
+
+  snap = fv_gallery_get_snapshot (gallery);
+  return snap != NULL && fv_gallery_snapshot_get_default_threshold (snap,
+      threshold);
+}
+
 static gboolean
 update_identity (FvGallery * gallery, const char *label,
     FvGalleryStoreField field, const char *value, GError ** error)

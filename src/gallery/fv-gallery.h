@@ -397,6 +397,10 @@ FV_API gboolean fv_gallery_rename (FvGallery * gallery, const char *label,
 FV_API gboolean fv_gallery_set_display_name (FvGallery * gallery,
     const char *label, const char *display_name, GError ** error);
 
+FV_API gboolean fv_gallery_set_default_threshold (FvGallery * gallery,
+    double threshold, GError ** error);
+FV_API gboolean fv_gallery_get_default_threshold (FvGallery * gallery,
+    double *threshold);
 FV_API GPtrArray *fv_gallery_list (FvGallery * gallery, GError ** error);
 FV_API FvGalleryIdentity *fv_gallery_get_identity (FvGallery * gallery,
     const char *label, GError ** error);
@@ -446,6 +450,8 @@ FV_API const char *fv_gallery_snapshot_get_skipped (FvGallerySnapshot *
     snapshot, guint index);
 FV_API guint64 fv_gallery_snapshot_get_generation (FvGallerySnapshot *
     snapshot);
+FV_API gboolean fv_gallery_snapshot_get_default_threshold (FvGallerySnapshot
+    * snapshot, double *threshold);
 FV_API const char *fv_gallery_snapshot_get_label (FvGallerySnapshot *
     snapshot, guint index);
 FV_API const char *fv_gallery_snapshot_get_display_name (FvGallerySnapshot *

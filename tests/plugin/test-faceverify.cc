@@ -1416,3 +1416,67 @@ TEST_F (FaceVerifyTest, UpstreamIdentitiesOnUnverifiedRoisAreMarked)
 }
 
 }  // namespace
+
+// Issue 13: match-threshold left at its default (-1) takes the gallery's
+// calibrated threshold, followed on reload; a set property overrides it.
+TEST_F (FaceVerifyTest, UnsetThresholdFollowsTheGallerysCalibration)
+{
+  std::string path = PluginScratch () + "/calibrated.db";
+  {
+    std::map<std::string, std::vector<std::vector<float>>> ids;
+    auto files = AlignedFiles ("person02");
+    for (size_t i = 1; i < files.size (); i++)
+      ids["person02"].push_back (EmbedRgb (embedder, LoadRgb (files[i])));
+    ASSERT_TRUE (MakeGallery (path, embedder, ids));
+  }
+  auto calibrate = [&](double t) {
+    GError *err = NULL;
+    FvGallery *g = fv_gallery_open (path.c_str (),
+        FV_GALLERY_OPEN_READ_WRITE, NULL, 0, &err);
+    ASSERT_NE (g, nullptr) << err->message;
+    EXPECT_TRUE (fv_gallery_set_default_threshold (g, t, NULL));
+    fv_gallery_free (g);
+  };
+  auto label = [&]() {
+    GstBuffer *in = RgbBuffer (Frame ({ "person02" }));
+    AddFace (in, kX[0], kY, kSide, kSide, 1, TemplateAt (kX[0], kY,
+            kSide).data ());
+    GstBuffer *out = Process (in);
+    std::string l = fv_buffer_get_face_id_meta (out, 1)->label;
+    gst_buffer_unref (out);
+    return l;
+  };
+
+  double v = 0;
+  GstElement *e = gst_element_factory_make ("faceverify", NULL);
+  g_object_get (e, "match-threshold", &v, NULL);
+  EXPECT_EQ (v, -1.0);
+  gst_object_unref (e);
+
+  // not calibrated: the built-in default knows person02
+  Start ({ "gallery-file=" + path }, GST_VIDEO_FORMAT_RGB, false);
+  EXPECT_EQ (label (), "person02");
+  // calibrated while playing: the reload brings the stricter threshold
+  calibrate (0.999);
+  std::string l;
+  gint64 t0 = g_get_monotonic_time ();
+  while ((l = label ()) != "unknown"
+      && g_get_monotonic_time () - t0 < kGenerousUs)
+    g_usleep (20000);
+  EXPECT_EQ (l, "unknown");
+  // a threshold set on the element wins over the gallery's
+  g_object_set (h->element, "match-threshold", 0.3, NULL);
+  for (int i = 0; i < 3; i++)
+    l = label ();
+  EXPECT_EQ (l, "person02");
+  gst_harness_teardown (h);
+  h = NULL;
+  gst_object_unref (bus);
+  bus = NULL;
+
+  // a new element on the calibrated gallery: unknown from the start
+  Start ({ "gallery-file=" + path }, GST_VIDEO_FORMAT_RGB, false);
+  for (int i = 0; i < 3; i++)
+    EXPECT_EQ (label (), "unknown");
+  EXPECT_EQ (PopMessage (GST_MESSAGE_ERROR), nullptr);
+}

@@ -262,6 +262,64 @@ TEST (Gallery, CreateRecordsModelDimensionMetricAndSchema)
   EXPECT_TRUE (up) << error->message;
 }
 
+TEST (Gallery, CalibratedThresholdIsStoredAndFollowsReloads)
+{
+  std::string dir = Fresh ("threshold");
+  std::string path = Path (dir, "g.db");
+  std::mt19937 rng (13);
+  GError *error = nullptr;
+  double t = 0;
+  GalleryPtr g = Create (path);
+  ASSERT_TRUE (g);
+  EnrollRandom (g.get (), "alice", 2, rng);
+  ASSERT_TRUE (fv_gallery_reload (g.get (), nullptr));
+  EXPECT_FALSE (fv_gallery_get_default_threshold (g.get (), &t));
+  guint64 gen = fv_gallery_snapshot_get_generation (SnapPtr
+      (fv_gallery_get_snapshot (g.get ())).get ());
+
+  // out of range: refused, nothing written
+  for (double bad : { -1.5, 1.01, (double) NAN, (double) INFINITY }) {
+    EXPECT_FALSE (fv_gallery_set_default_threshold (g.get (), bad, &error));
+    EXPECT_TRUE (g_error_matches (error, FV_GALLERY_ERROR,
+            FV_GALLERY_ERROR_INVALID));
+    g_clear_error (&error);
+  }
+  ASSERT_TRUE (fv_gallery_set_default_threshold (g.get (), 0.4321, &error))
+      << error->message;
+  EXPECT_TRUE (fv_gallery_needs_reload (g.get ()));
+  ASSERT_TRUE (fv_gallery_reload (g.get (), nullptr));
+  ASSERT_TRUE (fv_gallery_get_default_threshold (g.get (), &t));
+  EXPECT_DOUBLE_EQ (t, 0.4321);
+  SnapPtr snap (fv_gallery_get_snapshot (g.get ()));
+  EXPECT_EQ (fv_gallery_snapshot_get_generation (snap.get ()), gen + 1);
+  g.reset ();
+
+  // reopened read-only: read back; a read-only handle cannot set it
+  GalleryPtr r = Open (path, FV_GALLERY_OPEN_READ_ONLY);
+  ASSERT_TRUE (r);
+  ASSERT_TRUE (fv_gallery_reload (r.get (), nullptr));
+  t = 0;
+  ASSERT_TRUE (fv_gallery_get_default_threshold (r.get (), &t));
+  EXPECT_DOUBLE_EQ (t, 0.4321);
+  EXPECT_FALSE (fv_gallery_set_default_threshold (r.get (), 0.5, &error));
+  EXPECT_TRUE (g_error_matches (error, FV_GALLERY_ERROR,
+          FV_GALLERY_ERROR_READ_ONLY));
+  g_clear_error (&error);
+  r.reset ();
+
+  // a damaged stored value fails the load, never a silent default
+  Sql (path, "UPDATE meta SET value = 'lax' WHERE key = "
+      "'match_threshold'");
+  r = Open (path, FV_GALLERY_OPEN_READ_ONLY);
+  ASSERT_TRUE (r);
+  EXPECT_FALSE (fv_gallery_reload (r.get (), &error));
+  EXPECT_TRUE (g_error_matches (error, FV_GALLERY_ERROR,
+          FV_GALLERY_ERROR_CORRUPT));
+  EXPECT_NE (strstr (error->message, "match_threshold"), nullptr)
+      << error->message;
+  g_clear_error (&error);
+}
+
 TEST (Gallery, EnrollListAndSamples)
 {
   std::string dir = Fresh ("enroll");

@@ -226,6 +226,34 @@ TEST_F (PgTest, RoundTrip)
   EXPECT_NE (std::string (json).find ("\"alice\""), std::string::npos);
 }
 
+TEST_F (PgTest, CalibratedThresholdRoundTrip)
+{
+  g_autoptr (GError) error = nullptr;
+  double t = 0;
+  {
+    g_autoptr (FvGallery) g = Open (FV_GALLERY_OPEN_CREATE, kFp, kDim,
+        &error);
+    ASSERT_NE (g, nullptr) << error->message;
+    ASSERT_TRUE (Enroll (g, "alice", 1, 1, &error)) << error->message;
+    ASSERT_TRUE (fv_gallery_reload (g, &error)) << error->message;
+    EXPECT_FALSE (fv_gallery_get_default_threshold (g, &t));
+    ASSERT_TRUE (fv_gallery_set_default_threshold (g, 0.4321, &error))
+        << error->message;
+    // twice: the second one updates the key
+    ASSERT_TRUE (fv_gallery_set_default_threshold (g, 0.375, &error))
+        << error->message;
+  }
+  g_autoptr (FvGallery) r = Open (FV_GALLERY_OPEN_READ_ONLY, kFp, kDim,
+      &error);
+  ASSERT_NE (r, nullptr) << error->message;
+  ASSERT_TRUE (fv_gallery_reload (r, &error)) << error->message;
+  ASSERT_TRUE (fv_gallery_get_default_threshold (r, &t));
+  EXPECT_DOUBLE_EQ (t, 0.375);
+  EXPECT_FALSE (fv_gallery_set_default_threshold (r, 0.5, &error));
+  EXPECT_TRUE (g_error_matches (error, FV_GALLERY_ERROR,
+          FV_GALLERY_ERROR_READ_ONLY));
+}
+
 TEST_F (PgTest, ModelMismatchRefused)
 {
   g_autoptr (GError) error = nullptr;
