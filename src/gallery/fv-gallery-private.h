@@ -25,6 +25,7 @@ struct _FvGallerySnapshot
   const char **display_names;   /* entries may be NULL */
   GStringChunk *strings;
   guint64 generation;
+  guint n_fetched;              /* sample rows read from the store for it */
   GPtrArray *skipped;           /* damaged rows left out (strings), or NULL */
 };
 

@@ -37,6 +37,8 @@ struct _FvGallery
 
   GMutex snap_lock;             /* guards only the snapshot pointer */
   FvGallerySnapshot *snapshot;
+
+  const gint *cancel;           /* for the store (nullable) */
 };
 
 /* ------------------------------------------------------------------------ */
@@ -401,6 +403,15 @@ FvGallery *
 fv_gallery_open (const char *path, FvGalleryOpenFlags flags,
     const char *model_fingerprint, guint dim, GError ** error)
 {
+  return fv_gallery_open_cancellable (path, flags, model_fingerprint, dim,
+      NULL, error);
+}
+
+FvGallery *
+fv_gallery_open_cancellable (const char *path, FvGalleryOpenFlags flags,
+    const char *model_fingerprint, guint dim, const gint * cancel,
+    GError ** error)
+{
   FvGalleryStore *store;
   FvGallery *g;
 
@@ -424,7 +435,7 @@ fv_gallery_open (const char *path, FvGalleryOpenFlags flags,
   }
 #endif
   store = fv_gallery_store_class_for (path)->open (path, flags,
-      model_fingerprint, dim, error);
+      model_fingerprint, dim, cancel, error);
   if (!store)
     return NULL;
 
@@ -437,6 +448,7 @@ fv_gallery_open (const char *path, FvGalleryOpenFlags flags,
   g_mutex_init (&g->store_lock);
   g_mutex_init (&g->snap_lock);
   g->store = store;
+  g->cancel = cancel;
   return g;
 }
 
@@ -896,7 +908,7 @@ reopen (FvGallery * g, GError ** error)
 {
   FvGalleryStore *store = g->store->klass->open (g->path, g->read_only ?
       FV_GALLERY_OPEN_READ_ONLY : FV_GALLERY_OPEN_READ_WRITE,
-      g->fingerprint, g->dim, error);
+      g->fingerprint, g->dim, g->cancel, error);
 
   if (!store)
     return FALSE;
