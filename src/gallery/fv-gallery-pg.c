@@ -61,7 +61,8 @@ run_on_id (FvGalleryStore * store, const char *sql, gint64 id,
   return res != NULL;
 }
 
-/* Creates @e's identity or updates the one with its label; sets *id. */
+/* Creates @e's identity or updates the one with its label; sets *id. A
+ * new label (the bulk of an enrolment) takes one round trip. */
 static gboolean
 write_identity (FvPgStore * s, const FvGalleryStoreIdentity * e,
     FvGalleryEnrollFlags flags, const char *what, gint64 * id, GError ** error)
@@ -70,44 +71,47 @@ write_identity (FvPgStore * s, const FvGalleryStoreIdentity * e,
   g_autoptr (PGresult) res = NULL;
   const char *sql;
 
-  *id = lookup_identity (&s->base, e->label, what, error);
-  if (*id < 0)
-    return FALSE;
-  if (*id > 0 && flags == FV_GALLERY_ENROLL_NEW_ONLY) {
-    g_set_error (error, FV_GALLERY_ERROR, FV_GALLERY_ERROR_EXISTS,
-        "%s: the label \"%s\" is already in the gallery", LOC (&s->base),
-        e->label);
-    return FALSE;
-  }
-  if (*id > 0) {
-    if (flags == FV_GALLERY_ENROLL_REPLACE) {
-      if (!run_on_id (&s->base,
-              "DELETE FROM fv_samples WHERE identity_id = $1", *id, what,
-              error))
-        return FALSE;
-      sql = "UPDATE fv_identities SET display_name = $2, updated = $3 "
-          "WHERE id = $1";
-    } else {
-      sql = "UPDATE fv_identities SET display_name = coalesce ($2,"
-          " display_name), updated = $3 WHERE id = $1";
-    }
-    fv_pg_param_int (&p, *id);
-    fv_pg_param_text (&p, e->display_name);
-    fv_pg_param_int (&p, e->updated);
-    res = fv_pg_query (s, sql, &p, FALSE, what, error);
-    return res != NULL;
-  }
   fv_pg_param_text (&p, e->label);
   fv_pg_param_text (&p, e->display_name);
   fv_pg_param_int (&p, e->created);
   fv_pg_param_int (&p, e->updated);
   res = fv_pg_query (s, "INSERT INTO fv_identities (label, display_name,"
-      " created, updated) VALUES ($1, $2, $3, $4) RETURNING id", &p, TRUE,
-      what, error);
+      " created, updated) VALUES ($1, $2, $3, $4)"
+      " ON CONFLICT (label) DO NOTHING RETURNING id", &p, TRUE, what, error);
   if (!res)
     return FALSE;
-  *id = fv_pg_get_int (res, 0, 0);
-  return TRUE;
+  if (PQntuples (res) > 0) {
+    *id = fv_pg_get_int (res, 0, 0);
+    return TRUE;
+  }
+  g_clear_pointer (&res, PQclear);
+  memset (&p, 0, sizeof p);
+
+  *id = lookup_identity (&s->base, e->label, what, error);
+  if (*id < 0)
+    return FALSE;
+  if (*id == 0 || flags == FV_GALLERY_ENROLL_NEW_ONLY) {
+    g_set_error (error, FV_GALLERY_ERROR, *id == 0 ? FV_GALLERY_ERROR_BUSY :
+        FV_GALLERY_ERROR_EXISTS, *id == 0 ? "%s: the label \"%s\" changed "
+        "while it was enrolled: try again" : "%s: the label \"%s\" is "
+        "already in the gallery", LOC (&s->base), e->label);
+    return FALSE;
+  }
+  if (flags == FV_GALLERY_ENROLL_REPLACE) {
+    if (!run_on_id (&s->base, "DELETE FROM fv_samples WHERE identity_id = $1",
+            *id, what, error))
+      return FALSE;
+    sql = "UPDATE fv_identities SET display_name = $2, updated = $3 "
+        "WHERE id = $1";
+  } else {
+    sql = "UPDATE fv_identities SET display_name = coalesce ($2,"
+        " display_name), updated = $3 WHERE id = $1";
+  }
+  fv_pg_param_int (&p, *id);
+  fv_pg_param_text (&p, e->display_name);
+  fv_pg_param_int (&p, e->updated);
+  res = fv_pg_query (s, sql, &p, FALSE, what, error);
+  return res != NULL;
 }
 
 /* Enrolls one identity inside the caller's transaction. */

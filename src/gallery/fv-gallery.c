@@ -933,6 +933,13 @@ reopen (FvGallery * g, GError ** error)
  * by a copy), that file is opened and checked as by fv_gallery_open() with
  * the same model and dimension. On error the current snapshot stays.
  *
+ * A PostgreSQL gallery (schema version 3, and a role that may read its
+ * change log) reloads incrementally: only the identities changed since the
+ * snapshot in use are read, and the new snapshot is made from that one
+ * (fv_gallery_snapshot_get_n_fetched() tells how many rows were read); when
+ * the log cannot tell (pruned, or a change written around it) everything
+ * is read.
+ *
  * Returns: %TRUE on success
  */
 gboolean
