@@ -267,6 +267,7 @@ fv_gallery_snapshot_build_finish (FvGallerySnapshotBuild * b, GError ** error)
       compact (snap);
       snap->skipped = g_ptr_array_ref (b->skipped);
     }
+    fv_gallery_snapshot_seal (snap);
   }
   fv_gallery_snapshot_build_free (b);
   return snap;
@@ -351,5 +352,6 @@ fv_gallery_snapshot_merge (FvGallerySnapshot * old, const gint64 * changed,
     }
   }
   g_assert (to == snap->n_identities && row == snap->n_samples);
+  fv_gallery_snapshot_seal (snap);
   return snap;
 }
