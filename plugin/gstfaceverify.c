@@ -55,7 +55,9 @@
  * and the previous gallery stays in use.
  *
  * Errors: a missing model is RESOURCE/NOT_FOUND, a malformed one
- * LIBRARY/INIT, an unreadable gallery at start RESOURCE/OPEN_READ.
+ * LIBRARY/INIT, an unreadable gallery (or unreachable database) at start
+ * RESOURCE/OPEN_READ, unless `gallery-required` is false or a gallery of
+ * the same location was loaded before (then a WARNING).
  *
  * ## Example launch lines
  * |[
@@ -104,6 +106,7 @@ enum
   PROP_0,
   PROP_MODEL_FILE,
   PROP_GALLERY_FILE,
+  PROP_GALLERY_REQUIRED,
   PROP_MATCH_THRESHOLD,
   PROP_MATCH_MARGIN,
   PROP_ROI_TYPE,
@@ -459,6 +462,10 @@ gst_face_verify_set_property (GObject * object, guint prop_id,
       gst_fv_gallery_host_set_location (self->gallery,
           g_value_get_string (value));
       break;
+    case PROP_GALLERY_REQUIRED:
+      gst_fv_gallery_host_set_required (self->gallery,
+          g_value_get_boolean (value));
+      break;
     case PROP_MATCH_THRESHOLD:
       self->match_threshold = g_value_get_double (value);
       break;
@@ -517,6 +524,10 @@ gst_face_verify_get_property (GObject * object, guint prop_id,
     case PROP_GALLERY_FILE:
       g_value_take_string (value,
           gst_fv_gallery_host_dup_location (self->gallery));
+      break;
+    case PROP_GALLERY_REQUIRED:
+      g_value_set_boolean (value,
+          gst_fv_gallery_host_get_required (self->gallery));
       break;
     case PROP_MATCH_THRESHOLD:
       g_value_set_double (value, self->match_threshold);
@@ -627,6 +638,29 @@ gst_face_verify_install_properties (GObjectClass * gobject_class)
           DEFAULT_GALLERY_FILE,
           G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS |
           GST_PARAM_MUTABLE_PLAYING));
+  /**
+   * GstFaceVerify:gallery-required:
+   *
+   * What start does when the gallery cannot be read (a database that is
+   * unreachable, a file that is not a gallery). %TRUE: an ERROR
+   * (RESOURCE/OPEN_READ, naming the location without its password).
+   * %FALSE: start at once without waiting for the database, post one
+   * WARNING, play with an empty gallery (every face unknown) and keep
+   * trying in the background with a growing back-off until it loads.
+   * Either way, when the element already had a gallery of the same
+   * location and model (it went PLAYING -> READY -> PLAYING while the
+   * database was down), it starts with that one and a WARNING. A file
+   * that does not exist (yet) is always a WARNING. Stopping never waits
+   * for the database.
+   */
+  g_object_class_install_property (gobject_class, PROP_GALLERY_REQUIRED,
+      g_param_spec_boolean ("gallery-required", "Gallery required",
+          "Whether an unreadable gallery (unreachable database) at start is "
+          "an ERROR; false: a WARNING, every face is unknown until it loads "
+          "in the background. A gallery loaded before (same location) is "
+          "used meanwhile either way.", TRUE,
+          G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS |
+          GST_PARAM_MUTABLE_READY));
   /**
    * GstFaceVerify:match-threshold:
    *

@@ -30,11 +30,29 @@ struct _GstFvGalleryHost
   gchar *fingerprint;
   guint dim;
 
-  /* the gallery in use, swapped by the reload thread; under lock */
+  gboolean required;
+
+  /* the gallery in use, swapped by the reload thread, and the location it
+   * was loaded from; under lock */
   FvGallerySnapshot *snapshot;
+  gchar *snapshot_location;
   guint64 version;
 
-  /* owned by the reload thread while it runs */
+  /* the snapshot in use when the element last stopped, its location and
+   * model: a restart whose gallery cannot be read starts with it; under
+   * lock */
+  FvGallerySnapshot *kept;
+  gchar *kept_location;
+  gchar *kept_fingerprint;
+
+  /* the first look since start() is still to be reported */
+  gboolean starting;
+  /* set by stop(): the watch gives up waiting on a database */
+  gint stopping;
+
+  /* owned by the reload thread while it runs; the pointer changes under
+   * watch_lock (so that stop() can cancel it) */
+  GMutex watch_lock;
   FvGalleryWatch *watch;
   GThread *reload_thread;
   GMutex reload_lock;
@@ -49,7 +67,9 @@ gst_fv_gallery_host_new (GstElement * element)
   GstFvGalleryHost *host = g_new0 (GstFvGalleryHost, 1);
 
   host->element = element;
+  host->required = TRUE;
   g_mutex_init (&host->lock);
+  g_mutex_init (&host->watch_lock);
   g_mutex_init (&host->reload_lock);
   g_cond_init (&host->reload_cond);
   return host;
@@ -62,7 +82,11 @@ gst_fv_gallery_host_free (GstFvGalleryHost * host)
     return;
   gst_fv_gallery_host_stop (host);
   g_free (host->location);
+  g_clear_pointer (&host->kept, fv_gallery_snapshot_unref);
+  g_free (host->kept_location);
+  g_free (host->kept_fingerprint);
   g_mutex_clear (&host->lock);
+  g_mutex_clear (&host->watch_lock);
   g_mutex_clear (&host->reload_lock);
   g_cond_clear (&host->reload_cond);
   g_free (host);
@@ -83,6 +107,25 @@ gst_fv_gallery_host_set_location (GstFvGalleryHost * host,
     gst_fv_gallery_host_wake (host);
 }
 
+void
+gst_fv_gallery_host_set_required (GstFvGalleryHost * host, gboolean required)
+{
+  g_mutex_lock (&host->lock);
+  host->required = required;
+  g_mutex_unlock (&host->lock);
+}
+
+gboolean
+gst_fv_gallery_host_get_required (GstFvGalleryHost * host)
+{
+  gboolean required;
+
+  g_mutex_lock (&host->lock);
+  required = host->required;
+  g_mutex_unlock (&host->lock);
+  return required;
+}
+
 gchar *
 gst_fv_gallery_host_dup_location (GstFvGalleryHost * host)
 {
@@ -94,9 +137,11 @@ gst_fv_gallery_host_dup_location (GstFvGalleryHost * host)
   return location;
 }
 
-/* Publishes a new snapshot (may be NULL: no gallery); takes @snapshot. */
+/* Publishes a new snapshot (may be NULL: no gallery) loaded from
+ * @location; takes @snapshot. */
 static void
-gst_fv_gallery_host_swap (GstFvGalleryHost * host, FvGallerySnapshot * snapshot)
+gst_fv_gallery_host_swap (GstFvGalleryHost * host,
+    FvGallerySnapshot * snapshot, const gchar * location)
 {
   FvGallerySnapshot *old;
   guint64 version;
@@ -104,18 +149,66 @@ gst_fv_gallery_host_swap (GstFvGalleryHost * host, FvGallerySnapshot * snapshot)
   g_mutex_lock (&host->lock);
   old = host->snapshot;
   host->snapshot = snapshot;
+  g_free (host->snapshot_location);
+  host->snapshot_location = snapshot ? g_strdup (location) : NULL;
   version = ++host->version;
   g_mutex_unlock (&host->lock);
   if (old)
     fv_gallery_snapshot_unref (old);
   GST_INFO_OBJECT (host->element, "gallery version %" G_GUINT64_FORMAT
-      ": %u ids", version,
-      snapshot ? fv_gallery_snapshot_get_n_identities (snapshot) : 0);
+      ": %u ids, %u sample rows read", version,
+      snapshot ? fv_gallery_snapshot_get_n_identities (snapshot) : 0,
+      snapshot ? fv_gallery_snapshot_get_n_fetched (snapshot) : 0);
+}
+
+/* A new watch on @path, cancelled at once when stop() has begun. */
+static void
+gst_fv_gallery_host_new_watch (GstFvGalleryHost * host, const gchar * path,
+    const gchar * fingerprint, guint dim)
+{
+  FvGalleryWatch *old;
+
+  g_mutex_lock (&host->watch_lock);
+  old = host->watch;
+  host->watch = path ? fv_gallery_watch_new (path, fingerprint, dim) : NULL;
+  if (host->watch && g_atomic_int_get (&host->stopping))
+    fv_gallery_watch_cancel (host->watch);
+  g_mutex_unlock (&host->watch_lock);
+  fv_gallery_watch_free (old);
+}
+
+/* The first look since start() failed: the snapshot of the last run
+ * (@kept), or an empty gallery when the gallery is not required, or an
+ * ERROR. */
+static gboolean
+gst_fv_gallery_host_first_failure (GstFvGalleryHost * host, const gchar * loc,
+    const GError * err, gboolean kept, gboolean required)
+{
+  GstElement *element = host->element;
+
+  if (kept) {
+    GST_ELEMENT_WARNING (element, RESOURCE, OPEN_READ,
+        ("Could not open the gallery \"%s\"; the gallery loaded before "
+            "stays in use until it can be read again.", loc),
+        ("%s", err->message));
+  } else if (!required) {
+    GST_ELEMENT_WARNING (element, RESOURCE, OPEN_READ,
+        ("Could not open the gallery \"%s\": every face is unknown until "
+            "it can be loaded (tried again in the background).", loc),
+        ("%s", err->message));
+  } else {
+    GST_ELEMENT_ERROR (element, RESOURCE, OPEN_READ,
+        ("Could not open the gallery \"%s\".", loc), ("%s (set "
+            "gallery-required=false to start without it)", err->message));
+    return FALSE;
+  }
+  return TRUE;
 }
 
 /* Loads the gallery when the location or its contents changed, and posts
  * one message per new failure. Runs in start() (@at_start) and then only
- * in the reload thread. */
+ * in the reload thread. FALSE (after an ERROR) when the first look
+ * failed, the gallery is required and no snapshot was kept. */
 static gboolean
 gst_fv_gallery_host_update (GstFvGalleryHost * host, gboolean at_start)
 {
@@ -123,41 +216,52 @@ gst_fv_gallery_host_update (GstFvGalleryHost * host, gboolean at_start)
   g_autofree gchar *path = NULL, *loc = NULL, *fingerprint = NULL;
   g_autoptr (GError) err = NULL;
   FvGallerySnapshot *snap;
-  gboolean fresh = FALSE;
+  FvGalleryWatchStatus status;
+  gboolean fresh = FALSE, required, kept, starting;
   guint dim;
 
   g_mutex_lock (&host->lock);
   path = g_strdup (host->location);
   fingerprint = g_strdup (host->fingerprint);
   dim = host->dim;
+  required = host->required;
+  kept = host->snapshot != NULL;
   g_mutex_unlock (&host->lock);
 
   if (!path || !*path) {
     if (host->watch || at_start) {
-      g_clear_pointer (&host->watch, fv_gallery_watch_free);
-      gst_fv_gallery_host_swap (host, NULL);
+      gst_fv_gallery_host_new_watch (host, NULL, NULL, 0);
+      gst_fv_gallery_host_swap (host, NULL, NULL);
     }
+    host->starting = FALSE;
     return TRUE;
   }
   if (!host->watch || strcmp (fv_gallery_watch_get_path (host->watch),
           path) != 0) {
-    g_clear_pointer (&host->watch, fv_gallery_watch_free);
-    host->watch = fv_gallery_watch_new (path, fingerprint, dim);
+    gst_fv_gallery_host_new_watch (host, path, fingerprint, dim);
     fresh = TRUE;
   }
 
   loc = fv_gallery_location_redact (path);      /* no password */
-  switch (fv_gallery_watch_check (host->watch, &snap, &err)) {
+  status = fv_gallery_watch_check (host->watch, &snap, &err);
+  if (g_atomic_int_get (&host->stopping)) {
+    g_clear_pointer (&snap, fv_gallery_snapshot_unref);
+    return TRUE;
+  }
+  starting = host->starting && status != FV_GALLERY_WATCH_UNCHANGED;
+  if (starting)
+    host->starting = FALSE;
+  switch (status) {
     case FV_GALLERY_WATCH_LOADED:      /* damaged rows: one warning */
       gst_fv_gallery_host_swap (host,
-          gst_fv_warn_skipped_rows (element, loc, snap));
+          gst_fv_warn_skipped_rows (element, loc, snap), path);
       break;
     case FV_GALLERY_WATCH_MISSING:
       if (fresh) {
         GST_ELEMENT_WARNING (element, RESOURCE, NOT_FOUND,
             ("The gallery \"%s\" does not exist (yet): every face is "
                 "unknown until it appears.", loc), (NULL));
-        gst_fv_gallery_host_swap (host, NULL);
+        gst_fv_gallery_host_swap (host, NULL, NULL);
       } else {
         GST_ELEMENT_WARNING (element, RESOURCE, NOT_FOUND,
             ("The gallery \"%s\" disappeared; the previous gallery stays "
@@ -165,11 +269,9 @@ gst_fv_gallery_host_update (GstFvGalleryHost * host, gboolean at_start)
       }
       break;
     case FV_GALLERY_WATCH_FAILED:
-      if (at_start) {
-        GST_ELEMENT_ERROR (element, RESOURCE, OPEN_READ,
-            ("Could not open the gallery \"%s\".", loc), ("%s", err->message));
-        return FALSE;
-      }
+      if (starting)
+        return gst_fv_gallery_host_first_failure (host, loc, err, kept,
+            required);
       GST_ELEMENT_WARNING (element, RESOURCE, READ,
           ("Could not reload the gallery \"%s\"; the previous gallery "
               "stays in use.", loc), ("%s", err->message));
@@ -214,30 +316,68 @@ gst_fv_gallery_host_wake (GstFvGalleryHost * host)
   g_mutex_unlock (&host->reload_lock);
 }
 
+/* The snapshot of the last run, when it was loaded from @location with
+ * the model @fingerprint; dropped otherwise. Under lock. */
+static FvGallerySnapshot *
+gst_fv_gallery_host_take_kept (GstFvGalleryHost * host,
+    const gchar * location, const gchar * fingerprint)
+{
+  FvGallerySnapshot *kept = g_steal_pointer (&host->kept);
+
+  if (kept && (g_strcmp0 (host->kept_location, location) != 0
+          || g_strcmp0 (host->kept_fingerprint, fingerprint) != 0))
+    g_clear_pointer (&kept, fv_gallery_snapshot_unref);
+  g_clear_pointer (&host->kept_location, g_free);
+  g_clear_pointer (&host->kept_fingerprint, g_free);
+  return kept;
+}
+
+/* With gallery-required (the default), the first look happens here and
+ * decides; without, the reload thread looks at once and start() never
+ * waits on a database. Either way a snapshot kept from the last run of
+ * the same location is used until a load succeeds. */
 gboolean
 gst_fv_gallery_host_start (GstFvGalleryHost * host, const gchar * fingerprint,
     guint dim)
 {
+  FvGallerySnapshot *kept;
+  g_autofree gchar *location = NULL;
+  gboolean required;
+
   g_mutex_lock (&host->lock);
   g_free (host->fingerprint);
   host->fingerprint = g_strdup (fingerprint);
   host->dim = dim;
+  required = host->required;
+  location = g_strdup (host->location);
+  kept = gst_fv_gallery_host_take_kept (host, location, fingerprint);
   g_mutex_unlock (&host->lock);
 
-  if (!gst_fv_gallery_host_update (host, TRUE)) {
+  g_atomic_int_set (&host->stopping, 0);
+  host->starting = TRUE;
+  if (kept)
+    gst_fv_gallery_host_swap (host, kept, location);
+  if (required && !gst_fv_gallery_host_update (host, TRUE)) {
     gst_fv_gallery_host_stop (host);
     return FALSE;
   }
   host->reload_stop = FALSE;
-  host->reload_now = FALSE;
+  host->reload_now = !required;
   host->reload_thread = g_thread_new ("faceverify-gallery",
       gst_fv_gallery_host_reload_main, host);
   return TRUE;
 }
 
+/* Never waits on a database: the watch gives up its waits first. The
+ * snapshot in use is kept for the next start(). */
 void
 gst_fv_gallery_host_stop (GstFvGalleryHost * host)
 {
+  g_atomic_int_set (&host->stopping, 1);
+  g_mutex_lock (&host->watch_lock);
+  if (host->watch)
+    fv_gallery_watch_cancel (host->watch);
+  g_mutex_unlock (&host->watch_lock);
   if (host->reload_thread) {
     g_mutex_lock (&host->reload_lock);
     host->reload_stop = TRUE;
@@ -246,9 +386,18 @@ gst_fv_gallery_host_stop (GstFvGalleryHost * host)
     g_thread_join (host->reload_thread);
     host->reload_thread = NULL;
   }
-  g_clear_pointer (&host->watch, fv_gallery_watch_free);
+  gst_fv_gallery_host_new_watch (host, NULL, NULL, 0);
   g_mutex_lock (&host->lock);
+  if (host->snapshot && host->fingerprint) {
+    g_clear_pointer (&host->kept, fv_gallery_snapshot_unref);
+    g_free (host->kept_location);
+    g_free (host->kept_fingerprint);
+    host->kept = g_steal_pointer (&host->snapshot);
+    host->kept_location = g_steal_pointer (&host->snapshot_location);
+    host->kept_fingerprint = g_strdup (host->fingerprint);
+  }
   g_clear_pointer (&host->snapshot, fv_gallery_snapshot_unref);
+  g_clear_pointer (&host->snapshot_location, g_free);
   g_clear_pointer (&host->fingerprint, g_free);
   g_mutex_unlock (&host->lock);
 }

@@ -30,11 +30,21 @@ void gst_fv_gallery_host_set_location (GstFvGalleryHost * host,
     const gchar * location);
 gchar *gst_fv_gallery_host_dup_location (GstFvGalleryHost * host);
 
+/* gallery-required: whether start() fails when the gallery cannot be read
+ * (and no snapshot of the same location is kept from the last run);
+ * read at start. */
+void gst_fv_gallery_host_set_required (GstFvGalleryHost * host,
+    gboolean required);
+gboolean gst_fv_gallery_host_get_required (GstFvGalleryHost * host);
+
 /* Loads the gallery made with the model @fingerprint / @dim and starts
- * following it; on failure posts an ERROR and returns FALSE. */
+ * following it; when it cannot be read and is required (and no snapshot
+ * was kept), posts an ERROR and returns FALSE. */
 gboolean gst_fv_gallery_host_start (GstFvGalleryHost * host,
     const gchar * fingerprint, guint dim);
-/* Stops following and drops the snapshot. */
+/* Stops following, without waiting on a database, and keeps the snapshot
+ * in use for the next start() of the same location (freed with the
+ * host). */
 void gst_fv_gallery_host_stop (GstFvGalleryHost * host);
 
 /* Asks the background thread to look now (after a write). */

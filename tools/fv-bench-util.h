@@ -50,7 +50,7 @@ fv_bench_cmp_double (const void *a, const void *b)
 static inline FvBenchStats
 fv_bench_stats (const double *v, guint n)
 {
-  g_autofree double *s = g_memdup2 (v, n * sizeof (double));
+  g_autofree double *s = (double *) g_memdup2 (v, n * sizeof (double));
   FvBenchStats st;
 
   qsort (s, n, sizeof (double), fv_bench_cmp_double);

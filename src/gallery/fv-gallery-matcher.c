@@ -337,6 +337,26 @@ fv_gallery_snapshot_get_default_threshold (FvGallerySnapshot * snapshot,
 }
 
 /**
+ * fv_gallery_snapshot_get_n_fetched:
+ * @snapshot: a snapshot
+ *
+ * How many sample rows the load that made @snapshot read from its store.
+ * A full load reads every sample; an incremental one (a PostgreSQL
+ * gallery following its change log, see fv_gallery_reload()) reads only
+ * the samples of the identities that changed, and 0 when they were only
+ * removed. For logs, benchmarks and tests. 0 for snapshots made with
+ * fv_gallery_snapshot_new().
+ *
+ * Returns: the number of sample rows read
+ */
+guint
+fv_gallery_snapshot_get_n_fetched (FvGallerySnapshot * snapshot)
+{
+  g_return_val_if_fail (snapshot != NULL, 0);
+  return snapshot->n_fetched;
+}
+
+/**
  * fv_gallery_snapshot_get_label:
  * @snapshot: a snapshot
  * @index: an identity index, less than the number of identities

@@ -8,6 +8,7 @@
 #include "core/fv-core.h"
 #include "gallery/fv-gallery-pg.h"
 
+#include <errno.h>
 #include <string.h>
 
 #define GALLERY_FORMAT "gst-faceverify-gallery"
@@ -18,6 +19,9 @@
 
 #define BACKOFF_MIN_US (500 * G_TIME_SPAN_MILLISECOND)
 #define BACKOFF_MAX_US (30 * G_TIME_SPAN_SECOND)
+
+/* How soon a wait on the server notices a cancel. */
+#define WAIT_SLICE_MS 50
 
 /* Tables only: no triggers, functions or views. */
 static const char schema_v2[] =
@@ -39,6 +43,13 @@ static const char schema_v2[] =
     "  source text,"
     "  created bigint NOT NULL);"
     "CREATE INDEX fv_samples_by_identity ON fv_samples (identity_id);";
+
+/* Version 3: the change log (see FV_PG_LOG_KEEP). */
+static const char schema_v3_changes[] =
+    "CREATE TABLE fv_changes ("
+    "  generation bigint NOT NULL,"
+    "  identity_id bigint NOT NULL,"
+    "  PRIMARY KEY (generation, identity_id));";
 
 /* ------------------------------------------------------------------------ */
 /* Parameters, results and errors                                           */
@@ -149,12 +160,119 @@ set_error (FvPgStore * s, const PGresult * res, const char *what,
       s->base.location, what, reason);
 }
 
+static gboolean
+cancelled (FvPgStore * s)
+{
+  return s->cancel != NULL && g_atomic_int_get (s->cancel) != 0;
+}
+
+/* Waits until the connection's socket is ready (to read, or to write with
+ * @write), in slices so that a cancel shows within one; FALSE with *@why
+ * when cancelled, past @deadline (monotonic µs; 0: none) or broken. */
+static gboolean
+wait_socket (FvPgStore * s, gboolean write, gint64 deadline, const char **why)
+{
+  GPollFD pfd = { PQsocket (s->conn), write ? G_IO_OUT : G_IO_IN, 0 };
+
+  if (pfd.fd < 0) {
+    *why = "no connection to the server";
+    return FALSE;
+  }
+  for (;;) {
+    gint64 now = g_get_monotonic_time ();
+    gint ms = WAIT_SLICE_MS;
+    int r;
+
+    if (cancelled (s)) {
+      *why = "cancelled";
+      return FALSE;
+    }
+    if (deadline > 0 && now >= deadline) {
+      *why = "timeout expired";
+      return FALSE;
+    }
+    if (deadline > 0)
+      ms = (gint) MIN (ms, (deadline - now + 999) / 1000);
+    r = g_poll (&pfd, 1, ms);
+    if (r > 0)
+      return TRUE;
+    if (r < 0 && errno != EINTR) {
+      *why = g_strerror (errno);
+      return FALSE;
+    }
+  }
+}
+
+static gboolean
+is_error (const PGresult * res)
+{
+  ExecStatusType st = PQresultStatus (res);
+
+  return st != PGRES_COMMAND_OK && st != PGRES_TUPLES_OK;
+}
+
+/* Sends @sql and collects its results without blocking: the first error,
+ * else the last result (as PQexec() does). A cancel abandons the
+ * connection (the server notices the closed socket). NULL with *@why
+ * when there is no result. */
+static PGresult *
+run (FvPgStore * s, const char *sql, const FvPgParams * p, gboolean binary,
+    const char **why)
+{
+  PGresult *keep = NULL, *res;
+  int sent, flushed;
+
+  /* Without parameters, the simple protocol (which runs several
+   * statements, as the schema needs). */
+  if (p == NULL && !binary)
+    sent = PQsendQuery (s->conn, sql);
+  else
+    sent = PQsendQueryParams (s->conn, sql, p ? p->n : 0, NULL,
+        p ? p->values : NULL, p ? p->lengths : NULL, p ? p->formats : NULL,
+        binary ? 1 : 0);
+  if (!sent) {
+    *why = PQerrorMessage (s->conn);
+    return NULL;
+  }
+  while ((flushed = PQflush (s->conn)) == 1)
+    if (!wait_socket (s, TRUE, 0, why))
+      goto abandon;
+  for (;;) {
+    while (flushed == 0 && PQisBusy (s->conn)) {
+      if (!wait_socket (s, FALSE, 0, why))
+        goto abandon;
+      if (!PQconsumeInput (s->conn))
+        break;
+    }
+    res = PQgetResult (s->conn);
+    if (res == NULL)
+      break;
+    if (keep && is_error (keep)) {
+      PQclear (res);
+    } else {
+      PQclear (keep);
+      keep = res;
+    }
+    if (PQstatus (s->conn) == CONNECTION_BAD)
+      break;
+  }
+  if (keep == NULL)
+    *why = PQerrorMessage (s->conn);
+  return keep;
+
+abandon:
+  PQclear (keep);
+  fv_pg_disconnect (s);
+  return NULL;
+}
+
 PGresult *
 fv_pg_query (FvPgStore * s, const char *sql, const FvPgParams * p,
     gboolean binary, const char *what, GError ** error)
 {
+  g_autofree char *reason = NULL;
+  const char *why = NULL;
   PGresult *res;
-  ExecStatusType st;
 
   if (s->conn == NULL || PQstatus (s->conn) != CONNECTION_OK) {
     g_set_error (error, FV_GALLERY_ERROR, FV_GALLERY_ERROR_IO,
@@ -162,19 +280,17 @@ fv_pg_query (FvPgStore * s, const char *sql, const FvPgParams * p,
         s->base.location, what);
     return NULL;
   }
-  /* Without parameters, the simple protocol (which runs several
-   * statements, as the schema needs). */
-  if (p == NULL && !binary)
-    res = PQexec (s->conn, sql);
-  else
-    res = PQexecParams (s->conn, sql, p ? p->n : 0, NULL,
-        p ? p->values : NULL, p ? p->lengths : NULL, p ? p->formats : NULL,
-        binary ? 1 : 0);
-  st = PQresultStatus (res);
-  if (st == PGRES_COMMAND_OK || st == PGRES_TUPLES_OK)
+  res = run (s, sql, p, binary, &why);
+  if (res && !is_error (res))
     return res;
-  set_error (s, res, what, error);
-  PQclear (res);
+  if (res) {
+    set_error (s, res, what, error);
+    PQclear (res);
+    return NULL;
+  }
+  reason = g_strstrip (g_strdup (why && *why ? why : "no result"));
+  g_set_error (error, FV_GALLERY_ERROR, FV_GALLERY_ERROR_IO,
+      "%s: cannot %s: %s", s->base.location, what, reason);
   return NULL;
 }
 
@@ -192,9 +308,11 @@ fv_pg_exec (FvPgStore * s, const char *sql, const char *what, GError ** error)
 void
 fv_pg_rollback (FvPgStore * s)
 {
+  const char *why;
+
   if (s->conn && PQstatus (s->conn) == CONNECTION_OK
       && PQtransactionStatus (s->conn) != PQTRANS_IDLE)
-    PQclear (PQexec (s->conn, "ROLLBACK"));
+    PQclear (run (s, "ROLLBACK", NULL, FALSE, &why));
 }
 
 /* ------------------------------------------------------------------------ */
@@ -216,22 +334,65 @@ fv_pg_disconnect (FvPgStore * s)
   g_clear_pointer (&s->conn, PQfinish);
 }
 
-/* Connects (again) and LISTENs. The URI's own parameters (sslmode,
- * passfile, service, connect_timeout...) win over the defaults here. On
- * failure the next try is due after a growing back-off.
+/* Lost or refused: the next try is due after a growing back-off. */
+void
+fv_pg_lost (FvPgStore * s)
+{
+  fv_pg_disconnect (s);
+  s->backoff_us = CLAMP (s->backoff_us * 2, BACKOFF_MIN_US, BACKOFF_MAX_US);
+  s->retry_at = g_get_monotonic_time () + s->backoff_us;
+}
+
+/* When the connection attempt gives up: libpq applies connect_timeout
+ * only in its blocking calls, so the same value bounds the polling here
+ * (0 or none: no bound but a cancel). */
+static gint64
+connect_deadline (FvPgStore * s)
+{
+  PQconninfoOption *opts = PQconninfo (s->conn), *o;
+  gint64 secs = 0;
+
+  for (o = opts; o && o->keyword; o++)
+    if (strcmp (o->keyword, "connect_timeout") == 0 && o->val)
+      secs = g_ascii_strtoll (o->val, NULL, 10);
+  PQconninfoFree (opts);
+  if (secs <= 0)
+    return 0;
+  return g_get_monotonic_time () + MAX (secs, 2) * G_TIME_SPAN_SECOND;
+}
+
+/* Connects (again) without blocking, so that a cancel (a pipeline
+ * stopping) ends the wait at once, and LISTENs. The URI's own parameters
+ * (sslmode, passfile, service, connect_timeout, keepalives...) win over
+ * the defaults here; the keepalives notice a vanished server within about
+ * 25 s. On failure the next try is due after a growing back-off.
  */
 gboolean
 fv_pg_connect (FvPgStore * s, GError ** error)
 {
-  const char *keys[] = { "connect_timeout", "application_name", "dbname",
+  const char *keys[] = { "connect_timeout", "application_name",
+    "keepalives_idle", "keepalives_interval", "keepalives_count", "dbname",
     NULL
   };
-  const char *values[] = { "10", "faceverify", s->conninfo, NULL };
+  const char *values[] = { "10", "faceverify", "10", "5", "3", s->conninfo,
+    NULL
+  };
+  PostgresPollingStatusType st = PGRES_POLLING_WRITING;
   g_autofree char *reason = NULL;
+  const char *why = NULL;
+  gint64 deadline;
 
   fv_pg_disconnect (s);
-  s->conn = PQconnectdbParams (keys, values, 1);
-  if (s->conn && PQstatus (s->conn) == CONNECTION_OK) {
+  s->conn = PQconnectStartParams (keys, values, 1);
+  if (s->conn && PQstatus (s->conn) != CONNECTION_BAD) {
+    deadline = connect_deadline (s);
+    while (st != PGRES_POLLING_OK && st != PGRES_POLLING_FAILED) {
+      if (!wait_socket (s, st == PGRES_POLLING_WRITING, deadline, &why))
+        break;
+      st = PQconnectPoll (s->conn);
+    }
+  }
+  if (st == PGRES_POLLING_OK && PQstatus (s->conn) == CONNECTION_OK) {
     PQsetNoticeProcessor (s->conn, ignore_notice, NULL);
     if (fv_pg_exec (s, "LISTEN " FV_PG_CHANNEL, "listen for changes", error)) {
       s->backoff_us = 0;
@@ -240,14 +401,12 @@ fv_pg_connect (FvPgStore * s, GError ** error)
       return TRUE;
     }
   } else {
-    reason = g_strstrip (g_strdup (s->conn ? PQerrorMessage (s->conn) :
-            "out of memory"));
+    reason = g_strstrip (g_strdup (why ? why : s->conn ?
+            PQerrorMessage (s->conn) : "out of memory"));
     g_set_error (error, FV_GALLERY_ERROR, FV_GALLERY_ERROR_IO,
         "%s: cannot connect to the database: %s", s->base.location, reason);
   }
-  fv_pg_disconnect (s);
-  s->backoff_us = CLAMP (s->backoff_us * 2, BACKOFF_MIN_US, BACKOFF_MAX_US);
-  s->retry_at = g_get_monotonic_time () + s->backoff_us;
+  fv_pg_lost (s);
   return FALSE;
 }
 
@@ -315,9 +474,10 @@ create_schema (FvPgStore * s, const char *fingerprint, guint dim,
     return TRUE;
   }
   if (!fv_pg_exec (s, schema_v2, what, error)
+      || !fv_pg_exec (s, schema_v3_changes, what, error)
       || !insert_meta (s, "format", GALLERY_FORMAT, error)
       || !insert_meta (s, "schema_version",
-          G_STRINGIFY (FV_GALLERY_SCHEMA_VERSION), error)
+          G_STRINGIFY (FV_PG_SCHEMA_VERSION), error)
       || !insert_meta (s, "model_sha256", fingerprint, error)
       || !insert_meta (s, "dim", dim_str, error)
       || !insert_meta (s, "metric", FV_GALLERY_METRIC, error)
@@ -332,19 +492,72 @@ fail:
   return FALSE;
 }
 
+/* Migrates a version 2 gallery to 3 (adds the change log) in one
+ * transaction, under the schema lock, unless another writer just did. */
+static gboolean
+migrate (FvPgStore * s, GError ** error)
+{
+  const char *what = "migrate the gallery to schema version "
+      G_STRINGIFY (FV_PG_SCHEMA_VERSION);
+  g_autoptr (PGresult) res = NULL;
+
+  if (!fv_pg_exec (s, "BEGIN", what, error)
+      || !fv_pg_exec (s, "SELECT pg_advisory_xact_lock (" SCHEMA_LOCK_KEY
+          ")", what, error))
+    goto fail;
+  res = fv_pg_query (s, "SELECT to_regclass ('fv_changes') IS NULL", NULL,
+      FALSE, what, error);
+  if (!res)
+    goto fail;
+  if (PQgetvalue (res, 0, 0)[0] == 't'
+      && !fv_pg_exec (s, schema_v3_changes, what, error))
+    goto fail;
+  if (!fv_pg_exec (s, "UPDATE fv_meta SET value = '"
+          G_STRINGIFY (FV_PG_SCHEMA_VERSION) "' WHERE key = 'schema_version'",
+          what, error)
+      || !fv_pg_exec (s, "COMMIT", what, error))
+    goto fail;
+  s->base.schema_version = FV_PG_SCHEMA_VERSION;
+  return TRUE;
+
+fail:
+  fv_pg_rollback (s);
+  return FALSE;
+}
+
+/* Whether loads can follow the change log: version 3, and the role may
+ * read it (a node granted only the three tables of version 2 loads
+ * everything on each change). */
+static gboolean
+check_log (FvPgStore * s, GError ** error)
+{
+  g_autoptr (PGresult) res = NULL;
+
+  s->has_log = FALSE;
+  if (s->base.schema_version < 3)
+    return TRUE;
+  res = fv_pg_query (s, "SELECT to_regclass ('fv_changes') IS NOT NULL AND"
+      " has_table_privilege ('fv_changes', 'SELECT')", NULL, FALSE,
+      "check the gallery", error);
+  if (!res)
+    return FALSE;
+  s->has_log = PQgetvalue (res, 0, 0)[0] == 't';
+  return TRUE;
+}
+
 /* A gallery is untrusted input: our tables must carry no triggers or
  * rules (a trigger would run with the writer's rights). */
 static gboolean
 check_tables (FvPgStore * s, GError ** error)
 {
   g_autoptr (PGresult) res = fv_pg_query (s,
+      "WITH t AS (SELECT unnest (ARRAY[to_regclass ('fv_meta'),"
+      "   to_regclass ('fv_identities'), to_regclass ('fv_samples'),"
+      "   to_regclass ('fv_changes')]) AS oid)"
       "SELECT (SELECT count(*) FROM pg_trigger WHERE NOT tgisinternal AND"
-      "   tgrelid IN (to_regclass ('fv_meta'), to_regclass ('fv_identities'),"
-      "   to_regclass ('fv_samples')))"
+      "   tgrelid IN (SELECT oid FROM t))"
       " + (SELECT count(*) FROM pg_rewrite WHERE ev_class IN"
-      "   (to_regclass ('fv_meta'), to_regclass ('fv_identities'),"
-      "   to_regclass ('fv_samples')))", NULL, FALSE, "check the gallery",
-      error);
+      "   (SELECT oid FROM t))", NULL, FALSE, "check the gallery", error);
 
   if (!res)
     return FALSE;
@@ -393,11 +606,11 @@ check_meta (FvPgStore * s, const char *want_fingerprint, guint want_dim,
   }
   version_str = g_hash_table_lookup (meta, "schema_version");
   version = version_str ? g_ascii_strtoull (version_str, NULL, 10) : 0;
-  if (version > FV_GALLERY_SCHEMA_VERSION) {
+  if (version > FV_PG_SCHEMA_VERSION) {
     g_set_error (error, FV_GALLERY_ERROR, FV_GALLERY_ERROR_VERSION,
         "%s: the gallery has schema version %" G_GUINT64_FORMAT "; this "
         "gst-faceverify reads up to version %d", loc, version,
-        FV_GALLERY_SCHEMA_VERSION);
+        FV_PG_SCHEMA_VERSION);
     return FALSE;
   }
   if (!fv_gallery_store_check_meta (&s->base, meta, (gint64) version,
@@ -417,6 +630,8 @@ check_write_rights (FvPgStore * s, GError ** error)
       " AND has_table_privilege ('fv_samples', 'INSERT, DELETE')"
       " AND has_sequence_privilege ('fv_identities_id_seq', 'USAGE')"
       " AND has_sequence_privilege ('fv_samples_id_seq', 'USAGE')"
+      " AND (to_regclass ('fv_changes') IS NULL"
+      "   OR has_table_privilege ('fv_changes', 'INSERT, DELETE'))"
       " AND NOT current_setting ('transaction_read_only')::boolean",
       NULL, FALSE, "check the database role's rights", error);
 
@@ -441,6 +656,8 @@ fv_pg_store_close (FvGalleryStore * store)
     return;
   fv_pg_disconnect (s);
   g_free (s->conninfo);
+  if (s->touched)
+    g_array_unref (s->touched);
   fv_gallery_store_free_base (store);
   g_free (s);
 }
@@ -459,7 +676,7 @@ G_DEFINE_AUTOPTR_CLEANUP_FUNC (FvPgStore, pg_store_free)
  * its tables first. */
 FvGalleryStore *
 fv_pg_store_open (const char *uri, FvGalleryOpenFlags flags,
-    const char *fingerprint, guint dim, GError ** error)
+    const char *fingerprint, guint dim, const gint * cancel, GError ** error)
 {
   const gboolean create = (flags & FV_GALLERY_OPEN_CREATE) != 0;
   g_autoptr (FvPgStore) s = g_new0 (FvPgStore, 1);
@@ -468,6 +685,9 @@ fv_pg_store_open (const char *uri, FvGalleryOpenFlags flags,
   fv_gallery_store_init (&s->base, &fv_gallery_pg_class,
       fv_gallery_location_redact (uri), flags);
   s->conninfo = g_strdup (uri);
+  s->cancel = cancel;
+  s->loaded_generation = -1;
+  s->touched = g_array_new (FALSE, FALSE, sizeof (gint64));
   if (!fv_pg_connect (s, error))
     return NULL;
   if (create && !create_schema (s, fingerprint, dim, error))
@@ -482,7 +702,11 @@ fv_pg_store_open (const char *uri, FvGalleryOpenFlags flags,
   }
   if (!check_tables (s, error) || !check_meta (s, fingerprint, dim, error))
     return NULL;
-  if (!s->base.read_only && !check_write_rights (s, error))
+  if (!s->base.read_only && (!check_write_rights (s, error)
+          || (s->base.schema_version < FV_PG_SCHEMA_VERSION
+              && !migrate (s, error))))
+    return NULL;
+  if (!check_log (s, error))
     return NULL;
   return &g_steal_pointer (&s)->base;
 }

@@ -39,6 +39,13 @@ lookup_identity (FvGalleryStore * store, const char *label, const char *what,
   return PQntuples (res) > 0 ? fv_pg_get_int (res, 0, 0) : 0;
 }
 
+/* An identity the open write transaction changes, for the change log. */
+static void
+touch (FvPgStore * s, gint64 id)
+{
+  g_array_append_val (s->touched, id);
+}
+
 static gboolean
 run_on_id (FvGalleryStore * store, const char *sql, gint64 id,
     const char *what, GError ** error)
@@ -49,10 +56,13 @@ run_on_id (FvGalleryStore * store, const char *sql, gint64 id,
 
   fv_pg_param_int (&p, id);
   res = fv_pg_query (s, sql, &p, FALSE, what, error);
+  if (res)
+    touch (s, id);
   return res != NULL;
 }
 
-/* Creates @e's identity or updates the one with its label; sets *id. */
+/* Creates @e's identity or updates the one with its label; sets *id. A
+ * new label (the bulk of an enrolment) takes one round trip. */
 static gboolean
 write_identity (FvPgStore * s, const FvGalleryStoreIdentity * e,
     FvGalleryEnrollFlags flags, const char *what, gint64 * id, GError ** error)
@@ -61,44 +71,47 @@ write_identity (FvPgStore * s, const FvGalleryStoreIdentity * e,
   g_autoptr (PGresult) res = NULL;
   const char *sql;
 
-  *id = lookup_identity (&s->base, e->label, what, error);
-  if (*id < 0)
-    return FALSE;
-  if (*id > 0 && flags == FV_GALLERY_ENROLL_NEW_ONLY) {
-    g_set_error (error, FV_GALLERY_ERROR, FV_GALLERY_ERROR_EXISTS,
-        "%s: the label \"%s\" is already in the gallery", LOC (&s->base),
-        e->label);
-    return FALSE;
-  }
-  if (*id > 0) {
-    if (flags == FV_GALLERY_ENROLL_REPLACE) {
-      if (!run_on_id (&s->base,
-              "DELETE FROM fv_samples WHERE identity_id = $1", *id, what,
-              error))
-        return FALSE;
-      sql = "UPDATE fv_identities SET display_name = $2, updated = $3 "
-          "WHERE id = $1";
-    } else {
-      sql = "UPDATE fv_identities SET display_name = coalesce ($2,"
-          " display_name), updated = $3 WHERE id = $1";
-    }
-    fv_pg_param_int (&p, *id);
-    fv_pg_param_text (&p, e->display_name);
-    fv_pg_param_int (&p, e->updated);
-    res = fv_pg_query (s, sql, &p, FALSE, what, error);
-    return res != NULL;
-  }
   fv_pg_param_text (&p, e->label);
   fv_pg_param_text (&p, e->display_name);
   fv_pg_param_int (&p, e->created);
   fv_pg_param_int (&p, e->updated);
   res = fv_pg_query (s, "INSERT INTO fv_identities (label, display_name,"
-      " created, updated) VALUES ($1, $2, $3, $4) RETURNING id", &p, TRUE,
-      what, error);
+      " created, updated) VALUES ($1, $2, $3, $4)"
+      " ON CONFLICT (label) DO NOTHING RETURNING id", &p, TRUE, what, error);
   if (!res)
     return FALSE;
-  *id = fv_pg_get_int (res, 0, 0);
-  return TRUE;
+  if (PQntuples (res) > 0) {
+    *id = fv_pg_get_int (res, 0, 0);
+    return TRUE;
+  }
+  g_clear_pointer (&res, PQclear);
+  memset (&p, 0, sizeof p);
+
+  *id = lookup_identity (&s->base, e->label, what, error);
+  if (*id < 0)
+    return FALSE;
+  if (*id == 0 || flags == FV_GALLERY_ENROLL_NEW_ONLY) {
+    g_set_error (error, FV_GALLERY_ERROR, *id == 0 ? FV_GALLERY_ERROR_BUSY :
+        FV_GALLERY_ERROR_EXISTS, *id == 0 ? "%s: the label \"%s\" changed "
+        "while it was enrolled: try again" : "%s: the label \"%s\" is "
+        "already in the gallery", LOC (&s->base), e->label);
+    return FALSE;
+  }
+  if (flags == FV_GALLERY_ENROLL_REPLACE) {
+    if (!run_on_id (&s->base, "DELETE FROM fv_samples WHERE identity_id = $1",
+            *id, what, error))
+      return FALSE;
+    sql = "UPDATE fv_identities SET display_name = $2, updated = $3 "
+        "WHERE id = $1";
+  } else {
+    sql = "UPDATE fv_identities SET display_name = coalesce ($2,"
+        " display_name), updated = $3 WHERE id = $1";
+  }
+  fv_pg_param_int (&p, *id);
+  fv_pg_param_text (&p, e->display_name);
+  fv_pg_param_int (&p, e->updated);
+  res = fv_pg_query (s, sql, &p, FALSE, what, error);
+  return res != NULL;
 }
 
 /* Enrolls one identity inside the caller's transaction. */
@@ -116,6 +129,7 @@ enroll_one (FvGalleryStore * store, const FvGalleryStoreIdentity * e,
 
   if (!write_identity (s, e, flags, what, &id, error))
     return FALSE;
+  touch (s, id);
   for (i = 0; i < e->n_samples; i++) {
     const FvGallerySample *sample = &e->samples[i];
     g_autofree char *source = NULL;
@@ -159,19 +173,77 @@ pg_begin_write (FvGalleryStore * store, const char *what, GError ** error)
         "%s: cannot %s: the gallery was opened read-only", LOC (store), what);
     return FALSE;
   }
+  g_array_set_size (s->touched, 0);
   return fv_pg_exec (s, "BEGIN", what, error)
       && fv_pg_exec (s, "UPDATE fv_meta SET value = (value::bigint + 1)::text"
       " WHERE key = 'generation'", what, error);
 }
 
+static int
+compare_i64 (gconstpointer a, gconstpointer b)
+{
+  gint64 x = *(const gint64 *) a, y = *(const gint64 *) b;
+
+  return x < y ? -1 : x > y;
+}
+
+/* The identities of the open write as an array literal: each once; {0}
+ * for none and {-1} (load everything) for too many. */
+static char *
+touched_literal (FvPgStore * s)
+{
+  GArray *t = s->touched;
+  GString *out = g_string_new ("{");
+  guint i, n = 0;
+
+  g_array_sort (t, compare_i64);
+  for (i = 0; i < t->len; i++)
+    if (i == 0 || g_array_index (t, gint64, i) != g_array_index (t, gint64,
+            i - 1))
+      n++;
+  if (n == 0 || n > FV_PG_LOG_MAX_IDS) {
+    g_string_append (out, n == 0 ? "0}" : "-1}");
+    return g_string_free (out, FALSE);
+  }
+  for (i = 0; i < t->len; i++) {
+    gint64 id = g_array_index (t, gint64, i);
+
+    if (i > 0 && id == g_array_index (t, gint64, i - 1))
+      continue;
+    g_string_append_printf (out, "%s%" G_GINT64_FORMAT, out->len > 1 ? ","
+        : "", id);
+  }
+  g_string_append_c (out, '}');
+  return g_string_free (out, FALSE);
+}
+
+/* Logs the identities (version 3), prunes the log to FV_PG_LOG_KEEP
+ * generations, NOTIFYs with the generation and commits. */
 static gboolean
 pg_commit_write (FvGalleryStore * store, const char *what, GError ** error)
 {
   FvPgStore *s = FV_PG_STORE (store);
+  g_autofree char *ids = NULL;
+  g_autoptr (PGresult) res = NULL;
+  FvPgParams p = { 0 };
 
-  if (!fv_pg_exec (s, "SELECT pg_notify ('" FV_PG_CHANNEL "', value) FROM"
-          " fv_meta WHERE key = 'generation'", what, error)
-      || !fv_pg_exec (s, "COMMIT", what, error))
+  if (store->schema_version >= 3) {
+    ids = touched_literal (s);
+    fv_pg_param_text (&p, ids);
+    fv_pg_param_int (&p, FV_PG_LOG_KEEP);
+    res = fv_pg_query (s, "WITH g AS (SELECT value::bigint AS gen FROM"
+        " fv_meta WHERE key = 'generation'),"
+        " logged AS (INSERT INTO fv_changes (generation, identity_id)"
+        "  SELECT g.gen, x FROM g, unnest ($1::bigint[]) AS x),"
+        " pruned AS (DELETE FROM fv_changes USING g"
+        "  WHERE fv_changes.generation <= g.gen - $2)"
+        " SELECT pg_notify ('" FV_PG_CHANNEL "', g.gen::text) FROM g", &p,
+        FALSE, what, error);
+  } else {
+    res = fv_pg_query (s, "SELECT pg_notify ('" FV_PG_CHANNEL "', value)"
+        " FROM fv_meta WHERE key = 'generation'", NULL, FALSE, what, error);
+  }
+  if (!res || !fv_pg_exec (s, "COMMIT", what, error))
     return FALSE;
   s->local_changes++;
   return TRUE;
@@ -197,6 +269,9 @@ run_on_label (FvGalleryStore * store, const char *sql, const char *label,
   if (!res)
     return FALSE;
   *changed = strcmp (PQcmdTuples (res), "0") != 0;
+  if (*changed && PQntuples (res) > 0)  /* RETURNING id */
+    touch (FV_PG_STORE (store), g_ascii_strtoll (PQgetvalue (res, 0, 0),
+            NULL, 10));
   return TRUE;
 }
 
@@ -344,33 +419,15 @@ pg_foreach_sample (FvGalleryStore * store, FvGalleryStoreVisit visit,
 /* Loading and change detection                                             */
 /* ------------------------------------------------------------------------ */
 
-/* Reads the whole gallery in one repeatable-read transaction. */
+/* A snapshot of the identities in @ids (id, label, display name; by id)
+ * and the samples in @samples (identity id, embedding, id; by identity
+ * and id). */
 static FvGallerySnapshot *
-read_snapshot (FvPgStore * s, GError ** error)
+build (FvPgStore * s, const PGresult * ids, const PGresult * samples,
+    guint64 generation, GError ** error)
 {
-  const char *what = "load the gallery";
   g_autoptr (FvGallerySnapshotBuild) b = NULL;
-  g_autoptr (PGresult) gen = NULL;
-  g_autoptr (PGresult) ids = NULL;
-  g_autoptr (PGresult) samples = NULL;
-  guint64 generation;
-  int i, n;
-
-  if (!fv_pg_exec (s, "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY",
-          what, error))
-    return NULL;
-  gen = fv_pg_query (s, "SELECT value::bigint, (SELECT value FROM fv_meta"
-      " WHERE key = '" FV_GALLERY_META_THRESHOLD "') FROM fv_meta"
-      " WHERE key = 'generation'", NULL, TRUE, what, error);
-  ids = gen ? fv_pg_query (s, "SELECT id, label, display_name FROM"
-      " fv_identities ORDER BY id", NULL, TRUE, what, error) : NULL;
-  samples = ids ? fv_pg_query (s, "SELECT identity_id, embedding, id FROM"
-      " fv_samples ORDER BY identity_id", NULL, TRUE, what, error) : NULL;
-  fv_pg_rollback (s);
-  if (!samples)
-    return NULL;
-  generation = PQntuples (gen) > 0 ? (guint64) fv_pg_get_int (gen, 0, 0) : 0;
-  s->loaded_generation = (gint64) generation;
+  int i, n = PQntuples (samples);
 
   b = fv_gallery_snapshot_build_new (&s->base);
   if (PQntuples (gen) > 0 && !PQgetisnull (gen, 0, 1)
@@ -380,7 +437,6 @@ read_snapshot (FvPgStore * s, GError ** error)
   for (i = 0; i < PQntuples (ids); i++)
     fv_gallery_snapshot_build_identity (b, fv_pg_get_int (ids, i, 0),
         fv_pg_get_text (ids, i, 1), fv_pg_get_text (ids, i, 2));
-  n = PQntuples (samples);
   for (i = 0; i < n; i++)
     if (!fv_gallery_snapshot_build_count (b, fv_pg_get_int (samples, i, 0),
             error))
@@ -394,10 +450,162 @@ read_snapshot (FvPgStore * s, GError ** error)
   return fv_gallery_snapshot_build_finish (g_steal_pointer (&b), error);
 }
 
+/* Everything, inside the caller's read transaction. */
+static FvGallerySnapshot *
+read_all (FvPgStore * s, guint64 generation, GError ** error)
+{
+  const char *what = "load the gallery";
+  g_autoptr (PGresult) ids = NULL;
+  g_autoptr (PGresult) samples = NULL;
+
+  ids = fv_pg_query (s, "SELECT id, label, display_name FROM"
+      " fv_identities ORDER BY id", NULL, TRUE, what, error);
+  samples = ids ? fv_pg_query (s, "SELECT identity_id, embedding, id FROM"
+      " fv_samples ORDER BY identity_id, id", NULL, TRUE, what, error) : NULL;
+  return samples ? build (s, ids, samples, generation, error) : NULL;
+}
+
+/* The identities that the generations after @previous's up to
+ * @generation changed, from the change log (ascending, as an array literal
+ * in *@literal); NULL without @error when the log cannot tell (pruned, a
+ * change written around it, "everything", or so many that loading
+ * everything is cheaper). */
+static GArray *
+read_log (FvPgStore * s, FvGallerySnapshot * previous, guint64 generation,
+    char **literal, GError ** error)
+{
+  const char *what = "read the gallery's changes";
+  const guint64 from = fv_gallery_snapshot_get_generation (previous);
+  g_autoptr (GArray) ids = g_array_new (FALSE, FALSE, sizeof (gint64));
+  g_autoptr (PGresult) count = NULL;
+  g_autoptr (PGresult) rows = NULL;
+  FvPgParams p = { 0 };
+  GString *lit;
+  guint max;
+  int i;
+
+  fv_pg_param_int (&p, (gint64) from);
+  fv_pg_param_int (&p, (gint64) generation);
+  count = fv_pg_query (s, "SELECT count(DISTINCT generation) FROM fv_changes"
+      " WHERE generation > $1 AND generation <= $2", &p, TRUE, what, error);
+  if (!count || fv_pg_get_int (count, 0, 0) != (gint64) (generation - from))
+    return NULL;
+  rows = fv_pg_query (s, "SELECT DISTINCT identity_id FROM fv_changes"
+      " WHERE generation > $1 AND generation <= $2 ORDER BY 1", &p, TRUE,
+      what, error);
+  max = MAX (64, fv_gallery_snapshot_get_n_identities (previous) / 2);
+  if (!rows || (guint) PQntuples (rows) > max)
+    return NULL;
+  lit = g_string_new ("{");
+  for (i = 0; i < PQntuples (rows); i++) {
+    gint64 id = fv_pg_get_int (rows, i, 0);
+
+    if (id < 0) {
+      g_string_free (lit, TRUE);
+      return NULL;
+    }
+    g_array_append_val (ids, id);
+    g_string_append_printf (lit, "%s%" G_GINT64_FORMAT, i ? "," : "", id);
+  }
+  g_string_append_c (lit, '}');
+  *literal = g_string_free (lit, FALSE);
+  return g_steal_pointer (&ids);
+}
+
+/* @previous plus the changes after it, inside the caller's read
+ * transaction; NULL without @error when a full load is due. */
+static FvGallerySnapshot *
+read_changes (FvPgStore * s, FvGallerySnapshot * previous,
+    guint64 generation, GError ** error)
+{
+  const char *what = "load the gallery's changes";
+  g_autofree char *literal = NULL;
+  g_autoptr (GArray) changed = NULL;
+  g_autoptr (PGresult) ids = NULL;
+  g_autoptr (PGresult) samples = NULL;
+  g_autoptr (FvGallerySnapshot) delta = NULL;
+  FvPgParams p = { 0 };
+
+  if (fv_gallery_snapshot_get_generation (previous) == generation)
+    return fv_gallery_snapshot_ref (previous);
+  changed = read_log (s, previous, generation, &literal, error);
+  if (!changed)
+    return NULL;
+  fv_pg_param_text (&p, literal);
+  ids = fv_pg_query (s, "SELECT id, label, display_name FROM fv_identities"
+      " WHERE id = ANY ($1::bigint[]) ORDER BY id", &p, TRUE, what, error);
+  samples = ids ? fv_pg_query (s, "SELECT identity_id, embedding, id FROM"
+      " fv_samples WHERE identity_id = ANY ($1::bigint[])"
+      " ORDER BY identity_id, id", &p, TRUE, what, error) : NULL;
+  delta = samples ? build (s, ids, samples, generation, error) : NULL;
+  if (!delta)
+    return NULL;
+  return fv_gallery_snapshot_merge (previous, (const gint64 *) changed->data,
+      changed->len, delta);
+}
+
 static gboolean
 connection_ok (FvPgStore * s)
 {
   return s->conn != NULL && PQstatus (s->conn) == CONNECTION_OK;
+}
+
+/* Whether @previous is what this store loaded last, so that the change log
+ * can bring it up to date. */
+static gboolean
+can_follow_log (FvPgStore * s, FvGallerySnapshot * previous)
+{
+  return s->has_log && previous != NULL && s->loaded_generation >= 0
+      && fv_gallery_snapshot_get_generation (previous) ==
+      (guint64) s->loaded_generation
+      && fv_gallery_snapshot_get_n_skipped (previous) == 0
+      && fv_gallery_snapshot_get_dim (previous) == s->base.dim;
+}
+
+/* One repeatable-read transaction: the generation, then the changes after
+ * @previous from the log when it can tell, else everything. */
+static FvGallerySnapshot *
+read_snapshot (FvPgStore * s, FvGallerySnapshot * previous, GError ** error)
+{
+  const char *what = "load the gallery";
+  g_autoptr (PGresult) gen = NULL;
+  g_autoptr (GError) err = NULL;
+  FvGallerySnapshot *snap = NULL;
+  double threshold = NAN;
+  guint64 generation;
+
+  if (!fv_pg_exec (s, "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY",
+          what, error))
+    return NULL;
+  gen = fv_pg_query (s, "SELECT value::bigint, (SELECT value FROM fv_meta"
+      " WHERE key = '" FV_GALLERY_META_THRESHOLD "') FROM fv_meta"
+      " WHERE key = 'generation'", NULL, TRUE, what, error);
+  if (gen && PQntuples (gen) > 0 && !PQgetisnull (gen, 0, 1)
+      && !fv_gallery_parse_threshold (PQgetvalue (gen, 0, 1), &threshold)) {
+    g_set_error (error, FV_GALLERY_ERROR, FV_GALLERY_ERROR_CORRUPT,
+        "%s: cannot load the gallery: its %s is damaged (not a number in "
+        "[-1, 1])", s->base.location, FV_GALLERY_META_THRESHOLD);
+    g_clear_pointer (&gen, PQclear);
+  }
+  if (gen) {
+    generation = PQntuples (gen) > 0 ? (guint64) fv_pg_get_int (gen, 0, 0)
+        : 0;
+    if (can_follow_log (s, previous))
+      snap = read_changes (s, previous, generation, &err);
+    if (!snap && !err)
+      snap = read_all (s, generation, &err);
+    if (snap) {
+      s->loaded_generation = (gint64) generation;
+      /* a new snapshot (the same generation returns @previous as it is):
+       * the calibration is in fv_meta, not in the change log */
+      if (snap != previous)
+        snap->default_threshold = threshold;
+    } else {
+      g_propagate_error (error, g_steal_pointer (&err));
+    }
+  }
+  fv_pg_rollback (s);
+  return snap;
 }
 
 static FvGallerySnapshot *
@@ -407,22 +615,17 @@ pg_load (FvGalleryStore * store, FvGallerySnapshot * previous, GError ** error)
   FvGallerySnapshot *snap;
   guint64 local_changes = s->local_changes;
 
-  (void) previous;
-  /* A lost connection: reconnect (LISTEN again) and read everything, which
+  /* A lost connection: reconnect (LISTEN again); the generation then
    * catches up whatever the notifications missed meanwhile. */
   if (!connection_ok (s) && !fv_pg_connect (s, error))
     return NULL;
   /* Cleared before reading: a commit after this shows in the next poll. */
   s->notified = FALSE;
-  snap = read_snapshot (s, error);
+  snap = read_snapshot (s, previous, error);
   if (!snap) {
     s->notified = connection_ok (s);
-    if (!s->notified) {
-      fv_pg_disconnect (s);
-      s->backoff_us = CLAMP (s->backoff_us * 2,
-          500 * G_TIME_SPAN_MILLISECOND, 30 * G_TIME_SPAN_SECOND);
-      s->retry_at = g_get_monotonic_time () + s->backoff_us;
-    }
+    if (!s->notified)
+      fv_pg_lost (s);
     return NULL;
   }
   s->loaded_local_changes = local_changes;
@@ -455,7 +658,10 @@ pg_poll (FvGalleryStore * store)
 
   if (connection_ok (s) && PQconsumeInput (s->conn) && connection_ok (s)) {
     while ((n = PQnotifies (s->conn)) != NULL) {
-      s->notified = TRUE;
+      /* The payload is the writer's generation: one already loaded (the
+       * echo of a change that a load has seen) asks for nothing. */
+      if (g_ascii_strtoll (n->extra, NULL, 10) > s->loaded_generation)
+        s->notified = TRUE;
       PQfreemem (n);
     }
     if (!s->notified && g_get_monotonic_time () >= s->check_at)
@@ -493,9 +699,9 @@ const FvGalleryStoreClass fv_gallery_pg_class = {
   .delete_samples_sql = "DELETE FROM fv_samples WHERE identity_id = $1",
   .delete_identity_sql = "DELETE FROM fv_identities WHERE id = $1",
   .set_label_sql = "UPDATE fv_identities SET label = $2, updated = $3"
-      " WHERE label = $1",
+      " WHERE label = $1 RETURNING id",
   .set_display_name_sql = "UPDATE fv_identities SET display_name = $2,"
-      " updated = $3 WHERE label = $1",
+      " updated = $3 WHERE label = $1 RETURNING id",
   .set_meta_sql = "INSERT INTO fv_meta (key, value) VALUES ($1, $2),"
       " ($1::text || '_updated', $3) ON CONFLICT (key) DO UPDATE"
       " SET value = EXCLUDED.value",

@@ -12,8 +12,26 @@
 
 G_BEGIN_DECLS
 
-/* The channel writers NOTIFY on commit and readers LISTEN on. */
+/* The channel writers NOTIFY on commit (with the new generation) and
+ * readers LISTEN on. */
 #define FV_PG_CHANNEL "faceverify_gallery"
+
+/* The schema version of a PostgreSQL gallery (fv_meta's schema_version):
+ * 2 = the tables of an SQLite gallery's version 2 (fv_meta, fv_identities,
+ * fv_samples); 3 = adds fv_changes, the change log. Version 2 is read as
+ * it is (every change loads everything) and migrated on a write-open. */
+#define FV_PG_SCHEMA_VERSION 3
+
+/* The change log: each write transaction adds one row (generation,
+ * identity id) per identity it touched (identity 0 when none, -1 when more
+ * than FV_PG_LOG_MAX_IDS: "load everything"), and deletes the rows of the
+ * generations more than FV_PG_LOG_KEEP behind its own, so the log stays
+ * bounded (at most FV_PG_LOG_KEEP x FV_PG_LOG_MAX_IDS rows). A reader
+ * applies the identities of the generations after its own when every one
+ * of them is in the log; otherwise (pruned, written around the log) it
+ * loads everything. */
+#define FV_PG_LOG_KEEP 10000
+#define FV_PG_LOG_MAX_IDS 1000
 
 typedef struct
 {
@@ -28,6 +46,9 @@ typedef struct
   gint64 check_at;              /* monotonic µs: next generation check */
   guint64 local_changes;        /* commits made through this store */
   guint64 loaded_local_changes;
+  const gint *cancel;           /* non-zero: abandon waits on the server */
+  gboolean has_log;             /* loads may follow fv_changes */
+  GArray *touched;              /* gint64: identities of the open write */
 } FvPgStore;
 
 #define FV_PG_STORE(s) ((FvPgStore *) (s))
@@ -49,11 +70,12 @@ void fv_pg_param_binary (FvPgParams * p, const void *data, int bytes);
 
 /* fv-gallery-pg-open.c */
 FvGalleryStore *fv_pg_store_open (const char *uri, FvGalleryOpenFlags flags,
-    const char *fingerprint, guint dim, GError ** error);
+    const char *fingerprint, guint dim, const gint * cancel, GError ** error);
 void fv_pg_store_close (FvGalleryStore * store);
 gboolean fv_pg_stat (const char *uri, FvGalleryStamp * stamp);
 gboolean fv_pg_connect (FvPgStore * s, GError ** error);
 void fv_pg_disconnect (FvPgStore * s);
+void fv_pg_lost (FvPgStore * s);
 
 /* Runs @sql: NULL (and @error set, "<location>: cannot <what>: <reason>")
  * unless it succeeded. @binary asks for results in binary format. */

@@ -27,6 +27,7 @@ struct _FvGallerySnapshot
   GStringChunk *strings;
   guint64 generation;
   double default_threshold;     /* the calibrated one, NAN: none */
+  guint n_fetched;              /* sample rows read from the store for it */
   GPtrArray *skipped;           /* damaged rows left out (strings), or NULL */
 };
 

@@ -211,6 +211,7 @@ fv_gallery_snapshot_build_sample (FvGallerySnapshotBuild * b,
   g_autoptr (GError) bad = NULL;
   guint row;
 
+  b->snap->n_fetched++;
   if (idx < 0) {
     if (!g_hash_table_contains (b->bad_ids, &identity_id))
       g_ptr_array_add (b->skipped, g_strdup_printf ("sample %"
@@ -291,5 +292,88 @@ fv_gallery_snapshot_build_finish (FvGallerySnapshotBuild * b, GError ** error)
     fv_gallery_snapshot_seal (snap);
   }
   fv_gallery_snapshot_build_free (b);
+  return snap;
+}
+
+/* Where each identity's rows start in @snap (n_identities + 1 entries). */
+static guint *
+row_offsets (const FvGallerySnapshot * snap)
+{
+  guint *off = g_new0 (guint, snap->n_identities + 1);
+  guint r;
+
+  for (r = 0; r < snap->n_samples; r++)
+    off[snap->row_identity[r] + 1]++;
+  for (r = 0; r < snap->n_identities; r++)
+    off[r + 1] += off[r];
+  return off;
+}
+
+static gboolean
+is_changed (const gint64 * changed, guint n_changed, gint64 id)
+{
+  return n_changed > 0 && bsearch (&id, changed, n_changed, sizeof (gint64),
+      compare_i64) != NULL;
+}
+
+/* Appends identity @k of @from, with its rows, as identity @to of @dst at
+ * row *@row. */
+static void
+copy_identity (FvGallerySnapshot * dst, guint to, guint * row,
+    const FvGallerySnapshot * from, const guint * off, guint k)
+{
+  guint n = off[k + 1] - off[k], r;
+
+  dst->identity_ids[to] = from->identity_ids[k];
+  dst->labels[to] = g_string_chunk_insert (dst->strings, from->labels[k]);
+  dst->display_names[to] = from->display_names[k]
+      ? g_string_chunk_insert (dst->strings, from->display_names[k]) : NULL;
+  memcpy (dst->matrix + (gsize) (*row) * dst->stride,
+      from->matrix + (gsize) (off[k]) * from->stride,
+      (gsize) (n) * dst->stride * sizeof (float));
+  for (r = 0; r < n; r++)
+    dst->row_identity[*row + r] = to;
+  *row += n;
+}
+
+FvGallerySnapshot *
+fv_gallery_snapshot_merge (FvGallerySnapshot * old, const gint64 * changed,
+    guint n_changed, FvGallerySnapshot * delta)
+{
+  g_autofree guint *old_off = NULL, *delta_off = NULL;
+  FvGallerySnapshot *snap;
+  guint i, j, n_ids = 0, n_rows = 0, to = 0, row = 0;
+
+  g_return_val_if_fail (old->dim == delta->dim && old->skipped == NULL, NULL);
+
+  old_off = row_offsets (old);
+  delta_off = row_offsets (delta);
+  for (i = 0; i < old->n_identities; i++) {
+    if (is_changed (changed, n_changed, old->identity_ids[i]))
+      continue;
+    n_ids++;
+    n_rows += old_off[i + 1] - old_off[i];
+  }
+  snap = fv_gallery_snapshot_alloc (old->dim, n_ids + delta->n_identities,
+      n_rows + delta->n_samples);
+  snap->generation = delta->generation;
+  snap->n_fetched = delta->n_fetched;
+  if (delta->skipped)
+    snap->skipped = g_ptr_array_ref (delta->skipped);
+
+  /* Both in ascending id order: merge. */
+  for (i = 0, j = 0; i < old->n_identities || j < delta->n_identities;) {
+    if (i < old->n_identities && is_changed (changed, n_changed,
+            old->identity_ids[i])) {
+      i++;
+    } else if (j >= delta->n_identities || (i < old->n_identities
+            && old->identity_ids[i] < delta->identity_ids[j])) {
+      copy_identity (snap, to++, &row, old, old_off, i++);
+    } else {
+      copy_identity (snap, to++, &row, delta, delta_off, j++);
+    }
+  }
+  g_assert (to == snap->n_identities && row == snap->n_samples);
+  fv_gallery_snapshot_seal (snap);
   return snap;
 }

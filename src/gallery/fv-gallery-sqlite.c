@@ -544,10 +544,19 @@ sqlite_poll (FvGalleryStore * store)
   return FV_GALLERY_STORE_UNCHANGED;
 }
 
+/* A file never makes the caller wait on a network: no cancel. */
+static FvGalleryStore *
+sqlite_open (const char *path, FvGalleryOpenFlags flags,
+    const char *fingerprint, guint dim, const gint * cancel, GError ** error)
+{
+  (void) cancel;
+  return fv_sqlite_store_open (path, flags, fingerprint, dim, error);
+}
+
 const FvGalleryStoreClass fv_gallery_sqlite_class = {
   .name = "sqlite",
   .stat = fv_sqlite_stat,
-  .open = fv_sqlite_store_open,
+  .open = sqlite_open,
   .close = fv_sqlite_store_close,
   .poll = sqlite_poll,
   .load = sqlite_load,

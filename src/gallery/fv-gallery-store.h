@@ -106,9 +106,13 @@ struct _FvGalleryStoreClass
 
   /* The location's stamp; FALSE (and exists=FALSE) when there is none. */
   gboolean (*stat) (const char *location, FvGalleryStamp * stamp);
-  /* Opens and checks as fv_gallery_open() documents. */
+  /* Opens and checks as fv_gallery_open() documents. A store that waits
+   * on a server gives up its waits (fails with IO) once *@cancel
+   * (nullable; read atomically, for as long as the store lives) is
+   * non-zero. */
   FvGalleryStore *(*open) (const char *location, FvGalleryOpenFlags flags,
-      const char *fingerprint, guint dim, GError ** error);
+      const char *fingerprint, guint dim, const gint * cancel,
+      GError ** error);
   void (*close) (FvGalleryStore * store);
 
   /* Change detection, allocation-free: compares with the last load(). */
@@ -221,6 +225,12 @@ gboolean fv_gallery_store_check_meta (FvGalleryStore * store,
     GHashTable * meta, gint64 version, const char *want_fingerprint,
     guint want_dim, GError ** error);
 
+/* fv_gallery_open() with a cancel flag for the store (see open() above),
+ * for the watch. */
+FvGallery *fv_gallery_open_cancellable (const char *path,
+    FvGalleryOpenFlags flags, const char *model_fingerprint, guint dim,
+    const gint * cancel, GError ** error);
+
 /* The handle, for the JSON code: its store under the handle's lock. */
 FvGalleryStore *fv_gallery_lock_store (FvGallery * gallery);
 void fv_gallery_unlock_store (FvGallery * gallery);
@@ -268,6 +278,17 @@ gboolean fv_gallery_snapshot_build_threshold (FvGallerySnapshotBuild * b,
 FvGallerySnapshot *fv_gallery_snapshot_build_finish (FvGallerySnapshotBuild *
     b, GError ** error);
 void fv_gallery_snapshot_build_free (FvGallerySnapshotBuild * b);
+
+/* An incremental load: a new snapshot made of @old without the identities
+ * in @changed (ascending ids: those that a store's change log names) and
+ * with @delta, built as above from the current rows of just those
+ * identities (any of them may be gone). Identities stay in ascending id
+ * order and each one's rows as @delta or @old had them, so the result
+ * equals a full load of the same generation. @old must have no skipped
+ * rows (a full load is due then); the result has @delta's skipped rows,
+ * generation and n_fetched. Takes neither. */
+FvGallerySnapshot *fv_gallery_snapshot_merge (FvGallerySnapshot * old,
+    const gint64 * changed, guint n_changed, FvGallerySnapshot * delta);
 
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (FvGallerySnapshotBuild,
     fv_gallery_snapshot_build_free)

@@ -22,6 +22,7 @@ struct _FvGalleryWatch
    * back-off that grows to RETRY_MAX_US (reported once all the same). */
   gint64 retry_at;
   gint64 backoff_us;
+  gint cancelled;               /* atomic: set by fv_gallery_watch_cancel() */
 };
 
 #define RETRY_MIN_US (500 * G_TIME_SPAN_MILLISECOND)
@@ -85,6 +86,25 @@ fv_gallery_watch_get_path (FvGalleryWatch * watch)
   return watch->path;
 }
 
+/**
+ * fv_gallery_watch_cancel:
+ * @watch: a watch
+ *
+ * Makes the watch give up: a fv_gallery_watch_check() running in another
+ * thread stops waiting on a database server (connecting, or a query in
+ * flight) within a fraction of a second and fails, and later checks fail
+ * at once with %FV_GALLERY_WATCH_UNCHANGED. For stopping a reader that
+ * must not wait for an unreachable server (such as a pipeline going to
+ * NULL). Snapshots handed out stay valid. May be called from any thread,
+ * before fv_gallery_watch_free().
+ */
+void
+fv_gallery_watch_cancel (FvGalleryWatch * watch)
+{
+  g_return_if_fail (watch != NULL);
+  g_atomic_int_set (&watch->cancelled, 1);
+}
+
 /* Reports a failure once per state of the location: FALSE (and @error
  * cleared) when this state was reported before. */
 static gboolean
@@ -103,8 +123,9 @@ report_once (FvGalleryWatch * w, const FvGalleryStamp * st, GError ** error)
 static FvGallery *
 open_loaded (FvGalleryWatch * w, GError ** error)
 {
-  FvGallery *g = fv_gallery_open (w->path, FV_GALLERY_OPEN_READ_ONLY,
-      w->fingerprint, w->dim, error);
+  FvGallery *g = fv_gallery_open_cancellable (w->path,
+      FV_GALLERY_OPEN_READ_ONLY, w->fingerprint, w->dim, &w->cancelled,
+      error);
 
   if (g && !fv_gallery_reload (g, error))
     g_clear_pointer (&g, fv_gallery_free);
@@ -163,6 +184,8 @@ fv_gallery_watch_check (FvGalleryWatch * watch,
       FV_GALLERY_WATCH_FAILED);
 
   *snapshot = NULL;
+  if (g_atomic_int_get (&watch->cancelled))
+    return FV_GALLERY_WATCH_UNCHANGED;
   watch->klass->stat (watch->path, &st);
   if (!st.exists) {
     g_set_error (error, FV_GALLERY_ERROR, FV_GALLERY_ERROR_NOT_FOUND,

@@ -37,6 +37,8 @@ struct _FvGallery
 
   GMutex snap_lock;             /* guards only the snapshot pointer */
   FvGallerySnapshot *snapshot;
+
+  const gint *cancel;           /* for the store (nullable) */
 };
 
 /* ------------------------------------------------------------------------ */
@@ -401,6 +403,15 @@ FvGallery *
 fv_gallery_open (const char *path, FvGalleryOpenFlags flags,
     const char *model_fingerprint, guint dim, GError ** error)
 {
+  return fv_gallery_open_cancellable (path, flags, model_fingerprint, dim,
+      NULL, error);
+}
+
+FvGallery *
+fv_gallery_open_cancellable (const char *path, FvGalleryOpenFlags flags,
+    const char *model_fingerprint, guint dim, const gint * cancel,
+    GError ** error)
+{
   FvGalleryStore *store;
   FvGallery *g;
 
@@ -424,7 +435,7 @@ fv_gallery_open (const char *path, FvGalleryOpenFlags flags,
   }
 #endif
   store = fv_gallery_store_class_for (path)->open (path, flags,
-      model_fingerprint, dim, error);
+      model_fingerprint, dim, cancel, error);
   if (!store)
     return NULL;
 
@@ -437,6 +448,7 @@ fv_gallery_open (const char *path, FvGalleryOpenFlags flags,
   g_mutex_init (&g->store_lock);
   g_mutex_init (&g->snap_lock);
   g->store = store;
+  g->cancel = cancel;
   return g;
 }
 
@@ -960,7 +972,7 @@ reopen (FvGallery * g, GError ** error)
 {
   FvGalleryStore *store = g->store->klass->open (g->path, g->read_only ?
       FV_GALLERY_OPEN_READ_ONLY : FV_GALLERY_OPEN_READ_WRITE,
-      g->fingerprint, g->dim, error);
+      g->fingerprint, g->dim, g->cancel, error);
 
   if (!store)
     return FALSE;
@@ -984,6 +996,13 @@ reopen (FvGallery * g, GError ** error)
  * blocked. If the path now names another file (the gallery was replaced
  * by a copy), that file is opened and checked as by fv_gallery_open() with
  * the same model and dimension. On error the current snapshot stays.
+ *
+ * A PostgreSQL gallery (schema version 3, and a role that may read its
+ * change log) reloads incrementally: only the identities changed since the
+ * snapshot in use are read, and the new snapshot is made from that one
+ * (fv_gallery_snapshot_get_n_fetched() tells how many rows were read); when
+ * the log cannot tell (pruned, or a change written around it) everything
+ * is read.
  *
  * Returns: %TRUE on success
  */

@@ -430,6 +430,7 @@ FV_API FvGalleryWatch *fv_gallery_watch_new (const char *path,
     const char *model_fingerprint, guint dim);
 FV_API void fv_gallery_watch_free (FvGalleryWatch * watch);
 FV_API const char *fv_gallery_watch_get_path (FvGalleryWatch * watch);
+FV_API void fv_gallery_watch_cancel (FvGalleryWatch * watch);
 FV_API FvGalleryWatchStatus fv_gallery_watch_check (FvGalleryWatch * watch,
     FvGallerySnapshot ** snapshot, GError ** error);
 
@@ -452,6 +453,8 @@ FV_API guint64 fv_gallery_snapshot_get_generation (FvGallerySnapshot *
     snapshot);
 FV_API gboolean fv_gallery_snapshot_get_default_threshold (FvGallerySnapshot
     * snapshot, double *threshold);
+FV_API guint fv_gallery_snapshot_get_n_fetched (FvGallerySnapshot *
+    snapshot);
 FV_API const char *fv_gallery_snapshot_get_label (FvGallerySnapshot *
     snapshot, guint index);
 FV_API const char *fv_gallery_snapshot_get_display_name (FvGallerySnapshot *

@@ -3,15 +3,22 @@
 #include <gtest/gtest.h>
 
 #include <dirent.h>
+#include <netinet/in.h>
 #include <sqlite3.h>
+#include <sys/socket.h>
 #include <unistd.h>
 
 #include <algorithm>
 #include <atomic>
+#include <chrono>
+#include <future>
 #include <set>
 #include <thread>
 
 #include "fv-plugin-test.h"
+#ifdef FV_TEST_HAVE_PG
+#include "fv-pg-fixture.h"
+#endif
 
 using namespace fvplug;
 
@@ -868,6 +875,182 @@ TEST_F (FaceVerifyTest, MissingGalleryIsAWarningAndAppearsLater)
     g_usleep (20000);
   EXPECT_EQ (l, "person02");
 }
+
+// --- gallery-required: an unreachable database ------------------------------
+
+// A loopback port that accepts connections into its backlog and never
+// answers (a hung server, a blackholed network) with @listen; without, a
+// port where nothing listens (refused at once). Returns the socket (-1 when
+// closed) and sets *@port.
+int
+LoopbackPort (bool listen_on, int *port)
+{
+  int fd = socket (AF_INET, SOCK_STREAM, 0);
+  struct sockaddr_in a = { };
+  socklen_t len = sizeof a;
+  a.sin_family = AF_INET;
+  a.sin_addr.s_addr = htonl (INADDR_LOOPBACK);
+  if (fd < 0 || bind (fd, (struct sockaddr *) &a, sizeof a) != 0
+      || getsockname (fd, (struct sockaddr *) &a, &len) != 0
+      || (listen_on && listen (fd, 16) != 0))
+    return -1;
+  *port = ntohs (a.sin_port);
+  if (!listen_on) {
+    close (fd);
+    return -1;
+  }
+  return fd;
+}
+
+std::string
+PgUri (int port, const std::string &extra = "")
+{
+  return "postgresql://fv:Secr3t-Pw@127.0.0.1:" + std::to_string (port) +
+      "/fv?sslmode=disable" + extra;
+}
+
+TEST_F (FaceVerifyTest, UnreachableDatabaseIsAnErrorWhenRequired)
+{
+  int port = 0;
+  LoopbackPort (false, &port);
+  GstElement *e = gst_element_factory_make ("faceverify", NULL);
+  g_object_set (e, "gallery-file", PgUri (port).c_str (), NULL);
+  gboolean required = FALSE;
+  g_object_get (e, "gallery-required", &required, NULL);
+  EXPECT_TRUE (required);
+  BusResult r = StartAndCatchError (e);
+  EXPECT_EQ (r.ret, GST_STATE_CHANGE_FAILURE);
+  EXPECT_EQ (r.domain, GST_RESOURCE_ERROR);
+  EXPECT_EQ (r.code, GST_RESOURCE_ERROR_OPEN_READ);
+  printf ("error: %s\n  %s\n", r.text.c_str (), r.debug.c_str ());
+  EXPECT_NE (r.text.find ("postgresql://fv:***@127.0.0.1"), std::string::npos)
+      << r.text;
+  EXPECT_EQ ((r.text + r.debug).find ("Secr3t-Pw"), std::string::npos);
+  gst_object_unref (e);
+}
+
+TEST_F (FaceVerifyTest, UnreachableDatabaseNotRequiredWarnsOnceAndPlays)
+{
+  int port = 0;
+  LoopbackPort (false, &port);
+  Start ({ "gallery-file=" + PgUri (port), "gallery-required=false" },
+      GST_VIDEO_FORMAT_RGB, false);
+  GstMessage *w = gst_bus_timed_pop_filtered (bus, kGenerousUs * GST_USECOND,
+      GST_MESSAGE_WARNING);
+  ASSERT_NE (w, nullptr);
+  GError *err = NULL;
+  gchar *dbg = NULL;
+  gst_message_parse_warning (w, &err, &dbg);
+  EXPECT_EQ (err->code, GST_RESOURCE_ERROR_OPEN_READ);
+  EXPECT_EQ ((std::string (err->message) + dbg).find ("Secr3t-Pw"),
+      std::string::npos);
+  g_error_free (err);
+  g_free (dbg);
+  gst_message_unref (w);
+  // Every face unknown; the retries (with a back-off) warn no more.
+  for (int i = 0; i < 10; i++) {
+    GstBuffer *in = RgbBuffer (Frame ({ "person02" }));
+    AddFace (in, kX[0], kY, kSide, kSide, 1, TemplateAt (kX[0], kY,
+            kSide).data ());
+    GstBuffer *out = Process (in);
+    EXPECT_STREQ (fv_buffer_get_face_id_meta (out, 1)->label, "unknown");
+    gst_buffer_unref (out);
+    g_usleep (200 * 1000);
+  }
+  EXPECT_EQ (PopMessage (GST_MESSAGE_WARNING), nullptr);
+}
+
+TEST_F (FaceVerifyTest, StoppingNeverWaitsForTheDatabase)
+{
+  int port = 0;
+  int fd = LoopbackPort (true, &port);
+  ASSERT_GE (fd, 0);
+  // Without the cancel, the reload thread would wait 120 s for the server.
+  Start ({ "gallery-file=" + PgUri (port, "&connect_timeout=120"),
+          "gallery-required=false" }, GST_VIDEO_FORMAT_RGB, false);
+  GstBuffer *in = RgbBuffer (Frame ({ "person02" }));
+  AddFace (in, kX[0], kY, kSide, kSide, 1, TemplateAt (kX[0], kY,
+          kSide).data ());
+  GstBuffer *out = Process (in);
+  EXPECT_STREQ (fv_buffer_get_face_id_meta (out, 1)->label, "unknown");
+  gst_buffer_unref (out);
+  g_usleep (300 * 1000);
+  GstElement *e = h->element;
+  gint64 t0 = g_get_monotonic_time ();
+  auto stop = std::async (std::launch::async, [e]() {
+        return gst_element_set_state (e, GST_STATE_NULL);
+      });
+  ASSERT_EQ (stop.wait_for (std::chrono::microseconds (kGenerousUs)),
+      std::future_status::ready);
+  printf ("stopped after %.3f s\n", (g_get_monotonic_time () - t0) / 1e6);
+  EXPECT_EQ (stop.get (), GST_STATE_CHANGE_SUCCESS);
+  close (fd);
+}
+
+#ifdef FV_TEST_HAVE_PG
+// PLAYING -> READY -> PLAYING while the database is down: the gallery of
+// the last run stays in use (a WARNING, no ERROR); a new element, which
+// never loaded it, fails.
+TEST_F (FaceVerifyTest, RestartWithTheDatabaseDownKeepsTheLastGallery)
+{
+  if (!FvPgServer::Available ())
+    GTEST_SKIP () << "PostgreSQL 15 server binaries not installed in "
+        FV_PG_BINDIR;
+  FvPgServer pg;
+  std::string why;
+  ASSERT_TRUE (pg.Init (&why)) << why;
+  const std::string uri = pg.Uri ();
+  {
+    g_autoptr (GError) e = NULL;
+    g_autoptr (FvGallery) src = fv_gallery_open (gallery.c_str (),
+        FV_GALLERY_OPEN_READ_ONLY, NULL, 0, &e);
+    ASSERT_NE (src, nullptr) << e->message;
+    gsize len = 0;
+    g_autofree char *json = fv_gallery_export_json (src, &len, &e);
+    g_autofree char *fp = NULL;
+    guint dim = 0;
+    ASSERT_TRUE (json && fv_gallery_json_get_model (json, (gssize) len, &fp,
+            &dim, &e));
+    g_autoptr (FvGallery) dst = fv_gallery_open (uri.c_str (),
+        FV_GALLERY_OPEN_CREATE, fp, dim, &e);
+    ASSERT_NE (dst, nullptr) << e->message;
+    ASSERT_TRUE (fv_gallery_import_json (dst, json, (gssize) len,
+            FV_GALLERY_ENROLL_NEW_ONLY, NULL, NULL, &e));
+  }
+  auto label = [&]() {
+    GstBuffer *in = RgbBuffer (Frame ({ "person02" }));
+    AddFace (in, kX[0], kY, kSide, kSide, 1, TemplateAt (kX[0], kY,
+            kSide).data ());
+    GstBuffer *out = Process (in);
+    std::string l = fv_buffer_get_face_id_meta (out, 1)->label;
+    gst_buffer_unref (out);
+    return l;
+  };
+  Start ({ "gallery-file=" + uri }, GST_VIDEO_FORMAT_RGB, false);
+  EXPECT_EQ (label (), "person02");
+  ASSERT_EQ (gst_element_set_state (h->element, GST_STATE_READY),
+      GST_STATE_CHANGE_SUCCESS);
+  pg.Stop ();
+  GstMessage *m;
+  while ((m = PopMessage (GST_MESSAGE_WARNING)))
+    gst_message_unref (m);
+  ASSERT_NE (gst_element_set_state (h->element, GST_STATE_PLAYING),
+      GST_STATE_CHANGE_FAILURE);
+  // (popping a type drops the other messages before it)
+  m = PopMessage (GST_MESSAGE_WARNING);
+  ASSERT_NE (m, nullptr);
+  gst_message_unref (m);
+  EXPECT_EQ (PopMessage (GST_MESSAGE_ERROR), nullptr);
+  EXPECT_EQ (label (), "person02");
+
+  GstElement *fresh = gst_element_factory_make ("faceverify", NULL);
+  g_object_set (fresh, "gallery-file", uri.c_str (), NULL);
+  BusResult r = StartAndCatchError (fresh);
+  EXPECT_EQ (r.ret, GST_STATE_CHANGE_FAILURE);
+  EXPECT_EQ (r.code, GST_RESOURCE_ERROR_OPEN_READ);
+  gst_object_unref (fresh);
+}
+#endif
 
 // --- the gallery changes while playing ------------------------------------
 

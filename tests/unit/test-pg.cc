@@ -1,8 +1,10 @@
 // gst-faceverify: the PostgreSQL gallery backend against a real PostgreSQL
 // 15 (fv-pg-fixture.h): round trip, model checks, concurrent writers, a
 // read-only role, copies between SQLite and PostgreSQL with the tool,
-// passwords kept out of messages, and a watch that follows another
-// process's changes and survives a server restart.
+// passwords kept out of messages, a watch that follows another process's
+// changes and survives a server restart, changes applied incrementally
+// from the change log (equal to a full load), catching up by generation,
+// the schema migration, and a cancel that ends a connection attempt.
 #include <gtest/gtest.h>
 
 #include <glib.h>
@@ -10,7 +12,12 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <netinet/in.h>
+#include <sys/socket.h>
+
+#include <chrono>
 #include <cmath>
+#include <future>
 #include <string>
 #include <vector>
 
@@ -152,7 +159,8 @@ TEST_F (PgTest, RoundTrip)
   g_autoptr (FvGallery) g = Open (FV_GALLERY_OPEN_CREATE, kFp, kDim, &error);
   ASSERT_NE (g, nullptr) << error->message;
   EXPECT_EQ (fv_gallery_get_dim (g), kDim);
-  EXPECT_EQ (fv_gallery_get_schema_version (g), 2u);
+  // Version 3: the tables of SQLite's version 2 plus the change log.
+  EXPECT_EQ (fv_gallery_get_schema_version (g), 3u);
   ASSERT_TRUE (Enroll (g, "alice", 1, 2, &error)) << error->message;
   ASSERT_TRUE (Enroll (g, "bob", 2, 1, &error)) << error->message;
   ASSERT_TRUE (Enroll (g, "carol", 3, 1, &error)) << error->message;
@@ -635,6 +643,282 @@ TEST_F (PgTest, WatchFollowsOtherProcessAndRestart)
   ASSERT_TRUE (WaitForIdentities (w, 3, &secs, &failures));
   EXPECT_EQ (failures, 0);
   printf ("after the restart, the change arrived in %.3f s\n", secs);
+}
+
+// --- incremental loads ------------------------------------------------------
+
+// A full load of the gallery through a new handle.
+FvGallerySnapshot *
+FullLoad (const std::string &uri)
+{
+  g_autoptr (GError) error = nullptr;
+  g_autoptr (FvGallery) g = fv_gallery_open (uri.c_str (),
+      FV_GALLERY_OPEN_READ_ONLY, kFp, kDim, &error);
+  EXPECT_NE (g, nullptr) << error->message;
+  if (!g || !fv_gallery_reload (g, &error))
+    return nullptr;
+  return fv_gallery_get_snapshot (g);
+}
+
+// The same identities (ids, labels, names, order), rows and answers: every
+// seed the tests enroll from matches alike, to the last bit.
+void
+ExpectSameSnapshot (FvGallerySnapshot * a, FvGallerySnapshot * b)
+{
+  ASSERT_NE (a, nullptr);
+  ASSERT_NE (b, nullptr);
+  EXPECT_EQ (fv_gallery_snapshot_get_generation (a),
+      fv_gallery_snapshot_get_generation (b));
+  ASSERT_EQ (fv_gallery_snapshot_get_n_identities (a),
+      fv_gallery_snapshot_get_n_identities (b));
+  EXPECT_EQ (fv_gallery_snapshot_get_n_samples (a),
+      fv_gallery_snapshot_get_n_samples (b));
+  for (guint i = 0; i < fv_gallery_snapshot_get_n_identities (a); i++) {
+    EXPECT_EQ (fv_gallery_snapshot_get_identity_id (a, i),
+        fv_gallery_snapshot_get_identity_id (b, i));
+    EXPECT_STREQ (fv_gallery_snapshot_get_label (a, i),
+        fv_gallery_snapshot_get_label (b, i));
+    EXPECT_STREQ (fv_gallery_snapshot_get_display_name (a, i),
+        fv_gallery_snapshot_get_display_name (b, i));
+  }
+  for (int seed = 0; seed < 40; seed++)
+    for (int k = 0; k < 3; k++) {
+      std::vector<float> q = Vec (seed + 1000 * k);
+      FvGalleryMatch ma, mb;
+      fv_gallery_snapshot_match (a, q.data (), 1, 0.5f, 0.05f, &ma);
+      fv_gallery_snapshot_match (b, q.data (), 1, 0.5f, 0.05f, &mb);
+      EXPECT_EQ (ma.identity_id, mb.identity_id) << seed;
+      EXPECT_EQ (ma.similarity, mb.similarity) << seed;
+      EXPECT_EQ (ma.margin, mb.margin) << seed;
+    }
+}
+
+// Waits (30 s at most) until the watch loads the generation of @want;
+// returns that snapshot.
+FvGallerySnapshot *
+WaitForGeneration (FvGalleryWatch * w, FvGallerySnapshot * want)
+{
+  guint64 gen = fv_gallery_snapshot_get_generation (want);
+  gint64 t0 = g_get_monotonic_time ();
+  while (g_get_monotonic_time () - t0 < 30 * G_USEC_PER_SEC) {
+    FvGallerySnapshot *snap = nullptr;
+    GError *e = nullptr;
+    fv_gallery_watch_check (w, &snap, &e);
+    g_clear_error (&e);
+    if (snap && fv_gallery_snapshot_get_generation (snap) == gen)
+      return snap;
+    if (snap)
+      fv_gallery_snapshot_unref (snap);
+    g_usleep (20 * 1000);
+  }
+  ADD_FAILURE () << "generation " << gen << " never arrived";
+  return nullptr;
+}
+
+class PgLiveTest : public PgTest
+{
+protected:
+  void SetUp () override
+  {
+    PgTest::SetUp ();
+    if (IsSkipped ())
+      return;
+    g_autoptr (FvGallery) g = Open (FV_GALLERY_OPEN_CREATE);
+    ASSERT_NE (g, nullptr);
+    ASSERT_TRUE (Enroll (g, "alice", 1, 2));
+    ASSERT_TRUE (Enroll (g, "bob", 2, 1));
+    ASSERT_TRUE (Enroll (g, "carol", 3, 2));
+    ASSERT_TRUE (Enroll (g, "dave", 4, 1));
+    w_ = fv_gallery_watch_new (uri_.c_str (), kFp, kDim);
+    g_autoptr (FvGallerySnapshot) full = FullLoad (uri_);
+    g_autoptr (FvGallerySnapshot) first = WaitForGeneration (w_, full);
+    ASSERT_NE (first, nullptr);
+    // The first load reads everything.
+    EXPECT_EQ (fv_gallery_snapshot_get_n_fetched (first), 6u);
+  }
+
+  void TearDown () override
+  {
+    g_clear_pointer (&w_, fv_gallery_watch_free);
+  }
+
+  // After a change: the watch's next snapshot equals a full load, and it
+  // read @fetched sample rows.
+  void ExpectIncremental (guint fetched, const char *what)
+  {
+    SCOPED_TRACE (what);
+    g_autoptr (FvGallerySnapshot) full = FullLoad (uri_);
+    ASSERT_NE (full, nullptr);
+    g_autoptr (FvGallerySnapshot) snap = WaitForGeneration (w_, full);
+    ASSERT_NE (snap, nullptr);
+    ExpectSameSnapshot (snap, full);
+    EXPECT_EQ (fv_gallery_snapshot_get_n_fetched (snap), fetched);
+    EXPECT_EQ (fv_gallery_snapshot_get_n_fetched (full),
+        fv_gallery_snapshot_get_n_samples (full));
+  }
+
+  // Ends every connection to the test's database but the caller's.
+  void KillConnections ()
+  {
+    ASSERT_TRUE (server->Psql ("SELECT pg_terminate_backend (pid) FROM "
+            "pg_stat_activity WHERE datname = '" + db_ + "' AND pid <> "
+            "pg_backend_pid ()"));
+  }
+
+  FvGalleryWatch *w_ = nullptr;
+};
+
+TEST_F (PgLiveTest, EachChangeIsAppliedIncrementally)
+{
+  g_autoptr (GError) error = nullptr;
+  g_autoptr (FvGallery) g = Open (FV_GALLERY_OPEN_READ_WRITE);
+  ASSERT_NE (g, nullptr);
+  ASSERT_TRUE (Enroll (g, "erin", 5, 2, &error)) << error->message;
+  ExpectIncremental (2, "enroll a new identity");
+  ASSERT_TRUE (Enroll (g, "alice", 11, 1, &error)) << error->message;
+  ExpectIncremental (3, "add a sample");
+  ASSERT_TRUE (fv_gallery_remove (g, "bob", &error)) << error->message;
+  ExpectIncremental (0, "remove");
+  ASSERT_TRUE (fv_gallery_rename (g, "carol", "caroline", &error));
+  ExpectIncremental (2, "rename");
+  ASSERT_TRUE (fv_gallery_set_display_name (g, "dave", "Dave D.", &error));
+  ExpectIncremental (1, "display name");
+  std::vector<float> v = Vec (21);
+  FvGallerySample s = { v.data (), -1.0f, nullptr };
+  ASSERT_TRUE (fv_gallery_enroll (g, "erin", nullptr, &s, 1,
+          FV_GALLERY_ENROLL_REPLACE, nullptr, &error)) << error->message;
+  ExpectIncremental (1, "replace the samples");
+}
+
+TEST_F (PgLiveTest, AWatchThatMissedNotificationsCatchesUpByGeneration)
+{
+  // The watch's connection is killed; changes are made while it is not
+  // listening (their notifications are lost to it).
+  KillConnections ();
+  {
+    g_autoptr (FvGallery) g = Open (FV_GALLERY_OPEN_READ_WRITE);
+    ASSERT_NE (g, nullptr);
+    ASSERT_TRUE (Enroll (g, "erin", 5, 2));
+    ASSERT_TRUE (fv_gallery_remove (g, "bob", nullptr));
+    ASSERT_TRUE (Enroll (g, "alice", 12, 1));
+  }
+  // erin (2) and alice (3) read again, bob dropped: not the whole table.
+  ExpectIncremental (5, "after the connection was killed");
+}
+
+TEST_F (PgLiveTest, APrunedLogMeansAFullLoad)
+{
+  {
+    g_autoptr (FvGallery) g = Open (FV_GALLERY_OPEN_READ_WRITE);
+    ASSERT_NE (g, nullptr);
+    ASSERT_TRUE (Enroll (g, "erin", 5, 2));
+  }
+  server->UseDatabase (db_);
+  ASSERT_TRUE (server->Psql ("DELETE FROM fv_changes"));
+  server->UseDatabase ("postgres");
+  ExpectIncremental (8, "the log cannot answer: everything read");
+  // The log holds FV_PG_LOG_KEEP generations: an old entry goes with a
+  // later write (a generation far ahead stands for many writes).
+  server->UseDatabase (db_);
+  ASSERT_TRUE (server->Psql ("INSERT INTO fv_changes VALUES (-50000, 1);"
+          "UPDATE fv_meta SET value = '1000000' WHERE key = 'generation'"));
+  server->UseDatabase ("postgres");
+  {
+    g_autoptr (FvGallery) g = Open (FV_GALLERY_OPEN_READ_WRITE);
+    ASSERT_TRUE (Enroll (g, "frank", 6, 1));
+  }
+  server->UseDatabase (db_);
+  EXPECT_TRUE (server->Psql ("DO $$ BEGIN IF (SELECT count(*) FROM "
+          "fv_changes WHERE generation < 990000) > 0 THEN RAISE 'not "
+          "pruned'; END IF; END $$"));
+  server->UseDatabase ("postgres");
+}
+
+TEST_F (PgTest, SchemaVersion2IsReadAndMigratedOnWrite)
+{
+  {
+    g_autoptr (FvGallery) g = Open (FV_GALLERY_OPEN_CREATE);
+    ASSERT_TRUE (Enroll (g, "alice", 1));
+  }
+  // What a gallery made before the change log looks like.
+  server->UseDatabase (db_);
+  ASSERT_TRUE (server->Psql ("DROP TABLE fv_changes; UPDATE fv_meta SET "
+          "value = '2' WHERE key = 'schema_version'"));
+  server->UseDatabase ("postgres");
+  g_autoptr (GError) error = nullptr;
+  g_autoptr (FvGalleryWatch) w = fv_gallery_watch_new (uri_.c_str (), kFp,
+      kDim);
+  double secs = 0;
+  ASSERT_TRUE (WaitForIdentities (w, 1, &secs));
+  {
+    g_autoptr (FvGallery) r = Open (FV_GALLERY_OPEN_READ_ONLY, kFp, kDim,
+        &error);
+    ASSERT_NE (r, nullptr) << error->message;
+    EXPECT_EQ (fv_gallery_get_schema_version (r), 2u);
+    ASSERT_TRUE (fv_gallery_reload (r, &error)) << error->message;
+  }
+  {
+    g_autoptr (FvGallery) g = Open (FV_GALLERY_OPEN_READ_WRITE, kFp, kDim,
+        &error);
+    ASSERT_NE (g, nullptr) << error->message;
+    EXPECT_EQ (fv_gallery_get_schema_version (g), 3u);
+    ASSERT_TRUE (Enroll (g, "bob", 2));
+  }
+  // The watch that opened version 2 keeps following (full loads).
+  ASSERT_TRUE (WaitForIdentities (w, 2, &secs));
+  g_autoptr (FvGallery) r = Open (FV_GALLERY_OPEN_READ_ONLY);
+  EXPECT_EQ (fv_gallery_get_schema_version (r), 3u);
+}
+
+// A port that accepts connections into its backlog and never answers (a
+// server that hangs, a blackholed network).
+int
+SilentListener (int *port)
+{
+  int fd = socket (AF_INET, SOCK_STREAM, 0);
+  struct sockaddr_in a = { };
+  socklen_t len = sizeof a;
+  a.sin_family = AF_INET;
+  a.sin_addr.s_addr = htonl (INADDR_LOOPBACK);
+  if (fd < 0 || bind (fd, (struct sockaddr *) &a, sizeof a) != 0
+      || listen (fd, 16) != 0
+      || getsockname (fd, (struct sockaddr *) &a, &len) != 0)
+    return -1;
+  *port = ntohs (a.sin_port);
+  return fd;
+}
+
+TEST (PgCancel, CancelEndsAConnectionAttempt)
+{
+  int port = 0;
+  int fd = SilentListener (&port);
+  ASSERT_GE (fd, 0);
+  // Without the cancel this attempt would wait 120 s.
+  std::string uri = "postgresql://postgres:x@127.0.0.1:" +
+      std::to_string (port) + "/db?sslmode=disable&connect_timeout=120";
+  FvGalleryWatch *w = fv_gallery_watch_new (uri.c_str (), kFp, kDim);
+  auto check = std::async (std::launch::async, [w]() {
+        FvGallerySnapshot *snap = nullptr;
+        GError *e = nullptr;
+        FvGalleryWatchStatus st = fv_gallery_watch_check (w, &snap, &e);
+        g_clear_error (&e);
+        return st;
+      });
+  // Still waiting for the server after a while.
+  EXPECT_EQ (check.wait_for (std::chrono::milliseconds (500)),
+      std::future_status::timeout);
+  gint64 t0 = g_get_monotonic_time ();
+  fv_gallery_watch_cancel (w);
+  ASSERT_EQ (check.wait_for (std::chrono::seconds (30)),
+      std::future_status::ready);
+  printf ("the cancelled check returned after %.3f s\n",
+      (g_get_monotonic_time () - t0) / 1e6);
+  EXPECT_EQ (check.get (), FV_GALLERY_WATCH_FAILED);
+  FvGallerySnapshot *snap = nullptr;
+  EXPECT_EQ (fv_gallery_watch_check (w, &snap, nullptr),
+      FV_GALLERY_WATCH_UNCHANGED);
+  fv_gallery_watch_free (w);
+  close (fd);
 }
 
 }  // namespace
