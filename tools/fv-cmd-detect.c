@@ -302,7 +302,7 @@ fv_cmd_detect (int argc, char **argv)
 }
 
 int
-fv_cmd_embed_photos (const char *model_path, char **images)
+fv_cmd_embed_photos (const char *model_path, char **images, gboolean flip)
 {
   g_autoptr (GError) error = NULL;
   g_autoptr (FvFacePipeline) pipeline = NULL;
@@ -334,6 +334,7 @@ fv_cmd_embed_photos (const char *model_path, char **images)
     fv_embedder_free (embedder);
     return FV_TOOL_EXIT_FAILURE;
   }
+  fv_embedder_set_flip (embedder, flip);
   pipeline = fv_face_pipeline_new (detector, embedder, MAX_FACES);
   dim = fv_embedder_get_dim (embedder);
 

@@ -365,7 +365,7 @@ fv_cmd_enroll (int argc, char **argv)
   g_autofree char *gallery_path = NULL, *model_path = NULL, *dir = NULL;
   g_autofree char *label = NULL, *display_name = NULL;
   g_auto (GStrv) images = NULL;
-  gboolean aligned = FALSE, replace = FALSE;
+  gboolean aligned = FALSE, replace = FALSE, flip = FALSE;
   GOptionEntry entries[] = {
     {"gallery", 'g', 0, G_OPTION_ARG_FILENAME, &gallery_path,
         "The gallery file or postgresql:// URI (created if it does not "
@@ -379,6 +379,7 @@ fv_cmd_enroll (int argc, char **argv)
     {"replace", 'r', 0, G_OPTION_ARG_NONE, &replace,
         "Replace the samples of identities already in the gallery (default: "
           "add new images to them)", NULL},
+    FV_TOOL_FLIP_ENTRY (&flip),
     FV_TOOL_FACES_ENTRIES (&aligned, &model_path, &images),
     G_OPTION_ENTRY_NULL
   };
@@ -423,6 +424,7 @@ fv_cmd_enroll (int argc, char **argv)
   faces = fv_tool_faces_new (command, model_path, aligned);
   if (faces == NULL)
     return FV_TOOL_EXIT_FAILURE;
+  fv_tool_faces_set_flip (faces, flip);
   gallery = fv_gallery_open (gallery_path, FV_GALLERY_OPEN_CREATE,
       fv_tool_faces_get_fingerprint (faces), fv_tool_faces_get_dim (faces),
       &error);
@@ -509,7 +511,7 @@ fv_cmd_identify (int argc, char **argv)
   const char *command = "identify";
   g_autofree char *gallery_path = NULL, *model_path = NULL;
   g_auto (GStrv) images = NULL;
-  gboolean aligned = FALSE, nearest = FALSE;
+  gboolean aligned = FALSE, nearest = FALSE, flip = FALSE;
   double threshold = FV_GALLERY_DEFAULT_MATCH_THRESHOLD;
   double margin = FV_GALLERY_DEFAULT_MATCH_MARGIN;
   GOptionEntry entries[] = {
@@ -525,6 +527,7 @@ fv_cmd_identify (int argc, char **argv)
         "X"},
     {"nearest", 0, 0, G_OPTION_ARG_NONE, &nearest,
         "Print the nearest identity's label even for unknown faces", NULL},
+    FV_TOOL_FLIP_ENTRY (&flip),
     FV_TOOL_FACES_ENTRIES (&aligned, &model_path, &images),
     G_OPTION_ENTRY_NULL
   };
@@ -568,6 +571,7 @@ fv_cmd_identify (int argc, char **argv)
   faces = fv_tool_faces_new (command, model_path, aligned);
   if (faces == NULL)
     return FV_TOOL_EXIT_FAILURE;
+  fv_tool_faces_set_flip (faces, flip);
   dim = fv_tool_faces_get_dim (faces);
   gallery = fv_gallery_open (gallery_path, FV_GALLERY_OPEN_READ_ONLY,
       fv_tool_faces_get_fingerprint (faces), dim, &error);
@@ -628,12 +632,13 @@ fv_cmd_verify (int argc, char **argv)
   const char *command = "verify";
   g_autofree char *model_path = NULL;
   g_auto (GStrv) images = NULL;
-  gboolean aligned = FALSE;
+  gboolean aligned = FALSE, flip = FALSE;
   double threshold = FV_GALLERY_DEFAULT_MATCH_THRESHOLD;
   GOptionEntry entries[] = {
     {"threshold", 't', 0, G_OPTION_ARG_DOUBLE, &threshold,
         "Lowest cosine similarity of the same person (default "
           G_STRINGIFY (FV_GALLERY_DEFAULT_MATCH_THRESHOLD) ")", "X"},
+    FV_TOOL_FLIP_ENTRY (&flip),
     FV_TOOL_FACES_ENTRIES (&aligned, &model_path, &images),
     G_OPTION_ENTRY_NULL
   };
@@ -662,6 +667,7 @@ fv_cmd_verify (int argc, char **argv)
   faces = fv_tool_faces_new (command, model_path, aligned);
   if (faces == NULL)
     return FV_TOOL_EXIT_FAILURE;
+  fv_tool_faces_set_flip (faces, flip);
   dim = fv_tool_faces_get_dim (faces);
   a = g_new (float, dim);
   for (i = 0; i < 2; i++) {
