@@ -343,12 +343,31 @@ gst_fv_verifier_plan (GstFvVerifier * v, guint n, guint reidentify_interval,
     if (f->embed || !tr->has_identity || tr->gallery_version != version) {
       f->query = (*n_query)++;
       if (!f->embed)
-        memcpy (v->queries + (gsize) f->query * v->dim, tr->embedding,
+        memcpy (v->queries + (gsize) f->query * v->dim, tr->tmpl,
             v->dim * sizeof (gfloat));
     }
     n_embed += f->embed;
   }
   return n_embed;
+}
+
+/* How much a fresh view of @f counts in its track's template, relative to
+ * the other views: the one place where the weight of an observation is
+ * decided (the face quality score belongs here). For now the detector's
+ * confidence, halved for a box crop (no usable landmarks: its embedding
+ * is further from the aligned one). */
+static gfloat
+gst_fv_verifier_view_weight (const GstFvVerifierFace * f)
+{
+  GstStructure *det = f->roi ?
+      gst_video_region_of_interest_meta_get_param (f->roi, "detection") : NULL;
+  gdouble confidence = 1.0;
+  gfloat w;
+
+  if (det && gst_structure_get_double (det, "confidence", &confidence))
+    confidence = isfinite (confidence) ? CLAMP (confidence, 0.05, 1.0) : 1.0;
+  w = (gfloat) confidence;
+  return f->aligned ? w : 0.5f * w;
 }
 
 /* One chunk of the pool: face @i, embedded straight into its query row. */
@@ -391,9 +410,15 @@ gst_fv_verifier_embed (GstFvVerifier * v, GstBuffer * buf,
 
   for (i = 0; i < n; i++) {
     GstFvVerifierFace *f = &v->faces[i];
-    if (f->embed)
-      fv_tracker_set_embedding (v->tracker, f->track,
-          v->queries + (gsize) f->query * v->dim, f->aligned);
+    gfloat *row = v->queries + (gsize) f->query * v->dim;
+
+    if (!f->embed)
+      continue;
+    fv_tracker_add_embedding (v->tracker, f->track, row, f->aligned,
+        gst_fv_verifier_view_weight (f));
+    /* the decision is taken on the template (with decision=frame, the
+     * template is this embedding) */
+    memcpy (row, f->track->tmpl, v->dim * sizeof (gfloat));
   }
   return TRUE;
 }
@@ -433,6 +458,10 @@ gst_fv_verifier_process (GstFvVerifier * v, GstBuffer * buf,
   guint n, i, n_embed, n_query;
 
   v->n_frames++;
+  fv_tracker_set_template_decay (v->tracker, s->track_templates ?
+      FV_TRACKER_DEFAULT_TEMPLATE_DECAY : 0.0f);
+  for (i = 0; i < v->n_workers; i++)
+    fv_embedder_set_flip (v->workers[i].embedder, s->flip);
   n = gst_fv_verifier_collect (v, buf, info, s);
   n_embed = gst_fv_verifier_plan (v, n, s->reidentify_interval, version,
       &n_query);
