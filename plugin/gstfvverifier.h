@@ -37,6 +37,7 @@ typedef struct
   gboolean track_templates;
   /* also embed the mirrored crops (fv_embedder_set_flip()) */
   gboolean flip;
+  gfloat min_quality;
 } GstFvVerifierSettings;
 
 /* Loads the model at @model_path and prepares @threads embedders for at
@@ -76,9 +77,9 @@ GstStructure *gst_fv_verifier_new_message (GstFvVerifier * v,
 
 /* A copy of the embedding of the face with ROI id @roi_id on the last
  * processed frame (0: the largest face), or NULL; its ROI id in
- * @found_roi. Free with g_free(). */
+ * @found_roi and the quality of its crop in @quality. Free with g_free(). */
 gfloat *gst_fv_verifier_dup_embedding (const GstFvVerifier * v, gint roi_id,
-    gint * found_roi);
+    gint * found_roi, gfloat * quality);
 
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (GstFvVerifier, gst_fv_verifier_free);
 

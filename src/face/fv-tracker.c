@@ -390,14 +390,16 @@ fv_tracker_needs_embedding (FvTracker * tracker, const FvTrack * track,
  * @embedding: (array): a fresh L2-normalised embedding of the track's
  *   face; copied
  * @aligned: whether it came from an aligned crop
+ * @quality: the quality of the crop it came from (fv_face_quality()), in
+ *   [0, 1]
  *
  * fv_tracker_add_embedding() with weight 1.
  */
 void
 fv_tracker_set_embedding (FvTracker * tracker, FvTrack * track,
-    const float *embedding, gboolean aligned)
+    const float *embedding, gboolean aligned, float quality)
 {
-  fv_tracker_add_embedding (tracker, track, embedding, aligned, 1.0f);
+  fv_tracker_add_embedding (tracker, track, embedding, aligned, quality, 1.0f);
 }
 
 static float
@@ -418,8 +420,12 @@ fv_tracker_dot (const float *a, const float *b, guint n)
  * @embedding: (array): a fresh L2-normalised embedding of the track's
  *   face; copied
  * @aligned: whether it came from an aligned crop
- * @weight: how much this view counts in the track's template, > 0 (e.g.
- *   the face's quality); relative to the other views' weights
+ * @quality: the quality of the crop it came from (fv_face_quality()), in
+ *   [0, 1]
+ * @weight: how much this view counts in the track's template, relative to
+ *   the other views' weights (e.g. its quality); 0 or less: the view is
+ *   no evidence (a crop below the quality gate): it is recorded as the
+ *   track's embedding but changes neither the template nor the identity
  *
  * Records a fresh embedding and folds it into the track's template (see
  * fv_tracker_set_template_decay()). When it is far from the template
@@ -428,16 +434,19 @@ fv_tracker_dot (const float *a, const float *b, guint n)
  */
 void
 fv_tracker_add_embedding (FvTracker * tracker, FvTrack * track,
-    const float *embedding, gboolean aligned, float weight)
+    const float *embedding, gboolean aligned, float quality, float weight)
 {
   FvTracker *t = tracker;
-  float *sum = track->tmpl + t->dim, norm;
-  gboolean restart = !track->has_embedding;
+  float *sum, norm;
+  gboolean restart;
   guint i;
 
   g_return_if_fail (tracker != NULL && track != NULL && embedding != NULL);
 
-  if (track->has_embedding
+  sum = track->tmpl + t->dim;
+  /* no template yet (a new track, or only views that were no evidence) */
+  restart = !(track->tmpl_weight > 0.0);
+  if (weight > 0.0f && !restart
       && fv_tracker_dot (track->tmpl, embedding, t->dim) < t->same_face) {
     /* Another face took this track's place (a cut, people crossing): the
      * old views and identity are no evidence about it, so the template and
@@ -449,28 +458,27 @@ fv_tracker_add_embedding (FvTracker * tracker, FvTrack * track,
       track->pending_count = 0;
     }
   }
-  /* a NaN or non-positive weight still counts a little: the template must
-   * never be empty */
-  if (!(weight > 1e-3f))
-    weight = 1e-3f;
-  if (restart || t->decay <= 0.0f) {
-    for (i = 0; i < t->dim; i++)
-      sum[i] = weight * embedding[i];
-    track->tmpl_weight = weight;
-  } else {
-    for (i = 0; i < t->dim; i++)
-      sum[i] = t->decay * sum[i] + weight * embedding[i];
-    track->tmpl_weight = t->decay * track->tmpl_weight + weight;
+  if (weight > 0.0f) {
+    if (restart || t->decay <= 0.0f) {
+      for (i = 0; i < t->dim; i++)
+        sum[i] = weight * embedding[i];
+      track->tmpl_weight = weight;
+    } else {
+      for (i = 0; i < t->dim; i++)
+        sum[i] = t->decay * sum[i] + weight * embedding[i];
+      track->tmpl_weight = t->decay * track->tmpl_weight + weight;
+    }
+    memcpy (track->tmpl, sum, t->dim * sizeof (float));
+    norm = fv_l2_normalize (track->tmpl, t->dim);
+    /* opposite views cancelled out: the fresh one is the best template */
+    if (norm < 1e-3f * track->tmpl_weight)
+      memcpy (track->tmpl, embedding, t->dim * sizeof (float));
   }
-  memcpy (track->tmpl, sum, t->dim * sizeof (float));
-  norm = fv_l2_normalize (track->tmpl, t->dim);
-  /* opposite views cancelled out: the fresh one is the best template */
-  if (norm < 1e-3f * track->tmpl_weight)
-    memcpy (track->tmpl, embedding, t->dim * sizeof (float));
 
   memcpy (track->embedding, embedding, t->dim * sizeof (float));
   track->has_embedding = TRUE;
   track->embedding_aligned = aligned;
+  track->embedding_quality = quality;
   track->embed_box = track->box;
   track->embed_frame = t->frame;
 }

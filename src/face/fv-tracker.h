@@ -56,6 +56,7 @@ typedef struct
  *   owned by the tracker
  * @has_embedding: whether @embedding holds one
  * @embedding_aligned: whether it came from an aligned crop
+ * @embedding_quality: the quality of the crop it came from, in [0, 1]
  * @embed_box: the box the embedding was computed from
  * @embed_frame: the tracker frame it was computed on
  * @tmpl: (array): the track's template (the tracker's dimension),
@@ -84,6 +85,7 @@ typedef struct
   float *embedding;
   gboolean has_embedding;
   gboolean embedding_aligned;
+  float embedding_quality;
   FvBox embed_box;
   guint64 embed_frame;
   float *tmpl;
@@ -134,9 +136,9 @@ FV_API float fv_tracker_get_template_decay (FvTracker * tracker);
 FV_API gboolean fv_tracker_needs_embedding (FvTracker * tracker,
     const FvTrack * track, guint reidentify_interval);
 FV_API void fv_tracker_set_embedding (FvTracker * tracker, FvTrack * track,
-    const float *embedding, gboolean aligned);
+    const float *embedding, gboolean aligned, float quality);
 FV_API void fv_tracker_add_embedding (FvTracker * tracker, FvTrack * track,
-    const float *embedding, gboolean aligned, float weight);
+    const float *embedding, gboolean aligned, float quality, float weight);
 FV_API void fv_tracker_observe (FvTracker * tracker, FvTrack * track,
     const FvIdentity * observation, guint64 gallery_version);
 FV_API guint fv_tracker_frames_ago (FvTracker * tracker,

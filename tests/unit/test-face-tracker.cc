@@ -84,7 +84,7 @@ TEST (Tracker, AnotherFaceInTheSamePlaceDropsTheOldLabel)
   FvTrack *tr = NULL;
   auto step = [&](const float *emb, FvIdentity o) {
     fv_tracker_update (t.get (), &box, 1, &tr);
-    fv_tracker_set_embedding (t.get (), tr, emb, TRUE);
+    fv_tracker_set_embedding (t.get (), tr, emb, TRUE, 1.0f);
     fv_tracker_observe (t.get (), tr, &o, 1);
     return Reported (tr);
   };
@@ -136,7 +136,7 @@ TEST (Tracker, ReidentifyWhenTheBoxChangesALot)
   const float emb[2] = { 1, 0 };
   fv_tracker_update (t.get (), &box, 1, &tr);
   EXPECT_TRUE (fv_tracker_needs_embedding (t.get (), tr, 10));
-  fv_tracker_set_embedding (t.get (), tr, emb, TRUE);
+  fv_tracker_set_embedding (t.get (), tr, emb, TRUE, 1.0f);
   EXPECT_EQ (fv_tracker_frames_ago (t.get (), tr), 0u);
   FvIdentity o = Obs ("A", 1);
   fv_tracker_observe (t.get (), tr, &o, 1);
@@ -187,10 +187,10 @@ TEST (Tracker, TemplateIsTheDecayedWeightedMeanOfTheViews)
   FvTrack *tr = NULL;
   const float e1[2] = { 1.0f, 0.0f }, e2[2] = { 0.6f, 0.8f };
   fv_tracker_update (t.get (), &box, 1, &tr);
-  fv_tracker_add_embedding (t.get (), tr, e1, TRUE, 2.0f);
+  fv_tracker_add_embedding (t.get (), tr, e1, TRUE, 1.0f, 2.0f);
   EXPECT_FLOAT_EQ (tr->tmpl[0], 1.0f);
   fv_tracker_update (t.get (), &box, 1, &tr);
-  fv_tracker_add_embedding (t.get (), tr, e2, TRUE, 1.0f);
+  fv_tracker_add_embedding (t.get (), tr, e2, TRUE, 1.0f, 1.0f);
   // 0.5 * 2 * e1 + 1 * e2 = (1.6, 0.8)
   float n = std::sqrt (1.6f * 1.6f + 0.8f * 0.8f);
   EXPECT_NEAR (tr->tmpl[0], 1.6f / n, 1e-6);
@@ -200,7 +200,7 @@ TEST (Tracker, TemplateIsTheDecayedWeightedMeanOfTheViews)
 
   fv_tracker_set_template_decay (t.get (), 0.0f);
   fv_tracker_update (t.get (), &box, 1, &tr);
-  fv_tracker_add_embedding (t.get (), tr, e1, TRUE, 1.0f);
+  fv_tracker_add_embedding (t.get (), tr, e1, TRUE, 1.0f, 1.0f);
   EXPECT_FLOAT_EQ (tr->tmpl[0], 1.0f);
   EXPECT_FLOAT_EQ (tr->tmpl[1], 0.0f);
 }
@@ -218,10 +218,10 @@ TEST (Tracker, WeakViewsAddUpInTheTemplate)
   const float v1[3] = { 0.47f, a, b }, v2[3] = { 0.47f, a, -b };
   ASSERT_NEAR (Dot (v1, v2, 3), 0.595, 1e-5);
   fv_tracker_update (t.get (), &box, 1, &tr);
-  fv_tracker_set_embedding (t.get (), tr, v1, TRUE);
+  fv_tracker_set_embedding (t.get (), tr, v1, TRUE, 1.0f);
   EXPECT_LT (Dot (tr->tmpl, g, 3), 0.5);
   fv_tracker_update (t.get (), &box, 1, &tr);
-  fv_tracker_set_embedding (t.get (), tr, v2, TRUE);
+  fv_tracker_set_embedding (t.get (), tr, v2, TRUE, 1.0f);
   EXPECT_LT (Dot (tr->embedding, g, 3), 0.5);
   EXPECT_GT (Dot (tr->tmpl, g, 3), 0.5);
 }
@@ -237,13 +237,13 @@ TEST (Tracker, AnotherFaceRestartsTheTemplate)
   FvIdentity o = Obs ("A", 1);
   for (const float *e : { a, a2, a }) {
     fv_tracker_update (t.get (), &box, 1, &tr);
-    fv_tracker_set_embedding (t.get (), tr, e, TRUE);
+    fv_tracker_set_embedding (t.get (), tr, e, TRUE, 1.0f);
     fv_tracker_observe (t.get (), tr, &o, 1);
   }
   EXPECT_GT (tr->tmpl[1], 0.1f);        // a2 is still in it
   EXPECT_TRUE (tr->has_identity);
   fv_tracker_update (t.get (), &box, 1, &tr);
-  fv_tracker_set_embedding (t.get (), tr, c, TRUE);
+  fv_tracker_set_embedding (t.get (), tr, c, TRUE, 1.0f);
   EXPECT_FALSE (tr->has_identity);
   EXPECT_FLOAT_EQ (tr->tmpl[0], 0.0f);
   EXPECT_FLOAT_EQ (tr->tmpl[1], 1.0f);
