@@ -45,7 +45,11 @@
  * identity is recomputed every `reidentify-interval` frames and whenever
  * its box moves a lot, and an identity only changes after two agreeing
  * observations (unless the embedding shows another face in the track's
- * place).
+ * place). With #GstFaceVerify:decision `track` (the default) the identity
+ * is decided on the track's template, a weighted mean of its recent
+ * embeddings, so that several weaker views (turned, small, dark) add up;
+ * `frame` decides on each frame's embedding alone.
+ * #GstFaceVerify:flip also embeds each face mirrored and averages the two.
  *
  * The gallery file may be changed by another process while the pipeline
  * runs (`faceverify enroll`, `faceverify gallery remove`, or the
@@ -97,6 +101,8 @@ GST_DEBUG_CATEGORY (gst_face_verify_debug);
 #define DEFAULT_REIDENTIFY_INTERVAL 1
 #define DEFAULT_UPDATES GST_FACE_VERIFY_UPDATES_ON_CHANGE
 #define DEFAULT_ATTACH_EMBEDDING FALSE
+#define DEFAULT_DECISION GST_FACE_VERIFY_DECISION_TRACK
+#define DEFAULT_FLIP FALSE
 #define DEFAULT_MIN_QUALITY FV_FACE_QUALITY_DEFAULT_MIN
 
 #define MODEL_FILE_NAME "MobileFaceNet.tflite"
@@ -116,6 +122,8 @@ enum
   PROP_REIDENTIFY_INTERVAL,
   PROP_UPDATES,
   PROP_ATTACH_EMBEDDING,
+  PROP_DECISION,
+  PROP_FLIP,
   PROP_MIN_QUALITY,
 };
 
@@ -144,6 +152,8 @@ struct _GstFaceVerify
   guint reidentify_interval;
   GstFaceVerifyUpdates updates;
   gboolean attach_embedding;
+  GstFaceVerifyDecision decision;
+  gboolean flip;
   gdouble min_quality;
 
   /* from start() to stop(); the enroll signal reads the faces of the last
@@ -194,6 +204,25 @@ gst_face_verify_updates_get_type (void)
 
   if (g_once_init_enter (&type)) {
     GType t = g_enum_register_static ("GstFaceVerifyUpdates", values);
+    g_once_init_leave (&type, t);
+  }
+  return type;
+}
+
+GType
+gst_face_verify_decision_get_type (void)
+{
+  static GType type = 0;
+  static const GEnumValue values[] = {
+    {GST_FACE_VERIFY_DECISION_TRACK,
+        "Decide on the track's template (recent views together)", "track"},
+    {GST_FACE_VERIFY_DECISION_FRAME,
+        "Decide on each frame's embedding alone", "frame"},
+    {0, NULL, NULL}
+  };
+
+  if (g_once_init_enter (&type)) {
+    GType t = g_enum_register_static ("GstFaceVerifyDecision", values);
     g_once_init_leave (&type, t);
   }
   return type;
@@ -398,6 +427,8 @@ gst_face_verify_read_settings (GstFaceVerify * self, GstFvVerifierSettings * s,
   s->min_face_size = self->min_face_size;
   s->reidentify_interval = self->reidentify_interval;
   s->attach_embedding = self->attach_embedding;
+  s->track_templates = self->decision == GST_FACE_VERIFY_DECISION_TRACK;
+  s->flip = self->flip;
   s->min_quality = (gfloat) self->min_quality;
   *updates = self->updates;
   GST_OBJECT_UNLOCK (self);
@@ -494,6 +525,12 @@ gst_face_verify_set_property (GObject * object, guint prop_id,
     case PROP_ATTACH_EMBEDDING:
       self->attach_embedding = g_value_get_boolean (value);
       break;
+    case PROP_DECISION:
+      self->decision = g_value_get_enum (value);
+      break;
+    case PROP_FLIP:
+      self->flip = g_value_get_boolean (value);
+      break;
     case PROP_MIN_QUALITY:
       self->min_quality = g_value_get_double (value);
       break;
@@ -556,6 +593,12 @@ gst_face_verify_get_property (GObject * object, guint prop_id,
     case PROP_ATTACH_EMBEDDING:
       g_value_set_boolean (value, self->attach_embedding);
       break;
+    case PROP_DECISION:
+      g_value_set_enum (value, self->decision);
+      break;
+    case PROP_FLIP:
+      g_value_set_boolean (value, self->flip);
+      break;
     case PROP_MIN_QUALITY:
       g_value_set_double (value, self->min_quality);
       break;
@@ -594,6 +637,8 @@ gst_face_verify_init (GstFaceVerify * self)
   self->reidentify_interval = DEFAULT_REIDENTIFY_INTERVAL;
   self->updates = DEFAULT_UPDATES;
   self->attach_embedding = DEFAULT_ATTACH_EMBEDDING;
+  self->decision = DEFAULT_DECISION;
+  self->flip = DEFAULT_FLIP;
   self->min_quality = DEFAULT_MIN_QUALITY;
   g_mutex_init (&self->last_lock);
 
@@ -813,6 +858,41 @@ gst_face_verify_install_face_properties (GObjectClass * gobject_class)
           GST_PARAM_MUTABLE_PLAYING));
 }
 
+/* how identities are decided */
+static void
+gst_face_verify_install_decision_properties (GObjectClass * gobject_class)
+{
+  /**
+   * GstFaceVerify:decision:
+   *
+   * What a tracked face's identity is decided on: `track`, the track's
+   * template (the weighted mean of its recent embeddings, each new one
+   * counting most; it starts again when another face takes the track's
+   * place), so that several weaker views of a face add up; or `frame`,
+   * each frame's embedding alone. Both go through the same hysteresis.
+   */
+  g_object_class_install_property (gobject_class, PROP_DECISION,
+      g_param_spec_enum ("decision", "Decision",
+          "Decide on the track's template, the weighted mean of its recent "
+          "embeddings (track), or on each frame's embedding alone (frame)",
+          GST_TYPE_FACE_VERIFY_DECISION, DEFAULT_DECISION,
+          G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS |
+          GST_PARAM_MUTABLE_PLAYING));
+  /**
+   * GstFaceVerify:flip:
+   *
+   * Test-time augmentation: also embed each face mirrored left to right
+   * and use the normalised mean of the two embeddings. Twice the
+   * embedding work; see the README for its gain.
+   */
+  g_object_class_install_property (gobject_class, PROP_FLIP,
+      g_param_spec_boolean ("flip", "Flip",
+          "Also embed each face mirrored and average the two embeddings "
+          "(twice the work)", DEFAULT_FLIP,
+          G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS |
+          GST_PARAM_MUTABLE_PLAYING));
+}
+
 static void
 gst_face_verify_class_init (GstFaceVerifyClass * klass)
 {
@@ -829,6 +909,7 @@ gst_face_verify_class_init (GstFaceVerifyClass * klass)
 
   gst_face_verify_install_properties (gobject_class);
   gst_face_verify_install_face_properties (gobject_class);
+  gst_face_verify_install_decision_properties (gobject_class);
 
   /**
    * GstFaceVerify::enroll:
@@ -878,4 +959,5 @@ gst_face_verify_class_init (GstFaceVerifyClass * klass)
   trans_class->transform_ip = GST_DEBUG_FUNCPTR (gst_face_verify_transform_ip);
 
   gst_type_mark_as_plugin_api (GST_TYPE_FACE_VERIFY_UPDATES, 0);
+  gst_type_mark_as_plugin_api (GST_TYPE_FACE_VERIFY_DECISION, 0);
 }

@@ -33,6 +33,25 @@ typedef enum
 #define GST_TYPE_FACE_VERIFY_UPDATES (gst_face_verify_updates_get_type ())
 GType gst_face_verify_updates_get_type (void);
 
+/**
+ * GstFaceVerifyDecision:
+ * @GST_FACE_VERIFY_DECISION_TRACK: decide on the track's template, the
+ *   weighted mean of its recent embeddings, so that several weaker views
+ *   of a face add up (see fv_tracker_set_template_decay())
+ * @GST_FACE_VERIFY_DECISION_FRAME: decide on each frame's embedding alone
+ *
+ * What `faceverify` matches against the gallery for a tracked face. Both
+ * go through the same hysteresis.
+ */
+typedef enum
+{
+  GST_FACE_VERIFY_DECISION_TRACK,
+  GST_FACE_VERIFY_DECISION_FRAME,
+} GstFaceVerifyDecision;
+
+#define GST_TYPE_FACE_VERIFY_DECISION (gst_face_verify_decision_get_type ())
+GType gst_face_verify_decision_get_type (void);
+
 #define GST_TYPE_FACE_VERIFY (gst_face_verify_get_type ())
 G_DECLARE_FINAL_TYPE (GstFaceVerify, gst_face_verify, GST, FACE_VERIFY,
     GstBaseTransform)

@@ -349,13 +349,23 @@ gst_fv_verifier_plan (GstFvVerifier * v, guint n, guint reidentify_interval,
     if (f->embed || !tr->has_identity || tr->gallery_version != version) {
       f->query = (*n_query)++;
       if (!f->embed)
-        memcpy (v->queries + (gsize) f->query * v->dim, tr->embedding,
+        memcpy (v->queries + (gsize) f->query * v->dim, tr->tmpl,
             v->dim * sizeof (gfloat));
     }
   }
   for (i = 0; i < n; i++)
     n_embed += v->faces[i].embed;
   return n_embed;
+}
+
+/* How much a fresh view of @f counts in its track's template, relative to
+ * the other views: the one place where the weight of an observation is
+ * decided. The face quality of its crop (fv_face_quality(): a sharp,
+ * large, frontal face counts more than a blurred, small or turned one). */
+static gfloat
+gst_fv_verifier_view_weight (const GstFvVerifierFace * f)
+{
+  return isfinite (f->quality) ? MAX (f->quality, 0.01f) : 0.01f;
 }
 
 /* One chunk of the pool: face @i, embedded straight into its query row. */
@@ -382,7 +392,7 @@ gst_fv_verifier_embed_one (gpointer data, guint i, guint n_chunks, guint thread)
 static gboolean
 gst_fv_verifier_embed (GstFvVerifier * v, GstBuffer * buf,
     const GstVideoInfo * info, const GstFvPixelPath * path, guint n,
-    guint n_embed)
+    guint n_embed, gfloat min_quality)
 {
   GstVideoFrame vframe;
   FvFrame frame;
@@ -402,9 +412,18 @@ gst_fv_verifier_embed (GstFvVerifier * v, GstBuffer * buf,
 
   for (i = 0; i < n; i++) {
     GstFvVerifierFace *f = &v->faces[i];
-    if (f->embed)
-      fv_tracker_set_embedding (v->tracker, f->track,
-          v->queries + (gsize) f->query * v->dim, f->aligned, f->quality);
+    gfloat *row = v->queries + (gsize) f->query * v->dim;
+
+    if (!f->embed)
+      continue;
+    /* a crop below min-quality is no evidence: it stays out of the
+     * template (and is never matched) */
+    fv_tracker_add_embedding (v->tracker, f->track, row, f->aligned,
+        f->quality, f->quality >= min_quality ?
+        gst_fv_verifier_view_weight (f) : 0.0f);
+    /* the decision is taken on the template (with decision=frame, the
+     * template is this embedding) */
+    memcpy (row, f->track->tmpl, v->dim * sizeof (gfloat));
   }
   return TRUE;
 }
@@ -464,10 +483,14 @@ gst_fv_verifier_process (GstFvVerifier * v, GstBuffer * buf,
   guint n, i, n_embed, n_query;
 
   v->n_frames++;
+  fv_tracker_set_template_decay (v->tracker, s->track_templates ?
+      FV_TRACKER_DEFAULT_TEMPLATE_DECAY : 0.0f);
+  for (i = 0; i < v->n_workers; i++)
+    fv_embedder_set_flip (v->workers[i].embedder, s->flip);
   n = gst_fv_verifier_collect (v, buf, info, s);
   n_embed = gst_fv_verifier_plan (v, n, s->reidentify_interval,
       s->min_quality, version, &n_query);
-  if (!gst_fv_verifier_embed (v, buf, info, path, n, n_embed)) {
+  if (!gst_fv_verifier_embed (v, buf, info, path, n, n_embed, s->min_quality)) {
     v->n_faces = 0;
     return FALSE;
   }

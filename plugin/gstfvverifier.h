@@ -37,6 +37,10 @@ typedef struct
   guint min_face_size;
   guint reidentify_interval;
   gboolean attach_embedding;
+  /* decide on the track's template (else on each frame's embedding) */
+  gboolean track_templates;
+  /* also embed the mirrored crops (fv_embedder_set_flip()) */
+  gboolean flip;
   gfloat min_quality;
 } GstFvVerifierSettings;
 

@@ -318,7 +318,7 @@ fv_cmd_detect (int argc, char **argv)
 }
 
 int
-fv_cmd_embed_photos (const char *model_path, char **images)
+fv_cmd_embed_photos (const char *model_path, char **images, gboolean flip)
 {
   g_autoptr (FvToolFaces) faces = NULL;
   g_autoptr (GString) out = NULL;
@@ -328,6 +328,7 @@ fv_cmd_embed_photos (const char *model_path, char **images)
   faces = fv_tool_faces_new ("embed", model_path, FALSE);
   if (faces == NULL)
     return FV_TOOL_EXIT_FAILURE;
+  fv_tool_faces_set_flip (faces, flip);
   dim = fv_tool_faces_get_dim (faces);
 
   out = g_string_new ("path");

@@ -76,9 +76,10 @@ fv_cmd_embed (int argc, char **argv)
 {
   g_autofree char *model_path = NULL;
   g_auto (GStrv) images = NULL;
-  gboolean aligned = FALSE;
+  gboolean aligned = FALSE, flip = FALSE;
   GOptionEntry entries[] = {
     FV_TOOL_MODEL_ENTRY (&model_path),
+    FV_TOOL_FLIP_ENTRY (&flip),
     {"aligned", 'a', 0, G_OPTION_ARG_NONE, &aligned,
         "The images are aligned 112x112 face crops", NULL},
     {G_OPTION_REMAINING, 0, 0, G_OPTION_ARG_FILENAME_ARRAY, &images, NULL,
@@ -96,7 +97,7 @@ fv_cmd_embed (int argc, char **argv)
 
   g_return_val_if_fail (argc >= 1, FV_TOOL_EXIT_USAGE);
 
-  context = g_option_context_new ("[--aligned] IMAGE…");
+  context = g_option_context_new ("[--aligned] [--flip] IMAGE…");
   g_option_context_set_summary (context,
       "Prints the L2-normalised MobileFaceNet embedding of each image as CSV:\n"
       "a header \"path,e0,…,e191,quality\", then one line per image (quality:\n"
@@ -124,7 +125,7 @@ fv_cmd_embed (int argc, char **argv)
   }
   /* Photos: detect, align and embed the main face (fv-cmd-detect.c). */
   if (!aligned)
-    return fv_cmd_embed_photos (model_path, images);
+    return fv_cmd_embed_photos (model_path, images, flip);
 
   if (model_path == NULL) {
     model_path = fv_find_model (FV_TOOL_DEFAULT_MODEL);
@@ -143,6 +144,7 @@ fv_cmd_embed (int argc, char **argv)
         "cannot load the model: %s", error->message);
     return FV_TOOL_EXIT_FAILURE;
   }
+  fv_embedder_set_flip (embedder, flip);
   dim = fv_embedder_get_dim (embedder);
   embedding = g_new0 (float, dim);
 

@@ -392,7 +392,7 @@ fv_cmd_eval (int argc, char **argv)
   g_autofree char *pairs_path = NULL, *root = NULL, *faces_path = NULL;
   g_autofree char *model_path = NULL, *plot_path = NULL;
   g_autofree char *scores_path = NULL;
-  gboolean aligned = FALSE, force = FALSE;
+  gboolean aligned = FALSE, force = FALSE, flip = FALSE;
   GOptionEntry entries[] = {
     {"pairs", 'p', 0, G_OPTION_ARG_FILENAME, &pairs_path,
         "CSV of pairs with columns a, b, same (1/0)", "FILE"},
@@ -413,6 +413,7 @@ fv_cmd_eval (int argc, char **argv)
     {"force", 0, 0, G_OPTION_ARG_NONE, &force,
         "Replace existing --plot and --scores files (never a symlink or a "
           "device)", NULL},
+    FV_TOOL_FLIP_ENTRY (&flip),
     FV_TOOL_MODEL_ENTRY (&model_path),
     G_OPTION_ENTRY_NULL
   };
@@ -454,6 +455,7 @@ fv_cmd_eval (int argc, char **argv)
   faces = fv_tool_faces_new (COMMAND, model_path, aligned);
   if (faces == NULL)
     return FV_TOOL_EXIT_FAILURE;
+  fv_tool_faces_set_flip (faces, flip);
   dim = fv_tool_faces_get_dim (faces);
 
   /* Each image once: index maps the resolved path to 1 + its row in

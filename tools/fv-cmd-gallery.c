@@ -448,7 +448,7 @@ fv_cmd_enroll (int argc, char **argv)
   g_autofree char *gallery_path = NULL, *model_path = NULL, *dir = NULL;
   g_autofree char *label = NULL, *display_name = NULL, *pick = NULL;
   g_auto (GStrv) images = NULL;
-  gboolean aligned = FALSE, replace = FALSE;
+  gboolean aligned = FALSE, replace = FALSE, flip = FALSE;
   double min_quality = 0.0;
   gint face_index = -1;
   GOptionEntry entries[] = {
@@ -464,6 +464,7 @@ fv_cmd_enroll (int argc, char **argv)
     {"replace", 'r', 0, G_OPTION_ARG_NONE, &replace,
         "Replace the samples of identities already in the gallery (default: "
           "add new images to them)", NULL},
+    FV_TOOL_FLIP_ENTRY (&flip),
     {"min-quality", 'q', 0, G_OPTION_ARG_DOUBLE, &min_quality,
         "Refuse faces whose quality (0-1: sharpness, size, pose, "
           "brightness, contrast, cut by the image edge) is below Q "
@@ -523,6 +524,7 @@ fv_cmd_enroll (int argc, char **argv)
   faces = fv_tool_faces_new (command, model_path, aligned);
   if (faces == NULL)
     return FV_TOOL_EXIT_FAILURE;
+  fv_tool_faces_set_flip (faces, flip);
   gallery = fv_gallery_open (gallery_path, FV_GALLERY_OPEN_CREATE,
       fv_tool_faces_get_fingerprint (faces), fv_tool_faces_get_dim (faces),
       &error);
@@ -611,7 +613,7 @@ fv_cmd_identify (int argc, char **argv)
   const char *command = "identify";
   g_autofree char *gallery_path = NULL, *model_path = NULL;
   g_auto (GStrv) images = NULL;
-  gboolean aligned = FALSE, nearest = FALSE;
+  gboolean aligned = FALSE, nearest = FALSE, flip = FALSE;
   double threshold = FV_GALLERY_DEFAULT_MATCH_THRESHOLD;
   double margin = FV_GALLERY_DEFAULT_MATCH_MARGIN;
   GOptionEntry entries[] = {
@@ -627,6 +629,7 @@ fv_cmd_identify (int argc, char **argv)
         "X"},
     {"nearest", 0, 0, G_OPTION_ARG_NONE, &nearest,
         "Print the nearest identity's label even for unknown faces", NULL},
+    FV_TOOL_FLIP_ENTRY (&flip),
     FV_TOOL_FACES_ENTRIES (&aligned, &model_path, &images),
     G_OPTION_ENTRY_NULL
   };
@@ -670,6 +673,7 @@ fv_cmd_identify (int argc, char **argv)
   faces = fv_tool_faces_new (command, model_path, aligned);
   if (faces == NULL)
     return FV_TOOL_EXIT_FAILURE;
+  fv_tool_faces_set_flip (faces, flip);
   dim = fv_tool_faces_get_dim (faces);
   gallery = fv_gallery_open (gallery_path, FV_GALLERY_OPEN_READ_ONLY,
       fv_tool_faces_get_fingerprint (faces), dim, &error);
@@ -730,12 +734,13 @@ fv_cmd_verify (int argc, char **argv)
   const char *command = "verify";
   g_autofree char *model_path = NULL;
   g_auto (GStrv) images = NULL;
-  gboolean aligned = FALSE;
+  gboolean aligned = FALSE, flip = FALSE;
   double threshold = FV_GALLERY_DEFAULT_MATCH_THRESHOLD;
   GOptionEntry entries[] = {
     {"threshold", 't', 0, G_OPTION_ARG_DOUBLE, &threshold,
         "Lowest cosine similarity of the same person (default "
           G_STRINGIFY (FV_GALLERY_DEFAULT_MATCH_THRESHOLD) ")", "X"},
+    FV_TOOL_FLIP_ENTRY (&flip),
     FV_TOOL_FACES_ENTRIES (&aligned, &model_path, &images),
     G_OPTION_ENTRY_NULL
   };
@@ -764,6 +769,7 @@ fv_cmd_verify (int argc, char **argv)
   faces = fv_tool_faces_new (command, model_path, aligned);
   if (faces == NULL)
     return FV_TOOL_EXIT_FAILURE;
+  fv_tool_faces_set_flip (faces, flip);
   dim = fv_tool_faces_get_dim (faces);
   a = g_new (float, dim);
   for (i = 0; i < 2; i++) {

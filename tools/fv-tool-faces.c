@@ -88,6 +88,13 @@ fv_tool_faces_free (FvToolFaces * faces)
   g_free (faces);
 }
 
+void
+fv_tool_faces_set_flip (FvToolFaces * faces, gboolean flip)
+{
+  fv_embedder_set_flip (faces->embedder ? faces->embedder :
+      fv_face_pipeline_get_embedder (faces->pipeline), flip);
+}
+
 guint
 fv_tool_faces_get_dim (FvToolFaces * faces)
 {

@@ -20,6 +20,13 @@ G_BEGIN_DECLS
       "MobileFaceNet model file (default: the installed or fetched " \
         FV_TOOL_DEFAULT_MODEL ")", "FILE"}
 
+/* --flip, test-time augmentation (fv_embedder_set_flip()), of the commands
+ * that embed faces, one entry of a GOptionEntry array. */
+#define FV_TOOL_FLIP_ENTRY(flip) \
+  {"flip", 0, 0, G_OPTION_ARG_NONE, (flip), \
+      "Also embed each face mirrored and average the two embeddings " \
+        "(twice the embedding time)", NULL}
+
 /* The options that every command on faces takes last: --aligned, --model
  * and the image arguments, in a GOptionEntry array. */
 #define FV_TOOL_FACES_ENTRIES(aligned, model_path, images) \
@@ -63,6 +70,8 @@ typedef struct _FvToolFaces FvToolFaces;
 FvToolFaces *fv_tool_faces_new (const char *command, const char *model_path,
     gboolean aligned);
 void fv_tool_faces_free (FvToolFaces * faces);
+/* --flip: embed every face also mirrored (fv_embedder_set_flip()). */
+void fv_tool_faces_set_flip (FvToolFaces * faces, gboolean flip);
 guint fv_tool_faces_get_dim (FvToolFaces * faces);
 const char *fv_tool_faces_get_fingerprint (FvToolFaces * faces);
 

@@ -71,7 +71,8 @@ int fv_bench_gallery (guint gallery_size, guint threads);
 
 /* The photo mode of `faceverify embed` (without --aligned) and `faceverify
  * bench --detector` (fv-cmd-detect.c). */
-int fv_cmd_embed_photos (const char *model_path, char **images);
+int fv_cmd_embed_photos (const char *model_path, char **images,
+    gboolean flip);
 int fv_bench_detector (guint runs, guint warmup, const char *image_path);
 
 /* Helpers, implemented in faceverify.c. */

@@ -35,6 +35,8 @@ FV_API FvModel *fv_embedder_get_model (FvEmbedder * embedder);
 FV_API gsize fv_embedder_get_arena_size (FvEmbedder * embedder);
 FV_API gboolean fv_embedder_set_threads (FvEmbedder * embedder,
     guint n_threads, GError ** error);
+FV_API void fv_embedder_set_flip (FvEmbedder * embedder, gboolean flip);
+FV_API gboolean fv_embedder_get_flip (FvEmbedder * embedder);
 FV_API void fv_embedder_embed (FvEmbedder * embedder, const guint8 * rgb,
     gsize stride, float *embedding);
 FV_API void fv_embedder_embed_batch (FvEmbedder * embedder, guint n_faces,

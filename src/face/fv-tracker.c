@@ -1,6 +1,7 @@
 /* FvTracker: a light IoU tracker with identity hysteresis. */
 #include "fv.h"
 
+#include <math.h>
 #include <string.h>
 
 struct _FvTracker
@@ -8,7 +9,7 @@ struct _FvTracker
   guint capacity;
   guint dim;
   FvTrack *tracks;
-  float *pool;
+  float *pool;                  /* per track: embedding, template, sum */
   guint next_id;
   guint64 frame;
 
@@ -20,9 +21,12 @@ struct _FvTracker
   float iou_reembed;            /* below this IoU with the embedded box: re-identify */
   guint max_age;                /* frames a track survives unseen */
   guint confirm;                /* agreeing observations needed to change identity */
-  float same_face;              /* below this cosine to the track's last
-                                 * embedding, the track holds another face */
+  float same_face;              /* below this cosine to the track's
+                                 * template, the track holds another face */
+  float decay;                  /* template: weight kept per new view */
 };
+
+#define POOL_VECTORS 3
 
 /**
  * fv_tracker_new:
@@ -47,16 +51,20 @@ fv_tracker_new (guint capacity, guint dim)
   t->capacity = capacity;
   t->dim = dim;
   t->tracks = g_new0 (FvTrack, capacity);
-  t->pool = g_new0 (float, (gsize) (capacity) * MAX (dim, 1));
+  t->pool = g_new0 (float, (gsize) (capacity) * POOL_VECTORS * MAX (dim, 1));
   t->iou = g_new0 (float, (gsize) (capacity) * capacity);
   t->assigned = g_new0 (gint, capacity);
-  for (i = 0; i < capacity; i++)
-    t->tracks[i].embedding = t->pool + (gsize) (i) * MAX (dim, 1);
+  for (i = 0; i < capacity; i++) {
+    t->tracks[i].embedding = t->pool + (gsize) (i) * POOL_VECTORS * MAX (dim,
+        1);
+    t->tracks[i].tmpl = t->tracks[i].embedding + MAX (dim, 1);
+  }
   t->iou_match = 0.3f;
   t->iou_reembed = 0.6f;
   t->max_age = 10;
   t->confirm = 2;
   t->same_face = 0.5f;
+  t->decay = FV_TRACKER_DEFAULT_TEMPLATE_DECAY;
   t->next_id = 1;
   return t;
 }
@@ -64,13 +72,14 @@ fv_tracker_new (guint capacity, guint dim)
 static void
 fv_track_clear (FvTrack * tr)
 {
-  float *emb = tr->embedding;
+  float *emb = tr->embedding, *tmpl = tr->tmpl;
 
   fv_identity_clear (&tr->stable);
   fv_identity_clear (&tr->pending);
   fv_identity_clear (&tr->reported);
   memset (tr, 0, sizeof (*tr));
   tr->embedding = emb;
+  tr->tmpl = tmpl;
 }
 
 /**
@@ -133,6 +142,40 @@ fv_tracker_get_max_age (FvTracker * tracker)
 {
   g_return_val_if_fail (tracker != NULL, 0);
   return tracker->max_age;
+}
+
+/**
+ * fv_tracker_set_template_decay:
+ * @tracker: a tracker
+ * @decay: the weight that the older embeddings keep at each new one, 0
+ *   to 0.99
+ *
+ * Sets how a track's template follows its embeddings: after the
+ * embeddings e_1 … e_n with weights w_1 … w_n (see
+ * fv_tracker_add_embedding()) the template is the unit vector along
+ * sum_k decay^(n-k) w_k e_k, an exponentially forgetting, weighted mean
+ * of unit vectors. 0 makes the template the last embedding alone:
+ * identities are then decided frame by frame, as without templates.
+ * Takes effect from the next embedding on.
+ */
+void
+fv_tracker_set_template_decay (FvTracker * tracker, float decay)
+{
+  g_return_if_fail (tracker != NULL);
+  tracker->decay = isfinite (decay) ? CLAMP (decay, 0.0f, 0.99f) : 0.0f;
+}
+
+/**
+ * fv_tracker_get_template_decay:
+ * @tracker: a tracker
+ *
+ * Returns: the decay set by fv_tracker_set_template_decay()
+ */
+float
+fv_tracker_get_template_decay (FvTracker * tracker)
+{
+  g_return_val_if_fail (tracker != NULL, 0.0f);
+  return tracker->decay;
 }
 
 /**
@@ -350,33 +393,94 @@ fv_tracker_needs_embedding (FvTracker * tracker, const FvTrack * track,
  * @quality: the quality of the crop it came from (fv_face_quality()), in
  *   [0, 1]
  *
- * Records a fresh embedding. When it is far from the track's previous one
- * (another face took the track's place), the old identity is dropped.
+ * fv_tracker_add_embedding() with weight 1.
  */
 void
 fv_tracker_set_embedding (FvTracker * tracker, FvTrack * track,
     const float *embedding, gboolean aligned, float quality)
 {
-  if (track->has_embedding && track->has_identity) {
-    float dot = 0.0f;
-    guint i;
+  fv_tracker_add_embedding (tracker, track, embedding, aligned, quality, 1.0f);
+}
 
-    for (i = 0; i < tracker->dim; i++)
-      dot += track->embedding[i] * embedding[i];
+static float
+fv_tracker_dot (const float *a, const float *b, guint n)
+{
+  float dot = 0.0f;
+  guint i;
+
+  for (i = 0; i < n; i++)
+    dot += a[i] * b[i];
+  return dot;
+}
+
+/**
+ * fv_tracker_add_embedding:
+ * @tracker: a tracker
+ * @track: one of its tracks
+ * @embedding: (array): a fresh L2-normalised embedding of the track's
+ *   face; copied
+ * @aligned: whether it came from an aligned crop
+ * @quality: the quality of the crop it came from (fv_face_quality()), in
+ *   [0, 1]
+ * @weight: how much this view counts in the track's template, relative to
+ *   the other views' weights (e.g. its quality); 0 or less: the view is
+ *   no evidence (a crop below the quality gate): it is recorded as the
+ *   track's embedding but changes neither the template nor the identity
+ *
+ * Records a fresh embedding and folds it into the track's template (see
+ * fv_tracker_set_template_decay()). When it is far from the template
+ * (another face took the track's place), the template starts again from
+ * this embedding alone and the old identity is dropped.
+ */
+void
+fv_tracker_add_embedding (FvTracker * tracker, FvTrack * track,
+    const float *embedding, gboolean aligned, float quality, float weight)
+{
+  FvTracker *t = tracker;
+  float *sum, norm;
+  gboolean restart;
+  guint i;
+
+  g_return_if_fail (tracker != NULL && track != NULL && embedding != NULL);
+
+  sum = track->tmpl + t->dim;
+  /* no template yet (a new track, or only views that were no evidence) */
+  restart = !(track->tmpl_weight > 0.0);
+  if (weight > 0.0f && !restart
+      && fv_tracker_dot (track->tmpl, embedding, t->dim) < t->same_face) {
     /* Another face took this track's place (a cut, people crossing): the
-     * old identity is no evidence about it, so hysteresis starts anew. */
-    if (dot < tracker->same_face) {
+     * old views and identity are no evidence about it, so the template and
+     * the hysteresis start anew. */
+    restart = TRUE;
+    if (track->has_identity) {
       track->has_identity = FALSE;
       fv_identity_clear (&track->pending);
       track->pending_count = 0;
     }
   }
-  memcpy (track->embedding, embedding, tracker->dim * sizeof (float));
+  if (weight > 0.0f) {
+    if (restart || t->decay <= 0.0f) {
+      for (i = 0; i < t->dim; i++)
+        sum[i] = weight * embedding[i];
+      track->tmpl_weight = weight;
+    } else {
+      for (i = 0; i < t->dim; i++)
+        sum[i] = t->decay * sum[i] + weight * embedding[i];
+      track->tmpl_weight = t->decay * track->tmpl_weight + weight;
+    }
+    memcpy (track->tmpl, sum, t->dim * sizeof (float));
+    norm = fv_l2_normalize (track->tmpl, t->dim);
+    /* opposite views cancelled out: the fresh one is the best template */
+    if (norm < 1e-3f * track->tmpl_weight)
+      memcpy (track->tmpl, embedding, t->dim * sizeof (float));
+  }
+
+  memcpy (track->embedding, embedding, t->dim * sizeof (float));
   track->has_embedding = TRUE;
   track->embedding_aligned = aligned;
   track->embedding_quality = quality;
   track->embed_box = track->box;
-  track->embed_frame = tracker->frame;
+  track->embed_frame = t->frame;
 }
 
 /* Makes @obs the stable and reported identity. */
@@ -393,8 +497,8 @@ fv_track_settle (FvTrack * tr, const FvIdentity * obs)
  * fv_tracker_observe:
  * @tracker: a tracker
  * @track: one of its tracks
- * @observation: the match of the track's fresh embedding; its label is
- *   copied
+ * @observation: the match of the track's template (see
+ *   fv_tracker_add_embedding()); its label is copied
  * @gallery_version: the version of the gallery it was matched against
  *
  * Feeds one match result and updates the reported identity with

@@ -59,6 +59,12 @@ typedef struct
  * @embedding_quality: the quality of the crop it came from, in [0, 1]
  * @embed_box: the box the embedding was computed from
  * @embed_frame: the tracker frame it was computed on
+ * @tmpl: (array): the track's template (the tracker's dimension),
+ *   owned by the tracker: the unit-length, weighted mean of the track's
+ *   recent embeddings (see fv_tracker_set_template_decay()); what the
+ *   track's identity is decided on
+ * @tmpl_weight: the weight behind @tmpl (decayed sum of the
+ *   observations' weights)
  * @gallery_version: the gallery version the identity was matched against
  * @has_identity: whether @stable holds a decision
  * @stable: the identity confirmed by hysteresis
@@ -82,6 +88,8 @@ typedef struct
   float embedding_quality;
   FvBox embed_box;
   guint64 embed_frame;
+  float *tmpl;
+  double tmpl_weight;
   guint64 gallery_version;
 
   gboolean has_identity;
@@ -97,11 +105,22 @@ typedef struct
  *
  * Associates the face boxes of each frame with tracks by greedy IoU, ends
  * tracks unseen for a few frames, decides when a track's identity must be
- * computed again, and smooths identities with hysteresis: an identity
- * only changes after two agreeing observations, unless the embedding
- * shows another face in the track's place. Holds every buffer it needs
- * from creation on; not thread-safe.
+ * computed again, keeps a template per track (a weighted mean of its
+ * recent embeddings, so that several weak views add up), and smooths
+ * identities with hysteresis: an identity only changes after two agreeing
+ * observations, unless the embedding shows another face in the track's
+ * place. Holds every buffer it needs from creation on; not thread-safe.
  */
+
+/**
+ * FV_TRACKER_DEFAULT_TEMPLATE_DECAY:
+ *
+ * The default of fv_tracker_set_template_decay(): each new embedding
+ * multiplies the weight of the older ones by 0.8, so a view counts half
+ * after three more and the template follows the current appearance
+ * (about the last five views) rather than the whole history.
+ */
+#define FV_TRACKER_DEFAULT_TEMPLATE_DECAY 0.8f
 typedef struct _FvTracker FvTracker;
 
 FV_API FvTracker *fv_tracker_new (guint capacity, guint dim);
@@ -111,10 +130,15 @@ FV_API guint fv_tracker_get_capacity (FvTracker * tracker);
 FV_API guint fv_tracker_get_max_age (FvTracker * tracker);
 FV_API void fv_tracker_update (FvTracker * tracker, const FvBox * boxes,
     guint n, FvTrack ** tracks);
+FV_API void fv_tracker_set_template_decay (FvTracker * tracker,
+    float decay);
+FV_API float fv_tracker_get_template_decay (FvTracker * tracker);
 FV_API gboolean fv_tracker_needs_embedding (FvTracker * tracker,
     const FvTrack * track, guint reidentify_interval);
 FV_API void fv_tracker_set_embedding (FvTracker * tracker, FvTrack * track,
     const float *embedding, gboolean aligned, float quality);
+FV_API void fv_tracker_add_embedding (FvTracker * tracker, FvTrack * track,
+    const float *embedding, gboolean aligned, float quality, float weight);
 FV_API void fv_tracker_observe (FvTracker * tracker, FvTrack * track,
     const FvIdentity * observation, guint64 gallery_version);
 FV_API guint fv_tracker_frames_ago (FvTracker * tracker,

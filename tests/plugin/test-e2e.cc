@@ -1,7 +1,8 @@
 // End to end on ../shared/data/video/clip_mjpeg.avi with stock elements:
 // per-segment accuracy behind mtcnnfacedetect and OpenCV facedetect, the
-// reidentify-interval saving, FvFaceIdMeta after videoscale, and gallery
-// edits by another process while PLAYING.
+// reidentify-interval saving, FvFaceIdMeta after videoscale, gallery
+// edits by another process while PLAYING, and track templates on a clip
+// with several views of each person.
 #include <gtest/gtest.h>
 
 #include <atomic>
@@ -72,13 +73,14 @@ CollectProbe (GstPad *, GstPadProbeInfo *info, gpointer data)
 }
 
 // Runs "filesrc ! avidemux ! jpegdec ! videoconvert ! @middle ! fakesink"
-// to the end and collects what reaches the sink.
+// on @clip (an MJPEG AVI at 10 fps; default: the shared clip) to the end
+// and collects what reaches the sink.
 RunResult
-RunClip (const std::string &middle)
+RunClip (const std::string &middle, const std::string &clip = "")
 {
   RunResult res;
-  std::string desc = "filesrc location=\"" + fvtest::SharedPath (kClip)
-      + "\" ! avidemux ! jpegdec ! videoconvert ! " + middle
+  std::string desc = "filesrc location=\""
+      + (clip.empty ()? fvtest::SharedPath (kClip) : clip) + "\" ! avidemux ! jpegdec ! videoconvert ! " + middle
       + " ! fakesink name=sink sync=false";
   GError *err = NULL;
   GstElement *p = gst_parse_launch (desc.c_str (), &err);
@@ -474,6 +476,152 @@ TEST_F (LiveGalleryTest, EditsByOtherProcessesShowWhileStreaming)
 
   gst_harness_teardown (h);
   gst_object_unref (bus);
+}
+
+// --- several views of each person in one shot --------------------------------
+
+// tests/data/make-multiview-clip.py builds, from the deepface photos, a clip
+// where each person is seen in one shot in several weaker views (turned,
+// smaller, darker, mirrored) and once as photographed; one line per frame
+// says who is shown. The gallery holds every deepface identity, enrolled
+// from the aligned crops of the photos that are not in the clip.
+class MultiViewTest : public ::testing::Test
+{
+protected:
+  struct Truth
+  {
+    std::string identity, view;
+  };
+  static std::string clip, gallery;
+  static std::vector<Truth> truth;     // by frame
+
+  static void SetUpTestSuite ()
+  {
+    std::string model = fvtest::ModelPath ("MobileFaceNet.tflite");
+    if (model.empty () || !fvtest::HaveShared ("data/faces/deepface/faces.csv"))
+      return;
+    std::string dir = PluginScratch ("multiview");
+    // the clip, with a registry of its own for the stock elements it uses
+    gchar **env = g_environ_setenv (g_get_environ (), "GST_REGISTRY_1_0",
+        (dir + "/registry.bin").c_str (), TRUE);
+    std::string shared = fvtest::SharedDir ();
+    const gchar *argv[] = { FV_PYTHON3, FV_MULTIVIEW_SCRIPT, shared.c_str (),
+      dir.c_str (), NULL
+    };
+    gint status = -1;
+    GError *err = NULL;
+    gboolean ran = g_spawn_sync (NULL, (gchar **) argv, env,
+        G_SPAWN_DEFAULT, NULL, NULL, NULL, NULL, &status, &err);
+    g_strfreev (env);
+    ASSERT_TRUE (ran) << err->message;
+    ASSERT_TRUE (g_spawn_check_wait_status (status, NULL))
+        << FV_MULTIVIEW_SCRIPT " failed";
+    std::ifstream in (dir + "/multiview.csv");
+    std::string line;
+    std::set<std::string> in_clip;
+    std::getline (in, line);
+    while (std::getline (in, line)) {
+      std::vector<std::string> f;
+      std::stringstream ss (line);
+      std::string c;
+      while (std::getline (ss, c, ','))
+        f.push_back (c);
+      ASSERT_EQ (f.size (), 4u) << line;
+      truth.push_back ({ f[1], f[3] });
+      in_clip.insert (f[2]);
+    }
+    ASSERT_FALSE (truth.empty ());
+
+    FvEmbedder *e = fv_embedder_new (model.c_str (), NULL);
+    ASSERT_NE (e, nullptr);
+    std::map<std::string, std::vector<std::vector<float>>> ids;
+    std::vector<float> emb (fv_embedder_get_dim (e));
+    for (const FaceRow &r : LoadFaces ("deepface")) {
+      if (in_clip.count (r.raw))
+        continue;
+      RgbImage img = LoadRgb (FacePath ("deepface", r.aligned));
+      ASSERT_EQ (img.width, FV_EMBED_SIZE) << r.aligned;
+      fv_embedder_embed (e, img.data.data (), img.Stride (), emb.data ());
+      ids[r.identity].push_back (emb);
+    }
+    gallery = dir + "/gallery.db";
+    bool made = MakeGallery (gallery, e, ids);
+    fv_embedder_free (e);
+    ASSERT_TRUE (made);
+    clip = dir + "/multiview.avi";
+  }
+
+  void SetUp () override
+  {
+    if (clip.empty ())
+      GTEST_SKIP () << "models or shared data missing";
+  }
+};
+
+std::string MultiViewTest::clip;
+std::string MultiViewTest::gallery;
+std::vector<MultiViewTest::Truth> MultiViewTest::truth;
+
+// With decision=track, a person's weaker views are named from the track's
+// template on more frames than frame by frame, and neither mode ever names
+// a wrong enrolled person.
+TEST_F (MultiViewTest, TrackTemplatesNameMoreFramesThanPerFrameDecisions)
+{
+  std::map<std::string, int> shown;
+  std::map<std::string, int> named[2];
+  int wrong[2] = { 0, 0 };
+  const char *modes[2] = { "frame", "track" };
+
+  for (const Truth &t : truth)
+    shown[t.identity]++;
+  for (int m = 0; m < 2; m++) {
+    // min-quality=0: the weaker views are what the comparison is about,
+    // the quality gate (which refuses some in both modes) is tested apart
+    RunResult r = RunClip (std::string ("mtcnnfacedetect ! faceverify "
+            "min-quality=0 decision=") + modes[m] + " gallery-file=\""
+        + gallery + "\"", clip);
+    ASSERT_EQ (r.errors, 0) << r.error;
+    ASSERT_EQ (r.frames.size (), truth.size ());
+    for (const FrameResult &f : r.frames) {
+      ASSERT_GE (f.index, 0);
+      ASSERT_LT ((size_t) f.index, truth.size ());
+      const Truth &t = truth[f.index];
+      bool ok = false;
+      for (const Seen &x : f.faces) {
+        if (x.known && x.label == t.identity)
+          ok = true;
+        else if (x.known) {
+          wrong[m]++;
+          ADD_FAILURE () << modes[m] << ": frame " << f.index << " ("
+              << t.identity << ", " << t.view << ") named " << x.label;
+        }
+      }
+      named[m][t.identity] += ok;
+    }
+  }
+
+  int sum[2] = { 0, 0 }, total = 0;
+  printf ("fraction of the frames showing each person on which they are "
+      "named:\n  %-10s %8s %8s\n", "person", "frame", "track");
+  for (const auto &p : shown) {
+    const std::string &id = p.first;
+    double fr = (double) named[0][id] / p.second;
+    double tr = (double) named[1][id] / p.second;
+    printf ("  %-10s %8.2f %8.2f   (%d, %d of %d frames)\n", id.c_str (), fr,
+        tr, named[0][id], named[1][id], p.second);
+    if (named[0][id] < p.second) {
+      EXPECT_GT (named[1][id], named[0][id]) << id;
+    }
+    sum[0] += named[0][id];
+    sum[1] += named[1][id];
+    total += p.second;
+  }
+  printf ("  %-10s %8.2f %8.2f   (%d, %d of %d frames)\n", "all",
+      (double) sum[0] / total, (double) sum[1] / total, sum[0], sum[1], total);
+  fflush (stdout);
+  EXPECT_GT (sum[1], sum[0]);
+  EXPECT_EQ (wrong[0], 0);
+  EXPECT_EQ (wrong[1], 0);
 }
 
 #ifdef FV_TEST_HAVE_PG

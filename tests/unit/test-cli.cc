@@ -640,6 +640,34 @@ TEST_F (CliEmbedTest, DefaultModel)
   EXPECT_EQ (r.out, explicit_model.out);
 }
 
+// --flip: the normalised mean of the face's and its mirror image's
+// embeddings, so a crop and its mirror embed alike.
+TEST_F (CliEmbedTest, FlipAveragesTheMirrorImage)
+{
+  g_autoptr (GError) error = NULL;
+  g_autoptr (GdkPixbuf) pb = gdk_pixbuf_new_from_file (Path ("colour.png")
+      .c_str (), &error);
+  ASSERT_NE (pb, nullptr) << error->message;
+  g_autoptr (GdkPixbuf) mirror = gdk_pixbuf_flip (pb, TRUE);
+  ASSERT_TRUE (gdk_pixbuf_save (mirror, Path ("mirror.png").c_str (), "png",
+          &error, NULL)) << error->message;
+  RunResult plain = Embed ({"colour.png", "mirror.png"});
+  RunResult flip = RunTool ({"embed", "--model", model_, "--aligned",
+        "--flip", Path ("colour.png"), Path ("mirror.png")});
+  g_unlink (Path ("mirror.png").c_str ());
+  ASSERT_EQ (plain.status, 0) << plain.err;
+  ASSERT_EQ (flip.status, 0) << flip.err;
+  auto p = ParseEmbedOutput (plain.out), f = ParseEmbedOutput (flip.out);
+  ASSERT_EQ (p.size (), 2u);
+  ASSERT_EQ (f.size (), 2u);
+  const Embedding &a = p[Path ("colour.png")], &b = p[Path ("mirror.png")];
+  EXPECT_LT (Cosine (a, b), 0.9999);
+  EXPECT_GT (Cosine (f[Path ("colour.png")], f[Path ("mirror.png")]), 0.9999);
+  // the flipped embedding lies between the two plain ones
+  EXPECT_GT (Cosine (f[Path ("colour.png")], a), Cosine (a, b));
+  EXPECT_GT (Cosine (f[Path ("colour.png")], b), Cosine (a, b));
+}
+
 TEST_F (CliEmbedTest, WrongSize)
 {
   RunResult r = Embed ({"small.png"});

@@ -1,6 +1,7 @@
 // FvTracker: IoU association and ageing, when to re-identify, and the
 // hysteresis that keeps labels from flickering without ever carrying a
 // label over to another face.
+#include <cmath>
 #include <memory>
 #include <string>
 
@@ -163,6 +164,90 @@ TEST (Tracker, ResetEndsEveryTrack)
   EXPECT_FALSE (tr->has_identity);
   EXPECT_FALSE (tr->has_embedding);
   EXPECT_EQ (tr->reported.label, nullptr);
+}
+
+double
+Dot (const float *a, const float *b, int n)
+{
+  double d = 0;
+  for (int i = 0; i < n; i++)
+    d += (double) a[i] * b[i];
+  return d;
+}
+
+// The template is the unit vector along sum decay^(n-k) w_k e_k; decay 0
+// keeps only the last embedding (per-frame decisions).
+TEST (Tracker, TemplateIsTheDecayedWeightedMeanOfTheViews)
+{
+  Tracker t (fv_tracker_new (2, 2));
+  EXPECT_FLOAT_EQ (fv_tracker_get_template_decay (t.get ()),
+      FV_TRACKER_DEFAULT_TEMPLATE_DECAY);
+  fv_tracker_set_template_decay (t.get (), 0.5f);
+  FvBox box = { 0, 0, 100, 100 };
+  FvTrack *tr = NULL;
+  const float e1[2] = { 1.0f, 0.0f }, e2[2] = { 0.6f, 0.8f };
+  fv_tracker_update (t.get (), &box, 1, &tr);
+  fv_tracker_add_embedding (t.get (), tr, e1, TRUE, 1.0f, 2.0f);
+  EXPECT_FLOAT_EQ (tr->tmpl[0], 1.0f);
+  fv_tracker_update (t.get (), &box, 1, &tr);
+  fv_tracker_add_embedding (t.get (), tr, e2, TRUE, 1.0f, 1.0f);
+  // 0.5 * 2 * e1 + 1 * e2 = (1.6, 0.8)
+  float n = std::sqrt (1.6f * 1.6f + 0.8f * 0.8f);
+  EXPECT_NEAR (tr->tmpl[0], 1.6f / n, 1e-6);
+  EXPECT_NEAR (tr->tmpl[1], 0.8f / n, 1e-6);
+  EXPECT_NEAR (tr->tmpl_weight, 2.0, 1e-6);
+  EXPECT_FLOAT_EQ (tr->embedding[1], 0.8f);     // the last view itself
+
+  fv_tracker_set_template_decay (t.get (), 0.0f);
+  fv_tracker_update (t.get (), &box, 1, &tr);
+  fv_tracker_add_embedding (t.get (), tr, e1, TRUE, 1.0f, 1.0f);
+  EXPECT_FLOAT_EQ (tr->tmpl[0], 1.0f);
+  EXPECT_FLOAT_EQ (tr->tmpl[1], 0.0f);
+}
+
+// Two views that each fall short of a threshold of 0.5 to the enrolled
+// face g (cosine 0.47) but agree with each other (0.6, the same face):
+// their template reaches it.
+TEST (Tracker, WeakViewsAddUpInTheTemplate)
+{
+  Tracker t (fv_tracker_new (2, 3));
+  FvBox box = { 0, 0, 100, 100 };
+  FvTrack *tr = NULL;
+  const float g[3] = { 1, 0, 0 };
+  const float b = 0.45f, a = std::sqrt (1.0f - 0.47f * 0.47f - b * b);
+  const float v1[3] = { 0.47f, a, b }, v2[3] = { 0.47f, a, -b };
+  ASSERT_NEAR (Dot (v1, v2, 3), 0.595, 1e-5);
+  fv_tracker_update (t.get (), &box, 1, &tr);
+  fv_tracker_set_embedding (t.get (), tr, v1, TRUE, 1.0f);
+  EXPECT_LT (Dot (tr->tmpl, g, 3), 0.5);
+  fv_tracker_update (t.get (), &box, 1, &tr);
+  fv_tracker_set_embedding (t.get (), tr, v2, TRUE, 1.0f);
+  EXPECT_LT (Dot (tr->embedding, g, 3), 0.5);
+  EXPECT_GT (Dot (tr->tmpl, g, 3), 0.5);
+}
+
+// Another face in the track's place (far from the template) starts the
+// template again from it alone, and drops the identity.
+TEST (Tracker, AnotherFaceRestartsTheTemplate)
+{
+  Tracker t (fv_tracker_new (2, 2));
+  FvBox box = { 0, 0, 100, 100 };
+  FvTrack *tr = NULL;
+  const float a[2] = { 1, 0 }, a2[2] = { 0.8f, 0.6f }, c[2] = { 0, 1 };
+  FvIdentity o = Obs ("A", 1);
+  for (const float *e : { a, a2, a }) {
+    fv_tracker_update (t.get (), &box, 1, &tr);
+    fv_tracker_set_embedding (t.get (), tr, e, TRUE, 1.0f);
+    fv_tracker_observe (t.get (), tr, &o, 1);
+  }
+  EXPECT_GT (tr->tmpl[1], 0.1f);        // a2 is still in it
+  EXPECT_TRUE (tr->has_identity);
+  fv_tracker_update (t.get (), &box, 1, &tr);
+  fv_tracker_set_embedding (t.get (), tr, c, TRUE, 1.0f);
+  EXPECT_FALSE (tr->has_identity);
+  EXPECT_FLOAT_EQ (tr->tmpl[0], 0.0f);
+  EXPECT_FLOAT_EQ (tr->tmpl[1], 1.0f);
+  EXPECT_NEAR (tr->tmpl_weight, 1.0, 1e-6);
 }
 
 }  // namespace
