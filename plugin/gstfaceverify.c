@@ -112,6 +112,7 @@ enum
   PROP_REIDENTIFY_INTERVAL,
   PROP_UPDATES,
   PROP_ATTACH_EMBEDDING,
+  PROP_LOADED_MODELS,
 };
 
 enum
@@ -536,6 +537,9 @@ gst_face_verify_get_property (GObject * object, guint prop_id,
     case PROP_ATTACH_EMBEDDING:
       g_value_set_boolean (value, self->attach_embedding);
       break;
+    case PROP_LOADED_MODELS:
+      g_value_set_uint (value, fv_model_get_n_shared ());
+      break;
     default:
       G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
       break;
@@ -686,13 +690,19 @@ gst_face_verify_install_face_properties (GObjectClass * gobject_class)
   /**
    * GstFaceVerify:threads:
    *
-   * Threads that embed the faces of one frame in parallel (0: one per
-   * CPU core). Read at start.
+   * The most threads (the streaming thread included) that embed the
+   * faces of one frame in parallel (0: one per CPU core). Read at start.
+   * The extra threads are those of the plugin's one process-wide pool
+   * (one per core), which every faceverify and mtcnnfacedetect instance
+   * shares: many instances never start more threads than there are
+   * cores. While another instance uses the pool, a frame is embedded on
+   * the streaming thread alone.
    */
   g_object_class_install_property (gobject_class, PROP_THREADS,
       g_param_spec_uint ("threads", "Threads",
-          "Threads that embed the faces of one frame in parallel (0: one "
-          "per CPU core)",
+          "The most threads that embed the faces of one frame in parallel "
+          "(0: one per CPU core), taken from the process-wide pool that "
+          "every instance shares",
           0, 64, DEFAULT_THREADS,
           G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS |
           GST_PARAM_MUTABLE_READY));
@@ -737,6 +747,20 @@ gst_face_verify_install_face_properties (GObjectClass * gobject_class)
           DEFAULT_ATTACH_EMBEDDING,
           G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS |
           GST_PARAM_MUTABLE_PLAYING));
+  /**
+   * GstFaceVerify:loaded-models:
+   *
+   * How many model files the plugin's elements hold loaded in this
+   * process. Instances that use the same file (faceverify's model-file,
+   * mtcnnfacedetect's three nets) share one copy of its weights, so this
+   * counts files, not instances: any number of faceverify elements with
+   * the default model count 1. For monitoring memory and for tests.
+   */
+  g_object_class_install_property (gobject_class, PROP_LOADED_MODELS,
+      g_param_spec_uint ("loaded-models", "Loaded models",
+          "Model files loaded in this process by the plugin's elements "
+          "(each once, however many instances use it)",
+          0, G_MAXUINT, 0, G_PARAM_READABLE | G_PARAM_STATIC_STRINGS));
 }
 
 static void

@@ -96,8 +96,10 @@ gst_fv_verifier_free (GstFvVerifier * v)
   g_free (v);
 }
 
-/* Loads the model and gives every thread of the pool an aligner and an
- * embedder. */
+/* Gets the model (loaded once per process, shared with every instance
+ * that reads the same file) and gives each of the @threads threads that
+ * this instance may use an aligner and an embedder; the threads are those
+ * of the process-wide pool. */
 static gboolean
 gst_fv_verifier_load_model (GstFvVerifier * v, const gchar * path,
     guint threads)
@@ -107,7 +109,7 @@ gst_fv_verifier_load_model (GstFvVerifier * v, const gchar * path,
   gchar *dot;
   guint i;
 
-  v->model = fv_model_new_from_file (path, &err);
+  v->model = fv_model_get_shared (path, &err);
   if (!v->model) {
     gst_fv_post_model_error (v->element, "face model", path, err);
     return FALSE;
@@ -122,7 +124,7 @@ gst_fv_verifier_load_model (GstFvVerifier * v, const gchar * path,
       return FALSE;
     }
   }
-  v->pool = fv_thread_pool_new (threads, &err);
+  v->pool = fv_thread_pool_get_shared (threads, &err);
   if (!v->pool) {
     GST_ELEMENT_ERROR (v->element, RESOURCE, FAILED,
         ("Could not start %u threads.", threads), ("%s", err->message));
@@ -382,7 +384,8 @@ gst_fv_verifier_embed (GstFvVerifier * v, GstBuffer * buf,
   if (!gst_fv_frame_map (v->element, info, path, buf, &vframe, &frame))
     return FALSE;
   v->job_frame = &frame;
-  fv_thread_pool_run (v->pool, gst_fv_verifier_embed_one, v, n);
+  fv_thread_pool_run_limited (v->pool, gst_fv_verifier_embed_one, v, n,
+      v->n_workers);
   /* the next frame is milliseconds away: let the workers sleep */
   fv_thread_pool_park (v->pool);
   v->job_frame = NULL;

@@ -759,8 +759,8 @@ run_split (FvSession * s, guint b0, guint nb)
       t0 = now_ns ();
     if (step_is_parallel (st, nb)) {
       task.st = st;
-      fv_thread_pool_run (s->pool, step_task, &task,
-          s->n_threads * CHUNKS_PER_THREAD);
+      fv_thread_pool_run_limited (s->pool, step_task, &task,
+          s->n_threads * CHUNKS_PER_THREAD, s->n_threads);
     } else {
       run_step_part (s, st, b0, nb, 0, 1);
     }
@@ -804,7 +804,7 @@ fv_session_run (FvSession * session, guint batch)
     whole = session->lanes ? batch / n * n : 0;
     if (whole > 0) {
       FvTask task = { session, NULL, 0, whole };
-      fv_thread_pool_run (session->pool, images_task, &task, whole);
+      fv_thread_pool_run_limited (session->pool, images_task, &task, whole, n);
     }
     if (whole < batch) {
       run_split (session, whole, batch - whole);
@@ -861,9 +861,13 @@ session_replan (FvSession * s, gboolean pin_io, GError ** error)
  *   included; 0 for one per processor
  * @error: return location for an %FV_MODEL_ERROR
  *
- * Starts (or stops) the session's worker threads. They persist until the
- * next call or until the session is freed; between runs they sleep. Call
- * it from the thread that runs the session, never during a run.
+ * Lets the session run on @n_threads threads. The workers are those of
+ * the process-wide pool (fv_thread_pool_get_shared()), which every
+ * session and element of the process shares; a session that asks for
+ * more threads than there are processors starts a pool of its own. Call
+ * it from the thread that runs the session, never during a run. While
+ * another session runs a task on the shared pool, this one runs on its
+ * calling thread alone.
  *
  * A session planned for batches of more than one image also gets, for
  * each extra thread, the activation memory of one image (threads compute
@@ -894,7 +898,7 @@ fv_session_set_threads (FvSession * session, guint n_threads, GError ** error)
   if (n_threads == session->n_threads)
     return TRUE;
   if (n_threads > 1) {
-    pool = fv_thread_pool_new (n_threads, error);
+    pool = fv_thread_pool_get_shared (n_threads, error);
     if (!pool)
       return FALSE;
   }
