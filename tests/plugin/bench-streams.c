@@ -119,8 +119,7 @@ run_child (guint n, const char *desc)
     }
     fv = gst_bin_get_by_name (GST_BIN (p[i]), "fv");
     pad = gst_element_get_static_pad (fv, "src");
-    gst_pad_add_probe (pad, GST_PAD_PROBE_TYPE_BUFFER, count_probe, NULL,
-        NULL);
+    gst_pad_add_probe (pad, GST_PAD_PROBE_TYPE_BUFFER, count_probe, NULL, NULL);
     gst_object_unref (pad);
     gst_object_unref (fv);
   }
@@ -316,8 +315,7 @@ main (int argc, char **argv)
           r.threads, r.models);
     else
       printf ("%7u %7.0f %14.2f %13s %8.1f %16s %8.0f %7.0f\n", n,
-          r.frames, mc, n == 1 ? "1.000" : "-", mr, "-", r.threads,
-          r.models);
+          r.frames, mc, n == 1 ? "1.000" : "-", mr, "-", r.threads, r.models);
   }
   g_free (gallery);
   g_free (clip);
