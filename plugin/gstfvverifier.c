@@ -69,6 +69,10 @@ struct _GstFvVerifier
   guint64 n_frames;
   guint64 n_embedded;
   const FvFrame *job_frame;
+  /* the decision settings of the last match: when they change, reused
+   * identities are matched again, as after a gallery change */
+  gfloat last_threshold, last_margin;
+  gboolean rematch;
 };
 
 void
@@ -342,7 +346,8 @@ gst_fv_verifier_plan (GstFvVerifier * v, guint n, guint reidentify_interval,
 
     f->embed = fv_tracker_needs_embedding (v->tracker, tr, reidentify_interval);
     f->query = -1;
-    if (f->embed || !tr->has_identity || tr->gallery_version != version) {
+    if (f->embed || v->rematch || !tr->has_identity
+        || tr->gallery_version != version) {
       f->query = (*n_query)++;
       if (!f->embed)
         memcpy (v->queries + (gsize) f->query * v->dim, tr->embedding,
@@ -436,6 +441,9 @@ gst_fv_verifier_process (GstFvVerifier * v, GstBuffer * buf,
   guint n, i, n_embed, n_query;
 
   v->n_frames++;
+  v->rematch = s->threshold != v->last_threshold || s->margin != v->last_margin;
+  v->last_threshold = s->threshold;
+  v->last_margin = s->margin;
   n = gst_fv_verifier_collect (v, buf, info, s);
   n_embed = gst_fv_verifier_plan (v, n, s->reidentify_interval, version,
       &n_query);
