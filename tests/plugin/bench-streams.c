@@ -17,6 +17,7 @@
  *
  *   bench-streams [--streams 1,4,8] [--runs N] [--threads T]
  *                 [--gallery G.db] [--clip clip.avi] [--stage S]
+ *                 [--reidentify-interval K]
  *
  * --stage decode runs the pipelines without our elements (what GStreamer's
  * decoding costs per stream), detect without faceverify. 
@@ -157,13 +158,14 @@ run_child (guint n, const char *desc)
 
 static gboolean
 spawn_child (const char *self, guint n, guint threads, const char *gallery,
-    const char *clip, const char *stage, ChildResult * r)
+    const char *clip, const char *stage, gint reid_k, ChildResult * r)
 {
+  g_autofree gchar *reid = g_strdup_printf ("%d", reid_k);
   g_autofree gchar *ns = g_strdup_printf ("%u", n);
   g_autofree gchar *ts = g_strdup_printf ("%u", threads);
   g_autofree gchar *out = NULL;
   g_autoptr (GError) err = NULL;
-  const char *argv[14];
+  const char *argv[16];
   const char *line;
   gint status = 0, frames = 0, threads_now = 0;
   guint64 cpu = 0;
@@ -179,6 +181,8 @@ spawn_child (const char *self, guint n, guint threads, const char *gallery,
   argv[k++] = clip;
   argv[k++] = "--stage";
   argv[k++] = stage;
+  argv[k++] = "--reidentify-interval";
+  argv[k++] = reid;
   if (gallery) {
     argv[k++] = "--gallery";
     argv[k++] = gallery;
@@ -208,7 +212,7 @@ spawn_child (const char *self, guint n, guint threads, const char *gallery,
 int
 main (int argc, char **argv)
 {
-  gint runs = 3, child = 0, threads = 1;
+  gint runs = 3, child = 0, threads = 1, reid = 0;
   gchar *gallery = NULL, *clip = NULL, *streams = NULL, *stage = NULL;
   GOptionEntry entries[] = {
     {"streams", 0, 0, G_OPTION_ARG_STRING, &streams,
@@ -216,6 +220,8 @@ main (int argc, char **argv)
     {"runs", 0, 0, G_OPTION_ARG_INT, &runs, "Runs per stream count", "N"},
     {"threads", 0, 0, G_OPTION_ARG_INT, &threads,
         "threads property of both elements (default 1)", "T"},
+    {"reidentify-interval", 0, 0, G_OPTION_ARG_INT, &reid,
+        "reidentify-interval of faceverify (default: the element's)", "K"},
     {"gallery", 0, 0, G_OPTION_ARG_FILENAME, &gallery, "Gallery file", "G"},
     {"clip", 0, 0, G_OPTION_ARG_FILENAME, &clip, "Clip (MJPEG AVI)", "F"},
     {"stage", 0, 0, G_OPTION_ARG_STRING, &stage, "How much of the pipeline: "
@@ -227,6 +233,7 @@ main (int argc, char **argv)
   GError *err = NULL;
   g_auto (GStrv) counts = NULL;
   g_autofree gchar *desc = NULL;
+  g_autofree gchar *reid_opt = g_strdup ("");
   double one_cpu = 0, one_rss = 0;
   guint c;
 
@@ -256,6 +263,10 @@ main (int argc, char **argv)
   }
   if (!stage)
     stage = g_strdup ("all");
+  if (reid > 0) {
+    g_free (reid_opt);
+    reid_opt = g_strdup_printf ("reidentify-interval=%d", reid);
+  }
   if (g_str_equal (stage, "decode"))
     desc = g_strdup_printf ("filesrc location=\"%s\" ! avidemux ! jpegdec "
         "! videoconvert ! identity name=fv ! fakesink sync=false", clip);
@@ -266,9 +277,9 @@ main (int argc, char **argv)
   else
     desc = g_strdup_printf ("filesrc location=\"%s\" ! avidemux ! jpegdec "
         "! videoconvert ! mtcnnfacedetect threads=%d ! faceverify name=fv "
-        "threads=%d %s%s%s ! fakesink sync=false", clip, threads, threads,
+        "threads=%d %s%s%s%s ! fakesink sync=false", clip, threads, threads,
         gallery ? "gallery-file=\"" : "", gallery ? gallery : "",
-        gallery ? "\"" : "");
+        gallery ? "\" " : "", reid_opt);
   if (child > 0)
     return run_child (MIN ((guint) child, MAX_STREAMS), desc);
 
@@ -298,7 +309,7 @@ main (int argc, char **argv)
     if (n < 1 || n > MAX_STREAMS)
       continue;
     for (i = 0; i < runs; i++) {
-      if (!spawn_child (argv[0], n, threads, gallery, clip, stage, &r))
+      if (!spawn_child (argv[0], n, threads, gallery, clip, stage, reid, &r))
         return 1;
       cpu[i] = r.cpu_ms_per_frame;
       rss[i] = r.rss_mb;
