@@ -95,6 +95,8 @@ FV_API gboolean fv_session_set_threads (FvSession * session,
     guint n_threads, GError ** error);
 FV_API guint fv_session_get_threads (FvSession * session);
 FV_API void fv_session_share_threads (FvSession * session, FvSession * from);
+FV_API gboolean fv_session_borrow_arena (FvSession * session,
+    FvSession * host);
 
 /**
  * FvStepProfile:
