@@ -71,6 +71,10 @@ struct _GstFvVerifier
   guint64 n_frames;
   guint64 n_embedded;
   const FvFrame *job_frame;
+  /* the decision settings of the last match: when they change, reused
+   * identities are matched again, as after a gallery change */
+  gfloat last_threshold, last_margin;
+  gboolean rematch;
 };
 
 void
@@ -98,8 +102,10 @@ gst_fv_verifier_free (GstFvVerifier * v)
   g_free (v);
 }
 
-/* Loads the model and gives every thread of the pool an aligner and an
- * embedder. */
+/* Gets the model (loaded once per process, shared with every instance
+ * that reads the same file) and gives each of the @threads threads that
+ * this instance may use an aligner and an embedder; the threads are those
+ * of the process-wide pool. */
 static gboolean
 gst_fv_verifier_load_model (GstFvVerifier * v, const gchar * path,
     guint threads)
@@ -109,7 +115,7 @@ gst_fv_verifier_load_model (GstFvVerifier * v, const gchar * path,
   gchar *dot;
   guint i;
 
-  v->model = fv_model_new_from_file (path, &err);
+  v->model = fv_model_get_shared (path, &err);
   if (!v->model) {
     gst_fv_post_model_error (v->element, "face model", path, err);
     return FALSE;
@@ -124,7 +130,7 @@ gst_fv_verifier_load_model (GstFvVerifier * v, const gchar * path,
       return FALSE;
     }
   }
-  v->pool = fv_thread_pool_new (threads, &err);
+  v->pool = fv_thread_pool_get_shared (threads, &err);
   if (!v->pool) {
     GST_ELEMENT_ERROR (v->element, RESOURCE, FAILED,
         ("Could not start %u threads.", threads), ("%s", err->message));
@@ -346,7 +352,8 @@ gst_fv_verifier_plan (GstFvVerifier * v, guint n, guint reidentify_interval,
      * judged once embedded */
     if (!f->embed && tr->embedding_quality < min_quality)
       continue;
-    if (f->embed || !tr->has_identity || tr->gallery_version != version) {
+    if (f->embed || v->rematch || !tr->has_identity
+        || tr->gallery_version != version) {
       f->query = (*n_query)++;
       if (!f->embed)
         memcpy (v->queries + (gsize) f->query * v->dim, tr->tmpl,
@@ -403,7 +410,8 @@ gst_fv_verifier_embed (GstFvVerifier * v, GstBuffer * buf,
   if (!gst_fv_frame_map (v->element, info, path, buf, &vframe, &frame))
     return FALSE;
   v->job_frame = &frame;
-  fv_thread_pool_run (v->pool, gst_fv_verifier_embed_one, v, n);
+  fv_thread_pool_run_limited (v->pool, gst_fv_verifier_embed_one, v, n,
+      v->n_workers);
   /* the next frame is milliseconds away: let the workers sleep */
   fv_thread_pool_park (v->pool);
   v->job_frame = NULL;
@@ -487,6 +495,9 @@ gst_fv_verifier_process (GstFvVerifier * v, GstBuffer * buf,
       FV_TRACKER_DEFAULT_TEMPLATE_DECAY : 0.0f);
   for (i = 0; i < v->n_workers; i++)
     fv_embedder_set_flip (v->workers[i].embedder, s->flip);
+  v->rematch = s->threshold != v->last_threshold || s->margin != v->last_margin;
+  v->last_threshold = s->threshold;
+  v->last_margin = s->margin;
   n = gst_fv_verifier_collect (v, buf, info, s);
   n_embed = gst_fv_verifier_plan (v, n, s->reidentify_interval,
       s->min_quality, version, &n_query);

@@ -226,7 +226,7 @@ gst_mtcnn_face_detect_start (GstBaseTransform * trans)
               "installed models; set the model-dir property."));
       goto out;
     }
-    self->models[i] = fv_model_new_from_file (paths[i], &err);
+    self->models[i] = fv_model_get_shared (paths[i], &err);
     if (!self->models[i]) {
       gst_fv_post_model_error (GST_ELEMENT (self), "face detector model",
           paths[i], err);
@@ -601,8 +601,13 @@ gst_mtcnn_face_detect_install_properties (GObjectClass * gobject_class)
   /**
    * GstMtcnnFaceDetect:threads:
    *
-   * Threads that run the detector's first stage (P-Net, most of its time)
-   * on each frame (0: one per CPU core).
+   * The most threads (the streaming thread included) that run the
+   * detector's first stage (P-Net, most of its time) on each frame (0:
+   * one per CPU core). The extra threads come from the plugin's one
+   * process-wide pool (one per core) that every mtcnnfacedetect and
+   * faceverify instance shares; while another instance uses it, the
+   * frame runs on the streaming thread alone. Instances that read the
+   * same model files share their weights.
    */
   g_object_class_install_property (gobject_class, PROP_THREADS,
       g_param_spec_uint ("threads", "Threads",

@@ -53,11 +53,14 @@ struct _FvThreadPool
   _Atomic (gpointer) data;
   /* *INDENT-ON* */
   _Atomic uint32_t n_chunks;
+  _Atomic uint32_t n_active;    /* threads 0 .. n_active - 1 take part */
   _Atomic uint32_t generation;
   _Atomic uint32_t done;        /* chunks finished in this generation */
   _Atomic int n_sleeping;
   _Atomic int parked;           /* idle workers sleep at once */
   _Atomic int quit;
+  _Atomic int busy;             /* a caller is in fv_thread_pool_run() */
+  gboolean shared;              /* the process-wide pool */
 
   GMutex lock;
   GCond cond;
@@ -85,10 +88,14 @@ work (FvThreadPool * pool, uint32_t gen, guint self)
       memory_order_relaxed);
   const uint32_t n = atomic_load_explicit (&pool->n_chunks,
       memory_order_relaxed);
+  const uint32_t na = atomic_load_explicit (&pool->n_active,
+      memory_order_relaxed);
   guint k;
 
-  for (k = 0; k < pool->n_threads; k++) {
-    FvQueue *q = &pool->queues[(self + k) % pool->n_threads];
+  if (self >= na)
+    return;
+  for (k = 0; k < na; k++) {
+    FvQueue *q = &pool->queues[(self + k) % na];
     uint64_t w = atomic_load_explicit (&q->word, memory_order_acquire);
 
     for (;;) {
@@ -211,13 +218,57 @@ fv_thread_pool_ref (FvThreadPool * pool)
   return pool;
 }
 
-void
-fv_thread_pool_free (FvThreadPool * pool)
+/* The process-wide pool, while someone holds it. Its last reference is
+ * dropped under the lock, so that fv_thread_pool_get_shared() never
+ * revives a pool being freed. */
+static GMutex shared_lock;
+static FvThreadPool *shared_pool;
+
+/**
+ * fv_thread_pool_get_shared:
+ * @n_threads: the most threads one task of the caller will use
+ *   (fv_thread_pool_run_limited()), 1 or more
+ * @error: return location for an %FV_MODEL_ERROR
+ *
+ * Gets the process-wide pool, one thread per processor, started by the
+ * first caller and stopped when the last reference is dropped: element
+ * instances and sessions that use it run their tasks on the same workers
+ * instead of each starting threads of their own, so that many instances
+ * on a few cores do not hold more threads than there are cores. While one
+ * caller runs a task on it, the tasks of others run on their own calling
+ * thread. A caller that asks for more threads than there are processors
+ * gets a pool of its own with @n_threads threads instead.
+ *
+ * Returns: (transfer full) (nullable): a pool of at least @n_threads
+ *   threads; fv_thread_pool_free() drops the reference
+ */
+FvThreadPool *
+fv_thread_pool_get_shared (guint n_threads, GError ** error)
+{
+  const guint n_cpus = MAX (g_get_num_processors (), 1);
+  FvThreadPool *pool;
+
+  g_return_val_if_fail (n_threads >= 1, NULL);
+  if (n_threads > n_cpus)
+    return fv_thread_pool_new (n_threads, error);
+  g_mutex_lock (&shared_lock);
+  if (!shared_pool) {
+    shared_pool = fv_thread_pool_new (n_cpus, error);
+    if (shared_pool)
+      shared_pool->shared = TRUE;
+    pool = shared_pool;
+  } else {
+    pool = fv_thread_pool_ref (shared_pool);
+  }
+  g_mutex_unlock (&shared_lock);
+  return pool;
+}
+
+static void
+pool_destroy (FvThreadPool * pool)
 {
   guint i;
 
-  if (!pool || !g_atomic_int_dec_and_test (&pool->ref_count))
-    return;
   if (pool->n_threads > 1) {
     atomic_store (&pool->quit, 1);
     publish (pool, atomic_load (&pool->generation) + 1);
@@ -232,6 +283,27 @@ fv_thread_pool_free (FvThreadPool * pool)
   g_free (pool);
 }
 
+void
+fv_thread_pool_free (FvThreadPool * pool)
+{
+  gboolean last;
+
+  if (!pool)
+    return;
+  if (!pool->shared) {
+    if (g_atomic_int_dec_and_test (&pool->ref_count))
+      pool_destroy (pool);
+    return;
+  }
+  g_mutex_lock (&shared_lock);
+  last = g_atomic_int_dec_and_test (&pool->ref_count);
+  if (last)
+    shared_pool = NULL;
+  g_mutex_unlock (&shared_lock);
+  if (last)
+    pool_destroy (pool);
+}
+
 guint
 fv_thread_pool_get_n_threads (FvThreadPool * pool)
 {
@@ -242,28 +314,42 @@ void
 fv_thread_pool_run (FvThreadPool * pool, FvTaskFunc func, gpointer data,
     guint n_chunks)
 {
-  const guint nt = pool->n_threads;
+  fv_thread_pool_run_limited (pool, func, data, n_chunks, pool->n_threads);
+}
+
+void
+fv_thread_pool_run_limited (FvThreadPool * pool, FvTaskFunc func,
+    gpointer data, guint n_chunks, guint max_threads)
+{
+  const guint nt = MIN (pool->n_threads, MAX (max_threads, 1));
+  int idle = 0;
   uint32_t gen;
   guint t, spins = 0;
 
   g_return_if_fail (n_chunks <= FV_THREAD_POOL_MAX_CHUNKS);
 
-  if (nt == 1 || n_chunks <= 1) {
+  /* Another caller holds the workers (a pool shared between streams, or
+   * a task run from inside a task): run on this thread alone rather than
+   * wait, the cores are busy anyway. */
+  if (nt == 1 || n_chunks <= 1
+      || !atomic_compare_exchange_strong (&pool->busy, &idle, 1)) {
     for (t = 0; t < n_chunks; t++)
       func (data, t, n_chunks, 0);
     return;
   }
   atomic_store_explicit (&pool->parked, 0, memory_order_relaxed);
-  /* Only this thread writes the generation. */
+  /* Only the holder of busy writes the generation. */
   gen = atomic_load_explicit (&pool->generation, memory_order_relaxed) + 1;
   atomic_store_explicit (&pool->func, func, memory_order_relaxed);
   atomic_store_explicit (&pool->data, data, memory_order_relaxed);
   atomic_store_explicit (&pool->n_chunks, n_chunks, memory_order_relaxed);
+  atomic_store_explicit (&pool->n_active, nt, memory_order_relaxed);
   atomic_store_explicit (&pool->done, 0, memory_order_relaxed);
-  for (t = 0; t < nt; t++)
-    atomic_store_explicit (&pool->queues[t].word, Q_MAKE (gen,
+  for (t = 0; t < pool->n_threads; t++)
+    atomic_store_explicit (&pool->queues[t].word, t < nt ? Q_MAKE (gen,
             (uint64_t) (n_chunks) * t / nt,
-            (uint64_t) (n_chunks) * (t + 1) / nt), memory_order_relaxed);
+            (uint64_t) (n_chunks) * (t + 1) / nt) : Q_MAKE (gen, 0, 0),
+        memory_order_relaxed);
   publish (pool, gen);
 
   work (pool, gen, 0);
@@ -274,6 +360,7 @@ fv_thread_pool_run (FvThreadPool * pool, FvTaskFunc func, gpointer data,
     if (++spins % 1024 == 0)
       g_thread_yield ();
   }
+  atomic_store (&pool->busy, 0);
 }
 
 void

@@ -58,13 +58,22 @@ FV_API FvThreadPool *fv_thread_pool_new (guint n_threads, GError ** error);
  * the same time (the P-Net levels of a detector) can share one;
  * fv_thread_pool_free() drops a reference. */
 FV_API FvThreadPool *fv_thread_pool_ref (FvThreadPool * pool);
+FV_API FvThreadPool *fv_thread_pool_get_shared (guint n_threads,
+    GError ** error);
 FV_API void fv_thread_pool_free (FvThreadPool * pool);
 FV_API guint fv_thread_pool_get_n_threads (FvThreadPool * pool);
 
 /* Calls func (data, c, n_chunks, thread) for every c in [0, n_chunks) and
- * returns when all are done. One caller at a time. Allocates nothing. */
+ * returns when all are done. Allocates nothing. When another caller is
+ * running a task on the pool (a pool shared between element instances,
+ * see fv_thread_pool_get_shared()), every chunk runs on the calling
+ * thread, as thread 0. */
 FV_API void fv_thread_pool_run (FvThreadPool * pool, FvTaskFunc func,
     gpointer data, guint n_chunks);
+/* The same on at most @max_threads threads (the caller included): thread
+ * is then below @max_threads. */
+FV_API void fv_thread_pool_run_limited (FvThreadPool * pool,
+    FvTaskFunc func, gpointer data, guint n_chunks, guint max_threads);
 
 /* Lets idle workers sleep at once instead of spinning, until the next
  * fv_thread_pool_run(): for the end of a run, when no task follows soon. */

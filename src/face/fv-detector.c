@@ -459,6 +459,10 @@ get_plan (FvDetector * d, guint cw, guint ch, GError ** error)
       return NULL;
     }
     fv_session_share_threads (s, d->pnet_threads);
+    /* The levels run one after the other: the first (largest) one's
+     * arena holds them all. */
+    if (p->n_levels > 0)
+      fv_session_borrow_arena (s, p->session[0]);
     p->session[p->n_levels] = s;
     p->scale[p->n_levels] = scale;
     p->lw[p->n_levels] = lw;

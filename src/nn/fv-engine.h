@@ -62,6 +62,8 @@ FV_API FvModel *fv_model_new_from_data (const guint8 * data, gsize size,
     GError ** error);
 FV_API FvModel *fv_model_new_from_file_with_isa (const char *path, FvIsa isa,
     GError ** error);
+FV_API FvModel *fv_model_get_shared (const char *path, GError ** error);
+FV_API guint fv_model_get_n_shared (void);
 FV_API FvModel *fv_model_ref (FvModel * model);
 FV_API void fv_model_unref (FvModel * model);
 FV_API const char *fv_model_get_sha256 (FvModel * model);
@@ -93,6 +95,8 @@ FV_API gboolean fv_session_set_threads (FvSession * session,
     guint n_threads, GError ** error);
 FV_API guint fv_session_get_threads (FvSession * session);
 FV_API void fv_session_share_threads (FvSession * session, FvSession * from);
+FV_API gboolean fv_session_borrow_arena (FvSession * session,
+    FvSession * host);
 
 /**
  * FvStepProfile:

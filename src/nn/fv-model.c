@@ -218,15 +218,13 @@ model_new (const guint8 * data, gsize size, FvIsa isa, GError ** error)
   return g_steal_pointer (&m);
 }
 
-/* Reads a model file: a regular file (a device, FIFO or socket would be
+/* Opens a model file: a regular file (a device, FIFO or socket would be
  * read forever or block) of at most FV_MODEL_MAX_FILE_SIZE bytes, checked
- * on the open descriptor before anything is read. */
-static GBytes *
-read_model_file (const char *path, GError ** error)
+ * on the open descriptor before anything is read. Returns the descriptor,
+ * or -1 with @error set. */
+static int
+open_model_file (const char *path, struct stat *st, GError ** error)
 {
-  struct stat st;
-  g_autofree guint8 *contents = NULL;
-  gsize len = 0;
   int fd;
 
   /* O_NONBLOCK: opening a FIFO must not wait for a writer. */
@@ -237,39 +235,49 @@ read_model_file (const char *path, GError ** error)
         e == ENOENT ? FV_MODEL_ERROR_NOT_FOUND : FV_MODEL_ERROR_IO,
         e == EISDIR ? "%s: the model path is a directory, not a file" :
         "%s: cannot open the model: %s", path, g_strerror (e));
-    return NULL;
+    return -1;
   }
-  if (fstat (fd, &st) != 0) {
+  if (fstat (fd, st) != 0) {
     int e = errno;
     close (fd);
     g_set_error (error, FV_MODEL_ERROR, FV_MODEL_ERROR_IO,
         "%s: cannot open the model: %s", path, g_strerror (e));
-    return NULL;
+    return -1;
   }
-  if (S_ISDIR (st.st_mode)) {
+  if (S_ISDIR (st->st_mode)) {
     close (fd);
     g_set_error (error, FV_MODEL_ERROR, FV_MODEL_ERROR_IO,
         "%s: the model path is a directory, not a file", path);
-    return NULL;
+    return -1;
   }
-  if (!S_ISREG (st.st_mode)) {
+  if (!S_ISREG (st->st_mode)) {
     close (fd);
     g_set_error (error, FV_MODEL_ERROR, FV_MODEL_ERROR_IO,
         "%s: the model is not a regular file (a device, pipe or socket)", path);
-    return NULL;
+    return -1;
   }
-  if ((guint64) st.st_size > FV_MODEL_MAX_FILE_SIZE) {
+  if ((guint64) st->st_size > FV_MODEL_MAX_FILE_SIZE) {
     close (fd);
     g_set_error (error, FV_MODEL_ERROR, FV_MODEL_ERROR_IO,
         "%s: the model file is larger than %u MiB (%" G_GUINT64_FORMAT
         " bytes)", path, (guint) (FV_MODEL_MAX_FILE_SIZE >> 20),
-        (guint64) st.st_size);
-    return NULL;
+        (guint64) st->st_size);
+    return -1;
   }
+  return fd;
+}
+
+/* Reads the file opened by open_model_file() and closes @fd. */
+static GBytes *
+read_model_fd (int fd, const struct stat *st, const char *path, GError ** error)
+{
+  g_autofree guint8 *contents = NULL;
+  gsize len = 0;
+
   /* One byte more than the size says: a file that grows is noticed. */
-  contents = g_malloc ((gsize) st.st_size + 1);
-  while (len <= (gsize) st.st_size) {
-    gssize n = read (fd, contents + len, (gsize) st.st_size + 1 - len);
+  contents = g_malloc ((gsize) st->st_size + 1);
+  while (len <= (gsize) st->st_size) {
+    gssize n = read (fd, contents + len, (gsize) st->st_size + 1 - len);
 
     if (n < 0 && errno == EINTR)
       continue;
@@ -285,7 +293,7 @@ read_model_file (const char *path, GError ** error)
     len += (gsize) n;
   }
   close (fd);
-  if (len != (gsize) st.st_size) {
+  if (len != (gsize) st->st_size) {
     g_set_error (error, FV_MODEL_ERROR, FV_MODEL_ERROR_IO,
         "%s: the model file changed while it was read", path);
     return NULL;
@@ -293,8 +301,10 @@ read_model_file (const char *path, GError ** error)
   return g_bytes_new_take (g_steal_pointer (&contents), len);
 }
 
+/* Reads and compiles the file opened as @fd (closed on return). */
 static FvModel *
-model_new_from_file (const char *path, FvIsa isa, GError ** error)
+model_new_from_fd (int fd, const struct stat *st, const char *path,
+    FvIsa isa, GError ** error)
 {
   g_autoptr (GBytes) bytes = NULL;
   g_autoptr (GError) local = NULL;
@@ -302,10 +312,7 @@ model_new_from_file (const char *path, FvIsa isa, GError ** error)
   gsize size;
   const guint8 *data;
 
-  g_return_val_if_fail (path != NULL, NULL);
-  g_return_val_if_fail (error == NULL || *error == NULL, NULL);
-
-  bytes = read_model_file (path, error);
+  bytes = read_model_fd (fd, st, path, error);
   if (!bytes)
     return NULL;
   data = g_bytes_get_data (bytes, &size);
@@ -316,6 +323,21 @@ model_new_from_file (const char *path, FvIsa isa, GError ** error)
     return NULL;
   }
   return m;
+}
+
+static FvModel *
+model_new_from_file (const char *path, FvIsa isa, GError ** error)
+{
+  struct stat st;
+  int fd;
+
+  g_return_val_if_fail (path != NULL, NULL);
+  g_return_val_if_fail (error == NULL || *error == NULL, NULL);
+
+  fd = open_model_file (path, &st, error);
+  if (fd < 0)
+    return NULL;
+  return model_new_from_fd (fd, &st, path, isa, error);
 }
 
 /**
@@ -387,6 +409,140 @@ fv_model_ref (FvModel * model)
   return model;
 }
 
+/* The process-wide cache of fv_model_get_shared(): models by the identity
+ * of their file. A model leaves it when its last reference is dropped;
+ * that last drop happens under the lock, so a lookup never revives a model
+ * being freed. */
+struct _FvModelKey
+{
+  guint64 dev, ino, size;
+  gint64 mtime_sec, mtime_nsec;
+  FvIsa isa;
+};
+
+static GMutex cache_lock;
+static GHashTable *cache;       /* FvModelKey * -> FvModel * (not owned) */
+
+static guint
+model_key_hash (gconstpointer p)
+{
+  const struct _FvModelKey *k = p;
+
+  return (guint) (k->ino * 2654435761u) ^ (guint) k->dev ^ (guint) k->size
+      ^ (guint) k->mtime_nsec ^ (guint) k->isa;
+}
+
+static gboolean
+model_key_equal (gconstpointer a, gconstpointer b)
+{
+  return memcmp (a, b, sizeof (struct _FvModelKey)) == 0;
+}
+
+static void
+model_free (FvModel * model)
+{
+  guint i;
+
+  for (i = 0; i < model->n_layers; i++)
+    layer_clear (&model->layers[i]);
+  g_free (model->layers);
+  fv_graph_free (model->graph);
+  g_free (model->sha256);
+  g_free (model->kernels_desc);
+  g_free (model->cache_key);
+  g_free (model);
+}
+
+/**
+ * fv_model_get_shared:
+ * @path: (type filename): a TFLite file
+ * @error: return location for an %FV_MODEL_ERROR
+ *
+ * Like fv_model_new_from_file(), but loads a file only once per process:
+ * while some caller holds a model loaded from the same file (same device,
+ * inode, size and modification time, and the same kernel level), every
+ * other caller gets a reference to it, so that the weights are in memory
+ * once however many element instances use them. A file that was replaced
+ * or changed since is loaded anew. Thread-safe; the model is freed when
+ * its last reference is dropped.
+ *
+ * Returns: (transfer full) (nullable): a reference to the model, or %NULL
+ *   with @error set
+ */
+FvModel *
+fv_model_get_shared (const char *path, GError ** error)
+{
+  struct _FvModelKey key;
+  struct stat st;
+  FvModel *m, *have;
+  int fd;
+
+  g_return_val_if_fail (path != NULL, NULL);
+  g_return_val_if_fail (error == NULL || *error == NULL, NULL);
+
+  fd = open_model_file (path, &st, error);
+  if (fd < 0)
+    return NULL;
+  /* zeroed with its padding: keys are compared with memcmp() */
+  memset (&key, 0, sizeof key);
+  key.dev = st.st_dev;
+  key.ino = st.st_ino;
+  key.size = st.st_size;
+  key.mtime_sec = st.st_mtim.tv_sec;
+  key.mtime_nsec = st.st_mtim.tv_nsec;
+  key.isa = fv_isa_select ();
+
+  g_mutex_lock (&cache_lock);
+  m = cache ? g_hash_table_lookup (cache, &key) : NULL;
+  if (m)
+    fv_model_ref (m);
+  g_mutex_unlock (&cache_lock);
+  if (m) {
+    close (fd);
+    return m;
+  }
+
+  /* Load without the lock: two first users of one file may both load it,
+   * and the second keeps the first one's model. */
+  m = model_new_from_fd (fd, &st, path, key.isa, error);
+  if (!m)
+    return NULL;
+  g_mutex_lock (&cache_lock);
+  if (!cache)
+    cache = g_hash_table_new (model_key_hash, model_key_equal);
+  have = g_hash_table_lookup (cache, &key);
+  if (have) {
+    fv_model_ref (have);
+  } else {
+    m->cache_key = g_memdup2 (&key, sizeof key);
+    g_hash_table_insert (cache, m->cache_key, m);
+  }
+  g_mutex_unlock (&cache_lock);
+  if (have) {
+    model_free (m);
+    return have;
+  }
+  return m;
+}
+
+/**
+ * fv_model_get_n_shared:
+ *
+ * Returns: how many models fv_model_get_shared() holds loaded in this
+ *   process at the moment (each is in memory once, however many users
+ *   it has)
+ */
+guint
+fv_model_get_n_shared (void)
+{
+  guint n;
+
+  g_mutex_lock (&cache_lock);
+  n = cache ? g_hash_table_size (cache) : 0;
+  g_mutex_unlock (&cache_lock);
+  return n;
+}
+
 /**
  * fv_model_unref:
  * @model: (transfer full): a model
@@ -394,17 +550,22 @@ fv_model_ref (FvModel * model)
 void
 fv_model_unref (FvModel * model)
 {
-  guint i;
+  gboolean last;
 
-  if (!model || !g_atomic_int_dec_and_test (&model->ref_count))
+  if (!model)
     return;
-  for (i = 0; i < model->n_layers; i++)
-    layer_clear (&model->layers[i]);
-  g_free (model->layers);
-  fv_graph_free (model->graph);
-  g_free (model->sha256);
-  g_free (model->kernels_desc);
-  g_free (model);
+  if (!model->cache_key) {
+    if (g_atomic_int_dec_and_test (&model->ref_count))
+      model_free (model);
+    return;
+  }
+  g_mutex_lock (&cache_lock);
+  last = g_atomic_int_dec_and_test (&model->ref_count);
+  if (last)
+    g_hash_table_remove (cache, model->cache_key);
+  g_mutex_unlock (&cache_lock);
+  if (last)
+    model_free (model);
 }
 
 /**

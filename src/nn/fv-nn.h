@@ -48,6 +48,9 @@ struct _FvModel
   FvLayer *layers;
   guint n_layers;
   char *kernels_desc;
+  /* The file identity under which the model is in the process-wide
+   * cache (fv_model_get_shared()), or NULL. */
+  struct _FvModelKey *cache_key;
 };
 
 const char *fv_layer_kind_name (FvLayerKind kind);

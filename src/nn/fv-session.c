@@ -57,6 +57,7 @@ struct _FvSession
   FvThreadPool *pool;           /* NULL when running on one thread */
   guint n_threads;
   gboolean pinned;              /* input and outputs have their own memory */
+  gboolean borrowed;            /* the arena belongs to another session */
   /* Sessions of one image for threads 1..n-1, which run whole images of
    * a batch while thread 0 runs others in this session. */
   FvSession **lanes;
@@ -426,7 +427,8 @@ fv_session_free (FvSession * s)
       fv_session_free (s->lanes[i]);
     g_free (s->lanes);
   }
-  fv_free_floats (s->arena);
+  if (!s->borrowed)
+    fv_free_floats (s->arena);
   g_free (s->steps);
   g_free (s->shapes);
   g_free (s->offsets);
@@ -502,6 +504,8 @@ fv_session_get_arena_size (FvSession * session)
   guint i;
 
   g_return_val_if_fail (session != NULL, 0);
+  if (session->borrowed)
+    return 0;
   floats = session->arena_floats;
   if (session->lanes)
     for (i = 0; i + 1 < session->n_threads; i++)
@@ -759,8 +763,8 @@ run_split (FvSession * s, guint b0, guint nb)
       t0 = now_ns ();
     if (step_is_parallel (st, nb)) {
       task.st = st;
-      fv_thread_pool_run (s->pool, step_task, &task,
-          s->n_threads * CHUNKS_PER_THREAD);
+      fv_thread_pool_run_limited (s->pool, step_task, &task,
+          s->n_threads * CHUNKS_PER_THREAD, s->n_threads);
     } else {
       run_step_part (s, st, b0, nb, 0, 1);
     }
@@ -804,7 +808,7 @@ fv_session_run (FvSession * session, guint batch)
     whole = session->lanes ? batch / n * n : 0;
     if (whole > 0) {
       FvTask task = { session, NULL, 0, whole };
-      fv_thread_pool_run (session->pool, images_task, &task, whole);
+      fv_thread_pool_run_limited (session->pool, images_task, &task, whole, n);
     }
     if (whole < batch) {
       run_split (session, whole, batch - whole);
@@ -861,9 +865,13 @@ session_replan (FvSession * s, gboolean pin_io, GError ** error)
  *   included; 0 for one per processor
  * @error: return location for an %FV_MODEL_ERROR
  *
- * Starts (or stops) the session's worker threads. They persist until the
- * next call or until the session is freed; between runs they sleep. Call
- * it from the thread that runs the session, never during a run.
+ * Lets the session run on @n_threads threads. The workers are those of
+ * the process-wide pool (fv_thread_pool_get_shared()), which every
+ * session and element of the process shares; a session that asks for
+ * more threads than there are processors starts a pool of its own. Call
+ * it from the thread that runs the session, never during a run. While
+ * another session runs a task on the shared pool, this one runs on its
+ * calling thread alone.
  *
  * A session planned for batches of more than one image also gets, for
  * each extra thread, the activation memory of one image (threads compute
@@ -894,7 +902,7 @@ fv_session_set_threads (FvSession * session, guint n_threads, GError ** error)
   if (n_threads == session->n_threads)
     return TRUE;
   if (n_threads > 1) {
-    pool = fv_thread_pool_new (n_threads, error);
+    pool = fv_thread_pool_get_shared (n_threads, error);
     if (!pool)
       return FALSE;
   }
@@ -928,6 +936,40 @@ fail:
   }
   fv_thread_pool_free (pool);
   return FALSE;
+}
+
+/**
+ * fv_session_borrow_arena:
+ * @session: a session planned for batch 1 that has no threads of its own
+ * @host: a session whose arena is at least as large as @session's
+ *
+ * Makes @session keep its activations in @host's arena and frees its own,
+ * for sessions that never run at the same time and whose input is written
+ * just before each run (the pyramid levels of a detector): their memory
+ * is then the largest one's, not the sum. @host must outlive @session.
+ * Pointers from fv_session_get_input() and fv_session_get_output() of
+ * @session obtained before this call are no longer valid after it.
+ *
+ * Returns: %TRUE when @session now uses @host's arena; %FALSE (nothing
+ *   changed) when @host's arena is smaller or @session cannot share
+ */
+gboolean
+fv_session_borrow_arena (FvSession * session, FvSession * host)
+{
+  guint i;
+
+  g_return_val_if_fail (session != NULL && host != NULL, FALSE);
+  if (session == host || session->borrowed || session->lanes
+      || session->pinned || session->max_batch != 1
+      || host->arena_floats < session->arena_floats)
+    return FALSE;
+  fv_free_floats (session->arena);
+  session->arena = host->arena;
+  session->borrowed = TRUE;
+  /* the steps point into the arena: resolve them again */
+  for (i = 0; i < session->n_steps; i++)
+    setup_step (session, &session->steps[i], session->steps[i].layer);
+  return TRUE;
 }
 
 /**

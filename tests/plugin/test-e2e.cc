@@ -243,8 +243,8 @@ ExpectAccurate (const Score &s)
 
 TEST_F (ClipTest, MtcnnThenFaceverifyPerSegment)
 {
-  RunResult every = RunClip ("mtcnnfacedetect ! faceverify gallery-file=\""
-      + gallery + "\"");
+  RunResult every = RunClip ("mtcnnfacedetect ! faceverify "
+      "reidentify-interval=1 gallery-file=\"" + gallery + "\"");
   ASSERT_EQ (every.errors, 0) << every.error;
   ASSERT_EQ (every.frames.size (), 90u);
   Score s1 = ScoreRun (every, segments);

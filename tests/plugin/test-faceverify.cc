@@ -1482,6 +1482,90 @@ TEST_F (FaceVerifyTest, StateCyclesRepeatedly)
   gst_harness_teardown (hh);
 }
 
+// Issue 14: instances that read the same model file share one copy of its
+// weights (the element's loaded-models counts files, not instances); a
+// copy of the file (another inode) is loaded on its own; a model is freed
+// with its last user. Two instances that share the model and the worker
+// pool give the same identities while they run at the same time.
+TEST_F (FaceVerifyTest, InstancesShareTheLoadedModel)
+{
+  std::string model = fvtest::ModelPath ("MobileFaceNet.tflite");
+  std::string copy = PluginScratch () + "/MobileFaceNet-copy.tflite";
+  gchar *bytes = NULL;
+  gsize len = 0;
+  ASSERT_TRUE (g_file_get_contents (model.c_str (), &bytes, &len, NULL));
+  ASSERT_TRUE (g_file_set_contents (copy.c_str (), bytes, len, NULL));
+  g_free (bytes);
+
+  GstElement *probe_el = gst_element_factory_make ("faceverify", NULL);
+  auto loaded = [probe_el] () {
+    guint n = 0;
+    g_object_get (probe_el, "loaded-models", &n, NULL);
+    return n;
+  };
+  const guint base = loaded ();
+  auto make = [] (const std::string &file) {
+    GstElement *e = gst_element_factory_make ("faceverify", NULL);
+    g_object_set (e, "gallery-file", gallery.c_str (), "model-file",
+        file.c_str (), "threads", 2, NULL);
+    GstHarness *hh = gst_harness_new_with_element (e, "sink", "src");
+    gst_object_unref (e);
+    gst_harness_set_src_caps_str (hh, CapsFor (GST_VIDEO_FORMAT_RGB, kW,
+            kH).c_str ());
+    gst_harness_play (hh);
+    return hh;
+  };
+  auto label = [] (GstHarness *hh) {
+    GstBuffer *in = RgbBuffer (Frame ({ "person02", "person03" }));
+    for (int i = 0; i < 2; i++)
+      AddFace (in, kX[i], kY, kSide, kSide, i + 1, TemplateAt (kX[i], kY,
+              kSide).data ());
+    std::string got;
+    if (gst_harness_push (hh, in) != GST_FLOW_OK)
+      return got;
+    GstBuffer *out = gst_harness_pull (hh);
+    if (!out)
+      return got;
+    for (int i = 1; i <= 2; i++) {
+      FvFaceIdMeta *m = fv_buffer_get_face_id_meta (out, i);
+      got += std::string (m ? m->label : "(none)") + " ";
+    }
+    gst_buffer_unref (out);
+    return got;
+  };
+
+  GstHarness *a = make (model), *b = make (model);
+  EXPECT_EQ (loaded (), base + 1);
+  GstHarness *c = make (copy);
+  EXPECT_EQ (loaded (), base + 2);
+
+  std::string ga[8], gb[8];
+  std::thread ta ([&] {
+    for (auto &g : ga)
+      g = label (a);
+  });
+  std::thread tb ([&] {
+    for (auto &g : gb)
+      g = label (b);
+  });
+  ta.join ();
+  tb.join ();
+  for (int i = 0; i < 8; i++) {
+    EXPECT_EQ (ga[i], "person02 person03 ") << i;
+    EXPECT_EQ (gb[i], "person02 person03 ") << i;
+  }
+  EXPECT_EQ (label (c), "person02 person03 ");
+
+  gst_harness_teardown (c);
+  EXPECT_EQ (loaded (), base + 1);
+  gst_harness_teardown (a);
+  EXPECT_EQ (loaded (), base + 1);
+  gst_harness_teardown (b);
+  EXPECT_EQ (loaded (), base);
+  gst_object_unref (probe_el);
+  unlink (copy.c_str ());
+}
+
 // Issue 12: frames the library cannot read are refused at caps time with
 // an error naming the limit, not half processed.
 TEST_F (FaceVerifyTest, FramesAboveTheMaximumSizeAreRefused)

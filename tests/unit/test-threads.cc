@@ -3,9 +3,11 @@
 // or runs whole images per thread (batches), for MobileFaceNet and for the
 // MTCNN nets (generic ops, several outputs); and the per-step profile
 // accounts for every multiply-add.
+#include <atomic>
 #include <cmath>
 #include <cstring>
 #include <random>
+#include <thread>
 #include <vector>
 
 #include "fv-test-util.h"
@@ -202,6 +204,95 @@ TEST (Threads, ProfileCoversEveryStep)
     EXPECT_EQ (0u, p.ns);
     EXPECT_EQ (0u, p.runs);
   }
+}
+
+// Issue 14: one process-wide pool. Callers get the same pool (one thread
+// per processor); many callers at once all finish their tasks (a caller
+// that finds the workers busy runs its chunks itself), and a limited run
+// never uses more threads than asked.
+struct PoolTask
+{
+  std::atomic<int> chunks{ 0 };
+  std::atomic<unsigned> max_thread{ 0 };
+};
+
+void
+CountChunk (gpointer data, guint, guint, guint thread)
+{
+  PoolTask *t = static_cast<PoolTask *> (data);
+  t->chunks++;
+  unsigned m = t->max_thread.load ();
+  while (thread > m && !t->max_thread.compare_exchange_weak (m, thread)) {
+  }
+}
+
+TEST (Threads, SharedPoolServesConcurrentCallers)
+{
+  const guint n_cpus = g_get_num_processors ();
+  g_autoptr (GError) error = NULL;
+  FvThreadPool *a = fv_thread_pool_get_shared (1, &error);
+  ASSERT_NE (nullptr, a) << error->message;
+  FvThreadPool *b = fv_thread_pool_get_shared (n_cpus, &error);
+  EXPECT_EQ (a, b);
+  EXPECT_EQ (fv_thread_pool_get_n_threads (a), n_cpus);
+  FvThreadPool *own = fv_thread_pool_get_shared (n_cpus + 1, &error);
+  EXPECT_NE (own, a);
+  EXPECT_EQ (fv_thread_pool_get_n_threads (own), n_cpus + 1);
+  fv_thread_pool_free (own);
+
+  PoolTask tasks[4];
+  std::vector<std::thread> callers;
+  for (int c = 0; c < 4; c++)
+    callers.emplace_back ([&, c] {
+      for (int r = 0; r < 100; r++)
+        fv_thread_pool_run_limited (a, CountChunk, &tasks[c], 16, 2);
+    });
+  for (auto &t : callers)
+    t.join ();
+  for (auto &t : tasks) {
+    EXPECT_EQ (t.chunks.load (), 100 * 16);
+    EXPECT_LT (t.max_thread.load (), 2u);
+  }
+  fv_thread_pool_free (b);
+  fv_thread_pool_free (a);
+  // the last reference stopped it; the next caller starts a new one
+  FvThreadPool *again = fv_thread_pool_get_shared (1, &error);
+  ASSERT_NE (nullptr, again);
+  fv_thread_pool_free (again);
+}
+
+// Issue 14: a model file is loaded once while someone holds it, and a copy
+// of the file (another inode) is another model.
+TEST (Threads, SharedModelsAreLoadedOnce)
+{
+  FV_SKIP_WITHOUT_MODEL (path, "rnet.tflite");
+  g_autoptr (GError) error = NULL;
+  const guint base = fv_model_get_n_shared ();
+  FvModel *a = fv_model_get_shared (path.c_str (), &error);
+  ASSERT_NE (nullptr, a) << error->message;
+  FvModel *b = fv_model_get_shared (path.c_str (), &error);
+  EXPECT_EQ (a, b);
+  EXPECT_EQ (fv_model_get_n_shared (), base + 1);
+
+  std::string copy = fvtest::ScratchDir ("shared-model") + "/rnet-copy.tflite";
+  gchar *bytes = NULL;
+  gsize len = 0;
+  ASSERT_TRUE (g_file_get_contents (path.c_str (), &bytes, &len, NULL));
+  ASSERT_TRUE (g_file_set_contents (copy.c_str (), bytes, len, NULL));
+  g_free (bytes);
+  FvModel *c = fv_model_get_shared (copy.c_str (), &error);
+  ASSERT_NE (nullptr, c) << error->message;
+  EXPECT_NE (a, c);
+  EXPECT_STREQ (fv_model_get_sha256 (a), fv_model_get_sha256 (c));
+  EXPECT_EQ (fv_model_get_n_shared (), base + 2);
+
+  fv_model_unref (c);
+  fv_model_unref (a);
+  EXPECT_EQ (fv_model_get_n_shared (), base + 1);
+  fv_model_unref (b);
+  EXPECT_EQ (fv_model_get_n_shared (), base);
+  // a missing file is an error, as with fv_model_new_from_file()
+  EXPECT_EQ (nullptr, fv_model_get_shared ("/nonexistent/x.tflite", NULL));
 }
 
 }  // namespace
