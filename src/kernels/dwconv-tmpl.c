@@ -21,6 +21,8 @@
 #define TILE FV_DWCONV_TILE
 /* Output rows per block: they share the input rows between them. */
 #define ROWS 4
+/* Channel vectors per pixel in the generic kernel. */
+#define GROUPS 8
 #define VL FV_VL
 #define DWCONV3X3 FV_UKERNEL_NAME (f32_dwconv3x3_prelu_ukernel_, FV_DWCONV_CTILE)
 #define DWCONV FV_UKERNEL_NAME (f32_dwconv_ukernel_, FV_DWCONV_CTILE)
@@ -247,8 +249,42 @@ DWCONV3X3 (const FvDwconvParams * p, size_t r0, size_t r1)
     dwconv3x3 (p, r0, r1, 2);
 }
 
-/* Any kernel size and stride: one pixel at a time, weights from memory.
- * Serves the 7x7 global depthwise convolution (one output pixel). */
+/* GV (a constant) vectors of channels from cg on, of one output pixel
+ * whose taps [ky0, ky1) x [kx0, kx1) lie inside the input: one FMA chain
+ * per vector. */
+FV_INLINE void
+pixel_groups (const FvDwconvParams * p, const float *in, size_t ky0,
+    size_t ky1, size_t kx0, size_t kx1, float *out, size_t cg,
+    const size_t gv, bool tail, fv_vmask mask)
+{
+  const size_t c = p->c;
+  fv_vf acc[GROUPS];
+
+#pragma GCC unroll 8
+  for (size_t v = 0; v < gv; v++)
+    acc[v] = fv_vloadu (p->bias + cg + v * VL);
+  for (size_t ky = ky0; ky < ky1; ky++) {
+    const float *src = in + (ky * p->in_w + kx0) * c + cg;
+    const float *w = p->w + (ky * p->kw + kx0) * p->c_pad + cg;
+    for (size_t kx = kx0; kx < kx1; kx++, src += c, w += p->c_pad) {
+#pragma GCC unroll 8
+      for (size_t v = 0; v < gv; v++)
+        acc[v] = fv_vfmadd (load (src + v * VL, tail && v + 1 == gv, mask),
+            fv_vloadu (w + v * VL), acc[v]);
+    }
+  }
+#pragma GCC unroll 8
+  for (size_t v = 0; v < gv; v++) {
+    if (p->alpha)
+      acc[v] = fv_vprelu (acc[v], fv_vloadu (p->alpha + cg + v * VL));
+    store (out + cg + v * VL, acc[v], tail && v + 1 == gv, mask);
+  }
+}
+
+/* Any kernel size and stride: one pixel at a time, GROUPS channel vectors
+ * at once (as many FMA chains), weights from memory. Serves the 7x7
+ * global depthwise convolution (one output pixel, 49 taps) and the 3x3
+ * geometries that the tiles do not cover. */
 void
 DWCONV (const FvDwconvParams * p, size_t r0, size_t r1)
 {
@@ -258,10 +294,8 @@ DWCONV (const FvDwconvParams * p, size_t r0, size_t r1)
   for (size_t r = r0; r < r1; r++) {
     const FvKernelRow kr = fv_kernel_row (p->in, p->out, r, p->out_h,
         in_image, p->out_w * c, p->stride_h, p->pad_top);
-    const float *in = kr.in;
-    const ptrdiff_t iy0 = kr.iy0;
-    const size_t ky0 = fv_clip_lo (iy0);
-    const size_t ky1 = fv_clip_hi (iy0, p->kh, p->in_h);
+    const size_t ky0 = fv_clip_lo (kr.iy0);
+    const size_t ky1 = fv_clip_hi (kr.iy0, p->kh, p->in_h);
     float *out = kr.out;
 
     for (size_t ox = 0; ox < p->out_w; ox++, out += c) {
@@ -269,32 +303,21 @@ DWCONV (const FvDwconvParams * p, size_t r0, size_t r1)
           - (ptrdiff_t) p->pad_left;
       const size_t kx0 = fv_clip_lo (ix0);
       const size_t kx1 = fv_clip_hi (ix0, p->kw, p->in_w);
+      /* The window's first tap, inside the image or not: only taps
+       * inside are read. */
+      const float *in = kr.in + (kr.iy0 * (ptrdiff_t) p->in_w + ix0)
+          * (ptrdiff_t) c;
+      size_t cg = 0;
 
-      for (size_t cg = 0; cg < c; cg += VL) {
-        const bool tail = cg + VL > c;
-        const fv_vmask mask = fv_vmask_tail (tail ? c - cg : VL);
-        fv_vf acc0 = fv_vloadu (p->bias + cg);
-        fv_vf acc1 = fv_vzero ();
-
-        for (size_t ky = ky0; ky < ky1; ky++) {
-          const float *src = in + ((size_t) (iy0 + (ptrdiff_t) ky) * p->in_w
-              + (size_t) (ix0 + (ptrdiff_t) kx0)) * c + cg;
-          const float *w = p->w + (ky * p->kw + kx0) * p->c_pad + cg;
-          size_t kx = kx0;
-          /* Two chains: the global 7x7 has long ones. */
-          for (; kx + 2 <= kx1; kx += 2, src += 2 * c, w += 2 * p->c_pad) {
-            acc0 = fv_vfmadd (fv_vload_mask (src, mask), fv_vloadu (w), acc0);
-            acc1 = fv_vfmadd (fv_vload_mask (src + c, mask),
-                fv_vloadu (w + p->c_pad), acc1);
-          }
-          if (kx < kx1)
-            acc0 = fv_vfmadd (fv_vload_mask (src, mask), fv_vloadu (w), acc0);
-        }
-        acc0 = fv_vadd (acc0, acc1);
-        if (p->alpha)
-          acc0 = fv_vprelu (acc0, fv_vloadu (p->alpha + cg));
-        fv_vstore_mask (out + cg, mask, acc0);
-      }
+      for (; cg + GROUPS * VL <= c; cg += GROUPS * VL)
+        pixel_groups (p, in, ky0, ky1, kx0, kx1, out, cg, GROUPS, false,
+            FV_VMASK_NONE);
+      for (; cg + VL <= c; cg += VL)
+        pixel_groups (p, in, ky0, ky1, kx0, kx1, out, cg, 1, false,
+            FV_VMASK_NONE);
+      if (cg < c)
+        pixel_groups (p, in, ky0, ky1, kx0, kx1, out, cg, 1, true,
+            fv_vmask_tail (c - cg));
     }
   }
 }
