@@ -4,13 +4,14 @@
  * The 3x3 kernel computes FV_DWCONV_TILE output pixels of a row at once,
  * one accumulator each: that many independent FMA chains, enough to keep
  * both FMA pipes busy through their latency. Within a tile it walks every
- * channel group, for ROWS output rows one after the other, so the input
- * rows they share are read from L1 while they are hot; per kernel row it
- * holds that row's three weight vectors in registers and loads each input
- * column once, feeding every output whose window covers it. Rows above or below the input are
- * skipped; a column left or right of it (SAME padding: one at most) is
- * skipped in the first or last tile of the row. Other geometries take the
- * generic kernel below. */
+ * channel group, so the input columns under the tile are read from L1
+ * while they are hot (blocks of several output rows sharing input rows
+ * measured slower, stride 2 most); per kernel row it holds that row's
+ * three weight vectors in registers and loads each input column once,
+ * feeding every output whose window covers it. Rows above or below the
+ * input are skipped; a column left or right of it (SAME padding: one at
+ * most) is skipped in the first or last tile of the row. Other geometries
+ * take the generic kernel below. */
 #include FV_SIMD_HEADER
 #include "fv-ukernel-name.h"
 #include "fv-kernels.h"
@@ -19,8 +20,6 @@
 #include <stdint.h>
 
 #define TILE FV_DWCONV_TILE
-/* Output rows per block: they share the input rows between them. */
-#define ROWS 4
 /* Channel vectors per pixel in the generic kernel. */
 #define GROUPS 8
 #define VL FV_VL
@@ -107,84 +106,82 @@ tile_group (const FvDwconvParams * p, const Rows * r, ptrdiff_t ix0,
     store (o + j * c + cg, acc[j], tail, mask);
 }
 
-/* npx (a constant) outputs from column ox on, every channel group, of the
- * n_rows output rows r[]. For each channel group the rows run one after
- * the other: the input rows they share are then still in L1. */
+/* npx (a constant) outputs of output row r from column ox on, every
+ * channel group. */
 FV_INLINE void
-tile (const FvDwconvParams * p, const Rows * r, size_t n_rows, size_t ox,
-    const size_t s, const size_t npx)
+tile (const FvDwconvParams * p, const Rows * r, size_t ox, const size_t s,
+    const size_t npx)
 {
   const size_t c = p->c;
   const ptrdiff_t ix0 = (ptrdiff_t) (ox * s) - (ptrdiff_t) p->pad_left;
   const bool skip_first = ix0 < 0;
   const bool skip_last = ix0 + (ptrdiff_t) (s * (npx - 1) + 2)
       >= (ptrdiff_t) p->in_w;
-  size_t cg, i;
+  float *o = r->out + ox * c;
+  size_t cg;
 
   for (cg = 0; cg + VL <= c; cg += VL)
-    for (i = 0; i < n_rows; i++)
-      tile_group (p, &r[i], ix0, s, npx, skip_first, skip_last,
-          r[i].out + ox * c, cg, false, FV_VMASK_NONE);
+    tile_group (p, r, ix0, s, npx, skip_first, skip_last, o, cg, false,
+        FV_VMASK_NONE);
   if (cg < c)
-    for (i = 0; i < n_rows; i++)
-      tile_group (p, &r[i], ix0, s, npx, skip_first, skip_last,
-          r[i].out + ox * c, cg, true, fv_vmask_tail (c - cg));
+    tile_group (p, r, ix0, s, npx, skip_first, skip_last, o, cg, true,
+        fv_vmask_tail (c - cg));
 }
 
 /* The rest of a row, 1 to TILE - 1 pixels, as one tile of that size. */
 FV_INLINE void
-tile_rest (const FvDwconvParams * p, const Rows * r, size_t n_rows,
-    size_t ox, const size_t s, size_t n)
+tile_rest (const FvDwconvParams * p, const Rows * r, size_t ox,
+    const size_t s, size_t n)
 {
   switch (n) {
 #if TILE > 8
     case 15:
-      tile (p, r, n_rows, ox, s, 15);
+      tile (p, r, ox, s, 15);
       break;
     case 14:
-      tile (p, r, n_rows, ox, s, 14);
+      tile (p, r, ox, s, 14);
       break;
     case 13:
-      tile (p, r, n_rows, ox, s, 13);
+      tile (p, r, ox, s, 13);
       break;
     case 12:
-      tile (p, r, n_rows, ox, s, 12);
+      tile (p, r, ox, s, 12);
       break;
     case 11:
-      tile (p, r, n_rows, ox, s, 11);
+      tile (p, r, ox, s, 11);
       break;
     case 10:
-      tile (p, r, n_rows, ox, s, 10);
+      tile (p, r, ox, s, 10);
       break;
     case 9:
-      tile (p, r, n_rows, ox, s, 9);
+      tile (p, r, ox, s, 9);
       break;
     case 8:
-      tile (p, r, n_rows, ox, s, 8);
+      tile (p, r, ox, s, 8);
       break;
 #endif
 #if TILE > 4
     case 7:
-      tile (p, r, n_rows, ox, s, 7);
+      tile (p, r, ox, s, 7);
       break;
     case 6:
-      tile (p, r, n_rows, ox, s, 6);
+      tile (p, r, ox, s, 6);
       break;
     case 5:
-      tile (p, r, n_rows, ox, s, 5);
+      tile (p, r, ox, s, 5);
       break;
     case 4:
-      tile (p, r, n_rows, ox, s, 4);
+      tile (p, r, ox, s, 4);
       break;
 #endif
     case 3:
-      tile (p, r, n_rows, ox, s, 3);
+      tile (p, r, ox, s, 3);
       break;
     case 2:
-      tile (p, r, n_rows, ox, s, 2);
+      tile (p, r, ox, s, 2);
       break;
     case 1:
-      tile (p, r, n_rows, ox, s, 1);
+      tile (p, r, ox, s, 1);
       break;
     default:
       break;
@@ -200,28 +197,25 @@ dwconv3x3 (const FvDwconvParams * p, size_t r0, size_t r1, const size_t s)
   const size_t n_tiles = (p->out_w + TILE - 1) / TILE;
   const size_t npx = p->out_w / n_tiles, n_long = p->out_w % n_tiles;
 
-  for (size_t r = r0; r < r1; r += ROWS) {
-    const size_t n_rows = r1 - r < ROWS ? r1 - r : ROWS;
-    Rows rows[ROWS];
+  for (size_t r = r0; r < r1; r++) {
+    const FvKernelRow kr = fv_kernel_row (p->in, p->out, r, p->out_h,
+        in_image, p->out_w * c, p->stride_h, p->pad_top);
+    Rows rows;
     size_t ox = 0;
 
-    for (size_t i = 0; i < n_rows; i++) {
-      const FvKernelRow kr = fv_kernel_row (p->in, p->out, r + i, p->out_h,
-          in_image, p->out_w * c, p->stride_h, p->pad_top);
-      for (size_t ky = 0; ky < 3; ky++) {
-        const ptrdiff_t iy = kr.iy0 + (ptrdiff_t) ky;
-        rows[i].row[ky] = iy >= 0 && iy < (ptrdiff_t) p->in_h
-            ? kr.in + (size_t) iy *p->in_w * c : NULL;
-      }
-      rows[i].out = kr.out;
+    for (size_t ky = 0; ky < 3; ky++) {
+      const ptrdiff_t iy = kr.iy0 + (ptrdiff_t) ky;
+      rows.row[ky] = iy >= 0 && iy < (ptrdiff_t) p->in_h
+          ? kr.in + p->in_w * c * (size_t) iy : NULL;
     }
+    rows.out = kr.out;
     /* n_long tiles of npx + 1 pixels, then tiles of npx. */
     for (size_t t = 0; t < n_tiles; t++) {
       const size_t n = npx + (t < n_long);
       if (n == TILE)
-        tile (p, rows, n_rows, ox, s, TILE);
+        tile (p, &rows, ox, s, TILE);
       else
-        tile_rest (p, rows, n_rows, ox, s, n);
+        tile_rest (p, &rows, ox, s, n);
       ox += n;
     }
   }
