@@ -123,9 +123,14 @@ tile (const FvDwconvParams * p, const Rows * r, size_t ox, const size_t s,
   for (cg = 0; cg + VL <= c; cg += VL)
     tile_group (p, r, ix0, s, npx, skip_first, skip_last, o, cg, false,
         FV_VMASK_NONE);
-  if (cg < c)
-    tile_group (p, r, ix0, s, npx, skip_first, skip_last, o, cg, true,
+  /* Channels left over (none in MobileFaceNet): one pixel at a time, so
+   * that only one tile size is compiled with masks. */
+  for (size_t j = 0; cg < c && j < npx; j++) {
+    const ptrdiff_t ixj = ix0 + (ptrdiff_t) (s * j);
+    tile_group (p, r, ixj, s, 1, ixj < 0,
+        ixj + 2 >= (ptrdiff_t) p->in_w, o + j * c, cg, true,
         fv_vmask_tail (c - cg));
+  }
 }
 
 /* The rest of a row, 1 to TILE - 1 pixels, as one tile of that size. */
