@@ -1,8 +1,9 @@
 /* gst-faceverify: face verification on the CPU
  *
  * fv-cmd-bench.c: `faceverify bench`, the speed of the embedding network:
- * warm-up, then many timed runs; medians, the kernels that ran, optionally
- * a per-layer profile. (Our engine against XNNPACK is a benchmark program
+ * warm-up, then many timed runs; medians of CPU time, the FMA peak of one
+ * core measured in the same run and the share of it reached, the kernels
+ * that ran, optionally a per-layer and per-family profile. (Our engine against XNNPACK is a benchmark program
  * of its own, tests/bench/bench-xnnpack.c: it needs engine internals.)
  */
 #include "fv-tool.h"
@@ -17,88 +18,6 @@
 #include <time.h>
 
 #define COMMAND "bench"
-
-/* The FMA peak of one core, measured: independent multiply-add chains
- * on the vector width of the kernels in use, best of a few short runs.
- * Only for the x86 levels; 0 when unknown. */
-#if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
-#include <immintrin.h>
-
-#define PEAK_ITERS 2000000
-
-/* *INDENT-OFF* */
-static double peak_avx512 (void) __attribute__ ((target ("avx512f")));
-/* *INDENT-ON* */
-
-static double
-peak_avx512 (void)
-{
-  __m512 a[16], x = _mm512_set1_ps (0.999999f), y = _mm512_set1_ps (1e-7f);
-  float sink[16];
-  guint64 t0;
-  guint i, j;
-
-  for (j = 0; j < 16; j++)
-    a[j] = _mm512_set1_ps ((float) j);
-  t0 = fv_bench_now_ns ();
-  for (i = 0; i < PEAK_ITERS; i++)
-#pragma GCC unroll 16
-    for (j = 0; j < 16; j++)
-      a[j] = _mm512_fmadd_ps (a[j], x, y);
-  t0 = fv_bench_now_ns () - t0;
-  for (j = 1; j < 16; j++)
-    a[0] = _mm512_add_ps (a[0], a[j]);
-  _mm512_storeu_ps (sink, a[0]);
-  return sink[0] == 12345.0f ? 0 : 2.0 * 16 * 16 * PEAK_ITERS / (double) t0;
-}
-
-/* *INDENT-OFF* */
-static double peak_avx2 (void) __attribute__ ((target ("avx2,fma")));
-/* *INDENT-ON* */
-
-static double
-peak_avx2 (void)
-{
-  __m256 a[12], x = _mm256_set1_ps (0.999999f), y = _mm256_set1_ps (1e-7f);
-  float sink[8];
-  guint64 t0;
-  guint i, j;
-
-  for (j = 0; j < 12; j++)
-    a[j] = _mm256_set1_ps ((float) j);
-  t0 = fv_bench_now_ns ();
-  for (i = 0; i < PEAK_ITERS; i++)
-#pragma GCC unroll 12
-    for (j = 0; j < 12; j++)
-      a[j] = _mm256_fmadd_ps (a[j], x, y);
-  t0 = fv_bench_now_ns () - t0;
-  for (j = 1; j < 12; j++)
-    a[0] = _mm256_add_ps (a[0], a[j]);
-  _mm256_storeu_ps (sink, a[0]);
-  return sink[0] == 12345.0f ? 0 : 2.0 * 8 * 12 * PEAK_ITERS / (double) t0;
-}
-#endif
-
-static double
-fma_peak_gflops (FvIsa isa)
-{
-  double best = 0;
-  guint i;
-
-  for (i = 0; i < 3; i++) {
-    double g = 0;
-#if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
-    if (isa == FV_ISA_AVX512)
-      g = peak_avx512 ();
-    else if (isa == FV_ISA_AVX2)
-      g = peak_avx2 ();
-#else
-    (void) isa;
-#endif
-    best = MAX (best, g);
-  }
-  return best;
-}
 
 typedef struct
 {
@@ -137,6 +56,7 @@ typedef struct
   gsize in_elems;
   guint batch, n_threads;
   guint64 macs;                 /* per image */
+  double peak;                  /* GFLOP/s of one core, 0 if unknown */
 } Bench;
 
 static void
@@ -156,6 +76,13 @@ bench_refill (Bench * b)
       b->in_elems * sizeof (float));
 }
 
+/* The share of the measured peak that @macs in @ns reached, in %. */
+static double
+peak_pct (const Bench * b, guint64 macs, double ns)
+{
+  return b->peak > 0 ? 100.0 * gflops (macs, ns) / b->peak : 0.0;
+}
+
 /* Prints the time per family: the rows gathered by print_profile(). */
 static void
 print_families (Bench * b, GArray * families, guint n_steps)
@@ -169,16 +96,20 @@ print_families (Bench * b, GArray * families, guint n_steps)
     total_macs += g_array_index (families, FamilyRow, i).macs;
   }
   printf ("\nper family (%s):\n", fv_model_describe_kernels (b->model));
-  printf ("  %-12s %6s %9s %9s %6s %7s\n", "family", "layers", "MMAC", "us",
-      "share", "GFLOP/s");
+  printf ("  %-12s %6s %9s %9s %6s %7s %6s\n", "family", "layers", "MMAC",
+      "us", "share", "GFLOP/s", "%peak");
   for (i = 0; i < families->len; i++) {
     const FamilyRow *f = &g_array_index (families, FamilyRow, i);
-    printf ("  %-12s %6u %9.3f %9.1f %5.1f%% %7.1f\n", f->family, f->n,
-        f->macs / 1e6, f->ns / 1e3, total > 0 ? 100 * f->ns / total : 0,
-        gflops (f->macs, f->ns));
+    printf ("  %-12s %6u %9.3f %9.1f %5.1f%% %7.1f %5.1f%%\n", f->family,
+        f->n, f->macs / 1e6, f->ns / 1e3, total > 0 ? 100 * f->ns / total : 0,
+        gflops (f->macs, f->ns), peak_pct (b, f->macs, f->ns));
   }
-  printf ("  %-12s %6u %9.3f %9.1f %5.1f%% %7.1f\n", "total", n_steps,
-      total_macs / 1e6, total / 1e3, 100.0, gflops (total_macs, total));
+  printf ("  %-12s %6u %9.3f %9.1f %5.1f%% %7.1f %5.1f%%\n", "total",
+      n_steps, total_macs / 1e6, total / 1e3, 100.0,
+      gflops (total_macs, total), peak_pct (b, total_macs, total));
+  if (b->n_threads > 1)
+    printf ("  (with several threads: the wall time of a layer split between "
+        "them, or thread 0's CPU time on its whole images)\n");
 }
 
 /* Runs the session @runs more times with the step timers on and prints
@@ -196,10 +127,10 @@ print_profile (Bench * b, guint runs)
     fv_session_run (b->session, b->batch);
   }
 
-  printf ("\nprofile: %u runs of %u image(s); time per image\n", runs,
+  printf ("\nprofile: %u runs of %u image(s); CPU time per image\n", runs,
       b->batch);
-  printf ("%3s  %-44s %-10s %9s %9s %7s\n", "#", "layer", "family", "MMAC",
-      "us", "GFLOP/s");
+  printf ("%3s  %-44s %-10s %9s %9s %7s %6s\n", "#", "layer", "family",
+      "MMAC", "us", "GFLOP/s", "%peak");
   for (i = 0; i < n_steps; i++) {
     FvStepProfile p;
     FamilyRow *f;
@@ -209,8 +140,9 @@ print_profile (Bench * b, guint runs)
     fv_session_get_step_profile (b->session, i, &p);
     ns = p.images ? (double) p.ns / (double) p.images : 0;
     name = strlen (p.name) > 44 ? p.name + strlen (p.name) - 44 : p.name;
-    printf ("%3u  %-44s %-10s %9.3f %9.1f %7.1f\n", i, name, p.family,
-        p.macs / 1e6, ns / 1e3, gflops (p.macs, ns));
+    printf ("%3u  %-44s %-10s %9.3f %9.1f %7.1f %5.1f%%\n", i, name,
+        p.family, p.macs / 1e6, ns / 1e3, gflops (p.macs, ns),
+        peak_pct (b, p.macs, ns));
     f = family_row (families, p.family);
     f->ns += ns;
     f->macs += p.macs;
@@ -255,26 +187,31 @@ bench_setup (Bench * b, guint batch, guint threads)
   return TRUE;
 }
 
-/* The share of the measured FMA peak that a median of @ms per image
- * reached, with --profile. */
+/* The runs: CPU time (see fv_bench_cpu_ns()) and wall time per image. */
 static void
-print_peak (Bench * b, double ms)
+time_runs (Bench * b, guint runs, double *cpu_ms, double *wall_ms)
 {
-  const double peak = fma_peak_gflops (fv_model_get_isa (b->model));
+  guint i;
 
-  if (peak <= 0)
-    return;
-  printf ("peak: one core does %.1f GFLOP/s of %s FMAs (measured now); "
-      "ours reached %.1f%% of %u core(s)\n", peak,
-      fv_isa_name (fv_model_get_isa (b->model)),
-      100.0 * 2.0 * b->macs / (ms * 1e6) / (peak * b->n_threads), b->n_threads);
+  for (i = 0; i < runs; i++) {
+    guint64 c0, t0;
+
+    bench_refill (b);
+    c0 = fv_bench_cpu_ns (b->n_threads);
+    t0 = fv_bench_now_ns ();
+    fv_session_run (b->session, b->batch);
+    wall_ms[i] = (fv_bench_now_ns () - t0) / 1e6 / b->batch;
+    cpu_ms[i] = (fv_bench_cpu_ns (b->n_threads) - c0) / 1e6 / b->batch;
+  }
 }
 
 static int
 bench_embedder (Bench * b, guint runs, guint warmup, gboolean profile)
 {
-  g_autofree double *ms = g_new (double, runs);
-  FvBenchStats s;
+  g_autofree double *cpu_ms = g_new (double, runs);
+  g_autofree double *wall_ms = g_new (double, runs);
+  const FvIsa isa = fv_model_get_isa (b->model);
+  FvBenchStats s, w;
   guint i;
 
   printf ("model: %s\n", b->model_path);
@@ -287,32 +224,37 @@ bench_embedder (Bench * b, guint runs, guint warmup, gboolean profile)
   printf ("runs: %u warm-up, %u timed; threads %u, batch %u\n", warmup,
       runs, b->n_threads, b->batch);
 
+  b->peak = fv_bench_fma_peak_gflops (isa);
+  if (b->peak > 0)
+    printf ("peak: one core does %.1f GFLOP/s of %s FMAs (measured now, "
+        "CPU time)\n", b->peak, fv_isa_name (isa));
+  else
+    printf ("peak: not measured at the %s level\n", fv_isa_name (isa));
+
   for (i = 0; i < MAX (warmup, 1); i++) {
     bench_refill (b);
     fv_session_run (b->session, b->batch);
   }
-  for (i = 0; i < runs; i++) {
-    guint64 t0;
-
-    bench_refill (b);
-    t0 = fv_bench_now_ns ();
-    fv_session_run (b->session, b->batch);
-    ms[i] = (fv_bench_now_ns () - t0) / 1e6 / b->batch;
-  }
-
-  s = fv_bench_stats (ms, runs);
-  printf ("ours:    median %.3f ms, min %.3f, max %.3f ms per embedding; "
-      "%.1f embeddings/s; %.1f GFLOP/s\n", s.median, s.min, s.max,
-      1000.0 / s.median, 2.0 * b->macs / (s.median * 1e6));
-  if (profile)
-    print_peak (b, s.median);
-  if (s.max > 2 * s.min)
-    printf ("note: the slowest run took more than twice the fastest: the "
-        "machine was busy or the clock changed\n");
+  time_runs (b, runs, cpu_ms, wall_ms);
+  s = fv_bench_stats (cpu_ms, runs);
+  w = fv_bench_stats (wall_ms, runs);
+  printf ("ours:    median %.3f ms CPU, min %.3f, max %.3f ms per embedding "
+      "(%s CPU time); %.1f GFLOP/s", s.median, s.min, s.max,
+      b->n_threads > 1 ? "process" : "thread", gflops (b->macs,
+          s.median * 1e6));
+  if (b->peak > 0)
+    printf (", %.1f%% of the peak of %u core(s)",
+        peak_pct (b, b->macs, s.median * 1e6), b->n_threads);
+  printf ("\nwall:    median %.3f ms per embedding, %.1f embeddings/s\n",
+      w.median, 1000.0 / w.median);
+  if (w.median > 1.5 * s.median * MAX (b->n_threads, 1))
+    printf ("note: the wall time exceeds the CPU time: the machine was busy "
+        "(the CPU time and %%peak stay honest)\n");
   if (profile)
     print_profile (b, MIN (runs, 100));
-  printf ("bench: ms=%.3f emb_per_s=%.1f threads=%u\n", s.median,
-      1000.0 / s.median, b->n_threads);
+  printf ("bench: ms=%.3f emb_per_s=%.1f threads=%u cpu_ms=%.3f "
+      "peak_gflops=%.1f peak_pct=%.1f\n", w.median, 1000.0 / w.median,
+      b->n_threads, s.median, b->peak, peak_pct (b, b->macs, s.median * 1e6));
 
   if (fflush (stdout) != 0) {
     fv_tool_error (NULL, "error writing to standard output");
@@ -369,16 +311,20 @@ parse_options (int argc, char **argv, BenchOptions * o)
 
   g_option_context_set_summary (context,
       "Times the embedding network on a synthetic face: warm-up runs, then\n"
-      "timed runs; prints the median, minimum and maximum milliseconds per\n"
-      "embedding, embeddings per second, the kernel chosen for each family\n"
-      "and the activation memory. The last line is machine-readable:\n"
-      "  bench: ms=<median> emb_per_s=<n> threads=<n>");
+      "timed runs; prints the median, minimum and maximum CPU milliseconds\n"
+      "per embedding, the FMA peak of one core measured in the same run and\n"
+      "the share of it reached (per layer and kernel family with --profile),\n"
+      "the wall time and embeddings per second, the kernel chosen for each\n"
+      "family and the activation memory. The last line is machine-readable:\n"
+      "  bench: ms=<wall median> emb_per_s=<n> threads=<n> cpu_ms=<median>\n"
+      "         peak_gflops=<n> peak_pct=<n>");
   g_option_context_set_description (context,
       "FV_CPU_MASK=scalar|avx2|avx512|neon (or -avx512,...) limits the kernel\n"
-      "level. Other programs running at the same time disturb the numbers:\n"
-      "medians of interleaved runs are robust to short disturbances only.\n"
-      "Our engine against XNNPACK: tests/bench/bench-xnnpack in the build\n"
-      "tree (meson option xnnpack).\n\n"
+      "level. CPU time counts only the time this program had a core (one\n"
+      "thread: its own; several: the whole process), so other programs on\n"
+      "the machine disturb it far less than the wall time. Our engine\n"
+      "against XNNPACK, with the same peak and shares: tests/bench/bench-xnnpack\n"
+      "in the build tree (meson option xnnpack).\n\n"
       "Examples:\n"
       "  faceverify bench --threads 1\n"
       "  faceverify bench --threads 2 --batch 8 --profile\n");

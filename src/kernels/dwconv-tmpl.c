@@ -1,11 +1,17 @@
 /* Depthwise convolution, FV_VL channels per vector, written once against
  * simd/f32-<isa>.h and compiled once per instruction set.
  *
- * The 3x3 kernel walks one output row per channel group, so that the nine
- * weight vectors stay in registers for the whole row; FV_DWCONV_TILE
- * output pixels are computed at once to have that many FMA chains in
- * flight. Rows above or below the input get zero weights (and a valid row
- * pointer), so only the first and last columns need bounds checks. */
+ * The 3x3 kernel computes FV_DWCONV_TILE output pixels of a row at once,
+ * one accumulator each: that many independent FMA chains, enough to keep
+ * both FMA pipes busy through their latency. Within a tile it walks every
+ * channel group, so the input columns under the tile are read from L1
+ * while they are hot (blocks of several output rows sharing input rows
+ * measured slower, stride 2 most); per kernel row it holds that row's
+ * three weight vectors in registers and loads each input column once,
+ * feeding every output whose window covers it. Rows above or below the
+ * input are skipped; a column left or right of it (SAME padding: one at
+ * most) is skipped in the first or last tile of the row. Other geometries
+ * take the generic kernel below. */
 #include FV_SIMD_HEADER
 #include "fv-ukernel-name.h"
 #include "fv-kernels.h"
@@ -14,6 +20,8 @@
 #include <stdint.h>
 
 #define TILE FV_DWCONV_TILE
+/* Channel vectors per pixel in the generic kernel. */
+#define GROUPS 8
 #define VL FV_VL
 #define DWCONV3X3 FV_UKERNEL_NAME (f32_dwconv3x3_prelu_ukernel_, FV_DWCONV_CTILE)
 #define DWCONV FV_UKERNEL_NAME (f32_dwconv_ukernel_, FV_DWCONV_CTILE)
@@ -33,212 +41,249 @@ store (float *p, fv_vf v, bool tail, fv_vmask mask)
     fv_vstoreu (p, v);
 }
 
-FV_INLINE fv_vf
-epilogue (fv_vf v, bool prelu, fv_vf alpha)
+/* An output row and the three input rows under it (NULL outside the
+ * input). */
+typedef struct
 {
-  if (prelu)
-    v = fv_vprelu (v, alpha);
-  return v;
-}
+  const float *row[3];
+  float *out;
+} Rows;
 
-/* Columns [kx0, kx1) (constants after inlining) of output pixel ox. */
+/* npx (a constant) outputs of one channel group at stride s (a constant),
+ * from input column ix0 on: columns 0 (if skip_first) and s*(npx-1)+2 (if
+ * skip_last) of the tile lie outside the input. */
 FV_INLINE void
-edge_cols (const FvDwconvParams * p, const float *const row[3],
-    const fv_vf w[9], fv_vf bias, fv_vf alpha, bool prelu, size_t ox,
-    float *out, size_t cg, bool tail, fv_vmask mask, const size_t kx0,
-    const size_t kx1)
+tile_group (const FvDwconvParams * p, const Rows * r, ptrdiff_t ix0,
+    const size_t s, const size_t npx, bool skip_first, bool skip_last,
+    float *o, size_t cg, bool tail, fv_vmask mask)
 {
   const size_t c = p->c;
-  const size_t ix = ox * p->stride_w + kx0 - p->pad_left;
-  /* One chain per kernel row: short chains for a lone pixel. */
-  fv_vf acc[3] = { bias, fv_vzero (), fv_vzero () };
-
-  for (size_t kx = kx0; kx < kx1; kx++)
-    for (size_t ky = 0; ky < 3; ky++)
-      acc[ky] = fv_vfmadd (load (row[ky] + (ix + kx - kx0) * c + cg, tail,
-              mask), w[ky * 3 + kx], acc[ky]);
-  acc[0] = fv_vadd (acc[0], fv_vadd (acc[1], acc[2]));
-  store (out + ox * c + cg, epilogue (acc[0], prelu, alpha), tail, mask);
-}
-
-/* Output pixel ox of one channel group, at the left or right border. */
-FV_INLINE void
-edge_pixel (const FvDwconvParams * p, const float *const row[3],
-    const fv_vf w[9], fv_vf bias, fv_vf alpha, bool prelu, size_t ox,
-    float *out, size_t cg, bool tail, fv_vmask mask)
-{
-  const ptrdiff_t ix0 = (ptrdiff_t) (ox * p->stride_w)
-      - (ptrdiff_t) p->pad_left;
-  const size_t kx0 = fv_clip_lo (ix0);
-  const size_t kx1 = fv_clip_hi (ix0, 3, p->in_w);
-
-  /* The two cases of 3x3 SAME padding get unrolled code. */
-  if (kx0 == 1 && kx1 == 3)
-    edge_cols (p, row, w, bias, alpha, prelu, ox, out, cg, tail, mask, 1, 3);
-  else if (kx0 == 0 && kx1 == 2)
-    edge_cols (p, row, w, bias, alpha, prelu, ox, out, cg, tail, mask, 0, 2);
-  else if (kx0 < kx1)
-    edge_cols (p, row, w, bias, alpha, prelu, ox, out, cg, tail, mask, kx0,
-        kx1);
-  else
-    store (out + ox * p->c + cg, epilogue (bias, prelu, alpha), tail, mask);
-}
-
-/* npx (a constant) consecutive interior outputs of one channel group,
- * stride s (a constant). Each input column is loaded once and feeds every
- * output whose window covers it; the npx accumulators are independent
- * FMA chains. */
-FV_INLINE void
-tile (const float *const in[3], size_t c, const size_t s, const size_t npx,
-    const fv_vf w[9], fv_vf bias, fv_vf alpha, bool prelu, float *o,
-    bool tail, fv_vmask mask)
-{
+  const size_t ncols = s * (npx - 1) + 3;
   fv_vf acc[TILE];
 
-#pragma GCC unroll 8
-  for (size_t j = 0; j < npx; j++)
-    acc[j] = bias;
+  acc[0] = fv_vloadu (p->bias + cg);
+#pragma GCC unroll 16
+  for (size_t j = 1; j < npx; j++)
+    acc[j] = acc[0];
 #pragma GCC unroll 3
-  for (size_t r = 0; r < 3; r++) {
-#pragma GCC unroll 17
-    for (size_t col = 0; col < s * (npx - 1) + 3; col++) {
-      fv_vf x = load (in[r] + col * c, tail, mask);
+  for (size_t ky = 0; ky < 3; ky++) {
+    const float *in = r->row[ky];
+    const float *wp = p->w + ky * 3 * p->c_pad + cg;
+    fv_vf w[3];
+
+    if (in == NULL)
+      continue;
+    in += ix0 * (ptrdiff_t) c + (ptrdiff_t) cg;
+    w[0] = fv_vloadu (wp);
+    w[1] = fv_vloadu (wp + p->c_pad);
+    w[2] = fv_vloadu (wp + 2 * p->c_pad);
+#pragma GCC unroll 40
+    for (size_t col = 0; col < ncols; col++) {
+      fv_vf x;
+
+      if ((col == 0 && skip_first) || (col == ncols - 1 && skip_last))
+        continue;
+      x = load (in + col * c, tail, mask);
       /* Keeps x in a register for its (up to three) uses: GCC would
        * otherwise load it again as a memory operand of each FMA. */
       FV_VKEEP (x);
-#pragma GCC unroll 8
+#pragma GCC unroll 16
       for (size_t j = 0; j < npx; j++) {
         const ptrdiff_t kx = (ptrdiff_t) col - (ptrdiff_t) (s * j);
         if (kx >= 0 && kx <= 2)
-          acc[j] = fv_vfmadd (x, w[r * 3 + (size_t) kx], acc[j]);
+          acc[j] = fv_vfmadd (x, w[kx], acc[j]);
       }
     }
   }
-#pragma GCC unroll 8
+  if (p->alpha) {
+    const fv_vf alpha = fv_vloadu (p->alpha + cg);
+#pragma GCC unroll 16
+    for (size_t j = 0; j < npx; j++)
+      acc[j] = fv_vprelu (acc[j], alpha);
+  }
+#pragma GCC unroll 16
   for (size_t j = 0; j < npx; j++)
-    store (o + j * c, epilogue (acc[j], prelu, alpha), tail, mask);
+    store (o + j * c + cg, acc[j], tail, mask);
 }
 
-/* One output row of one channel group. */
+/* npx (a constant) outputs of output row r from column ox on, every
+ * channel group. */
 FV_INLINE void
-row_group (const FvDwconvParams * p, const float *const row[3],
-    const bool valid[3], size_t ox_lo, size_t ox_hi, float *out, size_t cg,
-    bool tail, fv_vmask mask, bool prelu, const size_t s)
+tile (const FvDwconvParams * p, const Rows * r, size_t ox, const size_t s,
+    const size_t npx)
 {
   const size_t c = p->c;
-  const fv_vf bias = fv_vloadu (p->bias + cg);
-  const fv_vf alpha = prelu ? fv_vloadu (p->alpha + cg)
-      : fv_vzero ();
-  fv_vf w[9];
-  size_t ox;
+  const ptrdiff_t ix0 = (ptrdiff_t) (ox * s) - (ptrdiff_t) p->pad_left;
+  const bool skip_first = ix0 < 0;
+  const bool skip_last = ix0 + (ptrdiff_t) (s * (npx - 1) + 2)
+      >= (ptrdiff_t) p->in_w;
+  float *o = r->out + ox * c;
+  size_t cg;
 
-  for (size_t t = 0; t < 9; t++)
-    w[t] = valid[t / 3] ? fv_vloadu (p->w + t * p->c_pad + cg)
-        : fv_vzero ();
-
-  for (ox = 0; ox < ox_lo; ox++)
-    edge_pixel (p, row, w, bias, alpha, prelu, ox, out, cg, tail, mask);
-  if (ox < ox_hi) {
-    const size_t ix0 = ox * s - p->pad_left;
-    const float *in[3] = {
-      row[0] + ix0 * c + cg, row[1] + ix0 * c + cg, row[2] + ix0 * c + cg
-    };
-    float *o = out + ox * c + cg;
-
-    if (tail) {
-      /* Only when the channels are not a multiple of the vector. */
-      for (; ox < ox_hi; ox++) {
-        tile (in, c, s, 1, w, bias, alpha, prelu, o, true, mask);
-        for (size_t r = 0; r < 3; r++)
-          in[r] += s * c;
-        o += c;
-      }
-    } else {
-      for (; ox + TILE <= ox_hi; ox += TILE) {
-        tile (in, c, s, TILE, w, bias, alpha, prelu, o, false, mask);
-        for (size_t r = 0; r < 3; r++)
-          in[r] += TILE * s * c;
-        o += TILE * c;
-      }
-      /* The rest as one shorter tile: lone pixels would be latency-bound. */
-      switch (ox_hi - ox) {
-#if TILE > 4
-        case 7:
-          tile (in, c, s, 7, w, bias, alpha, prelu, o, false, mask);
-          break;
-        case 6:
-          tile (in, c, s, 6, w, bias, alpha, prelu, o, false, mask);
-          break;
-        case 5:
-          tile (in, c, s, 5, w, bias, alpha, prelu, o, false, mask);
-          break;
-        case 4:
-          tile (in, c, s, 4, w, bias, alpha, prelu, o, false, mask);
-          break;
-#endif
-        case 3:
-          tile (in, c, s, 3, w, bias, alpha, prelu, o, false, mask);
-          break;
-        case 2:
-          tile (in, c, s, 2, w, bias, alpha, prelu, o, false, mask);
-          break;
-        case 1:
-          tile (in, c, s, 1, w, bias, alpha, prelu, o, false, mask);
-          break;
-        default:
-          break;
-      }
-      ox = ox_hi;
-    }
+  for (cg = 0; cg + VL <= c; cg += VL)
+    tile_group (p, r, ix0, s, npx, skip_first, skip_last, o, cg, false,
+        FV_VMASK_NONE);
+  /* Channels left over (none in MobileFaceNet): one pixel at a time, so
+   * that only one tile size is compiled with masks. */
+  for (size_t j = 0; cg < c && j < npx; j++) {
+    const ptrdiff_t ixj = ix0 + (ptrdiff_t) (s * j);
+    tile_group (p, r, ixj, s, 1, ixj < 0,
+        ixj + 2 >= (ptrdiff_t) p->in_w, o + j * c, cg, true,
+        fv_vmask_tail (c - cg));
   }
-  for (; ox < p->out_w; ox++)
-    edge_pixel (p, row, w, bias, alpha, prelu, ox, out, cg, tail, mask);
+}
+
+/* The rest of a row, 1 to TILE - 1 pixels, as one tile of that size. */
+FV_INLINE void
+tile_rest (const FvDwconvParams * p, const Rows * r, size_t ox,
+    const size_t s, size_t n)
+{
+  switch (n) {
+#if TILE > 8
+    case 15:
+      tile (p, r, ox, s, 15);
+      break;
+    case 14:
+      tile (p, r, ox, s, 14);
+      break;
+    case 13:
+      tile (p, r, ox, s, 13);
+      break;
+    case 12:
+      tile (p, r, ox, s, 12);
+      break;
+    case 11:
+      tile (p, r, ox, s, 11);
+      break;
+    case 10:
+      tile (p, r, ox, s, 10);
+      break;
+    case 9:
+      tile (p, r, ox, s, 9);
+      break;
+    case 8:
+      tile (p, r, ox, s, 8);
+      break;
+#endif
+#if TILE > 4
+    case 7:
+      tile (p, r, ox, s, 7);
+      break;
+    case 6:
+      tile (p, r, ox, s, 6);
+      break;
+    case 5:
+      tile (p, r, ox, s, 5);
+      break;
+    case 4:
+      tile (p, r, ox, s, 4);
+      break;
+#endif
+    case 3:
+      tile (p, r, ox, s, 3);
+      break;
+    case 2:
+      tile (p, r, ox, s, 2);
+      break;
+    case 1:
+      tile (p, r, ox, s, 1);
+      break;
+    default:
+      break;
+  }
 }
 
 FV_INLINE void
-dwconv3x3 (const FvDwconvParams * p, size_t r0, size_t r1, bool prelu,
-    const size_t s)
+dwconv3x3 (const FvDwconvParams * p, size_t r0, size_t r1, const size_t s)
 {
   const size_t c = p->c;
   const size_t in_image = p->in_h * p->in_w * c;
-  size_t ox_lo, ox_hi;
+  /* Rows of equal tiles: 56 = 7 x 8, 28 = 4 x 7, 14 = 2 x 7, 7. */
+  const size_t n_tiles = (p->out_w + TILE - 1) / TILE;
+  const size_t npx = p->out_w / n_tiles, n_long = p->out_w % n_tiles;
 
-  fv_clip_inner_cols (p->in_w, p->pad_left, 3, s, p->out_w, &ox_lo, &ox_hi);
   for (size_t r = r0; r < r1; r++) {
     const FvKernelRow kr = fv_kernel_row (p->in, p->out, r, p->out_h,
         in_image, p->out_w * c, p->stride_h, p->pad_top);
-    const float *row[3];
-    bool valid[3];
-    size_t cg;
+    Rows rows;
+    size_t ox = 0;
 
     for (size_t ky = 0; ky < 3; ky++) {
       const ptrdiff_t iy = kr.iy0 + (ptrdiff_t) ky;
-      valid[ky] = iy >= 0 && iy < (ptrdiff_t) p->in_h;
-      /* An invalid row has zero weights; any readable row will do. */
-      row[ky] = kr.in + (valid[ky] ? (size_t) iy : 0) * p->in_w * c;
+      rows.row[ky] = iy >= 0 && iy < (ptrdiff_t) p->in_h
+          ? kr.in + p->in_w * c * (size_t) iy : NULL;
     }
-    for (cg = 0; cg + VL <= c; cg += VL)
-      row_group (p, row, valid, ox_lo, ox_hi, kr.out, cg, false,
-          FV_VMASK_NONE, prelu, s);
-    if (cg < c)
-      row_group (p, row, valid, ox_lo, ox_hi, kr.out, cg, true,
-          fv_vmask_tail (c - cg), prelu, s);
+    rows.out = kr.out;
+    /* n_long tiles of npx + 1 pixels, then tiles of npx. */
+    for (size_t t = 0; t < n_tiles; t++) {
+      const size_t n = npx + (t < n_long);
+      if (n == TILE)
+        tile (p, &rows, ox, s, TILE);
+      else
+        tile_rest (p, &rows, ox, s, n);
+      ox += n;
+    }
   }
+}
+
+/* Whether the tiles cover this geometry: stride 1 or 2 and at most one
+ * column of padding on either side. */
+static bool
+tiles_fit (const FvDwconvParams * p)
+{
+  const size_t last = (p->out_w - 1) * p->stride_w + 2;
+
+  return p->kh == 3 && p->kw == 3 && p->stride_w >= 1 && p->stride_w <= 2
+      && p->pad_left <= 1 && p->out_w >= 1 && last <= p->in_w + p->pad_left;
 }
 
 void
 DWCONV3X3 (const FvDwconvParams * p, size_t r0, size_t r1)
 {
-  if (p->kh != 3 || p->kw != 3 || p->stride_w > 2)
+  if (!tiles_fit (p))
     DWCONV (p, r0, r1);
   else if (p->stride_w == 1)
-    p->alpha ? dwconv3x3 (p, r0, r1, true, 1) : dwconv3x3 (p, r0, r1, false, 1);
+    dwconv3x3 (p, r0, r1, 1);
   else
-    p->alpha ? dwconv3x3 (p, r0, r1, true, 2) : dwconv3x3 (p, r0, r1, false, 2);
+    dwconv3x3 (p, r0, r1, 2);
 }
 
-/* Any kernel size and stride: one pixel at a time, weights from memory.
- * Serves the 7x7 global depthwise convolution (one output pixel). */
+/* GV (a constant) vectors of channels from cg on, of one output pixel
+ * whose taps [ky0, ky1) x [kx0, kx1) lie inside the input: one FMA chain
+ * per vector. */
+FV_INLINE void
+pixel_groups (const FvDwconvParams * p, const float *in, size_t ky0,
+    size_t ky1, size_t kx0, size_t kx1, float *out, size_t cg,
+    const size_t gv, bool tail, fv_vmask mask)
+{
+  const size_t c = p->c;
+  fv_vf acc[GROUPS];
+
+#pragma GCC unroll 8
+  for (size_t v = 0; v < gv; v++)
+    acc[v] = fv_vloadu (p->bias + cg + v * VL);
+  for (size_t ky = ky0; ky < ky1; ky++) {
+    const float *src = in + (ky * p->in_w + kx0) * c + cg;
+    const float *w = p->w + (ky * p->kw + kx0) * p->c_pad + cg;
+    for (size_t kx = kx0; kx < kx1; kx++, src += c, w += p->c_pad) {
+#pragma GCC unroll 8
+      for (size_t v = 0; v < gv; v++)
+        acc[v] = fv_vfmadd (load (src + v * VL, tail && v + 1 == gv, mask),
+            fv_vloadu (w + v * VL), acc[v]);
+    }
+  }
+#pragma GCC unroll 8
+  for (size_t v = 0; v < gv; v++) {
+    if (p->alpha)
+      acc[v] = fv_vprelu (acc[v], fv_vloadu (p->alpha + cg + v * VL));
+    store (out + cg + v * VL, acc[v], tail && v + 1 == gv, mask);
+  }
+}
+
+/* Any kernel size and stride: one pixel at a time, GROUPS channel vectors
+ * at once (as many FMA chains), weights from memory. Serves the 7x7
+ * global depthwise convolution (one output pixel, 49 taps) and the 3x3
+ * geometries that the tiles do not cover. */
 void
 DWCONV (const FvDwconvParams * p, size_t r0, size_t r1)
 {
@@ -248,10 +293,8 @@ DWCONV (const FvDwconvParams * p, size_t r0, size_t r1)
   for (size_t r = r0; r < r1; r++) {
     const FvKernelRow kr = fv_kernel_row (p->in, p->out, r, p->out_h,
         in_image, p->out_w * c, p->stride_h, p->pad_top);
-    const float *in = kr.in;
-    const ptrdiff_t iy0 = kr.iy0;
-    const size_t ky0 = fv_clip_lo (iy0);
-    const size_t ky1 = fv_clip_hi (iy0, p->kh, p->in_h);
+    const size_t ky0 = fv_clip_lo (kr.iy0);
+    const size_t ky1 = fv_clip_hi (kr.iy0, p->kh, p->in_h);
     float *out = kr.out;
 
     for (size_t ox = 0; ox < p->out_w; ox++, out += c) {
@@ -259,32 +302,21 @@ DWCONV (const FvDwconvParams * p, size_t r0, size_t r1)
           - (ptrdiff_t) p->pad_left;
       const size_t kx0 = fv_clip_lo (ix0);
       const size_t kx1 = fv_clip_hi (ix0, p->kw, p->in_w);
+      /* The window's first tap, inside the image or not: only taps
+       * inside are read. */
+      const float *in = kr.in + (kr.iy0 * (ptrdiff_t) p->in_w + ix0)
+          * (ptrdiff_t) c;
+      size_t cg = 0;
 
-      for (size_t cg = 0; cg < c; cg += VL) {
-        const bool tail = cg + VL > c;
-        const fv_vmask mask = fv_vmask_tail (tail ? c - cg : VL);
-        fv_vf acc0 = fv_vloadu (p->bias + cg);
-        fv_vf acc1 = fv_vzero ();
-
-        for (size_t ky = ky0; ky < ky1; ky++) {
-          const float *src = in + ((size_t) (iy0 + (ptrdiff_t) ky) * p->in_w
-              + (size_t) (ix0 + (ptrdiff_t) kx0)) * c + cg;
-          const float *w = p->w + (ky * p->kw + kx0) * p->c_pad + cg;
-          size_t kx = kx0;
-          /* Two chains: the global 7x7 has long ones. */
-          for (; kx + 2 <= kx1; kx += 2, src += 2 * c, w += 2 * p->c_pad) {
-            acc0 = fv_vfmadd (fv_vload_mask (src, mask), fv_vloadu (w), acc0);
-            acc1 = fv_vfmadd (fv_vload_mask (src + c, mask),
-                fv_vloadu (w + p->c_pad), acc1);
-          }
-          if (kx < kx1)
-            acc0 = fv_vfmadd (fv_vload_mask (src, mask), fv_vloadu (w), acc0);
-        }
-        acc0 = fv_vadd (acc0, acc1);
-        if (p->alpha)
-          acc0 = epilogue (acc0, true, fv_vloadu (p->alpha + cg));
-        fv_vstore_mask (out + cg, mask, acc0);
-      }
+      for (; cg + GROUPS * VL <= c; cg += GROUPS * VL)
+        pixel_groups (p, in, ky0, ky1, kx0, kx1, out, cg, GROUPS, false,
+            FV_VMASK_NONE);
+      for (; cg + VL <= c; cg += VL)
+        pixel_groups (p, in, ky0, ky1, kx0, kx1, out, cg, 1, false,
+            FV_VMASK_NONE);
+      if (cg < c)
+        pixel_groups (p, in, ky0, ky1, kx0, kx1, out, cg, 1, true,
+            fv_vmask_tail (c - cg));
     }
   }
 }

@@ -106,7 +106,8 @@ FV_API gboolean fv_session_borrow_arena (FvSession * session,
  * @kernel: (nullable): the kernel function that runs the step, %NULL for
  *   generic ops
  * @macs: multiply-adds per image
- * @ns: nanoseconds spent in the step since profiling was switched on
+ * @ns: nanoseconds spent in the step since profiling was switched on (CPU
+ *   time of the thread that ran it, see fv_session_set_profiling())
  * @runs: runs since profiling was switched on
  * @images: images computed in those runs
  *

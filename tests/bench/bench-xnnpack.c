@@ -2,8 +2,10 @@
  *
  * bench-xnnpack.c: our engine against XNNPACK on the same network and the
  * same weights (fv-xnnpack-bench.c), timed in one process, interleaved:
- * medians of both, their ratio, the kernels that ran and, with --profile,
- * the time per layer and per kernel family side by side. A benchmark
+ * medians of both in CPU time, their ratio, the share of the FMA peak of
+ * one core (measured in the same run) that each reached, the kernels that
+ * ran and, with --profile, the time per layer and per kernel family side
+ * by side. A benchmark
  * program (meson benchmark 'xnnpack', option `xnnpack`), not a test.
  *
  *   build/tests/bench/bench-xnnpack --threads 1
@@ -11,6 +13,7 @@
  */
 #include "fv-bench-util.h"
 #include "fv-xnnpack-bench.h"
+#include "core/fv-cpu.h"
 
 #include <fv.h>
 
@@ -34,8 +37,10 @@ typedef struct
   FvXnnBench *xnn;
   float *input;                 /* batch images, copied in before each run */
   gsize in_elems;
-  guint batch;
+  guint batch, n_threads;
   guint64 macs;                 /* per image */
+  double peak;                  /* GFLOP/s of one core, 0 if unknown */
+  double xnn_peak;              /* the same at XNNPACK's level */
 } Bench;
 
 static void
@@ -70,9 +75,12 @@ parse_options (int argc, char **argv, Options * o)
 
   g_option_context_set_summary (context,
       "Times our engine and XNNPACK on the same network and weights,\n"
-      "interleaved; prints both medians, the ratio ours/XNNPACK and the\n"
-      "kernels that ran. The last line is machine-readable:\n"
-      "  bench-xnnpack: ms=<median> xnnpack_ms=<median> ratio=<ours/xnnpack>");
+      "interleaved, in CPU time; prints both medians, the ratio\n"
+      "ours/XNNPACK, the FMA peak of one core measured in the same run and\n"
+      "the share of it that each engine reached, and the kernels that ran.\n"
+      "The last line is machine-readable:\n"
+      "  bench-xnnpack: ms=<median> xnnpack_ms=<median> ratio=<ours/xnnpack>\n"
+      "  threads=<n> peak_gflops=<n> peak_pct=<ours> xnnpack_peak_pct=<n>");
   g_option_context_add_main_entries (context, entries, NULL);
   if (!g_option_context_parse (context, &argc, &argv, &error)) {
     fprintf (stderr, "bench-xnnpack: %s\n", error->message);
@@ -110,8 +118,8 @@ bench_setup (Bench * b, const Options * o, GError ** error)
     fv_session_get_step_profile (b->session, i, &p);
     b->macs += p.macs;
   }
-  b->xnn = fv_xnn_bench_new (o->model_path, o->batch,
-      fv_session_get_threads (b->session), error);
+  b->n_threads = fv_session_get_threads (b->session);
+  b->xnn = fv_xnn_bench_new (o->model_path, o->batch, b->n_threads, error);
   if (b->xnn == NULL)
     return FALSE;
   memcpy (fv_xnn_bench_get_input (b->xnn), b->input,
@@ -154,7 +162,8 @@ print_check (Bench * b)
 }
 
 /* @runs rounds of one run each, in alternating order so that neither
- * engine always runs first; milliseconds per image. */
+ * engine always runs first; CPU milliseconds per image (the thread's, or
+ * the process's with several threads: see fv_bench_cpu_ns()). */
 static void
 time_interleaved (Bench * b, guint runs, double *ours, double *theirs)
 {
@@ -165,41 +174,66 @@ time_interleaved (Bench * b, guint runs, double *ours, double *theirs)
     gboolean xnn_first = i % 2 == 1;
 
     refill_ours (b);
-    t0 = fv_bench_now_ns ();
+    t0 = fv_bench_cpu_ns (b->n_threads);
     if (xnn_first)
       fv_xnn_bench_run (b->xnn);
     else
       run_ours (b);
-    t1 = fv_bench_now_ns ();
+    t1 = fv_bench_cpu_ns (b->n_threads);
     if (xnn_first)
       run_ours (b);
     else
       fv_xnn_bench_run (b->xnn);
-    t2 = fv_bench_now_ns ();
+    t2 = fv_bench_cpu_ns (b->n_threads);
     ours[i] = (xnn_first ? t2 - t1 : t1 - t0) / 1e6 / b->batch;
     theirs[i] = (xnn_first ? t1 - t0 : t2 - t1) / 1e6 / b->batch;
   }
 }
 
-static void
-print_stats (const char *engine, FvBenchStats s, guint64 macs)
+/* The share of the measured peak of the cores in use, in %. */
+static double
+pct_of (const Bench * b, double peak, guint64 macs, double ms)
 {
-  printf ("%-8s median %.3f ms, min %.3f, max %.3f ms per embedding; "
-      "%.1f embeddings/s; %.1f GFLOP/s\n", engine, s.median, s.min, s.max,
-      1000.0 / s.median, 2.0 * macs / (s.median * 1e6));
+  return peak > 0 ? 100.0 * 2.0 * macs / (ms * 1e6) / (peak *
+      b->n_threads) : 0.0;
+}
+
+static double
+peak_pct (const Bench * b, guint64 macs, double ms)
+{
+  return pct_of (b, b->peak, macs, ms);
+}
+
+/* XNNPACK picks the widest level of the CPU whatever FV_CPU_MASK says. */
+static double
+xnn_peak_pct (const Bench * b, guint64 macs, double ms)
+{
+  return pct_of (b, b->xnn_peak, macs, ms);
+}
+
+static void
+print_stats (const Bench * b, const char *engine, FvBenchStats s, double pct)
+{
+  printf ("%-8s median %.3f ms CPU, min %.3f, max %.3f ms per embedding; "
+      "%.1f GFLOP/s", engine, s.median, s.min, s.max,
+      2.0 * b->macs / (s.median * 1e6));
+  if (pct > 0)
+    printf ("; %.1f%% of the peak", pct);
+  printf ("\n");
 }
 
 typedef struct
 {
   const char *family;
   double ns, xnn_ns;            /* per image */
+  guint64 macs;
   guint n;
 } FamilyRow;
 
 static FamilyRow *
 family_row (GArray * rows, const char *family)
 {
-  FamilyRow r = { family, 0, 0, 0 };
+  FamilyRow r = { family, 0, 0, 0, 0 };
   guint i;
 
   for (i = 0; i < rows->len; i++)
@@ -269,16 +303,19 @@ print_profile (Bench * b, guint runs)
     f = family_row (families, p.family);
     f->ns += ns;
     f->xnn_ns += xnn_ns[i];
+    f->macs += p.macs;
     f->n++;
   }
   printf ("\nper family (%s):\n", fv_model_describe_kernels (b->model));
-  printf ("  %-12s %6s %9s %9s %7s\n", "family", "layers", "us", "xnn_us",
-      "ratio");
+  printf ("  %-12s %6s %9s %6s %9s %6s %7s\n", "family", "layers", "us",
+      "%peak", "xnn_us", "%peak", "ratio");
   for (i = 0; i < families->len; i++) {
     const FamilyRow *f = &g_array_index (families, FamilyRow, i);
-    printf ("  %-12s %6u %9.1f", f->family, f->n, f->ns / 1e3);
+    printf ("  %-12s %6u %9.1f %5.1f%%", f->family, f->n, f->ns / 1e3,
+        f->ns > 0 ? peak_pct (b, f->macs, f->ns / 1e6) : 0);
     if (f->xnn_ns > 0)
-      printf (" %9.1f %7.2f", f->xnn_ns / 1e3, f->ns / f->xnn_ns);
+      printf (" %9.1f %5.1f%% %7.2f", f->xnn_ns / 1e3,
+          xnn_peak_pct (b, f->macs, f->xnn_ns / 1e6), f->ns / f->xnn_ns);
     printf ("\n");
   }
   printf ("  (xnn_us: each XNNPACK layer built and timed alone, with its "
@@ -321,19 +358,29 @@ main (int argc, char **argv)
     fv_xnn_bench_run (b.xnn);
   }
   print_check (&b);
+  b.peak = fv_bench_fma_peak_gflops (fv_model_get_isa (b.model));
+  if (b.peak > 0)
+    printf ("peak: one core does %.1f GFLOP/s of %s FMAs (measured now, CPU "
+        "time)\n", b.peak, fv_isa_name (fv_model_get_isa (b.model)));
+  b.xnn_peak = fv_cpu_has_isa (FV_ISA_AVX512)
+      ? fv_bench_fma_peak_gflops (FV_ISA_AVX512) : b.peak;
+  if (b.xnn_peak != b.peak)
+    printf ("peak: %.1f GFLOP/s at avx512, which XNNPACK uses whatever "
+        "FV_CPU_MASK says: its share is of that peak\n", b.xnn_peak);
 
   ours = g_new (double, o.runs);
   theirs = g_new (double, o.runs);
   time_interleaved (&b, o.runs, ours, theirs);
   s = fv_bench_stats (ours, o.runs);
   xs = fv_bench_stats (theirs, o.runs);
-  print_stats ("ours:", s, b.macs);
-  print_stats ("xnnpack:", xs, b.macs);
+  print_stats (&b, "ours:", s, peak_pct (&b, b.macs, s.median));
+  print_stats (&b, "xnnpack:", xs, xnn_peak_pct (&b, b.macs, xs.median));
   if (o.profile)
     print_profile (&b, MIN (o.runs, 100));
-  printf ("bench-xnnpack: ms=%.3f xnnpack_ms=%.3f ratio=%.3f threads=%u\n",
-      s.median, xs.median, s.median / xs.median,
-      fv_session_get_threads (b.session));
+  printf ("bench-xnnpack: ms=%.3f xnnpack_ms=%.3f ratio=%.3f threads=%u "
+      "peak_gflops=%.1f peak_pct=%.1f xnnpack_peak_pct=%.1f\n", s.median,
+      xs.median, s.median / xs.median, b.n_threads, b.peak,
+      peak_pct (&b, b.macs, s.median), xnn_peak_pct (&b, b.macs, xs.median));
 
   bench_clear (&b);
   g_free (o.model_path);

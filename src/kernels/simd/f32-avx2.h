@@ -19,7 +19,7 @@
 #define FV_GEMM_MR 6
 #define FV_GEMM_NR 16
 #define FV_GEMM_TILE 6x16
-#define FV_DWCONV_TILE 4        /* interior pixels per 3x3 step */
+#define FV_DWCONV_TILE 8        /* output pixels per 3x3 tile */
 #define FV_DWCONV_CTILE c8
 #define FV_CONV_PX 2            /* output pixels per step */
 #define FV_CONV_TILE 2x32

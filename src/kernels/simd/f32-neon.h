@@ -21,7 +21,7 @@
 #define FV_GEMM_MR 8
 #define FV_GEMM_NR 8
 #define FV_GEMM_TILE 8x8
-#define FV_DWCONV_TILE 8        /* interior pixels per 3x3 step */
+#define FV_DWCONV_TILE 8        /* output pixels per 3x3 tile */
 #define FV_DWCONV_CTILE c4
 #define FV_CONV_PX 4            /* output pixels per step */
 #define FV_CONV_TILE 4x16
