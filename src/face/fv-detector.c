@@ -40,6 +40,12 @@
  * filled with PAD_VALUE. */
 #define PAD_FRACTION 0.25
 #define PAD_VALUE 0
+/* The retry runs only after the first pass found nothing, and it is for
+ * faces that fill the frame: its pyramid starts at faces of this fraction
+ * of the frame's shorter side. Smaller faces lie inside the frame, where
+ * the first pass looked for them; the levels that would find them again
+ * are the largest and cost most of a pass. */
+#define PAD_MIN_FACE 0.25
 
 typedef struct
 {
@@ -860,10 +866,12 @@ run_onet (FvDetector * d, const Plan * p, guint8 * const *canvas, Cand * c,
   return kept;
 }
 
-/* One pass of the cascade over the frame laid out on the canvas as @l.
- * Returns the number of faces, best first, in d->cands. */
+/* One pass of the cascade over the frame laid out on the canvas as @l,
+ * for faces of at least @min_face canvas pixels. Returns the number of
+ * faces, best first, in d->cands. */
 static guint
-run_pass (FvDetector * d, const FvFrame * frame, const Layout * l)
+run_pass (FvDetector * d, const FvFrame * frame, const Layout * l,
+    float min_face)
 {
   Plan *p;
   guint8 *canvas[3];
@@ -889,7 +897,8 @@ run_pass (FvDetector * d, const FvFrame * frame, const Layout * l)
 
   /* Stage 1: P-Net on every pyramid level. */
   for (i = 0; i < p->n_levels; i++)
-    run_level (d, p, i, canvas, &n);
+    if (CELL / p->scale[i] >= min_face)
+      run_level (d, p, i, canvas, &n);
   if (n == 0)
     return 0;
   sort_desc (d->cands, n);
@@ -929,8 +938,9 @@ run_pass (FvDetector * d, const FvFrame * frame, const Layout * l)
  * Finds the faces in @frame, best score first. Frames larger than the
  * maximum input size are downscaled first (the minimum face size applies
  * to the downscaled frame). If nothing is found and the padded retry is
- * on, searches again with a border around the frame, which finds faces
- * that fill the whole picture. Allocates nothing once frames of this size
+ * on, searches again with a border around the frame for faces of at
+ * least a quarter of the frame's shorter side, which finds faces that fill
+ * the whole picture. Allocates nothing once frames of this size
  * have been seen (or prepared with fv_detector_prepare()), except for the
  * short-lived row buffers of libyuv's scalers.
  *
@@ -948,10 +958,10 @@ fv_detector_detect (FvDetector * detector, const FvFrame * frame,
   g_return_val_if_fail (frame->width >= 1 && frame->height >= 1, 0);
 
   layout_for (detector, frame->width, frame->height, FALSE, &l);
-  n = run_pass (detector, frame, &l);
+  n = run_pass (detector, frame, &l, 0.0f);
   if (n == 0 && detector->opts.retry_padded) {
     layout_for (detector, frame->width, frame->height, TRUE, &l);
-    n = run_pass (detector, frame, &l);
+    n = run_pass (detector, frame, &l, PAD_MIN_FACE * MIN (l.dw, l.dh));
   }
 
   n = MIN (n, max_faces);
