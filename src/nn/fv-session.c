@@ -754,6 +754,10 @@ step_is_parallel (const FvStep * st, guint nb)
     case FV_LAYER_DWCONV3X3:
     case FV_LAYER_DWCONV:
       return st->macs * nb >= PARALLEL_MIN_MACS;
+    case FV_LAYER_MAXPOOL:
+      /* One comparison per tap, counted like a multiply-add. */
+      return (guint64) st->p.pool.out_h * st->p.pool.out_w * st->p.pool.c
+          * st->p.pool.kh * st->p.pool.kw * nb >= PARALLEL_MIN_MACS;
     default:
       return FALSE;
   }
