@@ -237,6 +237,7 @@ TEST_F (Alloc, EmbedderAllocatesNothing)
           }));
 }
 
+#ifdef FV_TEST_KNOWS_CALLERS
 // The executable code of the loaded library whose name contains @name;
 // false when there is none (a static build).
 bool
@@ -265,6 +266,7 @@ CodeRange (const char *name, uintptr_t * lo, uintptr_t * hi)
   *hi = f.hi;
   return f.hi > f.lo;
 }
+#endif
 
 // The detector on frames of one size, with faces (R-Net and O-Net crops
 // run) and without: after the first frame, its own code allocates nothing.
