@@ -98,7 +98,8 @@ FV_API void fv_session_share_threads (FvSession * session, FvSession * from);
  * FvStepProfile:
  * @name: the layer's output tensor, as named in the model file
  * @family: the kernel family ("gemm" for 1x1 convolutions, "fc", "conv",
- *   "dwconv3x3", "dwconv") or the generic op ("elementwise", "maxpool", ...)
+ *   "dwconv3x3", "dwconv", "maxpool") or the generic op ("elementwise",
+ *   "softmax", ...)
  * @kernel: (nullable): the kernel function that runs the step, %NULL for
  *   generic ops
  * @macs: multiply-adds per image
