@@ -96,8 +96,7 @@ gst_fv_gallery_host_dup_location (GstFvGalleryHost * host)
 
 /* Publishes a new snapshot (may be NULL: no gallery); takes @snapshot. */
 static void
-gst_fv_gallery_host_swap (GstFvGalleryHost * host,
-    FvGallerySnapshot * snapshot)
+gst_fv_gallery_host_swap (GstFvGalleryHost * host, FvGallerySnapshot * snapshot)
 {
   FvGallerySnapshot *old;
   guint64 version;
@@ -191,8 +190,7 @@ gst_fv_gallery_host_reload_main (gpointer data)
     gint64 deadline = g_get_monotonic_time () + GALLERY_POLL_US;
 
     while (!host->reload_stop && !host->reload_now)
-      if (!g_cond_wait_until (&host->reload_cond, &host->reload_lock,
-              deadline))
+      if (!g_cond_wait_until (&host->reload_cond, &host->reload_lock, deadline))
         break;
     if (host->reload_stop)
       break;
@@ -268,8 +266,7 @@ gst_fv_gallery_host_ref_snapshot (GstFvGalleryHost * host, guint64 * version)
 }
 
 FvGallery *
-gst_fv_gallery_host_open_for_writing (GstFvGalleryHost * host,
-    GError ** error)
+gst_fv_gallery_host_open_for_writing (GstFvGalleryHost * host, GError ** error)
 {
   g_autofree gchar *path = NULL, *fingerprint = NULL;
   guint dim;

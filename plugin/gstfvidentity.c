@@ -16,12 +16,20 @@ gst_fv_identity_label (const FvIdentity * id)
   return id->known && id->label ? id->label : FV_FACE_ID_UNKNOWN_LABEL;
 }
 
+const FvIdentity *
+gst_fv_identity_of (const FvTrack * track, gboolean low_quality)
+{
+  static const FvIdentity poor = { -1, NULL, FALSE, 0.0, 0.0 };
+
+  return low_quality ? &poor : &track->reported;
+}
+
 static void
 gst_fv_identity_set_param (GstVideoRegionOfInterestMeta * roi,
-    const FvTrack * tr, guint frames_ago, const gchar * model_name,
-    guint64 gallery_version, GBytes * emb)
+    const FvTrack * tr, gboolean low_quality, guint frames_ago,
+    const gchar * model_name, guint64 gallery_version, GBytes * emb)
 {
-  const FvIdentity *id = &tr->reported;
+  const FvIdentity *id = gst_fv_identity_of (tr, low_quality);
   GstStructure *old, *st;
 
   old = gst_video_region_of_interest_meta_get_param (roi, "face_id");
@@ -42,7 +50,11 @@ gst_fv_identity_set_param (GstVideoRegionOfInterestMeta * roi,
       "frames-ago", G_TYPE_UINT, frames_ago,
       "aligned", G_TYPE_BOOLEAN, tr->embedding_aligned,
       "gallery-version", G_TYPE_UINT64, gallery_version,
-      "verified", G_TYPE_BOOLEAN, TRUE, NULL);
+      "verified", G_TYPE_BOOLEAN, TRUE,
+      "quality", G_TYPE_DOUBLE, (gdouble) tr->embedding_quality, NULL);
+  if (low_quality)
+    gst_structure_set (st, "reason", G_TYPE_STRING,
+        FV_FACE_ID_REASON_LOW_QUALITY, NULL);
   if (emb)
     gst_structure_set (st, "embedding", G_TYPE_BYTES, emb, NULL);
   gst_video_region_of_interest_meta_add_param (roi, st);
@@ -50,17 +62,18 @@ gst_fv_identity_set_param (GstVideoRegionOfInterestMeta * roi,
 
 void
 gst_fv_identity_attach (GstBuffer * buf, GstVideoRegionOfInterestMeta * roi,
-    const FvTrack * track, guint frames_ago, const gfloat * landmarks,
-    const gchar * model_name, guint64 gallery_version, guint dim)
+    const FvTrack * track, gboolean low_quality, guint frames_ago,
+    const gfloat * landmarks, const gchar * model_name,
+    guint64 gallery_version, guint dim)
 {
-  const FvIdentity *id = &track->reported;
+  const FvIdentity *id = gst_fv_identity_of (track, low_quality);
   g_autoptr (GBytes) emb = NULL;
   FvFaceIdMeta *m;
   guint k;
 
   if (dim > 0)
     emb = g_bytes_new (track->embedding, dim * sizeof (gfloat));
-  gst_fv_identity_set_param (roi, track, frames_ago, model_name,
+  gst_fv_identity_set_param (roi, track, low_quality, frames_ago, model_name,
       gallery_version, emb);
 
   m = fv_buffer_get_face_id_meta (buf, roi->id);
@@ -86,6 +99,9 @@ gst_fv_identity_attach (GstBuffer * buf, GstVideoRegionOfInterestMeta * roi,
     m->landmarks[k] = landmarks[k];
   if (emb)
     m->embedding = g_bytes_ref (emb);
+  m->quality = track->embedding_quality;
+  m->reason = low_quality ?
+      g_intern_static_string (FV_FACE_ID_REASON_LOW_QUALITY) : NULL;
 }
 
 void
@@ -120,22 +136,29 @@ gst_fv_identity_message_new (const GstSegment * segment, GstBuffer * buf)
 
 void
 gst_fv_identity_message_append (GValue * faces,
-    const GstVideoRegionOfInterestMeta * roi, const FvTrack * track)
+    const GstVideoRegionOfInterestMeta * roi, const FvTrack * track,
+    gboolean low_quality)
 {
-  const FvIdentity *id = &track->reported;
+  const FvIdentity *id = gst_fv_identity_of (track, low_quality);
   GValue v = G_VALUE_INIT;
+  GstStructure *st;
 
+  st = gst_structure_new ("face",
+      "roi-id", G_TYPE_INT, roi->id,
+      "track-id", G_TYPE_UINT, track->id,
+      "x", G_TYPE_UINT, roi->x,
+      "y", G_TYPE_UINT, roi->y,
+      "width", G_TYPE_UINT, roi->w,
+      "height", G_TYPE_UINT, roi->h,
+      "label", G_TYPE_STRING, gst_fv_identity_label (id),
+      "label-id", G_TYPE_INT, id->known ? id->label_id : -1,
+      "similarity", G_TYPE_DOUBLE, id->similarity,
+      "known", G_TYPE_BOOLEAN, id->known,
+      "quality", G_TYPE_DOUBLE, (gdouble) track->embedding_quality, NULL);
+  if (low_quality)
+    gst_structure_set (st, "reason", G_TYPE_STRING,
+        FV_FACE_ID_REASON_LOW_QUALITY, NULL);
   g_value_init (&v, GST_TYPE_STRUCTURE);
-  g_value_take_boxed (&v, gst_structure_new ("face",
-          "roi-id", G_TYPE_INT, roi->id,
-          "track-id", G_TYPE_UINT, track->id,
-          "x", G_TYPE_UINT, roi->x,
-          "y", G_TYPE_UINT, roi->y,
-          "width", G_TYPE_UINT, roi->w,
-          "height", G_TYPE_UINT, roi->h,
-          "label", G_TYPE_STRING, gst_fv_identity_label (id),
-          "label-id", G_TYPE_INT, id->known ? id->label_id : -1,
-          "similarity", G_TYPE_DOUBLE, id->similarity,
-          "known", G_TYPE_BOOLEAN, id->known, NULL));
+  g_value_take_boxed (&v, st);
   gst_value_array_append_and_take_value (faces, &v);
 }

@@ -16,12 +16,20 @@
 G_BEGIN_DECLS
 
 /* Attaches the identity of @track's face to @roi as the "face_id" param
- * and to @buf as an FvFaceIdMeta, replacing earlier ones. @landmarks: ten
- * values or NULL; @dim: the embedding's size, or 0 not to attach it. */
+ * and to @buf as an FvFaceIdMeta, replacing earlier ones, with the quality
+ * of the track's crop. @low_quality: that crop is below the element's
+ * min-quality, so the face is unknown with reason "low-quality" whatever
+ * the track says. @landmarks: ten values or NULL; @dim: the embedding's
+ * size, or 0 not to attach it. */
 void gst_fv_identity_attach (GstBuffer * buf,
     GstVideoRegionOfInterestMeta * roi, const FvTrack * track,
-    guint frames_ago, const gfloat * landmarks, const gchar * model_name,
-    guint64 gallery_version, guint dim);
+    gboolean low_quality, guint frames_ago, const gfloat * landmarks,
+    const gchar * model_name, guint64 gallery_version, guint dim);
+
+/* The identity attached for @track: its reported one, or unknown when
+ * @low_quality. */
+const FvIdentity *gst_fv_identity_of (const FvTrack * track,
+    gboolean low_quality);
 
 /* Disowns an identity that someone upstream attached to @roi: its
  * "face_id" param becomes unknown (label "unknown", label_id -1,
@@ -36,7 +44,8 @@ GstStructure *gst_fv_identity_message_new (const GstSegment * segment,
 
 /* Appends one "face" structure to @faces, a GST_TYPE_ARRAY value. */
 void gst_fv_identity_message_append (GValue * faces,
-    const GstVideoRegionOfInterestMeta * roi, const FvTrack * track);
+    const GstVideoRegionOfInterestMeta * roi, const FvTrack * track,
+    gboolean low_quality);
 
 G_END_DECLS
 

@@ -25,6 +25,8 @@ track_take (GstFvTrack * t, const FvFaceIdMeta * m, const GstFvEventFrame * f)
 {
   t->similarity = m->similarity;
   t->margin = m->margin;
+  t->quality = m->quality;
+  t->reason = m->reason;
   t->x = m->x;
   t->y = m->y;
   t->w = m->w;
@@ -140,6 +142,19 @@ add_bool (JsonBuilder * b, const gchar * name, gboolean v)
   json_builder_add_boolean_value (b, v);
 }
 
+/* `quality` (null when not measured) and, when there is one, `reason`. */
+static void
+add_quality (JsonBuilder * b, gdouble quality, const gchar * reason)
+{
+  json_builder_set_member_name (b, "quality");
+  if (quality >= 0.0)
+    json_builder_add_double_value (b, quality);
+  else
+    json_builder_add_null_value (b);
+  if (reason)
+    add_string (b, "reason", reason);
+}
+
 /* "box": frame pixels and the same box normalised to the frame (0-1). */
 static void
 add_box (JsonBuilder * b, const GstFvEventFrame * f, guint x, guint y,
@@ -209,6 +224,7 @@ gst_fv_event_track (const gchar * event, guint64 seq,
   add_bool (b, "known", t->known);
   add_double (b, "similarity", t->similarity);
   add_double (b, "margin", t->margin);
+  add_quality (b, t->quality, t->reason);
   add_box (b, f, t->x, t->y, t->w, t->h);
   if (g_str_equal (event, "left")) {
     GstClockTime dwell = GST_CLOCK_TIME_NONE;
@@ -254,6 +270,7 @@ gst_fv_event_frame (guint64 seq, const GstFvEventFrame * f, GstBuffer * buf)
     add_bool (b, "known", m->known);
     add_double (b, "similarity", m->similarity);
     add_double (b, "margin", m->margin);
+    add_quality (b, m->quality, m->reason);
     add_box (b, f, m->x, m->y, m->w, m->h);
     json_builder_end_object (b);
   }

@@ -40,6 +40,8 @@ typedef struct
   gboolean decided;             /* an `identified` event went out */
   gdouble similarity;
   gdouble margin;
+  gdouble quality;              /* of the last crop, -1 when unmeasured */
+  const gchar *reason;          /* interned, or NULL */
   gdouble best_similarity;
   gchar *best_label;            /* label of the best similarity */
   guint x, y, w, h;

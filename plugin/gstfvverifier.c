@@ -33,6 +33,8 @@ typedef struct
   FvTrack *track;
   gboolean embed;               /* embedded on this frame */
   gboolean aligned;             /* that crop was aligned on the landmarks */
+  gfloat quality;               /* and its fv_face_quality() */
+  gboolean low_quality;         /* the track's crop is below min-quality */
   gint query;                   /* row of queries and matches, or -1 */
   /* track id, label id and known of the face at this index in the last
    * face-identity message */
@@ -325,7 +327,7 @@ gst_fv_verifier_collect (GstFvVerifier * v, GstBuffer * buf,
  * many faces to embed. */
 static guint
 gst_fv_verifier_plan (GstFvVerifier * v, guint n, guint reidentify_interval,
-    guint64 version, guint * n_query)
+    gfloat min_quality, guint64 version, guint * n_query)
 {
   guint i, n_embed = 0;
 
@@ -340,14 +342,19 @@ gst_fv_verifier_plan (GstFvVerifier * v, guint n, guint reidentify_interval,
 
     f->embed = fv_tracker_needs_embedding (v->tracker, tr, reidentify_interval);
     f->query = -1;
+    /* a cached crop below min-quality is no evidence, fresh ones are
+     * judged once embedded */
+    if (!f->embed && tr->embedding_quality < min_quality)
+      continue;
     if (f->embed || !tr->has_identity || tr->gallery_version != version) {
       f->query = (*n_query)++;
       if (!f->embed)
         memcpy (v->queries + (gsize) f->query * v->dim, tr->embedding,
             v->dim * sizeof (gfloat));
     }
-    n_embed += f->embed;
   }
+  for (i = 0; i < n; i++)
+    n_embed += v->faces[i].embed;
   return n_embed;
 }
 
@@ -364,6 +371,10 @@ gst_fv_verifier_embed_one (gpointer data, guint i, guint n_chunks, guint thread)
   f->aligned = fv_aligner_crop_face (w->aligner, v->job_frame, f->box.x,
       f->box.y, f->box.x + f->box.w, f->box.y + f->box.h,
       f->has_landmarks ? f->landmarks : NULL, w->crop, FV_EMBED_SIZE * 3);
+  f->quality = fv_face_quality (w->crop, FV_EMBED_SIZE * 3, f->box.x,
+      f->box.y, f->box.x + f->box.w, f->box.y + f->box.h,
+      f->aligned ? f->landmarks : NULL, v->job_frame->width,
+      v->job_frame->height, NULL);
   fv_embedder_embed (w->embedder, w->crop, FV_EMBED_SIZE * 3,
       v->queries + (gsize) f->query * v->dim);
 }
@@ -393,7 +404,7 @@ gst_fv_verifier_embed (GstFvVerifier * v, GstBuffer * buf,
     GstFvVerifierFace *f = &v->faces[i];
     if (f->embed)
       fv_tracker_set_embedding (v->tracker, f->track,
-          v->queries + (gsize) f->query * v->dim, f->aligned);
+          v->queries + (gsize) f->query * v->dim, f->aligned, f->quality);
   }
   return TRUE;
 }
@@ -411,7 +422,9 @@ gst_fv_verifier_match (GstFvVerifier * v, FvGallerySnapshot * snap,
     GstFvVerifierFace *f = &v->faces[i];
     FvIdentity obs = { -1, NULL, FALSE, 0.0, 0.0 };
 
-    if (f->query < 0)
+    /* never a known identity from a poor crop: the tracker does not see
+     * it, and attach() reports the face unknown */
+    if (f->query < 0 || f->track->embedding_quality < s->min_quality)
       continue;
     if (snap) {
       const FvGalleryMatch *m = &v->matches[f->query];
@@ -434,17 +447,18 @@ gst_fv_verifier_process (GstFvVerifier * v, GstBuffer * buf,
 
   v->n_frames++;
   n = gst_fv_verifier_collect (v, buf, info, s);
-  n_embed = gst_fv_verifier_plan (v, n, s->reidentify_interval, version,
-      &n_query);
+  n_embed = gst_fv_verifier_plan (v, n, s->reidentify_interval,
+      s->min_quality, version, &n_query);
   if (!gst_fv_verifier_embed (v, buf, info, path, n, n_embed)) {
     v->n_faces = 0;
     return FALSE;
   }
   gst_fv_verifier_match (v, snap, n, n_query, s, version);
   for (i = 0; i < n; i++) {
-    const GstFvVerifierFace *f = &v->faces[i];
+    GstFvVerifierFace *f = &v->faces[i];
 
-    gst_fv_identity_attach (buf, f->roi, f->track,
+    f->low_quality = f->track->embedding_quality < s->min_quality;
+    gst_fv_identity_attach (buf, f->roi, f->track, f->low_quality,
         fv_tracker_frames_ago (v->tracker, f->track),
         f->has_landmarks ? f->landmarks : NULL, v->model_name, version,
         s->attach_embedding ? v->dim : 0);
@@ -467,9 +481,10 @@ gst_fv_verifier_changed (const GstFvVerifier * v)
     return TRUE;
   for (i = 0; i < v->n_faces; i++) {
     const GstFvVerifierFace *f = &v->faces[i];
-    if (f->posted[0] != f->track->id
-        || f->posted[1] != (guint) f->track->reported.label_id
-        || f->posted[2] != (guint) f->track->reported.known)
+    const FvIdentity *id = gst_fv_identity_of (f->track, f->low_quality);
+
+    if (f->posted[0] != f->track->id || f->posted[1] != (guint) id->label_id
+        || f->posted[2] != (guint) id->known)
       return TRUE;
   }
   return FALSE;
@@ -490,10 +505,12 @@ gst_fv_verifier_new_message (GstFvVerifier * v, const GstSegment * segment,
   g_value_init (&faces, GST_TYPE_ARRAY);
   for (i = 0; i < v->n_faces; i++) {
     GstFvVerifierFace *f = &v->faces[i];
+    const FvIdentity *id = gst_fv_identity_of (f->track, f->low_quality);
+
     f->posted[0] = f->track->id;
-    f->posted[1] = (guint) f->track->reported.label_id;
-    f->posted[2] = (guint) f->track->reported.known;
-    gst_fv_identity_message_append (&faces, f->roi, f->track);
+    f->posted[1] = (guint) id->label_id;
+    f->posted[2] = (guint) id->known;
+    gst_fv_identity_message_append (&faces, f->roi, f->track, f->low_quality);
   }
   v->n_posted = v->n_faces;
   gst_structure_take_value (st, "faces", &faces);
@@ -502,7 +519,7 @@ gst_fv_verifier_new_message (GstFvVerifier * v, const GstSegment * segment,
 
 gfloat *
 gst_fv_verifier_dup_embedding (const GstFvVerifier * v, gint roi_id,
-    gint * found_roi)
+    gint * found_roi, gfloat * quality)
 {
   gint found = -1;
   guint i;
@@ -515,5 +532,6 @@ gst_fv_verifier_dup_embedding (const GstFvVerifier * v, gint roi_id,
   if (found < 0)
     return NULL;
   *found_roi = v->faces[found].roi_id;
+  *quality = v->faces[found].track->embedding_quality;
   return g_memdup2 (v->faces[found].track->embedding, v->dim * sizeof (gfloat));
 }

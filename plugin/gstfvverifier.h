@@ -33,6 +33,7 @@ typedef struct
   guint min_face_size;
   guint reidentify_interval;
   gboolean attach_embedding;
+  gfloat min_quality;
 } GstFvVerifierSettings;
 
 /* Loads the model at @model_path and prepares @threads embedders for at
@@ -72,9 +73,9 @@ GstStructure *gst_fv_verifier_new_message (GstFvVerifier * v,
 
 /* A copy of the embedding of the face with ROI id @roi_id on the last
  * processed frame (0: the largest face), or NULL; its ROI id in
- * @found_roi. Free with g_free(). */
+ * @found_roi and the quality of its crop in @quality. Free with g_free(). */
 gfloat *gst_fv_verifier_dup_embedding (const GstFvVerifier * v, gint roi_id,
-    gint * found_roi);
+    gint * found_roi, gfloat * quality);
 
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (GstFvVerifier, gst_fv_verifier_free);
 

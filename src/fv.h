@@ -14,6 +14,7 @@
 #include "face/fv-embedder.h"
 #include "face/fv-face.h"
 #include "face/fv-tracker.h"
+#include "face/fv-quality.h"
 #include "gallery/fv-gallery.h"
 
 #endif /* FV_H */

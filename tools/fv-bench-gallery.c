@@ -65,6 +65,7 @@ random_unit (guint64 * s, float *v)
 typedef struct
 {
   FvGallerySnapshot *snap;
+  FvGalleryScan scan;
   const float *queries;
   guint runs;
   guint reps;
@@ -84,8 +85,9 @@ run_match_job (gpointer data)
     guint64 t0 = fv_bench_now_ns (), c0 = fv_bench_thread_cpu_ns ();
 
     for (k = 0; k < job->reps; k++) {
-      fv_gallery_snapshot_match (job->snap, job->queries + (gsize) (q) * DIM,
-          1, FV_GALLERY_DEFAULT_MATCH_THRESHOLD,
+      fv_gallery_snapshot_match_with (job->snap, job->scan,
+          job->queries + (gsize) (q) * DIM, 1,
+          FV_GALLERY_DEFAULT_MATCH_THRESHOLD,
           FV_GALLERY_DEFAULT_MATCH_MARGIN, &m);
       q = (q + 1) % N_QUERIES;
     }
@@ -240,6 +242,34 @@ load_gallery (const char *path, double *load_ms, GError ** error)
   return snap;
 }
 
+/* The float and the half scan of single queries, run after run in turn
+ * (the machine's state is the same for both): medians of the processor
+ * time per query. */
+static void
+time_scans (const MatchJob * base, double *float_cpu, double *half_cpu)
+{
+  g_autofree double *f_ms = g_new (double, TIMED_RUNS);
+  g_autofree double *f_cpu = g_new (double, TIMED_RUNS);
+  g_autofree double *h_ms = g_new (double, TIMED_RUNS);
+  g_autofree double *h_cpu = g_new (double, TIMED_RUNS);
+  MatchJob f = *base, h = *base;
+  guint r;
+
+  f.scan = FV_GALLERY_SCAN_FLOAT;
+  h.scan = FV_GALLERY_SCAN_HALF;
+  f.runs = h.runs = 1;
+  for (r = 0; r < TIMED_RUNS; r++) {
+    f.ms = f_ms + r;
+    f.cpu_ms = f_cpu + r;
+    h.ms = h_ms + r;
+    h.cpu_ms = h_cpu + r;
+    run_match_job (&f);
+    run_match_job (&h);
+  }
+  *float_cpu = median (f_cpu, TIMED_RUNS);
+  *half_cpu = median (h_cpu, TIMED_RUNS);
+}
+
 /* Medians of TIMED_RUNS batches of four queries, per query. */
 static void
 time_batches (FvGallerySnapshot * snap, const float *queries, guint reps,
@@ -285,6 +315,67 @@ count_decisions (FvGallerySnapshot * snap, const float *queries,
   }
 }
 
+#define N_COMPARED 10000
+
+/* The float and the half scan on N_COMPARED seeded queries (noisy members
+ * and unrelated vectors, as above): how many results differ in identity,
+ * known or similarity. */
+static guint
+compare_scans (FvGallerySnapshot * snap, const float *vectors,
+    guint gallery_size)
+{
+  g_autofree float *q = g_new (float, DIM);
+  guint64 seed = SEED + 1;
+  guint i, k, differ = 0;
+
+  for (i = 0; i < N_COMPARED; i++) {
+    FvGalleryMatch a, b;
+
+    random_unit (&seed, q);
+    if (i % 2 == 0) {
+      /* a member, cosine about 0.7 */
+      const float *v = vectors + (gsize) (next_u64 (&seed) % gallery_size)
+          * DIM;
+
+      for (k = 0; k < DIM; k++)
+        q[k] = v[k] + q[k];
+    }
+    fv_gallery_snapshot_match_with (snap, FV_GALLERY_SCAN_FLOAT, q, 1,
+        FV_GALLERY_DEFAULT_MATCH_THRESHOLD, FV_GALLERY_DEFAULT_MATCH_MARGIN,
+        &a);
+    fv_gallery_snapshot_match_with (snap, FV_GALLERY_SCAN_HALF, q, 1,
+        FV_GALLERY_DEFAULT_MATCH_THRESHOLD, FV_GALLERY_DEFAULT_MATCH_MARGIN,
+        &b);
+    if (a.index != b.index || a.known != b.known
+        || a.similarity != b.similarity || a.margin != b.margin)
+      differ++;
+  }
+  return differ;
+}
+
+/* Times the float and the half scan in turn and compares their results;
+ * returns how many differ. */
+static guint
+report_half_scan (const MatchJob * job, const float *vectors,
+    guint gallery_size)
+{
+  double float_cpu, half_cpu;
+  guint differ;
+
+  if (!fv_gallery_snapshot_has_half (job->snap)) {
+    printf ("half-float scan: not used (the float matrix is under 2 MiB)\n");
+    return 0;
+  }
+  time_scans (job, &float_cpu, &half_cpu);
+  differ = compare_scans (job->snap, vectors, gallery_size);
+  printf ("half-float scan: float %.4f ms, half %.4f ms per query on the "
+      "processor (half/float %.2f, in turn over %d runs); %u of %d "
+      "queries differ from the float scan (identity, known, similarity, "
+      "margin)\n", float_cpu, half_cpu, half_cpu / float_cpu, TIMED_RUNS,
+      differ, N_COMPARED);
+  return differ;
+}
+
 /**
  * fv_bench_gallery:
  * @gallery_size: identities in the synthetic gallery (one sample each)
@@ -314,6 +405,7 @@ fv_bench_gallery (guint gallery_size, guint threads)
   g_autoptr (FvGallerySnapshot) snap = NULL;
   double load_ms[LOAD_RUNS], write_ms, load_med, single_med, batch_med;
   double single_min, single_max, single_cpu_med, batch_cpu_med;
+  guint differ;
   double *single = NULL, *single_cpu = NULL;
   guint reps, found = 0, rejected = 0;
   GStatBuf st;
@@ -365,6 +457,7 @@ fv_bench_gallery (guint gallery_size, guint threads)
   single = g_new (double, TIMED_RUNS);
   single_cpu = g_new (double, TIMED_RUNS);
   job.snap = snap;
+  job.scan = FV_GALLERY_SCAN_AUTO;
   job.queries = queries;
   job.runs = 5;
   job.reps = reps;
@@ -377,7 +470,6 @@ fv_bench_gallery (guint gallery_size, guint threads)
   single_cpu_med = median (single_cpu, TIMED_RUNS);
   single_min = single[0];
   single_max = single[TIMED_RUNS - 1];
-
   /* Batches of four queries: one pass over the matrix. */
   time_batches (snap, queries, reps, &batch_med, &batch_cpu_med);
 
@@ -404,6 +496,8 @@ fv_bench_gallery (guint gallery_size, guint threads)
       rejected, N_QUERIES / 2, FV_GALLERY_DEFAULT_MATCH_THRESHOLD,
       FV_GALLERY_DEFAULT_MATCH_MARGIN);
 
+  differ = report_half_scan (&job, vectors, gallery_size);
+
   if (threads > 1)
     bench_threads (&job, threads, single_med);
 
@@ -411,5 +505,6 @@ fv_bench_gallery (guint gallery_size, guint threads)
       single_cpu_med, load_med);
   g_free (single);
   g_free (single_cpu);
-  return found == N_QUERIES / 2 ? FV_TOOL_EXIT_OK : FV_TOOL_EXIT_FAILURE;
+  return found == N_QUERIES / 2 && differ == 0
+      ? FV_TOOL_EXIT_OK : FV_TOOL_EXIT_FAILURE;
 }

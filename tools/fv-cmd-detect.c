@@ -93,7 +93,8 @@ save_png (const guint8 * rgb, gsize stride, const char *path, gboolean force,
 }
 
 static void
-append_detection (GString * out, const char *path, const FvDetection * d)
+append_detection (GString * out, const char *path, const FvDetection * d,
+    const FvFaceQuality * q)
 {
   guint k;
 
@@ -112,6 +113,10 @@ append_detection (GString * out, const char *path, const FvDetection * d)
     g_string_append_c (out, ',');
     fv_tool_append_float (out, d->landmarks[k]);
   }
+  g_string_append_c (out, ',');
+  fv_tool_append_float (out, q->score);
+  g_string_append_c (out, ',');
+  fv_tool_append_csv_field (out, fv_face_quality_reason_to_string (q->reason));
   g_string_append_c (out, '\n');
 }
 
@@ -126,22 +131,18 @@ typedef struct
   GString *out;                 /* CSV lines not yet written */
 } DetectRun;
 
-/* --align-out: writes @face of image number @input (@path) aligned to
- * 112x112 as a PNG in run->align_out. Prints the error and returns FALSE
- * on failure. */
+/* --align-out: writes @crop, face @index of image number @input (@path),
+ * as a PNG in run->align_out. Prints the error and returns FALSE on
+ * failure. */
 static gboolean
-write_aligned_crop (DetectRun * run, const FvFrame * frame, const char *path,
-    guint input, guint index, const FvDetection * face)
+write_aligned_crop (DetectRun * run, const guint8 * crop, const char *path,
+    guint input, guint index)
 {
   g_autoptr (GError) error = NULL;
   g_autofree char *crop_file = crop_path (run->taken, run->align_out, path,
       input, index);
-  guint8 crop[FV_EMBED_SIZE * FV_EMBED_SIZE * 3];
 
-  fv_aligner_crop_face (run->aligner, frame, face->x1, face->y1, face->x2,
-      face->y2, face->landmarks, crop, sizeof crop / FV_EMBED_SIZE);
-  if (!save_png (crop, sizeof crop / FV_EMBED_SIZE, crop_file, run->force,
-          &error)) {
+  if (!save_png (crop, FV_EMBED_SIZE * 3, crop_file, run->force, &error)) {
     fv_tool_error (crop_file, "cannot write the crop: %s", error->message);
     return FALSE;
   }
@@ -177,9 +178,17 @@ detect_one (DetectRun * run, const char *path, guint input)
   if (n == 0)
     fv_tool_error (path, "warning: no face found");
   for (k = 0; k < n; k++) {
-    append_detection (run->out, path, &faces[k]);
-    if (run->align_out
-        && !write_aligned_crop (run, &frame, path, input, k, &faces[k]))
+    const FvDetection *d = &faces[k];
+    guint8 crop[FV_EMBED_SIZE * FV_EMBED_SIZE * 3];
+    FvFaceQuality q;
+    gboolean aligned;
+
+    aligned = fv_aligner_crop_face (run->aligner, &frame, d->x1, d->y1,
+        d->x2, d->y2, d->landmarks, crop, FV_EMBED_SIZE * 3);
+    fv_face_quality (crop, FV_EMBED_SIZE * 3, d->x1, d->y1, d->x2, d->y2,
+        aligned ? d->landmarks : NULL, frame.width, frame.height, &q);
+    append_detection (run->out, path, d, &q);
+    if (run->align_out && !write_aligned_crop (run, crop, path, input, k))
       ok = FALSE;
   }
   return ok;
@@ -254,7 +263,9 @@ fv_cmd_detect (int argc, char **argv)
       "Finds the faces in each image with the MTCNN detector and prints one\n"
       "CSV line per face: a header, then path,x1,y1,x2,y2,score and the\n"
       "x,y of five landmarks (left eye, right eye, nose, left and right\n"
-      "mouth corner, as seen in the image), in image pixels.");
+      "mouth corner, as seen in the image), in image pixels, then the face's\n"
+      "quality (0-1) and what lowers it most (\"ok\", \"blurred\", \"too small\",\n"
+      "\"turned\", \"dark\", \"bright\", \"low contrast\", \"cut by the frame edge\").");
   g_option_context_set_description (context,
       "Faces are listed best score first. An image without a face prints a\n"
       "warning on stderr and no line. A file that cannot be read is\n"
@@ -283,7 +294,7 @@ fv_cmd_detect (int argc, char **argv)
   taken = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
   out = g_string_new ("path,x1,y1,x2,y2,score,left_eye_x,left_eye_y,"
       "right_eye_x,right_eye_y,nose_x,nose_y,mouth_left_x,mouth_left_y,"
-      "mouth_right_x,mouth_right_y\n");
+      "mouth_right_x,mouth_right_y,quality,quality_reason\n");
   run.detector = detector;
   run.aligner = aligner;
   run.align_out = align_out;
@@ -340,7 +351,7 @@ fv_cmd_embed_photos (const char *model_path, char **images)
   out = g_string_new ("path");
   for (k = 0; k < dim; k++)
     g_string_append_printf (out, ",e%u", k);
-  g_string_append_c (out, '\n');
+  g_string_append (out, ",quality\n");
 
   for (i = 0; images[i] != NULL; i++) {
     g_autofree guint8 *rgb = NULL;
@@ -385,6 +396,8 @@ fv_cmd_embed_photos (const char *model_path, char **images)
       g_string_append_c (out, ',');
       fv_tool_append_float (out, faces[best].embedding[k]);
     }
+    g_string_append_c (out, ',');
+    fv_tool_append_float (out, faces[best].quality.score);
     g_string_append_c (out, '\n');
     if (!fv_tool_write_stdout (out))
       return FV_TOOL_EXIT_FAILURE;

@@ -46,6 +46,11 @@ embed_one (FvEmbedder * embedder, const char *path, float *embedding,
     g_string_append_c (out, ',');
     fv_tool_append_float (out, embedding[i]);
   }
+  /* a crop alone tells no size, pose nor frame edge */
+  g_string_append_c (out, ',');
+  fv_tool_append_float (out, fv_face_quality (rgb, stride, 0.0f, 0.0f,
+          FV_EMBED_SIZE, FV_EMBED_SIZE, NULL, FV_EMBED_SIZE, FV_EMBED_SIZE,
+          NULL));
   g_string_append_c (out, '\n');
   return TRUE;
 }
@@ -94,7 +99,8 @@ fv_cmd_embed (int argc, char **argv)
   context = g_option_context_new ("[--aligned] IMAGE…");
   g_option_context_set_summary (context,
       "Prints the L2-normalised MobileFaceNet embedding of each image as CSV:\n"
-      "a header \"path,e0,…,e191\", then one line per image.");
+      "a header \"path,e0,…,e191,quality\", then one line per image (quality:\n"
+      "that of the face crop, 0-1).");
   g_option_context_set_description (context,
       "The images are JPEG, PNG, PNM, BMP, GIF, colour or grayscale. Photos:\n"
       "the largest face is found, aligned and embedded; a photo without a\n"
@@ -142,7 +148,7 @@ fv_cmd_embed (int argc, char **argv)
   out = g_string_new ("path");
   for (i = 0; i < dim; i++)
     g_string_append_printf (out, ",e%u", i);
-  g_string_append_c (out, '\n');
+  g_string_append (out, ",quality\n");
 
   for (i = 0; images[i] != NULL; i++) {
     if (!embed_one (embedder, images[i], embedding, dim, out))

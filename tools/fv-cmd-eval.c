@@ -465,6 +465,7 @@ typedef struct
   GHashTable *map;              /* pair name -> file to read, or none */
   GHashTable *index;            /* path -> 1 + row in vectors, 0: no face */
   GArray *vectors;
+  GArray *quality;              /* float per row of vectors */
   guint dim, n_images, failed;
 } EmbedCache;
 
@@ -495,11 +496,26 @@ embed_once (EmbedCache * cache, const char *name)
       found = GUINT_TO_POINTER (0);
     } else {
       g_array_append_vals (cache->vectors, f[0].embedding, cache->dim);
+      g_array_append_val (cache->quality, f[0].quality.score);
       found = GUINT_TO_POINTER (cache->vectors->len / cache->dim);
     }
     g_hash_table_insert (cache->index, g_strdup (path), found);
   }
   return GPOINTER_TO_UINT (found);
+}
+
+/* One line of --scores: a,b,same,similarity,quality_a,quality_b; @rows:
+ * 1 + the rows of a and b in @cache. */
+static void
+append_score_row (GString * out, const Pair * p, double score,
+    const EmbedCache * cache, const guint * rows)
+{
+  fv_tool_append_csv_field (out, p->a);
+  g_string_append_c (out, ',');
+  fv_tool_append_csv_field (out, p->b);
+  g_string_append_printf (out, ",%d,%.6f,%.4f,%.4f\n", p->same ? 1 : 0,
+      score, g_array_index (cache->quality, float, rows[0] - 1),
+      g_array_index (cache->quality, float, rows[1] - 1));
 }
 
 /* Reads @faces_path, or ROOT/faces.csv if there is one, into the maps
@@ -628,8 +644,8 @@ fv_cmd_eval (int argc, char **argv)
     {"plot", 0, 0, G_OPTION_ARG_FILENAME, &plot_path,
         "Draw the ROC curve into this PNG file", "FILE"},
     {"scores", 0, 0, G_OPTION_ARG_FILENAME, &scores_path,
-        "Write each pair's similarity to this CSV file (a new file; see "
-          "--force)", "FILE"},
+        "Write each pair's similarity and the two faces' quality to this "
+          "CSV file (a new file; see --force)", "FILE"},
     {"force", 0, 0, G_OPTION_ARG_NONE, &force,
         "Replace existing --plot and --scores files (never a symlink or a "
           "device)", NULL},
@@ -643,6 +659,7 @@ fv_cmd_eval (int argc, char **argv)
   g_autoptr (GHashTable) to_raw = NULL;
   g_autoptr (GHashTable) index = NULL;
   g_autoptr (GArray) vectors = NULL;
+  g_autoptr (GArray) quality = NULL;
   g_autoptr (GArray) scored = NULL;
   g_autoptr (FvToolFaces) faces = NULL;
   g_autoptr (GString) scores_out = NULL;
@@ -679,15 +696,17 @@ fv_cmd_eval (int argc, char **argv)
    * vectors, or to 0 when it has no usable face. */
   index = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
   vectors = g_array_new (FALSE, FALSE, sizeof (float));
+  quality = g_array_new (FALSE, FALSE, sizeof (float));
   ctx.faces = faces;
   ctx.root = root;
   ctx.map = aligned ? to_aligned : to_raw;
   ctx.index = index;
   ctx.vectors = vectors;
+  ctx.quality = quality;
   ctx.dim = dim;
   scored = g_array_new (FALSE, FALSE, sizeof (Scored));
   if (scores_path)
-    scores_out = g_string_new ("a,b,same,similarity\n");
+    scores_out = g_string_new ("a,b,same,similarity,quality_a,quality_b\n");
   for (i = 0; i < pairs->len; i++) {
     Pair *p = &g_array_index (pairs, Pair, i);
     const char *names[2] = { p->a, p->b };
@@ -708,13 +727,8 @@ fv_cmd_eval (int argc, char **argv)
               (gsize) (rowsel[0] - 1) * dim), &g_array_index (vectors, float,
               (gsize) (rowsel[1] - 1) * dim), dim);
       g_array_append_val (scored, s);
-      if (scores_out) {
-        fv_tool_append_csv_field (scores_out, p->a);
-        g_string_append_c (scores_out, ',');
-        fv_tool_append_csv_field (scores_out, p->b);
-        g_string_append_printf (scores_out, ",%d,%.6f\n", p->same ? 1 : 0,
-            s.score);
-      }
+      if (scores_out)
+        append_score_row (scores_out, p, s.score, &ctx, rowsel);
     }
   }
 

@@ -187,11 +187,30 @@ skip_image (EnrollStats * st, const char *path, const char *reason,
       detail ? ": " : "", detail ? detail : "");
 }
 
+/* Refuses a face whose quality is below @min_quality, naming the reason
+ * (the lowest sub-score of fv_face_quality()) in the summary. */
+static gboolean
+enroll_quality_ok (EnrollStats * st, const char *source,
+    const FvFaceQuality * q, double min_quality)
+{
+  g_autofree char *reason = NULL, *detail = NULL;
+
+  if (q->score >= min_quality)
+    return TRUE;
+  reason = g_strdup_printf ("low quality (%s)",
+      fv_face_quality_reason_to_string (q->reason));
+  detail = g_strdup_printf ("quality %.2f < --min-quality %.2f", q->score,
+      min_quality);
+  skip_image (st, source, reason, detail);
+  return FALSE;
+}
+
 /* Embeds the images of one identity and enrolls them in one transaction. */
 static void
 enroll_identity (FvGallery * gallery, FvToolFaces * faces,
     const char *label, const char *display_name, GPtrArray * images,
-    gboolean replace, Progress * progress, guint * done, EnrollStats * st)
+    gboolean replace, double min_quality, Progress * progress, guint * done,
+    EnrollStats * st)
 {
   const guint dim = fv_tool_faces_get_dim (faces);
   g_autoptr (GArray) samples = g_array_new (FALSE, FALSE,
@@ -238,11 +257,13 @@ enroll_identity (FvGallery * gallery, FvToolFaces * faces,
       skip_image (st, source, "no face found", NULL);
       continue;
     }
+    if (!enroll_quality_ok (st, source, &found[0].quality, min_quality))
+      continue;
     /* Several faces: the largest is taken to be the person (the others
      * are bystanders). */
     g_array_append_vals (vectors, found[0].embedding, dim);
     s.embedding = NULL;
-    s.quality = found[0].score;
+    s.quality = found[0].quality.score;
     s.source = NULL;
     g_array_append_val (samples, s);
     g_ptr_array_add (sources, g_steal_pointer (&source));
@@ -366,6 +387,7 @@ fv_cmd_enroll (int argc, char **argv)
   g_autofree char *label = NULL, *display_name = NULL;
   g_auto (GStrv) images = NULL;
   gboolean aligned = FALSE, replace = FALSE;
+  double min_quality = 0.0;
   GOptionEntry entries[] = {
     {"gallery", 'g', 0, G_OPTION_ARG_FILENAME, &gallery_path,
         "The gallery file or postgresql:// URI (created if it does not "
@@ -379,6 +401,10 @@ fv_cmd_enroll (int argc, char **argv)
     {"replace", 'r', 0, G_OPTION_ARG_NONE, &replace,
         "Replace the samples of identities already in the gallery (default: "
           "add new images to them)", NULL},
+    {"min-quality", 'q', 0, G_OPTION_ARG_DOUBLE, &min_quality,
+        "Refuse faces whose quality (0-1: sharpness, size, pose, "
+          "brightness, contrast, cut by the image edge) is below Q "
+          "(default 0: take every face)", "Q"},
     FV_TOOL_FACES_ENTRIES (&aligned, &model_path, &images),
     G_OPTION_ENTRY_NULL
   };
@@ -400,8 +426,9 @@ fv_cmd_enroll (int argc, char **argv)
       "transaction.");
   g_option_context_set_description (context,
       "Images already enrolled for an identity (same path) are skipped, so "
-      "running a\ncommand again adds only new images. The summary names "
-      "every skipped image\nand why. The exit status is 1 when nothing was "
+      "running a\ncommand again adds only new images. With --min-quality, "
+      "faces of a lower\nquality are refused. The summary names every "
+      "skipped image and why. The exit status is 1 when nothing was "
       "enrolled.\n\n"
       "Examples:\n"
       "  faceverify enroll --gallery team.db --label alice alice1.jpg "
@@ -413,7 +440,8 @@ fv_cmd_enroll (int argc, char **argv)
     return FV_TOOL_EXIT_USAGE;
   if (!need_gallery (command, gallery_path))
     return FV_TOOL_EXIT_USAGE;
-  if (!check_enroll_args (command, dir, label, display_name, images))
+  if (!check_enroll_args (command, dir, label, display_name, images)
+      || !check_threshold (command, "min-quality", min_quality, 0.0, 1.0))
     return FV_TOOL_EXIT_USAGE;
 
   todo = enroll_todo (command, dir, label, images, &n_images);
@@ -444,7 +472,7 @@ fv_cmd_enroll (int argc, char **argv)
       continue;
     }
     enroll_identity (gallery, faces, e->label, display_name, e->images,
-        replace, &progress, &done, &st);
+        replace, min_quality, &progress, &done, &st);
   }
   progress_show (&progress, done, "");
   progress_done (&progress);
@@ -465,7 +493,7 @@ fv_cmd_enroll (int argc, char **argv)
 /* ------------------------------------------------------------------------ */
 
 /* One CSV line of `identify`: path,face,x1,y1,x2,y2,label,similarity,
- * margin,known. */
+ * margin,known,quality. */
 static void
 append_match_row (GString * out, const char *display, guint k,
     const FvToolFace * f, const FvGalleryMatch * m, gboolean nearest)
@@ -482,8 +510,8 @@ append_match_row (GString * out, const char *display, guint k,
   g_string_append_c (out, ',');
   fv_tool_append_csv_field (out, (m->known || nearest) && m->label
       ? m->label : "unknown");
-  g_string_append_printf (out, ",%.4f,%.4f,%d\n", m->similarity,
-      m->margin, m->known ? 1 : 0);
+  g_string_append_printf (out, ",%.4f,%.4f,%d,%.4f\n", m->similarity,
+      m->margin, m->known ? 1 : 0, f->quality.score);
 }
 
 /* The snapshot's damaged rows (left out: one warning each) and an empty
@@ -544,10 +572,10 @@ fv_cmd_identify (int argc, char **argv)
   g_option_context_set_summary (context,
       "Identifies every face of the images against a gallery. Prints a CSV "
       "header,\nthen one line per face:\n"
-      "  path,face,x1,y1,x2,y2,label,similarity,margin,known\n"
+      "  path,face,x1,y1,x2,y2,label,similarity,margin,known,quality\n"
       "face counts from 0 (largest first); the box is in image pixels; "
       "label is\n\"unknown\" unless known is 1 (see --nearest); margin is "
-      "the lead over the\nsecond-best identity.");
+      "the lead over the\nsecond-best identity; quality is that of the face crop (0-1).");
   g_option_context_set_description (context,
       "A face is known when similarity >= --threshold and margin >= "
       "--margin.\nImages without a face are reported on stderr. The exit "
@@ -579,7 +607,7 @@ fv_cmd_identify (int argc, char **argv)
   warn_about_snapshot (command, gallery_path, snap);
 
   out = g_string_new ("path,face,x1,y1,x2,y2,label,similarity,margin,"
-      "known\n");
+      "known,quality\n");
   for (i = 0; images[i]; i++) {
     g_autoptr (GError) img_error = NULL;
     g_autofree char *display = g_filename_display_name (images[i]);

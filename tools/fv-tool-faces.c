@@ -137,6 +137,8 @@ fv_tool_faces_process (FvToolFaces * faces, const char *path,
     faces->faces[0].y2 = FV_EMBED_SIZE;
     faces->faces[0].score = -1.0f;
     faces->faces[0].embedding = faces->embeddings;
+    fv_face_quality (rgb, stride, 0.0f, 0.0f, FV_EMBED_SIZE, FV_EMBED_SIZE,
+        NULL, FV_EMBED_SIZE, FV_EMBED_SIZE, &faces->faces[0].quality);
     n = 1;
   } else {
     const guint8 *planes[1] = { rgb };
@@ -157,6 +159,7 @@ fv_tool_faces_process (FvToolFaces * faces, const char *path,
       t->x2 = found[i].detection.x2;
       t->y2 = found[i].detection.y2;
       t->score = found[i].detection.score;
+      t->quality = found[i].quality;
       /* The pipeline's embeddings live until its next run; keep a copy so
        * that the faces can be sorted. */
       memcpy (faces->embeddings + (gsize) (i) * faces->dim,

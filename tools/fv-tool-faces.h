@@ -30,13 +30,16 @@ G_BEGIN_DECLS
       NULL}
 
 /* One face of an image: its box in image pixels, the detector's score (-1
- * for an aligned crop) and its embedding (the embedder's dimension, owned
- * by the FvToolFaces, valid until the next fv_tool_faces_process()). */
+ * for an aligned crop), its embedding (the embedder's dimension, owned
+ * by the FvToolFaces, valid until the next fv_tool_faces_process()) and
+ * the quality of its crop (for an aligned crop: without size, pose and
+ * edge, which the crop alone does not tell). */
 typedef struct
 {
   float x1, y1, x2, y2;
   float score;
   const float *embedding;
+  FvFaceQuality quality;
 } FvToolFace;
 
 typedef struct _FvToolFaces FvToolFaces;

@@ -53,6 +53,8 @@ fv_face_id_meta_init (GstMeta * meta, gpointer params, GstBuffer * buffer)
   m->n_landmarks = 0;
   memset (m->landmarks, 0, sizeof (m->landmarks));
   m->embedding = NULL;
+  m->quality = -1.0;
+  m->reason = NULL;
   return TRUE;
 }
 
@@ -89,6 +91,8 @@ fv_face_id_meta_copy_to (FvFaceIdMeta * src, GstBuffer * dest)
   memcpy (d->landmarks, src->landmarks, sizeof (d->landmarks));
   if (src->embedding)
     d->embedding = g_bytes_ref (src->embedding);
+  d->quality = src->quality;
+  d->reason = src->reason;
   return d;
 }
 

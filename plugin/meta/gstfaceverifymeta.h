@@ -51,6 +51,15 @@ G_BEGIN_DECLS
 #define FV_FACE_ID_N_LANDMARKS 5
 
 /**
+ * FV_FACE_ID_REASON_LOW_QUALITY:
+ *
+ * The #FvFaceIdMeta reason (and the `reason` field of the `face_id`
+ * param) of a face whose crop scored below the element's min-quality:
+ * it is unknown whatever it resembles.
+ */
+#define FV_FACE_ID_REASON_LOW_QUALITY "low-quality"
+
+/**
  * FvFaceIdMeta:
  * @meta: the parent #GstMeta
  * @roi_id: the `id` of the #GstVideoRegionOfInterestMeta on the same
@@ -78,6 +87,13 @@ G_BEGIN_DECLS
  *   values are valid)
  * @embedding: (nullable): the L2-normalised embedding as float32 values
  *   in host byte order, when the element was asked to attach it
+ * @quality: the quality of the face crop the identity was computed from,
+ *   in [0, 1] (fv_face_quality() of libfaceverify: sharpness, size, pose,
+ *   brightness, contrast, cut by the frame edge), or -1 when not measured
+ * @reason: (nullable): why the face is unknown when it is not for want of
+ *   a match, as an interned string: "low-quality" when @quality is below
+ *   the element's min-quality (then the face is never known); %NULL
+ *   otherwise
  *
  * The identity of one face, carried next to its region of interest. The
  * box and landmarks follow the frame when it is scaled, so this meta
@@ -107,6 +123,10 @@ typedef struct
   gfloat landmarks[2 * FV_FACE_ID_N_LANDMARKS];
 
   GBytes *embedding;
+
+  /* added after the first release: keep at the end */
+  gdouble quality;
+  const gchar *reason;
 } FvFaceIdMeta;
 
 FV_META_API GType fv_face_id_meta_api_get_type (void);

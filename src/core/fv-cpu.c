@@ -3,7 +3,18 @@
 #include "fv-cpu.h"
 
 #if defined(__x86_64__)
+#include <cpuid.h>
 #include <immintrin.h>
+
+/* CPUID.1:ECX bit 29 (compilers' __builtin_cpu_supports does not know
+ * "f16c" everywhere). */
+static int
+fv_cpu_has_f16c (void)
+{
+  unsigned int a, b, c, d;
+
+  return __get_cpuid (1, &a, &b, &c, &d) && (c & bit_F16C);
+}
 #endif
 
 int
@@ -15,7 +26,9 @@ fv_cpu_has_isa (FvIsa isa)
 #if defined(__x86_64__)
     case FV_ISA_AVX2:
       __builtin_cpu_init ();
-      return __builtin_cpu_supports ("avx2") && __builtin_cpu_supports ("fma");
+      /* F16C: the gallery's half-float scan (every AVX2 CPU has it). */
+      return __builtin_cpu_supports ("avx2") && __builtin_cpu_supports ("fma")
+          && fv_cpu_has_f16c ();
     case FV_ISA_AVX512:
       /* Everything the AVX-512 kernels are built with (-mavx512f/vl/dq/bw). */
       __builtin_cpu_init ();

@@ -119,8 +119,9 @@ fv_face_pipeline_get_embedder (FvFacePipeline * pipeline)
  *   maximum)
  *
  * Detects the faces of @frame, crops each with fv_aligner_crop_face()
- * (aligned on its landmarks, or, if they are unusable, a box crop) and
- * embeds all of them in batches. Allocates nothing in steady
+ * (aligned on its landmarks, or, if they are unusable, a box crop),
+ * scores each crop with fv_face_quality() and embeds all of them in
+ * batches. Allocates nothing in steady
  * state.
  *
  * Returns: (transfer none) (array length=n_faces): the faces, best score
@@ -145,6 +146,9 @@ fv_face_pipeline_process (FvFacePipeline * pipeline, const FvFrame * frame,
     f->detection = *det;
     f->aligned = fv_aligner_crop_face (pipeline->aligner, frame, det->x1,
         det->y1, det->x2, det->y2, det->landmarks, crop, SIDE * 3);
+    fv_face_quality (crop, SIDE * 3, det->x1, det->y1, det->x2, det->y2,
+        f->aligned ? det->landmarks : NULL, frame->width, frame->height,
+        &f->quality);
   }
   if (n > 0)
     fv_embedder_embed_batch (pipeline->embedder, n, pipeline->crop_ptrs,

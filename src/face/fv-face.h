@@ -8,6 +8,7 @@
 #define FV_FACE_H
 
 #include "fv-embedder.h"
+#include "fv-quality.h"
 
 G_BEGIN_DECLS
 
@@ -276,6 +277,7 @@ FV_API gsize fv_detector_get_memory_size (FvDetector * detector);
  *   when the landmarks were unusable and a box crop was embedded instead
  * @embedding: (array): the L2-normalised embedding (the embedder's
  *   dimension); owned by the pipeline, valid until its next run
+ * @quality: the quality of the crop that was embedded (fv_face_quality())
  *
  * One face found by fv_face_pipeline_process().
  */
@@ -284,6 +286,7 @@ typedef struct
   FvDetection detection;
   gboolean aligned;
   const float *embedding;
+  FvFaceQuality quality;
 } FvFace;
 
 /**

@@ -347,13 +347,15 @@ fv_tracker_needs_embedding (FvTracker * tracker, const FvTrack * track,
  * @embedding: (array): a fresh L2-normalised embedding of the track's
  *   face; copied
  * @aligned: whether it came from an aligned crop
+ * @quality: the quality of the crop it came from (fv_face_quality()), in
+ *   [0, 1]
  *
  * Records a fresh embedding. When it is far from the track's previous one
  * (another face took the track's place), the old identity is dropped.
  */
 void
 fv_tracker_set_embedding (FvTracker * tracker, FvTrack * track,
-    const float *embedding, gboolean aligned)
+    const float *embedding, gboolean aligned, float quality)
 {
   if (track->has_embedding && track->has_identity) {
     float dot = 0.0f;
@@ -372,6 +374,7 @@ fv_tracker_set_embedding (FvTracker * tracker, FvTrack * track,
   memcpy (track->embedding, embedding, tracker->dim * sizeof (float));
   track->has_embedding = TRUE;
   track->embedding_aligned = aligned;
+  track->embedding_quality = quality;
   track->embed_box = track->box;
   track->embed_frame = tracker->frame;
 }

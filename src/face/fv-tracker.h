@@ -56,6 +56,7 @@ typedef struct
  *   owned by the tracker
  * @has_embedding: whether @embedding holds one
  * @embedding_aligned: whether it came from an aligned crop
+ * @embedding_quality: the quality of the crop it came from, in [0, 1]
  * @embed_box: the box the embedding was computed from
  * @embed_frame: the tracker frame it was computed on
  * @gallery_version: the gallery version the identity was matched against
@@ -78,6 +79,7 @@ typedef struct
   float *embedding;
   gboolean has_embedding;
   gboolean embedding_aligned;
+  float embedding_quality;
   FvBox embed_box;
   guint64 embed_frame;
   guint64 gallery_version;
@@ -112,7 +114,7 @@ FV_API void fv_tracker_update (FvTracker * tracker, const FvBox * boxes,
 FV_API gboolean fv_tracker_needs_embedding (FvTracker * tracker,
     const FvTrack * track, guint reidentify_interval);
 FV_API void fv_tracker_set_embedding (FvTracker * tracker, FvTrack * track,
-    const float *embedding, gboolean aligned);
+    const float *embedding, gboolean aligned, float quality);
 FV_API void fv_tracker_observe (FvTracker * tracker, FvTrack * track,
     const FvIdentity * observation, guint64 gallery_version);
 FV_API guint fv_tracker_frames_ago (FvTracker * tracker,

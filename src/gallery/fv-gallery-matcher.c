@@ -7,6 +7,8 @@
 #include "core/fv-core.h"
 #include "gallery/fv-gallery-private.h"
 
+#include "kernels/f16.h"
+
 #include <math.h>
 #include <string.h>
 
@@ -29,15 +31,31 @@ choose_scan (gpointer data)
   return (gpointer) t;
 }
 
-FvScanFn
-fv_gallery_scan_get (const char **name)
+const FvKernelTable *
+fv_gallery_kernels (void)
 {
   static GOnce once = G_ONCE_INIT;
-  const FvKernelTable *t = g_once (&once, choose_scan, NULL);
 
-  if (name)
-    *name = t->dotrows_name;
-  return t->dotrows;
+  return g_once (&once, choose_scan, NULL);
+}
+
+/* FV_GALLERY_SCAN=float keeps every scan in float (read once). */
+static gpointer
+read_scan_env (gpointer data)
+{
+  const char *env = g_getenv ("FV_GALLERY_SCAN");
+
+  return GINT_TO_POINTER (env && g_ascii_strcasecmp (env, "float") == 0
+      ? FV_GALLERY_SCAN_FLOAT : FV_GALLERY_SCAN_HALF);
+}
+
+FvGalleryScan
+fv_gallery_scan_default (FvGallerySnapshot * snapshot)
+{
+  static GOnce once = G_ONCE_INIT;
+  FvGalleryScan env = GPOINTER_TO_INT (g_once (&once, read_scan_env, NULL));
+
+  return snapshot->matrix16 ? env : FV_GALLERY_SCAN_FLOAT;
 }
 
 /**
@@ -52,10 +70,7 @@ fv_gallery_scan_get (const char **name)
 const char *
 fv_gallery_scan_kernel_name (void)
 {
-  const char *name;
-
-  fv_gallery_scan_get (&name);
-  return name;
+  return fv_gallery_kernels ()->dotrows_name;
 }
 
 FvGallerySnapshot *
@@ -75,6 +90,40 @@ fv_gallery_snapshot_alloc (guint dim, guint n_identities, guint n_samples)
   s->display_names = g_new0 (const char *, MAX (n_identities, 1));
   s->strings = g_string_chunk_new (4096);
   return s;
+}
+
+/* Below this many matrix bytes the float scan stays in cache and the half
+ * copy would only cost memory. */
+#define HALF_MIN_BYTES (2u << 20)
+
+void
+fv_gallery_snapshot_seal (FvGallerySnapshot * s)
+{
+  const gsize n = (gsize) (s->n_samples) * s->stride;
+  gsize i;
+
+  if (n * sizeof (float) < HALF_MIN_BYTES)
+    return;
+  s->matrix16 = g_aligned_alloc (n, sizeof (guint16), 64);
+  for (i = 0; i < n; i++)
+    s->matrix16[i] = fv_f32_to_f16 (s->matrix[i]);
+}
+
+/**
+ * fv_gallery_snapshot_has_half:
+ * @snapshot: a snapshot
+ *
+ * Whether @snapshot has a half-float copy of its matrix for
+ * %FV_GALLERY_SCAN_HALF (snapshots whose float matrix takes 2 MiB or
+ * more: about 4,000 samples of 128 dimensions).
+ *
+ * Returns: %TRUE if it has
+ */
+gboolean
+fv_gallery_snapshot_has_half (FvGallerySnapshot * snapshot)
+{
+  g_return_val_if_fail (snapshot != NULL, FALSE);
+  return snapshot->matrix16 != NULL;
 }
 
 /**
@@ -125,6 +174,7 @@ fv_gallery_snapshot_new (guint dim, guint n_identities,
       s->row_identity[row] = i;
     }
   }
+  fv_gallery_snapshot_seal (s);
   return s;
 }
 
@@ -155,6 +205,7 @@ fv_gallery_snapshot_unref (FvGallerySnapshot * snapshot)
   if (!g_atomic_int_dec_and_test (&snapshot->ref_count))
     return;
   fv_free_floats (snapshot->matrix);
+  g_aligned_free (snapshot->matrix16);
   g_free (snapshot->row_identity);
   g_free (snapshot->identity_ids);
   g_free (snapshot->labels);
@@ -315,6 +366,16 @@ typedef struct
 } Reduce;
 
 static inline void
+reduce_init (Reduce * r)
+{
+  r->current = NO_IDENTITY;
+  r->current_max = -INFINITY;
+  r->best = NO_IDENTITY;
+  r->best_dot = -INFINITY;
+  r->second_dot = -INFINITY;
+}
+
+static inline void
 reduce_flush (Reduce * r)
 {
   if (r->current == NO_IDENTITY)
@@ -325,6 +386,294 @@ reduce_flush (Reduce * r)
     r->best = r->current;
   } else if (r->current_max > r->second_dot) {
     r->second_dot = r->current_max;
+  }
+}
+
+/* Rows come grouped by identity: an identity's score is its best row's. */
+static inline void
+reduce_row (Reduce * r, guint32 id, float score)
+{
+  if (id != r->current) {
+    reduce_flush (r);
+    r->current = id;
+    r->current_max = score;
+  } else if (score > r->current_max) {
+    r->current_max = score;
+  }
+}
+
+/* The queries of one pass: pointers, 1/norm, and the bound of the half
+ * scan's error (below). */
+typedef struct
+{
+  guint n;
+  const float *q[FV_SCAN_MAX_QUERIES];
+  float inv_norm[FV_SCAN_MAX_QUERIES];
+  float eps[FV_SCAN_MAX_QUERIES];
+} Queries;
+
+static void
+queries_init (Queries * qs, const float *queries, guint n, gsize dim)
+{
+  guint j;
+
+  qs->n = n;
+  for (j = 0; j < n; j++) {
+    double sum = 0.0, sum_abs = 0.0;
+    gsize k;
+
+    qs->q[j] = queries + (gsize) (j) * dim;
+    for (k = 0; k < dim; k++) {
+      sum += (double) qs->q[j][k] * qs->q[j][k];
+      sum_abs += fabs ((double) qs->q[j][k]);
+    }
+    qs->inv_norm[j] = (sum > 1e-20 && isfinite (sum))
+        ? (float) (1.0 / sqrt (sum)) : 0.0f;
+    /* |half dot - float dot| for a unit row x: rounding each x_k to half
+     * moves it by at most 2^-11 |x_k| (2^-25 below half's normal range),
+     * so the dot moves by at most 2^-11 |q| |x| + 2^-25 |q|_1; both float
+     * sums of dim products add at most dim * 2^-24 |q| |x| each. Doubled
+     * for rows a little off unit length and for safety. */
+    qs->eps[j] = (float) (2.0 * (sqrt (sum) * (0x1p-11 + 2.0 * (double) dim
+                * 0x1p-24) + sum_abs * 0x1p-25));
+  }
+}
+
+static void
+result_set (FvGallerySnapshot * snapshot, const Reduce * r, float inv_norm,
+    float threshold, float margin, FvGalleryMatch * m)
+{
+  float sim, second;
+
+  if (r->best == NO_IDENTITY || inv_norm == 0.0f || !isfinite (r->best_dot)) {
+    m->index = -1;
+    m->identity_id = -1;
+    m->label = NULL;
+    m->similarity = 0.0f;
+    m->margin = 0.0f;
+    m->known = FALSE;
+    return;
+  }
+  sim = CLAMP (r->best_dot * inv_norm, -1.0f, 1.0f);
+  second = isfinite (r->second_dot)
+      ? CLAMP (r->second_dot * inv_norm, -1.0f, 1.0f) : -1.0f;
+  m->index = (gint) r->best;
+  m->identity_id = snapshot->identity_ids[r->best];
+  m->label = snapshot->labels[r->best];
+  m->similarity = sim;
+  m->margin = sim - second;
+  m->known = sim >= threshold && m->margin >= margin;
+}
+
+/* The float scan: every row, every query of the pass. */
+static void
+match_float (FvGallerySnapshot * snapshot, const Queries * qs,
+    float threshold, float margin, FvGalleryMatch * results)
+{
+  const FvKernelTable *t = fv_gallery_kernels ();
+  float scores[FV_SCAN_MAX_QUERIES * SCAN_CHUNK];
+  Reduce red[FV_SCAN_MAX_QUERIES];
+  guint j, r0;
+
+  for (j = 0; j < qs->n; j++)
+    reduce_init (&red[j]);
+  for (r0 = 0; r0 < snapshot->n_samples; r0 += SCAN_CHUNK) {
+    const guint n = MIN (SCAN_CHUNK, snapshot->n_samples - r0);
+
+    t->dotrows (n, snapshot->dim, snapshot->matrix +
+        (gsize) (r0) * snapshot->stride, snapshot->stride, qs->n, qs->q,
+        scores, SCAN_CHUNK);
+    for (j = 0; j < qs->n; j++) {
+      guint i;
+
+      for (i = 0; i < n; i++)
+        reduce_row (&red[j], snapshot->row_identity[r0 + i],
+            scores[j * SCAN_CHUNK + i]);
+    }
+  }
+  for (j = 0; j < qs->n; j++) {
+    reduce_flush (&red[j]);
+    result_set (snapshot, &red[j], qs->inv_norm[j], threshold, margin,
+        &results[j]);
+  }
+}
+
+/* Rows the half scan could not rule out of the top two identities, in row
+ * order; more than this and the query is scanned again in float. */
+#define MAX_CANDIDATES 256
+
+typedef struct
+{
+  guint n;
+  gboolean overflow;
+  float floor;                  /* rows below it are out of the top two */
+  guint32 row[MAX_CANDIDATES];
+  float score[MAX_CANDIDATES];
+} Candidates;
+
+/* An identity whose half score is more than 2 eps below the second-best
+ * half score cannot be among the top two in float (each score is within
+ * eps of its float value), nor can a row that far below be the best row
+ * of one that is. The second-best so far only grows, so the floor only
+ * rises: rows dropped early would be dropped at the end too. */
+static void
+candidates_raise_floor (Candidates * c, const Reduce * r, float eps)
+{
+  guint i, kept = 0;
+
+  c->floor = r->second_dot - 2.0f * eps;
+  for (i = 0; i < c->n; i++) {
+    if (c->score[i] < c->floor)
+      continue;
+    c->row[kept] = c->row[i];
+    c->score[kept++] = c->score[i];
+  }
+  c->n = kept;
+}
+
+static inline void
+candidates_add (Candidates * c, const Reduce * r, float eps, guint32 row,
+    float score)
+{
+  if (score < c->floor || c->overflow)
+    return;
+  if (c->n == MAX_CANDIDATES) {
+    candidates_raise_floor (c, r, eps);
+    if (score < c->floor)
+      return;
+    if (c->n == MAX_CANDIDATES) {
+      c->overflow = TRUE;
+      return;
+    }
+  }
+  c->row[c->n] = row;
+  c->score[c->n++] = score;
+}
+
+/* The float score of @row for @q, bit for bit what match_float() gets: the
+ * same kernel on the same group of four rows (or on the same tail). */
+static float
+float_score (FvGallerySnapshot * snapshot, const float *q, guint32 row,
+    guint32 * group, float group_scores[4])
+{
+  const FvKernelTable *t = fv_gallery_kernels ();
+  const guint32 g = row & ~3u;
+
+  if (*group != g) {
+    const guint n = MIN (4, snapshot->n_samples - g);
+
+    t->dotrows (n, snapshot->dim, snapshot->matrix +
+        (gsize) (g) * snapshot->stride, snapshot->stride, 1, &q,
+        group_scores, 4);
+    *group = g;
+  }
+  return group_scores[row - g];
+}
+
+/* The half scan, then the float scores of the rows it could not rule out:
+ * the same best identity, similarity and margin as match_float(). */
+static void
+match_half (FvGallerySnapshot * snapshot, const Queries * qs,
+    float threshold, float margin, FvGalleryMatch * results)
+{
+  const FvKernelTable *t = fv_gallery_kernels ();
+  float scores[FV_SCAN_MAX_QUERIES * SCAN_CHUNK];
+  Reduce red[FV_SCAN_MAX_QUERIES];
+  Candidates cand[FV_SCAN_MAX_QUERIES];
+  guint j, r0;
+
+  for (j = 0; j < qs->n; j++) {
+    reduce_init (&red[j]);
+    cand[j].n = 0;
+    cand[j].overflow = FALSE;
+    cand[j].floor = -INFINITY;
+  }
+  for (r0 = 0; r0 < snapshot->n_samples; r0 += SCAN_CHUNK) {
+    const guint n = MIN (SCAN_CHUNK, snapshot->n_samples - r0);
+
+    t->dotrows_f16 (n, snapshot->dim, snapshot->matrix16 +
+        (gsize) (r0) * snapshot->stride, snapshot->stride, qs->n, qs->q,
+        scores, SCAN_CHUNK);
+    for (j = 0; j < qs->n; j++) {
+      guint i;
+
+      for (i = 0; i < n; i++) {
+        const float s = scores[j * SCAN_CHUNK + i];
+
+        reduce_row (&red[j], snapshot->row_identity[r0 + i], s);
+        candidates_add (&cand[j], &red[j], qs->eps[j], r0 + i, s);
+      }
+    }
+  }
+
+  for (j = 0; j < qs->n; j++) {
+    Candidates *c = &cand[j];
+    float group_scores[4];
+    guint32 group = G_MAXUINT32;
+    Reduce exact;
+    guint i;
+
+    reduce_flush (&red[j]);
+    if (c->overflow) {
+      Queries one = {.n = 1 };
+
+      one.q[0] = qs->q[j];
+      one.inv_norm[0] = qs->inv_norm[j];
+      match_float (snapshot, &one, threshold, margin, &results[j]);
+      continue;
+    }
+    candidates_raise_floor (c, &red[j], qs->eps[j]);
+    reduce_init (&exact);
+    for (i = 0; i < c->n; i++)
+      reduce_row (&exact, snapshot->row_identity[c->row[i]],
+          float_score (snapshot, qs->q[j], c->row[i], &group, group_scores));
+    reduce_flush (&exact);
+    result_set (snapshot, &exact, qs->inv_norm[j], threshold, margin,
+        &results[j]);
+  }
+}
+
+/**
+ * fv_gallery_snapshot_match_with:
+ * @snapshot: a snapshot
+ * @scan: which matrix to scan
+ * @queries: (array): @n_queries embeddings of the snapshot's dimension, one
+ *   after the other; they need not be normalised
+ * @n_queries: how many
+ * @threshold: the match threshold (cosine similarity)
+ * @margin: the match margin
+ * @results: (out caller-allocates) (array length=n_queries): one result per
+ *   query
+ *
+ * fv_gallery_snapshot_match() with the scan chosen by the caller. Both
+ * scans give the same results, bit for bit: %FV_GALLERY_SCAN_HALF reads
+ * the half-float copy of the matrix (half the bytes of a pass that memory
+ * bandwidth limits) and then computes in float the few rows whose half
+ * score is within the half scan's error bound of the two best identities;
+ * when more than 256 rows are that close it scans that query in float.
+ */
+void
+fv_gallery_snapshot_match_with (FvGallerySnapshot * snapshot,
+    FvGalleryScan scan, const float *queries, guint n_queries,
+    float threshold, float margin, FvGalleryMatch * results)
+{
+  guint q0;
+
+  g_return_if_fail (snapshot != NULL);
+  g_return_if_fail (n_queries == 0 || queries != NULL);
+  g_return_if_fail (n_queries == 0 || results != NULL);
+
+  if (scan == FV_GALLERY_SCAN_AUTO)
+    scan = fv_gallery_scan_default (snapshot);
+  for (q0 = 0; q0 < n_queries; q0 += FV_SCAN_MAX_QUERIES) {
+    Queries qs;
+
+    queries_init (&qs, queries + (gsize) (q0) * snapshot->dim,
+        MIN (FV_SCAN_MAX_QUERIES, n_queries - q0), snapshot->dim);
+    if (scan == FV_GALLERY_SCAN_HALF && snapshot->matrix16)
+      match_half (snapshot, &qs, threshold, margin, results + q0);
+    else
+      match_float (snapshot, &qs, threshold, margin, results + q0);
   }
 }
 
@@ -342,7 +691,10 @@ reduce_flush (Reduce * r)
  * Finds for each query the identity whose best sample is most similar, its
  * cosine similarity and the margin to the second-best identity, in one pass
  * over the matrix for up to four queries at a time. A query is known when
- * its similarity >= @threshold and its margin >= @margin.
+ * its similarity >= @threshold and its margin >= @margin. Large snapshots
+ * are scanned in half floats with an exact float re-rank (see
+ * fv_gallery_snapshot_match_with(); `FV_GALLERY_SCAN=float` in the
+ * environment keeps every scan in float).
  *
  * Allocates nothing and cannot fail: call it per frame. Any number of
  * threads may call it on the same snapshot at once.
@@ -352,88 +704,6 @@ fv_gallery_snapshot_match (FvGallerySnapshot * snapshot,
     const float *queries, guint n_queries, float threshold, float margin,
     FvGalleryMatch * results)
 {
-  FvScanFn scan;
-  const gsize dim = snapshot ? snapshot->dim : 0;
-  guint q0;
-
-  g_return_if_fail (snapshot != NULL);
-  g_return_if_fail (n_queries == 0 || queries != NULL);
-  g_return_if_fail (n_queries == 0 || results != NULL);
-
-  scan = fv_gallery_scan_get (NULL);
-
-  for (q0 = 0; q0 < n_queries; q0 += FV_SCAN_MAX_QUERIES) {
-    const guint nq = MIN (FV_SCAN_MAX_QUERIES, n_queries - q0);
-    const float *qp[FV_SCAN_MAX_QUERIES];
-    float inv_norm[FV_SCAN_MAX_QUERIES];
-    float scores[FV_SCAN_MAX_QUERIES * SCAN_CHUNK];
-    Reduce red[FV_SCAN_MAX_QUERIES];
-    guint j, r0;
-
-    for (j = 0; j < nq; j++) {
-      double sum = 0.0;
-      gsize k;
-
-      qp[j] = queries + (gsize) (q0 + j) * dim;
-      for (k = 0; k < dim; k++)
-        sum += (double) qp[j][k] * qp[j][k];
-      inv_norm[j] = (sum > 1e-20 && isfinite (sum))
-          ? (float) (1.0 / sqrt (sum)) : 0.0f;
-      red[j].current = NO_IDENTITY;
-      red[j].current_max = -INFINITY;
-      red[j].best = NO_IDENTITY;
-      red[j].best_dot = -INFINITY;
-      red[j].second_dot = -INFINITY;
-    }
-
-    for (r0 = 0; r0 < snapshot->n_samples; r0 += SCAN_CHUNK) {
-      const guint n = MIN (SCAN_CHUNK, snapshot->n_samples - r0);
-      const guint32 *ids = snapshot->row_identity + r0;
-
-      scan (n, dim, snapshot->matrix + (gsize) (r0) * snapshot->stride,
-          snapshot->stride, nq, qp, scores, SCAN_CHUNK);
-      for (j = 0; j < nq; j++) {
-        const float *s = scores + j * SCAN_CHUNK;
-        Reduce *r = &red[j];
-        guint i;
-
-        for (i = 0; i < n; i++) {
-          if (ids[i] != r->current) {
-            reduce_flush (r);
-            r->current = ids[i];
-            r->current_max = s[i];
-          } else if (s[i] > r->current_max) {
-            r->current_max = s[i];
-          }
-        }
-      }
-    }
-
-    for (j = 0; j < nq; j++) {
-      FvGalleryMatch *m = &results[q0 + j];
-      Reduce *r = &red[j];
-      float sim, second;
-
-      reduce_flush (r);
-      if (r->best == NO_IDENTITY || inv_norm[j] == 0.0f
-          || !isfinite (r->best_dot)) {
-        m->index = -1;
-        m->identity_id = -1;
-        m->label = NULL;
-        m->similarity = 0.0f;
-        m->margin = 0.0f;
-        m->known = FALSE;
-        continue;
-      }
-      sim = CLAMP (r->best_dot * inv_norm[j], -1.0f, 1.0f);
-      second = isfinite (r->second_dot)
-          ? CLAMP (r->second_dot * inv_norm[j], -1.0f, 1.0f) : -1.0f;
-      m->index = (gint) r->best;
-      m->identity_id = snapshot->identity_ids[r->best];
-      m->label = snapshot->labels[r->best];
-      m->similarity = sim;
-      m->margin = sim - second;
-      m->known = sim >= threshold && m->margin >= margin;
-    }
-  }
+  fv_gallery_snapshot_match_with (snapshot, FV_GALLERY_SCAN_AUTO, queries,
+      n_queries, threshold, margin, results);
 }

@@ -19,6 +19,7 @@ struct _FvGallerySnapshot
   guint n_identities;
   guint n_samples;
   float *matrix;                /* n_samples rows, grouped by identity */
+  guint16 *matrix16;            /* the same in half floats, or NULL */
   guint32 *row_identity;        /* identity index of each row */
   gint64 *identity_ids;
   const char **labels;
@@ -33,8 +34,15 @@ struct _FvGallerySnapshot
 FvGallerySnapshot *fv_gallery_snapshot_alloc (guint dim, guint n_identities,
     guint n_samples);
 
-/* The scan kernel for this CPU and FV_CPU_MASK, chosen once. */
-FvScanFn fv_gallery_scan_get (const char **name);
+/* Makes the half-float copy of a finished snapshot's matrix (large
+ * snapshots only); every way of making a snapshot ends with it. */
+void fv_gallery_snapshot_seal (FvGallerySnapshot * snapshot);
+
+/* The kernels for this CPU and FV_CPU_MASK (the scans), chosen once. */
+const FvKernelTable *fv_gallery_kernels (void);
+
+/* The scan FV_GALLERY_SCAN_AUTO means for @snapshot. */
+FvGalleryScan fv_gallery_scan_default (FvGallerySnapshot * snapshot);
 
 G_END_DECLS
 

@@ -266,6 +266,7 @@ fv_gallery_snapshot_build_finish (FvGallerySnapshotBuild * b, GError ** error)
       compact (snap);
       snap->skipped = g_ptr_array_ref (b->skipped);
     }
+    fv_gallery_snapshot_seal (snap);
   }
   fv_gallery_snapshot_build_free (b);
   return snap;

@@ -248,8 +248,9 @@ typedef enum
  * FvGallerySample:
  * @embedding: (array): the embedding, as many floats as the gallery's
  *   dimension; it is L2-normalised before it is stored
- * @quality: a quality score recorded with the sample (e.g. the detector's
- *   confidence), or a negative value for none
+ * @quality: the face quality of the crop the sample was embedded from
+ *   (fv_face_quality(), 0 to 1, as `faceverify enroll` and the element's
+ *   enroll signal record it), or a negative value for none
  * @source: (nullable): where the sample came from (e.g. the image path)
  *
  * One sample to enroll. The caller owns the memory.
@@ -351,6 +352,24 @@ typedef struct
   gboolean known;
 } FvGalleryMatch;
 
+/**
+ * FvGalleryScan:
+ * @FV_GALLERY_SCAN_AUTO: half floats for large snapshots unless
+ *   `FV_GALLERY_SCAN=float` is set, float otherwise
+ * @FV_GALLERY_SCAN_FLOAT: the float matrix, every row
+ * @FV_GALLERY_SCAN_HALF: the half-float copy, then the close rows in float
+ *   (float when the snapshot has no half-float copy)
+ *
+ * Which copy of the matrix fv_gallery_snapshot_match_with() reads. The
+ * results are the same.
+ */
+typedef enum
+{
+  FV_GALLERY_SCAN_AUTO,
+  FV_GALLERY_SCAN_FLOAT,
+  FV_GALLERY_SCAN_HALF,
+} FvGalleryScan;
+
 FV_API FvGallery *fv_gallery_open (const char *path, FvGalleryOpenFlags flags,
     const char *model_fingerprint, guint dim, GError ** error);
 FV_API void fv_gallery_free (FvGallery * gallery);
@@ -436,6 +455,10 @@ FV_API gint64 fv_gallery_snapshot_get_identity_id (FvGallerySnapshot *
 FV_API void fv_gallery_snapshot_match (FvGallerySnapshot * snapshot,
     const float *queries, guint n_queries, float threshold, float margin,
     FvGalleryMatch * results);
+FV_API void fv_gallery_snapshot_match_with (FvGallerySnapshot * snapshot,
+    FvGalleryScan scan, const float *queries, guint n_queries,
+    float threshold, float margin, FvGalleryMatch * results);
+FV_API gboolean fv_gallery_snapshot_has_half (FvGallerySnapshot * snapshot);
 FV_API const char *fv_gallery_scan_kernel_name (void);
 
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (FvGallery, fv_gallery_free)

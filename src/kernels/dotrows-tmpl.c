@@ -1,11 +1,14 @@
 /* The gallery scan: dot products of matrix rows with up to
  * FV_DOTROWS_QMAX queries per pass, four rows at a time (4 x QMAX
- * accumulators, each row loaded once for all queries of the pass).
- * Written once against simd/f32-<isa>.h, compiled once per instruction
- * set. */
+ * accumulators, each row loaded once for all queries of the pass). The
+ * rows are float or half float (widened exactly on load: the half scan
+ * reads half the bytes of a DRAM-bound pass). Written once against
+ * simd/f32-<isa>.h, compiled once per instruction set. */
 #include FV_SIMD_HEADER
 #include "fv-ukernel-name.h"
 #include "fv-kernels.h"
+
+#include <stdint.h>
 
 #define VL FV_VL
 
@@ -34,11 +37,17 @@
   if (nq > j)                                                            \
     scores[j * score_stride + i] = fv_vhsum (b##j)
 
-/* nq (a constant after inlining) queries. */
+/* Row element k of row pointer r (an element offset into the matrix). */
+#define RLOAD(off) \
+  (f16 ? fv_vload_f16 ((const uint16_t *) rows + (off)) \
+      : fv_vload ((const float *) rows + (off)))
+
+/* nq queries, rows of half floats if f16 (both constants after
+ * inlining). */
 FV_INLINE void
-scan_q (const int nq, size_t n_rows, size_t dim, const float *rows,
-    size_t stride, const float *const *queries, float *scores,
-    size_t score_stride)
+scan_q (const int nq, const int f16, size_t n_rows, size_t dim,
+    const void *rows, size_t stride, const float *const *queries,
+    float *scores, size_t score_stride)
 {
   const size_t full = dim & ~(size_t) (VL - 1);
   const size_t tail = dim - full;
@@ -51,7 +60,7 @@ scan_q (const int nq, size_t n_rows, size_t dim, const float *rows,
   size_t i, k;
 
   for (i = 0; i + 4 <= n_rows; i += 4) {
-    const float *r = rows + i * stride;
+    const size_t r = i * stride;
     ACC_DECL (0);
     ACC_DECL (1);
     ACC_DECL (2);
@@ -60,10 +69,10 @@ scan_q (const int nq, size_t n_rows, size_t dim, const float *rows,
     for (k = 0; k < end; k += VL) {
       /* Rows are zero-padded to FV_SCAN_ROW_ALIGN floats: only the
        * queries need a mask in the tail. */
-      fv_vf r0 = fv_vload (r + k);
-      fv_vf r1 = fv_vload (r + stride + k);
-      fv_vf r2 = fv_vload (r + 2 * stride + k);
-      fv_vf r3 = fv_vload (r + 3 * stride + k);
+      fv_vf r0 = RLOAD (r + k);
+      fv_vf r1 = RLOAD (r + stride + k);
+      fv_vf r2 = RLOAD (r + 2 * stride + k);
+      fv_vf r3 = RLOAD (r + 3 * stride + k);
 
       ACC_FMA (0);
       ACC_FMA (1);
@@ -77,11 +86,11 @@ scan_q (const int nq, size_t n_rows, size_t dim, const float *rows,
   }
 
   for (; i < n_rows; i++) {
-    const float *r = rows + i * stride;
+    const size_t r = i * stride;
     fv_vf b0 = fv_vzero (), b1 = b0, b2 = b0, b3 = b0;
 
     for (k = 0; k < end; k += VL) {
-      fv_vf rv = fv_vload (r + k);
+      fv_vf rv = RLOAD (r + k);
 
       ROW_FMA (0);
       ROW_FMA (1);
@@ -95,10 +104,10 @@ scan_q (const int nq, size_t n_rows, size_t dim, const float *rows,
   }
 }
 
-void
-FV_UKERNEL_NAME (f32_dotrows_ukernel_, FV_DOTROWS_TILE) (size_t n_rows,
-    size_t dim, const float *rows, size_t stride, size_t n_queries,
-    const float *const *queries, float *scores, size_t score_stride)
+FV_INLINE void
+scan (const int f16, size_t n_rows, size_t dim, const void *rows,
+    size_t stride, size_t n_queries, const float *const *queries,
+    float *scores, size_t score_stride)
 {
   size_t j;
 
@@ -108,19 +117,38 @@ FV_UKERNEL_NAME (f32_dotrows_ukernel_, FV_DOTROWS_TILE) (size_t n_rows,
 
     switch (n_queries - j) {
       case 1:
-        scan_q (1, n_rows, dim, rows, stride, q, s, score_stride);
+        scan_q (1, f16, n_rows, dim, rows, stride, q, s, score_stride);
         break;
 #if FV_DOTROWS_QMAX > 2
       case 2:
-        scan_q (2, n_rows, dim, rows, stride, q, s, score_stride);
+        scan_q (2, f16, n_rows, dim, rows, stride, q, s, score_stride);
         break;
       case 3:
-        scan_q (3, n_rows, dim, rows, stride, q, s, score_stride);
+        scan_q (3, f16, n_rows, dim, rows, stride, q, s, score_stride);
         break;
 #endif
       default:
-        scan_q (FV_DOTROWS_QMAX, n_rows, dim, rows, stride, q, s, score_stride);
+        scan_q (FV_DOTROWS_QMAX, f16, n_rows, dim, rows, stride, q, s,
+            score_stride);
         break;
     }
   }
+}
+
+void
+FV_UKERNEL_NAME (f32_dotrows_ukernel_, FV_DOTROWS_TILE) (size_t n_rows,
+    size_t dim, const float *rows, size_t stride, size_t n_queries,
+    const float *const *queries, float *scores, size_t score_stride)
+{
+  scan (0, n_rows, dim, rows, stride, n_queries, queries, scores,
+      score_stride);
+}
+
+void
+FV_UKERNEL_NAME (f16_dotrows_ukernel_, FV_DOTROWS_TILE) (size_t n_rows,
+    size_t dim, const uint16_t * rows, size_t stride, size_t n_queries,
+    const float *const *queries, float *scores, size_t score_stride)
+{
+  scan (1, n_rows, dim, rows, stride, n_queries, queries, scores,
+      score_stride);
 }

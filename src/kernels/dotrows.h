@@ -4,6 +4,7 @@
 #define FV_KERNEL_DOTROWS_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 #ifdef __cplusplus
 extern "C" {
@@ -24,6 +25,12 @@ extern "C" {
 typedef void (*FvScanFn) (size_t n_rows, size_t dim, const float *rows,
     size_t stride, size_t n_queries, const float *const *queries,
     float *scores, size_t score_stride);
+
+/* The same over rows of IEEE half floats (fv_f32_to_f16() in f16.h),
+ * widened exactly: @stride counts halves, rows are 32-byte aligned. */
+typedef void (*FvScanF16Fn) (size_t n_rows, size_t dim,
+    const uint16_t * rows, size_t stride, size_t n_queries,
+    const float *const *queries, float *scores, size_t score_stride);
 
 #ifdef __cplusplus
 }

@@ -23,9 +23,11 @@
 #define FV_UKERNEL_MAXPOOL(level, name) FV_IF_BUILT_##level ( \
     [FV_ISA_##level].maxpool = name, \
     [FV_ISA_##level].maxpool_name = #name,)
-#define FV_UKERNEL_DOTROWS(level, name) FV_IF_BUILT_##level ( \
+#define FV_UKERNEL_DOTROWS(level, name, f16) FV_IF_BUILT_##level ( \
     [FV_ISA_##level].dotrows = name, \
-    [FV_ISA_##level].dotrows_name = #name,)
+    [FV_ISA_##level].dotrows_name = #name, \
+    [FV_ISA_##level].dotrows_f16 = f16, \
+    [FV_ISA_##level].dotrows_f16_name = #f16,)
 
 static const FvKernelTable tables[FV_ISA_COUNT] = {
 #include "fv-ukernels.inc"

@@ -35,6 +35,9 @@ FV_BEGIN_DECLS typedef struct
   /* the gallery's dot-product scan */
   FvScanFn dotrows;
   const char *dotrows_name;
+  /* the same over half-float rows */
+  FvScanF16Fn dotrows_f16;
+  const char *dotrows_f16_name;
   /* channel padding of packed depthwise/conv weights */
   size_t c_align;
 } FvKernelTable;
@@ -68,10 +71,13 @@ FV_BEGIN_DECLS typedef struct
   void name (const FvConvParams * p, size_t r0, size_t r1);
 #define FV_UKERNEL_MAXPOOL(isa, name) \
   void name (const FvPoolParams * p, size_t r0, size_t r1);
-#define FV_UKERNEL_DOTROWS(isa, name) \
+#define FV_UKERNEL_DOTROWS(isa, name, f16) \
   void name (size_t n_rows, size_t dim, const float *rows, size_t stride, \
       size_t n_queries, const float *const *queries, float *scores, \
-      size_t score_stride);
+      size_t score_stride); \
+  void f16 (size_t n_rows, size_t dim, const uint16_t * rows, \
+      size_t stride, size_t n_queries, const float *const *queries, \
+      float *scores, size_t score_stride);
 #include "fv-ukernels.inc"
 
 /* The table for @isa, or NULL if this build has no kernels for it. */

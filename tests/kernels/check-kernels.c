@@ -30,6 +30,7 @@
  * GFLOP/s and the speed-up over the scalar kernel (meson benchmark
  * "kernels"). */
 #include "kernels/fv-kernels.h"
+#include "kernels/f16.h"
 #include "core/fv-cpu.h"
 
 #include <math.h>
@@ -41,6 +42,10 @@
 #include <sys/mman.h>
 #include <time.h>
 #include <unistd.h>
+
+#if defined(__x86_64__)
+#include <immintrin.h>
+#endif
 
 #define RTOL 2e-6f
 
@@ -912,22 +917,36 @@ scan_rows (size_t n_rows, size_t dim, size_t stride, int layout)
   return rows;
 }
 
+/* The rows as IEEE half floats, in a buffer of the same layout. */
+static const uint16_t *
+scan_rows_f16 (const float *rows, size_t n, int layout)
+{
+  uint16_t *h = (uint16_t *) buf_new ((n + 1) / 2, layout);
+
+  for (size_t i = 0; i < n; i++)
+    h[i] = fv_f32_to_f16 (rows[i]);
+  return h;
+}
+
 /* Rows keep the matcher's contract (64-byte aligned, zero-padded to a
- * multiple of FV_SCAN_ROW_ALIGN); the queries take the layout. */
+ * multiple of FV_SCAN_ROW_ALIGN); the queries take the layout. With @f16
+ * the half-float scans are compared, on the same rows rounded to half. */
 static void
-check_dotrows (Stats * st, FvScanFn ref, FvScanFn fn, const char *name,
-    size_t n_rows, size_t dim, size_t nq, int layout)
+check_dotrows (Stats * st, const FvKernelTable * ref_t,
+    const FvKernelTable * t, int f16, size_t n_rows, size_t dim, size_t nq,
+    int layout)
 {
   const size_t stride = round_up (dim ? dim : 1, FV_SCAN_ROW_ALIGN);
   const size_t ss = n_rows + 3;
+  const int row_layout = layout == LAYOUT_TIGHT ? LAYOUT_TIGHT : LAYOUT_ALIGNED;
   const float *q[FV_SCAN_MAX_QUERIES], *q_abs[FV_SCAN_MAX_QUERIES];
   float *rows, *rows_abs, *s_ref, *s_abs, *s_var;
 
   snprintf (current_case, sizeof current_case,
-      "%s rows=%zu dim=%zu queries=%zu layout=%s", name, n_rows, dim, nq,
+      "%s rows=%zu dim=%zu queries=%zu layout=%s",
+      f16 ? t->dotrows_f16_name : t->dotrows_name, n_rows, dim, nq,
       layout_names[layout]);
-  rows = scan_rows (n_rows, dim, stride, layout == LAYOUT_TIGHT
-      ? LAYOUT_TIGHT : LAYOUT_ALIGNED);
+  rows = scan_rows (n_rows, dim, stride, row_layout);
   rows_abs = buf_abs (rows, n_rows * stride, LAYOUT_ALIGNED);
   for (size_t j = 0; j < nq; j++) {
     q[j] = buf_random (dim, layout);
@@ -936,9 +955,19 @@ check_dotrows (Stats * st, FvScanFn ref, FvScanFn fn, const char *name,
   s_ref = buf_new (nq * ss, LAYOUT_ALIGNED);
   s_abs = buf_new (nq * ss, LAYOUT_ALIGNED);
   s_var = buf_new (nq * ss, layout);
-  ref (n_rows, dim, rows, stride, nq, q, s_ref, ss);
-  ref (n_rows, dim, rows_abs, stride, nq, q_abs, s_abs, ss);
-  fn (n_rows, dim, rows, stride, nq, q, s_var, ss);
+  if (f16) {
+    const uint16_t *h = scan_rows_f16 (rows, n_rows * stride, row_layout);
+    const uint16_t *h_abs = scan_rows_f16 (rows_abs, n_rows * stride,
+        LAYOUT_ALIGNED);
+
+    ref_t->dotrows_f16 (n_rows, dim, h, stride, nq, q, s_ref, ss);
+    ref_t->dotrows_f16 (n_rows, dim, h_abs, stride, nq, q_abs, s_abs, ss);
+    t->dotrows_f16 (n_rows, dim, h, stride, nq, q, s_var, ss);
+  } else {
+    ref_t->dotrows (n_rows, dim, rows, stride, nq, q, s_ref, ss);
+    ref_t->dotrows (n_rows, dim, rows_abs, stride, nq, q_abs, s_abs, ss);
+    t->dotrows (n_rows, dim, rows, stride, nq, q, s_var, ss);
+  }
 
   st->cases++;
   check_rows (st, s_var, s_ref, s_abs, nq, n_rows, ss, "score",
@@ -947,7 +976,8 @@ check_dotrows (Stats * st, FvScanFn ref, FvScanFn fn, const char *name,
 }
 
 static void
-sweep_dotrows (const FvKernelTable * ref_t, const FvKernelTable * t, Stats * st)
+sweep_dotrows (const FvKernelTable * ref_t, const FvKernelTable * t,
+    int f16, Stats * st)
 {
   static const size_t dims[] = { 1, 3, 7, 8, 9, 15, 16, 17, 31, 64, 100,
     191, 192, 193
@@ -958,9 +988,43 @@ sweep_dotrows (const FvKernelTable * ref_t, const FvKernelTable * t, Stats * st)
   for (size_t di = 0; di < sizeof dims / sizeof dims[0]; di++)
     for (size_t ri = 0; ri < sizeof n_rows / sizeof n_rows[0]; ri++)
       for (size_t nq = 1; nq <= FV_SCAN_MAX_QUERIES; nq++, idx++)
-        check_dotrows (st, ref_t->dotrows, t->dotrows, t->dotrows_name,
-            n_rows[ri], dims[di], nq, (int) (idx % N_LAYOUTS));
+        check_dotrows (st, ref_t, t, f16, n_rows[ri], dims[di], nq,
+            (int) (idx % N_LAYOUTS));
 }
+
+/* fv_f16_to_f32() on every half and fv_f32_to_f16() on edge and random
+ * floats against the CPU's own conversions (F16C), bit for bit. */
+#if defined(__x86_64__)
+__attribute__((target ("f16c")))
+     static unsigned check_f16_against_f16c (void)
+{
+  unsigned bad = 0;
+
+  for (uint32_t h = 0; h < 65536; h++) {
+    float want = _mm_cvtss_f32 (_mm_cvtph_ps (_mm_cvtsi32_si128 ((int) h)));
+    float got = fv_f16_to_f32 ((uint16_t) h);
+
+    if (memcmp (&want, &got, sizeof want) != 0 && !(isnan (want)
+            && isnan (got)))
+      bad++;
+  }
+  for (uint32_t i = 0; i < (1u << 22); i++) {
+    /* every exponent and a spread of mantissas, both signs */
+    uint32_t bits = (i << 10) ^ (i * 2654435761u & 0x3ff);
+    float f;
+    uint16_t want, got;
+
+    memcpy (&f, &bits, sizeof f);
+    want = (uint16_t) _mm_extract_epi16 (_mm_cvtps_ph (_mm_set_ss (f),
+            _MM_FROUND_TO_NEAREST_INT), 0);
+    got = fv_f32_to_f16 (f);
+    if (want != got && !(isnan (f) && (got & 0x7c00) == 0x7c00
+            && (got & 0x3ff)))
+      bad++;
+  }
+  return bad;
+}
+#endif
 
 /* ---- bench (--bench) ---------------------------------------------------- */
 
@@ -1191,8 +1255,10 @@ bench_conv (size_t h, size_t w, size_t ic, size_t oc, size_t k, size_t s,
 typedef struct
 {
   FvScanFn fn;
+  FvScanF16Fn fn16;             /* used instead of fn when set */
   size_t n_rows, dim, stride, nq;
   const float *rows;
+  const uint16_t *rows16;
   const float *q[FV_SCAN_MAX_QUERIES];
   float *scores;
 } DotrowsJob;
@@ -1202,13 +1268,18 @@ run_dotrows (const void *job)
 {
   const DotrowsJob *j = job;
 
-  j->fn (j->n_rows, j->dim, j->rows, j->stride, j->nq, j->q, j->scores,
-      j->n_rows);
+  if (j->fn16)
+    j->fn16 (j->n_rows, j->dim, j->rows16, j->stride, j->nq, j->q,
+        j->scores, j->n_rows);
+  else
+    j->fn (j->n_rows, j->dim, j->rows, j->stride, j->nq, j->q, j->scores,
+        j->n_rows);
 }
 
-/* A gallery scan: nq queries against n_rows rows of dim floats. */
+/* A gallery scan: nq queries against n_rows rows of dim floats (half
+ * floats with @f16). */
 static void
-bench_dotrows (size_t n_rows, size_t dim, size_t nq)
+bench_dotrows (size_t n_rows, size_t dim, size_t nq, int f16)
 {
   const double flops = 2.0 * (double) (n_rows * dim) * (double) nq;
   DotrowsJob job;
@@ -1216,19 +1287,21 @@ bench_dotrows (size_t n_rows, size_t dim, size_t nq)
 
   snprintf (shape, sizeof shape, "%zu rows x %zu, %zu quer%s", n_rows, dim,
       nq, nq == 1 ? "y" : "ies");
-  bench_header ("dotrows", shape, flops);
+  bench_header (f16 ? "dotrows f16" : "dotrows", shape, flops);
   job.n_rows = n_rows;
   job.dim = dim;
   job.nq = nq;
   job.stride = round_up (dim, FV_SCAN_ROW_ALIGN);
   job.rows = scan_rows (n_rows, dim, job.stride, LAYOUT_ALIGNED);
+  job.rows16 = scan_rows_f16 (job.rows, n_rows * job.stride, LAYOUT_ALIGNED);
   for (size_t j = 0; j < nq; j++)
     job.q[j] = buf_random (dim, LAYOUT_ALIGNED);
   job.scores = buf_new (nq * n_rows, LAYOUT_ALIGNED);
   for (int i = 0; i < n_bench_tables; i++) {
     job.fn = bench_tables[i]->dotrows;
-    bench_kernel (bench_tables[i], bench_tables[i]->dotrows_name, flops,
-        run_dotrows, &job);
+    job.fn16 = f16 ? bench_tables[i]->dotrows_f16 : NULL;
+    bench_kernel (bench_tables[i], f16 ? bench_tables[i]->dotrows_f16_name
+        : bench_tables[i]->dotrows_name, flops, run_dotrows, &job);
   }
   bufs_free ();
 }
@@ -1254,8 +1327,13 @@ bench (void)
   bench_dwconv ("dwconv", 7, 7, 512, 7, 1, 0, 0);
   bench_conv (112, 112, 3, 64, 3, 2, 1, 1);
   bench_conv (48, 48, 3, 32, 3, 1, 0, 1);
-  bench_dotrows (10000, 192, 1);
-  bench_dotrows (10000, 192, FV_SCAN_MAX_QUERIES);
+  bench_dotrows (10000, 192, 1, 0);
+  bench_dotrows (10000, 192, 1, 1);
+  bench_dotrows (10000, 192, FV_SCAN_MAX_QUERIES, 0);
+  bench_dotrows (10000, 192, FV_SCAN_MAX_QUERIES, 1);
+  /* a gallery of 100k: DRAM, not cache */
+  bench_dotrows (100000, 192, 1, 0);
+  bench_dotrows (100000, 192, 1, 1);
   return 0;
 }
 
@@ -1295,6 +1373,15 @@ main (int argc, char **argv)
   signal (SIGFPE, on_crash);
   setvbuf (stdout, NULL, _IOLBF, 0);
 
+#if defined(__x86_64__)
+  if (!bench_mode && fv_cpu_has_isa (FV_ISA_AVX2)) {
+    unsigned bad = check_f16_against_f16c ();
+
+    printf ("f16     conversions against F16C: %s (%u mismatches)\n",
+        bad ? "FAIL" : "ok", bad);
+    total_failed += bad ? 1 : 0;
+  }
+#endif
   if (!ref_t) {
     fprintf (stderr, "check-kernels: no scalar kernel table\n");
     return 1;
@@ -1362,7 +1449,15 @@ main (int argc, char **argv)
     st.family = "dotrows";
     st.kernel = t->dotrows_name;
     if (t->dotrows != ref_t->dotrows)
-      sweep_dotrows (ref_t, t, &st);
+      sweep_dotrows (ref_t, t, 0, &st);
+    print_stats (&st);
+
+    memset (&st, 0, sizeof st);
+    st.isa = isa;
+    st.family = "dotrows";
+    st.kernel = t->dotrows_f16_name;
+    if (t->dotrows_f16 != ref_t->dotrows_f16)
+      sweep_dotrows (ref_t, t, 1, &st);
     print_stats (&st);
   }
   if (total_failed) {

@@ -612,6 +612,88 @@ TEST_F (FaceVerifyTest, TracksAndReidentifyInterval)
   gst_buffer_unref (out);
 }
 
+// min-quality: a small (48 px) face of an enrolled person is known without
+// the gate; with min-quality above its quality it is unknown with reason
+// "low-quality" in the meta, the ROI param and the bus message, whatever
+// its track said before; without the gate it is known again.
+TEST_F (FaceVerifyTest, MinQualityMakesPoorFacesUnknown)
+{
+  const int side = 48;
+  RgbImage img = GreyCanvas (kW, kH);
+  Paste (img, LoadRgb (AlignedFiles ("person02")[0], side, side), kX[0], kY);
+  Start ({ "min-quality=0", "updates=every-frame" });
+  auto push = [&](int id) {
+    GstBuffer *in = RgbBuffer (img);
+    AddFace (in, kX[0], kY, side, side, id, TemplateAt (kX[0], kY,
+            side).data ());
+    return Process (in);
+  };
+
+  GstBuffer *out = push (1);
+  FvFaceIdMeta *m = fv_buffer_get_face_id_meta (out, 1);
+  ASSERT_NE (m, nullptr);
+  EXPECT_STREQ (m->label, "person02");
+  EXPECT_TRUE (m->known);
+  EXPECT_EQ (m->reason, nullptr);
+  const double q = m->quality;
+  // small, so below 1 (size), but a usable face
+  EXPECT_GT (q, 0.5);
+  EXPECT_LT (q, 0.95);
+  gdouble pq = -1;
+  EXPECT_TRUE (gst_structure_get_double (FaceIdParam (out, 1), "quality",
+          &pq));
+  EXPECT_DOUBLE_EQ (pq, q);
+  EXPECT_FALSE (gst_structure_has_field (FaceIdParam (out, 1), "reason"));
+  gst_buffer_unref (out);
+
+  g_object_set (h->element, "min-quality", std::min (1.0, q + 0.05), NULL);
+  for (int i = 2; i < 4; i++) {
+    out = push (i);
+    m = fv_buffer_get_face_id_meta (out, i);
+    ASSERT_NE (m, nullptr);
+    EXPECT_STREQ (m->label, "unknown");
+    EXPECT_FALSE (m->known);
+    EXPECT_EQ (m->label_id, -1);
+    EXPECT_STREQ (m->reason, "low-quality");
+    EXPECT_NEAR (m->quality, q, 1e-6);
+    const GstStructure *s = FaceIdParam (out, i);
+    ASSERT_NE (s, nullptr);
+    EXPECT_STREQ (gst_structure_get_string (s, "label"), "unknown");
+    EXPECT_STREQ (gst_structure_get_string (s, "reason"), "low-quality");
+    gboolean known = TRUE;
+    gst_structure_get_boolean (s, "known", &known);
+    EXPECT_FALSE (known);
+    gst_buffer_unref (out);
+  }
+  // the bus message of the last frame says the same
+  GstMessage *msg = nullptr, *last = nullptr;
+  while ((msg = PopMessage (GST_MESSAGE_ELEMENT))) {
+    if (last)
+      gst_message_unref (last);
+    last = msg;
+  }
+  ASSERT_NE (last, nullptr);
+  const GValue *faces = gst_structure_get_value (gst_message_get_structure
+      (last), "faces");
+  ASSERT_EQ (gst_value_array_get_size (faces), 1u);
+  const GstStructure *f =
+      gst_value_get_structure (gst_value_array_get_value (faces, 0));
+  EXPECT_STREQ (gst_structure_get_string (f, "label"), "unknown");
+  EXPECT_STREQ (gst_structure_get_string (f, "reason"), "low-quality");
+  gdouble fq = -1;
+  EXPECT_TRUE (gst_structure_get_double (f, "quality", &fq));
+  EXPECT_NEAR (fq, q, 1e-6);
+  gst_message_unref (last);
+
+  g_object_set (h->element, "min-quality", 0.0, NULL);
+  out = push (4);
+  m = fv_buffer_get_face_id_meta (out, 4);
+  ASSERT_NE (m, nullptr);
+  EXPECT_STREQ (m->label, "person02");
+  EXPECT_EQ (m->reason, nullptr);
+  gst_buffer_unref (out);
+}
+
 TEST_F (FaceVerifyTest, AttachEmbedding)
 {
   Start ({ "attach-embedding=true" });
@@ -673,7 +755,7 @@ TEST_F (FaceVerifyTest, PropertyMutabilityFlags)
   }
   for (const char *p : { "gallery-file", "match-threshold", "match-margin",
           "roi-type", "min-face-size", "reidentify-interval", "updates",
-          "attach-embedding" }) {
+          "attach-embedding", "min-quality" }) {
     GParamSpec *ps = g_object_class_find_property (k, p);
     ASSERT_NE (ps, nullptr) << p;
     EXPECT_TRUE (ps->flags & GST_PARAM_MUTABLE_PLAYING) << p;

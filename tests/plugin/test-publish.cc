@@ -49,7 +49,9 @@ HasMember (JsonObject *o, const char *name, GType type)
 }
 
 // A face as the README documents it: track_id, label, label_id, known,
-// similarity, margin and a box in pixels and normalised.
+// similarity, margin, quality (faceverify measured it: 0-1), reason only
+// "low-quality" and only on an unknown face, and a box in pixels and
+// normalised.
 void
 ExpectFace (JsonObject *o, const std::string &what)
 {
@@ -59,6 +61,16 @@ ExpectFace (JsonObject *o, const std::string &what)
   EXPECT_TRUE (HasMember (o, "known", G_TYPE_BOOLEAN)) << what;
   EXPECT_TRUE (HasMember (o, "similarity", G_TYPE_DOUBLE)) << what;
   EXPECT_TRUE (HasMember (o, "margin", G_TYPE_DOUBLE)) << what;
+  EXPECT_TRUE (HasMember (o, "quality", G_TYPE_DOUBLE)) << what;
+  if (HasMember (o, "quality", G_TYPE_DOUBLE)) {
+    double q = json_object_get_double_member (o, "quality");
+    EXPECT_TRUE (q >= 0.0 && q <= 1.0) << what << " quality=" << q;
+  }
+  if (json_object_has_member (o, "reason")) {
+    EXPECT_STREQ (json_object_get_string_member (o, "reason"), "low-quality")
+        << what;
+    EXPECT_FALSE (json_object_get_boolean_member (o, "known")) << what;
+  }
   ASSERT_TRUE (HasMember (o, "box", JSON_TYPE_OBJECT)) << what;
   JsonObject *b = json_object_get_object_member (o, "box");
   for (const char *k : { "x", "y", "w", "h" })

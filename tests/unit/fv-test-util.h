@@ -1,6 +1,8 @@
 // Helpers shared by the GoogleTest suites.
 #pragma once
 
+#include <algorithm>
+#include <cmath>
 #include <fstream>
 #include <map>
 #include <sstream>
@@ -123,6 +125,38 @@ ReadCsv (const std::string &path)
     rows.push_back (row);
   }
   return rows;
+}
+
+// A Gaussian blur of standard deviation @sigma pixels of packed RGB
+// (@w x @h, rows of 3 * @w bytes), separable, clamped at the borders: the
+// blurred photos of the face quality tests.
+inline std::vector<guint8>
+GaussianBlurRgb (const std::vector<guint8> &in, int w, int h, double sigma)
+{
+  const int r = (int) std::ceil (3 * sigma);
+  std::vector<double> k (2 * r + 1);
+  double ksum = 0;
+  for (int i = -r; i <= r; i++)
+    ksum += k[i + r] = std::exp (-0.5 * i * i / (sigma * sigma));
+  for (double &v : k)
+    v /= ksum;
+  std::vector<guint8> tmp (in.size ()), out (in.size ());
+  for (int pass = 0; pass < 2; pass++) {
+    const std::vector<guint8> &src = pass == 0 ? in : tmp;
+    std::vector<guint8> &dst = pass == 0 ? tmp : out;
+    for (int y = 0; y < h; y++)
+      for (int x = 0; x < w; x++)
+        for (int c = 0; c < 3; c++) {
+          double acc = 0;
+          for (int i = -r; i <= r; i++) {
+            int xx = pass == 0 ? std::clamp (x + i, 0, w - 1) : x;
+            int yy = pass == 1 ? std::clamp (y + i, 0, h - 1) : y;
+            acc += k[i + r] * src[((size_t) yy * w + xx) * 3 + c];
+          }
+          dst[((size_t) y * w + x) * 3 + c] = (guint8) std::lround (acc);
+        }
+  }
+  return out;
 }
 
 }  // namespace fvtest

@@ -146,7 +146,7 @@ struct Embedding
 };
 
 /* Parses the CSV output of `faceverify embed`: checks the header and every
- * line, returns path -> embedding. */
+ * line (path, e0..e191, quality), returns path -> embedding. */
 std::map<std::string, Embedding>
 ParseEmbedOutput (const std::string &out)
 {
@@ -158,21 +158,24 @@ ParseEmbedOutput (const std::string &out)
   }
 
   std::vector<std::string> header = SplitCsv (lines[0]);
-  EXPECT_EQ (header.size (), (size_t) kDim + 1) << lines[0];
+  EXPECT_EQ (header.size (), (size_t) kDim + 2) << lines[0];
   if (!header.empty ()) {
     EXPECT_EQ (header[0], "path");
+    EXPECT_EQ (header.back (), "quality");
   }
-  for (size_t i = 1; i < header.size (); i++)
+  for (size_t i = 1; i < header.size () && i <= (size_t) kDim; i++)
     EXPECT_EQ (header[i], "e" + std::to_string (i - 1));
 
   for (size_t l = 1; l < lines.size (); l++) {
     std::vector<std::string> fields = SplitCsv (lines[l]);
-    EXPECT_EQ (fields.size (), (size_t) kDim + 1) << lines[l];
-    if (fields.size () != (size_t) kDim + 1)
+    EXPECT_EQ (fields.size (), (size_t) kDim + 2) << lines[l];
+    if (fields.size () != (size_t) kDim + 2)
       continue;
+    double quality = g_ascii_strtod (fields.back ().c_str (), nullptr);
+    EXPECT_TRUE (quality >= 0.0 && quality <= 1.0) << fields[0];
     Embedding e;
     double sum = 0;
-    for (size_t i = 1; i < fields.size (); i++) {
+    for (size_t i = 1; i <= (size_t) kDim; i++) {
       const char *s = fields[i].c_str ();
       char *end = nullptr;
       double v = g_ascii_strtod (s, &end);

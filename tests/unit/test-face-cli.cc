@@ -81,7 +81,7 @@ WritePng (const std::string &name, int w, int h, guint8 value)
 
 const char kHeader[] = "path,x1,y1,x2,y2,score,left_eye_x,left_eye_y,"
     "right_eye_x,right_eye_y,nose_x,nose_y,mouth_left_x,mouth_left_y,"
-    "mouth_right_x,mouth_right_y";
+    "mouth_right_x,mouth_right_y,quality,quality_reason";
 
 }  // namespace
 
@@ -103,12 +103,15 @@ TEST (FaceCli, DetectPrintsBoxesLandmarksAndWritesCrops)
   ASSERT_GE (lines.size (), 3u);
   EXPECT_EQ (kHeader, lines[0]);
   auto f = Fields (lines[1]);
-  ASSERT_EQ (16u, f.size ());
+  ASSERT_EQ (18u, f.size ());
   EXPECT_EQ (one, f[0]);
   // The reference box of img10 is 93.0,93.1 - 305.8,385.5.
   EXPECT_NEAR (93.0, std::atof (f[1].c_str ()), 10);
   EXPECT_NEAR (385.5, std::atof (f[4].c_str ()), 15);
   EXPECT_GT (std::atof (f[5].c_str ()), 0.9);
+  // a sharp frontal portrait: full quality
+  EXPECT_GT (std::atof (f[16].c_str ()), 0.9);
+  EXPECT_EQ ("ok", f[17]);
   for (size_t i = 2; i < lines.size (); i++)
     EXPECT_EQ (group, Fields (lines[i])[0]);
 
@@ -139,8 +142,11 @@ TEST (FaceCli, EmbedPhotosMatchesEmbedAlignedOfTheCrop)
   ASSERT_EQ (2u, lines.size ()) << "header + one line; none for flat.png";
   EXPECT_EQ (0u, lines[0].rfind ("path,e0,e1,", 0));
   auto f = Fields (lines[1]);
-  ASSERT_EQ (193u, f.size ());
+  ASSERT_EQ (194u, f.size ());
   EXPECT_EQ (photo, f[0]);
+  // the last column is the face quality
+  EXPECT_NE (std::string::npos, lines[0].find (",e191,quality"));
+  EXPECT_GT (std::atof (f[193].c_str ()), 0.5);
   EXPECT_NE (std::string::npos, e.err.find ("flat.png")) << e.err;
   EXPECT_NE (std::string::npos, e.err.find ("no face")) << e.err;
 
@@ -153,7 +159,7 @@ TEST (FaceCli, EmbedPhotosMatchesEmbedAlignedOfTheCrop)
   RunResult a = RunTool ({"embed", "--aligned", crop});
   ASSERT_EQ (0, a.status) << a.err;
   auto g = Fields (Lines (a.out).at (1));
-  ASSERT_EQ (193u, g.size ());
+  ASSERT_EQ (194u, g.size ());
   double dot = 0, norm = 0;
   for (size_t i = 1; i < 193; i++) {
     double x = std::atof (f[i].c_str ()), y = std::atof (g[i].c_str ());
@@ -190,6 +196,85 @@ TEST (FaceCli, BadImages)
   EXPECT_EQ (2, r.status);
   r = RunTool ({"detect", "--min-face-size", "5", flat});
   EXPECT_EQ (2, r.status);
+}
+
+// enroll --min-quality: a sharp frontal photo of person01 and the same
+// photo at a third of its size Gaussian-blurred here (sigma 4 px: about
+// 2.7 pixels of the 112x112 crop) are enrolled with --min-quality
+// 0.5: the blurred one is refused, named with its reason in the summary,
+// the sharp one is stored with its real quality. With only the blurred
+// photo nothing is enrolled and the exit status is 1.
+TEST (FaceCli, EnrollMinQualityRefusesABlurredPhoto)
+{
+  FV_SKIP_WITHOUT_MODEL (p, "pnet.tflite");
+  FV_SKIP_WITHOUT_MODEL (m, "MobileFaceNet.tflite");
+  FV_SKIP_WITHOUT_SHARED ("data/faces/deepface/raw/person01/img1.jpg");
+  std::string sharp = fvtest::SharedPath
+      ("data/faces/deepface/raw/person01/img1.jpg");
+  g_autoptr (GdkPixbuf) raw = gdk_pixbuf_new_from_file (sharp.c_str (), NULL);
+  ASSERT_NE (nullptr, raw);
+  g_autoptr (GdkPixbuf) third = gdk_pixbuf_scale_simple (raw,
+      gdk_pixbuf_get_width (raw) / 3, gdk_pixbuf_get_height (raw) / 3,
+      GDK_INTERP_BILINEAR);
+  g_autoptr (GdkPixbuf) pb = gdk_pixbuf_add_alpha (third, FALSE, 0, 0, 0);
+  const int w = gdk_pixbuf_get_width (pb), h = gdk_pixbuf_get_height (pb);
+  const int stride = gdk_pixbuf_get_rowstride (pb);
+  std::vector<guint8> rgb ((size_t) w * h * 3);
+  const guint8 *px = gdk_pixbuf_read_pixels (pb);
+  for (int y = 0; y < h; y++)
+    for (int x = 0; x < w; x++)
+      memcpy (&rgb[((size_t) y * w + x) * 3], px + (size_t) y * stride + x * 4,
+          3);
+  std::vector<guint8> blurred = fvtest::GaussianBlurRgb (rgb, w, h, 4.0);
+  g_autoptr (GdkPixbuf) bpb = gdk_pixbuf_new_from_data (blurred.data (),
+      GDK_COLORSPACE_RGB, FALSE, 8, w, h, w * 3, NULL, NULL);
+  std::string dir = fvtest::ScratchDir ("face-cli-quality");
+  std::string blurred_path = dir + "/person01-blurred.png";
+  ASSERT_TRUE (gdk_pixbuf_save (bpb, blurred_path.c_str (), "png", NULL,
+          NULL));
+  std::string db = dir + "/quality.db";
+  for (const char *suffix : { "", "-wal", "-shm" })
+    g_unlink ((db + suffix).c_str ());
+
+  RunResult r = RunTool ({"enroll", "--gallery", db, "--label", "person01",
+      "--min-quality", "0.5", sharp, blurred_path});
+  ASSERT_EQ (0, r.status) << r.out << r.err;
+  EXPECT_NE (std::string::npos, r.out.find ("enrolled 1 sample of 1 "
+          "identity")) << r.out;
+  EXPECT_NE (std::string::npos, r.out.find ("low quality (blurred): 1"))
+      << r.out;
+  EXPECT_NE (std::string::npos, r.err.find ("person01-blurred.png: low "
+          "quality (blurred)")) << r.err;
+
+  g_autoptr (GError) error = NULL;
+  g_autoptr (FvEmbedder) e = fv_embedder_new (m.c_str (), &error);
+  ASSERT_NE (nullptr, e) << error->message;
+  {
+    g_autoptr (FvGallery) g = fv_gallery_open (db.c_str (),
+        FV_GALLERY_OPEN_READ_ONLY, fv_embedder_get_fingerprint (e),
+        fv_embedder_get_dim (e), &error);
+    ASSERT_NE (nullptr, g) << error->message;
+    g_autoptr (GPtrArray) samples = fv_gallery_get_samples (g, "person01",
+        &error);
+    ASSERT_NE (nullptr, samples) << error->message;
+    ASSERT_EQ (1u, samples->len);
+    const FvGallerySampleInfo *s = (const FvGallerySampleInfo *)
+        samples->pdata[0];
+    // the face quality of the sharp photo, not the detector's score
+    EXPECT_GE (s->quality, 0.9f);
+    EXPECT_LE (s->quality, 1.0f);
+  }
+
+  r = RunTool ({"enroll", "--gallery", db, "--label", "person02",
+      "--min-quality", "0.5", blurred_path});
+  EXPECT_EQ (1, r.status) << r.out << r.err;
+  EXPECT_NE (std::string::npos, r.out.find ("low quality (blurred): 1"))
+      << r.out;
+  EXPECT_NE (std::string::npos, r.err.find ("nothing was enrolled")) << r.err;
+
+  r = RunTool ({"enroll", "--gallery", db, "--label", "x", "--min-quality",
+      "1.5", sharp});
+  EXPECT_EQ (2, r.status) << r.err;
 }
 
 // A smoke test of the benchmark program (it prints, it does not judge).

@@ -83,7 +83,7 @@ TEST (Tracker, AnotherFaceInTheSamePlaceDropsTheOldLabel)
   FvTrack *tr = NULL;
   auto step = [&](const float *emb, FvIdentity o) {
     fv_tracker_update (t.get (), &box, 1, &tr);
-    fv_tracker_set_embedding (t.get (), tr, emb, TRUE);
+    fv_tracker_set_embedding (t.get (), tr, emb, TRUE, 1.0f);
     fv_tracker_observe (t.get (), tr, &o, 1);
     return Reported (tr);
   };
@@ -135,7 +135,7 @@ TEST (Tracker, ReidentifyWhenTheBoxChangesALot)
   const float emb[2] = { 1, 0 };
   fv_tracker_update (t.get (), &box, 1, &tr);
   EXPECT_TRUE (fv_tracker_needs_embedding (t.get (), tr, 10));
-  fv_tracker_set_embedding (t.get (), tr, emb, TRUE);
+  fv_tracker_set_embedding (t.get (), tr, emb, TRUE, 1.0f);
   EXPECT_EQ (fv_tracker_frames_ago (t.get (), tr), 0u);
   FvIdentity o = Obs ("A", 1);
   fv_tracker_observe (t.get (), tr, &o, 1);

@@ -229,6 +229,18 @@ TEST (GalleryCli, EvalPlotScoresAndRawNames)
   EXPECT_EQ (memcmp (bytes.data (), "\x89PNG", 4), 0);
   EXPECT_EQ (CountDataLines (scores), CountDataLines (Join (root,
               "pairs.csv")));
+  {
+    std::ifstream sc (scores);
+    std::string head, row;
+    std::getline (sc, head);
+    std::getline (sc, row);
+    EXPECT_EQ (head, "a,b,same,similarity,quality_a,quality_b");
+    auto f = Split (row);
+    ASSERT_EQ (f.size (), 6u) << row;
+    // aligned crops of the shared data: usable faces
+    EXPECT_GT (g_ascii_strtod (f[4].c_str (), nullptr), 0.3) << row;
+    EXPECT_LE (g_ascii_strtod (f[5].c_str (), nullptr), 1.0) << row;
+  }
 
   // Pairs that name the raw photos map to the crops with faces.csv.
   std::ifstream faces (Join (root, "faces.csv"));
@@ -318,9 +330,10 @@ TEST (GalleryCli, EnrollIdentifyVerifyAndManage)
   ASSERT_EQ (r.status, 0) << r.err;
   lines = Lines (r.out);
   ASSERT_EQ (lines.size (), 3u);
-  EXPECT_EQ (lines[0], "path,face,x1,y1,x2,y2,label,similarity,margin,known");
+  EXPECT_EQ (lines[0],
+      "path,face,x1,y1,x2,y2,label,similarity,margin,known,quality");
   auto f = Split (lines[1]);
-  ASSERT_EQ (f.size (), 10u);
+  ASSERT_EQ (f.size (), 11u);
   EXPECT_EQ (f[0], p1);
   EXPECT_EQ (f[1], "0");
   EXPECT_EQ (f[6], "person01");

@@ -17,6 +17,7 @@
 #include <atomic>
 #include <cmath>
 #include <cstring>
+#include <fstream>
 #include <iostream>
 #include <map>
 #include <random>
@@ -1243,6 +1244,161 @@ BruteMatch (const std::vector<std::vector<float>> &rows,
     if (i != bi)
       second = std::max (second, best[i]);
   return { bi, best[bi], best[bi] - second };
+}
+
+// The half-float scan of large snapshots gives the float scan's results
+// bit for bit: random queries, noisy members, near ties between two
+// identities, and a crowd of near-copies that overflows the re-rank's
+// candidate list (that query is scanned again in float).
+TEST (GalleryMatch, HalfScanGivesTheFloatResults)
+{
+  std::mt19937 rng (11);
+  const guint dim = 128, n_ids = 5000, crowd = 400;
+  std::vector<std::string> labels;
+  std::vector<const char *> label_ptrs;
+  std::vector<guint> counts;
+  std::vector<float> flat;
+  std::vector<float> centre = RandomUnit (rng, dim);
+
+  for (guint i = 0; i < n_ids; i++) {
+    const guint n = 1 + i % 3;
+    labels.push_back ("id" + std::to_string (i));
+    counts.push_back (n);
+    for (guint k = 0; k < n; k++) {
+      std::vector<float> v = RandomUnit (rng, dim);
+      if (i < crowd)            // the crowd: all within ~1e-3 of centre
+        for (guint d = 0; d < dim; d++)
+          v[d] = centre[d] + 1e-4f * v[d];
+      flat.insert (flat.end (), v.begin (), v.end ());
+    }
+  }
+  for (auto &l : labels)
+    label_ptrs.push_back (l.c_str ());
+  SnapPtr snap (fv_gallery_snapshot_new (dim, n_ids, label_ptrs.data (),
+          flat.data (), counts.data ()));
+  ASSERT_TRUE (snap);
+  ASSERT_TRUE (fv_gallery_snapshot_has_half (snap.get ()));
+
+  const guint n_q = (guint) (400 / fvtest::SampleEvery ()) + 8;
+  std::vector<float> queries;
+  for (guint i = 0; i < n_q; i++) {
+    std::vector<float> q = RandomUnit (rng, dim);
+    const float *a = &flat[(rng () % (flat.size () / dim)) * dim];
+    const float *b = &flat[(rng () % (flat.size () / dim)) * dim];
+    for (guint d = 0; d < dim; d++) {
+      switch (i % 4) {
+        case 0:                // unrelated
+          break;
+        case 1:                // a noisy member
+          q[d] = a[d] + 0.5f * q[d];
+          break;
+        case 2:                // half way between two rows: a near tie
+          q[d] = a[d] + b[d] + 1e-4f * q[d];
+          break;
+        default:               // the crowd
+          q[d] = centre[d] + 1e-3f * q[d];
+          break;
+      }
+    }
+    queries.insert (queries.end (), q.begin (), q.end ());
+  }
+  std::vector<FvGalleryMatch> f (n_q), h (n_q);
+  // In batches of three (the kernels take up to four queries per pass).
+  for (guint s = 0; s < n_q; s += 3) {
+    fv_gallery_snapshot_match_with (snap.get (), FV_GALLERY_SCAN_FLOAT,
+        &queries[s * dim], std::min (3u, n_q - s), 0.5f, 0.01f, &f[s]);
+    fv_gallery_snapshot_match_with (snap.get (), FV_GALLERY_SCAN_HALF,
+        &queries[s * dim], std::min (3u, n_q - s), 0.5f, 0.01f, &h[s]);
+  }
+  guint known = 0, crowd_hits = 0;
+  for (guint i = 0; i < n_q; i++) {
+    EXPECT_EQ (h[i].index, f[i].index) << "query " << i;
+    EXPECT_EQ (h[i].known, f[i].known) << "query " << i;
+    // bit for bit, not nearly
+    EXPECT_EQ (h[i].similarity, f[i].similarity) << "query " << i;
+    EXPECT_EQ (h[i].margin, f[i].margin) << "query " << i;
+    known += f[i].known;
+    crowd_hits += i % 4 == 3 && f[i].index >= 0 && f[i].index < (gint) crowd;
+  }
+  EXPECT_GT (known, 0u);        // the noisy members are found
+  EXPECT_GT (crowd_hits, 0u);   // the crowd queries did reach the crowd
+}
+
+// The shared pairs (reference embeddings of the aligned crops): one side
+// of every pair enrolled among 12,000 random people, the other side
+// matched; the half scan decides every pair as the float scan does.
+TEST (GalleryMatch, HalfScanDecidesTheSharedPairsAsFloat)
+{
+  FV_SKIP_WITHOUT_SHARED ("golden/dev_faces_reference_embeddings.csv");
+  FV_SKIP_WITHOUT_SHARED ("data/faces");
+
+  std::map<std::string, std::vector<float>> ref;
+  {
+    std::ifstream f (fvtest::SharedPath (
+            "golden/dev_faces_reference_embeddings.csv"));
+    std::string line;
+    std::getline (f, line);
+    while (std::getline (f, line)) {
+      std::vector<std::string> c = fvtest::SplitCsv (line);
+      std::vector<float> e;
+      for (size_t i = 2; i < c.size (); i++)
+        e.push_back ((float) g_ascii_strtod (c[i].c_str (), NULL));
+      ref[c[0] + "/" + c[1]] = e;
+    }
+  }
+  ASSERT_GT (ref.size (), 100u);
+  const guint dim = (guint) ref.begin ()->second.size ();
+
+  std::vector<std::string> labels;
+  std::vector<float> flat;
+  std::map<std::string, guint> enrolled;
+  std::vector<std::pair<std::string, std::string>> pairs;
+  for (const char *source : { "deepface", "face_recognition", "faceapi_bbt",
+          "openface"}) {
+    for (auto &row : fvtest::ReadCsv (fvtest::SharedPath (
+                std::string ("data/faces/") + source + "/pairs.csv"))) {
+      std::string a = std::string (source) + "/" + row["a"];
+      std::string b = std::string (source) + "/" + row["b"];
+      if (!ref.count (a) || !ref.count (b))
+        continue;
+      pairs.emplace_back (a, b);
+      if (!enrolled.count (a)) {
+        enrolled[a] = (guint) labels.size ();
+        labels.push_back (a);
+        flat.insert (flat.end (), ref[a].begin (), ref[a].end ());
+      }
+    }
+  }
+  ASSERT_GT (pairs.size (), 100u);
+  std::mt19937 rng (5);
+  while (labels.size () < 12000) {
+    std::vector<float> v = RandomUnit (rng, dim);
+    labels.push_back ("random" + std::to_string (labels.size ()));
+    flat.insert (flat.end (), v.begin (), v.end ());
+  }
+  std::vector<const char *> label_ptrs;
+  for (auto &l : labels)
+    label_ptrs.push_back (l.c_str ());
+  SnapPtr snap (fv_gallery_snapshot_new (dim, (guint) labels.size (),
+          label_ptrs.data (), flat.data (), NULL));
+  ASSERT_TRUE (fv_gallery_snapshot_has_half (snap.get ()));
+
+  guint same = 0;
+  for (auto &p : pairs) {
+    FvGalleryMatch f, h;
+    fv_gallery_snapshot_match_with (snap.get (), FV_GALLERY_SCAN_FLOAT,
+        ref[p.second].data (), 1, FV_GALLERY_DEFAULT_MATCH_THRESHOLD,
+        FV_GALLERY_DEFAULT_MATCH_MARGIN, &f);
+    fv_gallery_snapshot_match_with (snap.get (), FV_GALLERY_SCAN_HALF,
+        ref[p.second].data (), 1, FV_GALLERY_DEFAULT_MATCH_THRESHOLD,
+        FV_GALLERY_DEFAULT_MATCH_MARGIN, &h);
+    EXPECT_EQ (h.index, f.index) << p.first << " " << p.second;
+    EXPECT_EQ (h.known, f.known) << p.first << " " << p.second;
+    EXPECT_EQ (h.similarity, f.similarity) << p.first << " " << p.second;
+    EXPECT_EQ (h.margin, f.margin) << p.first << " " << p.second;
+    same += f.known && f.index == (gint) enrolled[p.first];
+  }
+  EXPECT_GT (same, 0u);
 }
 
 TEST (GalleryMatch, AgreesWithBruteForce)

@@ -60,6 +60,8 @@ fv_vmask_tail2 (size_t n, fv_vmask * m0, fv_vmask * m1)
 #define fv_vzero() _mm256_setzero_ps ()
 #define fv_vset1(x) _mm256_set1_ps (x)
 #define fv_vload(p) _mm256_load_ps (p)
+/* VL aligned half floats (F16C), widened exactly. */
+#define fv_vload_f16(p) _mm256_cvtph_ps (_mm_load_si128 ((const __m128i *) (p)))
 #define fv_vloadu(p) _mm256_loadu_ps (p)
 #define fv_vstoreu(p, v) _mm256_storeu_ps ((p), (v))
 #define fv_vload_mask(p, m) _mm256_maskload_ps ((p), (m))

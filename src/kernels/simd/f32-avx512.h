@@ -59,6 +59,9 @@ fv_vmask_tail2 (size_t n, fv_vmask * m0, fv_vmask * m1)
 #define fv_vzero() _mm512_setzero_ps ()
 #define fv_vset1(x) _mm512_set1_ps (x)
 #define fv_vload(p) _mm512_load_ps (p)
+/* VL aligned half floats, widened exactly. */
+#define fv_vload_f16(p) \
+  _mm512_cvtph_ps (_mm256_load_si256 ((const __m256i *) (p)))
 #define fv_vloadu(p) _mm512_loadu_ps (p)
 #define fv_vstoreu(p, v) _mm512_storeu_ps ((p), (v))
 #define fv_vload_mask(p, m) _mm512_maskz_loadu_ps ((m), (p))

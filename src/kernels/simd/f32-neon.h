@@ -57,6 +57,9 @@ fv_vmask_tail2 (size_t n, fv_vmask * m0, fv_vmask * m1)
 #define fv_vzero() vdupq_n_f32 (0.0f)
 #define fv_vset1(x) vdupq_n_f32 (x)
 #define fv_vload(p) vld1q_f32 (p)
+/* VL half floats, widened exactly. */
+#define fv_vload_f16(p) \
+  vcvt_f32_f16 (vreinterpret_f16_u16 (vld1_u16 (p)))
 #define fv_vloadu(p) vld1q_f32 (p)
 #define fv_vstoreu(p, v) vst1q_f32 ((p), (v))
 #define fv_vadd(a, b) vaddq_f32 ((a), (b))
