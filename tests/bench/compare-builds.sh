@@ -35,6 +35,8 @@ while [ $# -gt 0 ]; do
 done
 
 short=$(git -C "$src" rev-parse --short "$old")
+# This tree as built (uncommitted changes are marked).
+new=$(git -C "$src" describe --always --dirty)
 oldsrc=$build/compare-$short
 if [ ! -d "$oldsrc" ]; then
   git -C "$src" worktree add --detach "$oldsrc" "$short" >/dev/null
@@ -67,7 +69,7 @@ while [ "$i" -le "$rounds" ]; do
   i=$((i + 1))
 done
 
-python3 - "$out" "$rounds" "$short" "$(git -C "$src" rev-parse --short HEAD)" <<'PY'
+python3 - "$out" "$rounds" "$short" "$new" <<'PY'
 import statistics, sys
 out, rounds, old, new = sys.argv[1], int(sys.argv[2]), sys.argv[3], sys.argv[4]
 def read(which):
