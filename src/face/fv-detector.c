@@ -869,10 +869,12 @@ run_onet (FvDetector * d, const Plan * p, guint8 * const *canvas, Cand * c,
   return kept;
 }
 
-/* One pass of the cascade over the frame laid out on the canvas as @l.
- * Returns the number of faces, best first, in d->cands. */
+/* One pass of the cascade over the frame laid out on the canvas as @l,
+ * for faces of at least @min_face canvas pixels. Returns the number of
+ * faces, best first, in d->cands. */
 static guint
-run_pass (FvDetector * d, const FvFrame * frame, const Layout * l)
+run_pass (FvDetector * d, const FvFrame * frame, const Layout * l,
+    float min_face)
 {
   Plan *p;
   guint8 *canvas[3];
@@ -898,7 +900,8 @@ run_pass (FvDetector * d, const FvFrame * frame, const Layout * l)
 
   /* Stage 1: P-Net on every pyramid level. */
   for (i = 0; i < p->n_levels; i++)
-    run_level (d, p, i, canvas, &n);
+    if (CELL / p->scale[i] >= min_face)
+      run_level (d, p, i, canvas, &n);
   if (n == 0)
     return 0;
   sort_desc (d->cands, n);
@@ -957,7 +960,7 @@ fv_detector_detect (FvDetector * detector, const FvFrame * frame,
   g_return_val_if_fail (frame->width >= 1 && frame->height >= 1, 0);
 
   layout_for (detector, frame->width, frame->height, FALSE, &l);
-  n = run_pass (detector, frame, &l);
+  n = run_pass (detector, frame, &l, 0.0f);
 
   n = MIN (n, max_faces);
   for (i = 0; i < n; i++) {

@@ -1,6 +1,10 @@
 /* Direct convolution: blocks of up to four vectors of output channels
- * times FV_CONV_PX output pixels, written once against simd/f32-<isa>.h
- * and compiled once per instruction set. For a pixel whose taps are all
+ * times several output pixels, written once against simd/f32-<isa>.h
+ * and compiled once per instruction set. A block of four vectors takes
+ * FV_CONV_PX pixels per step; narrower blocks (the small channel counts of
+ * MTCNN: 10, 16, 28, 32) take more pixels, FV_CONV_ACC / vectors up to 8,
+ * so that every step has at least eight independent FMA chains to hide
+ * the FMA latency. For a pixel whose taps are all
  * inside the input, the kw x in_c values of one kernel row are contiguous
  * in the NHWC input and in the packed weights, so the inner loop is one
  * flat run of broadcast-FMAs. Serves the MobileFaceNet stem and the MTCNN
@@ -14,7 +18,10 @@
 
 #define VL FV_VL
 #define NV_MAX 4
-#define PX FV_CONV_PX
+#define PX_MAX 8
+/* Pixels per step for a block of nv vectors (a constant where nv is). */
+#define PX_FOR(nv) ((nv) == NV_MAX ? FV_CONV_PX \
+    : FV_CONV_ACC / (nv) < PX_MAX ? FV_CONV_ACC / (nv) : PX_MAX)
 
 /* Stores nv vectors; the last one holds `last` channels (1..VL). */
 FV_INLINE void
@@ -73,12 +80,12 @@ interior_pixels (const FvConvParams * p, const float *in, size_t ky0,
   const size_t run = p->kw * p->in_c;
   const size_t px_step = p->stride_w * p->in_c;
   const float *src = in + (ox * p->stride_w - p->pad_left) * p->in_c;
-  fv_vf acc[PX][NV_MAX];
+  fv_vf acc[PX_MAX][NV_MAX];
 #pragma GCC unroll 4
 
   for (size_t v = 0; v < nv; v++) {
     const fv_vf b = fv_vloadu (p->bias + o0 + v * VL);
-#pragma GCC unroll 4
+#pragma GCC unroll 8
     for (size_t j = 0; j < npx; j++)
       acc[j][v] = b;
   }
@@ -90,7 +97,7 @@ interior_pixels (const FvConvParams * p, const float *in, size_t ky0,
 #pragma GCC unroll 4
       for (size_t v = 0; v < nv; v++)
         wv[v] = fv_vloadu (w + v * VL);
-#pragma GCC unroll 4
+#pragma GCC unroll 8
       for (size_t j = 0; j < npx; j++) {
         const fv_vf x = fv_vset1 (s[j * px_step + t]);
 #pragma GCC unroll 4
@@ -99,7 +106,7 @@ interior_pixels (const FvConvParams * p, const float *in, size_t ky0,
       }
     }
   }
-#pragma GCC unroll 4
+#pragma GCC unroll 8
   for (size_t j = 0; j < npx; j++)
     store_px (p, out + (ox + j) * p->out_c + o0, acc[j], nv, o0, last);
 }
@@ -109,12 +116,17 @@ row_block (const FvConvParams * p, const float *in, size_t ky0, size_t ky1,
     ptrdiff_t iy0, size_t ox_lo, size_t ox_hi, float *out, const size_t nv,
     size_t o0, fv_vmask last)
 {
+  const size_t px = PX_FOR (nv);
   size_t ox;
 
   for (ox = 0; ox < ox_lo; ox++)
     edge_pixel (p, in, ky0, ky1, iy0, ox, out, nv, o0, last);
-  for (; ox + PX <= ox_hi; ox += PX)
-    interior_pixels (p, in, ky0, ky1, iy0, ox, PX, out, nv, o0, last);
+  for (; ox + px <= ox_hi; ox += px)
+    interior_pixels (p, in, ky0, ky1, iy0, ox, px, out, nv, o0, last);
+  if (px >= 4 && ox + px / 2 <= ox_hi) {
+    interior_pixels (p, in, ky0, ky1, iy0, ox, px / 2, out, nv, o0, last);
+    ox += px / 2;
+  }
   for (; ox < ox_hi; ox++)
     interior_pixels (p, in, ky0, ky1, iy0, ox, 1, out, nv, o0, last);
   for (; ox < p->out_w; ox++)

@@ -20,6 +20,9 @@
 #define FV_UKERNEL_CONV(level, name) FV_IF_BUILT_##level ( \
     [FV_ISA_##level].conv = name, \
     [FV_ISA_##level].conv_name = #name,)
+#define FV_UKERNEL_MAXPOOL(level, name) FV_IF_BUILT_##level ( \
+    [FV_ISA_##level].maxpool = name, \
+    [FV_ISA_##level].maxpool_name = #name,)
 #define FV_UKERNEL_DOTROWS(level, name, f16) FV_IF_BUILT_##level ( \
     [FV_ISA_##level].dotrows = name, \
     [FV_ISA_##level].dotrows_name = #name, \

@@ -9,11 +9,10 @@
 #include "gemm.h"
 #include "dwconv.h"
 #include "conv.h"
+#include "pool.h"
 #include "dotrows.h"
 
-FV_BEGIN_DECLS
-
-typedef struct
+FV_BEGIN_DECLS typedef struct
 {
   FvIsa isa;
   /* 1x1 convolution and fully connected */
@@ -30,6 +29,9 @@ typedef struct
   /* direct convolution (stem, MTCNN) */
   FvConvFn conv;
   const char *conv_name;
+  /* max pooling (MTCNN) */
+  FvPoolFn maxpool;
+  const char *maxpool_name;
   /* the gallery's dot-product scan */
   FvScanFn dotrows;
   const char *dotrows_name;
@@ -67,6 +69,8 @@ typedef struct
   void name (const FvDwconvParams * p, size_t r0, size_t r1);
 #define FV_UKERNEL_CONV(isa, name) \
   void name (const FvConvParams * p, size_t r0, size_t r1);
+#define FV_UKERNEL_MAXPOOL(isa, name) \
+  void name (const FvPoolParams * p, size_t r0, size_t r1);
 #define FV_UKERNEL_DOTROWS(isa, name, f16) \
   void name (size_t n_rows, size_t dim, const float *rows, size_t stride, \
       size_t n_queries, const float *const *queries, float *scores, \
@@ -80,5 +84,4 @@ typedef struct
 const FvKernelTable *fv_kernel_table_get (FvIsa isa);
 
 FV_END_DECLS
-
 #endif /* FV_KERNELS_H */

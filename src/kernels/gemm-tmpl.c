@@ -1,6 +1,8 @@
 /* GEMM for 1x1 convolutions: tiles of FV_GEMM_MR rows x FV_GEMM_NR
  * columns (two vectors), written once against simd/f32-<isa>.h and
- * compiled once per instruction set (meson.build passes FV_SIMD_HEADER). */
+ * compiled once per instruction set (meson.build passes FV_SIMD_HEADER).
+ * A panel of at most one vector of columns (MTCNN's heads: 2, 4 and 10
+ * outputs) computes one vector only. */
 #include FV_SIMD_HEADER
 #include "fv-ukernel-name.h"
 #include "fv-kernels.h"
@@ -38,6 +40,53 @@ store_row (const FvGemmParams * p, size_t m, size_t col0, size_t ncols,
     fv_vstore_mask (c, m0, v0);
     fv_vstore_mask (c + VL, m1, v1);
   }
+}
+
+/* A row of a panel of at most one vector of columns. */
+FV_INLINE void
+store_row1 (const FvGemmParams * p, size_t m, size_t col0, size_t ncols,
+    fv_vf v0, fv_vf al0)
+{
+  float *c = p->c + m * p->c_stride + col0;
+  const fv_vmask m0 = fv_vmask_tail (ncols);
+
+  if (p->alpha)
+    v0 = fv_vprelu (v0, al0);
+  if (p->res)
+    v0 = fv_vadd (v0, fv_vload_mask (p->res + m * p->res_stride + col0, m0));
+  fv_vstore_mask (c, m0, v0);
+}
+
+/* One tile of mr (a constant after inlining) rows and one panel of at
+ * most VL columns. */
+FV_INLINE void
+tile1 (const FvGemmParams * p, size_t m, const size_t mr, size_t pn)
+{
+  const size_t k = p->k;
+  const size_t col0 = pn * NR;
+  const size_t ncols = p->n - col0;
+  const float *w = p->w + pn * NR * (k + 1);
+  const float *a[MR];
+  fv_vf acc0[MR];
+  fv_vf al0 = fv_vzero ();
+
+#pragma GCC unroll 8
+  for (size_t i = 0; i < mr; i++) {
+    a[i] = p->a + (m + i) * p->a_stride;
+    acc0[i] = fv_vloadu (w);
+  }
+  w += NR;
+  for (size_t kk = 0; kk < k; kk++, w += NR) {
+    const fv_vf w0 = fv_vloadu (w);
+#pragma GCC unroll 8
+    for (size_t i = 0; i < mr; i++)
+      acc0[i] = fv_vfmadd (fv_vset1 (a[i][kk]), w0, acc0[i]);
+  }
+  if (p->alpha)
+    al0 = fv_vloadu (p->alpha + col0);
+#pragma GCC unroll 8
+  for (size_t i = 0; i < mr; i++)
+    store_row1 (p, m + i, col0, ncols, acc0[i], al0);
 }
 
 /* One tile of mr (a constant after inlining) rows and one panel. */
@@ -83,8 +132,12 @@ rows (const FvGemmParams * p, size_t m, const size_t mr)
 {
   const size_t panels = (p->n + NR - 1) / NR;
 
-  for (size_t pn = 0; pn < panels; pn++)
-    tile (p, m, mr, pn);
+  for (size_t pn = 0; pn < panels; pn++) {
+    if (p->n - pn * NR <= VL)
+      tile1 (p, m, mr, pn);
+    else
+      tile (p, m, mr, pn);
+  }
 }
 
 void

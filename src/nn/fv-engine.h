@@ -102,7 +102,8 @@ FV_API gboolean fv_session_borrow_arena (FvSession * session,
  * FvStepProfile:
  * @name: the layer's output tensor, as named in the model file
  * @family: the kernel family ("gemm" for 1x1 convolutions, "fc", "conv",
- *   "dwconv3x3", "dwconv") or the generic op ("elementwise", "maxpool", ...)
+ *   "dwconv3x3", "dwconv", "maxpool") or the generic op ("elementwise",
+ *   "softmax", ...)
  * @kernel: (nullable): the kernel function that runs the step, %NULL for
  *   generic ops
  * @macs: multiply-adds per image

@@ -175,6 +175,8 @@ describe_kernels (FvModel * m)
     g_string_append_printf (s, " dwconv3x3=%s", m->kt->dwconv3x3_name);
   if (used[FV_LAYER_DWCONV])
     g_string_append_printf (s, " dwconv=%s", m->kt->dwconv_name);
+  if (used[FV_LAYER_MAXPOOL])
+    g_string_append_printf (s, " maxpool=%s", m->kt->maxpool_name);
   return g_string_free (s, FALSE);
 }
 

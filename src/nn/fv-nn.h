@@ -67,9 +67,6 @@ void fv_op_reduce_last (FvNodeType op, const float *x, float *out,
 void fv_op_softmax_last (const float *x, float *out, gsize rows, gsize len);
 void fv_op_prelu (const float *x, const float *alpha, float *out,
     gsize rows, gsize c);
-void fv_op_maxpool (const float *in, float *out, guint batch, guint in_h,
-    guint in_w, guint c, guint out_h, guint out_w, guint kh, guint kw,
-    guint stride_h, guint stride_w, guint pad_top, guint pad_left, FvAct act);
 
 G_END_DECLS
 

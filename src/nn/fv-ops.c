@@ -1,4 +1,5 @@
-/* Generic elementwise, reduction and pooling ops. MobileFaceNet needs none
+/* Generic elementwise and reduction ops (max pooling is a kernel family,
+ * src/kernels/pool-*.c). MobileFaceNet needs none
  * of them after fusion; they serve MTCNN and any graph that the passes
  * could not fuse. */
 #include "fv-nn.h"
@@ -137,40 +138,4 @@ fv_op_prelu (const float *x, const float *alpha, float *out, gsize rows,
   for (r = 0; r < rows; r++, x += c, out += c)
     for (i = 0; i < c; i++)
       out[i] = x[i] >= 0.0f ? x[i] : x[i] * alpha[i];
-}
-
-/* TFLite max pooling: windows that hang over the edge (SAME padding) only
- * look at the pixels inside. */
-void
-fv_op_maxpool (const float *in, float *out, guint batch, guint in_h,
-    guint in_w, guint c, guint out_h, guint out_w, guint kh, guint kw,
-    guint stride_h, guint stride_w, guint pad_top, guint pad_left, FvAct act)
-{
-  guint b, oy, ox, ch;
-
-  for (b = 0; b < batch; b++) {
-    const float *img = in + (gsize) (b) * in_h * in_w * c;
-    for (oy = 0; oy < out_h; oy++) {
-      int y0 = (int) (oy * stride_h) - (int) pad_top;
-      int y1 = MIN (y0 + (int) kh, (int) in_h);
-      y0 = MAX (y0, 0);
-      for (ox = 0; ox < out_w; ox++, out += c) {
-        int x0 = (int) (ox * stride_w) - (int) pad_left;
-        int x1 = MIN (x0 + (int) kw, (int) in_w);
-        int yy, xx;
-        x0 = MAX (x0, 0);
-        for (ch = 0; ch < c; ch++)
-          out[ch] = -G_MAXFLOAT;
-        for (yy = y0; yy < y1; yy++)
-          for (xx = x0; xx < x1; xx++) {
-            const float *src = img + ((gsize) (yy) * in_w + xx) * c;
-            for (ch = 0; ch < c; ch++)
-              out[ch] = MAX (out[ch], src[ch]);
-          }
-        if (act == FV_ACT_RELU)
-          for (ch = 0; ch < c; ch++)
-            out[ch] = MAX (out[ch], 0.0f);
-      }
-    }
-  }
 }

@@ -40,8 +40,8 @@ typedef struct
     FvGemmParams gemm;
     FvConvParams conv;
     FvDwconvParams dw;
+    FvPoolParams pool;
   } p;
-  guint pad_top, pad_left;
 } FvStep;
 
 struct _FvSession
@@ -236,12 +236,28 @@ setup_step (FvSession * s, FvStep * st, const FvLayer * l)
           ? s->model->kt->dwconv3x3_name : s->model->kt->dwconv_name;
       break;
     }
-    case FV_LAYER_MAXPOOL:
-      st->pad_top = same_pad_before (xs->dims[1], os->dims[1], l->kh,
-          l->stride_h, l->padding);
-      st->pad_left = same_pad_before (xs->dims[2], os->dims[2], l->kw,
-          l->stride_w, l->padding);
+    case FV_LAYER_MAXPOOL:{
+      FvPoolParams *p = &st->p.pool;
+      p->in_h = xs->dims[1];
+      p->in_w = xs->dims[2];
+      p->c = xs->dims[3];
+      p->out_h = os->dims[1];
+      p->out_w = os->dims[2];
+      p->kh = l->kh;
+      p->kw = l->kw;
+      p->stride_h = l->stride_h;
+      p->stride_w = l->stride_w;
+      p->pad_top = same_pad_before (p->in_h, p->out_h, l->kh, l->stride_h,
+          l->padding);
+      p->pad_left = same_pad_before (p->in_w, p->out_w, l->kw, l->stride_w,
+          l->padding);
+      p->relu = l->act == FV_ACT_RELU;
+      p->in = st->x;
+      p->out = st->out;
+      st->rows_per_image = p->out_h;
+      st->kernel = s->model->kt->maxpool_name;
       break;
+    }
     case FV_LAYER_REDUCE:
       st->row_len = xs->dims[xs->rank - 1];
       break;
@@ -544,11 +560,6 @@ run_generic (const FvSession * s, const FvStep * st, guint b0, guint nb)
   float *out = st->out + b0 * st->out_img;
 
   switch (l->kind) {
-    case FV_LAYER_MAXPOOL:
-      fv_op_maxpool (x, out, nb, st->xs.dims[1], st->xs.dims[2],
-          st->xs.dims[3], st->os.dims[1], st->os.dims[2], l->kh, l->kw,
-          l->stride_h, l->stride_w, st->pad_top, st->pad_left, l->act);
-      break;
     case FV_LAYER_ELEMENTWISE:
       if (l->y >= 0) {
         FvShape xs = st->xs, ys = st->ys, os = st->os;
@@ -648,6 +659,10 @@ run_step_part (const FvSession * s, const FvStep * st, guint b0, guint nb,
     case FV_LAYER_DWCONV:
       if (ra < rb)
         kt->dwconv (&st->p.dw, ra, rb);
+      break;
+    case FV_LAYER_MAXPOOL:
+      if (ra < rb)
+        kt->maxpool (&st->p.pool, ra, rb);
       break;
     default:
       if (part == 0)
@@ -754,6 +769,10 @@ step_is_parallel (const FvStep * st, guint nb)
     case FV_LAYER_DWCONV3X3:
     case FV_LAYER_DWCONV:
       return st->macs * nb >= PARALLEL_MIN_MACS;
+    case FV_LAYER_MAXPOOL:
+      /* One comparison per tap, counted like a multiply-add. */
+      return (guint64) st->p.pool.out_h * st->p.pool.out_w * st->p.pool.c
+          * st->p.pool.kh * st->p.pool.kw * nb >= PARALLEL_MIN_MACS;
     default:
       return FALSE;
   }

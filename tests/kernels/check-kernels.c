@@ -805,6 +805,103 @@ sweep_conv (const FvKernelTable * ref_t, const FvKernelTable * t, Stats * st)
   check_conv (st, ref_t, t, 2, 12, 12, 3, 10, 3, 3, 1, 1, 0, 1, LAYOUT_TIGHT);
   check_conv (st, ref_t, t, 1, 24, 24, 3, 28, 3, 3, 1, 1, 0, 1, LAYOUT_ALIGNED);
   check_conv (st, ref_t, t, 1, 4, 4, 48, 64, 2, 2, 1, 1, 0, 1, LAYOUT_TIGHT);
+  /* P-Net rows of a pyramid level: every pixel step of the narrow blocks
+   * (full, half and single steps). */
+  check_conv (st, ref_t, t, 1, 5, 67, 3, 10, 3, 3, 1, 1, 0, 1, LAYOUT_TIGHT);
+  check_conv (st, ref_t, t, 2, 4, 45, 10, 16, 3, 3, 1, 1, 0, 1,
+      LAYOUT_UNALIGNED);
+  check_conv (st, ref_t, t, 1, 3, 39, 16, 32, 3, 3, 1, 1, 0, 1, LAYOUT_ALIGNED);
+}
+
+/* ---- max pooling --------------------------------------------------------- */
+
+/* Max pooling is exact: the kernel must give the scalar values bit for
+ * bit (the tolerance bound is 0). */
+static void
+check_maxpool (Stats * st, const FvKernelTable * ref_t,
+    const FvKernelTable * t, size_t batch, size_t in_h, size_t in_w,
+    size_t c, size_t kh, size_t kw, size_t sh, size_t sw, int same, int relu,
+    int layout)
+{
+  FvPoolParams p;
+  size_t n_in, n_out, rows, cut[4], bad_at = 0;
+  float *in, *out_ref, *out_var, *zero;
+
+  memset (&p, 0, sizeof p);
+  p.in_h = in_h;
+  p.in_w = in_w;
+  p.c = c;
+  p.kh = kh;
+  p.kw = kw;
+  p.stride_h = sh;
+  p.stride_w = sw;
+  p.relu = relu;
+  if (!tf_padding (in_h, kh, sh, same, &p.out_h, &p.pad_top)
+      || !tf_padding (in_w, kw, sw, same, &p.out_w, &p.pad_left))
+    return;
+  snprintf (current_case, sizeof current_case,
+      "%s batch=%zu in=%zux%zux%zu window=%zux%zu stride=%zux%zu %s "
+      "(out %zux%zu, pad top %zu left %zu) relu=%d layout=%s",
+      t->maxpool_name, batch, in_h, in_w, c, kh, kw, sh, sw,
+      same ? "SAME" : "VALID", p.out_h, p.out_w, p.pad_top, p.pad_left, relu,
+      layout_names[layout]);
+  if (verbose)
+    printf ("  %s\n", current_case);
+
+  n_in = batch * in_h * in_w * c;
+  n_out = batch * p.out_h * p.out_w * c;
+  rows = batch * p.out_h;
+  in = buf_random (n_in, layout);
+  out_ref = buf_new (n_out, LAYOUT_ALIGNED);
+  out_var = buf_new (n_out, layout);
+  zero = buf_new (n_out, LAYOUT_ALIGNED);
+  memset (zero, 0, n_out * sizeof (float));
+
+  p.in = in;
+  p.out = out_ref;
+  ref_t->maxpool (&p, 0, rows);
+  p.out = out_var;
+  split3 (rows, cut);
+  for (int i = 0; i < 3; i++)
+    t->maxpool (&p, cut[i], cut[i + 1]);
+
+  st->cases++;
+  if (compare (st, out_var, out_ref, zero, n_out, &bad_at))
+    report_failure (st, "output", bad_at, out_var[bad_at], out_ref[bad_at],
+        0.0f);
+  if (!buf_outside_intact (out_var))
+    report_failure (st, "write outside the output", 0, 0, 0, 0);
+  bufs_free ();
+}
+
+static void
+sweep_maxpool (const FvKernelTable * ref_t, const FvKernelTable * t, Stats * st)
+{
+  /* kh, kw, stride, SAME */
+  static const size_t ks[][4] = {
+    {2, 2, 2, 1}, {3, 3, 2, 1}, {2, 2, 2, 0}, {3, 3, 2, 0}, {3, 3, 1, 1},
+    {1, 1, 1, 0}, {2, 3, 1, 1},
+  };
+  static const size_t cs[] = { 1, 2, 3, 4, 5, 7, 8, 9, 10, 15, 16, 17, 28,
+    31, 32, 33, 48, 64, 65, 129
+  };
+  static const size_t hw[] = { 1, 2, 3, 4, 5, 6, 7, 9, 11, 12, 13 };
+  const size_t nk = sizeof ks / sizeof ks[0], nc = sizeof cs / sizeof cs[0];
+  const size_t nhw = sizeof hw / sizeof hw[0];
+  size_t idx = 0;
+
+  for (size_t ki = 0; ki < nk; ki++)
+    for (size_t ci = 0; ci < nc; ci++, idx++)
+      check_maxpool (st, ref_t, t, 1 + (idx % 5 == 0), hw[idx % nhw],
+          hw[(idx * 7 + 3) % nhw], cs[ci], ks[ki][0], ks[ki][1], ks[ki][2],
+          ks[ki][2], (int) ks[ki][3], (idx >> 1) & 1, idx % N_LAYOUTS);
+  /* MTCNN's pools: P-Net (a 640-pixel level cut down), R-Net, O-Net. */
+  check_maxpool (st, ref_t, t, 1, 9, 318, 10, 2, 2, 2, 2, 1, 0, LAYOUT_TIGHT);
+  check_maxpool (st, ref_t, t, 3, 22, 22, 28, 3, 3, 2, 2, 1, 0,
+      LAYOUT_UNALIGNED);
+  check_maxpool (st, ref_t, t, 2, 9, 9, 48, 3, 3, 2, 2, 0, 0, LAYOUT_ALIGNED);
+  check_maxpool (st, ref_t, t, 2, 46, 46, 32, 3, 3, 2, 2, 1, 0, LAYOUT_TIGHT);
+  check_maxpool (st, ref_t, t, 2, 8, 8, 64, 2, 2, 2, 2, 1, 0, LAYOUT_TIGHT);
 }
 
 /* ---- dotrows (gallery scan) --------------------------------------------- */
@@ -1346,6 +1443,13 @@ main (int argc, char **argv)
     st.family = "conv";
     st.kernel = t->conv_name;
     sweep_conv (ref_t, t, &st);
+    print_stats (&st);
+
+    memset (&st, 0, sizeof st);
+    st.isa = isa;
+    st.family = "maxpool";
+    st.kernel = t->maxpool_name;
+    sweep_maxpool (ref_t, t, &st);
     print_stats (&st);
 
     memset (&st, 0, sizeof st);

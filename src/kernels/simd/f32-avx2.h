@@ -22,6 +22,7 @@
 #define FV_DWCONV_TILE 8        /* output pixels per 3x3 tile */
 #define FV_DWCONV_CTILE c8
 #define FV_CONV_PX 2            /* output pixels per step */
+#define FV_CONV_ACC 12          /* accumulators of a narrower block */
 #define FV_CONV_TILE 2x32
 #define FV_DOTROWS_QMAX 2       /* queries per pass over the rows */
 #define FV_DOTROWS_TILE r4q2
@@ -67,6 +68,7 @@ fv_vmask_tail2 (size_t n, fv_vmask * m0, fv_vmask * m1)
 #define fv_vstore_mask(p, m, v) _mm256_maskstore_ps ((p), (m), (v))
 #define fv_vadd(a, b) _mm256_add_ps ((a), (b))
 #define fv_vfmadd(a, b, c) _mm256_fmadd_ps ((a), (b), (c))
+#define fv_vmax(a, b) _mm256_max_ps ((a), (b))
 
 /* x < 0 ? x * alpha : x, selected on the sign bit. */
 FV_INLINE fv_vf

@@ -24,6 +24,7 @@
 #define FV_DWCONV_TILE 8        /* output pixels per 3x3 tile */
 #define FV_DWCONV_CTILE c4
 #define FV_CONV_PX 4            /* output pixels per step */
+#define FV_CONV_ACC 24          /* accumulators of a narrower block */
 #define FV_CONV_TILE 4x16
 #define FV_DOTROWS_QMAX 4       /* queries per pass over the rows */
 #define FV_DOTROWS_TILE r4q4
@@ -63,6 +64,8 @@ fv_vmask_tail2 (size_t n, fv_vmask * m0, fv_vmask * m1)
 #define fv_vstoreu(p, v) vst1q_f32 ((p), (v))
 #define fv_vadd(a, b) vaddq_f32 ((a), (b))
 #define fv_vfmadd(a, b, c) vfmaq_f32 ((c), (a), (b))
+/* NaN semantics differ from the x86 max; the kernels feed it no NaN. */
+#define fv_vmax(a, b) vmaxq_f32 ((a), (b))
 
 /* Lanes [0, n) of p, the others zero; reads nothing past p + n. */
 FV_INLINE fv_vf

@@ -1,0 +1,108 @@
+#!/bin/sh
+# Runs bench-pipeline of an older commit and of this tree side by side, in
+# one run on the same machine, alternating the two binaries round by round,
+# and prints the median of the rounds for each row with the new/old ratio.
+#
+#   tests/bench/compare-builds.sh OLD_COMMIT [-b BUILD_DIR] [-n ROUNDS] \
+#       [-- BENCH_ARGS...]
+#
+# The old commit is checked out once as a detached git worktree in
+# BUILD_DIR/compare-<commit> (default BUILD_DIR: build), with this tree's
+# bench source (tests/bench/bench-pipeline.c, tools/fv-bench-util.h)
+# copied in, and only the bench and the library are built there. Both
+# binaries use this tree's models (FV_MODEL_DIR) and data. The environment
+# passes through: FV_CPU_MASK=avx2 measures both builds at the AVX2 level.
+set -eu
+
+usage() {
+  sed -n '2,14s/^# \{0,1\}//p' "$0"
+  exit 2
+}
+
+[ $# -ge 1 ] || usage
+old=$1
+shift
+src=$(cd "$(dirname "$0")/../.." && pwd)
+build=$src/build
+rounds=3
+while [ $# -gt 0 ]; do
+  case $1 in
+    -b) build=$(cd "$2" && pwd); shift 2 ;;
+    -n) rounds=$2; shift 2 ;;
+    --) shift; break ;;
+    *) usage ;;
+  esac
+done
+
+short=$(git -C "$src" rev-parse --short "$old")
+# This tree as built (uncommitted changes are marked).
+new=$(git -C "$src" describe --always --dirty)
+oldsrc=$build/compare-$short
+if [ ! -d "$oldsrc" ]; then
+  git -C "$src" worktree add --detach "$oldsrc" "$short" >/dev/null
+  cp "$src"/models/*.tflite "$oldsrc"/models/ 2>/dev/null || true
+fi
+cp "$src/tests/bench/bench-pipeline.c" "$oldsrc/tests/bench/"
+cp "$src/tools/fv-bench-util.h" "$oldsrc/tools/"
+if ! grep -q bench-pipeline "$oldsrc/tests/bench/meson.build"; then
+  sed -n '/^# CPU time per frame of detection/,$p' \
+    "$src/tests/bench/meson.build" >>"$oldsrc/tests/bench/meson.build"
+fi
+[ -d "$oldsrc/build" ] || meson setup "$oldsrc/build" "$oldsrc" >/dev/null
+meson compile -C "$oldsrc/build" bench-pipeline >/dev/null
+meson compile -C "$build" bench-pipeline >/dev/null
+
+out=$build/compare-out
+rm -rf "$out"
+mkdir -p "$out"
+export FV_MODEL_DIR="$src/models"
+data="$src/../shared/data/faces/deepface"
+i=1
+while [ "$i" -le "$rounds" ]; do
+  # Alternate the order so that neither build always runs first.
+  if [ $((i % 2)) -eq 1 ]; then order="old new"; else order="new old"; fi
+  for which in $order; do
+    if [ "$which" = old ]; then bin=$oldsrc/build/tests/bench/bench-pipeline
+    else bin=$build/tests/bench/bench-pipeline; fi
+    "$bin" --data "$data" "$@" >"$out/$which.$i"
+  done
+  i=$((i + 1))
+done
+
+python3 - "$out" "$rounds" "$short" "$new" <<'PY'
+import statistics, sys
+out, rounds, old, new = sys.argv[1], int(sys.argv[2]), sys.argv[3], sys.argv[4]
+def read(which):
+    rows, slopes = {}, {}
+    for i in range(1, rounds + 1):
+        for line in open(f"{out}/{which}.{i}"):
+            f = line.split()
+            if f and f[0] == "row":
+                k = (f[1], f[2], int(f[3]))
+                rows.setdefault(k, []).append((int(f[4]), float(f[5]), float(f[6])))
+            elif f and f[0] == "slope":
+                k = (f[1], f[2])
+                slopes.setdefault(k, []).append((float(f[4]), float(f[6]), float(f[8])))
+    med = lambda v, j: statistics.median(x[j] for x in v)
+    return ({k: [min(x[0] for x in v), med(v, 1), med(v, 2)] for k, v in rows.items()},
+            {k: [med(v, j) for j in range(3)] for k, v in slopes.items()})
+(ro, so), (rn, sn) = read("old"), read("new")
+print(open(f"{out}/new.1").readline().rstrip())
+print(f"# old = {old}, new = {new}; median of {rounds} alternating rounds; "
+      "ratio = new / old")
+print(f"{'size':9} {'bg':8} {'faces':>5} {'found o/n':>9} "
+      f"{'det old':>8} {'det new':>8} {'ratio':>6} "
+      f"{'ver old':>8} {'ver new':>8} {'ratio':>6}")
+r = lambda a, b: f"{b / a:6.2f}" if a > 0 else "     -"
+for k in sorted(ro, key=lambda k: (k[0], k[1], k[2])):
+    o, n = ro[k], rn.get(k, [0, 0, 0])
+    print(f"{k[0]:9} {k[1]:8} {k[2]:5} {o[0]:>4}/{n[0]:<4} "
+          f"{o[1]:8.3f} {n[1]:8.3f} {r(o[1], n[1])} "
+          f"{o[2]:8.3f} {n[2]:8.3f} {r(o[2], n[2])}")
+print("per added face (ms; slope over 0, 1, 4, 8 faces):")
+for k in sorted(so):
+    o, n = so[k], sn.get(k, [0, 0, 0])
+    print(f"{k[0]:9} {k[1]:8} detect {o[0]:.3f} -> {n[0]:.3f} ({r(o[0], n[0]).strip()})"
+          f"  verify {o[1]:.3f} -> {n[1]:.3f} ({r(o[1], n[1]).strip()})"
+          f"  per face {o[2]:.3f} -> {n[2]:.3f} ({r(o[2], n[2]).strip()})")
+PY
