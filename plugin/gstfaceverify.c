@@ -857,31 +857,9 @@ gst_face_verify_install_face_properties (GObjectClass * gobject_class)
           DEFAULT_ATTACH_EMBEDDING,
           G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS |
           GST_PARAM_MUTABLE_PLAYING));
-  /**
-   * GstFaceVerify:min-quality:
-   *
-   * The lowest face quality (fv_face_quality(): sharpness, size, pose,
-   * brightness, contrast and cut by the frame edge of the crop, in [0, 1])
-   * at which a face may be recognised. A face whose crop scores below is
-   * reported `unknown` (`known` false, `label_id` -1, similarity 0) with
-   * `reason` "low-quality", and its crop never counts as evidence for its
-   * track's identity. Every face carries its score in the `quality` field.
-   * 0 turns the gate off. The default, 0.3, passes every face of the
-   * project's test photos, clip and demo (lowest scores 0.65, 1 and 0.46;
-   * 0.36 for a face turned 47 degrees) and refuses blurred (0), tiny (0.18
-   * at 20 px) and out-of-focus faces.
-   */
-  g_object_class_install_property (gobject_class, PROP_MIN_QUALITY,
-      g_param_spec_double ("min-quality", "Minimum quality",
-          "Faces whose crop has a lower quality (0-1: sharpness, size, pose, "
-          "brightness, contrast, cut by the frame edge) are reported unknown "
-          "with reason \"low-quality\" (0: no gate)",
-          0.0, 1.0, DEFAULT_MIN_QUALITY,
-          G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS |
-          GST_PARAM_MUTABLE_PLAYING));
 }
 
-/* how identities are decided */
+/* how identities are decided, and from which faces */
 static void
 gst_face_verify_install_decision_properties (GObjectClass * gobject_class)
 {
@@ -904,9 +882,8 @@ gst_face_verify_install_decision_properties (GObjectClass * gobject_class)
   /**
    * GstFaceVerify:flip:
    *
-   * Test-time augmentation: also embed each face mirrored left to right
-   * and use the normalised mean of the two embeddings. Twice the
-   * embedding work; see the README for its gain.
+   * Test-time augmentation: also embed each face mirrored and use the
+   * normalised mean of the two embeddings: twice the work (gain: README).
    */
   g_object_class_install_property (gobject_class, PROP_FLIP,
       g_param_spec_boolean ("flip", "Flip",
@@ -928,6 +905,28 @@ gst_face_verify_install_decision_properties (GObjectClass * gobject_class)
           "Model files loaded in this process by the plugin's elements "
           "(each once, however many instances use it)",
           0, G_MAXUINT, 0, G_PARAM_READABLE | G_PARAM_STATIC_STRINGS));
+  /**
+   * GstFaceVerify:min-quality:
+   *
+   * The lowest face quality (fv_face_quality(): sharpness, size, pose,
+   * brightness, contrast and cut by the frame edge of the crop, in [0, 1])
+   * at which a face may be recognised. A face whose crop scores below is
+   * reported `unknown` (`known` false, `label_id` -1, similarity 0) with
+   * `reason` "low-quality", and its crop never counts as evidence for its
+   * track's identity. Every face carries its score in the `quality` field.
+   * 0 turns the gate off. The default, 0.3, passes every face of the
+   * project's test photos, clip and demo (lowest scores 0.65, 1 and 0.46;
+   * 0.36 for a face turned 47 degrees) and refuses blurred (0), tiny (0.18
+   * at 20 px) and out-of-focus faces.
+   */
+  g_object_class_install_property (gobject_class, PROP_MIN_QUALITY,
+      g_param_spec_double ("min-quality", "Minimum quality",
+          "Faces whose crop has a lower quality (0-1: sharpness, size, pose, "
+          "brightness, contrast, cut by the frame edge) are reported unknown "
+          "with reason \"low-quality\" (0: no gate)",
+          0.0, 1.0, DEFAULT_MIN_QUALITY,
+          G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS |
+          GST_PARAM_MUTABLE_PLAYING));
 }
 
 static void

@@ -430,10 +430,6 @@ build (FvPgStore * s, const PGresult * ids, const PGresult * samples,
   int i, n = PQntuples (samples);
 
   b = fv_gallery_snapshot_build_new (&s->base);
-  if (PQntuples (gen) > 0 && !PQgetisnull (gen, 0, 1)
-      && !fv_gallery_snapshot_build_threshold (b, PQgetvalue (gen, 0, 1),
-          error))
-    return NULL;
   for (i = 0; i < PQntuples (ids); i++)
     fv_gallery_snapshot_build_identity (b, fv_pg_get_int (ids, i, 0),
         fv_pg_get_text (ids, i, 1), fv_pg_get_text (ids, i, 2));
