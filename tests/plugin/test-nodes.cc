@@ -454,6 +454,9 @@ Cluster::Start (const std::map<std::string,
   ASSERT_TRUE (MakeGallery (admin_uri, model, start_ids));
   ASSERT_TRUE (Psql ("GRANT SELECT ON fv_meta, fv_identities, fv_samples TO "
           "fv_node, fv_door"));
+  // fv_node also reads the change log (incremental loads); fv_door does
+  // not (a full load per change): both kinds of node are exercised.
+  ASSERT_TRUE (Psql ("GRANT SELECT ON fv_changes TO fv_node"));
   uri_[0] = pg.Uri ("fv_door", "door-Secret1", "faceverify");
   for (int k = 1; k < kNodes; k++)
     uri_[k] = pg.Uri ("fv_node", "node-Secret1", "faceverify");
