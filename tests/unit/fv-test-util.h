@@ -159,6 +159,27 @@ GaussianBlurRgb (const std::vector<guint8> &in, int w, int h, double sigma)
   return out;
 }
 
+// The independent reference's embeddings of the shared aligned crops
+// (golden/dev_faces_reference_embeddings.csv), by "source/aligned/...";
+// empty when the file is missing.
+inline std::map<std::string, std::vector<float>>
+ReferenceEmbeddings ()
+{
+  std::map<std::string, std::vector<float>> ref;
+  std::ifstream f (SharedPath ("golden/dev_faces_reference_embeddings.csv"));
+  std::string line;
+  std::getline (f, line);
+  while (std::getline (f, line)) {
+    std::vector<std::string> c = SplitCsv (line);
+    std::vector<float> e;
+    for (size_t i = 2; i < c.size (); i++)
+      e.push_back ((float) g_ascii_strtod (c[i].c_str (), NULL));
+    if (c.size () > 2)
+      ref[c[0] + "/" + c[1]] = e;
+  }
+  return ref;
+}
+
 }  // namespace fvtest
 
 #define FV_SKIP_WITHOUT_MODEL(var, name)                                     \

@@ -10,6 +10,7 @@
 
 #include <gdk-pixbuf/gdk-pixbuf.h>
 
+#include "fv-test-image.h"
 #include "fv-test-util.h"
 
 namespace {
@@ -34,23 +35,8 @@ struct Image {
 bool
 LoadImage (const std::string &path, Image * img)
 {
-  g_autoptr (GError) error = NULL;
-  g_autoptr (GdkPixbuf) raw = gdk_pixbuf_new_from_file (path.c_str (),
-      &error);
-  if (!raw)
+  if (!fvtest::LoadRgb (path, &img->w, &img->h, &img->rgb))
     return false;
-  g_autoptr (GdkPixbuf) pb = gdk_pixbuf_apply_embedded_orientation (raw);
-  img->w = gdk_pixbuf_get_width (pb);
-  img->h = gdk_pixbuf_get_height (pb);
-  const int nch = gdk_pixbuf_get_n_channels (pb);
-  const int stride = gdk_pixbuf_get_rowstride (pb);
-  const guint8 *px = gdk_pixbuf_read_pixels (pb);
-  img->rgb.resize ((size_t) img->w * img->h * 3);
-  for (int y = 0; y < img->h; y++)
-    for (int x = 0; x < img->w; x++)
-      for (int c = 0; c < 3; c++)
-        img->rgb[((size_t) y * img->w + x) * 3 + c] =
-            px[(size_t) y * stride + x * nch + c];
   img->Wrap ();
   return true;
 }
@@ -166,20 +152,8 @@ TEST (FaceAlign, MatchesTheShippedCrops)
   FV_SKIP_WITHOUT_SHARED ("golden/dev_faces_reference_embeddings.csv");
   FV_SKIP_WITHOUT_SHARED ("data/faces");
 
-  std::map<std::string, std::vector<float>> ref;
-  {
-    std::ifstream f (fvtest::SharedPath (
-            "golden/dev_faces_reference_embeddings.csv"));
-    std::string line;
-    std::getline (f, line);
-    while (std::getline (f, line)) {
-      std::vector<std::string> c = fvtest::SplitCsv (line);
-      std::vector<float> e;
-      for (size_t i = 2; i < c.size (); i++)
-        e.push_back ((float) g_ascii_strtod (c[i].c_str (), NULL));
-      ref[c[0] + "/" + c[1]] = e;
-    }
-  }
+  std::map<std::string, std::vector<float>> ref =
+      fvtest::ReferenceEmbeddings ();
   ASSERT_GT (ref.size (), 100u);
 
   g_autoptr (GError) error = NULL;

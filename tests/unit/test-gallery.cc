@@ -1390,20 +1390,8 @@ TEST (GalleryMatch, HalfScanDecidesTheSharedPairsAsFloat)
   FV_SKIP_WITHOUT_SHARED ("golden/dev_faces_reference_embeddings.csv");
   FV_SKIP_WITHOUT_SHARED ("data/faces");
 
-  std::map<std::string, std::vector<float>> ref;
-  {
-    std::ifstream f (fvtest::SharedPath (
-            "golden/dev_faces_reference_embeddings.csv"));
-    std::string line;
-    std::getline (f, line);
-    while (std::getline (f, line)) {
-      std::vector<std::string> c = fvtest::SplitCsv (line);
-      std::vector<float> e;
-      for (size_t i = 2; i < c.size (); i++)
-        e.push_back ((float) g_ascii_strtod (c[i].c_str (), NULL));
-      ref[c[0] + "/" + c[1]] = e;
-    }
-  }
+  std::map<std::string, std::vector<float>> ref =
+      fvtest::ReferenceEmbeddings ();
   ASSERT_GT (ref.size (), 100u);
   const guint dim = (guint) ref.begin ()->second.size ();
 
