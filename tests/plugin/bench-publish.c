@@ -32,6 +32,7 @@
 #include <unistd.h>
 
 #include "fv-bench-util.h"
+#include "fv-plugin-bench.h"
 #include "fv-config.h"
 #include "gstfaceverifymeta.h"
 
@@ -451,34 +452,14 @@ main (int argc, char **argv)
     {NULL}
   };
   GOptionContext *ctx = g_option_context_new ("- faceverifypublish bench");
-  GError *err = NULL;
   Broker b = { 0 };
   gchar *with, *with_frames, *without, *to_file;
   gboolean ok = TRUE;
 
-  g_setenv ("GST_PLUGIN_SYSTEM_PATH_1_0", "", FALSE);
-  g_setenv ("GST_PLUGIN_PATH_1_0", FV_TEST_PLUGIN_PATH, FALSE);
-  g_setenv ("GST_REGISTRY_1_0", FV_TEST_REGISTRY, FALSE);
-  g_option_context_add_main_entries (ctx, entries, NULL);
-  g_option_context_add_group (ctx, gst_init_get_option_group ());
-  if (!g_option_context_parse (ctx, &argc, &argv, &err)) {
-    fprintf (stderr, "bench-publish: %s\n", err->message);
+  if (!fv_plugin_bench_parse ("bench-publish", ctx, entries, &argc, &argv))
     return 2;
-  }
-  g_option_context_free (ctx);
   runs = MAX (runs, 1);
-  if (!clip)
-    clip = g_build_filename (g_getenv ("FV_SHARED_DIR") ?
-        g_getenv ("FV_SHARED_DIR") : FV_DEFAULT_SHARED_DIR, "data", "video",
-        "clip_mjpeg.avi", NULL);
-  if (!gallery) {
-    gchar *g = g_build_filename (FV_BUILD_DIR, "test-scratch", "plugin-e2e",
-        "deepface.db", NULL);
-    if (g_file_test (g, G_FILE_TEST_EXISTS))
-      gallery = g;
-    else
-      g_free (g);
-  }
+  fv_plugin_bench_default_inputs (&clip, &gallery);
   printf ("bench-publish: %s, %u processors; load average at start: ",
       cpu_name (), g_get_num_processors ());
   {

@@ -33,6 +33,7 @@
 #include "fv-config.h"
 #include "fv.h"
 #include "fv-bench-util.h"
+#include "fv-plugin-bench.h"
 #include "gstfaceverifymeta.h"
 
 #define MAX_FRAMES 256
@@ -350,7 +351,6 @@ main (int argc, char **argv)
     {NULL}
   };
   GOptionContext *ctx = g_option_context_new ("- reidentify-interval");
-  GError *err = NULL;
   const char *shared = g_getenv ("FV_SHARED_DIR") ?
       g_getenv ("FV_SHARED_DIR") : FV_DEFAULT_SHARED_DIR;
   g_autofree gchar *clip = g_build_filename (shared, "data", "video",
@@ -361,16 +361,8 @@ main (int argc, char **argv)
   GdkPixbuf *probes[G_N_ELEMENTS (people)];
   guint p, i, scen;
 
-  g_setenv ("GST_PLUGIN_SYSTEM_PATH_1_0", "", FALSE);
-  g_setenv ("GST_PLUGIN_PATH_1_0", FV_TEST_PLUGIN_PATH, FALSE);
-  g_setenv ("GST_REGISTRY_1_0", FV_TEST_REGISTRY, FALSE);
-  g_option_context_add_main_entries (ctx, entries, NULL);
-  g_option_context_add_group (ctx, gst_init_get_option_group ());
-  if (!g_option_context_parse (ctx, &argc, &argv, &err)) {
-    fprintf (stderr, "bench-reidentify: %s\n", err->message);
+  if (!fv_plugin_bench_parse ("bench-reidentify", ctx, entries, &argc, &argv))
     return 2;
-  }
-  g_option_context_free (ctx);
   runs = MAX (runs, 1);
   g_mkdir_with_parents (dir, 0755);
   if (!make_gallery (shared, gallery)) {
