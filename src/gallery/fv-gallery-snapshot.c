@@ -44,9 +44,12 @@ compare_i64 (const void *a, const void *b)
 static gint
 find_id (GArray * ids, gint64 id)
 {
-  const gint64 *found = bsearch (&id, ids->data, ids->len, sizeof (gint64),
-      compare_i64);
+  const gint64 *found;
 
+  /* an empty GArray may have no data, which bsearch() must not get */
+  if (ids->len == 0)
+    return -1;
+  found = bsearch (&id, ids->data, ids->len, sizeof (gint64), compare_i64);
   return found ? (gint) (found - (const gint64 *) ids->data) : -1;
 }
 
