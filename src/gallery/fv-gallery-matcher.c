@@ -97,17 +97,32 @@ fv_gallery_snapshot_alloc (guint dim, guint n_identities, guint n_samples)
  * copy would only cost memory. */
 #define HALF_MIN_BYTES (2u << 20)
 
+gboolean
+fv_gallery_snapshot_alloc_half (FvGallerySnapshot * s)
+{
+  const gsize n = (gsize) (s->n_samples) * s->stride;
+
+  if (n * sizeof (float) < HALF_MIN_BYTES)
+    return FALSE;
+  s->matrix16 = g_aligned_alloc (n, sizeof (guint16), 64);
+  return TRUE;
+}
+
+void
+fv_gallery_snapshot_half_rows (FvGallerySnapshot * s, guint row, guint n)
+{
+  const gsize end = (gsize) (row + n) * s->stride;
+  gsize i;
+
+  for (i = (gsize) (row) * s->stride; i < end; i++)
+    s->matrix16[i] = fv_f32_to_f16 (s->matrix[i]);
+}
+
 void
 fv_gallery_snapshot_seal (FvGallerySnapshot * s)
 {
-  const gsize n = (gsize) (s->n_samples) * s->stride;
-  gsize i;
-
-  if (n * sizeof (float) < HALF_MIN_BYTES)
-    return;
-  s->matrix16 = g_aligned_alloc (n, sizeof (guint16), 64);
-  for (i = 0; i < n; i++)
-    s->matrix16[i] = fv_f32_to_f16 (s->matrix[i]);
+  if (fv_gallery_snapshot_alloc_half (s))
+    fv_gallery_snapshot_half_rows (s, 0, s->n_samples);
 }
 
 /**

@@ -39,6 +39,12 @@ FvGallerySnapshot *fv_gallery_snapshot_alloc (guint dim, guint n_identities,
 /* Makes the half-float copy of a finished snapshot's matrix (large
  * snapshots only); every way of making a snapshot ends with it. */
 void fv_gallery_snapshot_seal (FvGallerySnapshot * snapshot);
+/* The two halves of seal, for a snapshot made from another's rows: room
+ * for the half copy (FALSE: too small to need one), and the half copy of
+ * @n rows from @row. */
+gboolean fv_gallery_snapshot_alloc_half (FvGallerySnapshot * snapshot);
+void fv_gallery_snapshot_half_rows (FvGallerySnapshot * snapshot, guint row,
+    guint n);
 
 /* The kernels for this CPU and FV_CPU_MASK (the scans), chosen once. */
 const FvKernelTable *fv_gallery_kernels (void);

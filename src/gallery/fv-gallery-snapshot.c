@@ -334,6 +334,14 @@ copy_identity (FvGallerySnapshot * dst, guint to, guint * row,
   memcpy (dst->matrix + (gsize) (*row) * dst->stride,
       from->matrix + (gsize) (off[k]) * from->stride,
       (gsize) (n) * dst->stride * sizeof (float));
+  /* the half rows too: converting all of a large gallery again for every
+   * small change would cost more than the change */
+  if (dst->matrix16 && from->matrix16)
+    memcpy (dst->matrix16 + (gsize) (*row) * dst->stride,
+        from->matrix16 + (gsize) (off[k]) * from->stride,
+        (gsize) (n) * dst->stride * sizeof (guint16));
+  else if (dst->matrix16)
+    fv_gallery_snapshot_half_rows (dst, *row, n);
   for (r = 0; r < n; r++)
     dst->row_identity[*row + r] = to;
   *row += n;
@@ -363,6 +371,7 @@ fv_gallery_snapshot_merge (FvGallerySnapshot * old, const gint64 * changed,
   snap->n_fetched = delta->n_fetched;
   if (delta->skipped)
     snap->skipped = g_ptr_array_ref (delta->skipped);
+  fv_gallery_snapshot_alloc_half (snap);
 
   /* Both in ascending id order: merge. */
   for (i = 0, j = 0; i < old->n_identities || j < delta->n_identities;) {
@@ -377,6 +386,5 @@ fv_gallery_snapshot_merge (FvGallerySnapshot * old, const gint64 * changed,
     }
   }
   g_assert (to == snap->n_identities && row == snap->n_samples);
-  fv_gallery_snapshot_seal (snap);
   return snap;
 }
