@@ -895,29 +895,36 @@ draw_canvas (FvDetector * d, const FvFrame * frame, const Layout * l,
   return p;
 }
 
-/* Stages 2 and 3 of the cascade on the @n squared candidates in d->cands:
- * R-Net, O-Net, landmarks, final boxes. Returns the number of faces, best
- * first, in d->cands. */
+/* Stage 3 on the first @n of d->cands, R-Net survivors with their
+ * regression: O-Net, landmarks, final boxes. Returns the number of faces,
+ * best first, in d->cands. */
 static guint
-refine (FvDetector * d, const Plan * p, guint8 * const *canvas, guint n)
+run_last_stage (FvDetector * d, const Plan * p, guint8 * const *canvas, guint n)
 {
   guint i;
 
-  n = run_rnet (d, p, canvas, d->cands, n);
-  if (n == 0)
-    return 0;
-  sort_desc (d->cands, n);
-  n = MIN (nms (d, d->cands, n, 0.7f, FALSE), ONET_MAX);
   for (i = 0; i < n; i++) {
     regress (&d->cands[i], d->cands[i].reg);
     square (&d->cands[i]);
   }
-
   n = run_onet (d, p, canvas, d->cands, n);
   if (n == 0)
     return 0;
   sort_desc (d->cands, n);
   return nms (d, d->cands, n, 0.7f, TRUE);
+}
+
+/* Stages 2 and 3 of the cascade on the @n squared candidates in d->cands.
+ * Returns the number of faces, best first, in d->cands. */
+static guint
+refine (FvDetector * d, const Plan * p, guint8 * const *canvas, guint n)
+{
+  n = run_rnet (d, p, canvas, d->cands, n);
+  if (n == 0)
+    return 0;
+  sort_desc (d->cands, n);
+  n = MIN (nms (d, d->cands, n, 0.7f, FALSE), ONET_MAX);
+  return run_last_stage (d, p, canvas, n);
 }
 
 /* One pass of the cascade over the frame laid out on the canvas as @l,
@@ -1034,12 +1041,32 @@ static const float track_moves[][3] = {
 
 #define N_TRACK_MOVES G_N_ELEMENTS (track_moves)
 
-/* Adds the candidates around @f (frame pixels) to d->cands from @n on;
- * returns the new count. A box that is not finite, empty, or far larger
- * than or outside the canvas adds nothing. */
+/* Keeps the best R-Net survivor of each previous face: O-Net, which costs
+ * most, then runs once per face (the candidates of one face are next to
+ * each other, in the order of lm[0]). */
+static guint
+best_per_face (Cand * c, guint n)
+{
+  guint i, kept = 0;
+
+  for (i = 0; i < n; i++) {
+    if (kept > 0 && c[kept - 1].lm[0] == c[i].lm[0]) {
+      if (c[i].score > c[kept - 1].score)
+        c[kept - 1] = c[i];
+    } else {
+      c[kept++] = c[i];
+    }
+  }
+  return kept;
+}
+
+/* Adds the candidates around @f (frame pixels), the @origin-th previous
+ * face, to d->cands from @n on; returns the new count. A box that is not
+ * finite, empty, or far larger than or outside the canvas adds nothing.
+ * Until O-Net, lm[0] holds @origin (R-Net does not touch it). */
 static guint
 track_candidates (FvDetector * d, const FvFrame * frame, const Layout * l,
-    const FvDetection * f, guint n)
+    const FvDetection * f, guint origin, guint n)
 {
   float sx = (float) l->dw / frame->width, sy = (float) l->dh / frame->height;
   float x1, y1, x2, y2, cx, cy, size, limit = 4.0f * MAX (l->cw, l->ch);
@@ -1067,6 +1094,7 @@ track_candidates (FvDetector * d, const FvFrame * frame, const Layout * l,
     float my = cy + size * track_moves[k][1];
 
     memset (c, 0, sizeof *c);
+    c->lm[0] = (float) origin;
     c->x1 = mx - 0.5f * s;
     c->y1 = my - 0.5f * s;
     c->x2 = c->x1 + s;
@@ -1088,9 +1116,9 @@ track_candidates (FvDetector * d, const FvFrame * frame, const Layout * l,
  *
  * Looks for the @previous faces again in @frame, only around where they
  * were: for each, a few boxes around its squared box (shifted by 15% of
- * its size each way, and scaled by 0.8 and 1.25) go through the last two
- * stages of the cascade (R-Net and O-Net, batched over all faces), then
- * the same non-maximum suppression as fv_detector_detect(). A face that
+ * its size each way, and scaled by 0.8 and 1.25) go through R-Net, the
+ * best of them through O-Net (both batched over all faces), then the
+ * same non-maximum suppression as fv_detector_detect(). A face that
  * O-Net does not confirm is not returned, so fewer faces than @n_previous
  * means that some were lost; faces that were not in @previous are never
  * found (that takes fv_detector_detect()). Boxes, scores and landmarks
@@ -1122,13 +1150,15 @@ fv_detector_track (FvDetector * detector, const FvFrame * frame,
   n_previous = MIN (n_previous, RNET_MAX / N_TRACK_MOVES);
   layout_for (detector, frame->width, frame->height, FALSE, &l);
   for (i = 0; i < n_previous; i++)
-    n = track_candidates (detector, frame, &l, &previous[i], n);
+    n = track_candidates (detector, frame, &l, &previous[i], i, n);
   if (n == 0 || max_faces == 0)
     return 0;
   p = draw_canvas (detector, frame, &l, canvas);
   if (!p)
     return 0;
-  n = MIN (refine (detector, p, canvas, n), max_faces);
+  n = best_per_face (detector->cands, run_rnet (detector, p, canvas,
+          detector->cands, n));
+  n = MIN (run_last_stage (detector, p, canvas, n), max_faces);
   cands_to_faces (detector, frame, &l, n, faces);
   return n;
 }

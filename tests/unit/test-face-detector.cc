@@ -919,8 +919,9 @@ class Track : public ::testing::Test {
     }
     return b;
   }
-  // Each of @want is found in @got with IoU > 0.7 and landmarks within 5%
-  // of the box width; nothing else is found.
+  // Each of @want is found in @got with IoU > 0.7 and landmarks within 8%
+  // of the box width (O-Net on another crop of the same face moves them by
+  // up to about 6%); nothing else is found.
   static void ExpectSameFaces (const std::vector<FvDetection> &want,
       const std::vector<FvDetection> &got) {
     EXPECT_EQ (want.size (), got.size ());
@@ -929,7 +930,7 @@ class Track : public ::testing::Test {
       EXPECT_GT (BestIou (got, w, &g), 0.7);
       if (!g)
         continue;
-      double tol = 0.05 * (w.x2 - w.x1);
+      double tol = 0.08 * (w.x2 - w.x1);
       for (int k = 0; k < 2 * FV_N_LANDMARKS; k++)
         EXPECT_NEAR (w.landmarks[k], g->landmarks[k], tol) << k;
       EXPECT_GT (g->score, 0.7f);
