@@ -734,10 +734,10 @@ gst_mtcnn_face_detect_install_properties (GObjectClass * gobject_class)
    * The default, 5, is measured (tests/plugin/bench-track, README
    * "Choosing full-scan-interval"): at 1280x720 a tracked face costs
    * about a quarter of what a face adds to a full scan, and an empty
-   * frame nothing; detector CPU per frame falls to 0.28x on the shared
-   * clip and to 0.21x-0.25x on a still scene, while a new face is
+   * frame nothing; detector CPU per frame falls to 0.29x on the shared
+   * clip and to 0.22x-0.27x on a still scene, while a new face is
    * reported 2 runs late on average (4 at most). 3 saves less (0.36x-
-   * 0.43x) for 1.1 runs on average; 10 saves little more (0.10x-0.19x)
+   * 0.44x) for 1.1 runs on average; 10 saves little more (0.11x-0.20x)
    * for 4 runs on average, and misses faces shown for less than 9 runs.
    */
   g_object_class_install_property (gobject_class, PROP_FULL_SCAN_INTERVAL,
