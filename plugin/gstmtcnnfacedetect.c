@@ -26,6 +26,12 @@
  * The ROI box is in frame pixels, clipped to the frame. Pixels are never
  * modified. The ROIs serve `faceverify` or any consumer of ROI metas.
  *
+ * The whole frame is searched on every
+ * #GstMtcnnFaceDetect:full-scan-interval-th detector run; the runs in
+ * between only look again around the last faces (a lost face makes a
+ * full scan of that frame), and a face keeps its ROI id while it is
+ * followed.
+ *
  * No signals. Errors: a missing model is RESOURCE/NOT_FOUND, a malformed
  * one LIBRARY/INIT, and so are models that are not the pinned ones
  * (models/SHA256SUMS) unless #GstMtcnnFaceDetect:allow-unpinned-models is
