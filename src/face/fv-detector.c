@@ -1029,13 +1029,14 @@ fv_detector_detect (FvDetector * detector, const FvFrame * frame,
 
 /* The boxes tried around a previous face: its squared box, and that box
  * shifted left, right, up and down by a quarter of its size. R-Net's
- * regression pulls each towards the face. Measured on six deepface faces
- * of about 110 px at 1280x720 moved on a grid of tenths of their size:
- * the squared box alone finds a face again up to about 0.2 of its size
- * away, these five up to 0.4 on either axis (all but the corners where
- * both shifts are 0.3 or more: 468 of 486 positions); scale changes from
- * 0.75 to 1.33 need nothing more (48 of 48), and scaled boxes (0.8,
- * 1.25) as extra candidates only cost time. */
+ * regression pulls each towards the face. Measured (tests/plugin/
+ * bench-track, "reach": deepface faces of about 120 px at 1280x720 moved
+ * on a grid of tenths of their size): these five find a face again up to
+ * 0.4 of its size away on either axis, all but a few far corners (640 of
+ * 648 positions); the squared box alone only up to about 0.2 (246 of 486
+ * on the same grid with six other photos). Size changes from 0.75x to
+ * 1.33x need nothing more; scaled boxes as extra candidates only cost
+ * time. */
 static const float track_moves[][2] = {
   {0.0f, 0.0f},
   {-0.25f, 0.0f}, {0.25f, 0.0f},

@@ -7,6 +7,9 @@
  *   deepface photos with one reference face, about 120 px faces, on grey):
  *   thread CPU per frame of a full scan and of tracking the faces the scan
  *   found, and the per-face increment of both (CPU medians).
+ * - "reach": how far a face may move (a grid of tenths of its size) or
+ *   change size between two runs and still be tracked, the measure behind
+ *   the boxes fv_detector_track() tries (src/face/fv-detector.c).
  * - "clip": the shared clip through mtcnnfacedetect: detector CPU per
  *   frame, and the frames on which a face that full scans find on every
  *   frame (interval 1) is missing.
@@ -152,20 +155,139 @@ load_photos (const char *shared, GdkPixbuf ** out)
   return n == N_PHOTOS;
 }
 
-/* Pastes photo @p with its top left at cell @cell of a 4 x 2 grid. */
+/* Pastes photo @p with its top left at (@x0, @y0), cut by the edges. */
 static void
-paste (guint8 * rgb, GdkPixbuf * p, guint cell)
+paste_at (guint8 * rgb, GdkPixbuf * p, int x0, int y0)
 {
-  int x0 = (cell % 4) * (FW / 4) + 50, y0 = (cell / 4) * (FH / 2) + 10;
   int w = gdk_pixbuf_get_width (p), h = gdk_pixbuf_get_height (p);
   int nch = gdk_pixbuf_get_n_channels (p), rs = gdk_pixbuf_get_rowstride (p);
   const guint8 *px = gdk_pixbuf_read_pixels (p);
   int x, y;
 
-  for (y = 0; y < h && y0 + y < FH; y++)
-    for (x = 0; x < w && x0 + x < FW; x++)
+  for (y = MAX (0, -y0); y < h && y0 + y < FH; y++)
+    for (x = MAX (0, -x0); x < w && x0 + x < FW; x++)
       memcpy (rgb + ((gsize) (y0 + y) * FW + x0 + x) * 3,
           px + (gsize) y * rs + x * nch, 3);
+}
+
+/* Pastes photo @p with its top left at cell @cell of a 4 x 2 grid. */
+static void
+paste (guint8 * rgb, GdkPixbuf * p, guint cell)
+{
+  paste_at (rgb, p, (cell % 4) * (FW / 4) + 50, (cell / 4) * (FH / 2) + 10);
+}
+
+static double
+iou (const FvDetection * a, const FvDetection * b)
+{
+  double w = MIN (a->x2, b->x2) - MAX (a->x1, b->x1);
+  double h = MIN (a->y2, b->y2) - MAX (a->y1, b->y1);
+
+  if (w <= 0 || h <= 0)
+    return 0;
+  return w * h / ((a->x2 - a->x1) * (a->y2 - a->y1)
+      + (b->x2 - b->x1) * (b->y2 - b->y1) - w * h);
+}
+
+/* Whether tracking @prev on @rgb finds the face a full scan finds there
+ * (IoU > 0.7); -1 when the full scan finds none. */
+static int
+found_again (FvDetector * d, const guint8 * rgb, const FvDetection * prev)
+{
+  const guint8 *planes[1] = { rgb };
+  gint strides[1] = { FW * 3 };
+  FvDetection want, got;
+  FvFrame f;
+
+  fv_frame_init (&f, FV_PIXEL_FORMAT_RGB, FW, FH, planes, strides, NULL);
+  if (fv_detector_detect (d, &f, &want, 1) == 0)
+    return -1;
+  return fv_detector_track (d, &f, prev, 1, &got, 1) == 1
+      && iou (&want, &got) > 0.7;
+}
+
+/* How far a face may move or change size between two detector runs and
+ * still be tracked: each photo's face is moved on a grid of tenths of its
+ * size, and scaled about its centre. */
+static void
+bench_reach (GdkPixbuf ** photos)
+{
+  static const double scales[] = { 0.75, 0.8, 0.87, 0.93, 1.07, 1.15, 1.25,
+    1.33
+  };
+  g_autoptr (GError) err = NULL;
+  FvDetector *d = fv_detector_new (NULL, &err);
+  g_autofree guint8 *a = g_malloc ((gsize) FW * FH * 3);
+  guint found[9][9] = { {0} }, tried[9][9] = { {0} };
+  guint sfound[G_N_ELEMENTS (scales)] = { 0 }, stried[G_N_ELEMENTS (scales)]
+  = { 0 };
+  guint i, k;
+  int x, y;
+
+  if (!d)
+    return;
+  for (i = 0; i < N_PHOTOS; i++) {
+    int pw = gdk_pixbuf_get_width (photos[i]);
+    int ph = gdk_pixbuf_get_height (photos[i]);
+    FvDetection prev;
+    const guint8 *planes[1] = { a };
+    gint strides[1] = { FW * 3 };
+    FvFrame f;
+    float size, cx, cy;
+
+    memset (a, 110, (gsize) FW * FH * 3);
+    paste_at (a, photos[i], 500, 150);
+    fv_frame_init (&f, FV_PIXEL_FORMAT_RGB, FW, FH, planes, strides, NULL);
+    if (fv_detector_detect (d, &f, &prev, 1) == 0)
+      continue;
+    size = prev.x2 - prev.x1;
+    cx = 0.5f * (prev.x1 + prev.x2) - 500;
+    cy = 0.5f * (prev.y1 + prev.y2) - 150;
+    for (x = -4; x <= 4; x++)
+      for (y = -4; y <= 4; y++) {
+        int r;
+
+        memset (a, 110, (gsize) FW * FH * 3);
+        paste_at (a, photos[i], 500 + (int) (x * 0.1 * size),
+            150 + (int) (y * 0.1 * size));
+        r = found_again (d, a, &prev);
+        if (r >= 0) {
+          tried[y + 4][x + 4]++;
+          found[y + 4][x + 4] += r;
+        }
+      }
+    for (k = 0; k < G_N_ELEMENTS (scales); k++) {
+      double z = scales[k];
+      GdkPixbuf *s = gdk_pixbuf_scale_simple (photos[i], (int) (pw * z),
+          (int) (ph * z), GDK_INTERP_BILINEAR);
+      int r;
+
+      memset (a, 110, (gsize) FW * FH * 3);
+      paste_at (a, s, 500 + (int) (cx - cx * z), 150 + (int) (cy - cy * z));
+      g_object_unref (s);
+      r = found_again (d, a, &prev);
+      if (r >= 0) {
+        stried[k]++;
+        sfound[k] += r;
+      }
+    }
+  }
+  printf ("\nreach: faces tracked again (IoU > 0.7 with a full scan) of %u, "
+      "moved by tenths of their size\n     dx", N_PHOTOS);
+  for (x = -4; x <= 4; x++)
+    printf (" %+5.1f", x * 0.1);
+  printf ("\n");
+  for (y = 0; y < 9; y++) {
+    printf ("dy %+3.1f", (y - 4) * 0.1);
+    for (x = 0; x < 9; x++)
+      printf (" %2u/%-2u", found[y][x], tried[y][x]);
+    printf ("\n");
+  }
+  printf ("scaled:");
+  for (k = 0; k < G_N_ELEMENTS (scales); k++)
+    printf (" %.2fx %u/%u", scales[k], sfound[k], stried[k]);
+  printf ("\n");
+  fv_detector_free (d);
 }
 
 /* A grey frame with the photos of the cells set in @cells (bit i: photo i
@@ -413,6 +535,7 @@ main (int argc, char **argv)
       fv_isa_name (fv_isa_best ()), g_get_num_processors ());
 
   bench_detector (photos, 5 * runs);
+  bench_reach (photos);
   if (detector_only)
     return 0;
   bench_clip (clip, runs);
