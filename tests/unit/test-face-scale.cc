@@ -56,8 +56,10 @@ Sizes ()
     // wide sources (the 64-bit column stepper) and single columns/rows
     {33000, 2, 100, 1}, {1, 100, 1, 24}, {100, 1, 24, 1},
   };
+  // random sizes, fewer in the sanitizer tree (FV_TEST_SAMPLE_EVERY)
+  const int n_random = fvtest::SampleEvery () > 1 ? 40 : 150;
   std::mt19937 rng (7);
-  for (int i = 0; i < 150; i++) {
+  for (int i = 0; i < n_random; i++) {
     std::uniform_int_distribution < int >src (1, 300);
     Size z;
     z.sw = src (rng);
