@@ -18,7 +18,6 @@
 #include <math.h>
 #include <string.h>
 
-
 /* The frame's shorter side on the canvas, the cap on its longer side, the
  * grey border on every side, and the smallest face looked for (half the
  * shorter side: smaller faces are the normal pass's). */
@@ -160,8 +159,7 @@ pad_draw (FvDetectorPad * pad, const FvFrame * frame, guint dw, guint dh,
       sh, &pad->convert);
   for (c = 0; c < 3; c++)
     fv_scale_plane (small.p[c], sw, sw, sh, pad->planes.data + c * plane, dw,
-        dw, dh, FALSE, fv_scratch_ensure (&pad->rows,
-            fv_scale_scratch_size (sw, dw)));
+        dw, dh, FALSE, pad->rows.data);
 
   memset (rgb, PAD_GREY, (gsize) (3) * cw * ch);
   for (y = 0; y < dh; y++) {
