@@ -8,9 +8,10 @@
  * 1/2, 3/8, 1/4, 2x) allocate nothing. So we take ScalePlane()'s choice
  * of path (same ScaleFilterReduce(), same tests in the same order) and
  * run the three allocating paths ourselves with the caller's buffer,
- * through libyuv's exported row functions chosen as libyuv chooses them:
- * the pixels are the ones ScalePlane() writes (tests/unit/test-scale.cc
- * compares them), at the same speed, and we write no scaling kernel. */
+ * through libyuv's exported row functions chosen as libyuv chooses them
+ * (x86 and NEON; elsewhere the C rows): the pixels are the ones
+ * ScalePlane() writes (tests/unit/test-face-scale.cc compares them), at
+ * the same speed, and we write no scaling kernel. */
 #include "fv-face-private.h"
 
 #include <string.h>
@@ -58,6 +59,10 @@ pick_add_row (int width)
   if (TestCpuFlag (kCpuHasAVX2))
     f = (width % 32) ? ScaleAddRow_Any_AVX2 : ScaleAddRow_AVX2;
 #endif
+#if defined(HAS_SCALEADDROW_NEON)
+  if (TestCpuFlag (kCpuHasNEON))
+    f = (width % 16) ? ScaleAddRow_Any_NEON : ScaleAddRow_NEON;
+#endif
   (void) width;
   return f;
 }
@@ -75,12 +80,16 @@ pick_interpolate (int width)
   if (TestCpuFlag (kCpuHasAVX2))
     f = (width % 32) ? InterpolateRow_Any_AVX2 : InterpolateRow_AVX2;
 #endif
+#if defined(HAS_INTERPOLATEROW_NEON)
+  if (TestCpuFlag (kCpuHasNEON))
+    f = (width % 16) ? InterpolateRow_Any_NEON : InterpolateRow_NEON;
+#endif
   (void) width;
   return f;
 }
 
 static FilterColsFunc
-pick_filter_cols (int src_width)
+pick_filter_cols (int src_width, int dst_width)
 {
   FilterColsFunc f = src_width >= 32768 ? ScaleFilterCols64_C :
       ScaleFilterCols_C;
@@ -89,6 +98,11 @@ pick_filter_cols (int src_width)
   if (TestCpuFlag (kCpuHasSSSE3) && src_width < 32768)
     f = ScaleFilterCols_SSSE3;
 #endif
+#if defined(HAS_SCALEFILTERCOLS_NEON)
+  if (TestCpuFlag (kCpuHasNEON) && src_width < 32768)
+    f = (dst_width % 8) ? ScaleFilterCols_Any_NEON : ScaleFilterCols_NEON;
+#endif
+  (void) dst_width;
   return f;
 }
 
@@ -149,7 +163,7 @@ scale_bilinear_down (const guint8 * src, int src_stride, int sw, int sh,
   int x = 0, y = 0, dx = 0, dy = 0, j;
   const int max_y = (sh - 1) << 16;
   InterpolateFunc interpolate = pick_interpolate (sw);
-  FilterColsFunc cols = pick_filter_cols (sw);
+  FilterColsFunc cols = pick_filter_cols (sw, dw);
 
   ScaleSlope (sw, sh, dw, dh, filter, &x, &y, &dx, &dy);
   y = MIN (y, max_y);
@@ -180,7 +194,7 @@ scale_bilinear_up (const guint8 * src, int src_stride, int sw, int sh,
   int row_stride = row_size;
   guint8 *row = rows;
   InterpolateFunc interpolate = pick_interpolate (dw);
-  FilterColsFunc cols = pick_filter_cols (sw);
+  FilterColsFunc cols = pick_filter_cols (sw, dw);
   const guint8 *s;
 
   ScaleSlope (sw, sh, dw, dh, filter, &x, &y, &dx, &dy);
