@@ -18,8 +18,6 @@
 #include <math.h>
 #include <string.h>
 
-#include <libyuv.h>
-
 /* The frame's shorter side on the canvas, the cap on its longer side, the
  * grey border on every side, and the smallest face looked for (half the
  * shorter side: smaller faces are the normal pass's). */
@@ -47,6 +45,7 @@ struct _FvDetectorPad
   FvScratch small;              /* 3 planes before upscaling, sw x sh */
   FvScratch convert;
   FvScratch canvas;             /* packed RGB, cw x ch */
+  FvScratch rows;               /* the scaler's row buffers */
   FvDetection found[PAD_MAX_FACES];
 };
 
@@ -83,6 +82,7 @@ fv_detector_pad_free (FvDetectorPad * pad)
   fv_scratch_clear (&pad->small);
   fv_scratch_clear (&pad->convert);
   fv_scratch_clear (&pad->canvas);
+  fv_scratch_clear (&pad->rows);
   g_free (pad);
 }
 
@@ -119,6 +119,7 @@ pad_ensure (FvDetectorPad * pad, guint w, guint h)
           sh));
   fv_scratch_ensure (&pad->canvas, (gsize) (3) * (dw + 2 * PAD_BORDER)
       * (dh + 2 * PAD_BORDER));
+  fv_scratch_ensure (&pad->rows, fv_scale_scratch_size (sw, dw));
 }
 
 gboolean
@@ -137,7 +138,7 @@ gsize
 fv_detector_pad_get_memory_size (FvDetectorPad * pad)
 {
   return fv_detector_get_memory_size (pad->detector) + pad->planes.size
-      + pad->small.size + pad->convert.size + pad->canvas.size;
+      + pad->small.size + pad->convert.size + pad->canvas.size + pad->rows.size;
 }
 
 /* Draws the frame, dw x dh, on the grey canvas; returns the canvas. */
@@ -157,8 +158,8 @@ pad_draw (FvDetectorPad * pad, const FvFrame * frame, guint dw, guint dh,
   fv_frame_read_planar (frame, 0, 0, frame->width, frame->height, &small, sw,
       sh, &pad->convert);
   for (c = 0; c < 3; c++)
-    ScalePlane (small.p[c], sw, sw, sh, pad->planes.data + c * plane, dw, dw,
-        dh, kFilterBilinear);
+    fv_scale_plane (small.p[c], sw, sw, sh, pad->planes.data + c * plane, dw,
+        dw, dh, FALSE, pad->rows.data);
 
   memset (rgb, PAD_GREY, (gsize) (3) * cw * ch);
   for (y = 0; y < dh; y++) {

@@ -9,13 +9,12 @@
  * The frame is converted once per pass into a planar RGB "canvas" of at
  * most max_input_size on its longer side (downscaled if larger, and
  * surrounded by a border on the padded retry). Pyramid levels and crops
- * are box-filtered from the canvas with libyuv. */
+ * are box-filtered from the canvas with libyuv (fv_scale_plane(), with
+ * the detector's row buffer). */
 #include "fv-face-private.h"
 
 #include <math.h>
 #include <string.h>
-
-#include <libyuv.h>
 
 #define CELL 12                 /* P-Net window */
 #define STRIDE 2                /* P-Net cell stride */
@@ -84,6 +83,7 @@ struct _FvDetector
   FvScratch canvas;             /* 3 planes cw x ch */
   FvScratch level;              /* 3 planes, the largest level */
   FvScratch convert;            /* frame conversion scratch */
+  FvScratch rows;               /* the scaler's row buffers */
   guint8 crop[3 * ONET_SIZE * ONET_SIZE];
 
   Cand *heap;                   /* LEVEL_TOP */
@@ -387,6 +387,7 @@ fv_detector_free (FvDetector * detector)
   fv_scratch_clear (&detector->canvas);
   fv_scratch_clear (&detector->level);
   fv_scratch_clear (&detector->convert);
+  fv_scratch_clear (&detector->rows);
   g_free (detector->heap);
   g_free (detector->cands);
   g_free (detector->next);
@@ -491,6 +492,8 @@ prepare_layout (FvDetector * d, guint w, guint h, const Layout * l,
     fv_scratch_ensure (&d->level, (gsize) (3) * p->lw[0] * p->lh[0]);
   fv_scratch_ensure (&d->convert, fv_frame_planar_scratch_size (w, h, l->dw,
           l->dh));
+  fv_scratch_ensure (&d->rows, fv_scale_scratch_size (l->cw, MAX (l->cw,
+              ONET_SIZE)));
   return TRUE;
 }
 
@@ -544,7 +547,7 @@ fv_detector_get_memory_size (FvDetector * detector)
   n = fv_session_get_arena_size (detector->rsession)
       + fv_session_get_arena_size (detector->osession)
       + detector->canvas.size + detector->level.size
-      + detector->convert.size
+      + detector->convert.size + detector->rows.size
       + sizeof (Cand) * (LEVEL_TOP + STAGE1_MAX + RNET_MAX) + STAGE1_MAX;
   for (i = 0; i < N_PLANS; i++)
     n += detector->plans[i].bytes;
@@ -701,6 +704,15 @@ planes_to_input (const guint8 * r, const guint8 * g, const guint8 * b,
   }
 }
 
+/* The scaler's row buffer, already large enough once the canvas size was
+ * prepared. */
+static guint8 *
+scale_rows (FvDetector * d, guint src_width, guint dst_width)
+{
+  return fv_scratch_ensure (&d->rows, fv_scale_scratch_size (src_width,
+          dst_width));
+}
+
 static void
 run_level (FvDetector * d, const Plan * p, guint li, guint8 * const *canvas,
     guint * n_cands)
@@ -714,8 +726,8 @@ run_level (FvDetector * d, const Plan * p, guint li, guint8 * const *canvas,
   FvShape shape;
 
   for (c = 0; c < 3; c++)
-    ScalePlane (canvas[c], p->cw, p->cw, p->ch, lv + c * plane, lw, lw, lh,
-        kFilterBox);
+    fv_scale_plane (canvas[c], p->cw, p->cw, p->ch, lv + c * plane, lw, lw,
+        lh, TRUE, scale_rows (d, p->cw, lw));
   planes_to_input (lv, lv + plane, lv + 2 * plane, lw, lw, lh,
       fv_session_get_input (s, 0));
   fv_session_run (s, 1);
@@ -788,9 +800,9 @@ crop_to_input (FvDetector * d, const Plan * p, guint8 * const *canvas,
   if (ox1 > 0 || oy1 > 0 || ox2 < size || oy2 < size)
     memset (d->crop, 0, 3 * plane);
   for (k = 0; k < 3; k++)
-    ScalePlane (canvas[k] + iy1 * p->cw + ix1, p->cw, ix2 - ix1 + 1,
+    fv_scale_plane (canvas[k] + iy1 * p->cw + ix1, p->cw, ix2 - ix1 + 1,
         iy2 - iy1 + 1, d->crop + k * plane + oy1 * size + ox1, size,
-        ox2 - ox1, oy2 - oy1, kFilterBox);
+        ox2 - ox1, oy2 - oy1, TRUE, scale_rows (d, ix2 - ix1 + 1, size));
   planes_to_input (d->crop, d->crop + plane, d->crop + 2 * plane, size, size,
       size, dst);
 }
@@ -999,8 +1011,8 @@ cands_to_faces (const FvDetector * d, const FvFrame * frame, const Layout * l,
  * to the downscaled frame). With the padded retry on, also searches a
  * small copy of the frame in a grey border for faces that fill the whole
  * picture (fv-detector-pad.c). Allocates nothing once frames of this size
- * have been seen (or prepared with fv_detector_prepare()), except for the
- * short-lived row buffers of libyuv's scalers.
+ * have been seen (or prepared with fv_detector_prepare()), the scaling of
+ * the frame, of the pyramid levels and of the crops included.
  *
  * Returns: the number of faces written to @faces (at most @max_faces)
  */

@@ -18,6 +18,14 @@ typedef struct
 guint8 *fv_scratch_ensure (FvScratch * scratch, gsize size);
 void fv_scratch_clear (FvScratch * scratch);
 
+/* Scales one 8-bit plane like libyuv's ScalePlane() with kFilterBox
+ * (@box) or kFilterBilinear, but allocates nothing: @scratch holds
+ * fv_scale_scratch_size (@src_width, @dst_width) bytes (fv-scale.c). */
+void fv_scale_plane (const guint8 * src, gsize src_stride, guint src_width,
+    guint src_height, guint8 * dst, gsize dst_stride, guint dst_width,
+    guint dst_height, gboolean box, guint8 * scratch);
+gsize fv_scale_scratch_size (guint src_width, guint dst_width);
+
 /* Three 8-bit planes R, G, B with one stride. */
 typedef struct
 {
