@@ -26,7 +26,9 @@
  * public API only, so --plugin-dir can point it at any build's plugin
  * folder (an older commit's build/plugin): tests/bench/compare-builds.sh
  * --elements OLD runs the old and the new plugin side by side. A program,
- * not a test; lines starting with "row" and "slope" are for that script.
+ * not a test (it asserts nothing about time; it fails when a pipeline
+ * does); lines starting with "row" and "slope" are for that script. The
+ * default run (100 frames per row, 16 rows) takes 40 to 80 s of CPU.
  *
  *   bench-elements [--plugin-dir DIR] [--gallery G.db] [--frames N]
  *                  [--warmup W] [--size 640x480|1280x720|both]
@@ -35,6 +37,7 @@
 #include <gst/gst.h>
 #include <gst/video/video.h>
 #include <glib/gstdio.h>
+#include <errno.h>
 #include <math.h>
 #include <stdio.h>
 #include <string.h>
@@ -265,8 +268,8 @@ sink_probe (GstPad * pad, GstPadProbeInfo * info, gpointer data)
   return GST_PAD_PROBE_OK;
 }
 
-/* "name=value" of the element's numeric, boolean and enum properties (the
- * defaults this build runs with). */
+/* "name=value" of the element's own numeric, boolean and enum settings
+ * (the defaults this build runs with). */
 static void
 print_defaults (GstElement * e)
 {
@@ -281,8 +284,8 @@ print_defaults (GstElement * e)
     GValue v = G_VALUE_INIT;
     g_autofree gchar *s = NULL;
 
-    if (!(props[i]->flags & G_PARAM_READABLE) || t == G_TYPE_STRING
-        || G_TYPE_IS_OBJECT (t) || G_TYPE_IS_BOXED (t)
+    if ((props[i]->flags & G_PARAM_READWRITE) != G_PARAM_READWRITE
+        || t == G_TYPE_STRING || G_TYPE_IS_OBJECT (t) || G_TYPE_IS_BOXED (t)
         || t == G_TYPE_POINTER || props[i]->owner_type != G_OBJECT_TYPE (e))
       continue;
     g_value_init (&v, t);
@@ -299,10 +302,12 @@ print_defaults (GstElement * e)
   g_print ("\n");
 }
 
-/* Waits until @n frames reached the sink; FALSE on an error message. */
+/* Waits until @n frames reached the sink; FALSE on an error message or
+ * after 10 minutes. */
 static gboolean
 wait_frames (RunState * st, GstBus * bus, guint n)
 {
+  gint64 give_up = g_get_monotonic_time () + 600 * G_TIME_SPAN_SECOND;
   gboolean ok = TRUE;
 
   g_mutex_lock (&st->lock);
@@ -311,6 +316,10 @@ wait_frames (RunState * st, GstBus * bus, guint n)
     GstMessage *m;
 
     g_cond_wait_until (&st->cond, &st->lock, until);
+    if (until > give_up) {
+      g_printerr ("bench-elements: frames stopped at %u\n", st->frames);
+      ok = FALSE;
+    }
     m = gst_bus_pop_filtered (bus, GST_MESSAGE_ERROR);
     if (m) {
       g_autoptr (GError) err = NULL;
@@ -392,8 +401,11 @@ run_row (guint si, gboolean textured, guint nf, const char *gallery,
   guint i;
 
   p = gst_parse_launch (desc, &err);
-  if (!p) {
+  /* a missing element is an error with a partial pipeline */
+  if (!p || err) {
     g_printerr ("bench-elements: %s\n", err->message);
+    if (p)
+      gst_object_unref (p);
     free_frames (frames);
     return -1;
   }
@@ -419,9 +431,14 @@ run_row (guint si, gboolean textured, guint nf, const char *gallery,
     ok = ok && push (src, frames[i % PERIOD], (gsize) w * h * 3, i);
   }
   g_signal_emit_by_name (src, "end-of-stream", &eos_ret);
-  m = gst_bus_timed_pop_filtered (bus, GST_CLOCK_TIME_NONE,
-      GST_MESSAGE_EOS | GST_MESSAGE_ERROR);
+  /* after an error no EOS comes; a pipeline that hangs is a failed row */
+  m = ok ? gst_bus_timed_pop_filtered (bus, 600 * GST_SECOND,
+      GST_MESSAGE_EOS | GST_MESSAGE_ERROR) : NULL;
   cpu1 = fv_bench_process_cpu_ns ();
+  if (ok && !m) {
+    g_printerr ("bench-elements: no end of stream after 10 minutes\n");
+    ok = FALSE;
+  }
   if (m && GST_MESSAGE_TYPE (m) == GST_MESSAGE_ERROR) {
     g_autoptr (GError) e2 = NULL;
     gst_message_parse_error (m, &e2, NULL);
@@ -482,7 +499,7 @@ main (int argc, char **argv)
     {"plugin-dir", 0, 0, G_OPTION_ARG_CALLBACK, set_plugin_dir,
         "the folder of the plugin to measure (default this build's)", "DIR"},
     {"gallery", 0, 0, G_OPTION_ARG_FILENAME, &gallery,
-        "the SQLite gallery (made when missing; default in the build tree)",
+          "the SQLite gallery (made when missing; default in the build tree)",
         "G.db"},
     {"frames", 'n', 0, G_OPTION_ARG_INT, &n_frames,
         "frames per row, default 100", "N"},
@@ -531,7 +548,7 @@ main (int argc, char **argv)
       g_getenv ("GST_PLUGIN_PATH_1_0"), fv_isa_name (fv_isa_best ()),
       g_getenv ("FV_CPU_MASK") ? g_getenv ("FV_CPU_MASK") : "(unset)",
       warmup, n_frames - 1, n_frames, gallery, GALLERY_SIZE);
-  for (si = 0; si < G_N_ELEMENTS (fv_bench_sizes); si++) {
+  for (si = 0; si < G_N_ELEMENTS (fv_bench_sizes) && status == 0; si++) {
     const guint w = fv_bench_sizes[si].w, h = fv_bench_sizes[si].h;
     g_autofree gchar *wxh = g_strdup_printf ("%ux%u", w, h);
 
@@ -564,7 +581,7 @@ main (int argc, char **argv)
         g_cond_clear (&st.cond);
         if (cpu < 0) {
           status = 1;
-          continue;
+          break;
         }
         g_print ("row  %-9s %-8s %u found %.2f identified %.2f wrong %.2f "
             "cpu %.3f\n", wxh, bgname, nf, st.found / steady,
@@ -574,6 +591,8 @@ main (int argc, char **argv)
         sxx += x * x;
         sxy += x * cpu;
       }
+      if (status != 0)
+        break;
       g_print ("slope %-9s %-8s per_face %.3f empty %.3f (ms)\n", wxh, bgname,
           sxy / sxx, empty);
     }
