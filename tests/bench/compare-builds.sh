@@ -4,7 +4,7 @@
 # and prints the median of the rounds for each row with the new/old ratio.
 #
 #   tests/bench/compare-builds.sh [--elements] OLD_COMMIT [-b BUILD_DIR] \
-#       [-n ROUNDS] [-- BENCH_ARGS...]
+#       [-n ROUNDS] [-o OUT_DIR] [-- BENCH_ARGS...]
 #
 # --elements compares the plugins instead: tests/plugin/bench-elements of
 # this tree (appsrc ! mtcnnfacedetect ! faceverify ! fakesink with each
@@ -20,10 +20,12 @@
 # copied in, and only the bench and the library are built there. Both
 # binaries use this tree's models (FV_MODEL_DIR) and data. The environment
 # passes through: FV_CPU_MASK=avx2 measures both builds at the AVX2 level.
+# The outputs of the rounds go to OUT_DIR (default BUILD_DIR/compare-out,
+# emptied first).
 set -eu
 
 usage() {
-  sed -n '2,23s/^# \{0,1\}//p' "$0"
+  sed -n '2,25s/^# \{0,1\}//p' "$0"
   exit 2
 }
 
@@ -74,17 +76,23 @@ print(f"# old = {old}, new = {new}; median of {rounds} alternating rounds; "
 r = lambda a, b: f"{b / a:6.2f}" if a > 0 else "     -"
 print(f"{'size':9} {'bg':8} {'faces':>5} {'found o/n':>11} {'named o/n':>11} "
       f"{'wrong o/n':>9} {'cpu old':>8} {'cpu new':>8} {'ratio':>6}")
-for k in sorted(ro, key=lambda k: (k[0], k[1], k[2])):
+size = lambda k: [int(x) for x in k[0].split("x")]
+for k in sorted(ro, key=lambda k: (size(k), k[1], k[2])):
     o, n = ro[k], rn.get(k, [0, 0, 0, 0])
     print(f"{k[0]:9} {k[1]:8} {k[2]:5} {o[0]:5.2f}/{n[0]:<5.2f} "
           f"{o[1]:5.2f}/{n[1]:<5.2f} {o[2]:4.2f}/{n[2]:<4.2f} "
           f"{o[3]:8.3f} {n[3]:8.3f} {r(o[3], n[3])}")
 print("per added face and empty frame (ms of process CPU per frame):")
-for k in sorted(so):
+for k in sorted(so, key=lambda k: (size(k), k[1])):
     o, n = so[k], sn.get(k, [0, 0])
     print(f"{k[0]:9} {k[1]:8} per face {o[0]:.3f} -> {n[0]:.3f} "
           f"({r(o[0], n[0]).strip()})  empty {o[1]:.3f} -> {n[1]:.3f} "
           f"({r(o[1], n[1]).strip()})")
+for k in sorted(so):
+    if k[0] == "1280x720" and k in sn:
+        print(f"issue 14, 720p {k[1]}: per face {r(so[k][0], sn[k][0]).strip()} "
+              f"(goal <= 0.50), empty frame {r(so[k][1], sn[k][1]).strip()} "
+              "(goal <= 0.60)")
 PY
 }
 
@@ -99,10 +107,12 @@ shift
 src=$(cd "$(dirname "$0")/../.." && pwd)
 build=$src/build
 rounds=3
+out=
 while [ $# -gt 0 ]; do
   case $1 in
     -b) build=$(cd "$2" && pwd); shift 2 ;;
     -n) rounds=$2; shift 2 ;;
+    -o) out=$2; shift 2 ;;
     --) shift; break ;;
     *) usage ;;
   esac
@@ -117,7 +127,7 @@ if [ ! -d "$oldsrc" ]; then
   cp "$src"/models/*.tflite "$oldsrc"/models/ 2>/dev/null || true
 fi
 [ -d "$oldsrc/build" ] || meson setup "$oldsrc/build" "$oldsrc" >/dev/null
-out=$build/compare-out
+out=${out:-$build/compare-out}
 rm -rf "$out"
 mkdir -p "$out"
 export FV_MODEL_DIR="$src/models"
