@@ -269,7 +269,8 @@ CodeRange (const char *name, uintptr_t * lo, uintptr_t * hi)
 #endif
 
 // The detector on frames of one size, with faces (R-Net and O-Net crops
-// run) and without: after the first frame, its own code allocates nothing.
+// run) and without, detecting and tracking: after the first frame, its own
+// code allocates nothing.
 TEST_F (Alloc, DetectorAllocatesNothingButLibyuvRows)
 {
 #ifndef FV_TEST_KNOWS_CALLERS
@@ -307,8 +308,11 @@ TEST_F (Alloc, DetectorAllocatesNothingButLibyuvRows)
   std::vector<guint8> flat ((size_t) w * h * 3, 100);
   FvFrame empty = frame;
   empty.planes[0] = flat.data ();
-  ASSERT_EQ (1u, fv_detector_detect (det, &frame, faces, 8));
+  FvDetection prev[8];
+  ASSERT_EQ (1u, fv_detector_detect (det, &frame, prev, 8));
   fv_detector_detect (det, &empty, faces, 8);
+  // tracking the face (fv_detector_track) too
+  ASSERT_EQ (1u, fv_detector_track (det, &frame, prev, 1, faces, 8));
   const int times = fvtest::SampleEvery () > 1 ? 2 : 6;
 
   // Counted with libyuv's allocations included, the frames do allocate:
@@ -322,6 +326,8 @@ TEST_F (Alloc, DetectorAllocatesNothingButLibyuvRows)
         for (int i = 0; i < times; i++) {
           fv_detector_detect (det, &frame, faces, 8);
           fv_detector_detect (det, &empty, faces, 8);
+          fv_detector_track (det, &frame, prev, 1, faces, 8);
+          fv_detector_track (det, &empty, prev, 1, faces, 8);
         }
       });
   exempt_lo = 0;
