@@ -17,7 +17,12 @@
 #include <stdint.h>
 
 #define VL FV_VL
+/* Vectors per block: FV_CONV_NV where the header sets it (AVX2). */
+#ifdef FV_CONV_NV
+#define NV_MAX FV_CONV_NV
+#else
 #define NV_MAX 4
+#endif
 #define PX_MAX 8
 /* Pixels per step for a block of nv vectors (a constant where nv is). */
 #define PX_FOR(nv) ((nv) == NV_MAX ? FV_CONV_PX \
@@ -157,12 +162,14 @@ FV_UKERNEL_NAME (f32_conv_prelu_ukernel_, FV_CONV_TILE) (const FvConvParams * p,
       const size_t in_last = left - (nv - 1) * VL;
       const fv_vmask last = fv_vmask_tail (in_last < VL ? in_last : VL);
       switch (nv) {
+#if NV_MAX > 3
         case 4:
           row_block (p, in, ky0, ky1, iy0, ox_lo, ox_hi, out, 4, o0, last);
           break;
         case 3:
           row_block (p, in, ky0, ky1, iy0, ox_lo, ox_hi, out, 3, o0, last);
           break;
+#endif
         case 2:
           row_block (p, in, ky0, ky1, iy0, ox_lo, ox_hi, out, 2, o0, last);
           break;
