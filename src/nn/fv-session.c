@@ -34,6 +34,7 @@ typedef struct
   gsize x_img, y_img, out_img;  /* floats per image; 0 for constants */
   guint64 macs;                 /* multiply-adds per image */
   const char *kernel;           /* kernel name, NULL for generic ops */
+  const FvLayer *pool;          /* a max pool fused into this conv, or NULL */
   guint64 prof_ns;
   union
   {
@@ -264,6 +265,55 @@ setup_step (FvSession * s, FvStep * st, const FvLayer * l)
     default:
       break;
   }
+  if (st->pool) {
+    /* The convolution writes the pool's output (see pool_fuses()). */
+    const FvShape *ps = &s->shapes[st->pool->out];
+    st->out = s->arena + s->offsets[st->pool->out];
+    st->p.conv.out = st->out;
+    st->p.conv.pool_h = ps->dims[1];
+    st->p.conv.pool_w = ps->dims[2];
+    st->rows_per_image = ps->dims[1];
+    st->out_img = fv_shape_elems (ps) / b;
+  }
+}
+
+/* Whether layer @i is a 2x2 stride-2 max pool that runs fused into the
+ * unpadded convolution before it (MTCNN's conv1 and pool1): the
+ * convolution then writes the pooled map directly, and its
+ * full-resolution output is neither written nor given memory. */
+static gboolean
+pool_fuses (const FvSession * s, guint i)
+{
+  const FvLayer *l = &s->model->layers[i], *c;
+  const FvGTensor *ct;
+  const FvGraph *g = s->model->graph;
+  const FvShape *is, *cs, *ps;
+  guint d;
+
+  if (i == 0 || l->kind != FV_LAYER_MAXPOOL || l->act != FV_ACT_NONE
+      || l->kh != 2 || l->kw != 2 || l->stride_h != 2 || l->stride_w != 2)
+    return FALSE;
+  c = &s->model->layers[i - 1];
+  ct = FV_GTENSOR (g, c->out);
+  if (c->kind != FV_LAYER_CONV || l->x != c->out || ct->n_consumers != 1
+      || FV_GTENSOR (g, c->x)->is_const)
+    return FALSE;
+  for (d = 0; d < g->n_outputs; d++)
+    if (g->outputs[d] == c->out)
+      return FALSE;
+  is = &s->shapes[c->x];
+  cs = &s->shapes[c->out];
+  ps = &s->shapes[l->out];
+  for (d = 1; d <= 2; d++) {
+    const guint k = d == 1 ? c->kh : c->kw;
+    const guint st = d == 1 ? c->stride_h : c->stride_w;
+    /* No padding: every tap of every output pixel inside the input. */
+    if (cs->dims[d] == 0 || (guint64) (cs->dims[d] - 1) * st + k > is->dims[d]
+        || ps->dims[d] == 0 || ps->dims[d] > (cs->dims[d] + 1) / 2
+        || same_pad_before (cs->dims[d], ps->dims[d], 2, 2, l->padding) != 0)
+      return FALSE;
+  }
+  return TRUE;
 }
 
 /* Places every activation in the arena and resolves every step. With
@@ -326,6 +376,18 @@ session_plan (FvSession * s, gboolean pin_io, GError ** error)
     if (l->y >= 0)
       last[root[l->y]] = MAX (last[root[l->y]], (int) i);
   }
+  for (i = 0; i < model->n_layers; i++) {
+    const FvLayer *l = &model->layers[i];
+    if (!pool_fuses (s, i))
+      continue;
+    /* The convolution (step i - 1) reads its input while it writes the
+     * pool's output. */
+    first[l->x] = G_MAXINT;
+    last[l->x] = -1;
+    first[root[l->out]] = MIN (first[root[l->out]], (int) i - 1);
+    last[root[model->layers[i - 1].x]] =
+        MAX (last[root[model->layers[i - 1].x]], (int) i);
+  }
   for (i = 0; i < g->n_outputs; i++) {
     last[root[g->outputs[i]]] = model->n_layers;
     if (pin_io)
@@ -360,6 +422,11 @@ session_plan (FvSession * s, gboolean pin_io, GError ** error)
     if (model->layers[i].kind == FV_LAYER_RESHAPE
         && root[model->layers[i].out] != model->layers[i].out)
       continue;
+    if (pool_fuses (s, i)) {
+      s->steps[j - 1].pool = &model->layers[i];
+      setup_step (s, &s->steps[j - 1], &model->layers[i - 1]);
+      continue;
+    }
     setup_step (s, &s->steps[j++], &model->layers[i]);
   }
   s->n_steps = j;
