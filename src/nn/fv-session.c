@@ -35,6 +35,8 @@ typedef struct
   guint64 macs;                 /* multiply-adds per image */
   const char *kernel;           /* kernel name, NULL for generic ops */
   const FvLayer *pool;          /* a max pool fused into this conv, or NULL */
+  const FvLayer *sibling;       /* a GEMM computed with this one, or NULL */
+  float *w_pair;                /* then both layers' weights in one panel */
   guint64 prof_ns;
   union
   {
@@ -265,6 +267,15 @@ setup_step (FvSession * s, FvStep * st, const FvLayer * l)
     default:
       break;
   }
+  if (st->sibling) {
+    /* Both heads in one pass over the rows (see gemm_pair()). */
+    st->p.gemm.n = l->out_c + st->sibling->out_c;
+    st->p.gemm.w = st->w_pair;
+    st->p.gemm.n_split = l->out_c;
+    st->p.gemm.c2 = s->arena + s->offsets[st->sibling->out];
+    st->p.gemm.c2_stride = st->sibling->out_c;
+    st->macs += st->macs / l->out_c * st->sibling->out_c;
+  }
   if (st->pool) {
     /* The convolution writes the pool's output (see pool_fuses()). */
     const FvShape *ps = &s->shapes[st->pool->out];
@@ -314,6 +325,51 @@ pool_fuses (const FvSession * s, guint i)
       return FALSE;
   }
   return TRUE;
+}
+
+/* Whether layer @i is a 1x1 GEMM that runs with the one before it: both
+ * read the same rows, have neither PReLU nor residual, and their columns
+ * fit in one weight panel (MTCNN's two heads, 2 + 4 outputs): one pass
+ * then broadcasts each input once instead of twice. */
+static gboolean
+gemm_pair (const FvSession * s, guint i)
+{
+  const FvLayer *l = &s->model->layers[i], *a;
+
+  if (i == 0)
+    return FALSE;
+  a = &s->model->layers[i - 1];
+  return a->kind == FV_LAYER_GEMM && l->kind == FV_LAYER_GEMM
+      && a->x == l->x && a->y < 0 && l->y < 0 && !a->alpha && !l->alpha
+      && a->act == FV_ACT_NONE && l->act == FV_ACT_NONE
+      && a->in_c == l->in_c && l->x != a->out
+      && a->out_c + l->out_c <= s->model->kt->gemm_nr;
+}
+
+/* The panel of gemm_pair() (biases, then k rows): layer @a's columns,
+ * then @l's. */
+static float *
+pack_pair (const FvSession * s, const FvLayer * a, const FvLayer * l)
+{
+  const gsize nr = s->model->kt->gemm_nr;
+  float *w = fv_alloc_floats ((l->in_c + 1) * nr);
+  gsize r, j;
+
+  for (r = 0; r <= l->in_c; r++)
+    for (j = 0; j < nr; j++)
+      w[r * nr + j] = j < a->out_c ? a->w[r * nr + j]
+          : j < a->out_c + l->out_c ? l->w[r * nr + j - a->out_c] : 0.0f;
+  return w;
+}
+
+static void
+steps_free (FvStep * steps, guint n)
+{
+  guint i;
+
+  for (i = 0; i < n; i++)
+    fv_free_floats (steps[i].w_pair);
+  g_free (steps);
 }
 
 /* Places every activation in the arena and resolves every step. With
@@ -378,6 +434,8 @@ session_plan (FvSession * s, gboolean pin_io, GError ** error)
   }
   for (i = 0; i < model->n_layers; i++) {
     const FvLayer *l = &model->layers[i];
+    if (gemm_pair (s, i))
+      first[root[l->out]] = MIN (first[root[l->out]], (int) i - 1);
     if (!pool_fuses (s, i))
       continue;
     /* The convolution (step i - 1) reads its input while it writes the
@@ -422,6 +480,13 @@ session_plan (FvSession * s, gboolean pin_io, GError ** error)
     if (model->layers[i].kind == FV_LAYER_RESHAPE
         && root[model->layers[i].out] != model->layers[i].out)
       continue;
+    if (gemm_pair (s, i)) {
+      FvStep *st = &s->steps[j - 1];
+      st->sibling = &model->layers[i];
+      st->w_pair = pack_pair (s, &model->layers[i - 1], st->sibling);
+      setup_step (s, st, &model->layers[i - 1]);
+      continue;
+    }
     if (pool_fuses (s, i)) {
       s->steps[j - 1].pool = &model->layers[i];
       setup_step (s, &s->steps[j - 1], &model->layers[i - 1]);
@@ -512,7 +577,7 @@ fv_session_free (FvSession * s)
   }
   if (!s->borrowed)
     fv_free_floats (s->arena);
-  g_free (s->steps);
+  steps_free (s->steps, s->n_steps);
   g_free (s->shapes);
   g_free (s->offsets);
   if (s->model)
@@ -950,7 +1015,7 @@ session_replan (FvSession * s, gboolean pin_io, GError ** error)
   }
   g_free (old_offsets);
   fv_free_floats (old_arena);
-  g_free (old_steps);
+  steps_free (old_steps, old_n_steps);
   s->pinned = pin_io;
   return TRUE;
 }

@@ -435,6 +435,58 @@ check_gemm (Stats * st, const FvKernelTable * ref_t,
   bufs_free ();
 }
 
+/* Columns split between two outputs at @n_split (two heads as one GEMM):
+ * each kernel, scalar included, must write what it writes into one
+ * output, bit for bit. */
+static void
+check_gemm_split (Stats * st, const FvKernelTable * ref_t,
+    const FvKernelTable * t, size_t m, size_t k, size_t n, size_t n_split,
+    int layout)
+{
+  const FvKernelTable *tables[2] = { ref_t, t };
+  float *a, *w_oi, *bias, *zero;
+  size_t bad_at = 0;
+
+  snprintf (current_case, sizeof current_case,
+      "%s m=%zu k=%zu n=%zu split at %zu layout=%s", t->gemm_name, m, k, n,
+      n_split, layout_names[layout]);
+  a = buf_random (m * k, layout);
+  w_oi = buf_random (n * k, LAYOUT_ALIGNED);
+  bias = buf_random (n, LAYOUT_ALIGNED);
+  zero = buf_new (m * n, LAYOUT_ALIGNED);
+  memset (zero, 0, m * n * sizeof (float));
+  for (int i = 0; i < 2; i++) {
+    float *c_ref = buf_new (m * n, LAYOUT_ALIGNED);
+    float *c1 = buf_new (m * n_split, layout);
+    float *c2 = buf_new (m * (n - n_split), layout);
+    FvGemmParams p;
+
+    gemm_params (&p, k, n, k, 0, n);
+    p.a = a;
+    p.w = gemm_weights (tables[i], k, n, w_oi, bias, layout);
+    p.c = c_ref;
+    tables[i]->gemm (&p, 0, m);
+    p.c = c1;
+    p.c_stride = n_split;
+    p.c2 = c2;
+    p.c2_stride = n - n_split;
+    p.n_split = n_split;
+    tables[i]->gemm (&p, 0, m);
+    st->cases++;
+    for (size_t r = 0; r < m; r++) {
+      if (compare (st, c1 + r * n_split, c_ref + r * n, zero, n_split, &bad_at)
+          || compare (st, c2 + r * (n - n_split), c_ref + r * n + n_split,
+              zero, n - n_split, &bad_at)) {
+        report_failure (st, "split output", r, 0, 0, 0);
+        break;
+      }
+    }
+    if (!buf_outside_intact (c1) || !buf_outside_intact (c2))
+      report_failure (st, "write outside a split output", 0, 0, 0, 0);
+  }
+  bufs_free ();
+}
+
 static void
 sweep_gemm (const FvKernelTable * ref_t, const FvKernelTable * t, Stats * st)
 {
@@ -470,6 +522,11 @@ sweep_gemm (const FvKernelTable * ref_t, const FvKernelTable * t, Stats * st)
   for (size_t i = 0; i < sizeof real / sizeof real[0]; i++)
     check_gemm (st, ref_t, t, real[i][0], real[i][1], real[i][2],
         (int) real[i][3], (int) real[i][4], 0, 0, i % N_LAYOUTS);
+  /* MTCNN's heads (2 + 4 of 32 inputs) and other splits of one panel. */
+  for (size_t n = 2; n <= 8; n++)
+    for (size_t split = 1; split < n; split++)
+      check_gemm_split (st, ref_t, t, ms[(n * 3 + split) % nm], 32, n, split,
+          (n + split) % N_LAYOUTS);
 }
 
 /* ---- depthwise --------------------------------------------------------- */
