@@ -268,7 +268,7 @@ setup_step (FvSession * s, FvStep * st, const FvLayer * l)
       break;
   }
   if (st->sibling) {
-    /* Both heads in one pass over the rows (see gemm_pair()). */
+    /* Both heads in one pass over the rows (see fv_fuse_gemm_pair()). */
     st->p.gemm.n = l->out_c + st->sibling->out_c;
     st->p.gemm.w = st->w_pair;
     st->p.gemm.n_split = l->out_c;
@@ -277,7 +277,7 @@ setup_step (FvSession * s, FvStep * st, const FvLayer * l)
     st->macs += st->macs / l->out_c * st->sibling->out_c;
   }
   if (st->pool) {
-    /* The convolution writes the pool's output (see pool_fuses()). */
+    /* The convolution writes the pool's output (see fv_fuse_pool()). */
     const FvShape *ps = &s->shapes[st->pool->out];
     st->out = s->arena + s->offsets[st->pool->out];
     st->p.conv.out = st->out;
@@ -286,80 +286,6 @@ setup_step (FvSession * s, FvStep * st, const FvLayer * l)
     st->rows_per_image = ps->dims[1];
     st->out_img = fv_shape_elems (ps) / b;
   }
-}
-
-/* Whether layer @i is a 2x2 stride-2 max pool that runs fused into the
- * unpadded convolution before it (MTCNN's conv1 and pool1): the
- * convolution then writes the pooled map directly, and its
- * full-resolution output is neither written nor given memory. */
-static gboolean
-pool_fuses (const FvSession * s, guint i)
-{
-  const FvLayer *l = &s->model->layers[i], *c;
-  const FvGTensor *ct;
-  const FvGraph *g = s->model->graph;
-  const FvShape *is, *cs, *ps;
-  guint d;
-
-  if (i == 0 || l->kind != FV_LAYER_MAXPOOL || l->act != FV_ACT_NONE
-      || l->kh != 2 || l->kw != 2 || l->stride_h != 2 || l->stride_w != 2)
-    return FALSE;
-  c = &s->model->layers[i - 1];
-  ct = FV_GTENSOR (g, c->out);
-  if (c->kind != FV_LAYER_CONV || l->x != c->out || ct->n_consumers != 1
-      || FV_GTENSOR (g, c->x)->is_const)
-    return FALSE;
-  for (d = 0; d < g->n_outputs; d++)
-    if (g->outputs[d] == c->out)
-      return FALSE;
-  is = &s->shapes[c->x];
-  cs = &s->shapes[c->out];
-  ps = &s->shapes[l->out];
-  for (d = 1; d <= 2; d++) {
-    const guint k = d == 1 ? c->kh : c->kw;
-    const guint st = d == 1 ? c->stride_h : c->stride_w;
-    /* No padding: every tap of every output pixel inside the input. */
-    if (cs->dims[d] == 0 || (guint64) (cs->dims[d] - 1) * st + k > is->dims[d]
-        || ps->dims[d] == 0 || ps->dims[d] > (cs->dims[d] + 1) / 2
-        || same_pad_before (cs->dims[d], ps->dims[d], 2, 2, l->padding) != 0)
-      return FALSE;
-  }
-  return TRUE;
-}
-
-/* Whether layer @i is a 1x1 GEMM that runs with the one before it: both
- * read the same rows, have neither PReLU nor residual, and their columns
- * fit in one weight panel (MTCNN's two heads, 2 + 4 outputs): one pass
- * then broadcasts each input once instead of twice. */
-static gboolean
-gemm_pair (const FvSession * s, guint i)
-{
-  const FvLayer *l = &s->model->layers[i], *a;
-
-  if (i == 0)
-    return FALSE;
-  a = &s->model->layers[i - 1];
-  return a->kind == FV_LAYER_GEMM && l->kind == FV_LAYER_GEMM
-      && a->x == l->x && a->y < 0 && l->y < 0 && !a->alpha && !l->alpha
-      && a->act == FV_ACT_NONE && l->act == FV_ACT_NONE
-      && a->in_c == l->in_c && l->x != a->out
-      && a->out_c + l->out_c <= s->model->kt->gemm_nr;
-}
-
-/* The panel of gemm_pair() (biases, then k rows): layer @a's columns,
- * then @l's. */
-static float *
-pack_pair (const FvSession * s, const FvLayer * a, const FvLayer * l)
-{
-  const gsize nr = s->model->kt->gemm_nr;
-  float *w = fv_alloc_floats ((l->in_c + 1) * nr);
-  gsize r, j;
-
-  for (r = 0; r <= l->in_c; r++)
-    for (j = 0; j < nr; j++)
-      w[r * nr + j] = j < a->out_c ? a->w[r * nr + j]
-          : j < a->out_c + l->out_c ? l->w[r * nr + j - a->out_c] : 0.0f;
-  return w;
 }
 
 static void
@@ -434,9 +360,9 @@ session_plan (FvSession * s, gboolean pin_io, GError ** error)
   }
   for (i = 0; i < model->n_layers; i++) {
     const FvLayer *l = &model->layers[i];
-    if (gemm_pair (s, i))
+    if (fv_fuse_gemm_pair (s->model, i))
       first[root[l->out]] = MIN (first[root[l->out]], (int) i - 1);
-    if (!pool_fuses (s, i))
+    if (!fv_fuse_pool (s->model, s->shapes, i))
       continue;
     /* The convolution (step i - 1) reads its input while it writes the
      * pool's output. */
@@ -480,14 +406,15 @@ session_plan (FvSession * s, gboolean pin_io, GError ** error)
     if (model->layers[i].kind == FV_LAYER_RESHAPE
         && root[model->layers[i].out] != model->layers[i].out)
       continue;
-    if (gemm_pair (s, i)) {
+    if (fv_fuse_gemm_pair (s->model, i)) {
       FvStep *st = &s->steps[j - 1];
       st->sibling = &model->layers[i];
-      st->w_pair = pack_pair (s, &model->layers[i - 1], st->sibling);
+      st->w_pair = fv_fuse_pack_pair (s->model, &model->layers[i - 1],
+          st->sibling);
       setup_step (s, st, &model->layers[i - 1]);
       continue;
     }
-    if (pool_fuses (s, i)) {
+    if (fv_fuse_pool (s->model, s->shapes, i)) {
       s->steps[j - 1].pool = &model->layers[i];
       setup_step (s, &s->steps[j - 1], &model->layers[i - 1]);
       continue;
