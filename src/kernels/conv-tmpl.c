@@ -2,7 +2,7 @@
  * times several output pixels, written once against simd/f32-<isa>.h
  * and compiled once per instruction set. A block of four vectors takes
  * FV_CONV_PX pixels per step; narrower blocks (the small channel counts of
- * MTCNN: 10, 16, 28, 32) take more pixels, FV_CONV_ACC / vectors up to 8,
+ * MTCNN: 10, 16, 28, 32) take more pixels, FV_CONV_ACC / vectors up to 12,
  * so that every step has at least eight independent FMA chains to hide
  * the FMA latency. For a pixel whose taps are all
  * inside the input, the kw x in_c values of one kernel row are contiguous
@@ -23,7 +23,7 @@
 #else
 #define NV_MAX 4
 #endif
-#define PX_MAX 8
+#define PX_MAX 12
 /* Pixels per step for a block of nv vectors (a constant where nv is). */
 #define PX_FOR(nv) ((nv) == NV_MAX ? FV_CONV_PX \
     : FV_CONV_ACC / (nv) < PX_MAX ? FV_CONV_ACC / (nv) : PX_MAX)
@@ -89,7 +89,7 @@ accumulate (const FvConvParams * p, const float *in, size_t ky0, size_t ky1,
 
   for (size_t v = 0; v < nv; v++) {
     const fv_vf b = fv_vloadu (p->bias + o0 + v * VL);
-#pragma GCC unroll 8
+#pragma GCC unroll 12
     for (size_t j = 0; j < npx; j++)
       acc[j][v] = b;
   }
@@ -101,7 +101,7 @@ accumulate (const FvConvParams * p, const float *in, size_t ky0, size_t ky1,
 #pragma GCC unroll 4
       for (size_t v = 0; v < nv; v++)
         wv[v] = fv_vloadu (w + v * VL);
-#pragma GCC unroll 8
+#pragma GCC unroll 12
       for (size_t j = 0; j < npx; j++) {
         const fv_vf x = fv_vset1 (s[j * px_step + t]);
 #pragma GCC unroll 4
@@ -121,7 +121,7 @@ interior_pixels (const FvConvParams * p, const float *in, size_t ky0,
   fv_vf acc[PX_MAX][NV_MAX];
 
   accumulate (p, in, ky0, ky1, iy0, ox, npx, acc, nv, o0);
-#pragma GCC unroll 8
+#pragma GCC unroll 12
   for (size_t j = 0; j < npx; j++)
     store_px (p, out + (ox + j) * p->out_c + o0, acc[j], nv, o0, last);
 }
@@ -138,7 +138,7 @@ pooled_pixels (const FvConvParams * p, const float *in, ptrdiff_t iy0,
   fv_vf acc[PX_MAX][NV_MAX];
 
   accumulate (p, in, 0, p->kh, iy0, ox, npx, acc, nv, o0);
-#pragma GCC unroll 8
+#pragma GCC unroll 12
   for (size_t j = 0; j < npx; j += 2) {
     float *o = out + (ox + j) / 2 * p->out_c + o0;
 #pragma GCC unroll 4
