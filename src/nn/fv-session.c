@@ -34,6 +34,9 @@ typedef struct
   gsize x_img, y_img, out_img;  /* floats per image; 0 for constants */
   guint64 macs;                 /* multiply-adds per image */
   const char *kernel;           /* kernel name, NULL for generic ops */
+  const FvLayer *pool;          /* a max pool fused into this conv, or NULL */
+  const FvLayer *sibling;       /* a GEMM computed with this one, or NULL */
+  float *w_pair;                /* then both layers' weights in one panel */
   guint64 prof_ns;
   union
   {
@@ -264,6 +267,35 @@ setup_step (FvSession * s, FvStep * st, const FvLayer * l)
     default:
       break;
   }
+  if (st->sibling) {
+    /* Both heads in one pass over the rows (see fv_fuse_gemm_pair()). */
+    st->p.gemm.n = l->out_c + st->sibling->out_c;
+    st->p.gemm.w = st->w_pair;
+    st->p.gemm.n_split = l->out_c;
+    st->p.gemm.c2 = s->arena + s->offsets[st->sibling->out];
+    st->p.gemm.c2_stride = st->sibling->out_c;
+    st->macs += st->macs / l->out_c * st->sibling->out_c;
+  }
+  if (st->pool) {
+    /* The convolution writes the pool's output (see fv_fuse_pool()). */
+    const FvShape *ps = &s->shapes[st->pool->out];
+    st->out = s->arena + s->offsets[st->pool->out];
+    st->p.conv.out = st->out;
+    st->p.conv.pool_h = ps->dims[1];
+    st->p.conv.pool_w = ps->dims[2];
+    st->rows_per_image = ps->dims[1];
+    st->out_img = fv_shape_elems (ps) / b;
+  }
+}
+
+static void
+steps_free (FvStep * steps, guint n)
+{
+  guint i;
+
+  for (i = 0; i < n; i++)
+    fv_free_floats (steps[i].w_pair);
+  g_free (steps);
 }
 
 /* Places every activation in the arena and resolves every step. With
@@ -326,6 +358,20 @@ session_plan (FvSession * s, gboolean pin_io, GError ** error)
     if (l->y >= 0)
       last[root[l->y]] = MAX (last[root[l->y]], (int) i);
   }
+  for (i = 0; i < model->n_layers; i++) {
+    const FvLayer *l = &model->layers[i];
+    if (fv_fuse_gemm_pair (s->model, i))
+      first[root[l->out]] = MIN (first[root[l->out]], (int) i - 1);
+    if (!fv_fuse_pool (s->model, s->shapes, i))
+      continue;
+    /* The convolution (step i - 1) reads its input while it writes the
+     * pool's output. */
+    first[l->x] = G_MAXINT;
+    last[l->x] = -1;
+    first[root[l->out]] = MIN (first[root[l->out]], (int) i - 1);
+    last[root[model->layers[i - 1].x]] =
+        MAX (last[root[model->layers[i - 1].x]], (int) i);
+  }
   for (i = 0; i < g->n_outputs; i++) {
     last[root[g->outputs[i]]] = model->n_layers;
     if (pin_io)
@@ -360,6 +406,19 @@ session_plan (FvSession * s, gboolean pin_io, GError ** error)
     if (model->layers[i].kind == FV_LAYER_RESHAPE
         && root[model->layers[i].out] != model->layers[i].out)
       continue;
+    if (fv_fuse_gemm_pair (s->model, i)) {
+      FvStep *st = &s->steps[j - 1];
+      st->sibling = &model->layers[i];
+      st->w_pair = fv_fuse_pack_pair (s->model, &model->layers[i - 1],
+          st->sibling);
+      setup_step (s, st, &model->layers[i - 1]);
+      continue;
+    }
+    if (fv_fuse_pool (s->model, s->shapes, i)) {
+      s->steps[j - 1].pool = &model->layers[i];
+      setup_step (s, &s->steps[j - 1], &model->layers[i - 1]);
+      continue;
+    }
     setup_step (s, &s->steps[j++], &model->layers[i]);
   }
   s->n_steps = j;
@@ -445,7 +504,7 @@ fv_session_free (FvSession * s)
   }
   if (!s->borrowed)
     fv_free_floats (s->arena);
-  g_free (s->steps);
+  steps_free (s->steps, s->n_steps);
   g_free (s->shapes);
   g_free (s->offsets);
   if (s->model)
@@ -883,7 +942,7 @@ session_replan (FvSession * s, gboolean pin_io, GError ** error)
   }
   g_free (old_offsets);
   fv_free_floats (old_arena);
-  g_free (old_steps);
+  steps_free (old_steps, old_n_steps);
   s->pinned = pin_io;
   return TRUE;
 }
