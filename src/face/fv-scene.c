@@ -64,8 +64,7 @@ fv_scene_free (FvScene * scene)
 /* Block means and spreads (standard deviations) of @frame's luma into
  * @mean and @spread, on @scene's grid. */
 static void
-scene_thumbnail (FvScene * s, const FvFrame * frame, float *mean,
-    float *spread)
+scene_thumbnail (FvScene * s, const FvFrame * frame, float *mean, float *spread)
 {
   guint r, c, y, x;
 
@@ -118,8 +117,7 @@ scene_ignore_faces (FvScene * s, const FvDetection * faces, guint n_faces)
     float r0 = floorf ((f->y1 - m) * fy), r1 = ceilf ((f->y2 + m) * fy);
 
     /* also false for NaN */
-    if (!(m >= 0.0f && c1 > 0.0f && r1 > 0.0f && c0 < s->cols
-            && r0 < s->rows))
+    if (!(m >= 0.0f && c1 > 0.0f && r1 > 0.0f && c0 < s->cols && r0 < s->rows))
       continue;
     c0 = MAX (c0, 0.0f);
     r0 = MAX (r0, 0.0f);
