@@ -313,6 +313,11 @@ TEST_F (Alloc, DetectorAllocatesNothingButLibyuvRows)
   fv_detector_detect (det, &empty, faces, 8);
   // tracking the face (fv_detector_track) too
   ASSERT_EQ (1u, fv_detector_track (det, &frame, prev, 1, faces, 8));
+  // and the scene-change gate between full scans (fv_scene)
+  g_autoptr (FvScene) scene = fv_scene_new ();
+  fv_scene_set_reference (scene, &frame, prev, 1);
+  EXPECT_GT (fv_scene_get_change (scene, &empty, prev, 1),
+      FV_SCENE_CHANGE_THRESHOLD);
   const int times = fvtest::SampleEvery () > 1 ? 2 : 6;
 
   // Counted with libyuv's allocations included, the frames do allocate:
@@ -328,6 +333,9 @@ TEST_F (Alloc, DetectorAllocatesNothingButLibyuvRows)
           fv_detector_detect (det, &empty, faces, 8);
           fv_detector_track (det, &frame, prev, 1, faces, 8);
           fv_detector_track (det, &empty, prev, 1, faces, 8);
+          fv_scene_set_reference (scene, &frame, prev, 1);
+          fv_scene_get_change (scene, &empty, faces, 1);
+          fv_scene_get_change (scene, &frame, prev, 1);
         }
       });
   exempt_lo = 0;
