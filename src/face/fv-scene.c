@@ -8,9 +8,9 @@
 #define SCENE_COLS 64
 #define SCENE_MAX_ROWS 128
 #define SCENE_BLOCKS (SCENE_COLS * SCENE_MAX_ROWS)
-/* Rows read per block row at most: a block mean over a few hundred
- * pixels already averages sensor noise out. */
-#define SCENE_SAMPLE_ROWS 8
+/* Rows read per block row at most: a block mean over some 80 pixels or
+ * more already averages sensor noise out (README). */
+#define SCENE_SAMPLE_ROWS 4
 /* A face moves by at most a quarter of its size from one tracked run to
  * the next (fv_detector_track()); half its size around its box covers
  * that with room. */
@@ -204,7 +204,7 @@ scene_median_shift (FvScene * s, guint n_blocks)
  * @faces join those left out until the next reference, so a tracked face
  * that moves changes nothing. Compare with
  * %FV_SCENE_CHANGE_THRESHOLD. Reads a thumbnail's worth of rows of
- * @frame (at most 8 per block row), allocates nothing in steady state.
+ * @frame (at most 4 per block row), allocates nothing in steady state.
  *
  * Returns: the change; +infinity when there is no reference or @frame's
  *   size differs from it; 0 when every block is left out
