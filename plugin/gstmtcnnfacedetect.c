@@ -765,12 +765,13 @@ gst_mtcnn_face_detect_install_properties (GObjectClass * gobject_class)
    *
    * The default, 5, is measured (tests/plugin/bench-track, README
    * "Choosing full-scan-interval"): at 1280x720 a tracked face costs
-   * about a quarter of what a face adds to a full scan, and an empty
-   * frame nothing; detector CPU per frame falls to 0.29x on the shared
-   * clip and to 0.22x-0.27x on a still scene, while a new face is
-   * reported 2 runs late on average (4 at most). 3 saves less (0.36x-
-   * 0.44x) for 1.1 runs on average; 10 saves little more (0.11x-0.20x)
-   * for 4 runs on average, and misses faces shown for less than 9 runs.
+   * about a quarter of what a face adds to a full scan, and the gate's
+   * thumbnail about 0.25 ms; detector CPU per frame falls to 0.30x on
+   * the shared clip and to 0.23x-0.28x on a still scene (with sensor
+   * noise too), and a new face is reported on its frame. 3 saves less
+   * (0.38x-0.44x); 10 saves little more (0.13x-0.21x) and leaves changes
+   * that the gate cannot see (inside a tracked face's margin) for up to
+   * 9 runs.
    */
   g_object_class_install_property (gobject_class, PROP_FULL_SCAN_INTERVAL,
       g_param_spec_uint ("full-scan-interval", "Full scan interval",
