@@ -87,7 +87,7 @@ leave_probe (GstPad * pad, GstPadProbeInfo * info, gpointer data)
 }
 
 static void
-watch_element (GstElement * e, Watch * w)
+watch_element (GstElement * e, gpointer w)
 {
   GstPad *sink = gst_element_get_static_pad (e, "sink");
   GstPad *src = gst_element_get_static_pad (e, "src");
@@ -469,32 +469,10 @@ static gboolean
 run_clip (const char *clip, guint k, Watch * w)
 {
   g_autofree gchar *desc = g_strdup_printf ("filesrc location=\"%s\" ! "
-      "avidemux ! jpegdec ! videoconvert ! mtcnnfacedetect name=d "
+      "avidemux ! jpegdec ! videoconvert ! mtcnnfacedetect name=watched "
       "full-scan-interval=%u ! fakesink sync=false", clip, k);
-  GError *err = NULL;
-  GstElement *p = gst_parse_launch (desc, &err), *d;
-  GstBus *bus;
-  GstMessage *m;
-  gboolean ok;
 
-  if (err) {
-    fprintf (stderr, "bench-track: %s\n", err->message);
-    return FALSE;
-  }
-  d = gst_bin_get_by_name (GST_BIN (p), "d");
-  watch_element (d, w);
-  gst_object_unref (d);
-  gst_element_set_state (p, GST_STATE_PLAYING);
-  bus = gst_element_get_bus (p);
-  m = gst_bus_timed_pop_filtered (bus, GST_CLOCK_TIME_NONE,
-      GST_MESSAGE_EOS | GST_MESSAGE_ERROR);
-  ok = m && GST_MESSAGE_TYPE (m) == GST_MESSAGE_EOS;
-  if (m)
-    gst_message_unref (m);
-  gst_object_unref (bus);
-  gst_element_set_state (p, GST_STATE_NULL);
-  gst_object_unref (p);
-  return ok;
+  return fv_plugin_bench_play ("bench-track", desc, watch_element, w);
 }
 
 static void
