@@ -24,6 +24,7 @@ struct _FvScene
   gboolean have_reference;
   float ref_mean[SCENE_BLOCKS], ref_spread[SCENE_BLOCKS];
   float mean[SCENE_BLOCKS], spread[SCENE_BLOCKS];
+  float last_mean[SCENE_BLOCKS];        /* the frame before */
   guint8 ignore[SCENE_BLOCKS];
   guint32 hist[SCENE_HIST_BINS];
   guint64 sum[SCENE_COLS], sum_sq[SCENE_COLS];
@@ -159,6 +160,7 @@ fv_scene_set_reference (FvScene * scene, const FvFrame * frame,
       / frame->width);
   scene->rows = CLAMP (rows, 1, MIN (SCENE_MAX_ROWS, frame->height));
   scene_thumbnail (scene, frame, scene->ref_mean, scene->ref_spread);
+  memcpy (scene->last_mean, scene->ref_mean, sizeof scene->last_mean);
   memset (scene->ignore, 0, sizeof scene->ignore);
   scene_ignore_faces (scene, faces, n_faces);
   scene->have_reference = TRUE;
@@ -188,6 +190,35 @@ scene_median_shift (FvScene * s, guint n_blocks)
   return 0.5f * ((gint) i - SCENE_HIST_BINS / 2);
 }
 
+/* How much the inside of a face's box changed since the frame before:
+ * the mean absolute change of its blocks' means, less their average
+ * change (the light). A face that moves a little changes its edges; a
+ * face replaced by another one at the same place (a cut, another person
+ * in the same spot) changes them all. */
+static float
+scene_face_change (FvScene * s, const FvDetection * f)
+{
+  float fx = (float) s->cols / s->width, fy = (float) s->rows / s->height;
+  float c0 = ceilf (f->x1 * fx), c1 = floorf (f->x2 * fx);
+  float r0 = ceilf (f->y1 * fy), r1 = floorf (f->y2 * fy);
+  double sum = 0.0, sum_abs = 0.0, avg;
+  guint r, c, n = 0;
+
+  /* also false for NaN */
+  if (!(c1 > c0 && r1 > r0 && c0 >= 0.0f && r0 >= 0.0f && c1 <= s->cols
+          && r1 <= s->rows))
+    return 0.0f;
+  for (r = (guint) r0; r < (guint) r1; r++)
+    for (c = (guint) c0; c < (guint) c1; c++, n++)
+      sum += s->mean[r * s->cols + c] - s->last_mean[r * s->cols + c];
+  avg = sum / n;
+  for (r = (guint) r0; r < (guint) r1; r++)
+    for (c = (guint) c0; c < (guint) c1; c++)
+      sum_abs += fabs (s->mean[r * s->cols + c] - s->last_mean[r * s->cols
+              + c] - avg);
+  return (float) (sum_abs / n);
+}
+
 /**
  * fv_scene_get_change:
  * @scene: a scene
@@ -202,7 +233,11 @@ scene_median_shift (FvScene * s, guint n_blocks)
  * change slowly) or of its spread (so that a face on a background of its
  * own brightness counts), in levels of 0 to 255. The blocks around
  * @faces join those left out until the next reference, so a tracked face
- * that moves changes nothing. Compare with
+ * that moves changes nothing there; but the inside of each face's box is
+ * compared with the frame before (the mean absolute change of its blocks,
+ * less their average change), so that a face replaced at the same place
+ * by another one (a cut, a view of another person) is a change, and
+ * gets a full scan and a fresh identity. Compare with
  * %FV_SCENE_CHANGE_THRESHOLD. Reads a thumbnail's worth of rows of
  * @frame (at most 4 per block row), allocates nothing in steady state.
  *
@@ -234,5 +269,8 @@ fv_scene_get_change (FvScene * scene, const FvFrame * frame,
       change = MAX (change, MAX (dm, ds));
     }
   }
+  for (i = 0; i < n_faces; i++)
+    change = MAX (change, scene_face_change (scene, &faces[i]));
+  memcpy (scene->last_mean, scene->mean, sizeof scene->last_mean);
   return change;
 }
