@@ -134,6 +134,12 @@ fv_detector_pad_prepare (FvDetectorPad * pad, guint width, guint height,
 }
 
 gsize
+fv_detector_pad_get_work_size (FvDetectorPad * pad)
+{
+  return fv_detector_get_work_size (pad->detector);
+}
+
+gsize
 fv_detector_pad_get_memory_size (FvDetectorPad * pad)
 {
   return fv_detector_get_memory_size (pad->detector) + pad->planes.size

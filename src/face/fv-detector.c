@@ -11,6 +11,7 @@
  * surrounded by a border on the padded retry). Pyramid levels and crops
  * are box-filtered from the canvas with libyuv. */
 #include "fv-face-private.h"
+#include "core/fv-core.h"
 
 #include <math.h>
 #include <string.h>
@@ -57,7 +58,7 @@ typedef struct
   float scale[MAX_LEVELS];
   guint lw[MAX_LEVELS], lh[MAX_LEVELS];
   FvSession *session[MAX_LEVELS];
-  gsize bytes;
+  gsize net_bytes;              /* the largest level's arena */
   guint64 stamp;
 } Plan;
 
@@ -80,15 +81,18 @@ struct _FvDetector
   Plan plans[N_PLANS];
   guint64 clock;
   FvDetectorPad *pad;           /* the large-face pass, if retry_padded */
-
-  FvScratch canvas;             /* 3 planes cw x ch */
-  FvScratch level;              /* 3 planes, the largest level */
-  FvScratch convert;            /* frame conversion scratch */
+  gsize rnet_bytes, onet_bytes;
+  gsize work_bytes;             /* the largest working memory so far */
   guint8 crop[3 * ONET_SIZE * ONET_SIZE];
 
+  /* The working memory of a detection, borrowed from the process's
+   * (fv-workspace.h) for its duration, see work_layout(). */
+  guint8 *canvas;               /* 3 planes cw x ch */
+  guint8 *level;                /* 3 planes, the largest level */
+  FvScratch convert;            /* frame conversion scratch */
+  float *net;                   /* the arena of every net */
   Cand *heap;                   /* LEVEL_TOP */
   Cand *cands;                  /* STAGE1_MAX */
-  Cand *next;                   /* RNET_MAX */
   guint8 *dead;                 /* STAGE1_MAX */
 };
 
@@ -195,6 +199,7 @@ fv_detector_new_for_models (FvModel * pnet, FvModel * rnet, FvModel * onet,
   static const guint pc[] = { 2, 4 }, oc[] = { 2, 4, 10 };
   g_autoptr (FvDetector) d = NULL;
   g_autoptr (FvSession) probe = NULL;
+  gpointer work;
   int idx[3];
 
   g_return_val_if_fail (pnet != NULL && rnet != NULL && onet != NULL, NULL);
@@ -244,11 +249,13 @@ fv_detector_new_for_models (FvModel * pnet, FvModel * rnet, FvModel * onet,
   d->osession = fv_session_new (onet, ONET_BATCH, 0, 0, error);
   if (!d->osession)
     return NULL;
-
-  d->heap = g_new (Cand, LEVEL_TOP);
-  d->cands = g_new (Cand, STAGE1_MAX);
-  d->next = g_new (Cand, RNET_MAX);
-  d->dead = g_new (guint8, STAGE1_MAX);
+  d->rnet_bytes = fv_session_get_arena_need (d->rsession);
+  d->onet_bytes = fv_session_get_arena_need (d->osession);
+  /* Their arenas come from the working memory from now on. */
+  work = fv_workspace_acquire (MAX (d->rnet_bytes, d->onet_bytes));
+  fv_session_bind_arena (d->rsession, work);
+  fv_session_bind_arena (d->osession, work);
+  fv_workspace_release (work);
   if (d->opts.retry_padded) {
     d->pad = fv_detector_pad_new (pnet, rnet, onet, &d->opts, error);
     if (!d->pad)
@@ -384,13 +391,6 @@ fv_detector_free (FvDetector * detector)
   g_clear_pointer (&detector->pnet, fv_model_unref);
   g_clear_pointer (&detector->rnet, fv_model_unref);
   g_clear_pointer (&detector->onet, fv_model_unref);
-  fv_scratch_clear (&detector->canvas);
-  fv_scratch_clear (&detector->level);
-  fv_scratch_clear (&detector->convert);
-  g_free (detector->heap);
-  g_free (detector->cands);
-  g_free (detector->next);
-  g_free (detector->dead);
   fv_detector_pad_free (detector->pad);
   g_free (detector);
 }
@@ -432,6 +432,7 @@ get_plan (FvDetector * d, guint cw, guint ch, GError ** error)
 {
   Plan *p = NULL;
   double scale, minl;
+  gpointer work;
   guint i;
 
   for (i = 0; i < N_PLANS; i++) {
@@ -459,39 +460,75 @@ get_plan (FvDetector * d, guint cw, guint ch, GError ** error)
       return NULL;
     }
     fv_session_share_threads (s, d->pnet_threads);
-    /* The levels run one after the other: the first (largest) one's
-     * arena holds them all. */
-    if (p->n_levels > 0)
-      fv_session_borrow_arena (s, p->session[0]);
+    /* The levels run one after the other, in the working memory. */
     p->session[p->n_levels] = s;
     p->scale[p->n_levels] = scale;
     p->lw[p->n_levels] = lw;
     p->lh[p->n_levels] = lh;
-    p->bytes += fv_session_get_arena_size (s);
+    p->net_bytes = MAX (p->net_bytes, fv_session_get_arena_need (s));
     p->n_levels++;
     scale *= d->opts.scale_factor;
     minl *= d->opts.scale_factor;
   }
+  /* Free the levels' own arenas now rather than at the first run. */
+  work = fv_workspace_acquire (p->net_bytes);
+  for (i = 0; i < p->n_levels; i++)
+    fv_session_bind_arena (p->session[i], work);
+  fv_workspace_release (work);
   p->cw = cw;
   p->ch = ch;
   p->stamp = ++d->clock;
   return p;
 }
 
-static gboolean
+/* Where each part of the working memory of a detection on a frame of
+ * @w x @h laid out as @l with plan @p lies, from @base (%NULL: only the
+ * size). The nets run one after the other in the same arena. */
+static gsize
+work_layout (FvDetector * d, const Plan * p, const Layout * l, guint w,
+    guint h, guint8 * base)
+{
+  gsize off = 0, net, canvas, level, convert, heap, cands, dead;
+  gsize convert_size = fv_frame_planar_scratch_size (w, h, l->dw, l->dh);
+
+#define TAKE(var, bytes) G_STMT_START { \
+  var = off; \
+  off = fv_round_up (off + (bytes), FV_ALIGN); \
+} G_STMT_END
+  TAKE (net, MAX (p->net_bytes, MAX (d->rnet_bytes, d->onet_bytes)));
+  TAKE (canvas, (gsize) (3) * l->cw * l->ch);
+  TAKE (level, p->n_levels ? (gsize) (3) * p->lw[0] * p->lh[0] : 0);
+  TAKE (convert, convert_size);
+  TAKE (heap, sizeof (Cand) * LEVEL_TOP);
+  TAKE (cands, sizeof (Cand) * STAGE1_MAX);
+  TAKE (dead, STAGE1_MAX);
+#undef TAKE
+  if (base) {
+    d->net = (float *) (base + net);
+    d->canvas = base + canvas;
+    d->level = base + level;
+    d->convert.data = base + convert;
+    d->convert.size = convert_size;
+    d->heap = (Cand *) (base + heap);
+    d->cands = (Cand *) (base + cands);
+    d->dead = base + dead;
+  }
+  return off;
+}
+
+/* The plan for frames of @w x @h laid out as @l, and the size of the
+ * working memory for them; %NULL if P-Net cannot be planned. */
+static Plan *
 prepare_layout (FvDetector * d, guint w, guint h, const Layout * l,
-    GError ** error)
+    gsize * work_bytes, GError ** error)
 {
   Plan *p = get_plan (d, l->cw, l->ch, error);
 
   if (!p)
-    return FALSE;
-  fv_scratch_ensure (&d->canvas, (gsize) (3) * l->cw * l->ch);
-  if (p->n_levels)
-    fv_scratch_ensure (&d->level, (gsize) (3) * p->lw[0] * p->lh[0]);
-  fv_scratch_ensure (&d->convert, fv_frame_planar_scratch_size (w, h, l->dw,
-          l->dh));
-  return TRUE;
+    return NULL;
+  *work_bytes = work_layout (d, p, l, w, h, NULL);
+  d->work_bytes = MAX (d->work_bytes, *work_bytes);
+  return p;
 }
 
 /**
@@ -502,8 +539,9 @@ prepare_layout (FvDetector * d, guint w, guint h, const Layout * l,
  * @error: return location for an %FV_MODEL_ERROR, or an %FV_IMAGE_ERROR
  *   (%FV_IMAGE_ERROR_SIZE) for a size outside 1 to %FV_FRAME_MAX_SIZE
  *
- * Plans the P-Net sessions and allocates the buffers for frames of this
- * size (for both the normal pass and the padded retry), so that
+ * Plans the P-Net sessions for frames of this size (for both the normal
+ * pass and the padded retry) and grows the process's working memory
+ * (fv-workspace.h) to what a detection on them borrows, so that
  * fv_detector_detect() on such frames allocates nothing. Optional: detect
  * does it on the first frame of a new size. The detector keeps the plans
  * of the last few canvas sizes.
@@ -516,13 +554,16 @@ fv_detector_prepare (FvDetector * detector, guint width, guint height,
     GError ** error)
 {
   Layout l;
+  gsize size;
 
   g_return_val_if_fail (detector != NULL, FALSE);
   if (!fv_frame_check_size (width, height, error))
     return FALSE;
   layout_for (detector, width, height, FALSE, &l);
-  if (!prepare_layout (detector, width, height, &l, error))
+  if (!prepare_layout (detector, width, height, &l, &size, error))
     return FALSE;
+  /* Grows the working memory (one block of it) now. */
+  fv_workspace_release (fv_workspace_acquire (size));
   return !detector->pad || fv_detector_pad_prepare (detector->pad, width,
       height, error);
 }
@@ -531,26 +572,43 @@ fv_detector_prepare (FvDetector * detector, guint width, guint height,
  * fv_detector_get_memory_size:
  * @detector: a detector
  *
- * Returns: the bytes the detector holds in sessions and buffers (not
- *   counting the models' weights)
+ * Returns: the bytes the detector holds in sessions and buffers between
+ *   detections (not counting the models' weights, nor the working memory
+ *   it borrows during a detection, see fv_detector_get_work_size())
  */
 gsize
 fv_detector_get_memory_size (FvDetector * detector)
 {
   gsize n;
-  guint i;
 
   g_return_val_if_fail (detector != NULL, 0);
   n = fv_session_get_arena_size (detector->rsession)
       + fv_session_get_arena_size (detector->osession)
-      + detector->canvas.size + detector->level.size
-      + detector->convert.size
-      + sizeof (Cand) * (LEVEL_TOP + STAGE1_MAX + RNET_MAX) + STAGE1_MAX;
-  for (i = 0; i < N_PLANS; i++)
-    n += detector->plans[i].bytes;
+      + fv_session_get_arena_size (detector->pnet_threads);
   if (detector->pad)
     n += fv_detector_pad_get_memory_size (detector->pad);
   return n;
+}
+
+/**
+ * fv_detector_get_work_size:
+ * @detector: a detector
+ *
+ * The detector keeps its canvas, candidate lists and the activations of
+ * its nets in the process's working memory (fv-workspace.h), borrowed for
+ * the duration of a detection: one block per running detection, whatever
+ * the number of detectors.
+ *
+ * Returns: the most bytes of working memory one of its detections has
+ *   borrowed so far (or will, for the sizes given to
+ *   fv_detector_prepare()), its large-face pass included
+ */
+gsize
+fv_detector_get_work_size (FvDetector * detector)
+{
+  g_return_val_if_fail (detector != NULL, 0);
+  return MAX (detector->work_bytes, detector->pad ?
+      fv_detector_pad_get_work_size (detector->pad) : 0);
 }
 
 /* ---- candidate lists ---------------------------------------------------- */
@@ -708,7 +766,7 @@ run_level (FvDetector * d, const Plan * p, guint li, guint8 * const *canvas,
   FvSession *s = p->session[li];
   guint lw = p->lw[li], lh = p->lh[li], mw, mh, x, y, n_heap = 0, kept, c;
   gsize plane = (gsize) (lw) * lh;
-  guint8 *lv = d->level.data;
+  guint8 *lv = d->level;
   const float *prob, *reg;
   float scale = p->scale[li], th = d->opts.thresholds[0];
   FvShape shape;
@@ -716,6 +774,7 @@ run_level (FvDetector * d, const Plan * p, guint li, guint8 * const *canvas,
   for (c = 0; c < 3; c++)
     ScalePlane (canvas[c], p->cw, p->cw, p->ch, lv + c * plane, lw, lw, lh,
         kFilterBox);
+  fv_session_bind_arena (s, d->net);
   planes_to_input (lv, lv + plane, lv + 2 * plane, lw, lw, lh,
       fv_session_get_input (s, 0));
   fv_session_run (s, 1);
@@ -802,7 +861,8 @@ run_rnet (FvDetector * d, const Plan * p, guint8 * const *canvas, Cand * c,
     guint n)
 {
   gsize image = RNET_SIZE * RNET_SIZE * 3;
-  float *in = fv_session_get_input (d->rsession, 0);
+  float *in = (fv_session_bind_arena (d->rsession, d->net),
+      fv_session_get_input (d->rsession, 0));
   float th = d->opts.thresholds[1];
   guint done = 0, kept = 0, i;
 
@@ -832,7 +892,8 @@ run_onet (FvDetector * d, const Plan * p, guint8 * const *canvas, Cand * c,
     guint n)
 {
   gsize image = ONET_SIZE * ONET_SIZE * 3;
-  float *in = fv_session_get_input (d->osession, 0);
+  float *in = (fv_session_bind_arena (d->osession, d->net),
+      fv_session_get_input (d->osession, 0));
   float th = d->opts.thresholds[2];
   guint done = 0, kept = 0, i, k;
 
@@ -869,29 +930,22 @@ run_onet (FvDetector * d, const Plan * p, guint8 * const *canvas, Cand * c,
   return kept;
 }
 
-/* One pass of the cascade over the frame laid out on the canvas as @l,
- * for faces of at least @min_face canvas pixels. Returns the number of
- * faces, best first, in d->cands. */
+/* One pass of the cascade over the frame laid out on the canvas as @l
+ * with plan @p, for faces of at least @min_face canvas pixels, in the
+ * working memory. Returns the number of faces, best first, in d->cands. */
 static guint
 run_pass (FvDetector * d, const FvFrame * frame, const Layout * l,
-    float min_face)
+    const Plan * p, float min_face)
 {
-  Plan *p;
   guint8 *canvas[3];
   FvPlanes dst;
   gsize plane = (gsize) l->cw * l->ch;
   guint n = 0, i, c;
 
-  if (!prepare_layout (d, frame->width, frame->height, l, NULL))
-    return 0;
-  p = get_plan (d, l->cw, l->ch, NULL);
-  if (p->n_levels == 0)
-    return 0;
-
   for (c = 0; c < 3; c++)
-    canvas[c] = d->canvas.data + c * plane;
+    canvas[c] = d->canvas + c * plane;
   if (l->ox || l->oy)
-    memset (d->canvas.data, PAD_VALUE, 3 * plane);
+    memset (d->canvas, PAD_VALUE, 3 * plane);
   dst.stride = l->cw;
   for (c = 0; c < 3; c++)
     dst.p[c] = canvas[c] + (gsize) l->oy * l->cw + l->ox;
@@ -953,14 +1007,22 @@ fv_detector_detect (FvDetector * detector, const FvFrame * frame,
     FvDetection * faces, guint max_faces)
 {
   Layout l;
-  guint n, i, k;
+  const Plan *p;
+  gsize size;
+  guint8 *work;
+  guint n = 0, i, k;
 
   g_return_val_if_fail (detector != NULL && frame != NULL, 0);
   g_return_val_if_fail (faces != NULL || max_faces == 0, 0);
   g_return_val_if_fail (frame->width >= 1 && frame->height >= 1, 0);
 
   layout_for (detector, frame->width, frame->height, FALSE, &l);
-  n = run_pass (detector, frame, &l, 0.0f);
+  p = prepare_layout (detector, frame->width, frame->height, &l, &size, NULL);
+  if (!p || p->n_levels == 0)
+    goto pad;
+  work = fv_workspace_acquire (size);
+  work_layout (detector, p, &l, frame->width, frame->height, work);
+  n = run_pass (detector, frame, &l, p, 0.0f);
 
   n = MIN (n, max_faces);
   for (i = 0; i < n; i++) {
@@ -982,6 +1044,8 @@ fv_detector_detect (FvDetector * detector, const FvFrame * frame,
 #undef TO_X
 #undef TO_Y
   }
+  fv_workspace_release (work);
+pad:
   if (detector->pad)
     n = fv_detector_pad_detect (detector->pad, frame, faces, n, max_faces);
   return n;

@@ -148,7 +148,9 @@ fv_embedder_get_model (FvEmbedder * embedder)
  * fv_embedder_get_arena_size:
  * @embedder: an embedder
  *
- * Returns: the bytes of activation memory the embedder holds
+ * Returns: the bytes of activation memory the embedder holds between
+ *   runs: 0 once it has run in the process's working memory
+ *   (fv-workspace.h), which it borrows while it runs
  */
 gsize
 fv_embedder_get_arena_size (FvEmbedder * embedder)
@@ -285,8 +287,15 @@ static void
 embed_source (FvEmbedder * e, FvEmbedSource * src, guint n_faces,
     float *embeddings)
 {
-  float *in = fv_session_get_input (e->session, 0);
+  /* The activations live in the process's working memory while the
+   * embedder runs (fv-workspace.h), unless the session has threads of its
+   * own for whole images, which need memory of their own. */
+  gpointer work = fv_workspace_acquire (fv_session_get_arena_need (e->session));
+  float *in;
 
+  if (!fv_session_bind_arena (e->session, work))
+    g_clear_pointer (&work, fv_workspace_release);
+  in = fv_session_get_input (e->session, 0);
   for (src->done = 0; src->done < n_faces;) {
     guint n = MIN (n_faces - src->done, e->max_batch);
     float *out = embeddings + (gsize) (src->done) * e->dim;
@@ -299,6 +308,8 @@ embed_source (FvEmbedder * e, FvEmbedSource * src, guint n_faces,
     }
     src->done += n;
   }
+  if (work)
+    fv_workspace_release (work);
 }
 
 /**

@@ -51,6 +51,7 @@ void fv_detector_pad_free (FvDetectorPad * pad);
 gboolean fv_detector_pad_prepare (FvDetectorPad * pad, guint width,
     guint height, GError ** error);
 gsize fv_detector_pad_get_memory_size (FvDetectorPad * pad);
+gsize fv_detector_pad_get_work_size (FvDetectorPad * pad);
 guint fv_detector_pad_detect (FvDetectorPad * pad, const FvFrame * frame,
     FvDetection * faces, guint n_faces, guint max_faces);
 

@@ -270,6 +270,7 @@ FV_API gboolean fv_detector_prepare (FvDetector * detector, guint width,
 FV_API guint fv_detector_detect (FvDetector * detector, const FvFrame * frame,
     FvDetection * faces, guint max_faces);
 FV_API gsize fv_detector_get_memory_size (FvDetector * detector);
+FV_API gsize fv_detector_get_work_size (FvDetector * detector);
 
 /**
  * FV_PROMINENCE_COMPARABLE:

@@ -97,6 +97,8 @@ FV_API guint fv_session_get_threads (FvSession * session);
 FV_API void fv_session_share_threads (FvSession * session, FvSession * from);
 FV_API gboolean fv_session_borrow_arena (FvSession * session,
     FvSession * host);
+FV_API gboolean fv_session_bind_arena (FvSession * session, float *arena);
+FV_API gsize fv_session_get_arena_need (FvSession * session);
 
 /**
  * FvStepProfile:

@@ -882,7 +882,9 @@ session_replan (FvSession * s, gboolean pin_io, GError ** error)
     return FALSE;
   }
   g_free (old_offsets);
-  fv_free_floats (old_arena);
+  if (!s->borrowed)
+    fv_free_floats (old_arena);
+  s->borrowed = FALSE;
   g_free (old_steps);
   s->pinned = pin_io;
   return TRUE;
@@ -969,14 +971,66 @@ fail:
 }
 
 /**
+ * fv_session_bind_arena:
+ * @session: a session without threads of its own for whole images (planned
+ *   for batch 1, or given no more than one thread)
+ * @arena: (nullable): memory of at least fv_session_get_arena_need() bytes,
+ *   aligned to 64 bytes, or %NULL to go back to memory of its own
+ *
+ * Makes @session keep its activations, input and outputs in @arena, which
+ * the caller owns, and frees the session's own. Binding again to the same
+ * memory costs nothing; to other memory, a pass over the steps. The
+ * memory can be lent to other sessions between runs (the working memory
+ * of fv_workspace_acquire()), as long as the caller binds it again and
+ * writes the input before each run: pointers from fv_session_get_input()
+ * and fv_session_get_output() are only valid while it is bound.
+ *
+ * Returns: %FALSE (nothing changed) when @session cannot run in outside
+ *   memory
+ */
+gboolean
+fv_session_bind_arena (FvSession * session, float *arena)
+{
+  guint i;
+
+  g_return_val_if_fail (session != NULL, FALSE);
+  if (session->lanes || session->pinned)
+    return FALSE;
+  if (arena == session->arena || (!arena && !session->borrowed))
+    return TRUE;
+  if (!session->borrowed)
+    fv_free_floats (session->arena);
+  session->borrowed = arena != NULL;
+  session->arena = arena ? arena : fv_alloc_floats (session->arena_floats);
+  /* the steps point into the arena: resolve them again */
+  for (i = 0; i < session->n_steps; i++)
+    setup_step (session, &session->steps[i], session->steps[i].layer);
+  return TRUE;
+}
+
+/**
+ * fv_session_get_arena_need:
+ * @session: a session
+ *
+ * Returns: the bytes of memory fv_session_bind_arena() needs: the arena's
+ *   size, without the memory of extra threads
+ */
+gsize
+fv_session_get_arena_need (FvSession * session)
+{
+  g_return_val_if_fail (session != NULL, 0);
+  return session->arena_floats * sizeof (float);
+}
+
+/**
  * fv_session_borrow_arena:
  * @session: a session planned for batch 1 that has no threads of its own
  * @host: a session whose arena is at least as large as @session's
  *
  * Makes @session keep its activations in @host's arena and frees its own,
  * for sessions that never run at the same time and whose input is written
- * just before each run (the pyramid levels of a detector): their memory
- * is then the largest one's, not the sum. @host must outlive @session.
+ * just before each run: their memory is then the largest one's, not the
+ * sum. @host must outlive @session and keep its arena.
  * Pointers from fv_session_get_input() and fv_session_get_output() of
  * @session obtained before this call are no longer valid after it.
  *
@@ -986,20 +1040,11 @@ fail:
 gboolean
 fv_session_borrow_arena (FvSession * session, FvSession * host)
 {
-  guint i;
-
   g_return_val_if_fail (session != NULL && host != NULL, FALSE);
-  if (session == host || session->borrowed || session->lanes
-      || session->pinned || session->max_batch != 1
+  if (session == host || session->borrowed || session->max_batch != 1
       || host->arena_floats < session->arena_floats)
     return FALSE;
-  fv_free_floats (session->arena);
-  session->arena = host->arena;
-  session->borrowed = TRUE;
-  /* the steps point into the arena: resolve them again */
-  for (i = 0; i < session->n_steps; i++)
-    setup_step (session, &session->steps[i], session->steps[i].layer);
-  return TRUE;
+  return fv_session_bind_arena (session, host->arena);
 }
 
 /**
