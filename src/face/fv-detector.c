@@ -199,7 +199,6 @@ fv_detector_new_for_models (FvModel * pnet, FvModel * rnet, FvModel * onet,
   static const guint pc[] = { 2, 4 }, oc[] = { 2, 4, 10 };
   g_autoptr (FvDetector) d = NULL;
   g_autoptr (FvSession) probe = NULL;
-  gpointer work;
   int idx[3];
 
   g_return_val_if_fail (pnet != NULL && rnet != NULL && onet != NULL, NULL);
@@ -243,19 +242,15 @@ fv_detector_new_for_models (FvModel * pnet, FvModel * rnet, FvModel * onet,
       && !fv_session_set_threads (probe, d->opts.threads, error))
     return NULL;
   d->pnet_threads = g_steal_pointer (&probe);
-  d->rsession = fv_session_new (rnet, RNET_BATCH, 0, 0, error);
+  /* Without memory: they run in the working memory. */
+  d->rsession = fv_session_new_unbound (rnet, RNET_BATCH, 0, 0, error);
   if (!d->rsession)
     return NULL;
-  d->osession = fv_session_new (onet, ONET_BATCH, 0, 0, error);
+  d->osession = fv_session_new_unbound (onet, ONET_BATCH, 0, 0, error);
   if (!d->osession)
     return NULL;
   d->rnet_bytes = fv_session_get_arena_need (d->rsession);
   d->onet_bytes = fv_session_get_arena_need (d->osession);
-  /* Their arenas come from the working memory from now on. */
-  work = fv_workspace_acquire (MAX (d->rnet_bytes, d->onet_bytes));
-  fv_session_bind_arena (d->rsession, work);
-  fv_session_bind_arena (d->osession, work);
-  fv_workspace_release (work);
   if (d->opts.retry_padded) {
     d->pad = fv_detector_pad_new (pnet, rnet, onet, &d->opts, error);
     if (!d->pad)
@@ -432,7 +427,6 @@ get_plan (FvDetector * d, guint cw, guint ch, GError ** error)
 {
   Plan *p = NULL;
   double scale, minl;
-  gpointer work;
   guint i;
 
   for (i = 0; i < N_PLANS; i++) {
@@ -454,7 +448,7 @@ get_plan (FvDetector * d, guint cw, guint ch, GError ** error)
     FvSession *s;
 
     /* Transposed: the image width is the tensor height. */
-    s = fv_session_new (d->pnet, 1, lw, lh, error);
+    s = fv_session_new_unbound (d->pnet, 1, lw, lh, error);
     if (!s) {
       plan_clear (p);
       return NULL;
@@ -470,11 +464,6 @@ get_plan (FvDetector * d, guint cw, guint ch, GError ** error)
     scale *= d->opts.scale_factor;
     minl *= d->opts.scale_factor;
   }
-  /* Free the levels' own arenas now rather than at the first run. */
-  work = fv_workspace_acquire (p->net_bytes);
-  for (i = 0; i < p->n_levels; i++)
-    fv_session_bind_arena (p->session[i], work);
-  fv_workspace_release (work);
   p->cw = cw;
   p->ch = ch;
   p->stamp = ++d->clock;

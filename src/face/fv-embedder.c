@@ -54,7 +54,8 @@ fv_embedder_new_for_model (FvModel * model, guint max_batch, GError ** error)
   e = g_new0 (FvEmbedder, 1);
   e->model = fv_model_ref (model);
   e->max_batch = max_batch;
-  e->session = fv_session_new (model, max_batch, 0, 0, error);
+  /* Its memory is borrowed for each run (embed_source()). */
+  e->session = fv_session_new_unbound (model, max_batch, 0, 0, error);
   if (!e->session)
     return NULL;
   fv_session_get_output (e->session, 0, &out);
@@ -149,8 +150,9 @@ fv_embedder_get_model (FvEmbedder * embedder)
  * @embedder: an embedder
  *
  * Returns: the bytes of activation memory the embedder holds between
- *   runs: 0 once it has run in the process's working memory
- *   (fv-workspace.h), which it borrows while it runs
+ *   runs: 0 unless threads of its own for whole images
+ *   (fv_embedder_set_threads() on a batch) need memory of their own; it
+ *   borrows the process's working memory (fv-workspace.h) while it runs
  */
 gsize
 fv_embedder_get_arena_size (FvEmbedder * embedder)
@@ -288,8 +290,8 @@ embed_source (FvEmbedder * e, FvEmbedSource * src, guint n_faces,
     float *embeddings)
 {
   /* The activations live in the process's working memory while the
-   * embedder runs (fv-workspace.h), unless the session has threads of its
-   * own for whole images, which need memory of their own. */
+   * embedder runs (fv-workspace.h), unless fv_session_set_threads() gave
+   * the session threads for whole images, with memory of their own. */
   gpointer work = fv_workspace_acquire (fv_session_get_arena_need (e->session));
   float *in;
 

@@ -81,6 +81,8 @@ FV_API const char *fv_model_describe_kernels (FvModel * model);
 
 FV_API FvSession *fv_session_new (FvModel * model, guint max_batch,
     guint height, guint width, GError ** error);
+FV_API FvSession *fv_session_new_unbound (FvModel * model, guint max_batch,
+    guint height, guint width, GError ** error);
 FV_API void fv_session_free (FvSession * session);
 FV_API FvModel *fv_session_get_model (FvSession * session);
 FV_API float *fv_session_get_input (FvSession * session, guint index);

@@ -353,7 +353,8 @@ session_plan (FvSession * s, gboolean pin_io, GError ** error)
   }
   for (i = 0; i < nt; i++)
     s->offsets[i] = s->offsets[root[i]];
-  s->arena = fv_alloc_floats (s->arena_floats);
+  if (!s->borrowed)
+    s->arena = fv_alloc_floats (s->arena_floats);
 
   s->steps = g_new0 (FvStep, MAX (model->n_layers, 1));
   for (i = 0, j = 0; i < model->n_layers; i++) {
@@ -366,24 +367,9 @@ session_plan (FvSession * s, gboolean pin_io, GError ** error)
   return TRUE;
 }
 
-/**
- * fv_session_new:
- * @model: a model
- * @max_batch: the largest batch that fv_session_run() will be asked for
- * @height: input height, or 0 for the height in the file
- * @width: input width, or 0 for the width in the file
- * @error: return location for an %FV_MODEL_ERROR
- *
- * Plans @model for inputs of up to @max_batch images of @height x @width:
- * infers every shape, places every activation in one arena and resolves
- * every kernel argument. Fully convolutional models (P-Net) take any size;
- * others fail here with %FV_MODEL_ERROR_SHAPE if the size does not fit.
- *
- * Returns: (transfer full) (nullable): a new session
- */
-FvSession *
-fv_session_new (FvModel * model, guint max_batch, guint height, guint width,
-    GError ** error)
+static FvSession *
+session_new (FvModel * model, guint max_batch, guint height, guint width,
+    gboolean unbound, GError ** error)
 {
   g_autoptr (FvSession) s = NULL;
   FvGraph *g;
@@ -412,6 +398,7 @@ fv_session_new (FvModel * model, guint max_batch, guint height, guint width,
 
   s = g_new0 (FvSession, 1);
   s->model = fv_model_ref (model);
+  s->borrowed = unbound;
   s->max_batch = max_batch;
   s->height = height;
   s->width = width;
@@ -425,6 +412,50 @@ fv_session_new (FvModel * model, guint max_batch, guint height, guint width,
     return NULL;
   s->n_threads = 1;
   return g_steal_pointer (&s);
+}
+
+/**
+ * fv_session_new:
+ * @model: a model
+ * @max_batch: the largest batch that fv_session_run() will be asked for
+ * @height: input height, or 0 for the height in the file
+ * @width: input width, or 0 for the width in the file
+ * @error: return location for an %FV_MODEL_ERROR
+ *
+ * Plans @model for inputs of up to @max_batch images of @height x @width:
+ * infers every shape, places every activation in one arena and resolves
+ * every kernel argument. Fully convolutional models (P-Net) take any size;
+ * others fail here with %FV_MODEL_ERROR_SHAPE if the size does not fit.
+ *
+ * Returns: (transfer full) (nullable): a new session
+ */
+FvSession *
+fv_session_new (FvModel * model, guint max_batch, guint height, guint width,
+    GError ** error)
+{
+  return session_new (model, max_batch, height, width, FALSE, error);
+}
+
+/**
+ * fv_session_new_unbound:
+ * @model: a model
+ * @max_batch: the largest batch that fv_session_run() will be asked for
+ * @height: input height, or 0 for the height in the file
+ * @width: input width, or 0 for the width in the file
+ * @error: return location for an %FV_MODEL_ERROR
+ *
+ * Like fv_session_new(), but without memory for the activations: bind
+ * some with fv_session_bind_arena() before using the input, the outputs
+ * or running it. For sessions that run in the process's working memory
+ * (fv-workspace.h): creating them touches no activation memory at all.
+ *
+ * Returns: (transfer full) (nullable): a new session
+ */
+FvSession *
+fv_session_new_unbound (FvModel * model, guint max_batch, guint height,
+    guint width, GError ** error)
+{
+  return session_new (model, max_batch, height, width, TRUE, error);
 }
 
 /**
@@ -478,6 +509,7 @@ float *
 fv_session_get_input (FvSession * session, guint index)
 {
   g_return_val_if_fail (session != NULL && index == 0, NULL);
+  g_return_val_if_fail (session->arena != NULL, NULL);
   return session->arena + session->offsets[session->model->graph->input];
 }
 
@@ -488,8 +520,9 @@ fv_session_get_input (FvSession * session, guint index)
  * @shape: (out caller-allocates) (optional): the output shape at the
  *   maximum batch
  *
- * Returns: (transfer none): the output of the last run; valid until the
- *   next run
+ * Returns: (transfer none) (nullable): the output of the last run; valid
+ *   until the next run; %NULL for a session without memory
+ *   (fv_session_new_unbound())
  */
 const float *
 fv_session_get_output (FvSession * session, guint index, FvShape * shape)
@@ -503,7 +536,7 @@ fv_session_get_output (FvSession * session, guint index, FvShape * shape)
   t = g->outputs[index];
   if (shape)
     *shape = session->shapes[t];
-  return session->arena + session->offsets[t];
+  return session->arena ? session->arena + session->offsets[t] : NULL;
 }
 
 /**
@@ -827,6 +860,7 @@ fv_session_run (FvSession * session, guint batch)
 
   g_return_if_fail (session != NULL);
   g_return_if_fail (batch >= 1 && batch <= session->max_batch);
+  g_return_if_fail (session->arena != NULL);
 
   fp = fv_fp_mode_enter ();
   if (n == 1) {
@@ -866,14 +900,17 @@ session_replan (FvSession * s, gboolean pin_io, GError ** error)
   gsize old_floats = s->arena_floats;
   FvStep *old_steps = s->steps;
   guint old_n_steps = s->n_steps;
+  gboolean old_borrowed = s->borrowed;
 
   s->offsets = g_new0 (gsize, nt);
   s->arena = NULL;
   s->steps = NULL;
+  s->borrowed = FALSE;
   if (!session_plan (s, pin_io, error)) {
     fv_free_floats (s->arena);
     g_free (s->steps);
     g_free (s->offsets);
+    s->borrowed = old_borrowed;
     s->offsets = old_offsets;
     s->arena = old_arena;
     s->arena_floats = old_floats;
@@ -882,9 +919,8 @@ session_replan (FvSession * s, gboolean pin_io, GError ** error)
     return FALSE;
   }
   g_free (old_offsets);
-  if (!s->borrowed)
+  if (!old_borrowed)
     fv_free_floats (old_arena);
-  s->borrowed = FALSE;
   g_free (old_steps);
   s->pinned = pin_io;
   return TRUE;
@@ -996,7 +1032,7 @@ fv_session_bind_arena (FvSession * session, float *arena)
   g_return_val_if_fail (session != NULL, FALSE);
   if (session->lanes || session->pinned)
     return FALSE;
-  if (arena == session->arena || (!arena && !session->borrowed))
+  if ((arena && arena == session->arena) || (!arena && !session->borrowed))
     return TRUE;
   if (!session->borrowed)
     fv_free_floats (session->arena);
