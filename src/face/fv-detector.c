@@ -995,27 +995,56 @@ guint
 fv_detector_detect (FvDetector * detector, const FvFrame * frame,
     FvDetection * faces, guint max_faces)
 {
-  Layout l;
-  const Plan *p;
   gsize size;
-  guint8 *work;
-  guint n = 0, i, k;
+  guint n = 0;
 
   g_return_val_if_fail (detector != NULL && frame != NULL, 0);
   g_return_val_if_fail (faces != NULL || max_faces == 0, 0);
   g_return_val_if_fail (frame->width >= 1 && frame->height >= 1, 0);
 
-  layout_for (detector, frame->width, frame->height, FALSE, &l);
-  p = prepare_layout (detector, frame->width, frame->height, &l, &size, NULL);
-  if (!p || p->n_levels == 0)
-    goto pad;
-  work = fv_workspace_acquire (size);
-  work_layout (detector, p, &l, frame->width, frame->height, work);
-  n = run_pass (detector, frame, &l, p, 0.0f);
+  size = fv_detector_get_work_for (detector, frame->width, frame->height);
+  if (size > 0) {
+    guint8 *work = fv_workspace_acquire (size);
+    n = fv_detector_detect_in (detector, frame, faces, max_faces, work);
+    fv_workspace_release (work);
+  }
+  if (detector->pad)
+    n = fv_detector_pad_detect (detector->pad, frame, faces, n, max_faces);
+  return n;
+}
 
-  n = MIN (n, max_faces);
+/* The working memory fv_detector_detect_in() needs for frames of @width x
+ * @height (planned now if need be); 0 when there is nothing to search. */
+gsize
+fv_detector_get_work_for (FvDetector * d, guint width, guint height)
+{
+  Layout l;
+  const Plan *p;
+  gsize size = 0;
+
+  layout_for (d, width, height, FALSE, &l);
+  p = prepare_layout (d, width, height, &l, &size, NULL);
+  return p && p->n_levels > 0 ? size : 0;
+}
+
+/* The normal pass (not the padded one) on @frame in @work, at least
+ * fv_detector_get_work_for() bytes. */
+guint
+fv_detector_detect_in (FvDetector * d, const FvFrame * frame,
+    FvDetection * faces, guint max_faces, guint8 * work)
+{
+  Layout l;
+  const Plan *p;
+  guint n, i, k;
+
+  layout_for (d, frame->width, frame->height, FALSE, &l);
+  p = get_plan (d, l.cw, l.ch, NULL);
+  if (!p || p->n_levels == 0)
+    return 0;
+  work_layout (d, p, &l, frame->width, frame->height, work);
+  n = MIN (run_pass (d, frame, &l, p, 0.0f), max_faces);
   for (i = 0; i < n; i++) {
-    const Cand *c = &detector->cands[i];
+    const Cand *c = &d->cands[i];
     FvDetection *f = &faces[i];
     /* Canvas pixel centres back to frame pixel centres. */
     float sx = (float) frame->width / l.dw, sy = (float) frame->height / l.dh;
@@ -1033,9 +1062,5 @@ fv_detector_detect (FvDetector * detector, const FvFrame * frame,
 #undef TO_X
 #undef TO_Y
   }
-  fv_workspace_release (work);
-pad:
-  if (detector->pad)
-    n = fv_detector_pad_detect (detector->pad, frame, faces, n, max_faces);
   return n;
 }

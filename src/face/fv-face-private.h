@@ -39,6 +39,14 @@ void fv_frame_read_planar (const FvFrame * frame, guint x, guint y, guint w,
 /* Bytes of scratch that fv_frame_read_planar() needs for these sizes. */
 gsize fv_frame_planar_scratch_size (guint w, guint h, guint dw, guint dh);
 
+/* The detector's normal pass in working memory that the caller borrowed
+ * (fv-workspace.h), of the size fv_detector_get_work_for() gives for the
+ * frame's size (0: nothing to search, do not call). */
+gsize fv_detector_get_work_for (FvDetector * detector, guint width,
+    guint height);
+guint fv_detector_detect_in (FvDetector * detector, const FvFrame * frame,
+    FvDetection * faces, guint max_faces, guint8 * work);
+
 /* The detector's pass for faces that fill the frame (fv-detector-pad.c):
  * a small detector sharing the models, run on the frame shrunk and
  * surrounded by a grey border; its faces are merged into the normal

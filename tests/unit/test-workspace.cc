@@ -204,7 +204,7 @@ TEST (Workspace, InstancesShareWorkingMemoryAndAgreeAcrossThreads)
   // at once (one per processor), not of the instances.
   gsize work = 0;
   for (guint i = 0; i < kInstances; i++) {
-    EXPECT_LT (fv_detector_get_memory_size (det[i]), (gsize) 1 << 20);
+    EXPECT_LT (fv_detector_get_memory_size (det[i]), (gsize) 64 << 10);
     EXPECT_EQ (0u, fv_embedder_get_arena_size (emb[i]));
     work = MAX (work, fv_detector_get_work_size (det[i]));
   }
