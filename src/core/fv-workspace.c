@@ -3,6 +3,8 @@
 #include "fv-core.h"
 #include "fv-workspace.h"
 
+#include <pthread.h>
+
 /* Beyond the per-processor limit, a thread that already holds a block may
  * take another (a block is never waited for by a thread holding one, so
  * that nesting cannot deadlock); this bounds the table. */
@@ -15,12 +17,14 @@ typedef struct
   gboolean lent;
 } Block;
 
-static GMutex lock;
-static GCond returned;
+/* pthread rather than GMutex: ThreadSanitizer sees these (GLib's futex
+ * mutex is invisible to it), and with them every hand-over of a block. */
+static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
+static pthread_cond_t returned = PTHREAD_COND_INITIALIZER;
 static Block blocks[MAX_BLOCKS];
 static guint n_blocks, n_lent, limit;
 static guint n_borrowers, max_borrowers;        /* threads holding blocks */
-static GPrivate held;           /* blocks the calling thread holds */
+static _Thread_local guint held;        /* blocks this thread holds */
 
 /* The free block to lend for @size: the smallest that is large enough,
  * else the largest (grown). -1 when every block is lent. */
@@ -57,12 +61,12 @@ pick_free (gsize size)
 gpointer
 fv_workspace_acquire (gsize size)
 {
-  guint mine = GPOINTER_TO_UINT (g_private_get (&held));
+  guint mine = held;
   Block *b;
   int i;
 
   size = fv_round_up (MAX (size, 1), FV_ALIGN);
-  g_mutex_lock (&lock);
+  pthread_mutex_lock (&lock);
   if (limit == 0)
     limit = CLAMP (g_get_num_processors (), 2, MAX_BLOCKS / 2);
   for (;;) {
@@ -79,7 +83,7 @@ fv_workspace_acquire (gsize size)
     }
     if (i >= 0)
       break;
-    g_cond_wait (&returned, &lock);
+    pthread_cond_wait (&returned, &lock);
   }
   b = &blocks[i];
   if (b->size < size) {
@@ -92,8 +96,8 @@ fv_workspace_acquire (gsize size)
   if (mine == 0)
     n_borrowers++;
   max_borrowers = MAX (max_borrowers, n_borrowers);
-  g_mutex_unlock (&lock);
-  g_private_set (&held, GUINT_TO_POINTER (mine + 1));
+  pthread_mutex_unlock (&lock);
+  held = mine + 1;
   return b->mem;
 }
 
@@ -106,16 +110,16 @@ fv_workspace_acquire (gsize size)
 void
 fv_workspace_release (gpointer memory)
 {
-  guint mine = GPOINTER_TO_UINT (g_private_get (&held));
+  guint mine = held;
   guint i;
 
   g_return_if_fail (memory != NULL);
-  g_mutex_lock (&lock);
+  pthread_mutex_lock (&lock);
   for (i = 0; i < n_blocks; i++)
     if (blocks[i].mem == memory && blocks[i].lent)
       break;
   if (i == n_blocks) {
-    g_mutex_unlock (&lock);
+    pthread_mutex_unlock (&lock);
     g_return_if_reached ();
   }
   blocks[i].lent = FALSE;
@@ -130,9 +134,9 @@ fv_workspace_release (gpointer memory)
     blocks[n_blocks].size = 0;
     blocks[n_blocks].lent = FALSE;
   }
-  g_cond_signal (&returned);
-  g_mutex_unlock (&lock);
-  g_private_set (&held, GUINT_TO_POINTER (mine > 0 ? mine - 1 : 0));
+  pthread_cond_signal (&returned);
+  pthread_mutex_unlock (&lock);
+  held = mine > 0 ? mine - 1 : 0;
 }
 
 /**
@@ -145,9 +149,9 @@ fv_workspace_get_n_blocks (void)
 {
   guint n;
 
-  g_mutex_lock (&lock);
+  pthread_mutex_lock (&lock);
   n = n_blocks;
-  g_mutex_unlock (&lock);
+  pthread_mutex_unlock (&lock);
   return n;
 }
 
@@ -162,10 +166,10 @@ fv_workspace_get_size (void)
   gsize n = 0;
   guint i;
 
-  g_mutex_lock (&lock);
+  pthread_mutex_lock (&lock);
   for (i = 0; i < n_blocks; i++)
     n += blocks[i].size;
-  g_mutex_unlock (&lock);
+  pthread_mutex_unlock (&lock);
   return n;
 }
 
@@ -180,8 +184,8 @@ fv_workspace_get_max_borrowers (void)
 {
   guint n;
 
-  g_mutex_lock (&lock);
+  pthread_mutex_lock (&lock);
   n = max_borrowers;
-  g_mutex_unlock (&lock);
+  pthread_mutex_unlock (&lock);
   return n;
 }
