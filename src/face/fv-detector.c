@@ -1042,7 +1042,8 @@ fv_detector_detect_in (FvDetector * d, const FvFrame * frame,
   if (!p || p->n_levels == 0)
     return 0;
   work_layout (d, p, &l, frame->width, frame->height, work);
-  n = MIN (run_pass (d, frame, &l, p, 0.0f), max_faces);
+  n = run_pass (d, frame, &l, p, 0.0f);
+  n = MIN (n, max_faces);
   for (i = 0; i < n; i++) {
     const Cand *c = &d->cands[i];
     FvDetection *f = &faces[i];
