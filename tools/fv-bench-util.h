@@ -11,6 +11,7 @@
 #include <fv.h>
 
 #include <stdlib.h>
+#include <sys/resource.h>
 #include <time.h>
 
 G_BEGIN_DECLS
@@ -50,6 +51,19 @@ fv_bench_cpu_ns (guint n_threads)
   clock_gettime (n_threads > 1 ? CLOCK_PROCESS_CPUTIME_ID :
       CLOCK_THREAD_CPUTIME_ID, &ts);
   return (guint64) ts.tv_sec * 1000000000u + (guint64) ts.tv_nsec;
+}
+
+/* The CPU time of every thread of the process (getrusage: user + system),
+ * for a pipeline whose elements run on threads of their own. */
+static inline guint64
+fv_bench_process_cpu_ns (void)
+{
+  struct rusage ru;
+
+  getrusage (RUSAGE_SELF, &ru);
+  return ((guint64) ru.ru_utime.tv_sec + (guint64) ru.ru_stime.tv_sec) *
+      1000000000u + ((guint64) ru.ru_utime.tv_usec +
+      (guint64) ru.ru_stime.tv_usec) * 1000u;
 }
 
 static inline int

@@ -18,8 +18,6 @@
 #include <math.h>
 #include <string.h>
 
-#include <libyuv.h>
-
 /* The frame's shorter side on the canvas, the cap on its longer side, the
  * grey border on every side, and the smallest face looked for (half the
  * shorter side: smaller faces are the normal pass's). */
@@ -55,6 +53,7 @@ typedef struct
   guint8 *small;                /* 3 planes before upscaling, sw x sh */
   FvScratch convert;
   guint8 *canvas;               /* packed RGB, cw x ch */
+  guint8 *rows;                 /* the scaler's row buffers */
   guint8 *detector;
 } PadWork;
 
@@ -118,7 +117,8 @@ static gsize
 pad_work (FvDetectorPad * pad, guint w, guint h, guint8 * base, PadWork * pw)
 {
   guint dw, dh, sw, sh;
-  gsize off = 0, planes, small, convert, canvas, det, convert_size, inner;
+  gsize off = 0, planes, small, convert, canvas, rows, det, convert_size;
+  gsize inner;
 
   pad_sizes (w, h, &dw, &dh, &sw, &sh);
   inner = fv_detector_get_work_for (pad->detector, dw + 2 * PAD_BORDER,
@@ -134,6 +134,7 @@ pad_work (FvDetectorPad * pad, guint w, guint h, guint8 * base, PadWork * pw)
   TAKE (small, (gsize) (3) * sw * sh);
   TAKE (convert, convert_size);
   TAKE (canvas, (gsize) (3) * (dw + 2 * PAD_BORDER) * (dh + 2 * PAD_BORDER));
+  TAKE (rows, fv_scale_scratch_size (sw, dw));
   TAKE (det, inner);
 #undef TAKE
   if (base) {
@@ -142,6 +143,7 @@ pad_work (FvDetectorPad * pad, guint w, guint h, guint8 * base, PadWork * pw)
     pw->convert.data = base + convert;
     pw->convert.size = convert_size;
     pw->canvas = base + canvas;
+    pw->rows = base + rows;
     pw->detector = base + det;
   }
   pad->work_bytes = MAX (pad->work_bytes, off);
@@ -194,8 +196,8 @@ pad_draw (PadWork * pw, const FvFrame * frame, guint dw, guint dh,
   fv_frame_read_planar (frame, 0, 0, frame->width, frame->height, &small, sw,
       sh, &pw->convert);
   for (c = 0; c < 3; c++)
-    ScalePlane (small.p[c], sw, sw, sh, pw->planes + c * plane, dw, dw,
-        dh, kFilterBilinear);
+    fv_scale_plane (small.p[c], sw, sw, sh, pw->planes + c * plane, dw,
+        dw, dh, FALSE, pw->rows);
 
   memset (rgb, PAD_GREY, (gsize) (3) * cw * ch);
   for (y = 0; y < dh; y++) {

@@ -18,6 +18,33 @@ typedef struct
 guint8 *fv_scratch_ensure (FvScratch * scratch, gsize size);
 void fv_scratch_clear (FvScratch * scratch);
 
+/* Scales one 8-bit plane like libyuv's ScalePlane() with kFilterBox
+ * (@box) or kFilterBilinear, but allocates nothing: @scratch holds
+ * fv_scale_scratch_size (@src_width, @dst_width) bytes (fv-scale.c). */
+void fv_scale_plane (const guint8 * src, gsize src_stride, guint src_width,
+    guint src_height, guint8 * dst, gsize dst_stride, guint dst_width,
+    guint dst_height, gboolean box, guint8 * scratch);
+gsize fv_scale_scratch_size (guint src_width, guint dst_width);
+
+/* A candidate face of the detector's cascade, in canvas pixels
+ * (fv-cands.c). */
+typedef struct
+{
+  float x1, y1, x2, y2, score;
+  float reg[4];
+  float lm[2 * FV_N_LANDMARKS];
+} FvCand;
+
+/* Keeps the best @cap by score in the min-heap @h of *@n. */
+void fv_cands_heap_push (FvCand * h, guint * n, guint cap, const FvCand * c);
+/* Sorts best score first, in place (heapsort: no memory, unlike qsort). */
+void fv_cands_sort (FvCand * c, guint n);
+/* Greedy NMS on a list sorted best first; @dead holds @n bytes. */
+guint fv_cands_nms (FvCand * c, guint n, float thr, gboolean min_mode,
+    guint8 * dead);
+void fv_cand_regress (FvCand * c, const float *reg);
+void fv_cand_square (FvCand * c);
+
 /* Three 8-bit planes R, G, B with one stride. */
 typedef struct
 {

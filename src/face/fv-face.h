@@ -269,6 +269,9 @@ FV_API gboolean fv_detector_prepare (FvDetector * detector, guint width,
     guint height, GError ** error);
 FV_API guint fv_detector_detect (FvDetector * detector, const FvFrame * frame,
     FvDetection * faces, guint max_faces);
+FV_API guint fv_detector_track (FvDetector * detector, const FvFrame * frame,
+    const FvDetection * previous, guint n_previous, FvDetection * faces,
+    guint max_faces);
 FV_API gsize fv_detector_get_memory_size (FvDetector * detector);
 FV_API gsize fv_detector_get_work_size (FvDetector * detector);
 

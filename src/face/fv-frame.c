@@ -337,14 +337,15 @@ fv_frame_planar_scratch_size (guint w, guint h, guint dw, guint dh)
 {
   if (dw == w && dh == h)
     return 0;
-  return (gsize) (3) * w * ((guint64) band_rows (h, dh) * h / dh + 2);
+  return (gsize) (3) * w * ((guint64) band_rows (h, dh) * h / dh + 2)
+      + fv_scale_scratch_size (w, dw);
 }
 
 void
 fv_frame_read_planar (const FvFrame * frame, guint x, guint y, guint w,
     guint h, const FvPlanes * dst, guint dw, guint dh, FvScratch * scratch)
 {
-  guint8 *s;
+  guint8 *s, *rows;
   guint oy0, band;
 
   g_return_if_fail ((guint64) x + w <= frame->width
@@ -359,6 +360,9 @@ fv_frame_read_planar (const FvFrame * frame, guint x, guint y, guint w,
 
   s = fv_scratch_ensure (scratch, fv_frame_planar_scratch_size (w, h, dw, dh));
   band = band_rows (h, dh);
+  /* the scaler's row buffer after the band */
+  rows = s + fv_frame_planar_scratch_size (w, h, dw, dh)
+      - fv_scale_scratch_size (w, dw);
   for (oy0 = 0; oy0 < dh; oy0 += band) {
     guint oy1 = MIN (oy0 + band, dh);
     guint sy0 = (guint) ((guint64) (oy0) * h / dh);
@@ -369,9 +373,9 @@ fv_frame_read_planar (const FvFrame * frame, guint x, guint y, guint w,
     read_planar_rows (frame, x, y + sy0, w, sy1 - sy0, s, s + plane,
         s + 2 * plane, w);
     for (c = 0; c < 3; c++)
-      ScalePlane (s + c * plane, w, w, sy1 - sy0,
-          dst->p[c] + oy0 * dst->stride, dst->stride, dw, oy1 - oy0,
-          kFilterBox);
+      fv_scale_plane (s + c * plane, w, w, sy1 - sy0,
+          dst->p[c] + oy0 * dst->stride, dst->stride, dw, oy1 - oy0, TRUE,
+          rows);
   }
 }
 

@@ -67,6 +67,9 @@ enroll_all (FvGalleryStore * store, gconstpointer data, const char *what,
   const Enroll *e = data;
   guint i;
 
+  if (store->klass->enroll_many && e->n_identities > 1)
+    return store->klass->enroll_many (store, e->identities, e->n_identities,
+        e->flags, what, e->identity_id, error);
   for (i = 0; i < e->n_identities; i++)
     if (!store->klass->enroll_one (store, &e->identities[i], e->flags, what,
             e->identity_id, error))

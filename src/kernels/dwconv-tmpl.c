@@ -6,7 +6,12 @@
  * both FMA pipes busy through their latency. Within a tile it walks every
  * channel group, so the input columns under the tile are read from L1
  * while they are hot (blocks of several output rows sharing input rows
- * measured slower, stride 2 most); per kernel row it holds that row's
+ * measured slower, stride 2 most; pairs of rows with 2 x 8 accumulators
+ * at AVX-512 again, 2026-12: faster on 28x28 and 14x14 alone, slower on
+ * 56x56, 7x7 and at stride 2 in the network. Blocks of channels narrow
+ * enough for three rows to fit L1 do not: a pixel's channels are 256 B
+ * to 2 KiB apart, so a block maps to a fraction of L1's sets, the same
+ * fraction as its share of the row); per kernel row it holds that row's
  * three weight vectors in registers and loads each input column once,
  * feeding every output whose window covers it. Rows above or below the
  * input are skipped; a column left or right of it (SAME padding: one at

@@ -47,6 +47,8 @@ compile_node (FvModel * m, const FvGNode * n, FvLayer * l)
   const float *bias = n->bias >= 0 ? FV_GTENSOR (g, n->bias)->data : NULL;
   const float *alpha = (n->act == FV_ACT_PRELU) ?
       FV_GTENSOR (g, n->alpha)->data : NULL;
+  /* The kernels' epilogue is PReLU: a ReLU is PReLU with slopes 0. */
+  const gboolean slopes = alpha || n->act == FV_ACT_RELU;
 
   l->op = n->type;
   l->name = FV_GTENSOR (g, n->out)->name;
@@ -81,7 +83,7 @@ compile_node (FvModel * m, const FvGNode * n, FvLayer * l)
       l->w = fv_alloc_floats (fv_f32_gemm_packed_size (l->in_c, l->out_c,
               kt->gemm_nr));
       fv_f32_gemm_pack (l->in_c, l->out_c, kt->gemm_nr, w->data, bias, l->w);
-      if (alpha)
+      if (slopes)
         l->alpha = pad_copy (alpha, l->out_c, l->c_pad);
       return;
     case FV_NODE_DWCONV:
@@ -93,7 +95,7 @@ compile_node (FvModel * m, const FvGNode * n, FvLayer * l)
       l->bias = fv_alloc_floats (l->c_pad);
       fv_f32_dwconv_pack (n->kh, n->kw, l->out_c, l->c_pad, w->data, bias,
           l->w, l->bias);
-      if (alpha)
+      if (slopes)
         l->alpha = pad_copy (alpha, l->out_c, l->c_pad);
       return;
     case FV_NODE_MAXPOOL:
@@ -125,7 +127,7 @@ compile_node (FvModel * m, const FvGNode * n, FvLayer * l)
   l->bias = fv_alloc_floats (l->c_pad);
   fv_f32_conv_pack (l->out_c, n->kh, n->kw, l->in_c, l->c_pad, w->data, bias,
       l->w, l->bias);
-  if (alpha)
+  if (slopes)
     l->alpha = pad_copy (alpha, l->out_c, l->c_pad);
 }
 

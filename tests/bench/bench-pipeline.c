@@ -9,7 +9,7 @@
  *
  * Frames are built from the shared photos (data/faces/deepface/raw, the
  * face cut around its reference box and scaled to a typical size) pasted
- * on a plain grey or a textured background. Times are the thread's CPU
+ * on a plain grey or a textured background (fv-bench-frames.h). Times are the thread's CPU
  * time (the machine may be busy), medians over the repetitions.
  *
  * Uses only the public API (fv.h), so the same source builds against an
@@ -24,145 +24,10 @@
 #include <string.h>
 
 #include "fv-bench-util.h"
+#include "fv-bench-frames.h"
 
-#define MAX_FACES 8
+#define MAX_FACES FV_BENCH_MAX_FACES
 #define GALLERY_SIZE 1000
-
-static const guint face_counts[] = { 0, 1, 4, 8 };
-
-static const struct
-{
-  guint w, h, face;             /* frame size, face box side in pixels */
-} sizes[] = {
-  {640, 480, 72},
-  {1280, 720, 108},
-};
-
-typedef struct
-{
-  GdkPixbuf *crop;              /* square, the face box in its middle 2/3 */
-} Photo;
-
-/* Reads the first MAX_FACES single-face photos of faces.csv and cuts a
- * square of 1.5 times the reference box around each face. */
-static gboolean
-load_photos (const char *dir, Photo * photos, GError ** error)
-{
-  g_autofree char *csv_path = g_build_filename (dir, "faces.csv", NULL);
-  g_autofree char *csv = NULL;
-  g_auto (GStrv) lines = NULL;
-  char last[64] = "";
-  guint n = 0, i;
-
-  if (!g_file_get_contents (csv_path, &csv, NULL, error))
-    return FALSE;
-  lines = g_strsplit (csv, "\n", -1);
-  for (i = 1; lines[i] && n < MAX_FACES; i++) {
-    g_auto (GStrv) f = g_strsplit (lines[i], ",", -1);
-    g_autofree char *path = NULL;
-    g_autoptr (GdkPixbuf) img = NULL;
-    g_autoptr (GdkPixbuf) sub = NULL;
-    double bx, by, bw, bh, side;
-    gint x0, y0, s;
-
-    if (g_strv_length (f) < 13 || strcmp (f[6], "1") != 0)
-      continue;
-    /* One photo per person. */
-    if (n > 0 && strcmp (last, f[0]) == 0)
-      continue;
-    g_strlcpy (last, f[0], sizeof last);
-    bx = g_ascii_strtod (f[9], NULL);
-    by = g_ascii_strtod (f[10], NULL);
-    bw = g_ascii_strtod (f[11], NULL);
-    bh = g_ascii_strtod (f[12], NULL);
-    path = g_build_filename (dir, f[1], NULL);
-    img = gdk_pixbuf_new_from_file (path, error);
-    if (!img)
-      return FALSE;
-    side = 1.5 * MAX (bw, bh);
-    s = (gint) MIN (side, MIN (gdk_pixbuf_get_width (img),
-            gdk_pixbuf_get_height (img)));
-    x0 = CLAMP ((gint) (bx + bw / 2 - s / 2.0), 0,
-        gdk_pixbuf_get_width (img) - s);
-    y0 = CLAMP ((gint) (by + bh / 2 - s / 2.0), 0,
-        gdk_pixbuf_get_height (img) - s);
-    sub = gdk_pixbuf_new_subpixbuf (img, x0, y0, s, s);
-    photos[n].crop = gdk_pixbuf_copy (sub);
-    n++;
-  }
-  if (n < MAX_FACES) {
-    g_set_error (error, G_FILE_ERROR, G_FILE_ERROR_NOENT,
-        "%s: fewer than %u single-face photos", csv_path, MAX_FACES);
-    return FALSE;
-  }
-  return TRUE;
-}
-
-static guint32
-rnd (guint32 * s)
-{
-  *s ^= *s << 13;
-  *s ^= *s >> 17;
-  *s ^= *s << 5;
-  return *s;
-}
-
-/* Plain: flat grey. Textured: smooth blotches (a 32-pixel lattice of
- * random greys, bilinear) with fine grain, like a wall or a shelf. */
-static void
-fill_background (guint8 * rgb, guint w, guint h, gboolean textured)
-{
-  const guint cell = 32, gw = w / cell + 2, gh = h / cell + 2;
-  g_autofree guint8 *grid = g_new (guint8, (gsize) gw * gh * 3);
-  guint32 seed = 12345;
-  guint x, y, c;
-
-  if (!textured) {
-    memset (rgb, 128, (gsize) w * h * 3);
-    return;
-  }
-  for (x = 0; x < (guint) gw * gh * 3; x++)
-    grid[x] = 40 + rnd (&seed) % 176;
-  for (y = 0; y < h; y++)
-    for (x = 0; x < w; x++) {
-      guint gx = x / cell, gy = y / cell;
-      float fx = (float) (x % cell) / cell, fy = (float) (y % cell) / cell;
-      for (c = 0; c < 3; c++) {
-        const guint8 *g = grid + ((gsize) gy * gw + gx) * 3 + c;
-        float v = (1 - fy) * ((1 - fx) * g[0] + fx * g[3])
-            + fy * ((1 - fx) * g[gw * 3] + fx * g[gw * 3 + 3]);
-        v += (float) (rnd (&seed) % 17) - 8.0f;
-        rgb[((gsize) y * w + x) * 3 + c] = (guint8) CLAMP (v, 0.0f, 255.0f);
-      }
-    }
-}
-
-/* Pastes @n faces (crop side 1.5 x @face) on a 4 x 2 grid. */
-static void
-paste_faces (guint8 * rgb, guint w, guint h, guint face, const Photo * ph,
-    guint n)
-{
-  const guint side = face * 3 / 2, cols = 4, rows = 2;
-  guint i;
-
-  for (i = 0; i < n; i++) {
-    g_autoptr (GdkPixbuf) s = gdk_pixbuf_scale_simple (ph[i].crop, side, side,
-        GDK_INTERP_BILINEAR);
-    guint cx = (2 * (i % cols) + 1) * w / (2 * cols);
-    guint cy = (2 * (i / cols) + 1) * h / (2 * rows);
-    guint x0 = cx - side / 2, y0 = cy - side / 2, y;
-    const guint8 *src = gdk_pixbuf_get_pixels (s);
-    guint nch = gdk_pixbuf_get_n_channels (s);
-    gint st = gdk_pixbuf_get_rowstride (s);
-
-    for (y = 0; y < side; y++) {
-      guint x;
-      for (x = 0; x < side; x++)
-        memcpy (rgb + ((gsize) (y0 + y) * w + x0 + x) * 3,
-            src + (gsize) y * st + x * nch, 3);
-    }
-  }
-}
 
 int
 main (int argc, char **argv)
@@ -179,7 +44,7 @@ main (int argc, char **argv)
   g_autofree float *tensor = NULL;
   g_autofree float *e = NULL;
   char **labels;
-  Photo photos[MAX_FACES];
+  FvBenchPhoto photos[MAX_FACES];
   gint reps = 11, warmup = 2;
   gboolean retry = FALSE;
   FvDetectorOptions opts;
@@ -208,7 +73,7 @@ main (int argc, char **argv)
   shared = data_dir ? g_strdup (data_dir)
       : g_build_filename (FV_SOURCE_ROOT, "..", "shared", "data", "faces",
       "deepface", NULL);
-  if (!load_photos (shared, photos, &error)) {
+  if (!fv_bench_load_photos (shared, photos, &error)) {
     g_printerr ("%s\n", error->message);
     return 77;
   }
@@ -245,8 +110,8 @@ main (int argc, char **argv)
   g_print ("# %-4s %-9s %-8s %5s %5s %9s %9s %9s\n", "", "size", "bg", "faces",
       "found", "detect", "verify", "total");
 
-  for (si = 0; si < G_N_ELEMENTS (sizes); si++) {
-    const guint w = sizes[si].w, h = sizes[si].h;
+  for (si = 0; si < G_N_ELEMENTS (fv_bench_sizes); si++) {
+    const guint w = fv_bench_sizes[si].w, h = fv_bench_sizes[si].h;
     g_autofree guint8 *rgb = g_new (guint8, (gsize) w * h * 3);
     FvDetection faces[MAX_FACES];
 
@@ -258,10 +123,12 @@ main (int argc, char **argv)
 
       if (bg && strcmp (bg, "both") != 0 && strcmp (bg, bgname) != 0)
         continue;
-      for (fi = 0; fi < G_N_ELEMENTS (face_counts); fi++)
-        mean_n += face_counts[fi] / (double) G_N_ELEMENTS (face_counts);
-      for (fi = 0; fi < G_N_ELEMENTS (face_counts); fi++) {
-        const guint nf = face_counts[fi];
+      for (fi = 0; fi < G_N_ELEMENTS (fv_bench_face_counts); fi++)
+        mean_n +=
+            fv_bench_face_counts[fi] /
+            (double) G_N_ELEMENTS (fv_bench_face_counts);
+      for (fi = 0; fi < G_N_ELEMENTS (fv_bench_face_counts); fi++) {
+        const guint nf = fv_bench_face_counts[fi];
         g_autofree double *td = g_new (double, reps);
         g_autofree double *tv = g_new (double, reps);
         const guint8 *planes[3] = { rgb, NULL, NULL };
@@ -271,10 +138,11 @@ main (int argc, char **argv)
         gint r;
         double d, v, x = nf - mean_n;
 
-        fill_background (rgb, w, h, b == 1);
-        paste_faces (rgb, w, h, sizes[si].face, photos, nf);
-        if (!fv_frame_init (&frame, FV_PIXEL_FORMAT_RGB, w, h, planes,
-                strides, &error)) {
+        fv_bench_fill_background (rgb, w, h, b == 1);
+        fv_bench_paste_faces (rgb, w, h, fv_bench_sizes[si].face, photos, nf, 0,
+            0);
+        if (!fv_frame_init (&frame, FV_PIXEL_FORMAT_RGB, w, h, planes, strides,
+                &error)) {
           g_printerr ("%s\n", error->message);
           return 1;
         }
@@ -313,8 +181,7 @@ main (int argc, char **argv)
           (sxd + sxv) / sxx);
     }
   }
-  for (i = 0; i < MAX_FACES; i++)
-    g_object_unref (photos[i].crop);
+  fv_bench_free_photos (photos);
   g_free (data_dir);
   g_free (bg);
   return 0;

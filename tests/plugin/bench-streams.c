@@ -59,17 +59,6 @@ proc_status (const char *name)
   return -1;
 }
 
-static guint64
-process_cpu_ns (void)
-{
-  struct rusage ru;
-
-  getrusage (RUSAGE_SELF, &ru);
-  return ((guint64) ru.ru_utime.tv_sec + (guint64) ru.ru_stime.tv_sec) *
-      1000000000u + ((guint64) ru.ru_utime.tv_usec +
-      (guint64) ru.ru_stime.tv_usec) * 1000u;
-}
-
 static gint frames_out;
 
 static GstPadProbeReturn
@@ -133,12 +122,12 @@ run_child (guint n, const char *desc)
         GST_STATE_CHANGE_FAILURE)
       return 1;
   g_atomic_int_set (&frames_out, 0);
-  cpu0 = process_cpu_ns ();
+  cpu0 = fv_bench_process_cpu_ns ();
   for (i = 0; i < n; i++)
     gst_element_set_state (p[i], GST_STATE_PLAYING);
   for (i = 0; i < n; i++)
     ok &= wait_eos (p[i]);
-  cpu1 = process_cpu_ns ();
+  cpu1 = fv_bench_process_cpu_ns ();
   {
     GstElement *fv = gst_bin_get_by_name (GST_BIN (p[0]), "fv");
     if (g_object_class_find_property (G_OBJECT_GET_CLASS (fv),

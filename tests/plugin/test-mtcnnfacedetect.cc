@@ -194,10 +194,13 @@ TEST_F (MtcnnTest, FacesMatchTheReference)
   EXPECT_EQ (checked, 8);
 }
 
+// With full scans on every run (full-scan-interval=1) every run gives new
+// ids; tracked faces keep theirs (MtcnnTrackTest.TrackedFacesKeepTheirIds).
 TEST_F (MtcnnTest, SeveralFacesGetUniqueIds)
 {
   RgbImage img = LoadRgb (FacePath ("deepface", "raw/person02/img54.jpg"));
-  Start (img.width, img.height, { "min-face-size=20" });
+  Start (img.width, img.height, { "min-face-size=20",
+          "full-scan-interval=1" });
   std::set<int> all;
   for (int i = 0; i < 3; i++) {
     GstBuffer *out = Process (RgbBuffer (img));
@@ -282,7 +285,8 @@ TEST_F (MtcnnTest, EmptyFrameHasNoFaces)
 TEST_F (MtcnnTest, DetectionIntervalReusesFaces)
 {
   RgbImage img = LoadRgb (FacePath ("deepface", "raw/person01/img10.jpg"));
-  Start (img.width, img.height, { "detection-interval=3" });
+  Start (img.width, img.height, { "detection-interval=3",
+          "full-scan-interval=1" });
   std::vector<guint> ago;
   std::vector<int> ids;
   for (int i = 0; i < 7; i++) {
@@ -531,6 +535,203 @@ TEST_F (MtcnnTest, FramesAboveTheMaximumSizeAreRefused)
   auto ok = PushOneFrame ("mtcnnfacedetect", GST_VIDEO_FORMAT_GRAY8,
       FV_FRAME_MAX_SIZE, 16);
   EXPECT_EQ (ok.flow, GST_FLOW_OK) << ok.text;
+}
+
+// ---- full-scan-interval: tracking between full scans --------------------
+
+// 640x360 scenes with shared photos pasted in, scaled to 150 px wide.
+class MtcnnTrackTest : public MtcnnTest
+{
+protected:
+  void SetUp () override
+  {
+    MtcnnTest::SetUp ();
+    if (IsSkipped ())
+      return;
+    for (const char *raw : { "raw/person01/img10.jpg",
+            "raw/person03/img47.jpg" }) {
+      std::string path = FacePath ("deepface", raw);
+      int w = 0, hh = 0;
+      ASSERT_NE (gdk_pixbuf_get_file_info (path.c_str (), &w, &hh), nullptr);
+      faces.push_back (LoadRgb (path, 150, 150 * hh / w));
+    }
+  }
+
+  struct At
+  {
+    int face, x, y;
+  };
+
+  RgbImage Scene (std::vector<At> at)
+  {
+    RgbImage img = GreyCanvas (640, 360, 100);
+    for (const At &a : at)
+      Paste (img, faces[a.face], a.x, a.y);
+    return img;
+  }
+
+  // What the library's full detect finds on @img, with the element's
+  // default settings.
+  std::vector<FvDetection> Detect (const RgbImage &img)
+  {
+    g_autoptr (GError) error = NULL;
+    if (!det)
+      det = fv_detector_new (NULL, &error);
+    EXPECT_NE (det, nullptr);
+    FvFrame f;
+    const guint8 *planes[1] = { img.data.data () };
+    gint strides[1] = { img.Stride () };
+    EXPECT_TRUE (fv_frame_init (&f, FV_PIXEL_FORMAT_RGB, img.width,
+            img.height, planes, strides, NULL));
+    FvDetection d[16];
+    guint n = fv_detector_detect (det, &f, d, 16);
+    return std::vector<FvDetection> (d, d + n);
+  }
+
+  static float IouWith (const Roi &r, const FvDetection &d)
+  {
+    float a[4] = { (float) r.x, (float) r.y, (float) r.w, (float) r.h };
+    float x0 = std::max (d.x1, 0.0f), y0 = std::max (d.y1, 0.0f);
+    float b[4] = { x0, y0, d.x2 - x0, d.y2 - y0 };
+    return BoxIou (a, b);
+  }
+
+  std::vector<Roi> Push (const RgbImage &img)
+  {
+    GstBuffer *out = Process (RgbBuffer (img));
+    std::vector<Roi> r = Rois (out);
+    gst_buffer_unref (out);
+    return r;
+  }
+
+  void TearDown () override
+  {
+    g_clear_pointer (&det, fv_detector_free);
+    MtcnnTest::TearDown ();
+  }
+
+  std::vector<RgbImage> faces;
+  FvDetector *det = nullptr;
+};
+
+// full-scan-interval=1 is the element before tracking: every run is a
+// full detect (the library's faces exactly) and every face a new id.
+TEST_F (MtcnnTrackTest, IntervalOneIsAFullDetectEveryFrame)
+{
+  Start (640, 360, { "full-scan-interval=1" });
+  std::set<int> ids;
+  for (int i = 0; i < 4; i++) {
+    RgbImage img = Scene ({ {0, 60 + 7 * i, 40 + 3 * i}, {1, 380 - 5 * i,
+                80} });
+    std::vector<FvDetection> want = Detect (img);
+    std::vector<Roi> got = Push (img);
+    ASSERT_EQ (want.size (), got.size ());
+    ASSERT_GE (got.size (), 2u);
+    for (size_t k = 0; k < got.size (); k++) {
+      EXPECT_EQ (got[k].x, (guint) floor (std::max (want[k].x1, 0.0f)));
+      EXPECT_EQ (got[k].y, (guint) floor (std::max (want[k].y1, 0.0f)));
+      EXPECT_NEAR (got[k].conf, want[k].score, 1e-6);
+      EXPECT_TRUE (ids.insert (got[k].id).second) << "id reused";
+    }
+  }
+}
+
+// Between full scans the faces are tracked: found on every frame where a
+// full detect finds them, with the same ROI id throughout (also across
+// the full scan on the 5th run), frames-ago 0.
+TEST_F (MtcnnTrackTest, TrackedFacesKeepTheirIds)
+{
+  Start (640, 360, { "full-scan-interval=5" });
+  std::vector<int> first;
+  for (int i = 0; i < 7; i++) {
+    SCOPED_TRACE ("frame " + std::to_string (i));
+    RgbImage img = Scene ({ {0, 60 + 6 * i, 40 + 2 * i}, {1, 380 - 4 * i,
+                80 + 3 * i} });
+    std::vector<FvDetection> want = Detect (img);
+    std::vector<Roi> got = Push (img);
+    ASSERT_EQ (want.size (), got.size ());
+    // the ids of the faces from left to right
+    std::sort (want.begin (), want.end (),
+        [](const FvDetection &a, const FvDetection &b) { return a.x1 < b.x1; });
+    std::vector<int> ids;
+    for (const FvDetection &w : want) {
+      const Roi *best = nullptr;
+      for (const Roi &r : got)
+        if (!best || IouWith (r, w) > IouWith (*best, w))
+          best = &r;
+      ASSERT_NE (best, nullptr);
+      EXPECT_GT (IouWith (*best, w), 0.7f);
+      EXPECT_EQ (best->frames_ago, 0u);
+      ids.push_back (best->id);
+    }
+    if (i == 0)
+      first = ids;
+    EXPECT_EQ (first, ids);
+  }
+}
+
+// A tracked face that is not found again makes the element search the
+// whole frame at once: a face that jumped is found on the same frame, and
+// a face that left is gone while the other keeps its id.
+TEST_F (MtcnnTrackTest, LostFaceMeansAFullScanOnTheSameFrame)
+{
+  Start (640, 360, { "full-scan-interval=100" });
+  std::vector<Roi> a = Push (Scene ({ {0, 40, 40}, {1, 400, 60} }));
+  ASSERT_EQ (a.size (), 2u);
+  RgbImage jumped = Scene ({ {0, 230, 120}, {1, 400, 60} });
+  std::vector<FvDetection> want = Detect (jumped);
+  std::vector<Roi> b = Push (jumped);
+  ASSERT_EQ (b.size (), want.size ());
+  for (const FvDetection &w : want) {
+    bool found = false;
+    for (const Roi &r : b)
+      found |= IouWith (r, w) > 0.7f;
+    EXPECT_TRUE (found) << w.x1 << "," << w.y1;
+  }
+  std::vector<Roi> c = Push (Scene ({ {1, 402, 61} }));
+  ASSERT_EQ (c.size (), 1u);
+  int kept = 0;
+  for (const Roi &r : b)
+    if (r.x > 320)
+      kept = r.id;
+  EXPECT_EQ (c[0].id, kept);
+  EXPECT_EQ (Push (Scene ({})).size (), 0u);
+}
+
+// A face that appears is reported within full-scan-interval frames, with
+// faces tracked already and in an empty scene.
+TEST_F (MtcnnTrackTest, NewFaceIsFoundWithinTheInterval)
+{
+  const int n = 4;
+  Start (640, 360, { "full-scan-interval=4" });
+  for (bool others : { true, false }) {
+    SCOPED_TRACE (others ? "beside a tracked face" : "in an empty scene");
+    // run the element into the middle of its cycle first
+    for (int i = 0; i < 2; i++)
+      Push (others ? Scene ({ {0, 40, 40} }) : Scene ({}));
+    int seen_at = -1;
+    for (int i = 0; i < n && seen_at < 0; i++) {
+      std::vector<Roi> r = Push (others ? Scene ({ {0, 40, 40}, {1, 400,
+                      60} }) : Scene ({ {1, 400, 60} }));
+      for (const Roi &x : r)
+        if (x.x > 320)
+          seen_at = i;
+    }
+    EXPECT_GE (seen_at, 0) << "not found within " << n << " frames";
+    Push (Scene ({}));
+    Push (Scene ({}));
+  }
+}
+
+TEST_F (MtcnnTrackTest, PropertyIsMutableWhilePlaying)
+{
+  GstElement *e = gst_element_factory_make ("mtcnnfacedetect", NULL);
+  GParamSpec *p = g_object_class_find_property (G_OBJECT_GET_CLASS (e),
+      "full-scan-interval");
+  ASSERT_NE (p, nullptr);
+  EXPECT_TRUE (p->flags & GST_PARAM_MUTABLE_PLAYING);
+  EXPECT_EQ (G_PARAM_SPEC_UINT (p)->minimum, 1u);
+  gst_object_unref (e);
 }
 
 }  // namespace

@@ -832,3 +832,248 @@ TEST (DetectorPins, DamagedModelsAreRefusedUnlessAllowed)
 }
 
 }  // namespace
+
+// ---- tracking (fv_detector_track) ---------------------------------------
+
+// Frames of 1280x720 (or any size) built from the shared photos: a grey
+// background with photos pasted in, scaled and moved, cut by the edges.
+class Track : public ::testing::Test {
+ protected:
+  struct Scene {
+    int w, h;
+    std::vector<guint8> rgb;
+    FvFrame frame;
+    Scene (int w_, int h_) : w (w_), h (h_), rgb ((size_t) w_ * h_ * 3, 110) {
+      const guint8 *planes[1] = { rgb.data () };
+      gint strides[1] = { w * 3 };
+      fv_frame_init (&frame, FV_PIXEL_FORMAT_RGB, w, h, planes, strides,
+          NULL);
+    }
+    // Pastes @pb scaled to @pw pixels wide with its top left at (x, y).
+    void Paste (GdkPixbuf * pb, int x, int y, int pw) {
+      int ph = (int) lround ((double) pw * gdk_pixbuf_get_height (pb)
+          / gdk_pixbuf_get_width (pb));
+      g_autoptr (GdkPixbuf) s = gdk_pixbuf_scale_simple (pb, pw, ph,
+          GDK_INTERP_BILINEAR);
+      const int nch = gdk_pixbuf_get_n_channels (s);
+      const int stride = gdk_pixbuf_get_rowstride (s);
+      const guint8 *px = gdk_pixbuf_read_pixels (s);
+      for (int j = 0; j < ph; j++)
+        for (int i = 0; i < pw; i++) {
+          if (x + i < 0 || x + i >= w || y + j < 0 || y + j >= h)
+            continue;
+          for (int c = 0; c < 3; c++)
+            rgb[((size_t) (y + j) * w + x + i) * 3 + c] =
+                px[(size_t) j * stride + i * nch + c];
+        }
+    }
+  };
+
+  void SetUp () override {
+    FV_SKIP_WITHOUT_MODEL (p, "pnet.tflite");
+    FV_SKIP_WITHOUT_SHARED ("data/faces/deepface/raw");
+    g_autoptr (GError) error = NULL;
+    det_ = fv_detector_new (NULL, &error);
+    ASSERT_NE (nullptr, det_) << error->message;
+    const char *const names[] = {
+      "data/faces/deepface/raw/person01/img10.jpg",
+      "data/faces/deepface/raw/person02/img12.jpg",
+      "data/faces/deepface/raw/person03/img47.jpg",
+    };
+    for (const char *name : names) {
+      std::string path = fvtest::SharedPath (name);
+      GdkPixbuf *raw = gdk_pixbuf_new_from_file (path.c_str (), NULL);
+      ASSERT_NE (nullptr, raw) << path;
+      photos_.push_back (gdk_pixbuf_apply_embedded_orientation (raw));
+      g_object_unref (raw);
+    }
+  }
+  void TearDown () override {
+    for (GdkPixbuf *pb : photos_)
+      g_object_unref (pb);
+    fv_detector_free (det_);
+  }
+  std::vector<FvDetection> Detect (const Scene & s) {
+    FvDetection f[16];
+    guint n = fv_detector_detect (det_, &s.frame, f, 16);
+    return std::vector<FvDetection> (f, f + n);
+  }
+  std::vector<FvDetection> TrackFrom (const Scene & s,
+      const std::vector<FvDetection> &prev) {
+    FvDetection f[16];
+    guint n = fv_detector_track (det_, &s.frame, prev.data (), prev.size (),
+        f, 16);
+    return std::vector<FvDetection> (f, f + n);
+  }
+  // The face of @faces that overlaps @want most, and that overlap.
+  static double BestIou (const std::vector<FvDetection> &faces,
+      const FvDetection & want, const FvDetection ** best = nullptr) {
+    double b = 0;
+    for (const FvDetection &f : faces) {
+      double iou = Iou (&f.x1, &want.x1);
+      if (iou > b) {
+        b = iou;
+        if (best)
+          *best = &f;
+      }
+    }
+    return b;
+  }
+  // Each of @want is found in @got with IoU > 0.7 and landmarks within 8%
+  // of the box width (O-Net on another crop of the same face moves them by
+  // up to about 6%); nothing else is found.
+  static void ExpectSameFaces (const std::vector<FvDetection> &want,
+      const std::vector<FvDetection> &got) {
+    EXPECT_EQ (want.size (), got.size ());
+    for (const FvDetection &w : want) {
+      const FvDetection *g = nullptr;
+      EXPECT_GT (BestIou (got, w, &g), 0.7);
+      if (!g)
+        continue;
+      double tol = 0.08 * (w.x2 - w.x1);
+      for (int k = 0; k < 2 * FV_N_LANDMARKS; k++)
+        EXPECT_NEAR (w.landmarks[k], g->landmarks[k], tol) << k;
+      EXPECT_GT (g->score, 0.7f);
+    }
+  }
+
+  FvDetector *det_ = nullptr;
+  std::vector<GdkPixbuf *> photos_;
+};
+
+// A face found on one frame is found again by tracking on the next, moved
+// by a few pixels or scaled by a few percent, where a full detect finds it.
+TEST_F (Track, FindsMovedFacesLikeDetect)
+{
+  struct Move {
+    int dx, dy;
+    double scale;
+  } moves[] = { { 0, 0, 1.0 }, { 8, 5, 1.0 }, { -14, 9, 1.0 },
+    { 0, -20, 1.0 }, { 4, 2, 1.06 }, { -3, 0, 0.94 }, { 25, 0, 1.1 } };
+  // the sanitizer tree (FV_TEST_SAMPLE_EVERY) tries one photo
+  const size_t n_photos = fvtest::SampleEvery () > 1 ? 1 : photos_.size ();
+  for (size_t pi = 0; pi < n_photos; pi++) {
+    GdkPixbuf *pb = photos_[pi];
+    SCOPED_TRACE ("photo " + std::to_string (pi));
+    Scene a (1280, 720);
+    a.Paste (pb, 400, 100, 300);
+    std::vector<FvDetection> prev = Detect (a);
+    ASSERT_GE (prev.size (), 1u);
+    for (const Move &m : moves) {
+      SCOPED_TRACE (std::to_string (m.dx) + "," + std::to_string (m.dy)
+          + " x" + std::to_string (m.scale));
+      Scene b (1280, 720);
+      b.Paste (pb, 400 + m.dx, 100 + m.dy, (int) lround (300 * m.scale));
+      std::vector<FvDetection> full = Detect (b);
+      ASSERT_GE (full.size (), 1u);
+      ExpectSameFaces (full, TrackFrom (b, prev));
+    }
+  }
+}
+
+// Several faces at once (one batch), one of them cut by the frame's edge.
+TEST_F (Track, SeveralFacesAndTheEdge)
+{
+  Scene a (1280, 720), b (1280, 720);
+  a.Paste (photos_[0], -60, 200, 260);
+  a.Paste (photos_[1], 450, 60, 280);
+  a.Paste (photos_[2], 900, 250, 240);
+  b.Paste (photos_[0], -66, 204, 260);
+  b.Paste (photos_[1], 456, 56, 285);
+  b.Paste (photos_[2], 895, 250, 236);
+  std::vector<FvDetection> prev = Detect (a), full = Detect (b);
+  ASSERT_GE (prev.size (), 3u);
+  ASSERT_EQ (prev.size (), full.size ());
+  ExpectSameFaces (full, TrackFrom (b, prev));
+}
+
+// Frames larger than the maximum input size are downscaled first, as in
+// detect: tracking works on the same canvas.
+TEST_F (Track, LargeFrame)
+{
+  Scene a (2880, 1620), b (2880, 1620);
+  a.Paste (photos_[1], 1000, 300, 700);
+  b.Paste (photos_[1], 1020, 290, 700);
+  std::vector<FvDetection> prev = Detect (a), full = Detect (b);
+  ASSERT_GE (prev.size (), 1u);
+  ExpectSameFaces (full, TrackFrom (b, prev));
+}
+
+// A face that left the frame is not found again (the caller then runs a
+// full detect); the others are.
+TEST_F (Track, FaceThatLeftIsDropped)
+{
+  Scene a (1280, 720), b (1280, 720), empty (1280, 720);
+  a.Paste (photos_[0], 100, 100, 280);
+  a.Paste (photos_[2], 800, 150, 280);
+  b.Paste (photos_[2], 805, 150, 280);
+  std::vector<FvDetection> prev = Detect (a);
+  ASSERT_EQ (2u, prev.size ());
+  std::vector<FvDetection> got = TrackFrom (b, prev);
+  ExpectSameFaces (Detect (b), got);
+  EXPECT_EQ (1u, got.size ());
+  EXPECT_EQ (0u, TrackFrom (empty, prev).size ());
+  // no previous faces, no room: nothing
+  EXPECT_EQ (0u, TrackFrom (b, {}).size ());
+  EXPECT_EQ (0u, fv_detector_track (det_, &b.frame, prev.data (), 2, NULL,
+          0));
+}
+
+// Garbage previous boxes (NaN, infinite, huge, negative, empty, inverted)
+// are ignored without harm, next to a real one.
+TEST_F (Track, GarbagePreviousBoxes)
+{
+  Scene a (1280, 720);
+  a.Paste (photos_[1], 450, 60, 280);
+  std::vector<FvDetection> real = Detect (a);
+  ASSERT_EQ (1u, real.size ());
+  const float nan = NAN, inf = INFINITY;
+  const float boxes[][4] = {
+    { nan, 0, 100, 100 }, { 0, 0, inf, 100 }, { -inf, -inf, inf, inf },
+    { -1e30f, -1e30f, 1e30f, 1e30f }, { -5000, -5000, -4000, -4000 },
+    { 1e9f, 1e9f, 1e9f + 100, 1e9f + 100 }, { 300, 300, 300, 300 },
+    { 500, 500, 400, 400 }, { 0, 0, 0.5f, 0.5f }, { -100, -100, 5000, 3000 },
+    { 1279, 719, 1400, 800 }, { -30, -30, 2, 2 }, { 0, 0, 1280, 720 },
+  };
+  std::vector<FvDetection> prev;
+  for (const auto &b : boxes) {
+    FvDetection d = real[0];
+    d.x1 = b[0];
+    d.y1 = b[1];
+    d.x2 = b[2];
+    d.y2 = b[3];
+    prev.push_back (d);
+    std::vector<FvDetection> one (1, d);
+    TrackFrom (a, one);         // must not crash; any result is fine
+  }
+  prev.push_back (real[0]);
+  std::vector<FvDetection> got = TrackFrom (a, prev);
+  ASSERT_GE (got.size (), 1u);
+  EXPECT_GT (BestIou (got, real[0]), 0.7);
+  // a previous list larger than the detector handles is cut, not overrun
+  std::vector<FvDetection> many (1000, real[0]);
+  EXPECT_EQ (1u, TrackFrom (a, many).size ());
+  // tiny frames
+  Scene tiny (3, 2);
+  EXPECT_EQ (0u, TrackFrom (tiny, real).size ());
+}
+
+// Once prepared for a size, tracking allocates no detector memory.
+TEST_F (Track, NoNewMemory)
+{
+  Scene a (1280, 720);
+  a.Paste (photos_[1], 450, 60, 280);
+  g_autoptr (GError) error = NULL;
+  ASSERT_TRUE (fv_detector_prepare (det_, 1280, 720, &error));
+  std::vector<FvDetection> prev = Detect (a);
+  gsize mem = fv_detector_get_memory_size (det_);
+  // the working memory it borrows too: prepare sized it for tracking
+  gsize work = fv_detector_get_work_size (det_);
+  gsize pool = fv_workspace_get_size ();
+  for (int i = 0; i < 3; i++)
+    prev = TrackFrom (a, prev);
+  EXPECT_EQ (1u, prev.size ());
+  EXPECT_EQ (mem, fv_detector_get_memory_size (det_));
+  EXPECT_EQ (work, fv_detector_get_work_size (det_));
+  EXPECT_EQ (pool, fv_workspace_get_size ());
+}
