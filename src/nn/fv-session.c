@@ -133,11 +133,20 @@ plan_arena (guint n, const gsize * size, const int *first, const int *last,
   return total;
 }
 
+/* Where activation @t lies in the arena; %NULL while an unbound session
+ * has none (the steps are resolved again by fv_session_bind_arena()), as
+ * an offset from a null pointer is undefined. */
+static float *
+arena_ptr (FvSession * s, int t)
+{
+  return s->arena ? s->arena + s->offsets[t] : NULL;
+}
+
 static const float *
 tensor_ptr (FvSession * s, int t)
 {
   const FvGTensor *gt = FV_GTENSOR (s->model->graph, t);
-  return gt->is_const ? gt->data : s->arena + s->offsets[t];
+  return gt->is_const ? gt->data : arena_ptr (s, t);
 }
 
 /* The fields that FvConvParams and FvDwconvParams share, by name: the
@@ -175,7 +184,7 @@ setup_step (FvSession * s, FvStep * st, const FvLayer * l)
   st->layer = l;
   st->x = tensor_ptr (s, l->x);
   st->y = l->y >= 0 ? tensor_ptr (s, l->y) : NULL;
-  st->out = s->arena + s->offsets[l->out];
+  st->out = arena_ptr (s, l->out);
   st->xs = xt->is_const ? xt->shape : *xs;
   st->x_const = xt->is_const;
   if (l->y >= 0) {
@@ -536,7 +545,7 @@ fv_session_get_output (FvSession * session, guint index, FvShape * shape)
   t = g->outputs[index];
   if (shape)
     *shape = session->shapes[t];
-  return session->arena ? session->arena + session->offsets[t] : NULL;
+  return arena_ptr (session, t);
 }
 
 /**
