@@ -135,15 +135,14 @@ enroll_one (FvGalleryStore * store, const FvGalleryStoreIdentity * e,
     g_autofree char *source = NULL;
     g_autoptr (PGresult) res = NULL;
     FvPgParams p = { 0 };
+    gboolean has_quality;
 
-    if (!fv_gallery_check_embedding (sample->embedding, dim, unit, error))
+    if (!fv_gallery_store_encode_sample (sample, dim, unit, blob, &source,
+            &has_quality, error))
       return FALSE;
-    fv_gallery_encode_embedding (unit, dim, blob);
-    if (sample->source)
-      source = g_utf8_make_valid (sample->source, -1);
     fv_pg_param_int (&p, id);
     fv_pg_param_binary (&p, blob, (int) dim * 4);
-    if (sample->quality >= 0.0f && isfinite (sample->quality))
+    if (has_quality)
       fv_pg_param_double (&p, sample->quality);
     else
       fv_pg_param_text (&p, NULL);
@@ -234,10 +233,11 @@ add_samples (FvPgStore * s, const FvGalleryStoreIdentity * e, gint64 id,
   for (i = 0; i < e->n_samples; i++) {
     const FvGallerySample *sample = &e->samples[i];
     g_autofree char *source = NULL;
+    gboolean has_quality;
 
-    if (!fv_gallery_check_embedding (sample->embedding, dim, unit, error))
+    if (!fv_gallery_store_encode_sample (sample, dim, unit, blob, &source,
+            &has_quality, error))
       return FALSE;
-    fv_gallery_encode_embedding (unit, dim, blob);
     array_add_int (c->col[0], id);
     g_string_append (c->col[1], c->col[1]->len > 1 ? ",\"\\\\x" : "\"\\\\x");
     for (k = 0; k < dim * 4; k++) {
@@ -247,15 +247,13 @@ add_samples (FvPgStore * s, const FvGalleryStoreIdentity * e, gint64 id,
     g_string_append_c (c->col[1], '"');
     if (c->col[2]->len > 1)
       g_string_append_c (c->col[2], ',');
-    if (sample->quality >= 0.0f && isfinite (sample->quality)) {
+    if (has_quality) {
       char q[G_ASCII_DTOSTR_BUF_SIZE];
       g_string_append (c->col[2], g_ascii_formatd (q, sizeof q, "%.17g",
               sample->quality));
     } else {
       g_string_append (c->col[2], "NULL");
     }
-    if (sample->source)
-      source = g_utf8_make_valid (sample->source, -1);
     array_add_text (c->col[3], source);
     array_add_int (c->col[4], e->sample_created ? e->sample_created[i]
         : e->updated);

@@ -133,16 +133,15 @@ enroll_one (FvGalleryStore * store, const FvGalleryStoreIdentity * e,
   for (i = 0; i < e->n_samples; i++) {
     const FvGallerySample *sample = &e->samples[i];
     g_autofree char *source = NULL;
+    gboolean has_quality;
 
-    if (!fv_gallery_check_embedding (sample->embedding, dim, unit, error))
+    if (!fv_gallery_store_encode_sample (sample, dim, unit, blob, &source,
+            &has_quality, error))
       return FALSE;
-    fv_gallery_encode_embedding (unit, dim, blob);
-    if (sample->source)
-      source = g_utf8_make_valid (sample->source, -1);
     sqlite3_reset (stmt);
     sqlite3_bind_int64 (stmt, 1, id);
     sqlite3_bind_blob (stmt, 2, blob, (int) dim * 4, SQLITE_STATIC);
-    if (sample->quality >= 0.0f && isfinite (sample->quality))
+    if (has_quality)
       sqlite3_bind_double (stmt, 3, sample->quality);
     else
       sqlite3_bind_null (stmt, 3);

@@ -244,3 +244,18 @@ fv_gallery_store_check_meta (FvGalleryStore * store, GHashTable * meta,
   store->metric = g_strdup (metric);
   return TRUE;
 }
+
+gboolean
+fv_gallery_store_encode_sample (const FvGallerySample * sample, guint dim,
+    float *unit, guint8 * blob, char **source, gboolean * has_quality,
+    GError ** error)
+{
+  *source = NULL;
+  if (!fv_gallery_check_embedding (sample->embedding, dim, unit, error))
+    return FALSE;
+  fv_gallery_encode_embedding (unit, dim, blob);
+  if (sample->source)
+    *source = g_utf8_make_valid (sample->source, -1);
+  *has_quality = sample->quality >= 0.0f && isfinite (sample->quality);
+  return TRUE;
+}

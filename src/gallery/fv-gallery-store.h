@@ -256,6 +256,14 @@ gint64 fv_gallery_now (void);
  * with CORRUPT, naming the sample, on a wrong size or a non-finite or zero
  * vector. */
 void fv_gallery_encode_embedding (const float *src, guint dim, guint8 * dst);
+/* What a store writes for one sample: the embedding checked (as
+ * fv_gallery_check_embedding()) and encoded into @blob (dim * 4 bytes;
+ * @unit is scratch for dim floats), *@source the source as valid UTF-8 or
+ * NULL (free it), *@has_quality whether the quality is a number to
+ * store. */
+gboolean fv_gallery_store_encode_sample (const FvGallerySample * sample,
+    guint dim, float *unit, guint8 * blob, char **source,
+    gboolean * has_quality, GError ** error);
 gboolean fv_gallery_decode_embedding (const FvGalleryStore * store,
     gint64 sample_id, const void *blob, gsize bytes, float *dst,
     GError ** error);

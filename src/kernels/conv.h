@@ -21,9 +21,16 @@ typedef struct
   const float *bias;            /* [oc_pad] */
   const float *alpha;           /* [oc_pad] or NULL */
   size_t oc_pad;
+  /* 0, or the output size of a 2x2 stride-2 max pool fused after the
+   * PReLU (MTCNN's pool1): @out then holds the pooled map, pool_h x
+   * pool_w, each window clipped to the convolution's output, and rows
+   * are counted over batch * pool_h. Needs a convolution without
+   * padding. */
+  size_t pool_h, pool_w;
 } FvConvParams;
 
-/* Computes output rows [r0, r1), counted over batch * out_h. */
+/* Computes output rows [r0, r1), counted over batch * out_h (batch *
+ * pool_h with a fused pool). */
 typedef void (*FvConvFn) (const FvConvParams * p, size_t r0, size_t r1);
 
 /* Packs TFLite OHWI weights into [kh][kw][in_c][oc_pad]. */

@@ -40,6 +40,10 @@ store_row (const FvGemmParams * p, size_t m, size_t col0, size_t ncols,
   float *c = p->c + m * p->c_stride + col0;
   const float *res = p->res ? p->res + m * p->res_stride + col0 : NULL;
 
+  if (p->c2) {
+    fv_gemm_store_split (p, m, col0, ncols, acc);
+    return;
+  }
   for (size_t j = 0; j < ncols; j++) {
     float v = acc[j];
     if (p->alpha)

@@ -17,6 +17,13 @@ store_row (const FvGemmParams * p, size_t m, size_t col0, size_t ncols,
 {
   float *c = p->c + m * p->c_stride + col0;
 
+  if (p->c2) {
+    float t[2 * VL];
+    fv_vstoreu (t, v0);
+    fv_vstoreu (t + VL, v1);
+    fv_gemm_store_split (p, m, col0, ncols, t);
+    return;
+  }
   if (p->alpha) {
     v0 = fv_vprelu (v0, al0);
     v1 = fv_vprelu (v1, al1);
@@ -50,6 +57,12 @@ store_row1 (const FvGemmParams * p, size_t m, size_t col0, size_t ncols,
   float *c = p->c + m * p->c_stride + col0;
   const fv_vmask m0 = fv_vmask_tail (ncols);
 
+  if (p->c2) {
+    float t[VL];
+    fv_vstoreu (t, v0);
+    fv_gemm_store_split (p, m, col0, ncols, t);
+    return;
+  }
   if (p->alpha)
     v0 = fv_vprelu (v0, al0);
   if (p->res)

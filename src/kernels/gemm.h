@@ -23,7 +23,27 @@ typedef struct
   size_t res_stride;
   float *c;
   size_t c_stride;
+  /* Two layers that read the same rows, as one GEMM (MTCNN's 1x1 heads):
+   * with c2 set, columns from n_split on go to c2 instead of c. Only
+   * without alpha and res. */
+  float *c2;
+  size_t c2_stride, n_split;
 } FvGemmParams;
+
+/* Row @m of columns [col0, col0 + ncols), values @v, split between c and
+ * c2 at n_split. */
+static inline void
+fv_gemm_store_split (const FvGemmParams * p, size_t m, size_t col0,
+    size_t ncols, const float *v)
+{
+  for (size_t j = 0; j < ncols; j++) {
+    const size_t col = col0 + j;
+    if (col < p->n_split)
+      p->c[m * p->c_stride + col] = v[j];
+    else
+      p->c2[m * p->c2_stride + col - p->n_split] = v[j];
+  }
+}
 
 /* Computes rows [m0, m1) of the output. */
 typedef void (*FvGemmFn) (const FvGemmParams * p, size_t m0, size_t m1);

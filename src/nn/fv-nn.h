@@ -55,6 +55,13 @@ struct _FvModel
 
 const char *fv_layer_kind_name (FvLayerKind kind);
 
+/* Session-time fusions (fv-fuse.c). */
+gboolean fv_fuse_pool (const FvModel * model, const FvShape * shapes,
+    guint i);
+gboolean fv_fuse_gemm_pair (const FvModel * model, guint i);
+float *fv_fuse_pack_pair (const FvModel * model, const FvLayer * a,
+    const FvLayer * l);
+
 /* Generic scalar ops (fv-ops.c) for the layers that no kernel family
  * covers. Shapes are those of the planned maximum batch with dims[0]
  * replaced by the batch being run. */

@@ -121,7 +121,10 @@ fv_op_softmax_last (const float *x, float *out, gsize rows, gsize len)
     for (i = 1; i < len; i++)
       mx = MAX (mx, x[i]);
     for (i = 0; i < len; i++) {
-      out[i] = expf (x[i] - mx);
+      const float d = x[i] - mx;
+      /* expf (0) is exactly 1: the maximum's term needs no call (half of
+       * the calls for P-Net's two classes, on every cell of every level). */
+      out[i] = d == 0.0f ? 1.0f : expf (d);
       sum += out[i];
     }
     for (i = 0; i < len; i++)

@@ -1,7 +1,7 @@
-/* FvSession: the memory plan (one arena for every activation) and the run
- * loop. Everything is resolved when the session is created, so that
- * fv_session_run() only calls kernels. */
-#include "fv-nn.h"
+/* FvSession: the run loop, threads and arenas of a session whose memory
+ * plan fv-session-plan.c makes. Everything is resolved when the session is
+ * created, so that fv_session_run() only calls kernels. */
+#include "fv-session-private.h"
 #include "core/fv-core.h"
 #include "core/fv-threadpool.h"
 
@@ -17,364 +17,12 @@
  * others take the rest of its share. */
 #define CHUNKS_PER_THREAD 4
 
-/* Larger plans are refused with an error: they are a mistake or a hostile
- * file, and the allocation would abort. MobileFaceNet needs 2.4 MB per
- * image, P-Net about 120 MB for a 1080p frame. */
-#define MAX_ARENA_BYTES ((gsize) 4 << 30)
-
-typedef struct
-{
-  const FvLayer *layer;
-  const float *x, *y;           /* y: second operand or residual */
-  gboolean x_const, y_const;
-  float *out;
-  FvShape xs, ys, os;           /* shapes at the maximum batch */
-  gsize rows_per_image;         /* work units per image */
-  gsize row_len;                /* channels for row-wise ops */
-  gsize x_img, y_img, out_img;  /* floats per image; 0 for constants */
-  guint64 macs;                 /* multiply-adds per image */
-  const char *kernel;           /* kernel name, NULL for generic ops */
-  guint64 prof_ns;
-  union
-  {
-    FvGemmParams gemm;
-    FvConvParams conv;
-    FvDwconvParams dw;
-    FvPoolParams pool;
-  } p;
-} FvStep;
-
-struct _FvSession
-{
-  FvModel *model;
-  guint max_batch, height, width;
-  FvShape *shapes;
-  gsize *offsets;               /* in floats, per tensor */
-  float *arena;
-  gsize arena_floats;
-  FvStep *steps;
-  guint n_steps;
-  FvThreadPool *pool;           /* NULL when running on one thread */
-  guint n_threads;
-  gboolean pinned;              /* input and outputs have their own memory */
-  gboolean borrowed;            /* the arena belongs to another session */
-  /* Sessions of one image for threads 1..n-1, which run whole images of
-   * a batch while thread 0 runs others in this session. */
-  FvSession **lanes;
-  gboolean profiling;
-  guint64 prof_runs, prof_images;
-};
-
 typedef struct
 {
   FvSession *s;
   const FvStep *st;
   guint b0, nb;
 } FvTask;
-
-static guint
-same_pad_before (guint in, guint out, guint k, guint stride, FvPadding pad)
-{
-  gint64 total;
-
-  if (pad == FV_PAD_VALID)
-    return 0;
-  total = (gint64) (out - 1) * stride + k - in;
-  return total > 0 ? (guint) (total / 2) : 0;
-}
-
-/* Greedy placement: biggest tensors first, each at the lowest offset that
- * does not overlap a placed tensor whose lifetime overlaps its own. */
-static gsize
-plan_arena (guint n, const gsize * size, const int *first, const int *last,
-    gsize * offset)
-{
-  g_autofree guint *order = g_new (guint, MAX (n, 1));
-  g_autofree guint *placed = g_new (guint, MAX (n, 1));
-  guint n_placed = 0, i, j;
-  gsize total = 0;
-
-  for (i = 0; i < n; i++)
-    order[i] = i;
-  /* insertion sort by size, descending: n is a few hundred */
-  for (i = 1; i < n; i++) {
-    guint v = order[i];
-    j = i;
-    while (j > 0 && size[order[j - 1]] < size[v]) {
-      order[j] = order[j - 1];
-      j--;
-    }
-    order[j] = v;
-  }
-
-  for (i = 0; i < n; i++) {
-    guint t = order[i];
-    gsize off = 0;
-    gboolean moved = TRUE;
-
-    if (size[t] == 0)
-      continue;
-    while (moved) {
-      moved = FALSE;
-      for (j = 0; j < n_placed; j++) {
-        guint o = placed[j];
-        if (last[o] < first[t] || last[t] < first[o])
-          continue;
-        if (off < offset[o] + size[o] && offset[o] < off + size[t]) {
-          off = offset[o] + size[o];
-          moved = TRUE;
-        }
-      }
-    }
-    offset[t] = off;
-    placed[n_placed++] = t;
-    total = MAX (total, off + size[t]);
-  }
-  return total;
-}
-
-/* Where activation @t lies in the arena; %NULL while an unbound session
- * has none (the steps are resolved again by fv_session_bind_arena()), as
- * an offset from a null pointer is undefined. */
-static float *
-arena_ptr (FvSession * s, int t)
-{
-  return s->arena ? s->arena + s->offsets[t] : NULL;
-}
-
-static const float *
-tensor_ptr (FvSession * s, int t)
-{
-  const FvGTensor *gt = FV_GTENSOR (s->model->graph, t);
-  return gt->is_const ? gt->data : arena_ptr (s, t);
-}
-
-/* The fields that FvConvParams and FvDwconvParams share, by name: the
- * window (sizes, strides, TensorFlow SAME padding before) and the
- * operands of step @st of layer @l. */
-#define SET_WINDOW(p, st, l, xs, os) G_STMT_START { \
-  (p)->in_h = (xs)->dims[1]; \
-  (p)->in_w = (xs)->dims[2]; \
-  (p)->out_h = (os)->dims[1]; \
-  (p)->out_w = (os)->dims[2]; \
-  (p)->kh = (l)->kh; \
-  (p)->kw = (l)->kw; \
-  (p)->stride_h = (l)->stride_h; \
-  (p)->stride_w = (l)->stride_w; \
-  (p)->pad_top = same_pad_before ((p)->in_h, (p)->out_h, (l)->kh, \
-      (l)->stride_h, (l)->padding); \
-  (p)->pad_left = same_pad_before ((p)->in_w, (p)->out_w, (l)->kw, \
-      (l)->stride_w, (l)->padding); \
-  (p)->in = (st)->x; \
-  (p)->out = (st)->out; \
-  (p)->w = (l)->w; \
-  (p)->bias = (l)->bias; \
-  (p)->alpha = (l)->alpha; \
-} G_STMT_END
-
-static void
-setup_step (FvSession * s, FvStep * st, const FvLayer * l)
-{
-  const FvGTensor *xt = FV_GTENSOR (s->model->graph, l->x);
-  /* s->shapes only holds activations: a constant has its own shape. */
-  const FvShape *xs = xt->is_const ? &xt->shape : &s->shapes[l->x];
-  const FvShape *os = &s->shapes[l->out];
-  guint b = s->max_batch;
-
-  st->layer = l;
-  st->x = tensor_ptr (s, l->x);
-  st->y = l->y >= 0 ? tensor_ptr (s, l->y) : NULL;
-  st->out = arena_ptr (s, l->out);
-  st->xs = xt->is_const ? xt->shape : *xs;
-  st->x_const = xt->is_const;
-  if (l->y >= 0) {
-    const FvGTensor *yt = FV_GTENSOR (s->model->graph, l->y);
-    st->ys = yt->is_const ? yt->shape : s->shapes[l->y];
-    st->y_const = yt->is_const;
-  }
-  st->os = *os;
-  st->row_len = os->rank ? os->dims[os->rank - 1] : 1;
-  st->rows_per_image = fv_shape_elems (os) / b / MAX (st->row_len, 1);
-  st->out_img = fv_shape_elems (os) / b;
-  if (!st->x_const && st->xs.rank > 0 && st->xs.dims[0] == b)
-    st->x_img = fv_shape_elems (&st->xs) / b;
-  if (l->y >= 0 && !st->y_const && st->ys.rank > 0 && st->ys.dims[0] == b)
-    st->y_img = fv_shape_elems (&st->ys) / b;
-
-  switch (l->kind) {
-    case FV_LAYER_GEMM:
-    case FV_LAYER_FC:{
-      FvGemmParams *p = &st->p.gemm;
-      p->k = l->in_c;
-      p->n = l->out_c;
-      p->a = st->x;
-      p->a_stride = l->in_c;
-      p->w = l->w;
-      p->alpha = l->alpha;
-      p->res = st->y;
-      p->res_stride = l->out_c;
-      p->c = st->out;
-      p->c_stride = l->out_c;
-      st->rows_per_image = l->kind == FV_LAYER_FC ? 1
-          : (gsize) os->dims[1] * os->dims[2];
-      st->macs = (guint64) st->rows_per_image * p->k * p->n;
-      st->kernel = s->model->kt->gemm_name;
-      break;
-    }
-    case FV_LAYER_CONV:{
-      FvConvParams *p = &st->p.conv;
-      SET_WINDOW (p, st, l, xs, os);
-      p->in_c = xs->dims[3];
-      p->out_c = os->dims[3];
-      p->oc_pad = l->c_pad;
-      st->rows_per_image = p->out_h;
-      st->macs = (guint64) p->out_h * p->out_w * p->out_c * p->kh * p->kw
-          * p->in_c;
-      st->kernel = s->model->kt->conv_name;
-      break;
-    }
-    case FV_LAYER_DWCONV3X3:
-    case FV_LAYER_DWCONV:{
-      FvDwconvParams *p = &st->p.dw;
-      SET_WINDOW (p, st, l, xs, os);
-      p->c = xs->dims[3];
-      p->c_pad = l->c_pad;
-      st->rows_per_image = p->out_h;
-      st->macs = (guint64) p->out_h * p->out_w * p->c * p->kh * p->kw;
-      st->kernel = l->kind == FV_LAYER_DWCONV3X3
-          ? s->model->kt->dwconv3x3_name : s->model->kt->dwconv_name;
-      break;
-    }
-    case FV_LAYER_MAXPOOL:{
-      FvPoolParams *p = &st->p.pool;
-      p->in_h = xs->dims[1];
-      p->in_w = xs->dims[2];
-      p->c = xs->dims[3];
-      p->out_h = os->dims[1];
-      p->out_w = os->dims[2];
-      p->kh = l->kh;
-      p->kw = l->kw;
-      p->stride_h = l->stride_h;
-      p->stride_w = l->stride_w;
-      p->pad_top = same_pad_before (p->in_h, p->out_h, l->kh, l->stride_h,
-          l->padding);
-      p->pad_left = same_pad_before (p->in_w, p->out_w, l->kw, l->stride_w,
-          l->padding);
-      p->relu = l->act == FV_ACT_RELU;
-      p->in = st->x;
-      p->out = st->out;
-      st->rows_per_image = p->out_h;
-      st->kernel = s->model->kt->maxpool_name;
-      break;
-    }
-    case FV_LAYER_REDUCE:
-      st->row_len = xs->dims[xs->rank - 1];
-      break;
-    default:
-      break;
-  }
-}
-
-/* Places every activation in the arena and resolves every step. With
- * @pin_io the input and the outputs get memory of their own for the
- * whole run, so that threads running whole images can read the input
- * and write the outputs at any time (fv_session_set_threads()). */
-static gboolean
-session_plan (FvSession * s, gboolean pin_io, GError ** error)
-{
-  FvModel *model = s->model;
-  FvGraph *g = model->graph;
-  const guint max_batch = s->max_batch, height = s->height, width = s->width;
-  const guint nt = g->tensors->len;
-  guint i, j;
-  g_autofree gsize *size = NULL;
-  g_autofree int *first = NULL, *last = NULL, *root = NULL;
-
-  /* Lifetimes in layer steps; the input is live from the start, outputs
-   * to the end. RESHAPE outputs alias their input's memory. */
-  size = g_new0 (gsize, nt);
-  first = g_new (int, nt);
-  last = g_new (int, nt);
-  root = g_new (int, nt);
-  for (i = 0; i < nt; i++) {
-    first[i] = G_MAXINT;
-    last[i] = -1;
-    root[i] = i;
-  }
-  first[g->input] = -1;
-  for (i = 0; i < model->n_layers; i++) {
-    const FvLayer *l = &model->layers[i];
-    const FvShape *os = &s->shapes[l->out];
-    if (os->rank == 0 || os->dims[0] != max_batch) {
-      g_set_error (error, FV_MODEL_ERROR, FV_MODEL_ERROR_SHAPE,
-          "layer %s does not keep the batch as its first dimension", l->name);
-      return FALSE;
-    }
-    /* Checked at load time at the file's size only; another size can
-     * break them. */
-    if (l->kind == FV_LAYER_PRELU && os->dims[os->rank - 1] != l->c_pad) {
-      g_set_error (error, FV_MODEL_ERROR, FV_MODEL_ERROR_SHAPE,
-          "layer %s has %u channels but %" G_GSIZE_FORMAT " PReLU slopes",
-          l->name, os->dims[os->rank - 1], l->c_pad);
-      return FALSE;
-    }
-    if (l->y >= 0 && l->kind == FV_LAYER_GEMM
-        && (s->shapes[l->y].rank != os->rank
-            || memcmp (s->shapes[l->y].dims, os->dims,
-                sizeof (guint) * os->rank) != 0)) {
-      g_set_error (error, FV_MODEL_ERROR, FV_MODEL_ERROR_SHAPE,
-          "the residual of layer %s does not have the layer's shape", l->name);
-      return FALSE;
-    }
-    if (l->kind == FV_LAYER_RESHAPE && !FV_GTENSOR (g, l->x)->is_const)
-      root[l->out] = root[l->x];
-    first[root[l->out]] = MIN (first[root[l->out]], (int) i);
-    /* An output that nothing reads still needs room while it is written. */
-    last[root[l->out]] = MAX (last[root[l->out]], (int) i);
-    last[root[l->x]] = MAX (last[root[l->x]], (int) i);
-    if (l->y >= 0)
-      last[root[l->y]] = MAX (last[root[l->y]], (int) i);
-  }
-  for (i = 0; i < g->n_outputs; i++) {
-    last[root[g->outputs[i]]] = model->n_layers;
-    if (pin_io)
-      first[root[g->outputs[i]]] = -1;
-  }
-  last[root[g->input]] = MAX (last[root[g->input]], 0);
-  if (pin_io)
-    last[root[g->input]] = model->n_layers;
-  for (i = 0; i < nt; i++) {
-    const FvGTensor *t = FV_GTENSOR (g, i);
-    if (root[i] == (int) i && !t->is_const && last[i] >= 0
-        && first[i] != G_MAXINT) {
-      if (fv_shape_elems (&s->shapes[i]) > MAX_ARENA_BYTES / sizeof (float))
-        break;
-      size[i] = fv_round_up (fv_shape_elems (&s->shapes[i]), FV_ALIGN / 4);
-    }
-  }
-  if (i == nt)
-    s->arena_floats = plan_arena (nt, size, first, last, s->offsets);
-  if (i < nt || s->arena_floats > MAX_ARENA_BYTES / sizeof (float)) {
-    g_set_error (error, FV_MODEL_ERROR, FV_MODEL_ERROR_SHAPE,
-        "a batch of %u at %ux%u needs more than %u MiB of activations",
-        max_batch, width, height, (guint) (MAX_ARENA_BYTES >> 20));
-    return FALSE;
-  }
-  for (i = 0; i < nt; i++)
-    s->offsets[i] = s->offsets[root[i]];
-  if (!s->borrowed)
-    s->arena = fv_alloc_floats (s->arena_floats);
-
-  s->steps = g_new0 (FvStep, MAX (model->n_layers, 1));
-  for (i = 0, j = 0; i < model->n_layers; i++) {
-    if (model->layers[i].kind == FV_LAYER_RESHAPE
-        && root[model->layers[i].out] != model->layers[i].out)
-      continue;
-    setup_step (s, &s->steps[j++], &model->layers[i]);
-  }
-  s->n_steps = j;
-  return TRUE;
-}
 
 static FvSession *
 session_new (FvModel * model, guint max_batch, guint height, guint width,
@@ -417,7 +65,7 @@ session_new (FvModel * model, guint max_batch, guint height, guint width,
   if (!fv_graph_infer_shapes (g, max_batch, height, width, s->shapes, error))
     return NULL;
 
-  if (!session_plan (s, FALSE, error))
+  if (!fv_session_plan (s, FALSE, error))
     return NULL;
   s->n_threads = 1;
   return g_steal_pointer (&s);
@@ -485,7 +133,7 @@ fv_session_free (FvSession * s)
   }
   if (!s->borrowed)
     fv_free_floats (s->arena);
-  g_free (s->steps);
+  fv_session_steps_free (s->steps, s->n_steps);
   g_free (s->shapes);
   g_free (s->offsets);
   if (s->model)
@@ -545,7 +193,7 @@ fv_session_get_output (FvSession * session, guint index, FvShape * shape)
   t = g->outputs[index];
   if (shape)
     *shape = session->shapes[t];
-  return arena_ptr (session, t);
+  return fv_session_arena_ptr (session, t);
 }
 
 /**
@@ -915,7 +563,7 @@ session_replan (FvSession * s, gboolean pin_io, GError ** error)
   s->arena = NULL;
   s->steps = NULL;
   s->borrowed = FALSE;
-  if (!session_plan (s, pin_io, error)) {
+  if (!fv_session_plan (s, pin_io, error)) {
     fv_free_floats (s->arena);
     g_free (s->steps);
     g_free (s->offsets);
@@ -930,7 +578,7 @@ session_replan (FvSession * s, gboolean pin_io, GError ** error)
   g_free (old_offsets);
   if (!old_borrowed)
     fv_free_floats (old_arena);
-  g_free (old_steps);
+  fv_session_steps_free (old_steps, old_n_steps);
   s->pinned = pin_io;
   return TRUE;
 }
@@ -1049,7 +697,8 @@ fv_session_bind_arena (FvSession * session, float *arena)
   session->arena = arena ? arena : fv_alloc_floats (session->arena_floats);
   /* the steps point into the arena: resolve them again */
   for (i = 0; i < session->n_steps; i++)
-    setup_step (session, &session->steps[i], session->steps[i].layer);
+    fv_session_setup_step (session, &session->steps[i],
+        session->steps[i].layer);
   return TRUE;
 }
 

@@ -435,6 +435,58 @@ check_gemm (Stats * st, const FvKernelTable * ref_t,
   bufs_free ();
 }
 
+/* Columns split between two outputs at @n_split (two heads as one GEMM):
+ * each kernel, scalar included, must write what it writes into one
+ * output, bit for bit. */
+static void
+check_gemm_split (Stats * st, const FvKernelTable * ref_t,
+    const FvKernelTable * t, size_t m, size_t k, size_t n, size_t n_split,
+    int layout)
+{
+  const FvKernelTable *tables[2] = { ref_t, t };
+  float *a, *w_oi, *bias, *zero;
+  size_t bad_at = 0;
+
+  snprintf (current_case, sizeof current_case,
+      "%s m=%zu k=%zu n=%zu split at %zu layout=%s", t->gemm_name, m, k, n,
+      n_split, layout_names[layout]);
+  a = buf_random (m * k, layout);
+  w_oi = buf_random (n * k, LAYOUT_ALIGNED);
+  bias = buf_random (n, LAYOUT_ALIGNED);
+  zero = buf_new (m * n, LAYOUT_ALIGNED);
+  memset (zero, 0, m * n * sizeof (float));
+  for (int i = 0; i < 2; i++) {
+    float *c_ref = buf_new (m * n, LAYOUT_ALIGNED);
+    float *c1 = buf_new (m * n_split, layout);
+    float *c2 = buf_new (m * (n - n_split), layout);
+    FvGemmParams p;
+
+    gemm_params (&p, k, n, k, 0, n);
+    p.a = a;
+    p.w = gemm_weights (tables[i], k, n, w_oi, bias, layout);
+    p.c = c_ref;
+    tables[i]->gemm (&p, 0, m);
+    p.c = c1;
+    p.c_stride = n_split;
+    p.c2 = c2;
+    p.c2_stride = n - n_split;
+    p.n_split = n_split;
+    tables[i]->gemm (&p, 0, m);
+    st->cases++;
+    for (size_t r = 0; r < m; r++) {
+      if (compare (st, c1 + r * n_split, c_ref + r * n, zero, n_split, &bad_at)
+          || compare (st, c2 + r * (n - n_split), c_ref + r * n + n_split,
+              zero, n - n_split, &bad_at)) {
+        report_failure (st, "split output", r, 0, 0, 0);
+        break;
+      }
+    }
+    if (!buf_outside_intact (c1) || !buf_outside_intact (c2))
+      report_failure (st, "write outside a split output", 0, 0, 0, 0);
+  }
+  bufs_free ();
+}
+
 static void
 sweep_gemm (const FvKernelTable * ref_t, const FvKernelTable * t, Stats * st)
 {
@@ -470,6 +522,11 @@ sweep_gemm (const FvKernelTable * ref_t, const FvKernelTable * t, Stats * st)
   for (size_t i = 0; i < sizeof real / sizeof real[0]; i++)
     check_gemm (st, ref_t, t, real[i][0], real[i][1], real[i][2],
         (int) real[i][3], (int) real[i][4], 0, 0, i % N_LAYOUTS);
+  /* MTCNN's heads (2 + 4 of 32 inputs) and other splits of one panel. */
+  for (size_t n = 2; n <= 8; n++)
+    for (size_t split = 1; split < n; split++)
+      check_gemm_split (st, ref_t, t, ms[(n * 3 + split) % nm], 32, n, split,
+          (n + split) % N_LAYOUTS);
 }
 
 /* ---- depthwise --------------------------------------------------------- */
@@ -701,10 +758,53 @@ conv_weights (FvConvParams * p, size_t oc_pad, const float *w_raw,
   p->oc_pad = oc_pad;
 }
 
+/* The scalar convolution with a fused 2x2 stride-2 pool must equal the scalar convolution followed by the max-pool
+ * kernel, bit for bit. */
+static void
+check_pool_fusion (Stats * st, const FvKernelTable * ref_t,
+    const FvConvParams * fused, size_t batch)
+{
+  FvConvParams p = *fused;
+  FvPoolParams q;
+  size_t n_full = batch * p.out_h * p.out_w * p.out_c;
+  size_t n_out = batch * p.pool_h * p.pool_w * p.out_c, bad_at = 0;
+  float *full = buf_new (n_full, LAYOUT_ALIGNED);
+  float *pooled = buf_new (n_out, LAYOUT_ALIGNED);
+  float *zero = buf_new (n_out, LAYOUT_ALIGNED);
+
+  memset (zero, 0, n_out * sizeof (float));
+  p.pool_h = p.pool_w = 0;
+  p.out = full;
+  ref_t->conv (&p, 0, batch * p.out_h);
+  memset (&q, 0, sizeof q);
+  q.in_h = p.out_h;
+  q.in_w = p.out_w;
+  q.c = p.out_c;
+  q.out_h = fused->pool_h;
+  q.out_w = fused->pool_w;
+  q.kh = q.kw = q.stride_h = q.stride_w = 2;
+  q.in = full;
+  q.out = pooled;
+  ref_t->maxpool (&q, 0, batch * q.out_h);
+  st->cases++;
+  if (compare (st, fused->out, pooled, zero, n_out, &bad_at))
+    report_failure (st, "fused pool vs conv + pool", bad_at,
+        fused->out[bad_at], pooled[bad_at], 0);
+}
+
 static void
 check_conv (Stats * st, const FvKernelTable * ref_t, const FvKernelTable * t,
     size_t batch, size_t in_h, size_t in_w, size_t ic, size_t oc, size_t kh,
-    size_t kw, size_t sh, size_t sw, int same, int with_alpha, int layout)
+    size_t kw, size_t sh, size_t sw, int same, int with_alpha, int layout);
+
+/* check_conv with a fused 2x2 stride-2 max pool (@pool_same: SAME, the
+ * last odd row and column pooled alone; else VALID) after an unpadded
+ * convolution; @pool 0: none. */
+static void
+check_conv_pool (Stats * st, const FvKernelTable * ref_t,
+    const FvKernelTable * t, size_t batch, size_t in_h, size_t in_w,
+    size_t ic, size_t oc, size_t kh, size_t kw, size_t sh, size_t sw,
+    int same, int with_alpha, int layout, int pool, int pool_same)
 {
   FvConvParams p;
   size_t n_in, n_out, rows, cut[4], bad_at = 0;
@@ -716,18 +816,25 @@ check_conv (Stats * st, const FvKernelTable * ref_t, const FvKernelTable * t,
 
   if (!conv_params (&p, in_h, in_w, ic, oc, kh, kw, sh, sw, same))
     return;
+  if (pool) {
+    p.pool_h = pool_same ? (p.out_h + 1) / 2 : p.out_h / 2;
+    p.pool_w = pool_same ? (p.out_w + 1) / 2 : p.out_w / 2;
+    if (p.pool_h == 0 || p.pool_w == 0)
+      return;
+  }
   snprintf (current_case, sizeof current_case,
       "%s batch=%zu in=%zux%zux%zu out_c=%zu kernel=%zux%zu stride=%zux%zu "
-      "%s (out %zux%zu, pad top %zu left %zu) prelu=%d layout=%s",
-      t->conv_name, batch, in_h, in_w, ic, oc, kh, kw, sh, sw,
-      same ? "SAME" : "VALID", p.out_h, p.out_w, p.pad_top, p.pad_left,
-      with_alpha, layout_names[layout]);
+      "%s (out %zux%zu, pad top %zu left %zu) prelu=%d layout=%s "
+      "pool=%zux%zu", t->conv_name, batch, in_h, in_w, ic, oc, kh, kw, sh,
+      sw, same ? "SAME" : "VALID", p.out_h, p.out_w, p.pad_top, p.pad_left,
+      with_alpha, layout_names[layout], p.pool_h, p.pool_w);
   if (verbose)
     printf ("  %s\n", current_case);
 
   n_in = batch * in_h * in_w * ic;
-  n_out = batch * p.out_h * p.out_w * oc;
-  rows = batch * p.out_h;
+  n_out = pool ? batch * p.pool_h * p.pool_w * oc
+      : batch * p.out_h * p.out_w * oc;
+  rows = batch * (pool ? p.pool_h : p.out_h);
   in = buf_random (n_in, layout);
   w_raw = buf_random (n_w, LAYOUT_ALIGNED);
   bias_raw = buf_random (oc, LAYOUT_ALIGNED);
@@ -745,6 +852,8 @@ check_conv (Stats * st, const FvKernelTable * ref_t, const FvKernelTable * t,
   p.alpha = with_alpha ? buf_padded (alpha_raw, oc, cp_ref, LAYOUT_ALIGNED)
       : NULL;
   ref_t->conv (&p, 0, rows);
+  if (pool)
+    check_pool_fusion (st, ref_t, &p, batch);
 
   p.in = in_abs;
   p.out = out_abs;
@@ -767,6 +876,36 @@ check_conv (Stats * st, const FvKernelTable * ref_t, const FvKernelTable * t,
   if (!buf_outside_intact (out_var))
     report_failure (st, "write outside the output", 0, 0, 0, 0);
   bufs_free ();
+}
+
+static void
+check_conv (Stats * st, const FvKernelTable * ref_t, const FvKernelTable * t,
+    size_t batch, size_t in_h, size_t in_w, size_t ic, size_t oc, size_t kh,
+    size_t kw, size_t sh, size_t sw, int same, int with_alpha, int layout)
+{
+  check_conv_pool (st, ref_t, t, batch, in_h, in_w, ic, oc, kh, kw, sh, sw,
+      same, with_alpha, layout, 0, 0);
+}
+
+/* MTCNN's conv1 + pool1 fused: odd and even sizes, every pixel step. */
+static void
+sweep_conv_pool (const FvKernelTable * ref_t, const FvKernelTable * t,
+    Stats * st)
+{
+  static const size_t hw[] = { 3, 4, 5, 6, 7, 9, 12, 17, 22, 31 };
+  static const size_t ocs[] = { 1, 4, 8, 10, 16, 17, 32, 33 };
+  const size_t nhw = sizeof hw / sizeof hw[0];
+  size_t idx = 0;
+
+  for (size_t oi = 0; oi < sizeof ocs / sizeof ocs[0]; oi++)
+    for (size_t k = 0; k < 4; k++, idx++)
+      check_conv_pool (st, ref_t, t, 1 + (idx % 3 == 0), hw[idx % nhw],
+          hw[(idx * 7 + 3) % nhw], 1 + idx % 5, ocs[oi], 3, 3, 1 + (k == 3),
+          1 + (k == 3), 0, k != 1, idx % N_LAYOUTS, 1, k & 1);
+  check_conv_pool (st, ref_t, t, 1, 9, 67, 3, 10, 3, 3, 1, 1, 0, 1,
+      LAYOUT_TIGHT, 1, 1);
+  check_conv_pool (st, ref_t, t, 1, 10, 66, 3, 10, 3, 3, 1, 1, 0, 1,
+      LAYOUT_UNALIGNED, 1, 1);
 }
 
 static void
@@ -811,6 +950,7 @@ sweep_conv (const FvKernelTable * ref_t, const FvKernelTable * t, Stats * st)
   check_conv (st, ref_t, t, 2, 4, 45, 10, 16, 3, 3, 1, 1, 0, 1,
       LAYOUT_UNALIGNED);
   check_conv (st, ref_t, t, 1, 3, 39, 16, 32, 3, 3, 1, 1, 0, 1, LAYOUT_ALIGNED);
+  sweep_conv_pool (ref_t, t, st);
 }
 
 /* ---- max pooling --------------------------------------------------------- */

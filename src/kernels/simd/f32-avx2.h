@@ -21,9 +21,13 @@
 #define FV_GEMM_TILE 6x16
 #define FV_DWCONV_TILE 8        /* output pixels per 3x3 tile */
 #define FV_DWCONV_CTILE c8
-#define FV_CONV_PX 2            /* output pixels per step */
+/* Conv: blocks of two vectors times six pixels; four vectors would leave
+ * room for two pixels only, eight FMA chains, too few to cover the FMA
+ * latency without a stall (MTCNN's 16->32 layer ran at 66 % of peak). */
+#define FV_CONV_NV 2            /* vectors per block */
+#define FV_CONV_PX 6            /* output pixels per step */
 #define FV_CONV_ACC 12          /* accumulators of a narrower block */
-#define FV_CONV_TILE 2x32
+#define FV_CONV_TILE 6x16
 #define FV_DOTROWS_QMAX 2       /* queries per pass over the rows */
 #define FV_DOTROWS_TILE r4q2
 
