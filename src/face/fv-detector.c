@@ -10,7 +10,7 @@
  * most max_input_size on its longer side (downscaled if larger, and
  * surrounded by a border on the padded retry). Pyramid levels and crops
  * are box-filtered from the canvas with libyuv (fv_scale_plane(), with
- * the detector's row buffer). */
+ * a row buffer of the working memory). */
 #include "fv-face-private.h"
 #include "core/fv-core.h"
 
