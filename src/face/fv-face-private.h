@@ -63,6 +63,9 @@ gboolean fv_frame_check_size (guint width, guint height, GError ** error);
 void fv_frame_read_planar (const FvFrame * frame, guint x, guint y, guint w,
     guint h, const FvPlanes * dst, guint dw, guint dh, FvScratch * scratch);
 
+const guint8 *fv_frame_luma_row (const FvFrame * frame, guint y,
+    FvScratch * scratch);
+
 /* Bytes of scratch that fv_frame_read_planar() needs for these sizes. */
 gsize fv_frame_planar_scratch_size (guint w, guint h, guint dw, guint dh);
 

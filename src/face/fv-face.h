@@ -276,6 +276,32 @@ FV_API gsize fv_detector_get_memory_size (FvDetector * detector);
 FV_API gsize fv_detector_get_work_size (FvDetector * detector);
 
 /**
+ * FvScene:
+ *
+ * Tells whether a frame between two full scans of the detector shows
+ * something new outside the tracked faces (a face walking in), so that it
+ * gets a full scan at once instead of at the next periodic one.
+ */
+typedef struct _FvScene FvScene;
+
+/**
+ * FV_SCENE_CHANGE_THRESHOLD:
+ *
+ * A fv_scene_get_change() above this many luma levels (0-255) is a
+ * change of the scene. Measured (README, "Choosing full-scan-interval"):
+ * sensor noise and slow light changes stay far below it, a face that
+ * appears far above.
+ */
+#define FV_SCENE_CHANGE_THRESHOLD 12.0f
+
+FV_API FvScene *fv_scene_new (void);
+FV_API void fv_scene_free (FvScene * scene);
+FV_API void fv_scene_set_reference (FvScene * scene, const FvFrame * frame,
+    const FvDetection * faces, guint n_faces);
+FV_API float fv_scene_get_change (FvScene * scene, const FvFrame * frame,
+    const FvDetection * faces, guint n_faces);
+
+/**
  * FV_PROMINENCE_COMPARABLE:
  *
  * Two faces of a picture are comparable when the lower prominence
@@ -333,6 +359,7 @@ FV_API const guint8 *fv_face_pipeline_get_crop (FvFacePipeline * pipeline,
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (FvAligner, fv_aligner_free)
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (FvDetector, fv_detector_free)
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (FvFacePipeline, fv_face_pipeline_free)
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (FvScene, fv_scene_free)
 
 G_END_DECLS
 

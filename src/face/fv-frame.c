@@ -256,6 +256,33 @@ read_argb_row (const FvFrame * f, guint x, guint y, guint n, guint8 * tmp)
   }
 }
 
+/* Row @y of @frame's luma, @frame->width bytes: the Y plane itself for
+ * I420, NV12 and GRAY8, else converted (libyuv's BT.601 Y) into @scratch,
+ * which only grows. */
+const guint8 *
+fv_frame_luma_row (const FvFrame * frame, guint y, FvScratch * scratch)
+{
+  const guint8 *p0 = frame->planes[0] + (gsize) y * frame->strides[0];
+  guint8 tmp[4 * (ROW_CHUNK + 1)];
+  guint8 *dst;
+  guint x, n;
+
+  switch (frame->format) {
+    case FV_PIXEL_FORMAT_I420:
+    case FV_PIXEL_FORMAT_NV12:
+    case FV_PIXEL_FORMAT_GRAY8:
+      return p0;
+    default:
+      break;
+  }
+  dst = fv_scratch_ensure (scratch, frame->width);
+  for (x = 0; x < frame->width; x += n) {
+    n = MIN (ROW_CHUNK, frame->width - x);
+    ARGBToI400 (read_argb_row (frame, x, y, n, tmp), 0, dst + x, 0, n, 1);
+  }
+  return dst;
+}
+
 /**
  * fv_frame_read_rgb:
  * @frame: a frame

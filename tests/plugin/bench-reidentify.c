@@ -82,7 +82,7 @@ leave_probe (GstPad * pad, GstPadProbeInfo * info, gpointer data)
 }
 
 static void
-watch_element (GstElement * fv, Watch * w)
+watch_element (GstElement * fv, gpointer w)
 {
   GstPad *sink = gst_element_get_static_pad (fv, "sink");
   GstPad *src = gst_element_get_static_pad (fv, "src");
@@ -273,32 +273,10 @@ run_clip (const char *clip, const char *gallery, guint k, Watch * w)
 {
   g_autofree gchar *desc = g_strdup_printf ("filesrc location=\"%s\" ! "
       "avidemux ! jpegdec ! videoconvert ! mtcnnfacedetect ! faceverify "
-      "name=fv gallery-file=\"%s\" reidentify-interval=%u ! fakesink "
+      "name=watched gallery-file=\"%s\" reidentify-interval=%u ! fakesink "
       "sync=false", clip, gallery, k);
-  GError *err = NULL;
-  GstElement *p = gst_parse_launch (desc, &err), *fv;
-  GstBus *bus;
-  GstMessage *m;
-  gboolean ok;
 
-  if (err) {
-    fprintf (stderr, "bench-reidentify: %s\n", err->message);
-    return FALSE;
-  }
-  fv = gst_bin_get_by_name (GST_BIN (p), "fv");
-  watch_element (fv, w);
-  gst_object_unref (fv);
-  gst_element_set_state (p, GST_STATE_PLAYING);
-  bus = gst_element_get_bus (p);
-  m = gst_bus_timed_pop_filtered (bus, GST_CLOCK_TIME_NONE,
-      GST_MESSAGE_EOS | GST_MESSAGE_ERROR);
-  ok = m && GST_MESSAGE_TYPE (m) == GST_MESSAGE_EOS;
-  if (m)
-    gst_message_unref (m);
-  gst_object_unref (bus);
-  gst_element_set_state (p, GST_STATE_NULL);
-  gst_object_unref (p);
-  return ok;
+  return fv_plugin_bench_play ("bench-reidentify", desc, watch_element, w);
 }
 
 /* The same-place sequence through a harness. */

@@ -54,4 +54,42 @@ fv_plugin_bench_default_inputs (gchar ** clip, gchar ** gallery)
   }
 }
 
+/* Plays @desc (gst-launch syntax) to its end; first hands the element
+ * named "watched" (if any) to @watch. Takes nothing; FALSE (said on
+ * stderr, as @name) when it does not parse or ends in an error. */
+static inline gboolean
+fv_plugin_bench_play (const char *name, const char *desc,
+    void (*watch) (GstElement * e, gpointer data), gpointer data)
+{
+  GError *err = NULL;
+  GstElement *p = gst_parse_launch (desc, &err), *e;
+  GstBus *bus;
+  GstMessage *m;
+  gboolean ok;
+
+  if (err) {
+    fprintf (stderr, "%s: %s\n", name, err->message);
+    g_error_free (err);
+    if (p)
+      gst_object_unref (p);
+    return FALSE;
+  }
+  e = gst_bin_get_by_name (GST_BIN (p), "watched");
+  if (e) {
+    watch (e, data);
+    gst_object_unref (e);
+  }
+  gst_element_set_state (p, GST_STATE_PLAYING);
+  bus = gst_element_get_bus (p);
+  m = gst_bus_timed_pop_filtered (bus, GST_CLOCK_TIME_NONE,
+      GST_MESSAGE_EOS | GST_MESSAGE_ERROR);
+  ok = m && GST_MESSAGE_TYPE (m) == GST_MESSAGE_EOS;
+  if (m)
+    gst_message_unref (m);
+  gst_object_unref (bus);
+  gst_element_set_state (p, GST_STATE_NULL);
+  gst_object_unref (p);
+  return ok;
+}
+
 #endif /* FV_PLUGIN_BENCH_H */

@@ -3,6 +3,8 @@
 // formats, errors, state cycles.
 #include <gtest/gtest.h>
 
+#include <algorithm>
+#include <random>
 #include <set>
 
 #include "fv-plugin-test.h"
@@ -720,6 +722,85 @@ TEST_F (MtcnnTrackTest, NewFaceIsFoundWithinTheInterval)
     EXPECT_GE (seen_at, 0) << "not found within " << n << " frames";
     Push (Scene ({}));
     Push (Scene ({}));
+  }
+}
+
+// The full scans so far (the read-only n-full-scans).
+static guint64
+FullScans (GstHarness *h)
+{
+  guint64 n = 0;
+  g_object_get (h->element, "n-full-scans", &n, NULL);
+  return n;
+}
+
+// With the default full-scan-interval a face that walks in is reported on
+// the frame where it appears, whatever the phase of the interval: in an
+// empty scene and beside a tracked face (the scene-change gate).
+TEST_F (MtcnnTrackTest, NewFaceIsReportedOnTheFrameItAppears)
+{
+  Start (640, 360);
+  for (bool others : { false, true }) {
+    for (int before : { 2, 3 }) {
+      SCOPED_TRACE ((others ? "beside a tracked face, " : "empty scene, ")
+          + std::to_string (before) + " frames before");
+      for (int i = 0; i < before; i++)
+        Push (others ? Scene ({ {0, 40, 40} }) : Scene ({}));
+      guint64 scans = FullScans (h);
+      std::vector<Roi> r = Push (others ? Scene ({ {0, 40, 40}, {1, 400,
+                      60} }) : Scene ({ {1, 400, 60} }));
+      bool seen = false;
+      for (const Roi &x : r)
+        seen |= x.x > 320;
+      EXPECT_TRUE (seen);
+      EXPECT_EQ (FullScans (h), scans + 1);
+      // leave the scene empty, then start over on a full scan
+      Push (Scene ({}));
+      Push (Scene ({}));
+      for (int i = 0; i < 5 && FullScans (h) == scans + 1; i++)
+        Push (Scene ({}));
+    }
+  }
+}
+
+// @img with Gaussian noise of @sigma levels added (its own on each call).
+static RgbImage
+Noisy (RgbImage img, std::mt19937 &rng, double sigma)
+{
+  std::normal_distribution<double> noise (0.0, sigma);
+  for (guint8 &v : img.data)
+    v = (guint8) std::clamp (v + noise (rng), 0.0, 255.0);
+  return img;
+}
+
+// Sensor noise on a still scene (sigma 4 levels) and a slow change of the
+// light (1 level a frame) are no change of the scene: only the periodic
+// full scans run (every 5th), with a face tracked and in an empty scene.
+TEST_F (MtcnnTrackTest, NoiseAndSlowLightAreNoChange)
+{
+  Start (640, 360);
+  std::mt19937 rng (7);
+  for (bool face : { true, false }) {
+    SCOPED_TRACE (face ? "one face" : "empty scene");
+    guint64 scans = FullScans (h);
+    RgbImage still = face ? Scene ({ {0, 200, 60} }) : Scene ({});
+    // three noisy copies in turn keep the test fast under sanitizers
+    std::vector<RgbImage> noisy;
+    for (int i = 0; i < 3; i++)
+      noisy.push_back (Noisy (still, rng, 4.0));
+    for (int i = 0; i < 10; i++) {
+      std::vector<Roi> r = Push (noisy[i % 3]);
+      EXPECT_EQ (r.size (), face ? 1u : 0u);
+    }
+    EXPECT_EQ (FullScans (h), scans + 2) << "noise";
+    scans = FullScans (h);
+    for (int i = 0; i < 10; i++) {
+      RgbImage lit = still;
+      for (guint8 &v : lit.data)
+        v = (guint8) std::min (v + i + 1, 255);
+      Push (lit);
+    }
+    EXPECT_EQ (FullScans (h), scans + 2) << "light";
   }
 }
 

@@ -304,6 +304,11 @@ TEST_F (Alloc, DetectorAllocatesNothing)
   FvDetection prev[1] = { faces[0] };
   ASSERT_EQ (1u, fv_detector_track (det, &face.frame, prev, 1, faces, 8));
   fv_detector_track (det, &flat.frame, prev, 1, faces, 8);
+  // and the scene-change gate between full scans (fv_scene)
+  g_autoptr (FvScene) scene = fv_scene_new ();
+  fv_scene_set_reference (scene, &face.frame, prev, 1);
+  EXPECT_GT (fv_scene_get_change (scene, &flat.frame, prev, 1),
+      FV_SCENE_CHANGE_THRESHOLD);
   fv_detector_detect (det, &flat.frame, faces, 8);
   EXPECT_GE (fv_detector_detect (det, &alone.frame, faces, 8), 1u)
       << "the padded pass finds the face that fills a small picture";
@@ -318,6 +323,9 @@ TEST_F (Alloc, DetectorAllocatesNothing)
               fv_detector_detect (shrink, &face.frame, faces, 8);
               fv_detector_track (det, &face.frame, prev, 1, faces, 8);
               fv_detector_track (det, &flat.frame, prev, 1, faces, 8);
+              fv_scene_set_reference (scene, &face.frame, prev, 1);
+              fv_scene_get_change (scene, &flat.frame, faces, 1);
+              fv_scene_get_change (scene, &face.frame, prev, 1);
             }
           }));
 }
