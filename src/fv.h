@@ -10,6 +10,7 @@
 #include "fv-prelude.h"
 #include "core/fv-utils.h"
 #include "core/fv-threadpool.h"
+#include "core/fv-workspace.h"
 #include "nn/fv-engine.h"
 #include "face/fv-embedder.h"
 #include "face/fv-face.h"

@@ -41,13 +41,21 @@ struct _FvDetectorPad
   FvDetector *detector;
   guint min_face_size;          /* the normal pass's, which bounds ours too */
   guint max_input_size;
-  FvScratch planes;             /* 3 planes of the frame, dw x dh */
-  FvScratch small;              /* 3 planes before upscaling, sw x sh */
-  FvScratch convert;
-  FvScratch canvas;             /* packed RGB, cw x ch */
-  FvScratch rows;               /* the scaler's row buffers */
+  gsize work_bytes;             /* the largest working memory so far */
   FvDetection found[PAD_MAX_FACES];
 };
+
+/* The pass's working memory (fv-workspace.h): its images, then the small
+ * detector's. */
+typedef struct
+{
+  guint8 *planes;               /* 3 planes of the frame, dw x dh */
+  guint8 *small;                /* 3 planes before upscaling, sw x sh */
+  FvScratch convert;
+  guint8 *canvas;               /* packed RGB, cw x ch */
+  guint8 *rows;                 /* the scaler's row buffers */
+  guint8 *detector;
+} PadWork;
 
 FvDetectorPad *
 fv_detector_pad_new (FvModel * pnet, FvModel * rnet, FvModel * onet,
@@ -78,11 +86,6 @@ fv_detector_pad_free (FvDetectorPad * pad)
   if (pad == NULL)
     return;
   fv_detector_free (pad->detector);
-  fv_scratch_clear (&pad->planes);
-  fv_scratch_clear (&pad->small);
-  fv_scratch_clear (&pad->convert);
-  fv_scratch_clear (&pad->canvas);
-  fv_scratch_clear (&pad->rows);
   g_free (pad);
 }
 
@@ -107,19 +110,44 @@ pad_sizes (guint w, guint h, guint * dw, guint * dh, guint * sw, guint * sh)
   *sh = MIN (*dh, h);
 }
 
-static void
-pad_ensure (FvDetectorPad * pad, guint w, guint h)
+/* Where the parts of the working memory for frames of @w x @h lie, from
+ * @base (%NULL: only the size); 0 when the small detector has nothing to
+ * search. */
+static gsize
+pad_work (FvDetectorPad * pad, guint w, guint h, guint8 * base, PadWork * pw)
 {
   guint dw, dh, sw, sh;
+  gsize off = 0, planes, small, convert, canvas, rows, det, convert_size;
+  gsize inner;
 
   pad_sizes (w, h, &dw, &dh, &sw, &sh);
-  fv_scratch_ensure (&pad->planes, (gsize) (3) * dw * dh);
-  fv_scratch_ensure (&pad->small, (gsize) (3) * sw * sh);
-  fv_scratch_ensure (&pad->convert, fv_frame_planar_scratch_size (w, h, sw,
-          sh));
-  fv_scratch_ensure (&pad->canvas, (gsize) (3) * (dw + 2 * PAD_BORDER)
-      * (dh + 2 * PAD_BORDER));
-  fv_scratch_ensure (&pad->rows, fv_scale_scratch_size (sw, dw));
+  inner = fv_detector_get_work_for (pad->detector, dw + 2 * PAD_BORDER,
+      dh + 2 * PAD_BORDER);
+  if (inner == 0)
+    return 0;
+  convert_size = fv_frame_planar_scratch_size (w, h, sw, sh);
+#define TAKE(var, bytes) G_STMT_START { \
+  var = off; \
+  off = (off + (bytes) + 63) / 64 * 64; \
+} G_STMT_END
+  TAKE (planes, (gsize) (3) * dw * dh);
+  TAKE (small, (gsize) (3) * sw * sh);
+  TAKE (convert, convert_size);
+  TAKE (canvas, (gsize) (3) * (dw + 2 * PAD_BORDER) * (dh + 2 * PAD_BORDER));
+  TAKE (rows, fv_scale_scratch_size (sw, dw));
+  TAKE (det, inner);
+#undef TAKE
+  if (base) {
+    pw->planes = base + planes;
+    pw->small = base + small;
+    pw->convert.data = base + convert;
+    pw->convert.size = convert_size;
+    pw->canvas = base + canvas;
+    pw->rows = base + rows;
+    pw->detector = base + det;
+  }
+  pad->work_bytes = MAX (pad->work_bytes, off);
+  return off;
 }
 
 gboolean
@@ -127,39 +155,49 @@ fv_detector_pad_prepare (FvDetectorPad * pad, guint width, guint height,
     GError ** error)
 {
   guint dw, dh;
+  gsize size;
 
   pad_size (width, height, &dw, &dh);
-  pad_ensure (pad, width, height);
-  return fv_detector_prepare (pad->detector, dw + 2 * PAD_BORDER,
-      dh + 2 * PAD_BORDER, error);
+  if (!fv_detector_prepare (pad->detector, dw + 2 * PAD_BORDER,
+          dh + 2 * PAD_BORDER, error))
+    return FALSE;
+  size = pad_work (pad, width, height, NULL, NULL);
+  if (size > 0)
+    fv_workspace_release (fv_workspace_acquire (size));
+  return TRUE;
+}
+
+gsize
+fv_detector_pad_get_work_size (FvDetectorPad * pad)
+{
+  return pad->work_bytes;
 }
 
 gsize
 fv_detector_pad_get_memory_size (FvDetectorPad * pad)
 {
-  return fv_detector_get_memory_size (pad->detector) + pad->planes.size
-      + pad->small.size + pad->convert.size + pad->canvas.size + pad->rows.size;
+  return fv_detector_get_memory_size (pad->detector);
 }
 
 /* Draws the frame, dw x dh, on the grey canvas; returns the canvas. */
 static guint8 *
-pad_draw (FvDetectorPad * pad, const FvFrame * frame, guint dw, guint dh,
+pad_draw (PadWork * pw, const FvFrame * frame, guint dw, guint dh,
     guint sw, guint sh)
 {
   guint cw = dw + 2 * PAD_BORDER, ch = dh + 2 * PAD_BORDER;
   gsize plane = (gsize) dw * dh, splane = (gsize) sw *sh;
-  guint8 *rgb = pad->canvas.data;
+  guint8 *rgb = pw->canvas;
   FvPlanes small;
   guint c, x, y;
 
   for (c = 0; c < 3; c++)
-    small.p[c] = pad->small.data + c * splane;
+    small.p[c] = pw->small + c * splane;
   small.stride = sw;
   fv_frame_read_planar (frame, 0, 0, frame->width, frame->height, &small, sw,
-      sh, &pad->convert);
+      sh, &pw->convert);
   for (c = 0; c < 3; c++)
-    fv_scale_plane (small.p[c], sw, sw, sh, pad->planes.data + c * plane, dw,
-        dw, dh, FALSE, pad->rows.data);
+    fv_scale_plane (small.p[c], sw, sw, sh, pw->planes + c * plane, dw,
+        dw, dh, FALSE, pw->rows);
 
   memset (rgb, PAD_GREY, (gsize) (3) * cw * ch);
   for (y = 0; y < dh; y++) {
@@ -168,9 +206,9 @@ pad_draw (FvDetectorPad * pad, const FvFrame * frame, guint dw, guint dh,
     for (x = 0; x < dw; x++) {
       gsize i = (gsize) y * dw + x;
 
-      row[3 * x] = pad->planes.data[i];
-      row[3 * x + 1] = pad->planes.data[plane + i];
-      row[3 * x + 2] = pad->planes.data[2 * plane + i];
+      row[3 * x] = pw->planes[i];
+      row[3 * x + 1] = pw->planes[plane + i];
+      row[3 * x + 2] = pw->planes[2 * plane + i];
     }
   }
   return rgb;
@@ -229,11 +267,14 @@ guint
 fv_detector_pad_detect (FvDetectorPad * pad, const FvFrame * frame,
     FvDetection * faces, guint n_faces, guint max_faces)
 {
-  guint dw, dh, sw, sh, cw, ch, n, i, k;
+  guint dw, dh, sw, sh, cw, ch, n = 0, i, k;
   const guint8 *planes[1];
   gint strides[1];
   FvFrame canvas;
   float sx, sy, to_input;
+  PadWork pw;
+  guint8 *work;
+  gsize size;
 
   /* min_face_size holds for this pass too, in pixels of the normal pass's
    * (possibly downscaled) input: skip the pass when no face it can find
@@ -243,15 +284,22 @@ fv_detector_pad_detect (FvDetectorPad * pad, const FvFrame * frame,
   if (1.5f * MIN (frame->width, frame->height) * to_input < pad->min_face_size)
     return n_faces;
   pad_sizes (frame->width, frame->height, &dw, &dh, &sw, &sh);
-  pad_ensure (pad, frame->width, frame->height);
+  size = pad_work (pad, frame->width, frame->height, NULL, NULL);
+  if (size == 0)
+    return n_faces;
   cw = dw + 2 * PAD_BORDER;
   ch = dh + 2 * PAD_BORDER;
-  planes[0] = pad_draw (pad, frame, dw, dh, sw, sh);
+  /* One block for the images and the small detector: a thread never
+   * holds two. */
+  work = fv_workspace_acquire (size);
+  pad_work (pad, frame->width, frame->height, work, &pw);
+  planes[0] = pad_draw (&pw, frame, dw, dh, sw, sh);
   strides[0] = (gint) (3 * cw);
-  if (!fv_frame_init (&canvas, FV_PIXEL_FORMAT_RGB, cw, ch, planes, strides,
+  if (fv_frame_init (&canvas, FV_PIXEL_FORMAT_RGB, cw, ch, planes, strides,
           NULL))
-    return n_faces;
-  n = fv_detector_detect (pad->detector, &canvas, pad->found, PAD_MAX_FACES);
+    n = fv_detector_detect_in (pad->detector, &canvas, pad->found,
+        PAD_MAX_FACES, pw.detector);
+  fv_workspace_release (work);
 
   /* Canvas pixel centres back to frame pixel centres. */
   sx = (float) frame->width / dw;

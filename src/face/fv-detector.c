@@ -10,8 +10,9 @@
  * most max_input_size on its longer side (downscaled if larger, and
  * surrounded by a border on the padded retry). Pyramid levels and crops
  * are box-filtered from the canvas with libyuv (fv_scale_plane(), with
- * the detector's row buffer). */
+ * a row buffer of the working memory). */
 #include "fv-face-private.h"
+#include "core/fv-core.h"
 
 #include <math.h>
 #include <string.h>
@@ -40,12 +41,7 @@
 #define PAD_FRACTION 0.25
 #define PAD_VALUE 0
 
-typedef struct
-{
-  float x1, y1, x2, y2, score;
-  float reg[4];
-  float lm[2 * FV_N_LANDMARKS];
-} Cand;
+typedef FvCand Cand;
 
 /* Everything that depends on the canvas size: the pyramid and one P-Net
  * session per level. */
@@ -56,7 +52,7 @@ typedef struct
   float scale[MAX_LEVELS];
   guint lw[MAX_LEVELS], lh[MAX_LEVELS];
   FvSession *session[MAX_LEVELS];
-  gsize bytes;
+  gsize net_bytes;              /* the largest level's arena */
   guint64 stamp;
 } Plan;
 
@@ -79,16 +75,20 @@ struct _FvDetector
   Plan plans[N_PLANS];
   guint64 clock;
   FvDetectorPad *pad;           /* the large-face pass, if retry_padded */
-
-  FvScratch canvas;             /* 3 planes cw x ch */
-  FvScratch level;              /* 3 planes, the largest level */
-  FvScratch convert;            /* frame conversion scratch */
-  FvScratch rows;               /* the scaler's row buffers */
+  gsize rnet_bytes, onet_bytes;
+  gsize work_bytes;             /* the largest working memory so far */
   guint8 crop[3 * ONET_SIZE * ONET_SIZE];
 
+  /* The working memory of a detection, borrowed from the process's
+   * (fv-workspace.h) for its duration, see work_layout(). */
+  guint8 *canvas;               /* 3 planes cw x ch */
+  guint8 *level;                /* 3 planes, the largest level */
+  FvScratch convert;            /* frame conversion scratch */
+  guint8 *rows;                 /* the scaler's row buffers, for any level
+                                 * or crop of this canvas */
+  float *net;                   /* the arena of every net */
   Cand *heap;                   /* LEVEL_TOP */
   Cand *cands;                  /* STAGE1_MAX */
-  Cand *next;                   /* RNET_MAX */
   guint8 *dead;                 /* STAGE1_MAX */
 };
 
@@ -238,17 +238,15 @@ fv_detector_new_for_models (FvModel * pnet, FvModel * rnet, FvModel * onet,
       && !fv_session_set_threads (probe, d->opts.threads, error))
     return NULL;
   d->pnet_threads = g_steal_pointer (&probe);
-  d->rsession = fv_session_new (rnet, RNET_BATCH, 0, 0, error);
+  /* Without memory: they run in the working memory. */
+  d->rsession = fv_session_new_unbound (rnet, RNET_BATCH, 0, 0, error);
   if (!d->rsession)
     return NULL;
-  d->osession = fv_session_new (onet, ONET_BATCH, 0, 0, error);
+  d->osession = fv_session_new_unbound (onet, ONET_BATCH, 0, 0, error);
   if (!d->osession)
     return NULL;
-
-  d->heap = g_new (Cand, LEVEL_TOP);
-  d->cands = g_new (Cand, STAGE1_MAX);
-  d->next = g_new (Cand, RNET_MAX);
-  d->dead = g_new (guint8, STAGE1_MAX);
+  d->rnet_bytes = fv_session_get_arena_need (d->rsession);
+  d->onet_bytes = fv_session_get_arena_need (d->osession);
   if (d->opts.retry_padded) {
     d->pad = fv_detector_pad_new (pnet, rnet, onet, &d->opts, error);
     if (!d->pad)
@@ -384,14 +382,6 @@ fv_detector_free (FvDetector * detector)
   g_clear_pointer (&detector->pnet, fv_model_unref);
   g_clear_pointer (&detector->rnet, fv_model_unref);
   g_clear_pointer (&detector->onet, fv_model_unref);
-  fv_scratch_clear (&detector->canvas);
-  fv_scratch_clear (&detector->level);
-  fv_scratch_clear (&detector->convert);
-  fv_scratch_clear (&detector->rows);
-  g_free (detector->heap);
-  g_free (detector->cands);
-  g_free (detector->next);
-  g_free (detector->dead);
   fv_detector_pad_free (detector->pad);
   g_free (detector);
 }
@@ -454,21 +444,18 @@ get_plan (FvDetector * d, guint cw, guint ch, GError ** error)
     FvSession *s;
 
     /* Transposed: the image width is the tensor height. */
-    s = fv_session_new (d->pnet, 1, lw, lh, error);
+    s = fv_session_new_unbound (d->pnet, 1, lw, lh, error);
     if (!s) {
       plan_clear (p);
       return NULL;
     }
     fv_session_share_threads (s, d->pnet_threads);
-    /* The levels run one after the other: the first (largest) one's
-     * arena holds them all. */
-    if (p->n_levels > 0)
-      fv_session_borrow_arena (s, p->session[0]);
+    /* The levels run one after the other, in the working memory. */
     p->session[p->n_levels] = s;
     p->scale[p->n_levels] = scale;
     p->lw[p->n_levels] = lw;
     p->lh[p->n_levels] = lh;
-    p->bytes += fv_session_get_arena_size (s);
+    p->net_bytes = MAX (p->net_bytes, fv_session_get_arena_need (s));
     p->n_levels++;
     scale *= d->opts.scale_factor;
     minl *= d->opts.scale_factor;
@@ -479,22 +466,58 @@ get_plan (FvDetector * d, guint cw, guint ch, GError ** error)
   return p;
 }
 
-static gboolean
+/* Where each part of the working memory of a detection on a frame of
+ * @w x @h laid out as @l with plan @p lies, from @base (%NULL: only the
+ * size). The nets run one after the other in the same arena. */
+static gsize
+work_layout (FvDetector * d, const Plan * p, const Layout * l, guint w,
+    guint h, guint8 * base)
+{
+  gsize off = 0, net, canvas, level, convert, rows, heap, cands, dead;
+  gsize convert_size = fv_frame_planar_scratch_size (w, h, l->dw, l->dh);
+
+#define TAKE(var, bytes) G_STMT_START { \
+  var = off; \
+  off = fv_round_up (off + (bytes), FV_ALIGN); \
+} G_STMT_END
+  TAKE (net, MAX (p->net_bytes, MAX (d->rnet_bytes, d->onet_bytes)));
+  TAKE (canvas, (gsize) (3) * l->cw * l->ch);
+  TAKE (level, p->n_levels ? (gsize) (3) * p->lw[0] * p->lh[0] : 0);
+  TAKE (convert, convert_size);
+  /* Levels and crops are at most the canvas wide, from at most the canvas
+   * wide (fv_scale_scratch_size() grows with both). */
+  TAKE (rows, fv_scale_scratch_size (l->cw, MAX (l->cw, ONET_SIZE)));
+  TAKE (heap, sizeof (Cand) * LEVEL_TOP);
+  TAKE (cands, sizeof (Cand) * STAGE1_MAX);
+  TAKE (dead, STAGE1_MAX);
+#undef TAKE
+  if (base) {
+    d->net = (float *) (base + net);
+    d->canvas = base + canvas;
+    d->level = base + level;
+    d->convert.data = base + convert;
+    d->convert.size = convert_size;
+    d->rows = base + rows;
+    d->heap = (Cand *) (base + heap);
+    d->cands = (Cand *) (base + cands);
+    d->dead = base + dead;
+  }
+  return off;
+}
+
+/* The plan for frames of @w x @h laid out as @l, and the size of the
+ * working memory for them; %NULL if P-Net cannot be planned. */
+static Plan *
 prepare_layout (FvDetector * d, guint w, guint h, const Layout * l,
-    GError ** error)
+    gsize * work_bytes, GError ** error)
 {
   Plan *p = get_plan (d, l->cw, l->ch, error);
 
   if (!p)
-    return FALSE;
-  fv_scratch_ensure (&d->canvas, (gsize) (3) * l->cw * l->ch);
-  if (p->n_levels)
-    fv_scratch_ensure (&d->level, (gsize) (3) * p->lw[0] * p->lh[0]);
-  fv_scratch_ensure (&d->convert, fv_frame_planar_scratch_size (w, h, l->dw,
-          l->dh));
-  fv_scratch_ensure (&d->rows, fv_scale_scratch_size (l->cw, MAX (l->cw,
-              ONET_SIZE)));
-  return TRUE;
+    return NULL;
+  *work_bytes = work_layout (d, p, l, w, h, NULL);
+  d->work_bytes = MAX (d->work_bytes, *work_bytes);
+  return p;
 }
 
 /**
@@ -505,8 +528,9 @@ prepare_layout (FvDetector * d, guint w, guint h, const Layout * l,
  * @error: return location for an %FV_MODEL_ERROR, or an %FV_IMAGE_ERROR
  *   (%FV_IMAGE_ERROR_SIZE) for a size outside 1 to %FV_FRAME_MAX_SIZE
  *
- * Plans the P-Net sessions and allocates the buffers for frames of this
- * size (for both the normal pass and the padded retry), so that
+ * Plans the P-Net sessions for frames of this size (for both the normal
+ * pass and the padded retry) and grows the process's working memory
+ * (fv-workspace.h) to what a detection on them borrows, so that
  * fv_detector_detect() on such frames allocates nothing. Optional: detect
  * does it on the first frame of a new size. The detector keeps the plans
  * of the last few canvas sizes.
@@ -519,13 +543,16 @@ fv_detector_prepare (FvDetector * detector, guint width, guint height,
     GError ** error)
 {
   Layout l;
+  gsize size;
 
   g_return_val_if_fail (detector != NULL, FALSE);
   if (!fv_frame_check_size (width, height, error))
     return FALSE;
   layout_for (detector, width, height, FALSE, &l);
-  if (!prepare_layout (detector, width, height, &l, error))
+  if (!prepare_layout (detector, width, height, &l, &size, error))
     return FALSE;
+  /* Grows the working memory (one block of it) now. */
+  fv_workspace_release (fv_workspace_acquire (size));
   return !detector->pad || fv_detector_pad_prepare (detector->pad, width,
       height, error);
 }
@@ -534,148 +561,43 @@ fv_detector_prepare (FvDetector * detector, guint width, guint height,
  * fv_detector_get_memory_size:
  * @detector: a detector
  *
- * Returns: the bytes the detector holds in sessions and buffers (not
- *   counting the models' weights)
+ * Returns: the bytes the detector holds in sessions and buffers between
+ *   detections (not counting the models' weights, nor the working memory
+ *   it borrows during a detection, see fv_detector_get_work_size())
  */
 gsize
 fv_detector_get_memory_size (FvDetector * detector)
 {
   gsize n;
-  guint i;
 
   g_return_val_if_fail (detector != NULL, 0);
   n = fv_session_get_arena_size (detector->rsession)
       + fv_session_get_arena_size (detector->osession)
-      + detector->canvas.size + detector->level.size
-      + detector->convert.size + detector->rows.size
-      + sizeof (Cand) * (LEVEL_TOP + STAGE1_MAX + RNET_MAX) + STAGE1_MAX;
-  for (i = 0; i < N_PLANS; i++)
-    n += detector->plans[i].bytes;
+      + fv_session_get_arena_size (detector->pnet_threads);
   if (detector->pad)
     n += fv_detector_pad_get_memory_size (detector->pad);
   return n;
 }
 
-/* ---- candidate lists ---------------------------------------------------- */
-
-static inline void
-cand_swap (Cand * a, Cand * b)
+/**
+ * fv_detector_get_work_size:
+ * @detector: a detector
+ *
+ * The detector keeps its canvas, candidate lists and the activations of
+ * its nets in the process's working memory (fv-workspace.h), borrowed for
+ * the duration of a detection: one block per running detection, whatever
+ * the number of detectors.
+ *
+ * Returns: the most bytes of working memory one of its detections has
+ *   borrowed so far (or will, for the sizes given to
+ *   fv_detector_prepare()), its large-face pass included
+ */
+gsize
+fv_detector_get_work_size (FvDetector * detector)
 {
-  Cand t = *a;
-  *a = *b;
-  *b = t;
-}
-
-/* Min-heap on score, for keeping the best cells of a level. */
-static void
-heap_down (Cand * h, guint n, guint i)
-{
-  for (;;) {
-    guint l = 2 * i + 1, r = l + 1, m = i;
-    if (l < n && h[l].score < h[m].score)
-      m = l;
-    if (r < n && h[r].score < h[m].score)
-      m = r;
-    if (m == i)
-      return;
-    cand_swap (&h[i], &h[m]);
-    i = m;
-  }
-}
-
-static void
-heap_push (Cand * h, guint * n, guint cap, const Cand * c)
-{
-  guint i;
-
-  if (*n == cap) {
-    if (c->score <= h[0].score)
-      return;
-    h[0] = *c;
-    heap_down (h, *n, 0);
-    return;
-  }
-  i = (*n)++;
-  h[i] = *c;
-  while (i > 0 && h[(i - 1) / 2].score > h[i].score) {
-    cand_swap (&h[i], &h[(i - 1) / 2]);
-    i = (i - 1) / 2;
-  }
-}
-
-/* In-place heapsort, best score first; needs no memory (unlike qsort). */
-static void
-sort_desc (Cand * c, guint n)
-{
-  guint i;
-
-  if (n < 2)
-    return;
-  for (i = n / 2; i-- > 0;)
-    heap_down (c, n, i);
-  for (i = n - 1; i > 0; i--) {
-    cand_swap (&c[0], &c[i]);
-    heap_down (c, i, 0);
-  }
-}
-
-/* Greedy non-maximum suppression on a list sorted best first; keeps the
- * survivors in order at the front and returns their number. Overlap is
- * intersection over union, or over the smaller box in "min" mode; areas
- * count pixels inclusively, as in the original MTCNN. */
-static guint
-nms (FvDetector * d, Cand * c, guint n, float thr, gboolean min_mode)
-{
-  guint i, j, kept = 0;
-  guint8 *dead = d->dead;
-
-  memset (dead, 0, n);
-  for (i = 0; i < n; i++) {
-    float ai;
-    if (dead[i])
-      continue;
-    ai = (c[i].x2 - c[i].x1 + 1) * (c[i].y2 - c[i].y1 + 1);
-    for (j = i + 1; j < n; j++) {
-      float w, h, inter, aj, ov;
-      if (dead[j])
-        continue;
-      w = MIN (c[i].x2, c[j].x2) - MAX (c[i].x1, c[j].x1) + 1;
-      h = MIN (c[i].y2, c[j].y2) - MAX (c[i].y1, c[j].y1) + 1;
-      if (w <= 0 || h <= 0)
-        continue;
-      inter = w * h;
-      aj = (c[j].x2 - c[j].x1 + 1) * (c[j].y2 - c[j].y1 + 1);
-      ov = min_mode ? inter / MIN (ai, aj) : inter / (ai + aj - inter);
-      if (ov > thr)
-        dead[j] = 1;
-    }
-    if (kept != i)
-      c[kept] = c[i];
-    kept++;
-  }
-  return kept;
-}
-
-static void
-regress (Cand * c, const float *reg)
-{
-  float w = c->x2 - c->x1 + 1, h = c->y2 - c->y1 + 1;
-
-  c->x1 += reg[0] * w;
-  c->y1 += reg[1] * h;
-  c->x2 += reg[2] * w;
-  c->y2 += reg[3] * h;
-}
-
-static void
-square (Cand * c)
-{
-  float w = c->x2 - c->x1, h = c->y2 - c->y1, s = MAX (w, h);
-
-  c->x1 = c->x1 + w * 0.5f - s * 0.5f;
-  c->y1 = c->y1 + h * 0.5f - s * 0.5f;
-  c->x2 = c->x1 + s;
-  c->y2 = c->y1 + s;
+  g_return_val_if_fail (detector != NULL, 0);
+  return MAX (detector->work_bytes, detector->pad ?
+      fv_detector_pad_get_work_size (detector->pad) : 0);
 }
 
 /* ---- nets --------------------------------------------------------------- */
@@ -704,15 +626,6 @@ planes_to_input (const guint8 * r, const guint8 * g, const guint8 * b,
   }
 }
 
-/* The scaler's row buffer, already large enough once the canvas size was
- * prepared. */
-static guint8 *
-scale_rows (FvDetector * d, guint src_width, guint dst_width)
-{
-  return fv_scratch_ensure (&d->rows, fv_scale_scratch_size (src_width,
-          dst_width));
-}
-
 static void
 run_level (FvDetector * d, const Plan * p, guint li, guint8 * const *canvas,
     guint * n_cands)
@@ -720,14 +633,15 @@ run_level (FvDetector * d, const Plan * p, guint li, guint8 * const *canvas,
   FvSession *s = p->session[li];
   guint lw = p->lw[li], lh = p->lh[li], mw, mh, x, y, n_heap = 0, kept, c;
   gsize plane = (gsize) (lw) * lh;
-  guint8 *lv = d->level.data;
+  guint8 *lv = d->level;
   const float *prob, *reg;
   float scale = p->scale[li], th = d->opts.thresholds[0];
   FvShape shape;
 
   for (c = 0; c < 3; c++)
     fv_scale_plane (canvas[c], p->cw, p->cw, p->ch, lv + c * plane, lw, lw,
-        lh, TRUE, scale_rows (d, p->cw, lw));
+        lh, TRUE, d->rows);
+  fv_session_bind_arena (s, d->net);
   planes_to_input (lv, lv + plane, lv + 2 * plane, lw, lw, lh,
       fv_session_get_input (s, 0));
   fv_session_run (s, 1);
@@ -749,16 +663,16 @@ run_level (FvDetector * d, const Plan * p, guint li, guint8 * const *canvas,
       cd.y2 = truncf ((STRIDE * y + CELL) / scale);
       cd.score = score;
       memcpy (cd.reg, reg + o * 4, sizeof cd.reg);
-      heap_push (d->heap, &n_heap, LEVEL_TOP, &cd);
+      fv_cands_heap_push (d->heap, &n_heap, LEVEL_TOP, &cd);
     }
   }
-  sort_desc (d->heap, n_heap);
-  kept = MIN (nms (d, d->heap, n_heap, 0.5f, FALSE), LEVEL_KEEP);
+  fv_cands_sort (d->heap, n_heap);
+  kept = MIN (fv_cands_nms (d->heap, n_heap, 0.5f, FALSE, d->dead), LEVEL_KEEP);
 
   if (*n_cands + kept > STAGE1_MAX) {
     /* Only for pathological frames: thin out what we have. */
-    sort_desc (d->cands, *n_cands);
-    *n_cands = nms (d, d->cands, *n_cands, 0.7f, FALSE);
+    fv_cands_sort (d->cands, *n_cands);
+    *n_cands = fv_cands_nms (d->cands, *n_cands, 0.7f, FALSE, d->dead);
     *n_cands = MIN (*n_cands, STAGE1_MAX - kept);
   }
   memcpy (d->cands + *n_cands, d->heap, kept * sizeof (Cand));
@@ -802,7 +716,7 @@ crop_to_input (FvDetector * d, const Plan * p, guint8 * const *canvas,
   for (k = 0; k < 3; k++)
     fv_scale_plane (canvas[k] + iy1 * p->cw + ix1, p->cw, ix2 - ix1 + 1,
         iy2 - iy1 + 1, d->crop + k * plane + oy1 * size + ox1, size,
-        ox2 - ox1, oy2 - oy1, TRUE, scale_rows (d, ix2 - ix1 + 1, size));
+        ox2 - ox1, oy2 - oy1, TRUE, d->rows);
   planes_to_input (d->crop, d->crop + plane, d->crop + 2 * plane, size, size,
       size, dst);
 }
@@ -814,7 +728,8 @@ run_rnet (FvDetector * d, const Plan * p, guint8 * const *canvas, Cand * c,
     guint n)
 {
   gsize image = RNET_SIZE * RNET_SIZE * 3;
-  float *in = fv_session_get_input (d->rsession, 0);
+  float *in = (fv_session_bind_arena (d->rsession, d->net),
+      fv_session_get_input (d->rsession, 0));
   float th = d->opts.thresholds[1];
   guint done = 0, kept = 0, i;
 
@@ -844,7 +759,8 @@ run_onet (FvDetector * d, const Plan * p, guint8 * const *canvas, Cand * c,
     guint n)
 {
   gsize image = ONET_SIZE * ONET_SIZE * 3;
-  float *in = fv_session_get_input (d->osession, 0);
+  float *in = (fv_session_bind_arena (d->osession, d->net),
+      fv_session_get_input (d->osession, 0));
   float th = d->opts.thresholds[2];
   guint done = 0, kept = 0, i, k;
 
@@ -873,7 +789,7 @@ run_onet (FvDetector * d, const Plan * p, guint8 * const *canvas, Cand * c,
         o->lm[2 * k] = o->x1 + w * lm[10 * i + k] - 1;
         o->lm[2 * k + 1] = o->y1 + h * lm[10 * i + FV_N_LANDMARKS + k] - 1;
       }
-      regress (o, reg + 4 * i);
+      fv_cand_regress (o, reg + 4 * i);
       kept++;
     }
     done += b;
@@ -881,30 +797,25 @@ run_onet (FvDetector * d, const Plan * p, guint8 * const *canvas, Cand * c,
   return kept;
 }
 
-/* Converts the frame into the canvas laid out as @l; returns its plan (NULL
- * if the plan cannot be made) and the three planes in @canvas. */
-static Plan *
+/* Converts the frame into the canvas (in the working memory) laid out as
+ * @l; returns its three planes in @canvas. */
+static void
 draw_canvas (FvDetector * d, const FvFrame * frame, const Layout * l,
     guint8 ** canvas)
 {
-  Plan *p;
   FvPlanes dst;
   gsize plane = (gsize) l->cw * l->ch;
   guint c;
 
-  if (!prepare_layout (d, frame->width, frame->height, l, NULL))
-    return NULL;
-  p = get_plan (d, l->cw, l->ch, NULL);
   for (c = 0; c < 3; c++)
-    canvas[c] = d->canvas.data + c * plane;
+    canvas[c] = d->canvas + c * plane;
   if (l->ox || l->oy)
-    memset (d->canvas.data, PAD_VALUE, 3 * plane);
+    memset (d->canvas, PAD_VALUE, 3 * plane);
   dst.stride = l->cw;
   for (c = 0; c < 3; c++)
     dst.p[c] = canvas[c] + (gsize) l->oy * l->cw + l->ox;
   fv_frame_read_planar (frame, 0, 0, frame->width, frame->height, &dst,
       l->dw, l->dh, &d->convert);
-  return p;
 }
 
 /* Stage 3 on the first @n of d->cands, R-Net survivors with their
@@ -916,14 +827,14 @@ run_last_stage (FvDetector * d, const Plan * p, guint8 * const *canvas, guint n)
   guint i;
 
   for (i = 0; i < n; i++) {
-    regress (&d->cands[i], d->cands[i].reg);
-    square (&d->cands[i]);
+    fv_cand_regress (&d->cands[i], d->cands[i].reg);
+    fv_cand_square (&d->cands[i]);
   }
   n = run_onet (d, p, canvas, d->cands, n);
   if (n == 0)
     return 0;
-  sort_desc (d->cands, n);
-  return nms (d, d->cands, n, 0.7f, TRUE);
+  fv_cands_sort (d->cands, n);
+  return fv_cands_nms (d->cands, n, 0.7f, TRUE, d->dead);
 }
 
 /* Stages 2 and 3 of the cascade on the @n squared candidates in d->cands.
@@ -934,25 +845,22 @@ refine (FvDetector * d, const Plan * p, guint8 * const *canvas, guint n)
   n = run_rnet (d, p, canvas, d->cands, n);
   if (n == 0)
     return 0;
-  sort_desc (d->cands, n);
-  n = MIN (nms (d, d->cands, n, 0.7f, FALSE), ONET_MAX);
+  fv_cands_sort (d->cands, n);
+  n = MIN (fv_cands_nms (d->cands, n, 0.7f, FALSE, d->dead), ONET_MAX);
   return run_last_stage (d, p, canvas, n);
 }
 
-/* One pass of the cascade over the frame laid out on the canvas as @l,
- * for faces of at least @min_face canvas pixels. Returns the number of
- * faces, best first, in d->cands. */
+/* One pass of the cascade over the frame laid out on the canvas as @l
+ * with plan @p, for faces of at least @min_face canvas pixels, in the
+ * working memory. Returns the number of faces, best first, in d->cands. */
 static guint
 run_pass (FvDetector * d, const FvFrame * frame, const Layout * l,
-    float min_face)
+    const Plan * p, float min_face)
 {
-  Plan *p;
   guint8 *canvas[3];
   guint n = 0, i;
 
-  p = draw_canvas (d, frame, l, canvas);
-  if (!p || p->n_levels == 0)
-    return 0;
+  draw_canvas (d, frame, l, canvas);
 
   /* Stage 1: P-Net on every pyramid level. */
   for (i = 0; i < p->n_levels; i++)
@@ -960,11 +868,11 @@ run_pass (FvDetector * d, const FvFrame * frame, const Layout * l,
       run_level (d, p, i, canvas, &n);
   if (n == 0)
     return 0;
-  sort_desc (d->cands, n);
-  n = MIN (nms (d, d->cands, n, 0.7f, FALSE), RNET_MAX);
+  fv_cands_sort (d->cands, n);
+  n = MIN (fv_cands_nms (d->cands, n, 0.7f, FALSE, d->dead), RNET_MAX);
   for (i = 0; i < n; i++) {
-    regress (&d->cands[i], d->cands[i].reg);
-    square (&d->cands[i]);
+    fv_cand_regress (&d->cands[i], d->cands[i].reg);
+    fv_cand_square (&d->cands[i]);
   }
   return refine (d, p, canvas, n);
 }
@@ -1020,20 +928,56 @@ guint
 fv_detector_detect (FvDetector * detector, const FvFrame * frame,
     FvDetection * faces, guint max_faces)
 {
-  Layout l;
-  guint n;
+  gsize size;
+  guint n = 0;
 
   g_return_val_if_fail (detector != NULL && frame != NULL, 0);
   g_return_val_if_fail (faces != NULL || max_faces == 0, 0);
   g_return_val_if_fail (frame->width >= 1 && frame->height >= 1, 0);
 
-  layout_for (detector, frame->width, frame->height, FALSE, &l);
-  n = run_pass (detector, frame, &l, 0.0f);
-
-  n = MIN (n, max_faces);
-  cands_to_faces (detector, frame, &l, n, faces);
+  size = fv_detector_get_work_for (detector, frame->width, frame->height);
+  if (size > 0) {
+    guint8 *work = fv_workspace_acquire (size);
+    n = fv_detector_detect_in (detector, frame, faces, max_faces, work);
+    fv_workspace_release (work);
+  }
   if (detector->pad)
     n = fv_detector_pad_detect (detector->pad, frame, faces, n, max_faces);
+  return n;
+}
+
+/* The working memory fv_detector_detect_in() needs for frames of @width x
+ * @height (planned now if need be); 0 when there is nothing to search. */
+gsize
+fv_detector_get_work_for (FvDetector * d, guint width, guint height)
+{
+  Layout l;
+  const Plan *p;
+  gsize size = 0;
+
+  layout_for (d, width, height, FALSE, &l);
+  p = prepare_layout (d, width, height, &l, &size, NULL);
+  return p && p->n_levels > 0 ? size : 0;
+}
+
+/* The normal pass (not the padded one) on @frame in @work, at least
+ * fv_detector_get_work_for() bytes. */
+guint
+fv_detector_detect_in (FvDetector * d, const FvFrame * frame,
+    FvDetection * faces, guint max_faces, guint8 * work)
+{
+  Layout l;
+  const Plan *p;
+  guint n;
+
+  layout_for (d, frame->width, frame->height, FALSE, &l);
+  p = get_plan (d, l.cw, l.ch, NULL);
+  if (!p || p->n_levels == 0)
+    return 0;
+  work_layout (d, p, &l, frame->width, frame->height, work);
+  n = run_pass (d, frame, &l, p, 0.0f);
+  n = MIN (n, max_faces);
+  cands_to_faces (d, frame, &l, n, faces);
   return n;
 }
 
@@ -1153,8 +1097,9 @@ fv_detector_track (FvDetector * detector, const FvFrame * frame,
     guint max_faces)
 {
   Layout l;
-  Plan *p;
-  guint8 *canvas[3];
+  const Plan *p;
+  guint8 *canvas[3], *work;
+  gsize size;
   guint n = 0, i;
 
   g_return_val_if_fail (detector != NULL && frame != NULL, 0);
@@ -1162,18 +1107,25 @@ fv_detector_track (FvDetector * detector, const FvFrame * frame,
   g_return_val_if_fail (faces != NULL || max_faces == 0, 0);
   g_return_val_if_fail (frame->width >= 1 && frame->height >= 1, 0);
 
+  if (n_previous == 0 || max_faces == 0)
+    return 0;
   n_previous = MIN (n_previous, RNET_MAX / N_TRACK_MOVES);
   layout_for (detector, frame->width, frame->height, FALSE, &l);
-  for (i = 0; i < n_previous; i++)
-    n = track_candidates (detector, frame, &l, &previous[i], i, n);
-  if (n == 0 || max_faces == 0)
-    return 0;
-  p = draw_canvas (detector, frame, &l, canvas);
+  p = prepare_layout (detector, frame->width, frame->height, &l, &size, NULL);
   if (!p)
     return 0;
-  n = best_per_face (detector->cands, run_rnet (detector, p, canvas,
-          detector->cands, n));
-  n = MIN (run_last_stage (detector, p, canvas, n), max_faces);
-  cands_to_faces (detector, frame, &l, n, faces);
+  /* The candidates too are in the working memory. */
+  work = fv_workspace_acquire (size);
+  work_layout (detector, p, &l, frame->width, frame->height, work);
+  for (i = 0; i < n_previous; i++)
+    n = track_candidates (detector, frame, &l, &previous[i], i, n);
+  if (n > 0) {
+    draw_canvas (detector, frame, &l, canvas);
+    n = best_per_face (detector->cands, run_rnet (detector, p, canvas,
+            detector->cands, n));
+    n = MIN (run_last_stage (detector, p, canvas, n), max_faces);
+    cands_to_faces (detector, frame, &l, n, faces);
+  }
+  fv_workspace_release (work);
   return n;
 }

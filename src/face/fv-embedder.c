@@ -54,7 +54,8 @@ fv_embedder_new_for_model (FvModel * model, guint max_batch, GError ** error)
   e = g_new0 (FvEmbedder, 1);
   e->model = fv_model_ref (model);
   e->max_batch = max_batch;
-  e->session = fv_session_new (model, max_batch, 0, 0, error);
+  /* Its memory is borrowed for each run (embed_source()). */
+  e->session = fv_session_new_unbound (model, max_batch, 0, 0, error);
   if (!e->session)
     return NULL;
   fv_session_get_output (e->session, 0, &out);
@@ -148,7 +149,10 @@ fv_embedder_get_model (FvEmbedder * embedder)
  * fv_embedder_get_arena_size:
  * @embedder: an embedder
  *
- * Returns: the bytes of activation memory the embedder holds
+ * Returns: the bytes of activation memory the embedder holds between
+ *   runs: 0 unless threads of its own for whole images
+ *   (fv_embedder_set_threads() on a batch) need memory of their own; it
+ *   borrows the process's working memory (fv-workspace.h) while it runs
  */
 gsize
 fv_embedder_get_arena_size (FvEmbedder * embedder)
@@ -285,8 +289,15 @@ static void
 embed_source (FvEmbedder * e, FvEmbedSource * src, guint n_faces,
     float *embeddings)
 {
-  float *in = fv_session_get_input (e->session, 0);
+  /* The activations live in the process's working memory while the
+   * embedder runs (fv-workspace.h), unless fv_session_set_threads() gave
+   * the session threads for whole images, with memory of their own. */
+  gpointer work = fv_workspace_acquire (fv_session_get_arena_need (e->session));
+  float *in;
 
+  if (!fv_session_bind_arena (e->session, work))
+    g_clear_pointer (&work, fv_workspace_release);
+  in = fv_session_get_input (e->session, 0);
   for (src->done = 0; src->done < n_faces;) {
     guint n = MIN (n_faces - src->done, e->max_batch);
     float *out = embeddings + (gsize) (src->done) * e->dim;
@@ -299,6 +310,8 @@ embed_source (FvEmbedder * e, FvEmbedSource * src, guint n_faces,
     }
     src->done += n;
   }
+  if (work)
+    fv_workspace_release (work);
 }
 
 /**

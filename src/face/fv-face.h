@@ -273,6 +273,7 @@ FV_API guint fv_detector_track (FvDetector * detector, const FvFrame * frame,
     const FvDetection * previous, guint n_previous, FvDetection * faces,
     guint max_faces);
 FV_API gsize fv_detector_get_memory_size (FvDetector * detector);
+FV_API gsize fv_detector_get_work_size (FvDetector * detector);
 
 /**
  * FvScene:

@@ -81,6 +81,8 @@ FV_API const char *fv_model_describe_kernels (FvModel * model);
 
 FV_API FvSession *fv_session_new (FvModel * model, guint max_batch,
     guint height, guint width, GError ** error);
+FV_API FvSession *fv_session_new_unbound (FvModel * model, guint max_batch,
+    guint height, guint width, GError ** error);
 FV_API void fv_session_free (FvSession * session);
 FV_API FvModel *fv_session_get_model (FvSession * session);
 FV_API float *fv_session_get_input (FvSession * session, guint index);
@@ -97,6 +99,8 @@ FV_API guint fv_session_get_threads (FvSession * session);
 FV_API void fv_session_share_threads (FvSession * session, FvSession * from);
 FV_API gboolean fv_session_borrow_arena (FvSession * session,
     FvSession * host);
+FV_API gboolean fv_session_bind_arena (FvSession * session, float *arena);
+FV_API gsize fv_session_get_arena_need (FvSession * session);
 
 /**
  * FvStepProfile:

@@ -1,7 +1,7 @@
-/* FvSession: the memory plan (one arena for every activation) and the run
- * loop. Everything is resolved when the session is created, so that
- * fv_session_run() only calls kernels. */
-#include "fv-nn.h"
+/* FvSession: the run loop, threads and arenas of a session whose memory
+ * plan fv-session-plan.c makes. Everything is resolved when the session is
+ * created, so that fv_session_run() only calls kernels. */
+#include "fv-session-private.h"
 #include "core/fv-core.h"
 #include "core/fv-threadpool.h"
 
@@ -17,57 +17,6 @@
  * others take the rest of its share. */
 #define CHUNKS_PER_THREAD 4
 
-/* Larger plans are refused with an error: they are a mistake or a hostile
- * file, and the allocation would abort. MobileFaceNet needs 2.4 MB per
- * image, P-Net about 120 MB for a 1080p frame. */
-#define MAX_ARENA_BYTES ((gsize) 4 << 30)
-
-typedef struct
-{
-  const FvLayer *layer;
-  const float *x, *y;           /* y: second operand or residual */
-  gboolean x_const, y_const;
-  float *out;
-  FvShape xs, ys, os;           /* shapes at the maximum batch */
-  gsize rows_per_image;         /* work units per image */
-  gsize row_len;                /* channels for row-wise ops */
-  gsize x_img, y_img, out_img;  /* floats per image; 0 for constants */
-  guint64 macs;                 /* multiply-adds per image */
-  const char *kernel;           /* kernel name, NULL for generic ops */
-  const FvLayer *pool;          /* a max pool fused into this conv, or NULL */
-  const FvLayer *sibling;       /* a GEMM computed with this one, or NULL */
-  float *w_pair;                /* then both layers' weights in one panel */
-  guint64 prof_ns;
-  union
-  {
-    FvGemmParams gemm;
-    FvConvParams conv;
-    FvDwconvParams dw;
-    FvPoolParams pool;
-  } p;
-} FvStep;
-
-struct _FvSession
-{
-  FvModel *model;
-  guint max_batch, height, width;
-  FvShape *shapes;
-  gsize *offsets;               /* in floats, per tensor */
-  float *arena;
-  gsize arena_floats;
-  FvStep *steps;
-  guint n_steps;
-  FvThreadPool *pool;           /* NULL when running on one thread */
-  guint n_threads;
-  gboolean pinned;              /* input and outputs have their own memory */
-  gboolean borrowed;            /* the arena belongs to another session */
-  /* Sessions of one image for threads 1..n-1, which run whole images of
-   * a batch while thread 0 runs others in this session. */
-  FvSession **lanes;
-  gboolean profiling;
-  guint64 prof_runs, prof_images;
-};
-
 typedef struct
 {
   FvSession *s;
@@ -75,374 +24,9 @@ typedef struct
   guint b0, nb;
 } FvTask;
 
-static guint
-same_pad_before (guint in, guint out, guint k, guint stride, FvPadding pad)
-{
-  gint64 total;
-
-  if (pad == FV_PAD_VALID)
-    return 0;
-  total = (gint64) (out - 1) * stride + k - in;
-  return total > 0 ? (guint) (total / 2) : 0;
-}
-
-/* Greedy placement: biggest tensors first, each at the lowest offset that
- * does not overlap a placed tensor whose lifetime overlaps its own. */
-static gsize
-plan_arena (guint n, const gsize * size, const int *first, const int *last,
-    gsize * offset)
-{
-  g_autofree guint *order = g_new (guint, MAX (n, 1));
-  g_autofree guint *placed = g_new (guint, MAX (n, 1));
-  guint n_placed = 0, i, j;
-  gsize total = 0;
-
-  for (i = 0; i < n; i++)
-    order[i] = i;
-  /* insertion sort by size, descending: n is a few hundred */
-  for (i = 1; i < n; i++) {
-    guint v = order[i];
-    j = i;
-    while (j > 0 && size[order[j - 1]] < size[v]) {
-      order[j] = order[j - 1];
-      j--;
-    }
-    order[j] = v;
-  }
-
-  for (i = 0; i < n; i++) {
-    guint t = order[i];
-    gsize off = 0;
-    gboolean moved = TRUE;
-
-    if (size[t] == 0)
-      continue;
-    while (moved) {
-      moved = FALSE;
-      for (j = 0; j < n_placed; j++) {
-        guint o = placed[j];
-        if (last[o] < first[t] || last[t] < first[o])
-          continue;
-        if (off < offset[o] + size[o] && offset[o] < off + size[t]) {
-          off = offset[o] + size[o];
-          moved = TRUE;
-        }
-      }
-    }
-    offset[t] = off;
-    placed[n_placed++] = t;
-    total = MAX (total, off + size[t]);
-  }
-  return total;
-}
-
-static const float *
-tensor_ptr (FvSession * s, int t)
-{
-  const FvGTensor *gt = FV_GTENSOR (s->model->graph, t);
-  return gt->is_const ? gt->data : s->arena + s->offsets[t];
-}
-
-/* The fields that FvConvParams and FvDwconvParams share, by name: the
- * window (sizes, strides, TensorFlow SAME padding before) and the
- * operands of step @st of layer @l. */
-#define SET_WINDOW(p, st, l, xs, os) G_STMT_START { \
-  (p)->in_h = (xs)->dims[1]; \
-  (p)->in_w = (xs)->dims[2]; \
-  (p)->out_h = (os)->dims[1]; \
-  (p)->out_w = (os)->dims[2]; \
-  (p)->kh = (l)->kh; \
-  (p)->kw = (l)->kw; \
-  (p)->stride_h = (l)->stride_h; \
-  (p)->stride_w = (l)->stride_w; \
-  (p)->pad_top = same_pad_before ((p)->in_h, (p)->out_h, (l)->kh, \
-      (l)->stride_h, (l)->padding); \
-  (p)->pad_left = same_pad_before ((p)->in_w, (p)->out_w, (l)->kw, \
-      (l)->stride_w, (l)->padding); \
-  (p)->in = (st)->x; \
-  (p)->out = (st)->out; \
-  (p)->w = (l)->w; \
-  (p)->bias = (l)->bias; \
-  (p)->alpha = (l)->alpha; \
-} G_STMT_END
-
-static void
-setup_step (FvSession * s, FvStep * st, const FvLayer * l)
-{
-  const FvGTensor *xt = FV_GTENSOR (s->model->graph, l->x);
-  /* s->shapes only holds activations: a constant has its own shape. */
-  const FvShape *xs = xt->is_const ? &xt->shape : &s->shapes[l->x];
-  const FvShape *os = &s->shapes[l->out];
-  guint b = s->max_batch;
-
-  st->layer = l;
-  st->x = tensor_ptr (s, l->x);
-  st->y = l->y >= 0 ? tensor_ptr (s, l->y) : NULL;
-  st->out = s->arena + s->offsets[l->out];
-  st->xs = xt->is_const ? xt->shape : *xs;
-  st->x_const = xt->is_const;
-  if (l->y >= 0) {
-    const FvGTensor *yt = FV_GTENSOR (s->model->graph, l->y);
-    st->ys = yt->is_const ? yt->shape : s->shapes[l->y];
-    st->y_const = yt->is_const;
-  }
-  st->os = *os;
-  st->row_len = os->rank ? os->dims[os->rank - 1] : 1;
-  st->rows_per_image = fv_shape_elems (os) / b / MAX (st->row_len, 1);
-  st->out_img = fv_shape_elems (os) / b;
-  if (!st->x_const && st->xs.rank > 0 && st->xs.dims[0] == b)
-    st->x_img = fv_shape_elems (&st->xs) / b;
-  if (l->y >= 0 && !st->y_const && st->ys.rank > 0 && st->ys.dims[0] == b)
-    st->y_img = fv_shape_elems (&st->ys) / b;
-
-  switch (l->kind) {
-    case FV_LAYER_GEMM:
-    case FV_LAYER_FC:{
-      FvGemmParams *p = &st->p.gemm;
-      p->k = l->in_c;
-      p->n = l->out_c;
-      p->a = st->x;
-      p->a_stride = l->in_c;
-      p->w = l->w;
-      p->alpha = l->alpha;
-      p->res = st->y;
-      p->res_stride = l->out_c;
-      p->c = st->out;
-      p->c_stride = l->out_c;
-      st->rows_per_image = l->kind == FV_LAYER_FC ? 1
-          : (gsize) os->dims[1] * os->dims[2];
-      st->macs = (guint64) st->rows_per_image * p->k * p->n;
-      st->kernel = s->model->kt->gemm_name;
-      break;
-    }
-    case FV_LAYER_CONV:{
-      FvConvParams *p = &st->p.conv;
-      SET_WINDOW (p, st, l, xs, os);
-      p->in_c = xs->dims[3];
-      p->out_c = os->dims[3];
-      p->oc_pad = l->c_pad;
-      st->rows_per_image = p->out_h;
-      st->macs = (guint64) p->out_h * p->out_w * p->out_c * p->kh * p->kw
-          * p->in_c;
-      st->kernel = s->model->kt->conv_name;
-      break;
-    }
-    case FV_LAYER_DWCONV3X3:
-    case FV_LAYER_DWCONV:{
-      FvDwconvParams *p = &st->p.dw;
-      SET_WINDOW (p, st, l, xs, os);
-      p->c = xs->dims[3];
-      p->c_pad = l->c_pad;
-      st->rows_per_image = p->out_h;
-      st->macs = (guint64) p->out_h * p->out_w * p->c * p->kh * p->kw;
-      st->kernel = l->kind == FV_LAYER_DWCONV3X3
-          ? s->model->kt->dwconv3x3_name : s->model->kt->dwconv_name;
-      break;
-    }
-    case FV_LAYER_MAXPOOL:{
-      FvPoolParams *p = &st->p.pool;
-      p->in_h = xs->dims[1];
-      p->in_w = xs->dims[2];
-      p->c = xs->dims[3];
-      p->out_h = os->dims[1];
-      p->out_w = os->dims[2];
-      p->kh = l->kh;
-      p->kw = l->kw;
-      p->stride_h = l->stride_h;
-      p->stride_w = l->stride_w;
-      p->pad_top = same_pad_before (p->in_h, p->out_h, l->kh, l->stride_h,
-          l->padding);
-      p->pad_left = same_pad_before (p->in_w, p->out_w, l->kw, l->stride_w,
-          l->padding);
-      p->relu = l->act == FV_ACT_RELU;
-      p->in = st->x;
-      p->out = st->out;
-      st->rows_per_image = p->out_h;
-      st->kernel = s->model->kt->maxpool_name;
-      break;
-    }
-    case FV_LAYER_REDUCE:
-      st->row_len = xs->dims[xs->rank - 1];
-      break;
-    default:
-      break;
-  }
-  if (st->sibling) {
-    /* Both heads in one pass over the rows (see fv_fuse_gemm_pair()). */
-    st->p.gemm.n = l->out_c + st->sibling->out_c;
-    st->p.gemm.w = st->w_pair;
-    st->p.gemm.n_split = l->out_c;
-    st->p.gemm.c2 = s->arena + s->offsets[st->sibling->out];
-    st->p.gemm.c2_stride = st->sibling->out_c;
-    st->macs += st->macs / l->out_c * st->sibling->out_c;
-  }
-  if (st->pool) {
-    /* The convolution writes the pool's output (see fv_fuse_pool()). */
-    const FvShape *ps = &s->shapes[st->pool->out];
-    st->out = s->arena + s->offsets[st->pool->out];
-    st->p.conv.out = st->out;
-    st->p.conv.pool_h = ps->dims[1];
-    st->p.conv.pool_w = ps->dims[2];
-    st->rows_per_image = ps->dims[1];
-    st->out_img = fv_shape_elems (ps) / b;
-  }
-}
-
-static void
-steps_free (FvStep * steps, guint n)
-{
-  guint i;
-
-  for (i = 0; i < n; i++)
-    fv_free_floats (steps[i].w_pair);
-  g_free (steps);
-}
-
-/* Places every activation in the arena and resolves every step. With
- * @pin_io the input and the outputs get memory of their own for the
- * whole run, so that threads running whole images can read the input
- * and write the outputs at any time (fv_session_set_threads()). */
-static gboolean
-session_plan (FvSession * s, gboolean pin_io, GError ** error)
-{
-  FvModel *model = s->model;
-  FvGraph *g = model->graph;
-  const guint max_batch = s->max_batch, height = s->height, width = s->width;
-  const guint nt = g->tensors->len;
-  guint i, j;
-  g_autofree gsize *size = NULL;
-  g_autofree int *first = NULL, *last = NULL, *root = NULL;
-
-  /* Lifetimes in layer steps; the input is live from the start, outputs
-   * to the end. RESHAPE outputs alias their input's memory. */
-  size = g_new0 (gsize, nt);
-  first = g_new (int, nt);
-  last = g_new (int, nt);
-  root = g_new (int, nt);
-  for (i = 0; i < nt; i++) {
-    first[i] = G_MAXINT;
-    last[i] = -1;
-    root[i] = i;
-  }
-  first[g->input] = -1;
-  for (i = 0; i < model->n_layers; i++) {
-    const FvLayer *l = &model->layers[i];
-    const FvShape *os = &s->shapes[l->out];
-    if (os->rank == 0 || os->dims[0] != max_batch) {
-      g_set_error (error, FV_MODEL_ERROR, FV_MODEL_ERROR_SHAPE,
-          "layer %s does not keep the batch as its first dimension", l->name);
-      return FALSE;
-    }
-    /* Checked at load time at the file's size only; another size can
-     * break them. */
-    if (l->kind == FV_LAYER_PRELU && os->dims[os->rank - 1] != l->c_pad) {
-      g_set_error (error, FV_MODEL_ERROR, FV_MODEL_ERROR_SHAPE,
-          "layer %s has %u channels but %" G_GSIZE_FORMAT " PReLU slopes",
-          l->name, os->dims[os->rank - 1], l->c_pad);
-      return FALSE;
-    }
-    if (l->y >= 0 && l->kind == FV_LAYER_GEMM
-        && (s->shapes[l->y].rank != os->rank
-            || memcmp (s->shapes[l->y].dims, os->dims,
-                sizeof (guint) * os->rank) != 0)) {
-      g_set_error (error, FV_MODEL_ERROR, FV_MODEL_ERROR_SHAPE,
-          "the residual of layer %s does not have the layer's shape", l->name);
-      return FALSE;
-    }
-    if (l->kind == FV_LAYER_RESHAPE && !FV_GTENSOR (g, l->x)->is_const)
-      root[l->out] = root[l->x];
-    first[root[l->out]] = MIN (first[root[l->out]], (int) i);
-    /* An output that nothing reads still needs room while it is written. */
-    last[root[l->out]] = MAX (last[root[l->out]], (int) i);
-    last[root[l->x]] = MAX (last[root[l->x]], (int) i);
-    if (l->y >= 0)
-      last[root[l->y]] = MAX (last[root[l->y]], (int) i);
-  }
-  for (i = 0; i < model->n_layers; i++) {
-    const FvLayer *l = &model->layers[i];
-    if (fv_fuse_gemm_pair (s->model, i))
-      first[root[l->out]] = MIN (first[root[l->out]], (int) i - 1);
-    if (!fv_fuse_pool (s->model, s->shapes, i))
-      continue;
-    /* The convolution (step i - 1) reads its input while it writes the
-     * pool's output. */
-    first[l->x] = G_MAXINT;
-    last[l->x] = -1;
-    first[root[l->out]] = MIN (first[root[l->out]], (int) i - 1);
-    last[root[model->layers[i - 1].x]] =
-        MAX (last[root[model->layers[i - 1].x]], (int) i);
-  }
-  for (i = 0; i < g->n_outputs; i++) {
-    last[root[g->outputs[i]]] = model->n_layers;
-    if (pin_io)
-      first[root[g->outputs[i]]] = -1;
-  }
-  last[root[g->input]] = MAX (last[root[g->input]], 0);
-  if (pin_io)
-    last[root[g->input]] = model->n_layers;
-  for (i = 0; i < nt; i++) {
-    const FvGTensor *t = FV_GTENSOR (g, i);
-    if (root[i] == (int) i && !t->is_const && last[i] >= 0
-        && first[i] != G_MAXINT) {
-      if (fv_shape_elems (&s->shapes[i]) > MAX_ARENA_BYTES / sizeof (float))
-        break;
-      size[i] = fv_round_up (fv_shape_elems (&s->shapes[i]), FV_ALIGN / 4);
-    }
-  }
-  if (i == nt)
-    s->arena_floats = plan_arena (nt, size, first, last, s->offsets);
-  if (i < nt || s->arena_floats > MAX_ARENA_BYTES / sizeof (float)) {
-    g_set_error (error, FV_MODEL_ERROR, FV_MODEL_ERROR_SHAPE,
-        "a batch of %u at %ux%u needs more than %u MiB of activations",
-        max_batch, width, height, (guint) (MAX_ARENA_BYTES >> 20));
-    return FALSE;
-  }
-  for (i = 0; i < nt; i++)
-    s->offsets[i] = s->offsets[root[i]];
-  s->arena = fv_alloc_floats (s->arena_floats);
-
-  s->steps = g_new0 (FvStep, MAX (model->n_layers, 1));
-  for (i = 0, j = 0; i < model->n_layers; i++) {
-    if (model->layers[i].kind == FV_LAYER_RESHAPE
-        && root[model->layers[i].out] != model->layers[i].out)
-      continue;
-    if (fv_fuse_gemm_pair (s->model, i)) {
-      FvStep *st = &s->steps[j - 1];
-      st->sibling = &model->layers[i];
-      st->w_pair = fv_fuse_pack_pair (s->model, &model->layers[i - 1],
-          st->sibling);
-      setup_step (s, st, &model->layers[i - 1]);
-      continue;
-    }
-    if (fv_fuse_pool (s->model, s->shapes, i)) {
-      s->steps[j - 1].pool = &model->layers[i];
-      setup_step (s, &s->steps[j - 1], &model->layers[i - 1]);
-      continue;
-    }
-    setup_step (s, &s->steps[j++], &model->layers[i]);
-  }
-  s->n_steps = j;
-  return TRUE;
-}
-
-/**
- * fv_session_new:
- * @model: a model
- * @max_batch: the largest batch that fv_session_run() will be asked for
- * @height: input height, or 0 for the height in the file
- * @width: input width, or 0 for the width in the file
- * @error: return location for an %FV_MODEL_ERROR
- *
- * Plans @model for inputs of up to @max_batch images of @height x @width:
- * infers every shape, places every activation in one arena and resolves
- * every kernel argument. Fully convolutional models (P-Net) take any size;
- * others fail here with %FV_MODEL_ERROR_SHAPE if the size does not fit.
- *
- * Returns: (transfer full) (nullable): a new session
- */
-FvSession *
-fv_session_new (FvModel * model, guint max_batch, guint height, guint width,
-    GError ** error)
+static FvSession *
+session_new (FvModel * model, guint max_batch, guint height, guint width,
+    gboolean unbound, GError ** error)
 {
   g_autoptr (FvSession) s = NULL;
   FvGraph *g;
@@ -471,6 +55,7 @@ fv_session_new (FvModel * model, guint max_batch, guint height, guint width,
 
   s = g_new0 (FvSession, 1);
   s->model = fv_model_ref (model);
+  s->borrowed = unbound;
   s->max_batch = max_batch;
   s->height = height;
   s->width = width;
@@ -480,10 +65,54 @@ fv_session_new (FvModel * model, guint max_batch, guint height, guint width,
   if (!fv_graph_infer_shapes (g, max_batch, height, width, s->shapes, error))
     return NULL;
 
-  if (!session_plan (s, FALSE, error))
+  if (!fv_session_plan (s, FALSE, error))
     return NULL;
   s->n_threads = 1;
   return g_steal_pointer (&s);
+}
+
+/**
+ * fv_session_new:
+ * @model: a model
+ * @max_batch: the largest batch that fv_session_run() will be asked for
+ * @height: input height, or 0 for the height in the file
+ * @width: input width, or 0 for the width in the file
+ * @error: return location for an %FV_MODEL_ERROR
+ *
+ * Plans @model for inputs of up to @max_batch images of @height x @width:
+ * infers every shape, places every activation in one arena and resolves
+ * every kernel argument. Fully convolutional models (P-Net) take any size;
+ * others fail here with %FV_MODEL_ERROR_SHAPE if the size does not fit.
+ *
+ * Returns: (transfer full) (nullable): a new session
+ */
+FvSession *
+fv_session_new (FvModel * model, guint max_batch, guint height, guint width,
+    GError ** error)
+{
+  return session_new (model, max_batch, height, width, FALSE, error);
+}
+
+/**
+ * fv_session_new_unbound:
+ * @model: a model
+ * @max_batch: the largest batch that fv_session_run() will be asked for
+ * @height: input height, or 0 for the height in the file
+ * @width: input width, or 0 for the width in the file
+ * @error: return location for an %FV_MODEL_ERROR
+ *
+ * Like fv_session_new(), but without memory for the activations: bind
+ * some with fv_session_bind_arena() before using the input, the outputs
+ * or running it. For sessions that run in the process's working memory
+ * (fv-workspace.h): creating them touches no activation memory at all.
+ *
+ * Returns: (transfer full) (nullable): a new session
+ */
+FvSession *
+fv_session_new_unbound (FvModel * model, guint max_batch, guint height,
+    guint width, GError ** error)
+{
+  return session_new (model, max_batch, height, width, TRUE, error);
 }
 
 /**
@@ -504,7 +133,7 @@ fv_session_free (FvSession * s)
   }
   if (!s->borrowed)
     fv_free_floats (s->arena);
-  steps_free (s->steps, s->n_steps);
+  fv_session_steps_free (s->steps, s->n_steps);
   g_free (s->shapes);
   g_free (s->offsets);
   if (s->model)
@@ -537,6 +166,7 @@ float *
 fv_session_get_input (FvSession * session, guint index)
 {
   g_return_val_if_fail (session != NULL && index == 0, NULL);
+  g_return_val_if_fail (session->arena != NULL, NULL);
   return session->arena + session->offsets[session->model->graph->input];
 }
 
@@ -547,8 +177,9 @@ fv_session_get_input (FvSession * session, guint index)
  * @shape: (out caller-allocates) (optional): the output shape at the
  *   maximum batch
  *
- * Returns: (transfer none): the output of the last run; valid until the
- *   next run
+ * Returns: (transfer none) (nullable): the output of the last run; valid
+ *   until the next run; %NULL for a session without memory
+ *   (fv_session_new_unbound())
  */
 const float *
 fv_session_get_output (FvSession * session, guint index, FvShape * shape)
@@ -562,7 +193,7 @@ fv_session_get_output (FvSession * session, guint index, FvShape * shape)
   t = g->outputs[index];
   if (shape)
     *shape = session->shapes[t];
-  return session->arena + session->offsets[t];
+  return fv_session_arena_ptr (session, t);
 }
 
 /**
@@ -886,6 +517,7 @@ fv_session_run (FvSession * session, guint batch)
 
   g_return_if_fail (session != NULL);
   g_return_if_fail (batch >= 1 && batch <= session->max_batch);
+  g_return_if_fail (session->arena != NULL);
 
   fp = fv_fp_mode_enter ();
   if (n == 1) {
@@ -925,14 +557,17 @@ session_replan (FvSession * s, gboolean pin_io, GError ** error)
   gsize old_floats = s->arena_floats;
   FvStep *old_steps = s->steps;
   guint old_n_steps = s->n_steps;
+  gboolean old_borrowed = s->borrowed;
 
   s->offsets = g_new0 (gsize, nt);
   s->arena = NULL;
   s->steps = NULL;
-  if (!session_plan (s, pin_io, error)) {
+  s->borrowed = FALSE;
+  if (!fv_session_plan (s, pin_io, error)) {
     fv_free_floats (s->arena);
     g_free (s->steps);
     g_free (s->offsets);
+    s->borrowed = old_borrowed;
     s->offsets = old_offsets;
     s->arena = old_arena;
     s->arena_floats = old_floats;
@@ -941,8 +576,9 @@ session_replan (FvSession * s, gboolean pin_io, GError ** error)
     return FALSE;
   }
   g_free (old_offsets);
-  fv_free_floats (old_arena);
-  steps_free (old_steps, old_n_steps);
+  if (!old_borrowed)
+    fv_free_floats (old_arena);
+  fv_session_steps_free (old_steps, old_n_steps);
   s->pinned = pin_io;
   return TRUE;
 }
@@ -1028,14 +664,67 @@ fail:
 }
 
 /**
+ * fv_session_bind_arena:
+ * @session: a session without threads of its own for whole images (planned
+ *   for batch 1, or given no more than one thread)
+ * @arena: (nullable): memory of at least fv_session_get_arena_need() bytes,
+ *   aligned to 64 bytes, or %NULL to go back to memory of its own
+ *
+ * Makes @session keep its activations, input and outputs in @arena, which
+ * the caller owns, and frees the session's own. Binding again to the same
+ * memory costs nothing; to other memory, a pass over the steps. The
+ * memory can be lent to other sessions between runs (the working memory
+ * of fv_workspace_acquire()), as long as the caller binds it again and
+ * writes the input before each run: pointers from fv_session_get_input()
+ * and fv_session_get_output() are only valid while it is bound.
+ *
+ * Returns: %FALSE (nothing changed) when @session cannot run in outside
+ *   memory
+ */
+gboolean
+fv_session_bind_arena (FvSession * session, float *arena)
+{
+  guint i;
+
+  g_return_val_if_fail (session != NULL, FALSE);
+  if (session->lanes || session->pinned)
+    return FALSE;
+  if ((arena && arena == session->arena) || (!arena && !session->borrowed))
+    return TRUE;
+  if (!session->borrowed)
+    fv_free_floats (session->arena);
+  session->borrowed = arena != NULL;
+  session->arena = arena ? arena : fv_alloc_floats (session->arena_floats);
+  /* the steps point into the arena: resolve them again */
+  for (i = 0; i < session->n_steps; i++)
+    fv_session_setup_step (session, &session->steps[i],
+        session->steps[i].layer);
+  return TRUE;
+}
+
+/**
+ * fv_session_get_arena_need:
+ * @session: a session
+ *
+ * Returns: the bytes of memory fv_session_bind_arena() needs: the arena's
+ *   size, without the memory of extra threads
+ */
+gsize
+fv_session_get_arena_need (FvSession * session)
+{
+  g_return_val_if_fail (session != NULL, 0);
+  return session->arena_floats * sizeof (float);
+}
+
+/**
  * fv_session_borrow_arena:
  * @session: a session planned for batch 1 that has no threads of its own
  * @host: a session whose arena is at least as large as @session's
  *
  * Makes @session keep its activations in @host's arena and frees its own,
  * for sessions that never run at the same time and whose input is written
- * just before each run (the pyramid levels of a detector): their memory
- * is then the largest one's, not the sum. @host must outlive @session.
+ * just before each run: their memory is then the largest one's, not the
+ * sum. @host must outlive @session and keep its arena.
  * Pointers from fv_session_get_input() and fv_session_get_output() of
  * @session obtained before this call are no longer valid after it.
  *
@@ -1045,20 +734,11 @@ fail:
 gboolean
 fv_session_borrow_arena (FvSession * session, FvSession * host)
 {
-  guint i;
-
   g_return_val_if_fail (session != NULL && host != NULL, FALSE);
-  if (session == host || session->borrowed || session->lanes
-      || session->pinned || session->max_batch != 1
+  if (session == host || session->borrowed || session->max_batch != 1
       || host->arena_floats < session->arena_floats)
     return FALSE;
-  fv_free_floats (session->arena);
-  session->arena = host->arena;
-  session->borrowed = TRUE;
-  /* the steps point into the arena: resolve them again */
-  for (i = 0; i < session->n_steps; i++)
-    setup_step (session, &session->steps[i], session->steps[i].layer);
-  return TRUE;
+  return fv_session_bind_arena (session, host->arena);
 }
 
 /**

@@ -1067,8 +1067,13 @@ TEST_F (Track, NoNewMemory)
   ASSERT_TRUE (fv_detector_prepare (det_, 1280, 720, &error));
   std::vector<FvDetection> prev = Detect (a);
   gsize mem = fv_detector_get_memory_size (det_);
+  // the working memory it borrows too: prepare sized it for tracking
+  gsize work = fv_detector_get_work_size (det_);
+  gsize pool = fv_workspace_get_size ();
   for (int i = 0; i < 3; i++)
     prev = TrackFrom (a, prev);
   EXPECT_EQ (1u, prev.size ());
   EXPECT_EQ (mem, fv_detector_get_memory_size (det_));
+  EXPECT_EQ (work, fv_detector_get_work_size (det_));
+  EXPECT_EQ (pool, fv_workspace_get_size ());
 }
