@@ -23,23 +23,15 @@
 
 typedef struct
 {
-  gint64 enter_ns;              /* thread CPU time when a buffer came in */
-  gint64 total_ns;
+  FvPluginBenchClock clock;
   guint frames;
 } ElementTime;
-
-static GstPadProbeReturn
-enter_probe (GstPad * pad, GstPadProbeInfo * info, gpointer data)
-{
-  ((ElementTime *) data)->enter_ns = (gint64) fv_bench_thread_cpu_ns ();
-  return GST_PAD_PROBE_OK;
-}
 
 static GstPadProbeReturn
 leave_probe (GstPad * pad, GstPadProbeInfo * info, gpointer data)
 {
   ElementTime *t = data;
-  t->total_ns += (gint64) fv_bench_thread_cpu_ns () - t->enter_ns;
+  fv_plugin_bench_clock_leave (&t->clock);
   t->frames++;
   return GST_PAD_PROBE_OK;
 }
@@ -51,7 +43,8 @@ watch (GstElement * pipeline, const char *name, ElementTime * t)
   GstPad *sink = gst_element_get_static_pad (e, "sink");
   GstPad *src = gst_element_get_static_pad (e, "src");
 
-  gst_pad_add_probe (sink, GST_PAD_PROBE_TYPE_BUFFER, enter_probe, t, NULL);
+  gst_pad_add_probe (sink, GST_PAD_PROBE_TYPE_BUFFER,
+      fv_plugin_bench_clock_enter, &t->clock, NULL);
   gst_pad_add_probe (src, GST_PAD_PROBE_TYPE_BUFFER, leave_probe, t, NULL);
   gst_object_unref (sink);
   gst_object_unref (src);
@@ -109,8 +102,8 @@ run_once (const char *desc, RunStats * out)
    * pre-roll, which the clock started after) */
   out->frames = ver.frames;
   out->fps = ver.frames / ((t1 - t0) / 1e6);
-  out->det_ms = det.frames ? det.total_ns / 1e6 / det.frames : 0;
-  out->ver_ms = ver.frames ? ver.total_ns / 1e6 / ver.frames : 0;
+  out->det_ms = det.frames ? det.clock.total_ns / 1e6 / det.frames : 0;
+  out->ver_ms = ver.frames ? ver.clock.total_ns / 1e6 / ver.frames : 0;
   return ok;
 }
 

@@ -51,17 +51,10 @@ static const guint intervals[] = { 1, 3, 5, 10 };
 
 typedef struct
 {
-  gint64 enter_ns, total_ns;
+  FvPluginBenchClock clock;
   guint frames;
   gchar *labels[MAX_FRAMES];    /* per frame: the first face's label */
 } Watch;
-
-static GstPadProbeReturn
-enter_probe (GstPad * pad, GstPadProbeInfo * info, gpointer data)
-{
-  ((Watch *) data)->enter_ns = (gint64) fv_bench_thread_cpu_ns ();
-  return GST_PAD_PROBE_OK;
-}
 
 static GstPadProbeReturn
 leave_probe (GstPad * pad, GstPadProbeInfo * info, gpointer data)
@@ -71,7 +64,7 @@ leave_probe (GstPad * pad, GstPadProbeInfo * info, gpointer data)
   gpointer state = NULL;
   GstMeta *m;
 
-  w->total_ns += (gint64) fv_bench_thread_cpu_ns () - w->enter_ns;
+  fv_plugin_bench_clock_leave (&w->clock);
   if (w->frames < MAX_FRAMES) {
     m = gst_buffer_iterate_meta_filtered (buf, &state,
         FV_FACE_ID_META_API_TYPE);
@@ -87,7 +80,8 @@ watch_element (GstElement * fv, gpointer w)
   GstPad *sink = gst_element_get_static_pad (fv, "sink");
   GstPad *src = gst_element_get_static_pad (fv, "src");
 
-  gst_pad_add_probe (sink, GST_PAD_PROBE_TYPE_BUFFER, enter_probe, w, NULL);
+  gst_pad_add_probe (sink, GST_PAD_PROBE_TYPE_BUFFER,
+      fv_plugin_bench_clock_enter, &((Watch *) w)->clock, NULL);
   gst_pad_add_probe (src, GST_PAD_PROBE_TYPE_BUFFER, leave_probe, w, NULL);
   gst_object_unref (sink);
   gst_object_unref (src);
@@ -392,7 +386,7 @@ main (int argc, char **argv)
             : run_same_place (probes, gallery, intervals[i], &w);
         if (!ok || w.frames == 0)
           return 1;
-        ms[r] = w.total_ns / 1e6 / w.frames;
+        ms[r] = w.clock.total_ns / 1e6 / w.frames;
         /* decisions are deterministic: one run's labels stand for all */
         if (r == 0) {
           d = scen == 0 ? measure (&w, clip_change, clip_who, clip_before,

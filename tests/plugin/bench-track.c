@@ -51,18 +51,11 @@ static const guint intervals[] = { 1, 3, 5, 10 };
 
 typedef struct
 {
-  gint64 enter_ns, total_ns;
+  FvPluginBenchClock clock;
   guint frames;
   guint8 faces[MAX_FRAMES];     /* ROIs per frame */
   guint8 right[MAX_FRAMES];     /* ROIs in the right half (appear) */
 } Watch;
-
-static GstPadProbeReturn
-enter_probe (GstPad * pad, GstPadProbeInfo * info, gpointer data)
-{
-  ((Watch *) data)->enter_ns = (gint64) fv_bench_thread_cpu_ns ();
-  return GST_PAD_PROBE_OK;
-}
 
 static GstPadProbeReturn
 leave_probe (GstPad * pad, GstPadProbeInfo * info, gpointer data)
@@ -72,7 +65,7 @@ leave_probe (GstPad * pad, GstPadProbeInfo * info, gpointer data)
   gpointer state = NULL;
   GstMeta *m;
 
-  w->total_ns += (gint64) fv_bench_thread_cpu_ns () - w->enter_ns;
+  fv_plugin_bench_clock_leave (&w->clock);
   if (w->frames < MAX_FRAMES) {
     while ((m = gst_buffer_iterate_meta_filtered (buf, &state,
                 GST_VIDEO_REGION_OF_INTEREST_META_API_TYPE))) {
@@ -92,7 +85,8 @@ watch_element (GstElement * e, gpointer w)
   GstPad *sink = gst_element_get_static_pad (e, "sink");
   GstPad *src = gst_element_get_static_pad (e, "src");
 
-  gst_pad_add_probe (sink, GST_PAD_PROBE_TYPE_BUFFER, enter_probe, w, NULL);
+  gst_pad_add_probe (sink, GST_PAD_PROBE_TYPE_BUFFER,
+      fv_plugin_bench_clock_enter, &((Watch *) w)->clock, NULL);
   gst_pad_add_probe (src, GST_PAD_PROBE_TYPE_BUFFER, leave_probe, w, NULL);
   gst_object_unref (sink);
   gst_object_unref (src);
@@ -396,7 +390,7 @@ run_static (const guint8 * rgb, guint k, guint frames)
   for (i = 0; i < frames; i++)
     push (h, rgb, i);
   gst_harness_teardown (h);
-  return w.total_ns / 1e6 / w.frames;
+  return w.clock.total_ns / 1e6 / w.frames;
 }
 
 /* run_static() with sensor noise: each frame is one of 4 copies of @rgb
@@ -423,7 +417,7 @@ run_noisy (const guint8 * rgb, guint k, guint frames)
   for (i = 0; i < frames; i++)
     push (h, noisy + (i % 4) * size, i);
   gst_harness_teardown (h);
-  return w.total_ns / 1e6 / w.frames;
+  return w.clock.total_ns / 1e6 / w.frames;
 }
 
 /* The appear sequence: absent for 1, 2, ... @cycles frames in turn (the
@@ -462,7 +456,7 @@ run_appear (GdkPixbuf ** photos, gboolean beside, guint k, guint cycles,
     *max_delay = MAX (*max_delay, f);
   }
   *mean_delay = found ? (double) sum / found : 0;
-  return w.total_ns / 1e6 / w.frames;
+  return w.clock.total_ns / 1e6 / w.frames;
 }
 
 static gboolean
@@ -493,20 +487,20 @@ bench_clip (const char *clip, guint runs)
       Watch w = { 0 };
       if (!run_clip (clip, intervals[i], &w) || w.frames == 0)
         exit (1);
-      ms[r] = w.total_ns / 1e6 / w.frames;
+      ms[r] = w.clock.total_ns / 1e6 / w.frames;
       if (r == 0)
         first = w;
     }
     if (i == 0) {
       base = first;
-      base.total_ns = (gint64) (median_ms (ms, runs) * 1e6);
+      base.clock.total_ns = (gint64) (median_ms (ms, runs) * 1e6);
     }
     for (f = 0; f < MIN (first.frames, MAX_FRAMES); f++) {
       missing += first.faces[f] < base.faces[f];
       extra += first.faces[f] > base.faces[f];
     }
     printf ("%8u  %9.2f  %4.2fx  %7u  %5u   (%u frames)\n", intervals[i],
-        median_ms (ms, runs), median_ms (ms, runs) / (base.total_ns / 1e6),
+        median_ms (ms, runs), median_ms (ms, runs) / (base.clock.total_ns / 1e6),
         missing, extra, first.frames);
   }
 }

@@ -9,6 +9,7 @@
 #include <stdio.h>
 
 #include "fv-config.h"
+#include "fv-bench-util.h"
 
 /* Sets up GStreamer's environment and parses the command line with
  * @entries and GStreamer's own options; takes @ctx. FALSE (said on stderr,
@@ -52,6 +53,30 @@ fv_plugin_bench_default_inputs (gchar ** clip, gchar ** gallery)
     else
       g_free (g);
   }
+}
+
+/* The thread CPU time an element spends on buffers: a probe on its sink
+ * pad starts the clock (fv_plugin_bench_clock_enter(), with the clock as
+ * the probe's data), one on its source pad adds the time since
+ * (fv_plugin_bench_clock_leave()). */
+typedef struct
+{
+  gint64 enter_ns;
+  gint64 total_ns;
+} FvPluginBenchClock;
+
+static inline GstPadProbeReturn
+fv_plugin_bench_clock_enter (GstPad * pad, GstPadProbeInfo * info,
+    gpointer data)
+{
+  ((FvPluginBenchClock *) data)->enter_ns = (gint64) fv_bench_thread_cpu_ns ();
+  return GST_PAD_PROBE_OK;
+}
+
+static inline void
+fv_plugin_bench_clock_leave (FvPluginBenchClock * c)
+{
+  c->total_ns += (gint64) fv_bench_thread_cpu_ns () - c->enter_ns;
 }
 
 /* Plays @desc (gst-launch syntax) to its end; first hands the element
