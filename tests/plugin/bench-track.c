@@ -474,6 +474,7 @@ bench_clip (const char *clip, guint runs)
 {
   Watch base = { 0 };
   guint i, r, f;
+  double med;
 
   printf ("\nclip (%s): detector CPU ms per frame (median of %u), frames "
       "where a face of the full scans is missing / extra\n"
@@ -499,9 +500,9 @@ bench_clip (const char *clip, guint runs)
       missing += first.faces[f] < base.faces[f];
       extra += first.faces[f] > base.faces[f];
     }
+    med = median_ms (ms, runs);
     printf ("%8u  %9.2f  %4.2fx  %7u  %5u   (%u frames)\n", intervals[i],
-        median_ms (ms, runs), median_ms (ms, runs) / (base.clock.total_ns / 1e6),
-        missing, extra, first.frames);
+        med, med / (base.clock.total_ns / 1e6), missing, extra, first.frames);
   }
 }
 
