@@ -40,14 +40,8 @@ static void
 watch (GstElement * pipeline, const char *name, ElementTime * t)
 {
   GstElement *e = gst_bin_get_by_name (GST_BIN (pipeline), name);
-  GstPad *sink = gst_element_get_static_pad (e, "sink");
-  GstPad *src = gst_element_get_static_pad (e, "src");
 
-  gst_pad_add_probe (sink, GST_PAD_PROBE_TYPE_BUFFER,
-      fv_plugin_bench_clock_enter, &t->clock, NULL);
-  gst_pad_add_probe (src, GST_PAD_PROBE_TYPE_BUFFER, leave_probe, t, NULL);
-  gst_object_unref (sink);
-  gst_object_unref (src);
+  fv_plugin_bench_clock_watch (e, &t->clock, leave_probe, t);
   gst_object_unref (e);
 }
 

@@ -82,14 +82,7 @@ leave_probe (GstPad * pad, GstPadProbeInfo * info, gpointer data)
 static void
 watch_element (GstElement * e, gpointer w)
 {
-  GstPad *sink = gst_element_get_static_pad (e, "sink");
-  GstPad *src = gst_element_get_static_pad (e, "src");
-
-  gst_pad_add_probe (sink, GST_PAD_PROBE_TYPE_BUFFER,
-      fv_plugin_bench_clock_enter, &((Watch *) w)->clock, NULL);
-  gst_pad_add_probe (src, GST_PAD_PROBE_TYPE_BUFFER, leave_probe, w, NULL);
-  gst_object_unref (sink);
-  gst_object_unref (src);
+  fv_plugin_bench_clock_watch (e, &((Watch *) w)->clock, leave_probe, w);
 }
 
 /* Crops of the first N_PHOTOS deepface photos (distinct people) that have

@@ -79,6 +79,22 @@ fv_plugin_bench_clock_leave (FvPluginBenchClock * c)
   c->total_ns += (gint64) fv_bench_thread_cpu_ns () - c->enter_ns;
 }
 
+/* Times the buffers through @e on @clock; @leave (with @data) runs on
+ * its source pad and must call fv_plugin_bench_clock_leave(). */
+static inline void
+fv_plugin_bench_clock_watch (GstElement * e, FvPluginBenchClock * clock,
+    GstPadProbeCallback leave, gpointer data)
+{
+  GstPad *sink = gst_element_get_static_pad (e, "sink");
+  GstPad *src = gst_element_get_static_pad (e, "src");
+
+  gst_pad_add_probe (sink, GST_PAD_PROBE_TYPE_BUFFER,
+      fv_plugin_bench_clock_enter, clock, NULL);
+  gst_pad_add_probe (src, GST_PAD_PROBE_TYPE_BUFFER, leave, data, NULL);
+  gst_object_unref (sink);
+  gst_object_unref (src);
+}
+
 /* Plays @desc (gst-launch syntax) to its end; first hands the element
  * named "watched" (if any) to @watch. Takes nothing; FALSE (said on
  * stderr, as @name) when it does not parse or ends in an error. */
