@@ -203,7 +203,8 @@ dwconv3x3 (const FvDwconvParams * p, size_t r0, size_t r1, const size_t s)
 {
   const size_t c = p->c;
   const size_t in_image = p->in_h * p->in_w * c;
-  /* Rows of equal tiles: 56 = 7 x 8, 28 = 4 x 7, 14 = 2 x 7, 7. */
+  /* Rows of equal tiles: at TILE 8, 56 = 7 x 8, 28 = 4 x 7, 14 = 2 x 7;
+   * at 16, 56 = 4 x 14, 28 = 2 x 14. */
   const size_t n_tiles = (p->out_w + TILE - 1) / TILE;
   const size_t npx = p->out_w / n_tiles, n_long = p->out_w % n_tiles;
 
