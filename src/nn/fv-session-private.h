@@ -29,6 +29,7 @@ typedef struct
   const FvLayer *sibling;       /* a GEMM computed with this one, or NULL */
   float *w_pair;                /* then both layers' weights in one panel */
   guint64 prof_ns;
+  guint64 prof_clock_ns;        /* the timer calls' own share of prof_ns */
   union
   {
     FvGemmParams gemm;
@@ -57,6 +58,8 @@ struct _FvSession
   FvSession **lanes;
   gboolean profiling;
   guint64 prof_runs, prof_images;
+  /* What reading each clock costs: a timed step includes one reading. */
+  guint64 clock_cpu_ns, clock_wall_ns;
 };
 
 /* Where activation @t lies in the arena; %NULL while an unbound session
