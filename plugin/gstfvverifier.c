@@ -437,20 +437,15 @@ gst_fv_verifier_embed (GstFvVerifier * v, GstBuffer * buf,
 }
 
 /* The threshold of a frame: the property when set; when it is left at
- * its default (-1, "unset") the gallery's calibrated one, else the
- * built-in default. Follows the snapshot, so a calibration applies at the
- * next reload. */
+ * its default (-1, "unset") the library's rule (the gallery's calibrated
+ * one, else the built-in default). Follows the snapshot, so a
+ * calibration applies at the next reload. */
 static float
 gst_fv_verifier_threshold (const GstFvVerifierSettings * s,
     FvGallerySnapshot * snap)
 {
-  double calibrated;
-
-  if (s->threshold > GST_FV_MATCH_THRESHOLD_UNSET)
-    return s->threshold;
-  if (snap && fv_gallery_snapshot_get_default_threshold (snap, &calibrated))
-    return (float) calibrated;
-  return FV_GALLERY_DEFAULT_MATCH_THRESHOLD;
+  return fv_gallery_snapshot_choose_threshold (snap,
+      s->threshold > GST_FV_MATCH_THRESHOLD_UNSET ? s->threshold : NAN, NULL);
 }
 
 static void

@@ -2443,6 +2443,42 @@ Threshold (FvGallery *g, bool *has)
   return t;
 }
 
+// The one rule of "the threshold to use" (the element and the tool).
+TEST (GalleryThreshold, ChooseThresholdRule)
+{
+  FvGalleryThresholdSource source = FV_GALLERY_THRESHOLD_GIVEN;
+  EXPECT_FLOAT_EQ (fv_gallery_snapshot_choose_threshold (nullptr, NAN,
+          &source), (float) FV_GALLERY_DEFAULT_MATCH_THRESHOLD);
+  EXPECT_EQ (source, FV_GALLERY_THRESHOLD_DEFAULT);
+  EXPECT_FLOAT_EQ (fv_gallery_snapshot_choose_threshold (nullptr, -1.0,
+          &source), -1.0f);
+  EXPECT_EQ (source, FV_GALLERY_THRESHOLD_GIVEN);
+
+  std::string dir = Fresh ("thr-rule");
+  GalleryPtr g = Create (Path (dir, "g.db"));
+  ASSERT_TRUE (g);
+  std::mt19937 rng (23);
+  EnrollRandom (g.get (), "alice", 1, rng);
+  ASSERT_TRUE (fv_gallery_reload (g.get (), nullptr));
+  {
+    SnapPtr snap (fv_gallery_get_snapshot (g.get ()));
+    EXPECT_FLOAT_EQ (fv_gallery_snapshot_choose_threshold (snap.get (), NAN,
+            &source), (float) FV_GALLERY_DEFAULT_MATCH_THRESHOLD);
+    EXPECT_EQ (source, FV_GALLERY_THRESHOLD_DEFAULT);
+  }
+  ASSERT_TRUE (fv_gallery_set_default_threshold (g.get (), 0.625, nullptr));
+  ASSERT_TRUE (fv_gallery_reload (g.get (), nullptr));
+  SnapPtr snap (fv_gallery_get_snapshot (g.get ()));
+  EXPECT_FLOAT_EQ (fv_gallery_snapshot_choose_threshold (snap.get (), NAN,
+          &source), 0.625f);
+  EXPECT_EQ (source, FV_GALLERY_THRESHOLD_CALIBRATED);
+  EXPECT_FLOAT_EQ (fv_gallery_snapshot_choose_threshold (snap.get (), 0.3,
+          &source), 0.3f);
+  EXPECT_EQ (source, FV_GALLERY_THRESHOLD_GIVEN);
+  EXPECT_STREQ (fv_gallery_threshold_source_to_string
+      (FV_GALLERY_THRESHOLD_CALIBRATED), "calibrated");
+}
+
 TEST (GalleryThreshold, ExportImportRoundTrip)
 {
   std::string dir = Fresh ("thr-json");
