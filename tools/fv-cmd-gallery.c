@@ -857,7 +857,7 @@ fv_cmd_verify (int argc, char **argv)
     return FV_TOOL_EXIT_FAILURE;
   fv_tool_faces_set_flip (faces, flip);
   dim = fv_tool_faces_get_dim (faces);
-  if (gallery_path && isnan (threshold)) {
+  if (gallery_path) {
     snap = load_snapshot (command, gallery_path,
         fv_tool_faces_get_fingerprint (faces), dim);
     if (snap == NULL)
