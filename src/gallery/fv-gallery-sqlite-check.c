@@ -188,23 +188,24 @@ read_rows (FvGalleryStore * store, GPtrArray * ids, GHashTable * by_id,
 }
 
 /* The calibrated threshold of @store into *@threshold (*@has FALSE when
- * there is none); a damaged one is a problem, left out. */
-static gboolean
+ * there is none); one that is damaged or cannot be read is a problem,
+ * left out. */
+static void
 read_threshold (FvGalleryStore * store, gboolean * has, double *threshold,
-    GPtrArray * problems, GError ** error)
+    GPtrArray * problems)
 {
+  g_autofree char *text = NULL;
   g_autoptr (GError) bad = NULL;
 
-  if (fv_gallery_store_get_threshold (store, has, threshold, &bad))
-    return TRUE;
-  if (!g_error_matches (bad, FV_GALLERY_ERROR, FV_GALLERY_ERROR_CORRUPT)) {
-    g_propagate_error (error, g_steal_pointer (&bad));
-    return FALSE;
-  }
-  g_ptr_array_add (problems, g_strdup_printf ("metadata %s: not a number "
-          "in [-1, 1]", FV_GALLERY_META_THRESHOLD));
   *has = FALSE;
-  return TRUE;
+  if (!store->klass->get_meta (store, FV_GALLERY_META_THRESHOLD, &text, &bad))
+    g_ptr_array_add (problems, g_strdup_printf ("metadata %s: %s",
+            FV_GALLERY_META_THRESHOLD, bad->message));
+  else if (text && fv_gallery_parse_threshold (text, threshold))
+    *has = TRUE;
+  else if (text)
+    g_ptr_array_add (problems, g_strdup_printf ("metadata %s: not a number "
+            "in [-1, 1]", FV_GALLERY_META_THRESHOLD));
 }
 
 /**
@@ -251,9 +252,9 @@ fv_gallery_check_file (const char *path, GError ** error)
             "%s, which a gst-faceverify gallery never has",
             (char *) foreign->pdata[i]));
   g_ptr_array_unref (foreign);
-  if (!integrity_check (store, problems, error)
-      || !read_threshold (store, &has_threshold, &threshold, problems, error))
+  if (!integrity_check (store, problems, error))
     return NULL;
+  read_threshold (store, &has_threshold, &threshold, problems);
   if (!read_rows (store, ids, by_id, FALSE, problems, error)) {
     /* Rows that cannot be read at all are one more problem. */
     if (problems->len == 0)
@@ -319,9 +320,9 @@ fv_gallery_repair (const char *path, const char *new_path,
   g_return_val_if_fail (new_path != NULL, FALSE);
 
   src = open_salvage (path, error);
-  if (!src || !read_rows (src, ids, by_id, TRUE, problems, error)
-      || !read_threshold (src, &has_threshold, &threshold, problems, error))
+  if (!src || !read_rows (src, ids, by_id, TRUE, problems, error))
     return FALSE;
+  read_threshold (src, &has_threshold, &threshold, problems);
 
   fd = g_open (new_path, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC,
       0644);
