@@ -912,12 +912,12 @@ gst_face_verify_install_decision_properties (GObjectClass * gobject_class)
    * brightness, contrast and cut by the frame edge of the crop, in [0, 1])
    * at which a face may be recognised. A face whose crop scores below is
    * reported `unknown` (`known` false, `label_id` -1, similarity 0) with
-   * `reason` "low-quality", and its crop never counts as evidence for its
-   * track's identity. Every face carries its score in the `quality` field.
-   * 0 turns the gate off. The default, 0.3, passes every face of the
-   * project's test photos, clip and demo (lowest scores 0.65, 1 and 0.46;
-   * 0.36 for a face turned 47 degrees) and refuses blurred (0), tiny (0.18
-   * at 20 px) and out-of-focus faces.
+   * `reason` "low-quality" and `quality-reason` (e.g. "too small"), and its
+   * crop never counts as evidence for its track's identity. Every face
+   * carries its score in `quality`. 0 turns the gate off. The default,
+   * 0.3, passes every face of the project's test photos, clip and demo
+   * (lowest scores 0.65, 1 and 0.46; 0.36 for a face turned 47 degrees)
+   * and refuses blurred (0), tiny (0.18 at 20 px) and out-of-focus faces.
    */
   g_object_class_install_property (gobject_class, PROP_MIN_QUALITY,
       g_param_spec_double ("min-quality", "Minimum quality",

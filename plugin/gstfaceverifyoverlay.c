@@ -29,6 +29,13 @@
  *   (`confidence`) for faces without an identity (a `face_id` marked
  *   `verified`=false by `faceverify` counts as none).
  *
+ * A face that `faceverify` left unknown because of its quality (below its
+ * `min-quality`) is labelled with why, in the unknown colour and without
+ * a score: what is wrong with the crop (the #FvFaceIdMeta's
+ * `quality_reason`, the `face_id` parameter's `quality-reason`: "blurred",
+ * "too small", "turned", "dark", "bright", "low contrast", "cut by the
+ * frame edge"), else the bare `reason` ("low-quality").
+ *
  * A label is drawn on one line, at most 64 characters; control, line
  * break and format characters (bidi overrides, zero-width) show as U+FFFD.
  *
@@ -121,6 +128,7 @@ typedef struct
 {
   gdouble x, y, w, h;
   const gchar *label;           /* borrowed from a meta; NULL: none */
+  const gchar *reason;          /* why it was not checked, borrowed; or NULL */
   FaceKind kind;
   gboolean has_score;
   gdouble score;
@@ -410,6 +418,11 @@ gst_face_verify_overlay_face_from_roi (GstVideoRegionOfInterestMeta * roi,
         || get_number (id, "confidence", &f->score);
     if (!f->label)
       f->label = f->kind == FACE_KNOWN ? "?" : FV_FACE_ID_UNKNOWN_LABEL;
+    if (f->kind == FACE_UNKNOWN) {
+      f->reason = gst_structure_get_string (id, "quality-reason");
+      if (!f->reason)
+        f->reason = gst_structure_get_string (id, "reason");
+    }
   } else {
     f->kind = FACE_UNVERIFIED;
     f->label = g_quark_to_string (roi->roi_type);
@@ -448,6 +461,8 @@ gst_face_verify_overlay_collect (GstFaceVerifyOverlay * self, GstBuffer * buf,
     f.kind = m->known ? FACE_KNOWN : FACE_UNKNOWN;
     f.has_score = TRUE;
     f.score = m->similarity;
+    if (!m->known)
+      f.reason = m->quality_reason ? m->quality_reason : m->reason;
     f.n_landmarks = MIN (m->n_landmarks, FV_FACE_ID_N_LANDMARKS);
     memcpy (f.landmarks, m->landmarks, sizeof (f.landmarks));
     g_array_append_val (self->faces, f);
@@ -526,13 +541,19 @@ clean_label (const gchar * label, gchar * out)
 }
 
 /* The label text: the cleaned identity and, optionally, the similarity or
- * detection score. */
+ * detection score; for a face not checked for its quality, why (its
+ * similarity is no measure of anything). */
 static void
 format_label (const OverlayFace * f, gboolean show_score, gchar * out,
     gsize out_size)
 {
   gchar name[MAX_LABEL_CHARS * 6 + 1];
 
+  if (f->reason) {
+    clean_label (f->reason, name);
+    g_strlcpy (out, name, out_size);
+    return;
+  }
   clean_label (f->label ? f->label : "", name);
   if (show_score && f->has_score)
     g_snprintf (out, out_size, "%s %.2f", name, f->score);

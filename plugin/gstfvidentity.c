@@ -16,12 +16,37 @@ gst_fv_identity_label (const FvIdentity * id)
   return id->known && id->label ? id->label : FV_FACE_ID_UNKNOWN_LABEL;
 }
 
+/* What is wrong with a low-quality face's crop (NULL: not a low-quality
+ * face, or not told): an interned string. */
+static const gchar *
+gst_fv_identity_quality_reason (const FvTrack * track, gboolean low_quality)
+{
+  if (!low_quality || track->embedding_reason == FV_FACE_QUALITY_OK)
+    return NULL;
+  return g_intern_static_string (fv_face_quality_reason_to_string
+      (track->embedding_reason));
+}
+
 const FvIdentity *
 gst_fv_identity_of (const FvTrack * track, gboolean low_quality)
 {
   static const FvIdentity poor = { -1, NULL, FALSE, 0.0, 0.0 };
 
   return low_quality ? &poor : &track->reported;
+}
+
+/* `reason` and `quality-reason` of a low-quality face's structure. */
+static void
+gst_fv_identity_set_reason (GstStructure * st, const FvTrack * track,
+    gboolean low_quality)
+{
+  const gchar *why = gst_fv_identity_quality_reason (track, low_quality);
+
+  if (low_quality)
+    gst_structure_set (st, "reason", G_TYPE_STRING,
+        FV_FACE_ID_REASON_LOW_QUALITY, NULL);
+  if (why)
+    gst_structure_set (st, "quality-reason", G_TYPE_STRING, why, NULL);
 }
 
 static void
@@ -52,9 +77,7 @@ gst_fv_identity_set_param (GstVideoRegionOfInterestMeta * roi,
       "gallery-version", G_TYPE_UINT64, gallery_version,
       "verified", G_TYPE_BOOLEAN, TRUE,
       "quality", G_TYPE_DOUBLE, (gdouble) tr->embedding_quality, NULL);
-  if (low_quality)
-    gst_structure_set (st, "reason", G_TYPE_STRING,
-        FV_FACE_ID_REASON_LOW_QUALITY, NULL);
+  gst_fv_identity_set_reason (st, tr, low_quality);
   if (emb)
     gst_structure_set (st, "embedding", G_TYPE_BYTES, emb, NULL);
   gst_video_region_of_interest_meta_add_param (roi, st);
@@ -102,6 +125,7 @@ gst_fv_identity_attach (GstBuffer * buf, GstVideoRegionOfInterestMeta * roi,
   m->quality = track->embedding_quality;
   m->reason = low_quality ?
       g_intern_static_string (FV_FACE_ID_REASON_LOW_QUALITY) : NULL;
+  m->quality_reason = gst_fv_identity_quality_reason (track, low_quality);
 }
 
 void
@@ -155,9 +179,7 @@ gst_fv_identity_message_append (GValue * faces,
       "similarity", G_TYPE_DOUBLE, id->similarity,
       "known", G_TYPE_BOOLEAN, id->known,
       "quality", G_TYPE_DOUBLE, (gdouble) track->embedding_quality, NULL);
-  if (low_quality)
-    gst_structure_set (st, "reason", G_TYPE_STRING,
-        FV_FACE_ID_REASON_LOW_QUALITY, NULL);
+  gst_fv_identity_set_reason (st, track, low_quality);
   g_value_init (&v, GST_TYPE_STRUCTURE);
   g_value_take_boxed (&v, st);
   gst_value_array_append_and_take_value (faces, &v);

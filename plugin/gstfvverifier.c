@@ -34,6 +34,7 @@ typedef struct
   gboolean embed;               /* embedded on this frame */
   gboolean aligned;             /* that crop was aligned on the landmarks */
   gfloat quality;               /* and its fv_face_quality() */
+  FvFaceQualityReason quality_reason;   /* why that is below 1 */
   gboolean low_quality;         /* the track's crop is below min-quality */
   gint query;                   /* row of queries and matches, or -1 */
   /* track id, label id and known of the face at this index in the last
@@ -382,6 +383,7 @@ gst_fv_verifier_embed_one (gpointer data, guint i, guint n_chunks, guint thread)
   GstFvVerifier *v = data;
   GstFvVerifierFace *f = &v->faces[i];
   GstFvVerifierWorker *w = &v->workers[thread];
+  FvFaceQuality q;
 
   if (!f->embed)
     return;
@@ -391,7 +393,8 @@ gst_fv_verifier_embed_one (gpointer data, guint i, guint n_chunks, guint thread)
   f->quality = fv_face_quality (w->crop, FV_EMBED_SIZE * 3, f->box.x,
       f->box.y, f->box.x + f->box.w, f->box.y + f->box.h,
       f->aligned ? f->landmarks : NULL, v->job_frame->width,
-      v->job_frame->height, NULL);
+      v->job_frame->height, &q);
+  f->quality_reason = q.reason;
   fv_embedder_embed (w->embedder, w->crop, FV_EMBED_SIZE * 3,
       v->queries + (gsize) f->query * v->dim);
 }
@@ -429,6 +432,7 @@ gst_fv_verifier_embed (GstFvVerifier * v, GstBuffer * buf,
     fv_tracker_add_embedding (v->tracker, f->track, row, f->aligned,
         f->quality, f->quality >= min_quality ?
         gst_fv_verifier_view_weight (f) : 0.0f);
+    fv_tracker_set_embedding_reason (v->tracker, f->track, f->quality_reason);
     /* the decision is taken on the template (with decision=frame, the
      * template is this embedding) */
     memcpy (row, f->track->tmpl, v->dim * sizeof (gfloat));
@@ -437,20 +441,15 @@ gst_fv_verifier_embed (GstFvVerifier * v, GstBuffer * buf,
 }
 
 /* The threshold of a frame: the property when set; when it is left at
- * its default (-1, "unset") the gallery's calibrated one, else the
- * built-in default. Follows the snapshot, so a calibration applies at the
- * next reload. */
+ * its default (-1, "unset") the library's rule (the gallery's calibrated
+ * one, else the built-in default). Follows the snapshot, so a
+ * calibration applies at the next reload. */
 static float
 gst_fv_verifier_threshold (const GstFvVerifierSettings * s,
     FvGallerySnapshot * snap)
 {
-  double calibrated;
-
-  if (s->threshold > GST_FV_MATCH_THRESHOLD_UNSET)
-    return s->threshold;
-  if (snap && fv_gallery_snapshot_get_default_threshold (snap, &calibrated))
-    return (float) calibrated;
-  return FV_GALLERY_DEFAULT_MATCH_THRESHOLD;
+  return fv_gallery_snapshot_choose_threshold (snap,
+      s->threshold > GST_FV_MATCH_THRESHOLD_UNSET ? s->threshold : NAN, NULL);
 }
 
 static void

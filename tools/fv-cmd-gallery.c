@@ -10,6 +10,7 @@
 #include <fv.h>
 
 #include <errno.h>
+#include <math.h>
 #include <stdio.h>
 #include <string.h>
 #include <unistd.h>
@@ -41,6 +42,73 @@ check_threshold (const char *command, const char *name, double value,
     return FALSE;
   }
   return TRUE;
+}
+
+/* --threshold, taken as text so that "not given" is told apart from any
+ * number: NAN then (fv_gallery_snapshot_choose_threshold() decides),
+ * else a number in [-1, 1]. */
+static gboolean
+parse_threshold_option (const char *command, const char *text, double *value)
+{
+  char *end = NULL;
+  double v;
+
+  *value = NAN;
+  if (text == NULL)
+    return TRUE;
+  v = g_ascii_strtod (text, &end);
+  if (end == text || *end != '\0' || !isfinite (v)) {
+    fv_tool_error (command, "--threshold must be a number between -1 and 1");
+    return FALSE;
+  }
+  if (!check_threshold (command, "threshold", v, -1.0, 1.0))
+    return FALSE;
+  *value = v;
+  return TRUE;
+}
+
+/* How a threshold's source reads in the tool's messages. */
+static const char *
+describe_threshold_source (FvGalleryThresholdSource source)
+{
+  switch (source) {
+    case FV_GALLERY_THRESHOLD_GIVEN:
+      return "--threshold";
+    case FV_GALLERY_THRESHOLD_CALIBRATED:
+      return "calibrated for the gallery";
+    case FV_GALLERY_THRESHOLD_DEFAULT:
+      break;
+  }
+  return "the default: no calibrated one";
+}
+
+/* The threshold by the rule of the faceverify element (the library's),
+ * said on stderr: stdout holds the results. */
+static float
+say_threshold (const char *command, FvGallerySnapshot * snap, double given)
+{
+  FvGalleryThresholdSource source;
+  float t = fv_gallery_snapshot_choose_threshold (snap, given, &source);
+
+  fprintf (stderr, "faceverify: %s: threshold %.4f (%s)\n", command, t,
+      describe_threshold_source (source));
+  return t;
+}
+
+/* The snapshot of a gallery opened read-only, or NULL (said on stderr). */
+static FvGallerySnapshot *
+load_snapshot (const char *command, const char *path, const char *fingerprint,
+    guint dim)
+{
+  g_autoptr (GError) error = NULL;
+  g_autoptr (FvGallery) gallery = fv_gallery_open (path,
+      FV_GALLERY_OPEN_READ_ONLY, fingerprint, dim, &error);
+
+  if (gallery == NULL || !fv_gallery_reload (gallery, &error)) {
+    fv_tool_error (command, "%s", error->message);
+    return NULL;
+  }
+  return fv_gallery_get_snapshot (gallery);
 }
 
 static void
@@ -612,17 +680,19 @@ fv_cmd_identify (int argc, char **argv)
 {
   const char *command = "identify";
   g_autofree char *gallery_path = NULL, *model_path = NULL;
+  g_autofree char *threshold_text = NULL;
   g_auto (GStrv) images = NULL;
   gboolean aligned = FALSE, nearest = FALSE, flip = FALSE;
-  double threshold = FV_GALLERY_DEFAULT_MATCH_THRESHOLD;
+  double threshold;
+  float used;
   double margin = FV_GALLERY_DEFAULT_MATCH_MARGIN;
   GOptionEntry entries[] = {
     {"gallery", 'g', 0, G_OPTION_ARG_FILENAME, &gallery_path,
         "The gallery file or postgresql:// URI", "FILE|URI"},
-    {"threshold", 't', 0, G_OPTION_ARG_DOUBLE, &threshold,
-          "Match threshold: lowest cosine similarity of a known face "
-          "(default " G_STRINGIFY (FV_GALLERY_DEFAULT_MATCH_THRESHOLD) ")",
-        "X"},
+    {"threshold", 't', 0, G_OPTION_ARG_STRING, &threshold_text,
+        "Match threshold: lowest cosine similarity of a known face "
+          "(default: the gallery's calibrated one, else "
+          G_STRINGIFY (FV_GALLERY_DEFAULT_MATCH_THRESHOLD) ")", "X"},
     {"margin", 0, 0, G_OPTION_ARG_DOUBLE, &margin,
           "Match margin: how much the best identity must beat the second "
           "(default " G_STRINGIFY (FV_GALLERY_DEFAULT_MATCH_MARGIN) ")",
@@ -655,8 +725,11 @@ fv_cmd_identify (int argc, char **argv)
       "the lead over the\nsecond-best identity; quality is that of the face crop (0-1).");
   g_option_context_set_description (context,
       "A face is known when similarity >= --threshold and margin >= "
-      "--margin.\nImages without a face are reported on stderr. The exit "
-      "status is 1 if an\nimage could not be read.\n");
+      "--margin. Without\n--threshold the gallery's calibrated threshold "
+      "(faceverify calibrate) applies,\nelse the default, as in the "
+      "faceverify element; stderr says which.\nImages without a face are "
+      "reported on stderr. The exit status is 1 if an\nimage could not be "
+      "read.\n");
   g_option_context_add_main_entries (context, entries, NULL);
   if (!fv_tool_parse_options (context, command, &args))
     return FV_TOOL_EXIT_USAGE;
@@ -666,7 +739,7 @@ fv_cmd_identify (int argc, char **argv)
     fv_tool_error (command, "no image given");
     return FV_TOOL_EXIT_USAGE;
   }
-  if (!check_threshold (command, "threshold", threshold, -1.0, 1.0)
+  if (!parse_threshold_option (command, threshold_text, &threshold)
       || !check_threshold (command, "margin", margin, 0.0, 2.0))
     return FV_TOOL_EXIT_USAGE;
 
@@ -683,6 +756,7 @@ fv_cmd_identify (int argc, char **argv)
   }
   snap = fv_gallery_get_snapshot (gallery);
   warn_about_snapshot (command, gallery_path, snap);
+  used = say_threshold (command, snap, threshold);
 
   out = g_string_new ("path,face,x1,y1,x2,y2,label,similarity,margin,"
       "known,quality\n");
@@ -709,8 +783,7 @@ fv_cmd_identify (int argc, char **argv)
     for (k = 0; k < n; k++)
       memcpy (queries + (gsize) (k) * dim, found[k].embedding,
           dim * sizeof (float));
-    fv_gallery_snapshot_match (snap, queries, n, (float) threshold,
-        (float) margin, matches);
+    fv_gallery_snapshot_match (snap, queries, n, used, (float) margin, matches);
     for (k = 0; k < n; k++)
       append_match_row (out, display, k, &found[k], &matches[k], nearest);
     if (!fv_tool_write_stdout (out)) {
@@ -732,20 +805,28 @@ int
 fv_cmd_verify (int argc, char **argv)
 {
   const char *command = "verify";
-  g_autofree char *model_path = NULL;
+  g_autofree char *model_path = NULL, *gallery_path = NULL;
+  g_autofree char *threshold_text = NULL;
   g_auto (GStrv) images = NULL;
   gboolean aligned = FALSE, flip = FALSE;
-  double threshold = FV_GALLERY_DEFAULT_MATCH_THRESHOLD;
+  double threshold;
+  float used;
+  FvGalleryThresholdSource source;
   GOptionEntry entries[] = {
-    {"threshold", 't', 0, G_OPTION_ARG_DOUBLE, &threshold,
-        "Lowest cosine similarity of the same person (default "
+    {"threshold", 't', 0, G_OPTION_ARG_STRING, &threshold_text,
+        "Lowest cosine similarity of the same person (default: the "
+          "calibrated one of --gallery, else "
           G_STRINGIFY (FV_GALLERY_DEFAULT_MATCH_THRESHOLD) ")", "X"},
+    {"gallery", 'g', 0, G_OPTION_ARG_FILENAME, &gallery_path,
+        "Take the threshold calibrated for this gallery (file or "
+          "postgresql:// URI)", "FILE|URI"},
     FV_TOOL_FLIP_ENTRY (&flip),
     FV_TOOL_FACES_ENTRIES (&aligned, &model_path, &images),
     G_OPTION_ENTRY_NULL
   };
   g_autoptr (GOptionContext) context = NULL;
   g_autoptr (FvToolFaces) faces = NULL;
+  g_autoptr (FvGallerySnapshot) snap = NULL;
   g_auto (GStrv) args = g_strdupv (argv);
   g_autofree float *a = NULL;
   float similarity;
@@ -755,7 +836,12 @@ fv_cmd_verify (int argc, char **argv)
   context = g_option_context_new ("IMAGE_A IMAGE_B");
   g_option_context_set_summary (context,
       "Compares the main (most prominent) face of two images. Prints\n"
-      "  verify: similarity=<cosine> threshold=<x> result=same|different");
+      "  verify: similarity=<cosine> threshold=<x> "
+      "source=given|calibrated|default\n"
+      "          result=same|different\n"
+      "on one line. Without --threshold the threshold calibrated for "
+      "--gallery\n(faceverify calibrate) applies, else the default, as in "
+      "the faceverify element.");
   g_option_context_add_main_entries (context, entries, NULL);
   if (!fv_tool_parse_options (context, command, &args))
     return FV_TOOL_EXIT_USAGE;
@@ -763,7 +849,7 @@ fv_cmd_verify (int argc, char **argv)
     fv_tool_error (command, "give exactly two images");
     return FV_TOOL_EXIT_USAGE;
   }
-  if (!check_threshold (command, "threshold", threshold, -1.0, 1.0))
+  if (!parse_threshold_option (command, threshold_text, &threshold))
     return FV_TOOL_EXIT_USAGE;
 
   faces = fv_tool_faces_new (command, model_path, aligned);
@@ -771,6 +857,13 @@ fv_cmd_verify (int argc, char **argv)
     return FV_TOOL_EXIT_FAILURE;
   fv_tool_faces_set_flip (faces, flip);
   dim = fv_tool_faces_get_dim (faces);
+  if (gallery_path) {
+    snap = load_snapshot (command, gallery_path,
+        fv_tool_faces_get_fingerprint (faces), dim);
+    if (snap == NULL)
+      return FV_TOOL_EXIT_FAILURE;
+  }
+  used = fv_gallery_snapshot_choose_threshold (snap, threshold, &source);
   a = g_new (float, dim);
   for (i = 0; i < 2; i++) {
     g_autoptr (GError) error = NULL;
@@ -794,8 +887,9 @@ fv_cmd_verify (int argc, char **argv)
     }
   }
   out = g_string_new ("verify: similarity=");
-  g_string_append_printf (out, "%.4f threshold=%.4f result=%s\n", similarity,
-      threshold, similarity >= threshold ? "same" : "different");
+  g_string_append_printf (out, "%.4f threshold=%.4f source=%s result=%s\n",
+      similarity, used, fv_gallery_threshold_source_to_string (source),
+      similarity >= used ? "same" : "different");
   if (!fv_tool_write_stdout (out)) {
     g_string_free (out, TRUE);
     return FV_TOOL_EXIT_FAILURE;

@@ -55,6 +55,7 @@ fv_face_id_meta_init (GstMeta * meta, gpointer params, GstBuffer * buffer)
   m->embedding = NULL;
   m->quality = -1.0;
   m->reason = NULL;
+  m->quality_reason = NULL;
   return TRUE;
 }
 
@@ -93,6 +94,7 @@ fv_face_id_meta_copy_to (FvFaceIdMeta * src, GstBuffer * dest)
     d->embedding = g_bytes_ref (src->embedding);
   d->quality = src->quality;
   d->reason = src->reason;
+  d->quality_reason = src->quality_reason;
   return d;
 }
 

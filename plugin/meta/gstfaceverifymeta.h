@@ -94,6 +94,11 @@ G_BEGIN_DECLS
  *   a match, as an interned string: "low-quality" when @quality is below
  *   the element's min-quality (then the face is never known); %NULL
  *   otherwise
+ * @quality_reason: (nullable): with @reason "low-quality", what is wrong
+ *   with the crop, as an interned string (fv_face_quality_reason_to_string()
+ *   of libfaceverify: "blurred", "too small", "turned", "dark", "bright",
+ *   "low contrast", "cut by the frame edge"); %NULL otherwise. Added
+ *   after @reason.
  *
  * The identity of one face, carried next to its region of interest. The
  * box and landmarks follow the frame when it is scaled, so this meta
@@ -127,6 +132,7 @@ typedef struct
   /* added after the first release: keep at the end */
   gdouble quality;
   const gchar *reason;
+  const gchar *quality_reason;
 } FvFaceIdMeta;
 
 FV_META_API GType fv_face_id_meta_api_get_type (void);

@@ -479,8 +479,29 @@ fv_tracker_add_embedding (FvTracker * tracker, FvTrack * track,
   track->has_embedding = TRUE;
   track->embedding_aligned = aligned;
   track->embedding_quality = quality;
+  track->embedding_reason = FV_FACE_QUALITY_OK;
   track->embed_box = track->box;
   track->embed_frame = t->frame;
+}
+
+/**
+ * fv_tracker_set_embedding_reason:
+ * @tracker: a tracker
+ * @track: one of its tracks
+ * @reason: why the quality given to the last fv_tracker_add_embedding()
+ *   is below 1 (fv_face_quality()'s #FvFaceQuality reason)
+ *
+ * Records why the track's last crop scored as it did, so that a face
+ * left unverified for its quality can say why (a faceverifyoverlay label)
+ * on every frame that reuses the track. fv_tracker_add_embedding() resets
+ * it to %FV_FACE_QUALITY_OK.
+ */
+void
+fv_tracker_set_embedding_reason (FvTracker * tracker, FvTrack * track,
+    FvFaceQualityReason reason)
+{
+  g_return_if_fail (tracker != NULL && track != NULL);
+  track->embedding_reason = reason;
 }
 
 /* Makes @obs the stable and reported identity. */

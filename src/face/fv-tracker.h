@@ -8,6 +8,7 @@
 #define FV_TRACKER_H
 
 #include "fv-prelude.h"
+#include "face/fv-quality.h"
 
 G_BEGIN_DECLS
 
@@ -72,6 +73,9 @@ typedef struct
  * @pending_count: agreeing observations of @pending so far
  * @reported: the identity to attach to the face now
  * @need_confirm: re-identify on the next frame
+ * @embedding_reason: why @embedding_quality is below 1 (the crop's
+ *   #FvFaceQualityReason; %FV_FACE_QUALITY_OK when not told), set with
+ *   fv_tracker_set_embedding_reason()
  *
  * One face followed across frames. Read-only outside the tracker.
  */
@@ -98,6 +102,8 @@ typedef struct
   guint pending_count;
   FvIdentity reported;
   gboolean need_confirm;
+
+  FvFaceQualityReason embedding_reason;
 } FvTrack;
 
 /**
@@ -139,6 +145,8 @@ FV_API void fv_tracker_set_embedding (FvTracker * tracker, FvTrack * track,
     const float *embedding, gboolean aligned, float quality);
 FV_API void fv_tracker_add_embedding (FvTracker * tracker, FvTrack * track,
     const float *embedding, gboolean aligned, float quality, float weight);
+FV_API void fv_tracker_set_embedding_reason (FvTracker * tracker,
+    FvTrack * track, FvFaceQualityReason reason);
 FV_API void fv_tracker_observe (FvTracker * tracker, FvTrack * track,
     const FvIdentity * observation, guint64 gallery_version);
 FV_API guint fv_tracker_frames_ago (FvTracker * tracker,

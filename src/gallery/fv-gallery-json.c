@@ -146,11 +146,12 @@ export_row (const FvGalleryIdentity * identity,
  * @length: (out) (optional): the length of the text
  * @error: return location for a %FV_GALLERY_ERROR
  *
- * Writes the whole gallery as JSON, read in one transaction:
+ * Writes the whole gallery as JSON:
  *
  * |[
  * { "format": "gst-faceverify-gallery-export", "version": 1,
  *   "model_sha256": "d8ba…", "dim": 192, "metric": "cosine",
+ *   "match_threshold": 0.4321,
  *   "identities": [
  *     { "label": "alice", "display_name": "Alice", "created": "2024-…Z",
  *       "updated": "2024-…Z",
@@ -161,6 +162,9 @@ export_row (const FvGalleryIdentity * identity,
  * Times are ISO 8601 in UTC, embeddings L2-normalised with nine
  * significant digits (float32 values come back exactly), identities sorted
  * by label. `quality`, `source` and `display_name` may be null.
+ * `match_threshold` is the gallery's calibrated threshold
+ * (fv_gallery_set_default_threshold()) as stored now, null when it has
+ * none; a damaged one fails the export with %FV_GALLERY_ERROR_CORRUPT.
  *
  * Returns: (transfer full) (nullable): the JSON text, or %NULL on error
  */
@@ -170,7 +174,8 @@ fv_gallery_export_json (FvGallery * gallery, gsize * length, GError ** error)
   Export x = { NULL, 0, TRUE, TRUE, G_MININT64 };
   g_autoptr (GString) out = NULL;
   FvGalleryStore *store;
-  gboolean ok;
+  gboolean ok, has_threshold = FALSE;
+  double threshold = 0.0;
 
   g_return_val_if_fail (gallery != NULL, NULL);
 
@@ -180,12 +185,21 @@ fv_gallery_export_json (FvGallery * gallery, gsize * length, GError ** error)
   g_string_append_printf (out, ",\n  \"dim\": %u,\n  \"metric\": ",
       fv_gallery_get_dim (gallery));
   json_append_string (out, fv_gallery_get_metric (gallery));
-  g_string_append (out, ",\n  \"identities\": [");
 
   x.out = out;
   x.dim = fv_gallery_get_dim (gallery);
   store = fv_gallery_lock_store (gallery);
-  ok = store->klass->foreach_sample (store, export_row, &x, error);
+  ok = fv_gallery_store_get_threshold (store, &has_threshold, &threshold,
+      error);
+  if (ok) {
+    g_string_append (out, ",\n  \"match_threshold\": ");
+    if (has_threshold)
+      json_append_float (out, threshold);
+    else
+      g_string_append (out, "null");
+    g_string_append (out, ",\n  \"identities\": [");
+    ok = store->klass->foreach_sample (store, export_row, &x, error);
+  }
   fv_gallery_unlock_store (gallery);
   if (!ok)
     return NULL;
@@ -320,6 +334,8 @@ typedef struct
   guint dim;
   const char *json;
   gsize length;
+  gboolean has_threshold;       /* the export carries a calibration */
+  double threshold;
 } Parse;
 
 static sqlite3 *
@@ -336,6 +352,29 @@ open_parser (const char *path, GError ** error)
   return db;
 }
 
+/* The calibrated threshold (column @col: its JSON type, then its value):
+ * missing or null is none (exports made before it was carried); anything
+ * but a number in [-1, 1] is refused. */
+static gboolean
+parse_threshold (Parse * p, sqlite3_stmt * stmt, int col, GError ** error)
+{
+  const char *type = (const char *) sqlite3_column_text (stmt, col);
+  double v;
+
+  p->has_threshold = FALSE;
+  if (type == NULL || strcmp (type, "null") == 0)
+    return TRUE;
+  if (strcmp (type, "real") != 0 && strcmp (type, "integer") != 0)
+    return json_error (error, "\"match_threshold\" is not a number (%s)", type);
+  v = sqlite3_column_double (stmt, col + 1);
+  if (!isfinite (v) || v < -1.0 || v > 1.0)
+    return json_error (error, "\"match_threshold\" is not a number in "
+        "[-1, 1] (%g)", v);
+  p->has_threshold = TRUE;
+  p->threshold = v;
+  return TRUE;
+}
+
 /* Checks the export's format, version, model, metric and dimension. */
 static gboolean
 parse_header (Parse * p, GError ** error)
@@ -344,7 +383,8 @@ parse_header (Parse * p, GError ** error)
       "SELECT json_valid (?1), json_extract (?1, '$.format'),"
       " json_extract (?1, '$.version'), json_extract (?1, '$.model_sha256'),"
       " json_extract (?1, '$.dim'), json_extract (?1, '$.metric'),"
-      " json_type (?1, '$.identities')", "read the JSON", error);
+      " json_type (?1, '$.identities'), json_type (?1, '$.match_threshold'),"
+      " json_extract (?1, '$.match_threshold')", "read the JSON", error);
   const char *format, *fp, *metric, *type;
   gint64 version, dim;
 
@@ -387,7 +427,7 @@ parse_header (Parse * p, GError ** error)
   }
   if (g_strcmp0 (type, "array") != 0)
     return json_error (error, "\"identities\" is not an array");
-  return TRUE;
+  return parse_threshold (p, stmt, 7, error);
 }
 
 /* The identity columns of a row of parse_identities()' query. */
@@ -564,7 +604,8 @@ fv_gallery_json_get_model (const char *json, gssize length,
 /* Parses and checks the whole export into @items (ImportIdentity *). */
 static gboolean
 parse_import (FvGallery * gallery, const char *json, gsize length,
-    GPtrArray * items, GError ** error)
+    GPtrArray * items, gboolean * has_threshold, double *threshold,
+    GError ** error)
 {
   g_autoptr (sqlite3) db = NULL;
   g_autofree char *shown = fv_gallery_location_redact (fv_gallery_get_path
@@ -582,6 +623,8 @@ parse_import (FvGallery * gallery, const char *json, gsize length,
   db = p.db = open_parser (p.path, error);
   if (!db || !parse_header (&p, error) || !parse_identities (&p, items, error))
     return FALSE;
+  *has_threshold = p.has_threshold;
+  *threshold = p.threshold;
   for (i = 0; i < items->len; i++) {
     ImportIdentity *ii = items->pdata[i];
 
@@ -609,10 +652,14 @@ parse_import (FvGallery * gallery, const char *json, gsize length,
  * @error: return location for a %FV_GALLERY_ERROR
  *
  * Adds the identities of an export to the gallery, in one transaction,
- * keeping their times. The export must be of the gallery's model,
+ * keeping their times, and its `match_threshold` when it has one (the
+ * gallery's calibrated threshold, see fv_gallery_set_default_threshold();
+ * an export without one, as written before it was carried, leaves the
+ * gallery's as it is). The export must be of the gallery's model,
  * dimension and metric (%FV_GALLERY_ERROR_MODEL_MISMATCH,
- * %FV_GALLERY_ERROR_DIM_MISMATCH); malformed text is
- * %FV_GALLERY_ERROR_INVALID.
+ * %FV_GALLERY_ERROR_DIM_MISMATCH); malformed text, including a
+ * `match_threshold` that is not a number in [-1, 1], is
+ * %FV_GALLERY_ERROR_INVALID and changes nothing.
  *
  * Returns: %TRUE on success
  */
@@ -627,7 +674,8 @@ fv_gallery_import_json (FvGallery * gallery, const char *json,
   FvGalleryStore *store;
   const guint dim = fv_gallery_get_dim (gallery);
   guint i, k, total = 0;
-  gboolean ok;
+  gboolean ok, has_threshold = FALSE;
+  double threshold = 0.0;
 
   g_return_val_if_fail (gallery != NULL, FALSE);
   g_return_val_if_fail (json != NULL, FALSE);
@@ -639,7 +687,8 @@ fv_gallery_import_json (FvGallery * gallery, const char *json,
     length = (gssize) strlen (json);
   items = g_ptr_array_new_with_free_func ((GDestroyNotify)
       import_identity_free);
-  if (!parse_import (gallery, json, (gsize) length, items, error))
+  if (!parse_import (gallery, json, (gsize) length, items, &has_threshold,
+          &threshold, error))
     return FALSE;
 
   for (i = 0; i < items->len; i++)
@@ -674,8 +723,9 @@ fv_gallery_import_json (FvGallery * gallery, const char *json,
   }
 
   store = fv_gallery_lock_store (gallery);
-  ok = fv_gallery_store_enroll (store, (const FvGalleryStoreIdentity *)
-      identities->data, identities->len, flags, "import", NULL, error);
+  ok = fv_gallery_store_enroll_calibrated (store,
+      (const FvGalleryStoreIdentity *) identities->data, identities->len,
+      flags, "import", has_threshold ? &threshold : NULL, error);
   fv_gallery_unlock_store (gallery);
   if (!ok)
     return FALSE;

@@ -352,6 +352,62 @@ fv_gallery_snapshot_get_default_threshold (FvGallerySnapshot * snapshot,
 }
 
 /**
+ * fv_gallery_snapshot_choose_threshold:
+ * @snapshot: (nullable): the snapshot matched against, or %NULL when
+ *   there is none yet
+ * @given: the caller's own threshold (a property or an option that was
+ *   set), or NAN when it has none
+ * @source: (out) (optional): where the result comes from
+ *
+ * The match threshold to use, by the one rule of the faceverify element
+ * and the `faceverify` command: @given when the caller has one, else the
+ * gallery's calibrated threshold
+ * (fv_gallery_snapshot_get_default_threshold()), else
+ * %FV_GALLERY_DEFAULT_MATCH_THRESHOLD. Allocation-free, for every frame.
+ *
+ * Returns: the threshold
+ */
+float
+fv_gallery_snapshot_choose_threshold (FvGallerySnapshot * snapshot,
+    double given, FvGalleryThresholdSource * source)
+{
+  FvGalleryThresholdSource from = FV_GALLERY_THRESHOLD_GIVEN;
+  double t = given;
+
+  if (isnan (given)) {
+    from = FV_GALLERY_THRESHOLD_CALIBRATED;
+    if (!snapshot || !fv_gallery_snapshot_get_default_threshold (snapshot, &t)) {
+      from = FV_GALLERY_THRESHOLD_DEFAULT;
+      t = FV_GALLERY_DEFAULT_MATCH_THRESHOLD;
+    }
+  }
+  if (source)
+    *source = from;
+  return (float) t;
+}
+
+/**
+ * fv_gallery_threshold_source_to_string:
+ * @source: where a threshold comes from
+ *
+ * Returns: (transfer none): its name in messages: "given", "calibrated"
+ *   or "default"
+ */
+const char *
+fv_gallery_threshold_source_to_string (FvGalleryThresholdSource source)
+{
+  switch (source) {
+    case FV_GALLERY_THRESHOLD_GIVEN:
+      return "given";
+    case FV_GALLERY_THRESHOLD_CALIBRATED:
+      return "calibrated";
+    case FV_GALLERY_THRESHOLD_DEFAULT:
+      return "default";
+  }
+  return "unknown";
+}
+
+/**
  * fv_gallery_snapshot_get_n_fetched:
  * @snapshot: a snapshot
  *

@@ -596,6 +596,24 @@ pg_foreach_sample (FvGalleryStore * store, FvGalleryStoreVisit visit,
   return TRUE;
 }
 
+static gboolean
+pg_get_meta (FvGalleryStore * store, const char *key, char **value,
+    GError ** error)
+{
+  FvPgParams p = { 0 };
+  g_autoptr (PGresult) res = NULL;
+
+  *value = NULL;
+  fv_pg_param_text (&p, key);
+  res = fv_pg_query (FV_PG_STORE (store), "SELECT value FROM fv_meta"
+      " WHERE key = $1", &p, FALSE, "read the gallery's metadata", error);
+  if (!res)
+    return FALSE;
+  if (PQntuples (res) > 0)
+    *value = g_strdup (fv_pg_get_text (res, 0, 0));
+  return TRUE;
+}
+
 /* ------------------------------------------------------------------------ */
 /* Loading and change detection                                             */
 /* ------------------------------------------------------------------------ */
@@ -866,6 +884,7 @@ const FvGalleryStoreClass fv_gallery_pg_class = {
   .list = pg_list,
   .get_samples = pg_get_samples,
   .foreach_sample = pg_foreach_sample,
+  .get_meta = pg_get_meta,
   .begin_write = pg_begin_write,
   .commit_write = pg_commit_write,
   .rollback_write = pg_rollback_write,

@@ -187,6 +187,27 @@ read_rows (FvGalleryStore * store, GPtrArray * ids, GHashTable * by_id,
   return fv_sqlite_finish_rows (stmt, rc, db, store->location, what, error);
 }
 
+/* The calibrated threshold of @store into *@threshold (*@has FALSE when
+ * there is none); one that is damaged or cannot be read is a problem,
+ * left out. */
+static void
+read_threshold (FvGalleryStore * store, gboolean * has, double *threshold,
+    GPtrArray * problems)
+{
+  g_autofree char *text = NULL;
+  g_autoptr (GError) bad = NULL;
+
+  *has = FALSE;
+  if (!store->klass->get_meta (store, FV_GALLERY_META_THRESHOLD, &text, &bad))
+    g_ptr_array_add (problems, g_strdup_printf ("metadata %s: %s",
+            FV_GALLERY_META_THRESHOLD, bad->message));
+  else if (text && fv_gallery_parse_threshold (text, threshold))
+    *has = TRUE;
+  else if (text)
+    g_ptr_array_add (problems, g_strdup_printf ("metadata %s: not a number "
+            "in [-1, 1]", FV_GALLERY_META_THRESHOLD));
+}
+
 /**
  * fv_gallery_check_file:
  * @path: (type filename): a gallery file
@@ -196,7 +217,8 @@ read_rows (FvGalleryStore * store, GPtrArray * ids, GHashTable * by_id,
  * allow-list (every trigger, view, virtual or extra table, extra index or
  * generated column is named), SQLite's full `PRAGMA integrity_check`, and
  * every row (labels by the label rule, embeddings as the snapshot checks
- * them, samples whose identity is missing).
+ * them, samples whose identity is missing) and the calibrated match
+ * threshold (a number in [-1, 1]).
  *
  * Returns: (transfer full) (element-type utf8) (nullable): one line per
  *   problem found (empty when the gallery is sound), or %NULL with @error
@@ -211,6 +233,8 @@ fv_gallery_check_file (const char *path, GError ** error)
   g_autoptr (GHashTable) by_id = g_hash_table_new (g_int64_hash, g_int64_equal);
   g_autoptr (FvGalleryStore) store = NULL;
   GPtrArray *foreign;
+  gboolean has_threshold;
+  double threshold;
   guint i;
 
   g_return_val_if_fail (path != NULL, NULL);
@@ -230,6 +254,7 @@ fv_gallery_check_file (const char *path, GError ** error)
   g_ptr_array_unref (foreign);
   if (!integrity_check (store, problems, error))
     return NULL;
+  read_threshold (store, &has_threshold, &threshold, problems);
   if (!read_rows (store, ids, by_id, FALSE, problems, error)) {
     /* Rows that cannot be read at all are one more problem. */
     if (problems->len == 0)
@@ -257,16 +282,18 @@ remove_gallery_files (const char *path)
  * @new_path: (type filename): the new gallery; must not exist
  * @n_identities: (out) (optional): identities copied
  * @n_samples: (out) (optional): samples copied
- * @n_skipped: (out) (optional): identities and samples left behind because
- *   they are not sound (an invalid label, a damaged embedding, a sample
- *   without identity)
+ * @n_skipped: (out) (optional): identities, samples and metadata left
+ *   behind because they are not sound (an invalid label, a damaged
+ *   embedding, a sample without identity, a calibrated threshold that is
+ *   not a number in [-1, 1])
  * @error: return location for a %FV_GALLERY_ERROR
  *
  * Copies the identities and samples of a gallery, including one that
  * fv_gallery_open() refuses as %FV_GALLERY_ERROR_UNSAFE, into a new, clean
- * gallery with the same model and dimension, in one transaction. Only the
- * data is copied, never the schema: the new gallery has the gallery's own
- * tables and nothing else. Reading the source runs none of its triggers.
+ * gallery with the same model and dimension, in one transaction, with the
+ * calibrated match threshold (fv_gallery_set_default_threshold()) when it
+ * is sound. Only the data is copied, never the schema: the new gallery
+ * has the gallery's own tables and nothing else. Reading the source runs none of its triggers.
  *
  * @new_path is created exclusively (%FV_GALLERY_ERROR_EXISTS when anything
  * is there, including @path itself); on error it is removed again.
@@ -285,6 +312,8 @@ fv_gallery_repair (const char *path, const char *new_path,
   g_autoptr (FvGalleryStore) dst = NULL;
   g_autofree FvGalleryStoreIdentity *items = NULL;
   guint n_items = 0, total = 0, i;
+  gboolean has_threshold = FALSE;
+  double threshold = 0.0;
   int fd;
 
   g_return_val_if_fail (path != NULL, FALSE);
@@ -293,6 +322,7 @@ fv_gallery_repair (const char *path, const char *new_path,
   src = open_salvage (path, error);
   if (!src || !read_rows (src, ids, by_id, TRUE, problems, error))
     return FALSE;
+  read_threshold (src, &has_threshold, &threshold, problems);
 
   fd = g_open (new_path, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC,
       0644);
@@ -325,8 +355,10 @@ fv_gallery_repair (const char *path, const char *new_path,
           (const gint64 *) s->sample_created->data};
     total += s->samples->len;
   }
-  if (n_items > 0 && !fv_gallery_store_enroll (dst, items, n_items,
-          FV_GALLERY_ENROLL_APPEND, "repair", NULL, error)) {
+  if ((n_items > 0 || has_threshold)
+      && !fv_gallery_store_enroll_calibrated (dst, items, n_items,
+          FV_GALLERY_ENROLL_APPEND, "repair",
+          has_threshold ? &threshold : NULL, error)) {
     g_clear_pointer (&dst, sqlite_store_unref);
     remove_gallery_files (new_path);
     return FALSE;

@@ -361,6 +361,30 @@ sqlite_foreach_sample (FvGalleryStore * store, FvGalleryStoreVisit visit,
       error);
 }
 
+static gboolean
+sqlite_get_meta (FvGalleryStore * store, const char *key, char **value,
+    GError ** error)
+{
+  const char *what = "read the gallery's metadata";
+  g_autoptr (sqlite3_stmt) stmt = fv_sqlite_prepare (DB (store),
+      PATH (store), "SELECT value FROM meta WHERE key = ?1", what, error);
+  int rc;
+
+  *value = NULL;
+  if (!stmt)
+    return FALSE;
+  sqlite3_bind_text (stmt, 1, key, -1, SQLITE_STATIC);
+  while ((rc = sqlite3_step (stmt)) == SQLITE_ROW) {
+    g_free (*value);
+    *value = g_strdup ((const char *) sqlite3_column_text (stmt, 0));
+  }
+  if (!fv_sqlite_finish_rows (stmt, rc, DB (store), PATH (store), what, error)) {
+    g_clear_pointer (value, g_free);
+    return FALSE;
+  }
+  return TRUE;
+}
+
 /* ------------------------------------------------------------------------ */
 /* Loading and change detection                                             */
 /* ------------------------------------------------------------------------ */
@@ -562,6 +586,7 @@ const FvGalleryStoreClass fv_gallery_sqlite_class = {
   .list = sqlite_list,
   .get_samples = sqlite_get_samples,
   .foreach_sample = sqlite_foreach_sample,
+  .get_meta = sqlite_get_meta,
   .begin_write = sqlite_begin_write,
   .commit_write = sqlite_commit_write,
   .rollback_write = sqlite_rollback_write,

@@ -58,6 +58,7 @@ typedef struct
   guint n_identities;
   FvGalleryEnrollFlags flags;
   gint64 *identity_id;
+  const char *threshold;
 } Enroll;
 
 static gboolean
@@ -65,16 +66,22 @@ enroll_all (FvGalleryStore * store, gconstpointer data, const char *what,
     GError ** error)
 {
   const Enroll *e = data;
+  gboolean changed = FALSE;
   guint i;
 
-  if (store->klass->enroll_many && e->n_identities > 1)
-    return store->klass->enroll_many (store, e->identities, e->n_identities,
-        e->flags, what, e->identity_id, error);
-  for (i = 0; i < e->n_identities; i++)
-    if (!store->klass->enroll_one (store, &e->identities[i], e->flags, what,
-            e->identity_id, error))
+  if (store->klass->enroll_many && e->n_identities > 1) {
+    if (!store->klass->enroll_many (store, e->identities, e->n_identities,
+            e->flags, what, e->identity_id, error))
       return FALSE;
-  return TRUE;
+  } else {
+    for (i = 0; i < e->n_identities; i++)
+      if (!store->klass->enroll_one (store, &e->identities[i], e->flags, what,
+              e->identity_id, error))
+        return FALSE;
+  }
+  return e->threshold == NULL
+      || store->klass->run_on_label (store, store->klass->set_meta_sql,
+      FV_GALLERY_META_THRESHOLD, e->threshold, what, &changed, error);
 }
 
 gboolean
@@ -83,8 +90,28 @@ fv_gallery_store_enroll (FvGalleryStore * store,
     FvGalleryEnrollFlags flags, const char *what, gint64 * identity_id,
     GError ** error)
 {
-  Enroll e = { identities, n_identities, flags, identity_id };
+  Enroll e = { identities, n_identities, flags, identity_id, NULL };
 
+  return write_transaction (store, enroll_all, &e, what, error);
+}
+
+gboolean
+fv_gallery_store_enroll_calibrated (FvGalleryStore * store,
+    const FvGalleryStoreIdentity * identities, guint n_identities,
+    FvGalleryEnrollFlags flags, const char *what, const double *threshold,
+    GError ** error)
+{
+  char buf[G_ASCII_DTOSTR_BUF_SIZE];
+  Enroll e = { identities, n_identities, flags, NULL, NULL };
+
+  if (threshold) {
+    if (!isfinite (*threshold) || *threshold < -1.0 || *threshold > 1.0) {
+      g_set_error (error, FV_GALLERY_ERROR, FV_GALLERY_ERROR_INVALID,
+          "the match threshold must be a number in [-1, 1]");
+      return FALSE;
+    }
+    e.threshold = fv_gallery_format_threshold (*threshold, buf);
+  }
   return write_transaction (store, enroll_all, &e, what, error);
 }
 
@@ -183,6 +210,34 @@ fv_gallery_store_set_meta (FvGalleryStore * store, const char *key,
   SetMeta m = { key, value };
 
   return write_transaction (store, set_meta, &m, "set the metadata", error);
+}
+
+const char *
+fv_gallery_format_threshold (double threshold,
+    char buf[G_ASCII_DTOSTR_BUF_SIZE])
+{
+  return g_ascii_formatd (buf, G_ASCII_DTOSTR_BUF_SIZE, "%.6f", threshold);
+}
+
+gboolean
+fv_gallery_store_get_threshold (FvGalleryStore * store, gboolean * has,
+    double *threshold, GError ** error)
+{
+  g_autofree char *text = NULL;
+
+  *has = FALSE;
+  if (!store->klass->get_meta (store, FV_GALLERY_META_THRESHOLD, &text, error))
+    return FALSE;
+  if (text == NULL)
+    return TRUE;
+  if (!fv_gallery_parse_threshold (text, threshold)) {
+    g_set_error (error, FV_GALLERY_ERROR, FV_GALLERY_ERROR_CORRUPT,
+        "%s: its %s is damaged (not a number in [-1, 1])", store->location,
+        FV_GALLERY_META_THRESHOLD);
+    return FALSE;
+  }
+  *has = TRUE;
+  return TRUE;
 }
 
 gboolean

@@ -132,6 +132,10 @@ struct _FvGalleryStoreClass
       GError ** error);
   gboolean (*foreach_sample) (FvGalleryStore * store,
       FvGalleryStoreVisit visit, gpointer user_data, GError ** error);
+  /* The stored text of the metadata key @key into *@value (NULL when the
+   * key is not there; free it). Also on a salvage store. */
+  gboolean (*get_meta) (FvGalleryStore * store, const char *key,
+      char **value, GError ** error);
 
   /* Changes: fv_gallery_store_enroll(), _remove() and _update() (below)
    * run these statements inside begin_write() .. commit_write(), and
@@ -207,6 +211,13 @@ gboolean fv_gallery_store_enroll (FvGalleryStore * store,
     const FvGalleryStoreIdentity * identities, guint n_identities,
     FvGalleryEnrollFlags flags, const char *what, gint64 * identity_id,
     GError ** error);
+/* enroll() and, when @threshold is not NULL, the calibrated threshold in
+ * the same transaction (INVALID, before any change, when it is not a
+ * number in [-1, 1]): an import or a repair that keeps it. */
+gboolean fv_gallery_store_enroll_calibrated (FvGalleryStore * store,
+    const FvGalleryStoreIdentity * identities, guint n_identities,
+    FvGalleryEnrollFlags flags, const char *what, const double *threshold,
+    GError ** error);
 gboolean fv_gallery_store_remove (FvGalleryStore * store, const char *label,
     GError ** error);
 gboolean fv_gallery_store_update (FvGalleryStore * store, const char *label,
@@ -222,6 +233,13 @@ gboolean fv_gallery_store_set_meta (FvGalleryStore * store, const char *key,
     const char *value, GError ** error);
 /* Parses a stored threshold: FALSE unless a finite number in [-1, 1]. */
 gboolean fv_gallery_parse_threshold (const char *text, double *value);
+/* The stored text of a threshold, in @buf. */
+const char *fv_gallery_format_threshold (double threshold,
+    char buf[G_ASCII_DTOSTR_BUF_SIZE]);
+/* The calibrated threshold as stored now (get_meta()): *@has FALSE when
+ * there is none; CORRUPT when the stored text is not a threshold. */
+gboolean fv_gallery_store_get_threshold (FvGalleryStore * store,
+    gboolean * has, double *threshold, GError ** error);
 
 /* Checks the metadata a store read (model_sha256, dim, metric) against
  * what the caller wants and fills in the store's fingerprint, dim and

@@ -750,7 +750,7 @@ fv_gallery_set_default_threshold (FvGallery * gallery, double threshold,
   }
   if (!fv_gallery_check_writable (gallery, error))
     return FALSE;
-  g_ascii_formatd (buf, sizeof buf, "%.6f", threshold);
+  fv_gallery_format_threshold (threshold, buf);
   store = fv_gallery_lock_store (gallery);
   ok = fv_gallery_store_set_meta (store, FV_GALLERY_META_THRESHOLD, buf, error);
   fv_gallery_unlock_store (gallery);

@@ -115,6 +115,23 @@ FV_API GQuark fv_gallery_error_quark (void);
 #define FV_GALLERY_DEFAULT_MATCH_THRESHOLD 0.50
 
 /**
+ * FvGalleryThresholdSource:
+ * @FV_GALLERY_THRESHOLD_GIVEN: the caller's own (a property, an option)
+ * @FV_GALLERY_THRESHOLD_CALIBRATED: the gallery's calibrated threshold
+ *   (fv_gallery_set_default_threshold(), `faceverify calibrate`)
+ * @FV_GALLERY_THRESHOLD_DEFAULT: %FV_GALLERY_DEFAULT_MATCH_THRESHOLD
+ *
+ * Where the threshold that fv_gallery_snapshot_choose_threshold() chose
+ * comes from.
+ */
+typedef enum
+{
+  FV_GALLERY_THRESHOLD_GIVEN,
+  FV_GALLERY_THRESHOLD_CALIBRATED,
+  FV_GALLERY_THRESHOLD_DEFAULT,
+} FvGalleryThresholdSource;
+
+/**
  * FV_GALLERY_DEFAULT_MATCH_MARGIN:
  *
  * The default `match-margin`: how much the best identity's similarity must
@@ -453,6 +470,10 @@ FV_API guint64 fv_gallery_snapshot_get_generation (FvGallerySnapshot *
     snapshot);
 FV_API gboolean fv_gallery_snapshot_get_default_threshold (FvGallerySnapshot
     * snapshot, double *threshold);
+FV_API float fv_gallery_snapshot_choose_threshold (FvGallerySnapshot *
+    snapshot, double given, FvGalleryThresholdSource * source);
+FV_API const char *fv_gallery_threshold_source_to_string
+    (FvGalleryThresholdSource source);
 FV_API guint fv_gallery_snapshot_get_n_fetched (FvGallerySnapshot *
     snapshot);
 FV_API const char *fv_gallery_snapshot_get_label (FvGallerySnapshot *

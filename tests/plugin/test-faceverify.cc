@@ -642,6 +642,7 @@ TEST_F (FaceVerifyTest, MinQualityMakesPoorFacesUnknown)
   EXPECT_STREQ (m->label, "person02");
   EXPECT_TRUE (m->known);
   EXPECT_EQ (m->reason, nullptr);
+  EXPECT_EQ (m->quality_reason, nullptr);
   const double q = m->quality;
   // small, so below 1 (size), but a usable face
   EXPECT_GT (q, 0.5);
@@ -662,11 +663,15 @@ TEST_F (FaceVerifyTest, MinQualityMakesPoorFacesUnknown)
     EXPECT_FALSE (m->known);
     EXPECT_EQ (m->label_id, -1);
     EXPECT_STREQ (m->reason, "low-quality");
+    // what is wrong with it: a 48 px face is small (what the overlay draws)
+    EXPECT_STREQ (m->quality_reason, "too small");
     EXPECT_NEAR (m->quality, q, 1e-6);
     const GstStructure *s = FaceIdParam (out, i);
     ASSERT_NE (s, nullptr);
     EXPECT_STREQ (gst_structure_get_string (s, "label"), "unknown");
     EXPECT_STREQ (gst_structure_get_string (s, "reason"), "low-quality");
+    EXPECT_STREQ (gst_structure_get_string (s, "quality-reason"),
+        "too small");
     gboolean known = TRUE;
     gst_structure_get_boolean (s, "known", &known);
     EXPECT_FALSE (known);
@@ -687,6 +692,7 @@ TEST_F (FaceVerifyTest, MinQualityMakesPoorFacesUnknown)
       gst_value_get_structure (gst_value_array_get_value (faces, 0));
   EXPECT_STREQ (gst_structure_get_string (f, "label"), "unknown");
   EXPECT_STREQ (gst_structure_get_string (f, "reason"), "low-quality");
+  EXPECT_STREQ (gst_structure_get_string (f, "quality-reason"), "too small");
   gdouble fq = -1;
   EXPECT_TRUE (gst_structure_get_double (f, "quality", &fq));
   EXPECT_NEAR (fq, q, 1e-6);
@@ -698,6 +704,7 @@ TEST_F (FaceVerifyTest, MinQualityMakesPoorFacesUnknown)
   ASSERT_NE (m, nullptr);
   EXPECT_STREQ (m->label, "person02");
   EXPECT_EQ (m->reason, nullptr);
+  EXPECT_EQ (m->quality_reason, nullptr);
   gst_buffer_unref (out);
 }
 

@@ -268,6 +268,87 @@ TEST_F (OverlayTest, TextIsWhatTheLabelSays)
   EXPECT_GT (width_of (mallory), width_of (bob) + 40);
 }
 
+// A face that faceverify left unknown for its quality says why in its
+// label: the same pixels as a label that reads the reason (no score), not
+// those of "unknown 0.00"; from the meta and from the ROI param alike;
+// the box keeps the unknown colour.
+TEST_F (OverlayTest, UnknownForItsQualitySaysWhy)
+{
+  struct Face
+  {
+    const char *label;
+    bool known;
+    const char *reason, *quality_reason;
+    bool roi_param;
+  };
+  auto draw = [this] (const Face &face, const char *props) {
+    Start (GST_VIDEO_FORMAT_BGRx, 320, 240, props);
+    GstBuffer *in = GreyFrame (GST_VIDEO_FORMAT_BGRx, 320, 240);
+    GstVideoRegionOfInterestMeta *roi = fvplug::AddFace (in, kX, kY, kW, kH,
+        3);
+    if (face.roi_param) {
+      GstStructure *s = gst_structure_new ("face_id", "label", G_TYPE_STRING,
+          face.label, "known", G_TYPE_BOOLEAN, face.known, "similarity",
+          G_TYPE_DOUBLE, 0.0, NULL);
+      if (face.reason)
+        gst_structure_set (s, "reason", G_TYPE_STRING, face.reason, NULL);
+      if (face.quality_reason)
+        gst_structure_set (s, "quality-reason", G_TYPE_STRING,
+            face.quality_reason, NULL);
+      gst_video_region_of_interest_meta_add_param (roi, s);
+    } else {
+      FvFaceIdMeta *m = AddIdentity (in, 3, kX, kY, kW, kH, face.label,
+          face.known, 0.0);
+      m->reason = face.reason ? g_intern_string (face.reason) : NULL;
+      m->quality_reason = face.quality_reason ?
+          g_intern_string (face.quality_reason) : NULL;
+    }
+    GstBuffer *out = Push (in);
+    std::vector<guint8> px;
+    Frame f (out, GST_VIDEO_FORMAT_BGRx, 320, 240);
+    EXPECT_EQ (f.At (kX, kY + kH / 2), ColorOf (face.known ? kKnown :
+            kUnknown));
+    for (int y = 0; y < kY; y++)
+      for (int x = 0; x < 320; x++) {
+        Rgb c = f.At (x, y);
+        px.push_back (c.r);
+        px.push_back (c.g);
+        px.push_back (c.b);
+      }
+    gst_buffer_unref (out);
+    gst_harness_teardown (h);
+    h = NULL;
+    return px;
+  };
+  const char *plain = "line-width=4 show-similarity=false";
+  auto unknown = draw ({"unknown", false, nullptr, nullptr, false},
+      "line-width=4");
+  auto small = draw ({"unknown", false, "low-quality", "too small", false},
+      "line-width=4");
+  auto small_text = draw ({"too small", false, nullptr, nullptr, false},
+      plain);
+  auto blurred = draw ({"unknown", false, "low-quality", "blurred", false},
+      "line-width=4");
+  EXPECT_NE (small, unknown) << "the reason is not drawn";
+  EXPECT_EQ (small, small_text) << "the label does not read \"too small\"";
+  EXPECT_NE (small, blurred);
+  // only the bare reason (an older faceverify): that is what it reads
+  auto bare = draw ({"unknown", false, "low-quality", nullptr, false},
+      "line-width=4");
+  EXPECT_EQ (bare, draw ({"low-quality", false, nullptr, nullptr, false},
+          plain));
+  // the ROI param fallback says the same
+  EXPECT_EQ (draw ({"unknown", false, "low-quality", "too small", true},
+          "line-width=4"), small_text);
+  // a known face's label is its identity, whatever a reason field says
+  EXPECT_EQ (draw ({"alice", true, nullptr, "too small", false}, plain),
+      draw ({"alice", true, nullptr, nullptr, false}, plain));
+  // and draw-labels=false still draws none
+  auto none = draw ({"unknown", false, "low-quality", "too small", false},
+      "line-width=4 draw-labels=false");
+  EXPECT_EQ (none, std::vector<guint8> (none.size (), kGrey));
+}
+
 TEST_F (OverlayTest, KnownUnknownAndUnverifiedHaveTheirColours)
 {
   Start (GST_VIDEO_FORMAT_RGBx, 640, 240, "line-width=2 draw-labels=false");

@@ -893,3 +893,83 @@ TEST (GalleryCli, CalibrateRefusesBadInput)
   EXPECT_NE (r.err.find ("no impostor"), std::string::npos) << r.err;
   EXPECT_EQ (MetaValue (db, "match_threshold"), "");
 }
+
+// identify and verify take the gallery's calibrated threshold when no
+// --threshold is given, by the faceverify element's rule, and say which
+// threshold they used and where it came from.
+TEST (GalleryCli, IdentifyAndVerifyUseTheCalibratedThreshold)
+{
+  SKIP_WITHOUT_DATA ();
+  std::string dir = Fresh ("calibrated-identify");
+  std::string db = CalibrationGallery (dir);
+  std::string probe = fvtest::SharedPath
+      ("data/faces/deepface/aligned/person01/img2.png");
+  std::string crop = fvtest::SharedPath
+      ("data/faces/deepface/aligned/person01/img1.png");
+  auto identify = [&](std::vector<std::string> extra) {
+    std::vector<std::string> a = { "identify", "--gallery", db, "--aligned" };
+    a.insert (a.end (), extra.begin (), extra.end ());
+    a.push_back (probe);
+    return RunTool (a);
+  };
+
+  // not calibrated: the default
+  RunResult r = identify ({});
+  ASSERT_EQ (r.status, 0) << r.err;
+  auto f = Split (Lines (r.out).at (1));
+  double similarity = g_ascii_strtod (f.at (7).c_str (), nullptr);
+  ASSERT_GT (similarity, 0.5) << "the same person must be known at 0.5";
+  ASSERT_LT (similarity, 0.999);
+  EXPECT_EQ (f[9], "1");
+  EXPECT_NE (r.err.find ("threshold 0.5000 (the default"), std::string::npos)
+      << r.err;
+
+  // calibrated above this similarity: the same face is now unknown
+  {
+    GError *error = nullptr;
+    FvGallery *g = fv_gallery_open (db.c_str (), FV_GALLERY_OPEN_READ_WRITE,
+        nullptr, 0, &error);
+    ASSERT_NE (g, nullptr) << error->message;
+    ASSERT_TRUE (fv_gallery_set_default_threshold (g, 0.9995, &error))
+        << error->message;
+    fv_gallery_free (g);
+  }
+  r = identify ({});
+  ASSERT_EQ (r.status, 0) << r.err;
+  f = Split (Lines (r.out).at (1));
+  EXPECT_EQ (f.at (6), "unknown");
+  EXPECT_EQ (f.at (9), "0");
+  EXPECT_NE (r.err.find ("threshold 0.9995 (calibrated for the gallery)"),
+      std::string::npos) << r.err;
+
+  // --threshold wins over the calibration
+  r = identify ({"--threshold", "0.3"});
+  ASSERT_EQ (r.status, 0) << r.err;
+  EXPECT_EQ (Split (Lines (r.out).at (1)).at (9), "1");
+  EXPECT_NE (r.err.find ("threshold 0.3000 (--threshold)"),
+      std::string::npos) << r.err;
+  for (const char *bad : { "nan", "1.5", "-2", "x", "0.5x", "" }) {
+    r = identify ({"--threshold", bad});
+    EXPECT_EQ (r.status, 2) << bad;
+    EXPECT_NE (r.err.find ("--threshold"), std::string::npos) << r.err;
+  }
+
+  // verify: the calibrated threshold of --gallery, else the default
+  r = RunTool ({"verify", "--aligned", "--gallery", db, crop, probe});
+  ASSERT_EQ (r.status, 0) << r.err;
+  EXPECT_NE (r.out.find ("threshold=0.9995 source=calibrated "
+          "result=different"), std::string::npos) << r.out;
+  r = RunTool ({"verify", "--aligned", crop, probe});
+  ASSERT_EQ (r.status, 0) << r.err;
+  EXPECT_NE (r.out.find ("threshold=0.5000 source=default result=same"),
+      std::string::npos) << r.out;
+  r = RunTool ({"verify", "--aligned", "--gallery", db, "--threshold", "0.3",
+      crop, probe});
+  ASSERT_EQ (r.status, 0) << r.err;
+  EXPECT_NE (r.out.find ("threshold=0.3000 source=given result=same"),
+      std::string::npos) << r.out;
+  r = RunTool ({"verify", "--aligned", "--gallery", Join (dir, "none.db"),
+      crop, probe});
+  EXPECT_EQ (r.status, 1);
+  EXPECT_NE (r.err.find ("none.db"), std::string::npos) << r.err;
+}

@@ -2430,6 +2430,246 @@ TEST (GalleryUntrusted, CheckReportsAndRepairCopiesIntoACleanGallery)
   EXPECT_TRUE (fvtest::ReadFile (path) == before) << "the source was changed";
 }
 
+// The calibrated threshold (faceverify calibrate) of a gallery travels
+// with its export, comes back on import, and a repair keeps it. An
+// export written before it was carried still imports; a hostile value is
+// refused and nothing is written.
+double
+Threshold (FvGallery *g, bool *has)
+{
+  double t = -7;
+  EXPECT_TRUE (fv_gallery_reload (g, nullptr));
+  *has = fv_gallery_get_default_threshold (g, &t);
+  return t;
+}
+
+// The one rule of "the threshold to use" (the element and the tool).
+TEST (GalleryThreshold, ChooseThresholdRule)
+{
+  FvGalleryThresholdSource source = FV_GALLERY_THRESHOLD_GIVEN;
+  EXPECT_FLOAT_EQ (fv_gallery_snapshot_choose_threshold (nullptr, NAN,
+          &source), (float) FV_GALLERY_DEFAULT_MATCH_THRESHOLD);
+  EXPECT_EQ (source, FV_GALLERY_THRESHOLD_DEFAULT);
+  EXPECT_FLOAT_EQ (fv_gallery_snapshot_choose_threshold (nullptr, -1.0,
+          &source), -1.0f);
+  EXPECT_EQ (source, FV_GALLERY_THRESHOLD_GIVEN);
+
+  std::string dir = Fresh ("thr-rule");
+  GalleryPtr g = Create (Path (dir, "g.db"));
+  ASSERT_TRUE (g);
+  std::mt19937 rng (23);
+  EnrollRandom (g.get (), "alice", 1, rng);
+  ASSERT_TRUE (fv_gallery_reload (g.get (), nullptr));
+  {
+    SnapPtr snap (fv_gallery_get_snapshot (g.get ()));
+    EXPECT_FLOAT_EQ (fv_gallery_snapshot_choose_threshold (snap.get (), NAN,
+            &source), (float) FV_GALLERY_DEFAULT_MATCH_THRESHOLD);
+    EXPECT_EQ (source, FV_GALLERY_THRESHOLD_DEFAULT);
+  }
+  ASSERT_TRUE (fv_gallery_set_default_threshold (g.get (), 0.625, nullptr));
+  ASSERT_TRUE (fv_gallery_reload (g.get (), nullptr));
+  SnapPtr snap (fv_gallery_get_snapshot (g.get ()));
+  EXPECT_FLOAT_EQ (fv_gallery_snapshot_choose_threshold (snap.get (), NAN,
+          &source), 0.625f);
+  EXPECT_EQ (source, FV_GALLERY_THRESHOLD_CALIBRATED);
+  EXPECT_FLOAT_EQ (fv_gallery_snapshot_choose_threshold (snap.get (), 0.3,
+          &source), 0.3f);
+  EXPECT_EQ (source, FV_GALLERY_THRESHOLD_GIVEN);
+  EXPECT_STREQ (fv_gallery_threshold_source_to_string
+      (FV_GALLERY_THRESHOLD_CALIBRATED), "calibrated");
+}
+
+TEST (GalleryThreshold, ExportImportRoundTrip)
+{
+  std::string dir = Fresh ("thr-json");
+  GalleryPtr g = Create (Path (dir, "a.db"));
+  ASSERT_TRUE (g);
+  std::mt19937 rng (21);
+  EnrollRandom (g.get (), "alice", 2, rng);
+  GError *error = nullptr;
+  bool has = true;
+
+  // none yet: null in the export, and none after the import
+  g_autofree char *plain = fv_gallery_export_json (g.get (), nullptr, &error);
+  ASSERT_TRUE (plain) << error->message;
+  EXPECT_NE (strstr (plain, "\"match_threshold\": null"), nullptr) << plain;
+  GalleryPtr n = Create (Path (dir, "n.db"));
+  ASSERT_TRUE (fv_gallery_import_json (n.get (), plain, -1,
+          FV_GALLERY_ENROLL_NEW_ONLY, nullptr, nullptr, &error))
+      << error->message;
+  Threshold (n.get (), &has);
+  EXPECT_FALSE (has);
+
+  ASSERT_TRUE (fv_gallery_set_default_threshold (g.get (), 0.4321, &error))
+      << error->message;
+  gsize len = 0;
+  g_autofree char *json = fv_gallery_export_json (g.get (), &len, &error);
+  ASSERT_TRUE (json) << error->message;
+  EXPECT_NE (strstr (json, "\"match_threshold\": 0.4321,"), nullptr) << json;
+
+  GalleryPtr h = Create (Path (dir, "b.db"));
+  ASSERT_TRUE (h);
+  ASSERT_TRUE (fv_gallery_import_json (h.get (), json, (gssize) len,
+          FV_GALLERY_ENROLL_NEW_ONLY, nullptr, nullptr, &error))
+      << error->message;
+  EXPECT_DOUBLE_EQ (Threshold (h.get (), &has), 0.4321);
+  EXPECT_TRUE (has);
+  EXPECT_EQ (Counts (h.get ())["alice"], 2u);
+  // and in the file as `faceverify calibrate` writes it
+  EXPECT_EQ (Sql (Path (dir, "b.db"), "SELECT value FROM meta WHERE key = "
+          "'match_threshold'"), "0.432100");
+
+  // An export of an older gst-faceverify (no such key) still imports:
+  // into a fresh gallery it sets none, into a calibrated one it keeps
+  // that gallery's own.
+  std::string old = json;
+  size_t at = old.find ("\n  \"match_threshold\": 0.4321,");
+  ASSERT_NE (at, std::string::npos);
+  old.erase (at, strlen ("\n  \"match_threshold\": 0.4321,"));
+  ASSERT_EQ (old.find ("match_threshold"), std::string::npos);
+  GalleryPtr o = Create (Path (dir, "old.db"));
+  ASSERT_TRUE (fv_gallery_import_json (o.get (), old.c_str (), -1,
+          FV_GALLERY_ENROLL_NEW_ONLY, nullptr, nullptr, &error))
+      << error->message;
+  EXPECT_EQ (Counts (o.get ())["alice"], 2u);
+  Threshold (o.get (), &has);
+  EXPECT_FALSE (has);
+  ASSERT_TRUE (fv_gallery_set_default_threshold (o.get (), 0.25, nullptr));
+  ASSERT_TRUE (fv_gallery_import_json (o.get (), old.c_str (), -1,
+          FV_GALLERY_ENROLL_REPLACE, nullptr, nullptr, &error))
+      << error->message;
+  EXPECT_DOUBLE_EQ (Threshold (o.get (), &has), 0.25);
+  // an export that has one replaces it
+  ASSERT_TRUE (fv_gallery_import_json (o.get (), json, -1,
+          FV_GALLERY_ENROLL_REPLACE, nullptr, nullptr, &error))
+      << error->message;
+  EXPECT_DOUBLE_EQ (Threshold (o.get (), &has), 0.4321);
+}
+
+TEST (GalleryThreshold, ImportRefusesHostileValues)
+{
+  std::string dir = Fresh ("thr-hostile");
+  GalleryPtr g = Create (Path (dir, "a.db"));
+  ASSERT_TRUE (g);
+  std::mt19937 rng (22);
+  EnrollRandom (g.get (), "alice", 1, rng);
+  ASSERT_TRUE (fv_gallery_set_default_threshold (g.get (), 0.5, nullptr));
+  g_autofree char *json = fv_gallery_export_json (g.get (), nullptr, nullptr);
+  ASSERT_TRUE (json);
+  std::string good = json;
+  const std::string key = "\"match_threshold\": 0.5";
+  ASSERT_NE (good.find (key), std::string::npos) << good;
+
+  GalleryPtr h = Create (Path (dir, "h.db"));
+  ASSERT_TRUE (h);
+  for (const char *bad : { "NaN", "nan", "Infinity", "1e999", "-1e999",
+          "1.0000001", "-1.5", "2", "\"0.5\"", "true", "[0.5]",
+          "{\"v\": 0.5}" }) {
+    std::string text = good;
+    text.replace (text.find (key), key.size (),
+        std::string ("\"match_threshold\": ") + bad);
+    GError *error = nullptr;
+    EXPECT_FALSE (fv_gallery_import_json (h.get (), text.c_str (), -1,
+            FV_GALLERY_ENROLL_NEW_ONLY, nullptr, nullptr, &error)) << bad;
+    EXPECT_GALLERY_ERROR (error, FV_GALLERY_ERROR_INVALID);
+    if (error && strcmp (bad, "NaN") != 0 && strcmp (bad, "nan") != 0
+        && strcmp (bad, "Infinity") != 0) {
+      EXPECT_NE (strstr (error->message, "match_threshold"), nullptr)
+          << bad << ": " << error->message;
+    }
+    g_clear_error (&error);
+  }
+  // nothing was written: no identity, no threshold
+  EXPECT_TRUE (Counts (h.get ()).empty ());
+  bool has = true;
+  Threshold (h.get (), &has);
+  EXPECT_FALSE (has);
+  // the edges are thresholds
+  for (const char *edge : { "-1", "1", "1.0", "0" }) {
+    std::string text = good;
+    text.replace (text.find (key), key.size (),
+        std::string ("\"match_threshold\": ") + edge);
+    GError *error = nullptr;
+    EXPECT_TRUE (fv_gallery_import_json (h.get (), text.c_str (), -1,
+            FV_GALLERY_ENROLL_REPLACE, nullptr, nullptr, &error))
+        << edge << ": " << (error ? error->message : "");
+    g_clear_error (&error);
+    EXPECT_DOUBLE_EQ (Threshold (h.get (), &has), g_ascii_strtod (edge,
+            nullptr));
+  }
+}
+
+TEST (GalleryThreshold, RepairKeepsItAndCheckNamesADamagedOne)
+{
+  std::string dir = Fresh ("thr-repair");
+  std::string path = Path (dir, "g.db");
+  MakeGallery (path, 2);
+  {
+    GalleryPtr g = Open (path, FV_GALLERY_OPEN_READ_WRITE);
+    ASSERT_TRUE (g);
+    ASSERT_TRUE (fv_gallery_set_default_threshold (g.get (), 0.375,
+            nullptr));
+  }
+  GError *error = nullptr;
+  std::string fresh = Path (dir, "fresh.db");
+  guint n_ids = 0, n_skipped = 7;
+  ASSERT_TRUE (fv_gallery_repair (path.c_str (), fresh.c_str (), &n_ids,
+          nullptr, &n_skipped, &error)) << error->message;
+  EXPECT_EQ (n_ids, 2u);
+  EXPECT_EQ (n_skipped, 0u);
+  {
+    GalleryPtr r = Open (fresh, FV_GALLERY_OPEN_READ_ONLY);
+    ASSERT_TRUE (r);
+    bool has = false;
+    EXPECT_DOUBLE_EQ (Threshold (r.get (), &has), 0.375);
+    EXPECT_TRUE (has);
+  }
+
+  // An empty gallery with a calibration keeps it too.
+  std::string empty = Path (dir, "empty.db");
+  {
+    GalleryPtr e = Create (empty);
+    ASSERT_TRUE (fv_gallery_set_default_threshold (e.get (), -0.125,
+            nullptr));
+  }
+  std::string empty2 = Path (dir, "empty2.db");
+  ASSERT_TRUE (fv_gallery_repair (empty.c_str (), empty2.c_str (), &n_ids,
+          nullptr, &n_skipped, &error)) << error->message;
+  EXPECT_EQ (n_ids, 0u);
+  {
+    GalleryPtr r = Open (empty2, FV_GALLERY_OPEN_READ_ONLY);
+    ASSERT_TRUE (r);
+    bool has = false;
+    EXPECT_DOUBLE_EQ (Threshold (r.get (), &has), -0.125);
+  }
+
+  // A damaged one is a problem for check and is left behind by repair.
+  Sql (path, "UPDATE meta SET value = 'nan' WHERE key = 'match_threshold'");
+  GPtrArray *problems = fv_gallery_check_file (path.c_str (), &error);
+  ASSERT_TRUE (problems) << error->message;
+  ASSERT_EQ (problems->len, 1u);
+  EXPECT_NE (strstr ((const char *) problems->pdata[0], "match_threshold"),
+      nullptr) << (const char *) problems->pdata[0];
+  g_ptr_array_unref (problems);
+  std::string fresh2 = Path (dir, "fresh2.db");
+  ASSERT_TRUE (fv_gallery_repair (path.c_str (), fresh2.c_str (), &n_ids,
+          nullptr, &n_skipped, &error)) << error->message;
+  EXPECT_EQ (n_ids, 2u);
+  EXPECT_EQ (n_skipped, 1u);
+  EXPECT_EQ (Sql (fresh2, "SELECT count(*) FROM meta WHERE key = "
+          "'match_threshold'"), "0");
+  // and the export of a damaged one fails, naming it
+  GalleryPtr d = Open (path, FV_GALLERY_OPEN_READ_ONLY);
+  ASSERT_TRUE (d);
+  g_autofree char *json = fv_gallery_export_json (d.get (), nullptr, &error);
+  EXPECT_EQ (json, nullptr);
+  EXPECT_GALLERY_ERROR (error, FV_GALLERY_ERROR_CORRUPT);
+  if (error) {
+    EXPECT_NE (strstr (error->message, "match_threshold"), nullptr);
+  }
+  g_clear_error (&error);
+}
+
 // ------------------------------------------------------------------------
 // Integrity of what is read; the label rule
 // ------------------------------------------------------------------------

@@ -263,6 +263,68 @@ TEST_F (PgTest, CalibratedThresholdRoundTrip)
           FV_GALLERY_ERROR_READ_ONLY));
 }
 
+// The calibrated threshold goes with an export and comes back on import
+// into PostgreSQL; an export without it (older ones) imports with none,
+// a hostile one is refused and writes nothing.
+TEST_F (PgTest, CalibratedThresholdSurvivesExportAndImport)
+{
+  g_autoptr (GError) error = nullptr;
+  double t = 0;
+  g_autoptr (FvGallery) g = Open (FV_GALLERY_OPEN_CREATE, kFp, kDim, &error);
+  ASSERT_NE (g, nullptr) << error->message;
+  ASSERT_TRUE (Enroll (g, "alice", 1, 2, &error)) << error->message;
+  ASSERT_TRUE (fv_gallery_set_default_threshold (g, 0.4321, &error))
+      << error->message;
+  g_autofree char *json = fv_gallery_export_json (g, nullptr, &error);
+  ASSERT_NE (json, nullptr) << error->message;
+  const std::string key = "\"match_threshold\": 0.4321";
+  std::string good = json;
+  ASSERT_NE (good.find (key), std::string::npos) << good;
+
+  std::string db2 = db_ + "_b";
+  ASSERT_TRUE (server->Psql ("CREATE DATABASE " + db2));
+  std::string uri2 = server->Uri ("postgres", FV_PG_PASSWORD, db2);
+  g_autoptr (FvGallery) h = fv_gallery_open (uri2.c_str (),
+      FV_GALLERY_OPEN_CREATE, kFp, kDim, &error);
+  ASSERT_NE (h, nullptr) << error->message;
+
+  // hostile: refused, nothing written
+  std::string bad = good;
+  bad.replace (bad.find (key), key.size (), "\"match_threshold\": 1.5");
+  EXPECT_FALSE (fv_gallery_import_json (h, bad.c_str (), -1,
+          FV_GALLERY_ENROLL_NEW_ONLY, nullptr, nullptr, &error));
+  EXPECT_TRUE (g_error_matches (error, FV_GALLERY_ERROR,
+          FV_GALLERY_ERROR_INVALID));
+  g_clear_error (&error);
+  // older export without the key: imports, sets none
+  std::string old = good;
+  old.erase (old.find (key), key.size () + 1);
+  ASSERT_TRUE (fv_gallery_import_json (h, old.c_str (), -1,
+          FV_GALLERY_ENROLL_NEW_ONLY, nullptr, nullptr, &error))
+      << error->message;
+  ASSERT_TRUE (fv_gallery_reload (h, &error)) << error->message;
+  EXPECT_FALSE (fv_gallery_get_default_threshold (h, &t));
+  {
+    g_autoptr (FvGallerySnapshot) snap = fv_gallery_get_snapshot (h);
+    EXPECT_EQ (fv_gallery_snapshot_get_n_identities (snap), 1u);
+  }
+
+  // the export with it: restored
+  ASSERT_TRUE (fv_gallery_import_json (h, json, -1,
+          FV_GALLERY_ENROLL_REPLACE, nullptr, nullptr, &error))
+      << error->message;
+  g_autoptr (FvGallery) r = fv_gallery_open (uri2.c_str (),
+      FV_GALLERY_OPEN_READ_ONLY, kFp, kDim, &error);
+  ASSERT_NE (r, nullptr) << error->message;
+  ASSERT_TRUE (fv_gallery_reload (r, &error)) << error->message;
+  ASSERT_TRUE (fv_gallery_get_default_threshold (r, &t));
+  EXPECT_DOUBLE_EQ (t, 0.4321);
+  // and it exports again the same
+  g_autofree char *again = fv_gallery_export_json (r, nullptr, &error);
+  ASSERT_NE (again, nullptr) << error->message;
+  EXPECT_NE (std::string (again).find (key), std::string::npos);
+}
+
 TEST_F (PgTest, ModelMismatchRefused)
 {
   g_autoptr (GError) error = nullptr;
