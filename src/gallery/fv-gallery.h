@@ -468,6 +468,8 @@ FV_API void fv_gallery_snapshot_match_with (FvGallerySnapshot * snapshot,
     FvGalleryScan scan, const float *queries, guint n_queries,
     float threshold, float margin, FvGalleryMatch * results);
 FV_API gboolean fv_gallery_snapshot_has_half (FvGallerySnapshot * snapshot);
+FV_API gsize fv_gallery_snapshot_get_matrix_bytes (FvGallerySnapshot *
+    snapshot, gsize * float_bytes);
 FV_API const char *fv_gallery_scan_kernel_name (void);
 
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (FvGallery, fv_gallery_free)
