@@ -7,28 +7,31 @@
  * 4 bytes per element instead of float + half (6): the few elements that
  * do not fit that form are kept whole in a sorted exception list.
  *
- * Why the residual is exact: let f be a float and h = fv_f32_to_f16 (f)
- * (round to nearest), a normal half of value H = 1.m * 2^e (-14 <= e <=
- * 15, the binade of h). Both have the same sign and, as half's normal
- * range starts at a power of two, rounding to nearest never leaves f's
- * binade downwards: f lies in binade e, or in binade e - 1 when rounding
- * carried it up to H = 2^e.
- *  - f in binade e: f's float ulp is 2^(e-23), and H is a multiple of
- *    half's ulp 2^(e-10), so r = f - H is a multiple of 2^(e-23), hence
- *    of 2^(e-24); round to nearest gives |r| <= 2^(e-11), so
- *    k = r / 2^(e-24) is an integer with |k| <= 2^13.
- *  - f in binade e - 1 (rounded up to 2^e): f's ulp is 2^(e-24), H =
- *    2^e is a multiple of it, so r is too, and |r| <= 2^(e-12) (half of
- *    half's ulp in binade e - 1): |k| <= 2^12.
- * In float arithmetic, r = f - H is exact (Sterbenz: H / 2 <= f <= 2 H),
- * k * 2^(e-24) is exact (|k| < 2^24 and 2^(e-24) >= 2^-38 is normal), and
- * H + k * 2^(e-24) = f exactly because the exact sum is the float f (a
- * fused multiply-add gives it too). So the int16 k, never G_MININT16,
- * rebuilds f from h. Anything else (|f| so small that h is zero or
- * subnormal, f that rounds to infinity, NaN; h = +-0 is kept for f =
- * +-0 with k = 0) takes the sentinel G_MININT16 and an exception entry.
- * The encoder checks each element by rebuilding it, so a value the
- * argument above misses still comes back exactly. */
+ * The residual of a float f is d = bits(|f|) - bits(|H|), where h =
+ * fv_f32_to_f16 (f) (round to nearest, the half the scan reads) and H its
+ * value as a float: f's bits are then H's bits + d with f's sign, rebuilt
+ * with integer operations only (no rounding anywhere). Why d fits 16 bits
+ * for every f whose h is normal (2^-14 <= |H| <= 65504): the bit patterns
+ * of positive floats are ordered like their values, and consecutive
+ * patterns are neighbouring floats, so |d| counts the floats between |f|
+ * and |H|. Let H lie in binade e (2^e <= |H| < 2^(e+1)). As 2^e is a
+ * half, rounding to nearest never moves a value below a power of two up
+ * past it nor down below it from above, so |f| lies in binade e, or in
+ * binade e - 1 when rounding carried it up to |H| = 2^e.
+ *  - |f| in binade e: floats there are 2^(e-23) apart and round to
+ *    nearest gives ||f| - |H|| <= 2^(e-11) (half of half's spacing
+ *    2^(e-10)), so |d| <= 2^12.
+ *  - |f| in binade e - 1, |H| = 2^e: floats are 2^(e-24) apart there and
+ *    |H| - |f| <= 2^(e-12) (half of half's spacing in binade e - 1), so
+ *    -2^12 <= d < 0.
+ * So |d| <= 4096 for all of half's normal range, including the values
+ * that round up to the next power of two and those up to 65520 that round
+ * down to 65504. +-0 is h = +-0 with d = 0. What else fits is what the
+ * encoder's check finds (a tiny subnormal f with h = 0); the rest (|f|
+ * whose h is subnormal or zero, f that rounds to infinity, infinities,
+ * NaN) takes the sentinel G_MININT16 and an exception entry. The encoder
+ * checks every element by rebuilding it, so the form never holds a value
+ * it does not give back. */
 #include "fv-config.h"
 #include "core/fv-core.h"
 #include "gallery/fv-gallery-private.h"
@@ -63,21 +66,22 @@ bits_from_float (float f)
   return bits;
 }
 
-/* The value of a normal half or +-0 (other halves carry the sentinel). */
-static inline float
-half_value (guint16 h)
+/* The bits of |H| for a normal half or +-0 (other halves carry the
+ * sentinel). */
+static inline guint32
+half_magnitude_bits (guint16 h)
 {
   const guint32 mag = h & 0x7fffu;
 
-  return float_from_bits (((guint32) (h & 0x8000u) << 16)
-      | (mag ? (mag << 13) + (112u << 23) : 0));
+  return mag ? (mag << 13) + (112u << 23) : 0;
 }
 
-/* 2^(e-24) for a half of binade e. */
+/* Integer operations only, branch-free: the compiler vectorises it. */
 static inline float
-residual_unit (guint16 h)
+decode (guint16 half, gint16 residual)
 {
-  return float_from_bits ((((h >> 10) & 0x1fu) + 88u) << 23);
+  return float_from_bits (((guint32) (half & 0x8000u) << 16)
+      | (half_magnitude_bits (half) + (guint32) (gint32) residual));
 }
 
 gboolean
@@ -85,27 +89,25 @@ fv_gallery_residual_encode (float f, guint16 * half, gint16 * residual)
 {
   const guint16 h = fv_f32_to_f16 (f);
   const guint32 mag = h & 0x7fffu;
-  float k;
+  gint64 d;
 
   *half = h;
   *residual = RESIDUAL_EXCEPTION;
   if (mag != 0 && (mag < 0x0400u || mag >= 0x7c00u))
     return FALSE;               /* subnormal, infinite or NaN */
-  k = (f - half_value (h)) / residual_unit (h);
-  if (!(fabsf (k) <= 8192.0f) || k != truncf (k))
+  d = (gint64) (bits_from_float (f) & 0x7fffffffu)
+      - (gint64) half_magnitude_bits (h);
+  if (d <= G_MININT16 || d > G_MAXINT16
+      || bits_from_float (decode (h, (gint16) d)) != bits_from_float (f))
     return FALSE;
-  *residual = (gint16) k;
-  return bits_from_float (fv_gallery_residual_decode (h, *residual))
-      == bits_from_float (f) ? TRUE : (*residual = RESIDUAL_EXCEPTION, FALSE);
+  *residual = (gint16) d;
+  return TRUE;
 }
 
 float
 fv_gallery_residual_decode (guint16 half, gint16 residual)
 {
-  const float hv = half_value (half);
-
-  /* k = 0 keeps the sign of -0 */
-  return residual ? hv + (float) residual * residual_unit (half) : hv;
+  return decode (half, residual);
 }
 
 static int
@@ -180,23 +182,33 @@ fv_gallery_snapshot_set_row (FvGallerySnapshot * s, guint row,
   }
 }
 
+/* Rows are a multiple of FV_SCAN_ROW_ALIGN long: blocks of that many with
+ * a fixed count and no aliasing, which the compiler vectorises. */
+static void
+decode_elements (gsize len, const guint16 * restrict h,
+    const gint16 * restrict r, float *restrict out)
+{
+  gsize i;
+  guint j;
+
+  for (i = 0; i < len; i += FV_SCAN_ROW_ALIGN)
+    for (j = 0; j < FV_SCAN_ROW_ALIGN; j++)
+      out[i + j] = decode (h[i + j], r[i + j]);
+}
+
 void
 fv_gallery_snapshot_get_rows (FvGallerySnapshot * s, guint row, guint n,
     float *out)
 {
   const gsize base = (gsize) (row) * s->stride, len = (gsize) (n) * s->stride;
-  const guint16 *h = s->matrix16 + base;
-  const gint16 *r = s->residual + base;
   const FvGalleryException *e;
-  gsize i;
   guint x;
 
   if (s->matrix) {
     memcpy (out, s->matrix + base, len * sizeof (float));
     return;
   }
-  for (i = 0; i < len; i++)
-    out[i] = fv_gallery_residual_decode (h[i], r[i]);
+  decode_elements (len, s->matrix16 + base, s->residual + base, out);
   e = (const FvGalleryException *) s->exceptions->data;
   for (x = first_exception (s, base); x < s->exceptions->len
       && e[x].index < base + len; x++)
