@@ -2857,4 +2857,61 @@ TEST (GalleryRows, LargeGalleryLoadsOddRowsExactly)
   RemoveTree (dir);
 }
 
+// Threads matching on one large snapshot at once, each with its own
+// rebuilt rows: the results of each thread are those of a single thread.
+TEST (GalleryRows, ThreadsRebuildRowsOfTheirOwn)
+{
+  std::mt19937 rng (45);
+  const guint dim = 128, n_rows = 4200, n_q = 24;
+  std::vector<std::string> labels;
+  std::vector<const char *> ptrs;
+  std::vector<float> flat, queries;
+  for (guint i = 0; i < n_rows; i++) {
+    std::vector<float> v = RowWithOddValues (rng, dim, i);
+    flat.insert (flat.end (), v.begin (), v.end ());
+    labels.push_back ("id" + std::to_string (i));
+  }
+  for (auto &l : labels)
+    ptrs.push_back (l.c_str ());
+  for (guint i = 0; i < n_q; i++) {
+    std::vector<float> q = RandomUnit (rng, dim);
+    const float *a = &flat[(gsize) (rng () % n_rows) * dim];
+    for (guint d = 0; d < dim; d++)
+      q[d] = a[d] + 0.3f * q[d];
+    queries.insert (queries.end (), q.begin (), q.end ());
+  }
+  SnapPtr snap (fv_gallery_snapshot_new (dim, n_rows, ptrs.data (),
+          flat.data (), nullptr));
+  ASSERT_TRUE (fv_gallery_snapshot_has_half (snap.get ()));
+  auto run = [&] (FvGalleryScan scan, std::vector<FvGalleryMatch> &out) {
+    out.resize (n_q);
+    for (guint i = 0; i < n_q; i++)
+      fv_gallery_snapshot_match_with (snap.get (), scan, &queries[i * dim],
+          1, 0.5f, 0.0f, &out[i]);
+  };
+  std::vector<FvGalleryMatch> want_h, want_f;
+  run (FV_GALLERY_SCAN_HALF, want_h);
+  run (FV_GALLERY_SCAN_FLOAT, want_f);
+  std::vector<std::vector<FvGalleryMatch>> got (8);
+  std::vector<std::thread> threads;
+  for (guint t = 0; t < got.size (); t++)
+    threads.emplace_back ([&, t] {
+          for (int rep = 0; rep < 3; rep++)
+            run (t % 2 ? FV_GALLERY_SCAN_FLOAT : FV_GALLERY_SCAN_HALF,
+                got[t]);
+        });
+  for (auto &th : threads)
+    th.join ();
+  for (guint t = 0; t < got.size (); t++) {
+    const std::vector<FvGalleryMatch> &want = t % 2 ? want_f : want_h;
+    for (guint i = 0; i < n_q; i++) {
+      EXPECT_EQ (got[t][i].index, want[i].index) << t << " " << i;
+      EXPECT_EQ (got[t][i].similarity, want[i].similarity) << t << " " << i;
+      EXPECT_EQ (got[t][i].margin, want[i].margin) << t << " " << i;
+    }
+  }
+  for (guint i = 0; i < n_q; i++)
+    EXPECT_EQ (want_h[i].similarity, want_f[i].similarity);
+}
+
 }  // namespace
