@@ -2914,4 +2914,33 @@ TEST (GalleryRows, ThreadsRebuildRowsOfTheirOwn)
     EXPECT_EQ (want_h[i].similarity, want_f[i].similarity);
 }
 
+// A large gallery with odd rows exports the same JSON (every float as
+// stored) before and after it is loaded in the half form.
+TEST (GalleryRows, LargeGalleryExportsTheSameAfterLoading)
+{
+  std::string dir = Fresh ("rows-json");
+  std::string path = Path (dir, "g.db");
+  MakeGallery (path, 1500);     // 3000 samples of 192 floats: large
+  std::mt19937 rng (46);
+  for (gint64 id : { 1, 2000 })
+    Sql (path, "UPDATE samples SET embedding = "
+        + BlobLiteral (RowWithOddValues (rng, kDim, 0)) + " WHERE id = "
+        + std::to_string (id));
+  GError *error = nullptr;
+  GalleryPtr g = Open (path, FV_GALLERY_OPEN_READ_WRITE, kFp, kDim, &error);
+  ASSERT_TRUE (g) << error->message;
+  g_autofree char *before = fv_gallery_export_json (g.get (), nullptr,
+      &error);
+  ASSERT_TRUE (before) << error->message;
+  ASSERT_TRUE (fv_gallery_reload (g.get (), &error)) << error->message;
+  SnapPtr snap (fv_gallery_get_snapshot (g.get ()));
+  ASSERT_TRUE (fv_gallery_snapshot_has_half (snap.get ()));
+  g_autofree char *after = fv_gallery_export_json (g.get (), nullptr,
+      &error);
+  ASSERT_TRUE (after) << error->message;
+  EXPECT_STREQ (before, after);
+
+  RemoveTree (dir);
+}
+
 }  // namespace
