@@ -38,8 +38,6 @@
 
 #include "kernels/f16.h"
 
-#include <math.h>
-#include <stdlib.h>
 #include <string.h>
 
 /* Below this many float bytes the float scan stays in cache and the half
