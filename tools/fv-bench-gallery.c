@@ -415,7 +415,8 @@ report_half_scan (const MatchJob * job, const float *vectors,
 
   report_matrix_bytes (job->snap);
   if (!fv_gallery_snapshot_has_half (job->snap)) {
-    printf ("half-float scan: not used (the float matrix is under 2 MiB)\n");
+    printf ("half-float scan: not used (float rows: the matrix is under 2 "
+        "MiB, or FV_GALLERY_SCAN=float)\n");
     return 0;
   }
   floats = fv_gallery_snapshot_copy_float (job->snap);
