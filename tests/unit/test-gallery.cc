@@ -2892,11 +2892,11 @@ TEST (GalleryRows, ThreadsRebuildRowsOfTheirOwn)
   std::vector<FvGalleryMatch> want_h, want_f;
   run (FV_GALLERY_SCAN_HALF, want_h);
   run (FV_GALLERY_SCAN_FLOAT, want_f);
-  std::vector<std::vector<FvGalleryMatch>> got (8);
+  std::vector<std::vector<FvGalleryMatch>> got (4);
   std::vector<std::thread> threads;
   for (guint t = 0; t < got.size (); t++)
     threads.emplace_back ([&, t] {
-          for (int rep = 0; rep < 3; rep++)
+          for (int rep = 0; rep < 2; rep++)
             run (t % 2 ? FV_GALLERY_SCAN_FLOAT : FV_GALLERY_SCAN_HALF,
                 got[t]);
         });
