@@ -8,6 +8,8 @@
 #include "fv-bench-util.h"
 
 #include <fv.h>
+/* the float reference of the half form's scans, and its re-rank counts */
+#include "gallery/fv-gallery-private.h"
 
 #include <math.h>
 #include <stdio.h>
@@ -242,32 +244,50 @@ load_gallery (const char *path, double *load_ms, GError ** error)
   return snap;
 }
 
-/* The float and the half scan of single queries, run after run in turn
- * (the machine's state is the same for both): medians of the processor
- * time per query. */
+/* Single queries run after run in turn (the machine's state is the same
+ * for all): the float scan of the same rows in a float matrix (@floats),
+ * the half scan with its re-rank, and the float scan of the half form
+ * (rows rebuilt); medians of the processor time per query, and the rows
+ * the half scans re-ranked per query. */
 static void
-time_scans (const MatchJob * base, double *float_cpu, double *half_cpu)
+time_scans (const MatchJob * base, FvGallerySnapshot * floats,
+    double *float_cpu, double *half_cpu, double *rebuilt_cpu,
+    double *reranked, double *rescanned)
 {
   g_autofree double *f_ms = g_new (double, TIMED_RUNS);
   g_autofree double *f_cpu = g_new (double, TIMED_RUNS);
   g_autofree double *h_ms = g_new (double, TIMED_RUNS);
   g_autofree double *h_cpu = g_new (double, TIMED_RUNS);
-  MatchJob f = *base, h = *base;
+  g_autofree double *b_ms = g_new (double, TIMED_RUNS);
+  g_autofree double *b_cpu = g_new (double, TIMED_RUNS);
+  MatchJob f = *base, h = *base, b = *base;
+  guint64 rows0, rescans0, rows1, rescans1, half_rows = 0, half_rescans = 0;
   guint r;
 
-  f.scan = FV_GALLERY_SCAN_FLOAT;
+  f.snap = floats;
+  f.scan = b.scan = FV_GALLERY_SCAN_FLOAT;
   h.scan = FV_GALLERY_SCAN_HALF;
-  f.runs = h.runs = 1;
+  f.runs = h.runs = b.runs = 1;
   for (r = 0; r < TIMED_RUNS; r++) {
     f.ms = f_ms + r;
     f.cpu_ms = f_cpu + r;
     h.ms = h_ms + r;
     h.cpu_ms = h_cpu + r;
+    b.ms = b_ms + r;
+    b.cpu_ms = b_cpu + r;
     run_match_job (&f);
+    fv_gallery_rerank_stats (&rows0, &rescans0);
     run_match_job (&h);
+    fv_gallery_rerank_stats (&rows1, &rescans1);
+    half_rows += rows1 - rows0;
+    half_rescans += rescans1 - rescans0;
+    run_match_job (&b);
   }
   *float_cpu = median (f_cpu, TIMED_RUNS);
   *half_cpu = median (h_cpu, TIMED_RUNS);
+  *rebuilt_cpu = median (b_cpu, TIMED_RUNS);
+  *reranked = (double) half_rows / ((double) TIMED_RUNS * base->reps);
+  *rescanned = (double) half_rescans / ((double) TIMED_RUNS * base->reps);
 }
 
 /* Medians of TIMED_RUNS batches of four queries, per query. */
@@ -317,19 +337,23 @@ count_decisions (FvGallerySnapshot * snap, const float *queries,
 
 #define N_COMPARED 10000
 
-/* The float and the half scan on N_COMPARED seeded queries (noisy members
- * and unrelated vectors, as above): how many results differ in identity,
- * known or similarity. */
+/* The float scan of the float matrix (@floats) and the half scan on
+ * N_COMPARED seeded queries (noisy members and unrelated vectors, as
+ * above), and on every REBUILT_EVERY-th one the float scan of the half
+ * form (rows rebuilt: slower): how many results differ in identity,
+ * known, similarity or margin. */
+#define REBUILT_EVERY 10
+
 static guint
-compare_scans (FvGallerySnapshot * snap, const float *vectors,
-    guint gallery_size)
+compare_scans (FvGallerySnapshot * snap, FvGallerySnapshot * floats,
+    const float *vectors, guint gallery_size)
 {
   g_autofree float *q = g_new (float, DIM);
   guint64 seed = SEED + 1;
   guint i, k, differ = 0;
 
   for (i = 0; i < N_COMPARED; i++) {
-    FvGalleryMatch a, b;
+    FvGalleryMatch a, b, c;
 
     random_unit (&seed, q);
     if (i % 2 == 0) {
@@ -340,39 +364,77 @@ compare_scans (FvGallerySnapshot * snap, const float *vectors,
       for (k = 0; k < DIM; k++)
         q[k] = v[k] + q[k];
     }
-    fv_gallery_snapshot_match_with (snap, FV_GALLERY_SCAN_FLOAT, q, 1,
+    fv_gallery_snapshot_match_with (floats, FV_GALLERY_SCAN_FLOAT, q, 1,
         FV_GALLERY_DEFAULT_MATCH_THRESHOLD, FV_GALLERY_DEFAULT_MATCH_MARGIN,
         &a);
     fv_gallery_snapshot_match_with (snap, FV_GALLERY_SCAN_HALF, q, 1,
         FV_GALLERY_DEFAULT_MATCH_THRESHOLD, FV_GALLERY_DEFAULT_MATCH_MARGIN,
         &b);
+    c = a;
+    if (i % REBUILT_EVERY == 0)
+      fv_gallery_snapshot_match_with (snap, FV_GALLERY_SCAN_FLOAT, q, 1,
+          FV_GALLERY_DEFAULT_MATCH_THRESHOLD,
+          FV_GALLERY_DEFAULT_MATCH_MARGIN, &c);
     if (a.index != b.index || a.known != b.known
-        || a.similarity != b.similarity || a.margin != b.margin)
+        || a.similarity != b.similarity || a.margin != b.margin
+        || a.index != c.index || a.known != c.known
+        || a.similarity != c.similarity || a.margin != c.margin)
       differ++;
   }
   return differ;
 }
 
-/* Times the float and the half scan in turn and compares their results;
- * returns how many differ. */
+/* The matrix's bytes: the half form against float rows, and against the
+ * float matrix with a half copy that large snapshots kept before. */
+static void
+report_matrix_bytes (FvGallerySnapshot * snap)
+{
+  const guint n = MAX (fv_gallery_snapshot_get_n_identities (snap), 1);
+  gsize float_bytes;
+  const gsize bytes = fv_gallery_snapshot_get_matrix_bytes (snap,
+      &float_bytes);
+
+  printf ("matrix memory: %.2f MiB, %.1f bytes per identity (%s); float "
+      "rows %.2f MiB, %.1f bytes per identity; float + half copy %.2f MiB "
+      "(%.2fx float); this form %.3fx float\n", bytes / 1048576.0,
+      (double) bytes / n, fv_gallery_snapshot_has_half (snap)
+      ? "half floats + 16-bit residuals + exceptions" : "float rows",
+      float_bytes / 1048576.0, (double) float_bytes / n,
+      float_bytes * 1.5 / 1048576.0, 1.5, (double) bytes / float_bytes);
+}
+
+/* Times the scans in turn and compares their results; returns how many
+ * differ. */
 static guint
 report_half_scan (const MatchJob * job, const float *vectors,
     guint gallery_size)
 {
-  double float_cpu, half_cpu;
+  double float_cpu, half_cpu, rebuilt_cpu, reranked, rescanned;
+  FvGallerySnapshot *floats;
   guint differ;
 
+  report_matrix_bytes (job->snap);
   if (!fv_gallery_snapshot_has_half (job->snap)) {
-    printf ("half-float scan: not used (the float matrix is under 2 MiB)\n");
+    printf ("half-float scan: not used (float rows: the matrix is under 2 "
+        "MiB, or FV_GALLERY_SCAN=float)\n");
     return 0;
   }
-  time_scans (job, &float_cpu, &half_cpu);
-  differ = compare_scans (job->snap, vectors, gallery_size);
-  printf ("half-float scan: float %.4f ms, half %.4f ms per query on the "
-      "processor (half/float %.2f, in turn over %d runs); %u of %d "
-      "queries differ from the float scan (identity, known, similarity, "
-      "margin)\n", float_cpu, half_cpu, half_cpu / float_cpu, TIMED_RUNS,
-      differ, N_COMPARED);
+  floats = fv_gallery_snapshot_copy_float (job->snap);
+  time_scans (job, floats, &float_cpu, &half_cpu, &rebuilt_cpu, &reranked,
+      &rescanned);
+  differ = compare_scans (job->snap, floats, vectors, gallery_size);
+  fv_gallery_snapshot_unref (floats);
+  printf ("half-float scan: float matrix %.4f ms, half %.4f ms per query on "
+      "the processor (half/float %.2f, in turn over %d runs); float scan of "
+      "rows rebuilt from half + residual %.4f ms (%.2fx the float matrix)\n",
+      float_cpu, half_cpu, half_cpu / float_cpu, TIMED_RUNS, rebuilt_cpu,
+      rebuilt_cpu / float_cpu);
+  printf ("half-float re-rank: %.2f rows per query rebuilt and scored in "
+      "float, %.4f rescans in float per query; %u of %d "
+      "queries differ from the float matrix's scan (identity, known, "
+      "similarity, margin; the half scan, and the float scan of the half "
+      "form on 1 in %d)\n", reranked, rescanned, differ, N_COMPARED,
+      REBUILT_EVERY);
   return differ;
 }
 

@@ -10,6 +10,7 @@
 #include "kernels/f16.h"
 
 #include <math.h>
+#include <stdatomic.h>
 #include <string.h>
 
 /* Rows scanned per kernel call: 64 rows of 192 floats (48 KiB) stay in L2
@@ -49,13 +50,70 @@ read_scan_env (gpointer data)
       ? FV_GALLERY_SCAN_FLOAT : FV_GALLERY_SCAN_HALF);
 }
 
+static FvGalleryScan
+scan_env (void)
+{
+  static GOnce once = G_ONCE_INIT;
+
+  return GPOINTER_TO_INT (g_once (&once, read_scan_env, NULL));
+}
+
+gboolean
+fv_gallery_keep_float (void)
+{
+  return scan_env () == FV_GALLERY_SCAN_FLOAT;
+}
+
 FvGalleryScan
 fv_gallery_scan_default (FvGallerySnapshot * snapshot)
 {
-  static GOnce once = G_ONCE_INIT;
-  FvGalleryScan env = GPOINTER_TO_INT (g_once (&once, read_scan_env, NULL));
+  return snapshot->matrix16 ? scan_env () : FV_GALLERY_SCAN_FLOAT;
+}
 
-  return snapshot->matrix16 ? env : FV_GALLERY_SCAN_FLOAT;
+/* Per thread, the rows the scans rebuild from the half + residual form
+ * (FV_SCAN_R rows): allocated on a thread's first such scan, and again
+ * only for a larger dimension. */
+#define FV_SCAN_R 4
+
+typedef struct
+{
+  gsize n_floats;
+  float *rows;
+} Scratch;
+
+static void
+scratch_free (gpointer data)
+{
+  Scratch *s = data;
+
+  fv_free_floats (s->rows);
+  g_free (s);
+}
+
+static GPrivate scratch_key = G_PRIVATE_INIT (scratch_free);
+
+static float *
+scratch_rows (const FvGallerySnapshot * snapshot)
+{
+  const gsize n = (gsize) (FV_SCAN_R) * snapshot->stride;
+  Scratch *s = g_private_get (&scratch_key);
+
+  if (s == NULL || s->n_floats < n) {
+    s = g_new (Scratch, 1);
+    s->n_floats = n;
+    s->rows = fv_alloc_floats (n);
+    g_private_replace (&scratch_key, s);
+  }
+  return s->rows;
+}
+
+static atomic_uint_fast64_t rerank_rows, rerank_rescans;
+
+void
+fv_gallery_rerank_stats (guint64 * rows, guint64 * rescans)
+{
+  *rows = atomic_load_explicit (&rerank_rows, memory_order_relaxed);
+  *rescans = atomic_load_explicit (&rerank_rescans, memory_order_relaxed);
 }
 
 /**
@@ -83,7 +141,7 @@ fv_gallery_snapshot_alloc (guint dim, guint n_identities, guint n_samples)
   s->stride = fv_round_up (dim, FV_SCAN_ROW_ALIGN);
   s->n_identities = n_identities;
   s->n_samples = n_samples;
-  s->matrix = fv_alloc_floats ((gsize) (n_samples) * s->stride);
+  fv_gallery_snapshot_alloc_rows (s);
   s->row_identity = g_new0 (guint32, MAX (n_samples, 1));
   s->identity_ids = g_new0 (gint64, MAX (n_identities, 1));
   s->labels = g_new0 (const char *, MAX (n_identities, 1));
@@ -93,45 +151,17 @@ fv_gallery_snapshot_alloc (guint dim, guint n_identities, guint n_samples)
   return s;
 }
 
-/* Below this many matrix bytes the float scan stays in cache and the half
- * copy would only cost memory. */
-#define HALF_MIN_BYTES (2u << 20)
-
-gboolean
-fv_gallery_snapshot_alloc_half (FvGallerySnapshot * s)
-{
-  const gsize n = (gsize) (s->n_samples) * s->stride;
-
-  if (n * sizeof (float) < HALF_MIN_BYTES)
-    return FALSE;
-  s->matrix16 = g_aligned_alloc (n, sizeof (guint16), 64);
-  return TRUE;
-}
-
-void
-fv_gallery_snapshot_half_rows (FvGallerySnapshot * s, guint row, guint n)
-{
-  const gsize end = (gsize) (row + n) * s->stride;
-  gsize i;
-
-  for (i = (gsize) (row) * s->stride; i < end; i++)
-    s->matrix16[i] = fv_f32_to_f16 (s->matrix[i]);
-}
-
-void
-fv_gallery_snapshot_seal (FvGallerySnapshot * s)
-{
-  if (fv_gallery_snapshot_alloc_half (s))
-    fv_gallery_snapshot_half_rows (s, 0, s->n_samples);
-}
-
 /**
  * fv_gallery_snapshot_has_half:
  * @snapshot: a snapshot
  *
- * Whether @snapshot has a half-float copy of its matrix for
- * %FV_GALLERY_SCAN_HALF (snapshots whose float matrix takes 2 MiB or
- * more: about 4,000 samples of 128 dimensions).
+ * Whether @snapshot keeps its matrix in half floats for
+ * %FV_GALLERY_SCAN_HALF (snapshots whose float matrix would take 2 MiB or
+ * more: about 4,000 samples of 128 dimensions, unless
+ * `FV_GALLERY_SCAN=float` is set). Such a snapshot keeps with each half
+ * float a 16-bit residual that gives the float back exactly, instead of
+ * the float matrix: 4 bytes per element in all
+ * (fv_gallery_snapshot_get_matrix_bytes()).
  *
  * Returns: %TRUE if it has
  */
@@ -162,6 +192,7 @@ FvGallerySnapshot *
 fv_gallery_snapshot_new (guint dim, guint n_identities,
     const char *const *labels, const float *embeddings, const guint * n_samples)
 {
+  g_autofree float *v = NULL;
   FvGallerySnapshot *s;
   guint64 total = 0;
   guint i, k, row = 0;
@@ -177,16 +208,16 @@ fv_gallery_snapshot_new (guint dim, guint n_identities,
   g_return_val_if_fail (total <= G_MAXUINT32 - 1, NULL);
 
   s = fv_gallery_snapshot_alloc (dim, n_identities, (guint) total);
+  v = g_new (float, dim);
   for (i = 0; i < n_identities; i++) {
     guint n = n_samples ? n_samples[i] : 1;
 
     s->identity_ids[i] = (gint64) i + 1;
     s->labels[i] = g_string_chunk_insert (s->strings, labels[i]);
     for (k = 0; k < n; k++, row++) {
-      float *dst = s->matrix + (gsize) (row) * s->stride;
-
-      memcpy (dst, embeddings + (gsize) (row) * dim, dim * sizeof (float));
-      fv_l2_normalize (dst, dim);
+      memcpy (v, embeddings + (gsize) (row) * dim, dim * sizeof (float));
+      fv_l2_normalize (v, dim);
+      fv_gallery_snapshot_set_row (s, row, v);
       s->row_identity[row] = i;
     }
   }
@@ -220,8 +251,7 @@ fv_gallery_snapshot_unref (FvGallerySnapshot * snapshot)
   g_return_if_fail (snapshot != NULL);
   if (!g_atomic_int_dec_and_test (&snapshot->ref_count))
     return;
-  fv_free_floats (snapshot->matrix);
-  g_aligned_free (snapshot->matrix16);
+  fv_gallery_snapshot_free_rows (snapshot);
   g_free (snapshot->row_identity);
   g_free (snapshot->identity_ids);
   g_free (snapshot->labels);
@@ -592,13 +622,24 @@ match_float (FvGallerySnapshot * snapshot, const Queries * qs,
   Reduce red[FV_SCAN_MAX_QUERIES];
   guint j, r0;
 
+  /* the half + residual form: rows rebuilt FV_SCAN_R at a time (the
+   * kernel's results per row do not depend on how many rows it gets) */
+  const guint chunk = snapshot->matrix ? SCAN_CHUNK : FV_SCAN_R;
+  float *rebuilt = snapshot->matrix ? NULL : scratch_rows (snapshot);
+
   for (j = 0; j < qs->n; j++)
     reduce_init (&red[j]);
-  for (r0 = 0; r0 < snapshot->n_samples; r0 += SCAN_CHUNK) {
-    const guint n = MIN (SCAN_CHUNK, snapshot->n_samples - r0);
+  for (r0 = 0; r0 < snapshot->n_samples; r0 += chunk) {
+    const guint n = MIN (chunk, snapshot->n_samples - r0);
+    const float *rows;
 
-    t->dotrows (n, snapshot->dim, snapshot->matrix +
-        (gsize) (r0) * snapshot->stride, snapshot->stride, qs->n, qs->q,
+    if (rebuilt) {
+      fv_gallery_snapshot_get_rows (snapshot, r0, n, rebuilt);
+      rows = rebuilt;
+    } else {
+      rows = snapshot->matrix + (gsize) (r0) * snapshot->stride;
+    }
+    t->dotrows (n, snapshot->dim, rows, snapshot->stride, qs->n, qs->q,
         scores, SCAN_CHUNK);
     for (j = 0; j < qs->n; j++) {
       guint i;
@@ -671,17 +712,23 @@ candidates_add (Candidates * c, const Reduce * r, float eps, guint32 row,
  * same kernel on the same group of four rows (or on the same tail). */
 static float
 float_score (FvGallerySnapshot * snapshot, const float *q, guint32 row,
-    guint32 * group, float group_scores[4])
+    guint32 * group, float group_scores[FV_SCAN_R], float *rebuilt)
 {
   const FvKernelTable *t = fv_gallery_kernels ();
-  const guint32 g = row & ~3u;
+  const guint32 g = row & ~(FV_SCAN_R - 1u);
 
   if (*group != g) {
-    const guint n = MIN (4, snapshot->n_samples - g);
+    const guint n = MIN (FV_SCAN_R, snapshot->n_samples - g);
+    const float *rows;
 
-    t->dotrows (n, snapshot->dim, snapshot->matrix +
-        (gsize) (g) * snapshot->stride, snapshot->stride, 1, &q,
-        group_scores, 4);
+    if (snapshot->matrix) {
+      rows = snapshot->matrix + (gsize) (g) * snapshot->stride;
+    } else {
+      fv_gallery_snapshot_get_rows (snapshot, g, n, rebuilt);
+      rows = rebuilt;
+    }
+    t->dotrows (n, snapshot->dim, rows, snapshot->stride, 1, &q,
+        group_scores, FV_SCAN_R);
     *group = g;
   }
   return group_scores[row - g];
@@ -697,6 +744,7 @@ match_half (FvGallerySnapshot * snapshot, const Queries * qs,
   float scores[FV_SCAN_MAX_QUERIES * SCAN_CHUNK];
   Reduce red[FV_SCAN_MAX_QUERIES];
   Candidates cand[FV_SCAN_MAX_QUERIES];
+  float *rebuilt = snapshot->matrix ? NULL : scratch_rows (snapshot);
   guint j, r0;
 
   for (j = 0; j < qs->n; j++) {
@@ -725,7 +773,7 @@ match_half (FvGallerySnapshot * snapshot, const Queries * qs,
 
   for (j = 0; j < qs->n; j++) {
     Candidates *c = &cand[j];
-    float group_scores[4];
+    float group_scores[FV_SCAN_R];
     guint32 group = G_MAXUINT32;
     Reduce exact;
     guint i;
@@ -736,14 +784,17 @@ match_half (FvGallerySnapshot * snapshot, const Queries * qs,
 
       one.q[0] = qs->q[j];
       one.inv_norm[0] = qs->inv_norm[j];
+      atomic_fetch_add_explicit (&rerank_rescans, 1, memory_order_relaxed);
       match_float (snapshot, &one, threshold, margin, &results[j]);
       continue;
     }
     candidates_raise_floor (c, &red[j], qs->eps[j]);
+    atomic_fetch_add_explicit (&rerank_rows, c->n, memory_order_relaxed);
     reduce_init (&exact);
     for (i = 0; i < c->n; i++)
       reduce_row (&exact, snapshot->row_identity[c->row[i]],
-          float_score (snapshot, qs->q[j], c->row[i], &group, group_scores));
+          float_score (snapshot, qs->q[j], c->row[i], &group, group_scores,
+              rebuilt));
     reduce_flush (&exact);
     result_set (snapshot, &exact, qs->inv_norm[j], threshold, margin,
         &results[j]);
@@ -764,10 +815,14 @@ match_half (FvGallerySnapshot * snapshot, const Queries * qs,
  *
  * fv_gallery_snapshot_match() with the scan chosen by the caller. Both
  * scans give the same results, bit for bit: %FV_GALLERY_SCAN_HALF reads
- * the half-float copy of the matrix (half the bytes of a pass that memory
+ * the half floats of the matrix (half the bytes of a pass that memory
  * bandwidth limits) and then computes in float the few rows whose half
- * score is within the half scan's error bound of the two best identities;
- * when more than 256 rows are that close it scans that query in float.
+ * score is within the half scan's error bound of the two best identities
+ * (their floats rebuilt exactly from half and residual); when more than
+ * 256 rows are that close it scans that query in float.
+ * %FV_GALLERY_SCAN_FLOAT on a snapshot in half floats rebuilds every row
+ * (slower than a float matrix: set `FV_GALLERY_SCAN=float` to keep float
+ * matrices instead).
  */
 void
 fv_gallery_snapshot_match_with (FvGallerySnapshot * snapshot,
@@ -811,9 +866,10 @@ fv_gallery_snapshot_match_with (FvGallerySnapshot * snapshot,
  * its similarity >= @threshold and its margin >= @margin. Large snapshots
  * are scanned in half floats with an exact float re-rank (see
  * fv_gallery_snapshot_match_with(); `FV_GALLERY_SCAN=float` in the
- * environment keeps every scan in float).
+ * environment keeps every matrix and scan in float).
  *
- * Allocates nothing and cannot fail: call it per frame. Any number of
+ * Allocates nothing and cannot fail: call it per frame (a thread's first
+ * match on a large snapshot allocates its rows for the re-rank once). Any number of
  * threads may call it on the same snapshot at once.
  */
 void

@@ -18,8 +18,15 @@ struct _FvGallerySnapshot
   guint stride;                 /* floats per matrix row */
   guint n_identities;
   guint n_samples;
-  float *matrix;                /* n_samples rows, grouped by identity */
-  guint16 *matrix16;            /* the same in half floats, or NULL */
+  /* n_samples rows, grouped by identity, read and written only through
+   * the functions below (fv-gallery-rows.c): either floats (matrix) or,
+   * for large snapshots, half floats (matrix16, what the half scan
+   * reads) with a residual per element and a sorted list of exceptions
+   * that give back the floats exactly; the other pointers are NULL. */
+  float *matrix;
+  guint16 *matrix16;
+  gint16 *residual;
+  GArray *exceptions;           /* FvGalleryException, by index */
   guint32 *row_identity;        /* identity index of each row */
   gint64 *identity_ids;
   const char **labels;
@@ -31,20 +38,60 @@ struct _FvGallerySnapshot
   GPtrArray *skipped;           /* damaged rows left out (strings), or NULL */
 };
 
-/* A snapshot with room for the given sizes: the matrix is zeroed (so the
+/* An element that the half + residual form cannot hold, kept whole. */
+typedef struct
+{
+  guint64 index;                /* row * stride + column */
+  float value;
+} FvGalleryException;
+
+/* A snapshot with room for the given sizes: the rows are zeroed (so the
  * padding of each row is zero), the other arrays are to be filled. */
 FvGallerySnapshot *fv_gallery_snapshot_alloc (guint dim, guint n_identities,
     guint n_samples);
 
-/* Makes the half-float copy of a finished snapshot's matrix (large
- * snapshots only); every way of making a snapshot ends with it. */
+/* The rows' storage (fv_gallery_snapshot_alloc() and _unref() call
+ * these): the float form below 2 MiB of floats or with
+ * FV_GALLERY_SCAN=float, else the half + residual form. */
+void fv_gallery_snapshot_alloc_rows (FvGallerySnapshot * snapshot);
+void fv_gallery_snapshot_free_rows (FvGallerySnapshot * snapshot);
+
+/* Writes the @dim floats of row @row (each row once, before seal). */
+void fv_gallery_snapshot_set_row (FvGallerySnapshot * snapshot, guint row,
+    const float *values);
+/* Row @row as floats, bit for bit what was written: the row itself (float
+ * form) or @scratch (stride floats) filled with it. Allocates nothing. */
+const float *fv_gallery_snapshot_get_row (FvGallerySnapshot * snapshot,
+    guint row, float *scratch);
+/* @n rows from @row into @out (n * stride floats, padding included). */
+void fv_gallery_snapshot_get_rows (FvGallerySnapshot * snapshot, guint row,
+    guint n, float *out);
+/* Copies @n rows of @src (sealed) from @src_row to @dst at @dst_row, in
+ * ascending order of @dst_row over the calls; the same stride. */
+void fv_gallery_snapshot_copy_rows (FvGallerySnapshot * dst, guint dst_row,
+    FvGallerySnapshot * src, guint src_row, guint n);
+/* Moves row i to @new_row[i] (ascending, <= i) or drops it (G_MAXUINT). */
+void fv_gallery_snapshot_pack_rows (FvGallerySnapshot * snapshot,
+    const guint * new_row);
+/* Ends the writing of rows; every way of making a snapshot ends with it. */
 void fv_gallery_snapshot_seal (FvGallerySnapshot * snapshot);
-/* The two halves of seal, for a snapshot made from another's rows: room
- * for the half copy (FALSE: too small to need one), and the half copy of
- * @n rows from @row. */
-gboolean fv_gallery_snapshot_alloc_half (FvGallerySnapshot * snapshot);
-void fv_gallery_snapshot_half_rows (FvGallerySnapshot * snapshot, guint row,
-    guint n);
+
+/* A float-form copy of @snapshot (tests and benchmarks: the reference). */
+FvGallerySnapshot *fv_gallery_snapshot_copy_float (FvGallerySnapshot *
+    snapshot);
+
+/* One element in the half + residual form: FALSE (residual G_MININT16)
+ * when it needs an exception entry. */
+gboolean fv_gallery_residual_encode (float value, guint16 * half,
+    gint16 * residual);
+float fv_gallery_residual_decode (guint16 half, gint16 residual);
+
+/* Whether FV_GALLERY_SCAN=float asks for float rows and scans (read once). */
+gboolean fv_gallery_keep_float (void);
+
+/* Rows the half scans re-ranked in float and queries scanned again in
+ * float since the process started (benchmarks). */
+void fv_gallery_rerank_stats (guint64 * rows, guint64 * rescans);
 
 /* The kernels for this CPU and FV_CPU_MASK (the scans), chosen once. */
 const FvKernelTable *fv_gallery_kernels (void);

@@ -27,6 +27,7 @@ struct _FvGallerySnapshotBuild
   guint *offsets;
   guint *filled;
   FvGallerySnapshot *snap;
+  float *row;                   /* a sample, decoded */
   GHashTable *bad_ids;          /* identities left out (their label) */
   GPtrArray *skipped;           /* what was left out, one line each */
 };
@@ -85,6 +86,7 @@ fv_gallery_snapshot_build_free (FvGallerySnapshotBuild * b)
     g_array_unref (b->ids);
   g_free (b->offsets);
   g_free (b->filled);
+  fv_free_floats (b->row);
   if (b->snap)
     fv_gallery_snapshot_unref (b->snap);
   g_free (b);
@@ -174,6 +176,7 @@ fv_gallery_snapshot_build_layout (FvGallerySnapshotBuild * b,
     b->offsets[i + 1] = b->offsets[i] + g_array_index (counts, guint, i);
   }
   b->snap = snap;
+  b->row = fv_alloc_floats (snap->stride);
 }
 
 gboolean
@@ -225,14 +228,14 @@ fv_gallery_snapshot_build_sample (FvGallerySnapshotBuild * b,
   if (b->offsets[idx] + b->filled[idx] >= b->offsets[idx + 1])
     return index_disagrees (b, error);
   row = b->offsets[idx] + b->filled[idx]++;
-  if (fv_gallery_decode_embedding (b->store, sample_id, blob, bytes,
-          b->snap->matrix + (gsize) (row) * b->snap->stride, &bad)) {
+  if (fv_gallery_decode_embedding (b->store, sample_id, blob, bytes, b->row,
+          &bad)) {
+    fv_gallery_snapshot_set_row (b->snap, row, b->row);
     b->snap->row_identity[row] = (guint32) idx;
     return TRUE;
   }
+  /* the row stays zero */
   b->snap->row_identity[row] = G_MAXUINT32;
-  memset (b->snap->matrix + (gsize) (row) * b->snap->stride, 0,
-      b->snap->stride * sizeof (float));
   g_ptr_array_add (b->skipped, g_strdup_printf ("sample %" G_GINT64_FORMAT
           " of \"%s\": %s", sample_id, b->snap->labels[idx],
           strstr (bad->message, "sample") ? strstr (bad->message, "sample")
@@ -246,6 +249,7 @@ compact (FvGallerySnapshot * snap)
 {
   g_autofree guint *new_index = g_new (guint, MAX (snap->n_identities, 1));
   g_autofree guint *kept = g_new0 (guint, MAX (snap->n_identities, 1));
+  g_autofree guint *new_row = g_new (guint, MAX (snap->n_samples, 1));
   guint i, n_rows = 0, n_ids = 0;
 
   for (i = 0; i < snap->n_samples; i++)
@@ -261,14 +265,13 @@ compact (FvGallerySnapshot * snap)
     n_ids++;
   }
   for (i = 0; i < snap->n_samples; i++) {
+    new_row[i] = G_MAXUINT;
     if (snap->row_identity[i] == G_MAXUINT32)
       continue;
-    if (n_rows != i)
-      memcpy (snap->matrix + (gsize) (n_rows) * snap->stride,
-          snap->matrix + (gsize) (i) * snap->stride,
-          snap->stride * sizeof (float));
+    new_row[i] = n_rows;
     snap->row_identity[n_rows++] = new_index[snap->row_identity[i]];
   }
+  fv_gallery_snapshot_pack_rows (snap, new_row);
   snap->n_identities = n_ids;
   snap->n_samples = n_rows;
 }
@@ -323,7 +326,7 @@ is_changed (const gint64 * changed, guint n_changed, gint64 id)
  * row *@row. */
 static void
 copy_identity (FvGallerySnapshot * dst, guint to, guint * row,
-    const FvGallerySnapshot * from, const guint * off, guint k)
+    FvGallerySnapshot * from, const guint * off, guint k)
 {
   guint n = off[k + 1] - off[k], r;
 
@@ -331,17 +334,10 @@ copy_identity (FvGallerySnapshot * dst, guint to, guint * row,
   dst->labels[to] = g_string_chunk_insert (dst->strings, from->labels[k]);
   dst->display_names[to] = from->display_names[k]
       ? g_string_chunk_insert (dst->strings, from->display_names[k]) : NULL;
-  memcpy (dst->matrix + (gsize) (*row) * dst->stride,
-      from->matrix + (gsize) (off[k]) * from->stride,
-      (gsize) (n) * dst->stride * sizeof (float));
-  /* the half rows too: converting all of a large gallery again for every
-   * small change would cost more than the change */
-  if (dst->matrix16 && from->matrix16)
-    memcpy (dst->matrix16 + (gsize) (*row) * dst->stride,
-        from->matrix16 + (gsize) (off[k]) * from->stride,
-        (gsize) (n) * dst->stride * sizeof (guint16));
-  else if (dst->matrix16)
-    fv_gallery_snapshot_half_rows (dst, *row, n);
+  /* in the form they have when both have the same: converting all of a
+   * large gallery again for every small change would cost more than the
+   * change */
+  fv_gallery_snapshot_copy_rows (dst, *row, from, off[k], n);
   for (r = 0; r < n; r++)
     dst->row_identity[*row + r] = to;
   *row += n;
@@ -371,7 +367,6 @@ fv_gallery_snapshot_merge (FvGallerySnapshot * old, const gint64 * changed,
   snap->n_fetched = delta->n_fetched;
   if (delta->skipped)
     snap->skipped = g_ptr_array_ref (delta->skipped);
-  fv_gallery_snapshot_alloc_half (snap);
 
   /* Both in ascending id order: merge. */
   for (i = 0, j = 0; i < old->n_identities || j < delta->n_identities;) {
@@ -386,5 +381,6 @@ fv_gallery_snapshot_merge (FvGallerySnapshot * old, const gint64 * changed,
     }
   }
   g_assert (to == snap->n_identities && row == snap->n_samples);
+  fv_gallery_snapshot_seal (snap);
   return snap;
 }

@@ -373,12 +373,13 @@ typedef struct
  * FvGalleryScan:
  * @FV_GALLERY_SCAN_AUTO: half floats for large snapshots unless
  *   `FV_GALLERY_SCAN=float` is set, float otherwise
- * @FV_GALLERY_SCAN_FLOAT: the float matrix, every row
- * @FV_GALLERY_SCAN_HALF: the half-float copy, then the close rows in float
- *   (float when the snapshot has no half-float copy)
+ * @FV_GALLERY_SCAN_FLOAT: every row in float (on a snapshot in half
+ *   floats, each row rebuilt exactly from its half floats and residuals)
+ * @FV_GALLERY_SCAN_HALF: the half floats, then the close rows in float
+ *   (float when the snapshot keeps float rows)
  *
- * Which copy of the matrix fv_gallery_snapshot_match_with() reads. The
- * results are the same.
+ * How fv_gallery_snapshot_match_with() reads the matrix. The results are
+ * the same.
  */
 typedef enum
 {
@@ -489,6 +490,8 @@ FV_API void fv_gallery_snapshot_match_with (FvGallerySnapshot * snapshot,
     FvGalleryScan scan, const float *queries, guint n_queries,
     float threshold, float margin, FvGalleryMatch * results);
 FV_API gboolean fv_gallery_snapshot_has_half (FvGallerySnapshot * snapshot);
+FV_API gsize fv_gallery_snapshot_get_matrix_bytes (FvGallerySnapshot *
+    snapshot, gsize * float_bytes);
 FV_API const char *fv_gallery_scan_kernel_name (void);
 
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (FvGallery, fv_gallery_free)

@@ -10,6 +10,7 @@
 #include <cstdint>
 #include <cstdlib>
 #include <cstring>
+#include <string>
 #include <vector>
 
 #include <gdk-pixbuf/gdk-pixbuf.h>
@@ -209,6 +210,53 @@ TEST_F (Alloc, SessionRunsAllocateNothing)
               run (3, 2);
             })) << threads << " thread(s), profiling";
   }
+}
+
+// Matching against a large snapshot (half floats and residuals): the half
+// scan, its float re-rank (rows rebuilt), a query close to a crowd of
+// near-copies (rescanned in float) and the float scan allocate nothing
+// once the thread's re-rank rows exist.
+TEST_F (Alloc, LargeGalleryMatchAllocatesNothing)
+{
+  const guint dim = 128, n = 4200, crowd = 300;
+  std::vector<float> flat ((gsize) n * dim);
+  std::vector<std::string> labels (n);
+  std::vector<const char *> ptrs (n);
+  guint64 seed = 7;
+  for (auto &x : flat) {
+    seed = seed * 6364136223846793005ull + 1442695040888963407ull;
+    x = (float) ((seed >> 40) & 0xffff) / 65536.0f - 0.5f;
+  }
+  for (guint i = 0; i < crowd; i++)
+    for (guint k = 0; k < dim; k++)
+      flat[(gsize) i * dim + k] = flat[k] + 1e-5f * flat[(gsize) i * dim + k];
+  for (guint i = 0; i < n; i++) {
+    labels[i] = "id" + std::to_string (i);
+    ptrs[i] = labels[i].c_str ();
+  }
+  FvGallerySnapshot *snap = fv_gallery_snapshot_new (dim, n, ptrs.data (),
+      flat.data (), NULL);
+  ASSERT_TRUE (fv_gallery_snapshot_has_half (snap));
+  // a member with noise, an unrelated vector, the crowd
+  std::vector<float> q (3 * dim);
+  for (guint k = 0; k < dim; k++) {
+    q[k] = flat[(gsize) 1000 * dim + k] + 0.1f * flat[(gsize) 2000 * dim + k];
+    q[dim + k] = flat[(gsize) 3000 * dim + (dim - 1 - k)];
+    q[2 * dim + k] = flat[k];
+  }
+  FvGalleryMatch m[3];
+  auto run = [&] {
+    fv_gallery_snapshot_match (snap, q.data (), 3, 0.5f, 0.0f, m);
+    fv_gallery_snapshot_match (snap, q.data () + dim, 1, 0.5f, 0.0f, m);
+    fv_gallery_snapshot_match_with (snap, FV_GALLERY_SCAN_FLOAT, q.data (),
+        2, 0.5f, 0.0f, m);
+  };
+  run ();                       // the thread's re-rank rows
+  EXPECT_EQ (0, Allocations ([&] {
+            run ();
+            run ();
+          }));
+  fv_gallery_snapshot_unref (snap);
 }
 
 TEST_F (Alloc, EmbedderAllocatesNothing)

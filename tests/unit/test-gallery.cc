@@ -28,6 +28,8 @@
 
 #include "fv-test-util.h"
 #include "fv.h"
+#include "gallery/fv-gallery-store.h"
+#include "kernels/f16.h"
 
 extern "C" {
 }
@@ -1360,13 +1362,19 @@ TEST (GalleryMatch, HalfScanGivesTheFloatResults)
     }
     queries.insert (queries.end (), q.begin (), q.end ());
   }
-  std::vector<FvGalleryMatch> f (n_q), h (n_q);
+  // The reference: the same rows in a float matrix (the snapshot keeps
+  // half floats and residuals; its float scan rebuilds the rows).
+  SnapPtr ref (fv_gallery_snapshot_copy_float (snap.get ()));
+  ASSERT_FALSE (fv_gallery_snapshot_has_half (ref.get ()));
+  std::vector<FvGalleryMatch> f (n_q), h (n_q), r (n_q);
   // In batches of three (the kernels take up to four queries per pass).
   for (guint s = 0; s < n_q; s += 3) {
     fv_gallery_snapshot_match_with (snap.get (), FV_GALLERY_SCAN_FLOAT,
         &queries[s * dim], std::min (3u, n_q - s), 0.5f, 0.01f, &f[s]);
     fv_gallery_snapshot_match_with (snap.get (), FV_GALLERY_SCAN_HALF,
         &queries[s * dim], std::min (3u, n_q - s), 0.5f, 0.01f, &h[s]);
+    fv_gallery_snapshot_match_with (ref.get (), FV_GALLERY_SCAN_FLOAT,
+        &queries[s * dim], std::min (3u, n_q - s), 0.5f, 0.01f, &r[s]);
   }
   guint known = 0, crowd_hits = 0;
   for (guint i = 0; i < n_q; i++) {
@@ -1375,6 +1383,10 @@ TEST (GalleryMatch, HalfScanGivesTheFloatResults)
     // bit for bit, not nearly
     EXPECT_EQ (h[i].similarity, f[i].similarity) << "query " << i;
     EXPECT_EQ (h[i].margin, f[i].margin) << "query " << i;
+    EXPECT_EQ (f[i].index, r[i].index) << "query " << i;
+    EXPECT_EQ (f[i].known, r[i].known) << "query " << i;
+    EXPECT_EQ (f[i].similarity, r[i].similarity) << "query " << i;
+    EXPECT_EQ (f[i].margin, r[i].margin) << "query " << i;
     known += f[i].known;
     crowd_hits += i % 4 == 3 && f[i].index >= 0 && f[i].index < (gint) crowd;
   }
@@ -1428,11 +1440,13 @@ TEST (GalleryMatch, HalfScanDecidesTheSharedPairsAsFloat)
   SnapPtr snap (fv_gallery_snapshot_new (dim, (guint) labels.size (),
           label_ptrs.data (), flat.data (), NULL));
   ASSERT_TRUE (fv_gallery_snapshot_has_half (snap.get ()));
+  // the same rows in a float matrix: the float scan of before
+  SnapPtr floats (fv_gallery_snapshot_copy_float (snap.get ()));
 
   guint same = 0;
   for (auto &p : pairs) {
     FvGalleryMatch f, h;
-    fv_gallery_snapshot_match_with (snap.get (), FV_GALLERY_SCAN_FLOAT,
+    fv_gallery_snapshot_match_with (floats.get (), FV_GALLERY_SCAN_FLOAT,
         ref[p.second].data (), 1, FV_GALLERY_DEFAULT_MATCH_THRESHOLD,
         FV_GALLERY_DEFAULT_MATCH_MARGIN, &f);
     fv_gallery_snapshot_match_with (snap.get (), FV_GALLERY_SCAN_HALF,
@@ -2775,6 +2789,398 @@ TEST (GalleryUntrusted, LabelRuleAndAbsurdEmbeddings)
           FV_GALLERY_ENROLL_APPEND, nullptr, &error));
   EXPECT_GALLERY_ERROR (error, FV_GALLERY_ERROR_INVALID);
   g_clear_error (&error);
+}
+
+// ------------------------------------------------------------------------
+// Large snapshots: half floats and an exact residual instead of floats
+// ------------------------------------------------------------------------
+
+guint32
+Bits (float f)
+{
+  guint32 u;
+  memcpy (&u, &f, 4);
+  return u;
+}
+
+float
+FromBits (guint32 u)
+{
+  float f;
+  memcpy (&f, &u, 4);
+  return f;
+}
+
+// Every float exponent with random mantissas and the edges of each binade
+// (the power of two, the values that round up to the next one, the ties of
+// half's rounding), both signs, +-0, subnormals, infinities and NaNs: the
+// half + residual form gives each back bit for bit or says it needs an
+// exception, and every value of half's normal range fits without one.
+TEST (GalleryRows, ResidualGivesTheFloatBackExactly)
+{
+  std::mt19937 rng (41);
+  const guint32 edges[] = { 0, 1, 2, 0x0fff, 0x1000, 0x1001, 0x1fff, 0x2000,
+    0x3000, 0x400000, 0x7fe000, 0x7fefff, 0x7ff000, 0x7ff001, 0x7ffffe,
+    0x7fffff
+  };
+  const guint n_random = 2048 / fvtest::SampleEvery () + 16;
+  guint n = 0, bad = 0, unfit_in_range = 0, n_exceptions = 0, max_k = 0;
+  std::string first;
+  auto check = [&] (guint32 bits) {
+    const float f = FromBits (bits);
+    guint16 h;
+    gint16 k;
+    const gboolean fits = fv_gallery_residual_encode (f, &h, &k);
+    const float a = std::fabs (f);
+    n++;
+    if (h != fv_f32_to_f16 (f) || (fits && (k == G_MININT16
+                || Bits (fv_gallery_residual_decode (h, k)) != bits))
+        || (!fits && k != G_MININT16)) {
+      if (bad++ == 0)
+        first = std::to_string (bits);
+    }
+    // half's normal range, and the values that round into it
+    if ((a >= 0x1p-14f && a < 65520.0f) || a == 0.0f) {
+      unfit_in_range += !fits;
+      max_k = std::max (max_k, (guint) std::abs ((int) k));
+    }
+    n_exceptions += !fits;
+  };
+  for (guint32 sign : { 0u, 0x80000000u }) {
+    for (guint32 e = 0; e <= 255; e++) {
+      for (guint32 m : edges)
+        check (sign | (e << 23) | m);
+      for (guint i = 0; i < n_random; i++)
+        check (sign | (e << 23) | (rng () & 0x7fffff));
+    }
+    // the largest half (65504), the last float that rounds to it, the
+    // first that rounds to infinity
+    for (float f : { 65504.0f, 65519.996f, 65520.0f, 0x1p-14f,
+            std::nextafter (0x1p-14f, 0.0f), 0x1p-24f, 0x1p-25f, 1e-30f,
+            1.0f, std::nextafter (1.0f, 0.0f), std::nextafter (1.0f, 2.0f)})
+      check (sign | Bits (f));
+    check (sign | 0x7fc00000u);  // NaNs
+    check (sign | 0x7f800001u);
+  }
+  EXPECT_EQ (bad, 0u) << "of " << n << ", first bits " << first;
+  EXPECT_EQ (unfit_in_range, 0u);
+  EXPECT_LE (max_k, 4096u);   // the bound of the proof
+  EXPECT_GT (n_exceptions, 0u); // tiny, subnormal, huge, inf, NaN
+  // +-0 keep their sign without an exception
+  for (float z : { 0.0f, -0.0f }) {
+    guint16 h;
+    gint16 k;
+    ASSERT_TRUE (fv_gallery_residual_encode (z, &h, &k));
+    EXPECT_EQ (Bits (fv_gallery_residual_decode (h, k)), Bits (z));
+  }
+}
+
+// Unit rows with tiny, subnormal and signed-zero components: the large
+// snapshot holds them in 4 bytes per element plus a few exceptions and
+// gives every row back bit for bit.
+std::vector<float>
+RowWithOddValues (std::mt19937 &rng, guint dim, guint i)
+{
+  std::vector<float> v = RandomUnit (rng, dim);
+  if (i % 7 == 0) {
+    v[i % dim] = 1e-30f;
+    v[(i + 1) % dim] = -1e-41f;  // subnormal
+    v[(i + 2) % dim] = -0.0f;
+    v[(i + 3) % dim] = 0.0f;
+    v[(i + 4) % dim] = 0x1p-15f;
+    fv_l2_normalize (v.data (), dim);   // a unit vector again
+  }
+  return v;
+}
+
+TEST (GalleryRows, LargeSnapshotGivesEveryRowBack)
+{
+  std::mt19937 rng (42);
+  const guint dim = 128, n_rows = 4200;  // 2.1 MB of floats: large
+  std::vector<std::string> labels;
+  std::vector<const char *> ptrs;
+  std::vector<float> flat;
+  for (guint i = 0; i < n_rows; i++) {
+    std::vector<float> v = RowWithOddValues (rng, dim, i);
+    flat.insert (flat.end (), v.begin (), v.end ());
+    labels.push_back ("id" + std::to_string (i));
+  }
+  for (auto &l : labels)
+    ptrs.push_back (l.c_str ());
+  SnapPtr snap (fv_gallery_snapshot_new (dim, n_rows, ptrs.data (),
+          flat.data (), nullptr));
+  ASSERT_TRUE (fv_gallery_snapshot_has_half (snap.get ()));
+  EXPECT_EQ (snap->matrix, nullptr);  // no float copy kept
+  gsize float_bytes = 0;
+  const gsize bytes = fv_gallery_snapshot_get_matrix_bytes (snap.get (),
+      &float_bytes);
+  EXPECT_EQ (float_bytes, (gsize) n_rows * snap->stride * 4);
+  EXPECT_EQ (bytes, float_bytes + snap->exceptions->len
+      * sizeof (FvGalleryException));
+  EXPECT_GT (snap->exceptions->len, 0u);
+  EXPECT_LT (snap->exceptions->len, n_rows * dim / 100);
+
+  std::vector<float> scratch (snap->stride), want (dim);
+  guint differ = 0;
+  for (guint r = 0; r < n_rows; r++) {
+    memcpy (want.data (), &flat[(gsize) r * dim], dim * sizeof (float));
+    fv_l2_normalize (want.data (), dim);
+    const float *got = fv_gallery_snapshot_get_row (snap.get (), r,
+        scratch.data ());
+    differ += memcmp (got, want.data (), dim * sizeof (float)) != 0;
+    for (guint k = dim; k < snap->stride; k++)
+      differ += Bits (got[k]) != 0;
+  }
+  EXPECT_EQ (differ, 0u);
+  // the float copy (the tests' reference) has the same rows
+  SnapPtr copy (fv_gallery_snapshot_copy_float (snap.get ()));
+  ASSERT_NE (copy->matrix, nullptr);
+  std::vector<float> all ((gsize) n_rows * snap->stride);
+  fv_gallery_snapshot_get_rows (snap.get (), 0, n_rows, all.data ());
+  EXPECT_EQ (memcmp (all.data (), copy->matrix, all.size () * 4), 0);
+}
+
+// Merging a change into a large snapshot (a PostgreSQL gallery's reload)
+// copies the half form as it is, converts float rows, and rebuilds floats
+// when the result is small; packing drops rows and keeps the exceptions
+// of the others.
+TEST (GalleryRows, MergeAndPackKeepEveryRow)
+{
+  std::mt19937 rng (43);
+  const guint dim = 128, n_old = 4200;
+  std::vector<std::string> labels;
+  std::vector<const char *> ptrs;
+  std::vector<float> flat;
+  for (guint i = 0; i < n_old; i++) {
+    std::vector<float> v = RowWithOddValues (rng, dim, i);
+    flat.insert (flat.end (), v.begin (), v.end ());
+    labels.push_back ("id" + std::to_string (i));
+  }
+  for (auto &l : labels)
+    ptrs.push_back (l.c_str ());
+  SnapPtr old (fv_gallery_snapshot_new (dim, n_old, ptrs.data (),
+          flat.data (), nullptr));
+  ASSERT_TRUE (fv_gallery_snapshot_has_half (old.get ()));
+  std::vector<float> dflat;
+  for (guint i = 0; i < 3; i++) {
+    std::vector<float> v = RowWithOddValues (rng, dim, 0);
+    dflat.insert (dflat.end (), v.begin (), v.end ());
+  }
+  const char *dlabels[] = { "new2", "new2500", "new9000" };
+  SnapPtr delta (fv_gallery_snapshot_new (dim, 3, dlabels, dflat.data (),
+          nullptr));
+  ASSERT_FALSE (fv_gallery_snapshot_has_half (delta.get ()));
+  delta->identity_ids[0] = 2;
+  delta->identity_ids[1] = 2500;
+  delta->identity_ids[2] = 9000;
+  std::vector<float> scratch (old->stride), scratch2 (old->stride);
+
+  // Expected rows of a merge, in id order: the old ones not changed, then
+  // the delta's.
+  auto check = [&] (FvGallerySnapshot *m, const std::vector<gint64> &changed) {
+    std::map<gint64, std::pair<FvGallerySnapshot *, guint>> want;
+    for (guint i = 0; i < n_old; i++)
+      if (!std::binary_search (changed.begin (), changed.end (),
+              old->identity_ids[i]))
+        want[old->identity_ids[i]] = { old.get (), i };
+    for (guint i = 0; i < 3; i++)
+      want[delta->identity_ids[i]] = { delta.get (), i };
+    ASSERT_EQ (m->n_samples, want.size ());
+    guint r = 0, differ = 0;
+    for (auto &w : want) {
+      EXPECT_EQ (m->identity_ids[r], w.first);
+      const float *a = fv_gallery_snapshot_get_row (m, r, scratch.data ());
+      const float *b = fv_gallery_snapshot_get_row (w.second.first,
+          w.second.second, scratch2.data ());
+      differ += memcmp (a, b, old->stride * sizeof (float)) != 0;
+      r++;
+    }
+    EXPECT_EQ (differ, 0u);
+  };
+  {
+    std::vector<gint64> changed = { 2, 10, 2500, 9000 };
+    SnapPtr m (fv_gallery_snapshot_merge (old.get (), changed.data (),
+            (guint) changed.size (), delta.get ()));
+    ASSERT_TRUE (fv_gallery_snapshot_has_half (m.get ()));
+    check (m.get (), changed);
+  }
+  {
+    // most identities removed: the result is small, in floats
+    std::vector<gint64> changed;
+    for (gint64 id = 1; id <= 4000; id++)
+      changed.push_back (id);
+    changed.push_back (9000);
+    SnapPtr m (fv_gallery_snapshot_merge (old.get (), changed.data (),
+            (guint) changed.size (), delta.get ()));
+    ASSERT_FALSE (fv_gallery_snapshot_has_half (m.get ()));
+    check (m.get (), changed);
+  }
+
+  // Packing (what a load does with damaged rows): every third row goes;
+  // rows written in reverse order, as loads write them in any order.
+  FvGallerySnapshot *p = fv_gallery_snapshot_alloc (dim, n_old, n_old);
+  for (guint r = n_old; r-- > 0;)
+    fv_gallery_snapshot_set_row (p, r,
+        fv_gallery_snapshot_get_row (old.get (), r, scratch.data ()));
+  std::vector<guint> new_row (n_old);
+  guint kept = 0;
+  for (guint r = 0; r < n_old; r++)
+    new_row[r] = r % 3 == 1 ? G_MAXUINT : kept++;
+  fv_gallery_snapshot_pack_rows (p, new_row.data ());
+  p->n_samples = kept;
+  fv_gallery_snapshot_seal (p);
+  guint differ = 0;
+  for (guint r = 0; r < n_old; r++) {
+    if (new_row[r] == G_MAXUINT)
+      continue;
+    const float *a = fv_gallery_snapshot_get_row (p, new_row[r],
+        scratch.data ());
+    const float *b = fv_gallery_snapshot_get_row (old.get (), r,
+        scratch2.data ());
+    differ += memcmp (a, b, old->stride * sizeof (float)) != 0;
+  }
+  EXPECT_EQ (differ, 0u);
+  fv_gallery_snapshot_unref (p);
+}
+
+// A large gallery file whose rows have tiny and subnormal components
+// loads them exactly; its damaged rows are left out as in a small one.
+TEST (GalleryRows, LargeGalleryLoadsOddRowsExactly)
+{
+  std::string dir = Fresh ("rows-large");
+  std::string path = Path (dir, "g.db");
+  const guint n = 1500;         // 3000 samples of 192 floats: 2.2 MB
+  MakeGallery (path, n);
+  std::mt19937 rng (44);
+  std::map<gint64, std::vector<float>> odd;
+  for (gint64 id : { 3, 4, 700, 2999 }) {
+    odd[id] = RowWithOddValues (rng, kDim, 0);
+    Sql (path, "UPDATE samples SET embedding = " + BlobLiteral (odd[id])
+        + " WHERE id = " + std::to_string (id));
+  }
+  Sql (path, "UPDATE samples SET embedding = " + Repeat (NAN)
+      + " WHERE id = 5");
+  Sql (path, "UPDATE samples SET embedding = " + Repeat (3e38f)
+      + " WHERE id = 1001");
+  GError *error = nullptr;
+  GalleryPtr g = Open (path, FV_GALLERY_OPEN_READ_ONLY, kFp, kDim, &error);
+  ASSERT_TRUE (g) << error->message;
+  ASSERT_TRUE (fv_gallery_reload (g.get (), &error)) << error->message;
+  SnapPtr snap (fv_gallery_get_snapshot (g.get ()));
+  ASSERT_TRUE (fv_gallery_snapshot_has_half (snap.get ()));
+  EXPECT_EQ (fv_gallery_snapshot_get_n_samples (snap.get ()), 2 * n - 2);
+  EXPECT_EQ (fv_gallery_snapshot_get_n_skipped (snap.get ()), 2u);
+  // Each odd row, normalised as a load does, is in the snapshot exactly.
+  std::vector<float> scratch (snap->stride);
+  for (auto &o : odd) {
+    std::vector<float> want = o.second;
+    fv_l2_normalize (want.data (), kDim);
+    guint found = 0;
+    for (guint r = 0; r < snap->n_samples; r++)
+      found += memcmp (fv_gallery_snapshot_get_row (snap.get (), r,
+              scratch.data ()), want.data (), kDim * sizeof (float)) == 0;
+    EXPECT_EQ (found, 1u) << "sample " << o.first;
+  }
+  // and matches as the float copy of the same rows does
+  SnapPtr ref (fv_gallery_snapshot_copy_float (snap.get ()));
+  for (auto &o : odd) {
+    FvGalleryMatch a, b;
+    fv_gallery_snapshot_match (snap.get (), o.second.data (), 1, 0.5f, 0.0f,
+        &a);
+    fv_gallery_snapshot_match (ref.get (), o.second.data (), 1, 0.5f, 0.0f,
+        &b);
+    EXPECT_EQ (a.index, b.index);
+    EXPECT_EQ (a.similarity, b.similarity);
+    EXPECT_EQ (a.margin, b.margin);
+    EXPECT_TRUE (a.known);
+  }
+  RemoveTree (dir);
+}
+
+// Threads matching on one large snapshot at once, each with its own
+// rebuilt rows: the results of each thread are those of a single thread.
+TEST (GalleryRows, ThreadsRebuildRowsOfTheirOwn)
+{
+  std::mt19937 rng (45);
+  const guint dim = 128, n_rows = 4200, n_q = 24;
+  std::vector<std::string> labels;
+  std::vector<const char *> ptrs;
+  std::vector<float> flat, queries;
+  for (guint i = 0; i < n_rows; i++) {
+    std::vector<float> v = RowWithOddValues (rng, dim, i);
+    flat.insert (flat.end (), v.begin (), v.end ());
+    labels.push_back ("id" + std::to_string (i));
+  }
+  for (auto &l : labels)
+    ptrs.push_back (l.c_str ());
+  for (guint i = 0; i < n_q; i++) {
+    std::vector<float> q = RandomUnit (rng, dim);
+    const float *a = &flat[(gsize) (rng () % n_rows) * dim];
+    for (guint d = 0; d < dim; d++)
+      q[d] = a[d] + 0.3f * q[d];
+    queries.insert (queries.end (), q.begin (), q.end ());
+  }
+  SnapPtr snap (fv_gallery_snapshot_new (dim, n_rows, ptrs.data (),
+          flat.data (), nullptr));
+  ASSERT_TRUE (fv_gallery_snapshot_has_half (snap.get ()));
+  auto run = [&] (FvGalleryScan scan, std::vector<FvGalleryMatch> &out) {
+    out.resize (n_q);
+    for (guint i = 0; i < n_q; i++)
+      fv_gallery_snapshot_match_with (snap.get (), scan, &queries[i * dim],
+          1, 0.5f, 0.0f, &out[i]);
+  };
+  std::vector<FvGalleryMatch> want_h, want_f;
+  run (FV_GALLERY_SCAN_HALF, want_h);
+  run (FV_GALLERY_SCAN_FLOAT, want_f);
+  std::vector<std::vector<FvGalleryMatch>> got (4);
+  std::vector<std::thread> threads;
+  for (guint t = 0; t < got.size (); t++)
+    threads.emplace_back ([&, t] {
+          for (int rep = 0; rep < 2; rep++)
+            run (t % 2 ? FV_GALLERY_SCAN_FLOAT : FV_GALLERY_SCAN_HALF,
+                got[t]);
+        });
+  for (auto &th : threads)
+    th.join ();
+  for (guint t = 0; t < got.size (); t++) {
+    const std::vector<FvGalleryMatch> &want = t % 2 ? want_f : want_h;
+    for (guint i = 0; i < n_q; i++) {
+      EXPECT_EQ (got[t][i].index, want[i].index) << t << " " << i;
+      EXPECT_EQ (got[t][i].similarity, want[i].similarity) << t << " " << i;
+      EXPECT_EQ (got[t][i].margin, want[i].margin) << t << " " << i;
+    }
+  }
+  for (guint i = 0; i < n_q; i++)
+    EXPECT_EQ (want_h[i].similarity, want_f[i].similarity);
+}
+
+// A large gallery with odd rows exports the same JSON (every float as
+// stored) before and after it is loaded in the half form.
+TEST (GalleryRows, LargeGalleryExportsTheSameAfterLoading)
+{
+  std::string dir = Fresh ("rows-json");
+  std::string path = Path (dir, "g.db");
+  MakeGallery (path, 1500);     // 3000 samples of 192 floats: large
+  std::mt19937 rng (46);
+  for (gint64 id : { 1, 2000 })
+    Sql (path, "UPDATE samples SET embedding = "
+        + BlobLiteral (RowWithOddValues (rng, kDim, 0)) + " WHERE id = "
+        + std::to_string (id));
+  GError *error = nullptr;
+  GalleryPtr g = Open (path, FV_GALLERY_OPEN_READ_WRITE, kFp, kDim, &error);
+  ASSERT_TRUE (g) << error->message;
+  g_autofree char *before = fv_gallery_export_json (g.get (), nullptr,
+      &error);
+  ASSERT_TRUE (before) << error->message;
+  ASSERT_TRUE (fv_gallery_reload (g.get (), &error)) << error->message;
+  SnapPtr snap (fv_gallery_get_snapshot (g.get ()));
+  ASSERT_TRUE (fv_gallery_snapshot_has_half (snap.get ()));
+  g_autofree char *after = fv_gallery_export_json (g.get (), nullptr,
+      &error);
+  ASSERT_TRUE (after) << error->message;
+  EXPECT_STREQ (before, after);
+
+  RemoveTree (dir);
 }
 
 }  // namespace
