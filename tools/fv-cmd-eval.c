@@ -418,7 +418,6 @@ fv_cmd_eval (int argc, char **argv)
     G_OPTION_ENTRY_NULL
   };
   g_autoptr (GOptionContext) context = NULL;
-  g_autoptr (GError) error = NULL;
   g_autoptr (GArray) pairs = NULL;
   g_autoptr (GHashTable) to_aligned = NULL;
   g_autoptr (GHashTable) to_raw = NULL;

@@ -2761,7 +2761,7 @@ TEST (GalleryUntrusted, LabelRuleAndAbsurdEmbeddings)
   FvGallerySample s = { v.data (), 1.0f, nullptr };
   const char *refused[] = { "", "   ", "\t\n", "unknown", "UNKNOWN",
     " Unknown ", "ad\u202Emin", "ad\u200Bmin", "\u2066admin", "admin\u200F",
-    "a\u2028b", "\xef\xbb\xbf" "admin", "bad\xff"
+    "a\u2028b", ("\xef\xbb\xbf" "admin"), "bad\xff"
   };
   for (const char *label : refused) {
     SCOPED_TRACE (label);
