@@ -27,6 +27,14 @@
  *   similarity, final label);
  * - `frame`: every #GstFaceVerifyPublish:frame-interval frames, all faces.
  *
+ * A face is described by `track_id`, `label`, `label_id`, `known`,
+ * `similarity`, `margin`, `quality` and `box`; a face that `faceverify`
+ * left unknown because of its crop (below its `min-quality`) also has
+ * `reason` "low-quality" and, next to it, `quality_reason`: what is wrong
+ * with the crop ("blurred", "too small", "turned", "dark", "bright", "low
+ * contrast", "cut by the frame edge"; the #FvFaceIdMeta's
+ * `quality_reason`).
+ *
  * Each event is one JSON object whose `schema` field is
  * "gst-faceverify/event/1". Events go to #GstFaceVerifyPublish:location:
  * `stdout`, `file:///path/events.jsonl` (appended, one object per line) or

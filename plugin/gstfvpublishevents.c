@@ -27,6 +27,7 @@ track_take (GstFvTrack * t, const FvFaceIdMeta * m, const GstFvEventFrame * f)
   t->margin = m->margin;
   t->quality = m->quality;
   t->reason = m->reason;
+  t->quality_reason = m->reason ? m->quality_reason : NULL;
   t->x = m->x;
   t->y = m->y;
   t->w = m->w;
@@ -142,9 +143,12 @@ add_bool (JsonBuilder * b, const gchar * name, gboolean v)
   json_builder_add_boolean_value (b, v);
 }
 
-/* `quality` (null when not measured) and, when there is one, `reason`. */
+/* `quality` (null when not measured) and, when there is one, `reason`;
+ * `quality_reason` is a field of its own, next to it, so that consumers
+ * that compare `reason` with "low-quality" keep working. */
 static void
-add_quality (JsonBuilder * b, gdouble quality, const gchar * reason)
+add_quality (JsonBuilder * b, gdouble quality, const gchar * reason,
+    const gchar * quality_reason)
 {
   json_builder_set_member_name (b, "quality");
   if (quality >= 0.0)
@@ -153,6 +157,8 @@ add_quality (JsonBuilder * b, gdouble quality, const gchar * reason)
     json_builder_add_null_value (b);
   if (reason)
     add_string (b, "reason", reason);
+  if (reason && quality_reason)
+    add_string (b, "quality_reason", quality_reason);
 }
 
 /* "box": frame pixels and the same box normalised to the frame (0-1). */
@@ -224,7 +230,7 @@ gst_fv_event_track (const gchar * event, guint64 seq,
   add_bool (b, "known", t->known);
   add_double (b, "similarity", t->similarity);
   add_double (b, "margin", t->margin);
-  add_quality (b, t->quality, t->reason);
+  add_quality (b, t->quality, t->reason, t->quality_reason);
   add_box (b, f, t->x, t->y, t->w, t->h);
   if (g_str_equal (event, "left")) {
     GstClockTime dwell = GST_CLOCK_TIME_NONE;
@@ -270,7 +276,7 @@ gst_fv_event_frame (guint64 seq, const GstFvEventFrame * f, GstBuffer * buf)
     add_bool (b, "known", m->known);
     add_double (b, "similarity", m->similarity);
     add_double (b, "margin", m->margin);
-    add_quality (b, m->quality, m->reason);
+    add_quality (b, m->quality, m->reason, m->quality_reason);
     add_box (b, f, m->x, m->y, m->w, m->h);
     json_builder_end_object (b);
   }

@@ -42,6 +42,7 @@ typedef struct
   gdouble margin;
   gdouble quality;              /* of the last crop, -1 when unmeasured */
   const gchar *reason;          /* interned, or NULL */
+  const gchar *quality_reason;  /* with reason: interned, or NULL */
   gdouble best_similarity;
   gchar *best_label;            /* label of the best similarity */
   guint x, y, w, h;

@@ -29,25 +29,57 @@ usage() {
   exit 2
 }
 
-# --elements: this tree's bench-elements on each build's plugin, one
-# gallery (made by the first run) for both.
-compare_elements() {
+# build_both OLD_TARGET NEW_TARGET...: sets up the old tree's build (a
+# build set up before OLD_TARGET was added, by the other mode, is
+# reconfigured so that it sees it), builds OLD_TARGET there and the
+# NEW_TARGETs in this tree.
+build_both() {
+  old_target=$1
+  shift
   [ -d "$oldsrc/build" ] || meson setup "$oldsrc/build" "$oldsrc" >/dev/null
-  meson compile -C "$oldsrc/build" gstfaceverify >/dev/null
-  meson compile -C "$build" bench-elements gstfaceverify \
-    gst-stock-plugins >/dev/null
+  grep -q "$old_target" "$oldsrc/build/meson-info/intro-targets.json" ||
+    meson setup --reconfigure "$oldsrc/build" "$oldsrc" >/dev/null
+  meson compile -C "$oldsrc/build" "$old_target" >/dev/null
+  meson compile -C "$build" "$@" >/dev/null
+}
+
+# run_rounds RUN ARGS...: RUN old|new ARGS... for each build, ROUNDS
+# times, into OUT_DIR/old.I and new.I; the order alternates so that
+# neither build always runs first.
+run_rounds() {
+  run=$1
+  shift
   i=1
   while [ "$i" -le "$rounds" ]; do
     if [ $((i % 2)) -eq 1 ]; then order="old new"; else order="new old"; fi
     for which in $order; do
-      if [ "$which" = old ]; then dir=$oldsrc/build/plugin
-      else dir=$build/plugin; fi
-      GST_REGISTRY_FORK=no "$build/tests/plugin/bench-elements" \
-        --plugin-dir "$dir" --gallery "$out/gallery.db" "$@" \
-        >"$out/$which.$i"
+      "$run" "$which" "$@" >"$out/$which.$i"
     done
     i=$((i + 1))
   done
+}
+
+# One run of this tree's bench-elements on the plugin of build $1.
+run_elements() {
+  if [ "$1" = old ]; then dir=$oldsrc/build/plugin; else dir=$build/plugin; fi
+  shift
+  GST_REGISTRY_FORK=no "$build/tests/plugin/bench-elements" \
+    --plugin-dir "$dir" --gallery "$out/gallery.db" "$@"
+}
+
+# One run of bench-pipeline of build $1.
+run_pipeline() {
+  if [ "$1" = old ]; then bin=$oldsrc/build/tests/bench/bench-pipeline
+  else bin=$build/tests/bench/bench-pipeline; fi
+  shift
+  "$bin" --data "$data" "$@"
+}
+
+# --elements: this tree's bench-elements on each build's plugin, one
+# gallery (made by the first run) for both.
+compare_elements() {
+  build_both gstfaceverify bench-elements gstfaceverify gst-stock-plugins
+  run_rounds run_elements "$@"
   python3 - "$out" "$rounds" "$short" "$new" <<'PY'
 import statistics, sys
 out, rounds, old, new = sys.argv[1], int(sys.argv[2]), sys.argv[3], sys.argv[4]
@@ -142,25 +174,10 @@ if ! grep -q bench-pipeline "$oldsrc/tests/bench/meson.build"; then
   sed -n '/^# CPU time per frame of detection/,$p' \
     "$src/tests/bench/meson.build" >>"$oldsrc/tests/bench/meson.build"
 fi
-[ -d "$oldsrc/build" ] || meson setup "$oldsrc/build" "$oldsrc" >/dev/null
-# a build set up before the bench was added (by --elements) must see it
-grep -q bench-pipeline "$oldsrc/build/meson-info/intro-targets.json" ||
-  meson setup --reconfigure "$oldsrc/build" "$oldsrc" >/dev/null
-meson compile -C "$oldsrc/build" bench-pipeline >/dev/null
-meson compile -C "$build" bench-pipeline >/dev/null
+build_both bench-pipeline bench-pipeline
 
 data="$src/../shared/data/faces/deepface"
-i=1
-while [ "$i" -le "$rounds" ]; do
-  # Alternate the order so that neither build always runs first.
-  if [ $((i % 2)) -eq 1 ]; then order="old new"; else order="new old"; fi
-  for which in $order; do
-    if [ "$which" = old ]; then bin=$oldsrc/build/tests/bench/bench-pipeline
-    else bin=$build/tests/bench/bench-pipeline; fi
-    "$bin" --data "$data" "$@" >"$out/$which.$i"
-  done
-  i=$((i + 1))
-done
+run_rounds run_pipeline "$@"
 
 python3 - "$out" "$rounds" "$short" "$new" <<'PY'
 import statistics, sys

@@ -37,6 +37,7 @@
 
 #include "fv-config.h"
 #include "fv.h"
+#include "fv-bench-frames.h"
 #include "fv-bench-util.h"
 #include "fv-plugin-bench.h"
 
@@ -92,71 +93,38 @@ load_photos (const char *shared, GdkPixbuf ** out)
 {
   g_autofree gchar *csv = g_build_filename (shared, "golden",
       "dev_faces_mtcnn_reference.csv", NULL);
-  g_autofree gchar *text = NULL;
-  gchar **lines;
-  guint i, n = 0;
+  g_autofree gchar *dir = g_build_filename (shared, "data", "faces",
+      "deepface", NULL);
+  FvBenchFace faces[N_PHOTOS];
+  guint n;
 
-  if (!g_file_get_contents (csv, &text, NULL, NULL))
+  if (!fv_bench_read_faces (csv, FV_BENCH_CSV_GOLDEN, dir, faces, N_PHOTOS,
+          NULL))
     return FALSE;
-  lines = g_strsplit (text, "\n", -1);
-  for (i = 1; lines[i] && n < N_PHOTOS; i++) {
-    gchar **f = g_strsplit (lines[i], ",", -1);
-    gchar **g = lines[i + 1] ? g_strsplit (lines[i + 1], ",", -1) : NULL;
-    gboolean one = g_strv_length (f) >= 8 && strcmp (f[0], "deepface") == 0
-        && (i == 1 || !g_str_has_prefix (lines[i - 1], "deepface,")
-        || !strstr (lines[i - 1], f[1]))
-        && !(g && g_strv_length (g) >= 2 && strcmp (g[1], f[1]) == 0);
-    gchar *person = one ? g_path_get_dirname (f[1]) : NULL;
-    guint k;
+  for (n = 0; n < N_PHOTOS; n++) {
+    GdkPixbuf *raw = faces[n].image, *sub;
+    double x1 = faces[n].x, y1 = faces[n].y, x2 = x1 + faces[n].w;
+    double y2 = y1 + faces[n].h, m = 0.4 * MAX (x2 - x1, y2 - y1);
+    int cx, cy, cw, ch;
 
-    for (k = 0; one && k < n; k++)
-      if (strcmp ((const char *) g_object_get_data (G_OBJECT (out[k]),
-                  "person"), person) == 0)
-        one = FALSE;
-    if (one) {
-      g_autofree gchar *path = g_build_filename (shared, "data", "faces",
-          "deepface", f[1], NULL);
-      GdkPixbuf *raw = gdk_pixbuf_new_from_file (path, NULL), *sub;
-      double x1 = atof (f[4]), y1 = atof (f[5]), x2 = atof (f[6]);
-      double y2 = atof (f[7]), m = 0.4 * MAX (x2 - x1, y2 - y1);
-      int cx, cy, cw, ch;
-
-      if (!raw)
-        return FALSE;
-      cx = MAX (0, (int) (x1 - m));
-      cy = MAX (0, (int) (y1 - m));
-      cw = MIN (gdk_pixbuf_get_width (raw), (int) (x2 + m)) - cx;
-      ch = MIN (gdk_pixbuf_get_height (raw), (int) (y2 + m)) - cy;
-      sub = gdk_pixbuf_new_subpixbuf (raw, cx, cy, cw, ch);
-      out[n] = gdk_pixbuf_scale_simple (sub, CROP_W,
-          MIN (340, CROP_W * ch / cw), GDK_INTERP_BILINEAR);
-      g_object_set_data_full (G_OBJECT (out[n]), "person", person, g_free);
-      person = NULL;
-      g_object_unref (sub);
-      g_object_unref (raw);
-      n++;
-    }
-    g_free (person);
-    g_strfreev (f);
-    g_strfreev (g);
+    cx = MAX (0, (int) (x1 - m));
+    cy = MAX (0, (int) (y1 - m));
+    cw = MIN (gdk_pixbuf_get_width (raw), (int) (x2 + m)) - cx;
+    ch = MIN (gdk_pixbuf_get_height (raw), (int) (y2 + m)) - cy;
+    sub = gdk_pixbuf_new_subpixbuf (raw, cx, cy, cw, ch);
+    out[n] = gdk_pixbuf_scale_simple (sub, CROP_W,
+        MIN (340, CROP_W * ch / cw), GDK_INTERP_BILINEAR);
+    g_object_unref (sub);
+    g_object_unref (raw);
   }
-  g_strfreev (lines);
-  return n == N_PHOTOS;
+  return TRUE;
 }
 
 /* Pastes photo @p with its top left at (@x0, @y0), cut by the edges. */
 static void
 paste_at (guint8 * rgb, GdkPixbuf * p, int x0, int y0)
 {
-  int w = gdk_pixbuf_get_width (p), h = gdk_pixbuf_get_height (p);
-  int nch = gdk_pixbuf_get_n_channels (p), rs = gdk_pixbuf_get_rowstride (p);
-  const guint8 *px = gdk_pixbuf_read_pixels (p);
-  int x, y;
-
-  for (y = MAX (0, -y0); y < h && y0 + y < FH; y++)
-    for (x = MAX (0, -x0); x < w && x0 + x < FW; x++)
-      memcpy (rgb + ((gsize) (y0 + y) * FW + x0 + x) * 3,
-          px + (gsize) y * rs + x * nch, 3);
+  fv_bench_paste (rgb, FW, FH, p, x0, y0);
 }
 
 /* Pastes photo @p with its top left at cell @cell of a 4 x 2 grid. */

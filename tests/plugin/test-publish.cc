@@ -26,7 +26,7 @@ struct Event
   std::string event, label, camera;
   gint64 seq = 0, track = 0, frame = 0;
   bool known = false;
-  std::string crop;
+  std::string crop, reason, quality_reason;
 };
 
 bool
@@ -50,7 +50,8 @@ HasMember (JsonObject *o, const char *name, GType type)
 
 // A face as the README documents it: track_id, label, label_id, known,
 // similarity, margin, quality (faceverify measured it: 0-1), reason only
-// "low-quality" and only on an unknown face, and a box in pixels and
+// "low-quality" and only on an unknown face, with it (and only with it)
+// quality_reason, what is wrong with the crop, and a box in pixels and
 // normalised.
 void
 ExpectFace (JsonObject *o, const std::string &what)
@@ -70,6 +71,14 @@ ExpectFace (JsonObject *o, const std::string &what)
     EXPECT_STREQ (json_object_get_string_member (o, "reason"), "low-quality")
         << what;
     EXPECT_FALSE (json_object_get_boolean_member (o, "known")) << what;
+    ASSERT_TRUE (HasMember (o, "quality_reason", G_TYPE_STRING)) << what;
+    const std::string why = json_object_get_string_member (o,
+        "quality_reason");
+    EXPECT_TRUE (why == "blurred" || why == "too small" || why == "turned"
+        || why == "dark" || why == "bright" || why == "low contrast"
+        || why == "cut by the frame edge") << what;
+  } else {
+    EXPECT_FALSE (json_object_has_member (o, "quality_reason")) << what;
   }
   ASSERT_TRUE (HasMember (o, "box", JSON_TYPE_OBJECT)) << what;
   JsonObject *b = json_object_get_object_member (o, "box");
@@ -149,6 +158,9 @@ ParseEvent (const std::string &line)
       EXPECT_GE (json_object_get_double_member (o, "dwell_s"), 0.0);
     }
     e.crop = json_object_get_string_member_with_default (o, "crop", "");
+    e.reason = json_object_get_string_member_with_default (o, "reason", "");
+    e.quality_reason = json_object_get_string_member_with_default (o,
+        "quality_reason", "");
   } else {
     ADD_FAILURE () << "unknown event: " << what;
   }
@@ -273,15 +285,18 @@ ReadStats (GstElement *pub, ClipRun &r)
 // Plays the clip through detection, verification and
 // "faceverifypublish name=pub @publish" to a fakesink (sync: in real time)
 // to the end; @tick is called about every 50 ms with the time since the
-// first buffer reached the sink (-1 before).
+// first buffer reached the sink (-1 before). @before: elements before the
+// detector ("videoscale ! caps ! "); @verify: more faceverify properties.
 ClipRun
 RunClip (const std::string &gallery, const std::string &publish, bool sync,
-    std::function<void (gint64)> tick = nullptr)
+    std::function<void (gint64)> tick = nullptr,
+    const std::string &before = "", const std::string &verify = "")
 {
   ClipRun r;
   std::string desc = "filesrc location=\"" + fvtest::SharedPath (kClip)
-      + "\" ! avidemux ! jpegdec ! videoconvert ! mtcnnfacedetect ! "
-      "faceverify gallery-file=\"" + gallery + "\" ! faceverifypublish "
+      + "\" ! avidemux ! jpegdec ! videoconvert ! " + before
+      + "mtcnnfacedetect ! faceverify gallery-file=\"" + gallery + "\" " + verify
+      + " ! faceverifypublish "
       "name=pub " + publish + " ! fakesink name=sink sync="
       + (sync ? "true" : "false");
   GError *err = NULL;
@@ -472,6 +487,31 @@ TEST_F (PublishTest, FileEventsFollowTheSegmentsAndTheSchema)
       + "\"", false);
   ASSERT_EQ (again.errors, 0) << again.error;
   EXPECT_EQ (ReadLines (path).size (), lines.size () + again.events);
+}
+
+// The clip shrunk to 120x90 has boxes of 30 to 45 px, all scored below 1
+// for their size, and with min-quality 1 none is good enough: every
+// face is unknown, with reason "low-quality" and quality_reason "too
+// small" (ExpectFace checks the field on every face of every event).
+TEST_F (PublishTest, PoorFacesSayWhyTheyAreUnknown)
+{
+  std::string path = PluginScratch () + "/events-poor.jsonl";
+  g_unlink (path.c_str ());
+  ClipRun r = RunClip (gallery, "frame-interval=30 location=\"file://" + path
+      + "\"", false, nullptr, "videoscale ! video/x-raw,width=120,height=90 ! ",
+      "min-quality=1.0");
+  ASSERT_EQ (r.errors, 0) << r.error;
+  std::vector<Event> ev = ParseEvents (ReadLines (path));
+  int identified = 0;
+  for (const Event &e : ev) {
+    if (e.event != "identified")
+      continue;
+    identified++;
+    EXPECT_FALSE (e.known);
+    EXPECT_EQ (e.reason, "low-quality");
+    EXPECT_EQ (e.quality_reason, "too small") << "track " << e.track;
+  }
+  EXPECT_GT (identified, 0);
 }
 
 // --- MQTT ------------------------------------------------------------------
