@@ -466,6 +466,7 @@ fv_bench_gallery (guint gallery_size, guint threads)
   g_autofree guint *truth = NULL;
   g_autoptr (FvGallerySnapshot) snap = NULL;
   double load_ms[LOAD_RUNS], write_ms, load_med, single_med, batch_med;
+  FvBenchStats load_stats, single_stats;
   double single_min, single_max, single_cpu_med, batch_cpu_med;
   guint differ;
   double *single = NULL, *single_cpu = NULL;
@@ -505,7 +506,8 @@ fv_bench_gallery (guint gallery_size, guint threads)
     remove_gallery_files (dir, path);
     return FV_TOOL_EXIT_FAILURE;
   }
-  load_med = median (load_ms, LOAD_RUNS);
+  load_stats = fv_bench_stats (load_ms, LOAD_RUNS);
+  load_med = load_stats.median;
   if (g_stat (path, &st) != 0)
     st.st_size = 0;
   remove_gallery_files (dir, path);
@@ -528,10 +530,11 @@ fv_bench_gallery (guint gallery_size, guint threads)
   run_match_job (&job);         /* warm-up */
   job.runs = TIMED_RUNS;
   run_match_job (&job);
-  single_med = median (single, TIMED_RUNS);
+  single_stats = fv_bench_stats (single, TIMED_RUNS);
+  single_med = single_stats.median;
   single_cpu_med = median (single_cpu, TIMED_RUNS);
-  single_min = single[0];
-  single_max = single[TIMED_RUNS - 1];
+  single_min = single_stats.min;
+  single_max = single_stats.max;
   /* Batches of four queries: one pass over the matrix. */
   time_batches (snap, queries, reps, &batch_med, &batch_cpu_med);
 
@@ -544,8 +547,8 @@ fv_bench_gallery (guint gallery_size, guint threads)
       write_ms, (gallery_size + ENROLL_CHUNK - 1) / ENROLL_CHUNK,
       gallery_size > ENROLL_CHUNK ? "s" : "", ENROLL_CHUNK);
   printf ("load (open, check, read, build the matrix): median %.2f ms of %d "
-      "runs (min %.2f, max %.2f)\n", load_med, LOAD_RUNS, load_ms[0],
-      load_ms[LOAD_RUNS - 1]);
+      "runs (min %.2f, max %.2f)\n", load_med, LOAD_RUNS, load_stats.min,
+      load_stats.max);
   printf ("match, 1 query:  median %.4f ms on the processor, %.4f ms wall "
       "(min %.4f, max %.4f) over %d runs of %u; %.1f GB/s of matrix\n",
       single_cpu_med, single_med, single_min, single_max, TIMED_RUNS, reps,
