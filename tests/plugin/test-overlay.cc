@@ -171,11 +171,35 @@ protected:
     EXPECT_EQ (gst_harness_push (h, buf), GST_FLOW_OK);
     return gst_harness_pull (h);
   }
+
+  std::vector<guint8> LabelArea (GstBuffer *out);
 };
 
 // The face box at (100, 90) 80x80 with line width 4: the stroke covers
 // x 100..103 on the left edge, inside the box.
 const int kX = 100, kY = 90, kW = 80, kH = 80, kLw = 4;
+
+// The RGB of every pixel above the box of a 320x240 BGRx frame (where the
+// label goes); takes @out and ends the harness, for the next Start ().
+std::vector<guint8>
+OverlayTest::LabelArea (GstBuffer *out)
+{
+  std::vector<guint8> px;
+  {
+    Frame f (out, GST_VIDEO_FORMAT_BGRx, 320, 240);
+    for (int y = 0; y < kY; y++)
+      for (int x = 0; x < 320; x++) {
+        Rgb c = f.At (x, y);
+        px.push_back (c.r);
+        px.push_back (c.g);
+        px.push_back (c.b);
+      }
+  }
+  gst_buffer_unref (out);
+  gst_harness_teardown (h);
+  h = NULL;
+  return px;
+}
 
 class OverlayFormatTest : public OverlayTest,
     public ::testing::WithParamInterface<GstVideoFormat>
@@ -236,20 +260,7 @@ TEST_F (OverlayTest, TextIsWhatTheLabelSays)
     Start (GST_VIDEO_FORMAT_BGRx, 320, 240, props);
     GstBuffer *in = GreyFrame (GST_VIDEO_FORMAT_BGRx, 320, 240);
     AddIdentity (in, 3, kX, kY, kW, kH, label, true, 0.8);
-    GstBuffer *out = Push (in);
-    std::vector<guint8> px;
-    Frame f (out, GST_VIDEO_FORMAT_BGRx, 320, 240);
-    for (int y = 0; y < kY; y++)
-      for (int x = 0; x < 320; x++) {
-        Rgb c = f.At (x, y);
-        px.push_back (c.r);
-        px.push_back (c.g);
-        px.push_back (c.b);
-      }
-    gst_buffer_unref (out);
-    gst_harness_teardown (h);
-    h = NULL;
-    return px;
+    return LabelArea (Push (in));
   };
   auto bob = draw ("bob", "line-width=4");
   auto mallory = draw ("mallory-the-long-name", "line-width=4");
@@ -304,21 +315,12 @@ TEST_F (OverlayTest, UnknownForItsQualitySaysWhy)
           g_intern_string (face.quality_reason) : NULL;
     }
     GstBuffer *out = Push (in);
-    std::vector<guint8> px;
-    Frame f (out, GST_VIDEO_FORMAT_BGRx, 320, 240);
-    EXPECT_EQ (f.At (kX, kY + kH / 2), ColorOf (face.known ? kKnown :
-            kUnknown));
-    for (int y = 0; y < kY; y++)
-      for (int x = 0; x < 320; x++) {
-        Rgb c = f.At (x, y);
-        px.push_back (c.r);
-        px.push_back (c.g);
-        px.push_back (c.b);
-      }
-    gst_buffer_unref (out);
-    gst_harness_teardown (h);
-    h = NULL;
-    return px;
+    {
+      Frame f (out, GST_VIDEO_FORMAT_BGRx, 320, 240);
+      EXPECT_EQ (f.At (kX, kY + kH / 2), ColorOf (face.known ? kKnown :
+              kUnknown));
+    }
+    return LabelArea (out);
   };
   const char *plain = "line-width=4 show-similarity=false";
   auto unknown = draw ({"unknown", false, nullptr, nullptr, false},

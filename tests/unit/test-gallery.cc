@@ -2893,22 +2893,30 @@ RowWithOddValues (std::mt19937 &rng, guint dim, guint i)
   return v;
 }
 
-TEST (GalleryRows, LargeSnapshotGivesEveryRowBack)
+// A snapshot of @n rows RowWithOddValues() labelled id0, id1, ...; the
+// rows as given go to @flat.
+static SnapPtr
+OddSnapshot (std::mt19937 &rng, guint dim, guint n, std::vector<float> *flat)
 {
-  std::mt19937 rng (42);
-  const guint dim = 128, n_rows = 4200;  // 2.1 MB of floats: large
   std::vector<std::string> labels;
   std::vector<const char *> ptrs;
-  std::vector<float> flat;
-  for (guint i = 0; i < n_rows; i++) {
+  for (guint i = 0; i < n; i++) {
     std::vector<float> v = RowWithOddValues (rng, dim, i);
-    flat.insert (flat.end (), v.begin (), v.end ());
+    flat->insert (flat->end (), v.begin (), v.end ());
     labels.push_back ("id" + std::to_string (i));
   }
   for (auto &l : labels)
     ptrs.push_back (l.c_str ());
-  SnapPtr snap (fv_gallery_snapshot_new (dim, n_rows, ptrs.data (),
-          flat.data (), nullptr));
+  return SnapPtr (fv_gallery_snapshot_new (dim, n, ptrs.data (),
+          flat->data (), nullptr));
+}
+
+TEST (GalleryRows, LargeSnapshotGivesEveryRowBack)
+{
+  std::mt19937 rng (42);
+  const guint dim = 128, n_rows = 4200;  // 2.1 MB of floats: large
+  std::vector<float> flat;
+  SnapPtr snap = OddSnapshot (rng, dim, n_rows, &flat);
   ASSERT_TRUE (fv_gallery_snapshot_has_half (snap.get ()));
   EXPECT_EQ (snap->matrix, nullptr);  // no float copy kept
   gsize float_bytes = 0;
@@ -2948,18 +2956,8 @@ TEST (GalleryRows, MergeAndPackKeepEveryRow)
 {
   std::mt19937 rng (43);
   const guint dim = 128, n_old = 4200;
-  std::vector<std::string> labels;
-  std::vector<const char *> ptrs;
   std::vector<float> flat;
-  for (guint i = 0; i < n_old; i++) {
-    std::vector<float> v = RowWithOddValues (rng, dim, i);
-    flat.insert (flat.end (), v.begin (), v.end ());
-    labels.push_back ("id" + std::to_string (i));
-  }
-  for (auto &l : labels)
-    ptrs.push_back (l.c_str ());
-  SnapPtr old (fv_gallery_snapshot_new (dim, n_old, ptrs.data (),
-          flat.data (), nullptr));
+  SnapPtr old = OddSnapshot (rng, dim, n_old, &flat);
   ASSERT_TRUE (fv_gallery_snapshot_has_half (old.get ()));
   std::vector<float> dflat;
   for (guint i = 0; i < 3; i++) {
